@@ -1,0 +1,39 @@
+from django.db import models
+from django.urls import reverse
+
+
+class Account(models.Model):
+    """A company Kadouri brokers for: a seller, a buyer, or both. Becomes a QuickBooks Customer."""
+
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=20, unique=True, help_text="Short unique code, e.g. ACME.")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField("state / region", max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=100, blank=True, default="USA")
+    active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    qbo_customer_id = models.CharField("QuickBooks customer id", max_length=32, null=True, blank=True)
+    qbo_sync_token = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        db_table = "accounts"
+        indexes = [models.Index(fields=["qbo_customer_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:detail", args=[self.pk])
+
+    @property
+    def address_lines(self) -> list[str]:
+        city_line = " ".join(p for p in [self.city + ("," if self.city and self.region else ""), self.region, self.postal_code] if p)
+        return [p for p in [self.address_line1, self.address_line2, city_line, self.country] if p]

@@ -1,0 +1,79 @@
+"""Fixtures shared by every app's tests: people and the few rows most tests need."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import Account
+from orders.models import Order
+from orders.services import LineInput, order_create, order_set_status
+from products.models import Product
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("sam", password="pw-sam-123", first_name="Sam", last_name="Staff")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("ada", password="pw-ada-123", first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def make_account(name: str, code: str, **extra) -> Account:
+    return Account.objects.create(name=name, code=code, email=f"{code.lower()}@example.com", city="Fresno", **extra)
+
+
+def make_product(name: str, price: str, **extra) -> Product:
+    return Product.objects.create(name=name, unit_price=Decimal(price), **extra)
+
+
+@pytest.fixture
+def seller(db):
+    return make_account("Green Valley Farms", "GVF")
+
+
+@pytest.fixture
+def buyer(db):
+    return make_account("Harbor Fresh Market", "HFM")
+
+
+@pytest.fixture
+def apples(db):
+    return make_product("Gala Apples", "32.50")
+
+
+@pytest.fixture
+def pears(db):
+    return make_product("Bartlett Pears", "36.75")
+
+
+def make_order(*, seller, buyer, lines, by=None, status=Order.Status.DRAFT, **fields) -> Order:
+    header = {"seller": seller, "buyer": buyer, "order_date": date(2026, 11, 2), "terms": Order.Terms.NET_30,
+              "commission_rate": Decimal("5.00"), "notes": ""} | fields
+    order = order_create(fields=header, lines=[LineInput(product=p, quantity=Decimal(q)) for p, q in lines], by=by)
+    if status != Order.Status.DRAFT:
+        order_set_status(order=order, status=status, user_name="Test")
+        order.refresh_from_db()
+    return order
+
+
+@pytest.fixture
+def order_factory(seller, buyer, apples, pears, staff_user):
+    def factory(status=Order.Status.DRAFT, **fields):
+        return make_order(seller=seller, buyer=buyer, lines=[(apples, "10"), (pears, "4")], by=staff_user, status=status, **fields)
+
+    return factory

@@ -1,0 +1,127 @@
+"""JSON API for orders. Login by session; 401/404/409 bodies are JSON with an "error"."""
+
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kadouri.http import api_login_required, client_ip, json_error
+
+from . import services
+from .models import Order
+
+EDITABLE_API_FIELDS = {"notes", "terms", "order_date", "commission_rate", "ready_to_push"}
+
+
+def order_json(order: Order) -> dict:
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "sellerId": order.seller_id,
+        "buyerId": order.buyer_id,
+        "orderDate": order.order_date.isoformat(),
+        "terms": order.terms,
+        "notes": order.notes,
+        "status": order.status,
+        "paymentStatus": order.payment_status,
+        "commissionRate": str(order.commission_rate),
+        "subtotal": str(order.subtotal),
+        "commissionAmount": str(order.commission_amount),
+        "total": str(order.total),
+        "qboDocId": order.qbo_doc_id,
+        "qboDocNumber": order.qbo_doc_number,
+        "qboDocType": order.qbo_doc_type,
+        "qboBalance": None if order.qbo_balance is None else str(order.qbo_balance),
+        "changedSinceLastSync": order.changed_since_push,
+        "version": order.version,
+        "lines": [
+            {"productId": line.product_id, "product": line.product.name, "quantity": str(line.quantity),
+             "unitPrice": str(line.unit_price), "size": line.size, "grade": line.grade, "amount": str(line.amount)}
+            for line in order.lines.all()
+        ],
+    }
+
+
+def _parse_patch(body: dict) -> dict:
+    unknown = set(body) - EDITABLE_API_FIELDS - {"version"}
+    if unknown:
+        raise ValueError(f"Unknown or read-only field(s): {', '.join(sorted(unknown))}.")
+    fields = {}
+    if "notes" in body:
+        if not isinstance(body["notes"], str) or len(body["notes"]) > 10_000:
+            raise ValueError("notes must be a string of at most 10,000 characters.")
+        fields["notes"] = body["notes"]
+    if "terms" in body:
+        if body["terms"] not in Order.Terms.values:
+            raise ValueError(f"terms must be one of: {', '.join(Order.Terms.values)}.")
+        fields["terms"] = body["terms"]
+    if "order_date" in body:
+        try:
+            fields["order_date"] = date.fromisoformat(str(body["order_date"]))
+        except ValueError:
+            raise ValueError("order_date must be a date like 2026-11-25.")
+    if "commission_rate" in body:
+        try:
+            rate = Decimal(str(body["commission_rate"]))
+        except InvalidOperation:
+            raise ValueError("commission_rate must be a number.")
+        if not rate.is_finite() or not (0 <= rate <= 100):
+            raise ValueError("commission_rate must be between 0 and 100.")
+        fields["commission_rate"] = rate.quantize(Decimal("0.01"))
+    if "ready_to_push" in body:
+        if not isinstance(body["ready_to_push"], bool):
+            raise ValueError("ready_to_push must be true or false.")
+        fields["ready_to_push"] = body["ready_to_push"]
+    return fields
+
+
+def _load_json(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("The body must be JSON.")
+    if not isinstance(body, dict):
+        raise ValueError("The body must be a JSON object.")
+    return body
+
+
+@api_login_required
+@require_http_methods(["GET", "PATCH", "DELETE"])
+def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
+    order = Order.objects.filter(pk=order_id).select_related("seller", "buyer").first()
+    if order is None:
+        return json_error(404, f"Order {order_id} does not exist.")
+    if request.method == "GET":
+        return JsonResponse(order_json(order))
+    if request.method == "DELETE":
+        try:
+            number = services.order_delete(order_id=order.pk, by=request.user, ip=client_ip(request))
+        except services.OrderError as e:
+            return json_error(409, str(e))
+        return JsonResponse({"deleted": number})
+    try:
+        body = _load_json(request)
+        fields = _parse_patch(body)
+        version = body.get("version")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise ValueError("version must be an integer.")
+    except ValueError as e:
+        return json_error(400, str(e))
+    try:
+        order = services.order_update(
+            order_id=order.pk, fields=fields, lines=None, by=request.user, ip=client_ip(request), expected_version=version
+        )
+    except services.OrderError as e:
+        return json_error(409, str(e))
+    return JsonResponse(order_json(order))
+
+
+@api_login_required
+@require_GET
+def order_activities(request: HttpRequest, order_id: int) -> JsonResponse:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return json_error(404, f"Order {order_id} does not exist.")
+    return JsonResponse({"orderId": order.pk, "activities": [a.as_json() for a in order.activities.all()[:500]]})

@@ -1,0 +1,104 @@
+from decimal import Decimal
+
+from django import forms
+
+from accounts.models import Account
+from products.models import Product
+
+from .models import DOC_NUMBER_MAX_LENGTH, Order
+from .services import LineInput
+
+
+class OrderForm(forms.ModelForm):
+    number = forms.CharField(
+        max_length=DOC_NUMBER_MAX_LENGTH,
+        required=False,
+        help_text=f"Leave blank to number it automatically. At most {DOC_NUMBER_MAX_LENGTH} characters (it becomes the QuickBooks invoice number).",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Order
+        fields = ["number", "seller", "buyer", "order_date", "terms", "commission_rate", "notes", "ready_to_push"]
+        widgets = {
+            "order_date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        accounts = Account.objects.filter(active=True)
+        if self.instance.pk:
+            accounts = Account.objects.filter(active=True) | Account.objects.filter(
+                pk__in=[self.instance.seller_id, self.instance.buyer_id]
+            )
+            self.fields["version"].initial = self.instance.version
+        self.fields["seller"].queryset = accounts.distinct()
+        self.fields["buyer"].queryset = accounts.distinct()
+
+    def clean(self):
+        cleaned = super().clean()
+        seller, buyer = cleaned.get("seller"), cleaned.get("buyer")
+        if seller and buyer and seller == buyer:
+            self.add_error("buyer", "The buyer must be a different account from the seller.")
+        return cleaned
+
+    def validate_unique(self):
+        # Number uniqueness is checked by the service (numbers can be generated there).
+        pass
+
+    def header_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in OrderForm.Meta.fields}
+
+
+class OrderLineForm(forms.Form):
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.all(), error_messages={"required": "Choose a product for this line."}
+    )
+    quantity = forms.DecimalField(
+        max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
+        error_messages={"min_value": "The quantity must be greater than zero."},
+    )
+    unit_price = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False,
+        help_text="Blank: the product's price.",
+        error_messages={"min_value": "The price cannot be negative."},
+    )
+    size = forms.CharField(max_length=50, required=False)
+    grade = forms.CharField(max_length=50, required=False)
+
+    def line_input(self) -> LineInput:
+        data = self.cleaned_data
+        return LineInput(
+            product=data["product"], quantity=data["quantity"], unit_price=data.get("unit_price"),
+            size=data.get("size", ""), grade=data.get("grade", ""),
+        )
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def line_inputs(self) -> list[LineInput]:
+        return [
+            form.line_input()
+            for index, form in enumerate(self.forms)
+            if (index < self.initial_form_count() or form.has_changed())
+            and not (self.can_delete and form.cleaned_data.get("DELETE"))
+        ]
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        if not self.line_inputs():
+            raise forms.ValidationError("Add at least one line.")
+
+
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=200, validate_max=True
+)
+
+
+def initial_lines(order: Order) -> list[dict]:
+    return [
+        {"product": line.product_id, "quantity": line.quantity, "unit_price": line.unit_price, "size": line.size, "grade": line.grade}
+        for line in order.lines.all()
+    ]

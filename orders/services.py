@@ -1,0 +1,282 @@
+"""Writes to orders. Every change goes through here so the status table and the activity log hold."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from products.models import Product
+
+from .models import DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents
+
+HEADER_FIELDS = ("number", "seller", "buyer", "order_date", "terms", "notes", "commission_rate", "ready_to_push")
+
+
+class OrderError(Exception):
+    """A business rule refused the change; nothing was changed."""
+
+
+class OrderConflict(OrderError):
+    """Someone else saved the order after the form was loaded."""
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product: Product
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    size: str = ""
+    grade: str = ""
+
+
+def user_display_name(user) -> str:
+    if user is None:
+        return "System"
+    return user.get_full_name() or user.get_username()
+
+
+def order_activity_log(
+    *,
+    order: Order,
+    activity_type: str,
+    description: str,
+    user=None,
+    user_name: str | None = None,
+    ip: str | None = None,
+    details: dict | None = None,
+) -> OrderActivity:
+    return OrderActivity.objects.create(
+        order=order,
+        user=user if user is not None and user.is_authenticated else None,
+        user_name=user_name or user_display_name(user),
+        activity_type=activity_type,
+        description=description,
+        ip_address=ip or None,
+        details=details or {},
+    )
+
+
+def _check_header(fields: dict) -> None:
+    seller, buyer = fields.get("seller"), fields.get("buyer")
+    if seller is None or buyer is None:
+        raise OrderError("An order needs a seller and a buyer.")
+    if seller.pk == buyer.pk:
+        raise OrderError("The seller and the buyer must be different accounts.")
+    if fields.get("terms") not in Order.Terms.values:
+        raise OrderError(f"Unknown terms {fields.get('terms')!r}; choose one of: {', '.join(Order.Terms.labels)}.")
+    number = fields.get("number") or ""
+    if len(number) > DOC_NUMBER_MAX_LENGTH:
+        raise OrderError(f"The order number can have at most {DOC_NUMBER_MAX_LENGTH} characters (QuickBooks' limit).")
+    rate = fields.get("commission_rate", Decimal("0"))
+    if rate is None or not (Decimal("0") <= rate <= Decimal("100")):
+        raise OrderError("The commission rate must be between 0 and 100 percent.")
+    if not isinstance(fields.get("order_date"), date):
+        raise OrderError("An order needs an order date.")
+
+
+def _check_lines(lines: list[LineInput]) -> None:
+    for index, line in enumerate(lines, start=1):
+        if line.product is None:
+            raise OrderError(f"Line {index} has no product.")
+        if line.quantity is None or line.quantity <= 0:
+            raise OrderError(f"Line {index}: the quantity must be greater than zero.")
+        if line.unit_price is not None and line.unit_price < 0:
+            raise OrderError(f"Line {index}: the unit price cannot be negative.")
+
+
+def _number_from_pk(pk: int) -> str:
+    # The primary key makes the number race-free; the year keeps it readable (KD-2026-00042).
+    return f"{settings.ORDER_NUMBER_PREFIX}-{timezone.localdate().year}-{pk:05d}"
+
+
+def _write_lines(order: Order, lines: list[LineInput]) -> None:
+    order.lines.all().delete()
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product=line.product,
+                quantity=line.quantity,
+                unit_price=line.product.unit_price if line.unit_price is None else line.unit_price,
+                size=line.size,
+                grade=line.grade,
+                position=position,
+                amount=to_cents(line.quantity * (line.product.unit_price if line.unit_price is None else line.unit_price)),
+            )
+            for position, line in enumerate(lines)
+        ]
+    )
+
+
+def _line_summary(order: Order) -> list[str]:
+    return [f"{line.product.name} × {line.quantity.normalize():f} @ {line.unit_price}" + (f" ({line.size}, {line.grade})" if line.size or line.grade else "") for line in order.lines.select_related("product")]
+
+
+def _refresh_fingerprint(order: Order) -> None:
+    order.content_fingerprint = order.compute_fingerprint()
+    if order.status == Order.Status.DRAFT:
+        order.pushed_fingerprint = ""
+    order.save(update_fields=["content_fingerprint", "pushed_fingerprint"])
+
+
+@transaction.atomic
+def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = None) -> Order:
+    _check_header(fields)
+    _check_lines(lines)
+    values = {k: v for k, v in fields.items() if k in HEADER_FIELDS}
+    generate_number = not values.get("number")
+    if generate_number:
+        values["number"] = uuid.uuid4().hex[:DOC_NUMBER_MAX_LENGTH]
+    elif Order.objects.filter(number=values["number"]).exists():
+        raise OrderError(f"Order number {values['number']} is already used.")
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(**values, created_by=by, updated_by=by)
+    except IntegrityError as e:
+        raise OrderError("This order could not be saved: the number is already used or the data is inconsistent.") from e
+    if generate_number:
+        order.number = _number_from_pk(order.pk)
+        order.save(update_fields=["number"])
+    _write_lines(order, lines)
+    _refresh_fingerprint(order)
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.ORDER_CREATED,
+        description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} line(s), total ${order.total}.",
+        user=by,
+        ip=ip,
+        details={"lines": _line_summary(order)},
+    )
+    return order
+
+
+def _describe(value) -> str:
+    if isinstance(value, Account):
+        return value.name
+    if value in ("", None):
+        return "—"
+    return str(value)
+
+
+def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
+    changes = {}
+    for name in HEADER_FIELDS:
+        if name not in fields:
+            continue
+        old, new = getattr(order, name), fields[name]
+        if name == "number" and not new:
+            continue
+        if old != new:
+            changes[name] = [_describe(old), _describe(new)]
+    return changes
+
+
+def _lock_for_edit(order_id: int, expected_version: int | None) -> Order:
+    order = Order.objects.select_for_update().select_related("updated_by").get(pk=order_id)
+    if expected_version is not None and order.version != expected_version:
+        who = user_display_name(order.updated_by)
+        when = timezone.localtime(order.updated_at).strftime("%b %-d, %Y %-I:%M %p")
+        raise OrderConflict(f"This order was changed by {who} at {when}; reload it to see their changes, then edit again.")
+    return order
+
+
+def order_refuse_unless_editable(order: Order) -> None:
+    if not order.is_editable:
+        raise OrderError(
+            f"Order {order.number} is {order.get_status_display().lower()} and read-only in Kadouri. "
+            + ("Make changes in QuickBooks instead." if order.status == Order.Status.PAID else "Create a new order instead.")
+        )
+
+
+@transaction.atomic
+def order_update(
+    *, order_id: int, fields: dict, lines: list[LineInput] | None, by, ip: str | None = None, expected_version: int | None = None
+) -> Order:
+    order = _lock_for_edit(order_id, expected_version)
+    order_refuse_unless_editable(order)
+    merged = {name: getattr(order, name) for name in HEADER_FIELDS} | fields
+    _check_header(merged)
+    if lines is not None:
+        _check_lines(lines)
+    if fields.get("number") and fields["number"] != order.number:
+        if order.is_in_quickbooks:
+            raise OrderError("The order number cannot change once the order is in QuickBooks (it is the DocNumber).")
+        if Order.objects.filter(number=fields["number"]).exclude(pk=order.pk).exists():
+            raise OrderError(f"Order number {fields['number']} is already used.")
+    changes = _header_changes(order, fields)
+    before_lines = _line_summary(order)
+    for name, value in fields.items():
+        if name in HEADER_FIELDS and not (name == "number" and not value):
+            setattr(order, name, value)
+    order.version += 1
+    order.updated_by = by
+    order.save()
+    if lines is not None:
+        _write_lines(order, lines)
+    after_lines = _line_summary(order)
+    if before_lines != after_lines:
+        changes["lines"] = [before_lines, after_lines]
+    _refresh_fingerprint(order)
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.ORDER_EDITED,
+        description=_edit_description(order, changes, by),
+        user=by,
+        ip=ip,
+        details={"changes": changes},
+    )
+    return order
+
+
+def _edit_description(order: Order, changes: dict, by) -> str:
+    if not changes:
+        return f"Order {order.number} saved by {user_display_name(by)} with no changes."
+    parts = []
+    for name, (old, new) in changes.items():
+        if name == "lines":
+            parts.append(f"lines changed (total now ${order.total})")
+        else:
+            parts.append(f"{name.replace('_', ' ')}: {old} → {new}")
+    suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
+    return f"Order {order.number} edited by {user_display_name(by)}: " + "; ".join(parts) + "." + suffix
+
+
+@transaction.atomic
+def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if not order.is_deletable:
+        raise OrderError(
+            f"Order {order.number} is {order.get_status_display().lower()}; it cannot be deleted. "
+            + ("Void the invoice first." if order.status == Order.Status.POSTED_TO_QB else "Paid orders are kept for the books.")
+        )
+    number = order.number
+    order.delete()
+    return number
+
+
+@transaction.atomic
+def order_set_status(*, order: Order, status: str, by=None, user_name: str | None = None, ip: str | None = None, reason: str = "") -> Order:
+    """Moves an order to a new status (QuickBooks sync and admins use this); logs the change."""
+    if status not in Order.Status.values:
+        raise OrderError(f"Unknown status {status!r}.")
+    old = order.status
+    if old == status:
+        return order
+    order.status = status
+    order.version += 1
+    order.save(update_fields=["status", "version", "updated_at"])
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.STATUS_CHANGED,
+        description=f"Status changed from {Order.Status(old).label} to {Order.Status(status).label}" + (f": {reason}" if reason else "."),
+        user=by,
+        user_name=user_name,
+        ip=ip,
+        details={"from": old, "to": status},
+    )
+    return order

@@ -1,0 +1,117 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kadouri.http import client_ip
+
+from . import selectors, services
+from .forms import OrderForm, OrderLineFormSet, initial_lines
+from .models import Order
+
+ORDERS_PER_PAGE = 50
+ACTIVITIES_PER_PAGE = 20
+
+
+def _get_order(order_id: int) -> Order:
+    try:
+        return selectors.order_for_display(order_id=order_id)
+    except Order.DoesNotExist:
+        raise Http404("No such order.")
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "status": request.GET.get("status", ""),
+        "payment_status": request.GET.get("payment_status", ""),
+        "search": request.GET.get("q", "").strip()[:100],
+        "sort": request.GET.get("sort", "-date"),
+    }
+    page = Paginator(selectors.order_list(**filters), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "orders/order_list.html",
+        {"page": page, "filters": filters, "query": query.urlencode(), "statuses": Order.Status.choices,
+         "payment_statuses": Order.PaymentStatus.choices},
+    )
+
+
+@login_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _get_order(order_id)
+    tab = "activity" if request.GET.get("tab") == "activity" else "lines"
+    activities = Paginator(order.activities.all(), ACTIVITIES_PER_PAGE).get_page(request.GET.get("apage"))
+    return render(request, "orders/order_detail.html", {"order": order, "tab": tab, "activities": activities})
+
+
+def _render_form(request, form, formset, order=None, status=200):
+    return render(request, "orders/order_form.html", {"form": form, "formset": formset, "order": order}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = OrderForm(initial={"order_date": timezone.localdate()})
+        return _render_form(request, form, OrderLineFormSet(prefix="lines"))
+    form, formset = OrderForm(request.POST), OrderLineFormSet(request.POST, prefix="lines")
+    if not (form.is_valid() and formset.is_valid()):
+        return _render_form(request, form, formset, status=400)
+    try:
+        order = services.order_create(
+            fields=form.header_fields(), lines=formset.line_inputs(), by=request.user, ip=client_ip(request)
+        )
+    except services.OrderError as e:
+        form.add_error(None, str(e))
+        return _render_form(request, form, formset, status=409)
+    messages.success(request, f"Order {order.number} created.")
+    return redirect(order)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_edit(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _get_order(order_id)
+    if not order.is_editable:
+        messages.error(request, f"Order {order.number} is {order.get_status_display().lower()} and cannot be edited.")
+        return redirect(order)
+    if request.method == "GET":
+        formset = OrderLineFormSet(initial=initial_lines(order), prefix="lines")
+        return _render_form(request, OrderForm(instance=order), formset, order)
+    form = OrderForm(request.POST, instance=order)
+    formset = OrderLineFormSet(request.POST, initial=initial_lines(order), prefix="lines")
+    if not (form.is_valid() and formset.is_valid()):
+        return _render_form(request, form, formset, order, status=400)
+    try:
+        services.order_update(
+            order_id=order.pk, fields=form.header_fields(), lines=formset.line_inputs(), by=request.user,
+            ip=client_ip(request), expected_version=form.cleaned_data.get("version"),
+        )
+    except Order.DoesNotExist:
+        raise Http404("No such order.")
+    except services.OrderError as e:
+        form.add_error(None, str(e))
+        return _render_form(request, form, formset, order, status=409)
+    messages.success(request, f"Order {order.number} saved.")
+    return redirect(order)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_delete(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _get_order(order_id)
+    if request.method == "GET":
+        return render(request, "orders/order_confirm_delete.html", {"order": order})
+    try:
+        number = services.order_delete(order_id=order.pk, by=request.user, ip=client_ip(request))
+    except services.OrderError as e:
+        messages.error(request, str(e))
+        return redirect(order)
+    messages.success(request, f"Order {number} deleted.")
+    return redirect("orders:list")

@@ -1,0 +1,39 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+
+class Product(models.Model):
+    """Something Kadouri's sellers sell. Becomes a QuickBooks Service item."""
+
+    class Unit(models.TextChoices):
+        LB = "lb", "lb"
+        KG = "kg", "kg"
+        CASE = "case", "case"
+        BOX = "box", "box"
+        PALLET = "pallet", "pallet"
+        EACH = "each", "each"
+
+    name = models.CharField(max_length=100, unique=True)
+    sku = models.CharField("SKU", max_length=50, blank=True)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.CASE)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    active = models.BooleanField(default=True)
+    qbo_item_id = models.CharField("QuickBooks item id", max_length=32, null=True, blank=True)
+    qbo_sync_token = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        db_table = "products"
+        indexes = [models.Index(fields=["qbo_item_id"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("products:detail", args=[self.pk])

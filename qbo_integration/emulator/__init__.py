@@ -1,0 +1,1 @@
+"""An offline QuickBooks Online: see README.md in this package."""

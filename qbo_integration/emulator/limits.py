@@ -1,0 +1,129 @@
+"""Per-company request limits (qbo-api.md §5): 500 requests a minute, 10 concurrent, 120 batch
+requests a minute; optionally 10 a second (off by default). Windows slide over emulator time.
+
+Only admitted requests fill a window; a throttled one is counted in ``throttled`` but does not
+extend the penalty (Intuit's exact accounting is not documented).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .clock import Clock
+
+
+@dataclass
+class RealmCounters:
+    requests: int = 0
+    batch_requests: int = 0
+    throttled: int = 0
+    throttled_per_minute: int = 0
+    throttled_concurrent: int = 0
+    throttled_batch: int = 0
+    throttled_per_second: int = 0
+    in_flight: int = 0
+    max_concurrent: int = 0
+    max_per_minute: int = 0
+    window: deque = field(default_factory=deque)
+    batch_window: deque = field(default_factory=deque)
+
+    def to_dict(self) -> dict:
+        return {
+            "requests": self.requests,
+            "batch_requests": self.batch_requests,
+            "throttled": self.throttled,
+            "throttled_per_minute": self.throttled_per_minute,
+            "throttled_concurrent": self.throttled_concurrent,
+            "throttled_batch": self.throttled_batch,
+            "throttled_per_second": self.throttled_per_second,
+            "in_flight": self.in_flight,
+            "max_concurrent": self.max_concurrent,
+            "max_per_minute": self.max_per_minute,
+            "last_minute": len(self.window),
+            "batch_last_minute": len(self.batch_window),
+        }
+
+
+@dataclass
+class LimitConfig:
+    per_minute: int | None = 500
+    concurrent: int | None = 10
+    batch_per_minute: int | None = 120
+    per_second: int | None = None
+
+
+def _trim(window: deque, cutoff: datetime) -> None:
+    while window and window[0] <= cutoff:
+        window.popleft()
+
+
+def _count_since(window: deque, cutoff: datetime) -> int:
+    return sum(1 for stamp in window if stamp > cutoff)
+
+
+class RateLimiter:
+    def __init__(self, clock: Clock, config: LimitConfig | None = None) -> None:
+        self.clock = clock
+        self.config = config or LimitConfig()
+        self._realms: dict[str, RealmCounters] = {}
+        self._lock = threading.Lock()
+
+    def configure(self, **values: int | None) -> LimitConfig:
+        for key, value in values.items():
+            if not hasattr(self.config, key):
+                raise ValueError(f"unknown limit {key!r}")
+            setattr(self.config, key, None if value is None else int(value))
+        return self.config
+
+    def enter(self, realm: str, is_batch: bool = False) -> str | None:
+        """Admit a request (returns None) or name the limit it breaks. Call ``leave`` after an admitted one."""
+        now = self.clock.now()
+        with self._lock:
+            counters = self._realms.setdefault(realm, RealmCounters())
+            _trim(counters.window, now - timedelta(seconds=60))
+            _trim(counters.batch_window, now - timedelta(seconds=60))
+            reason = self._breach(counters, now, is_batch)
+            if reason:
+                counters.throttled += 1
+                setattr(counters, f"throttled_{reason}", getattr(counters, f"throttled_{reason}") + 1)
+                return reason
+            counters.requests += 1
+            counters.window.append(now)
+            counters.max_per_minute = max(counters.max_per_minute, len(counters.window))
+            if is_batch:
+                counters.batch_requests += 1
+                counters.batch_window.append(now)
+            counters.in_flight += 1
+            counters.max_concurrent = max(counters.max_concurrent, counters.in_flight)
+            return None
+
+    def _breach(self, counters: RealmCounters, now: datetime, is_batch: bool) -> str | None:
+        cfg = self.config
+        if cfg.concurrent is not None and counters.in_flight >= cfg.concurrent:
+            return "concurrent"
+        if cfg.per_minute is not None and len(counters.window) >= cfg.per_minute:
+            return "per_minute"
+        if cfg.per_second is not None and _count_since(counters.window, now - timedelta(seconds=1)) >= cfg.per_second:
+            return "per_second"
+        if is_batch and cfg.batch_per_minute is not None and len(counters.batch_window) >= cfg.batch_per_minute:
+            return "batch"
+        return None
+
+    def leave(self, realm: str) -> None:
+        with self._lock:
+            counters = self._realms.get(realm)
+            if counters and counters.in_flight > 0:
+                counters.in_flight -= 1
+
+    def counters(self, realm: str | None = None) -> dict:
+        with self._lock:
+            if realm is not None:
+                return self._realms.get(realm, RealmCounters()).to_dict()
+            return {name: counters.to_dict() for name, counters in self._realms.items()}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._realms.clear()

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "qbo"
+
+urlpatterns = [
+    path("quickbooks/", views.settings_quickbooks, name="settings"),
+]

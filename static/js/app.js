@@ -1,0 +1,26 @@
+// Adds and removes order lines in place (Django formset), and prevents double submits.
+(function () {
+  function addLine(button) {
+    var prefix = button.dataset.prefix;
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var template = document.getElementById("line-template");
+    var index = parseInt(total.value, 10);
+    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    document.getElementById("line-rows").insertAdjacentHTML("beforeend", html);
+    total.value = String(index + 1);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#add-line");
+    if (button) { event.preventDefault(); addLine(button); }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.dataset.confirm;
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if (form.dataset.submitted === "true") { event.preventDefault(); return; }
+    form.dataset.submitted = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-busy", "true"); });
+  });
+})();
