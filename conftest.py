@@ -1,9 +1,12 @@
 """Fixtures shared by every app's tests: people and the few rows most tests need."""
 
+pytest_plugins = ["qbo_integration.emulator.testing", "qbo_integration.testing"]
+
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from accounts.models import Account
 from orders.models import Order
@@ -22,15 +25,17 @@ def admin_user(django_user_model):
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
+def staff_client(staff_user):
+    staff = Client()
+    staff.force_login(staff_user)
+    return staff
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
+def admin_client(admin_user):
+    admin = Client()
+    admin.force_login(admin_user)
+    return admin
 
 
 def make_account(name: str, code: str, **extra) -> Account:

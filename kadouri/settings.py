@@ -65,6 +65,10 @@ WSGI_APPLICATION = "kadouri.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite ignores SELECT ... FOR UPDATE; IMMEDIATE transactions take the write lock up front instead,
+    # so the token refresh and the per-order locks stay single-flight in development too.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 30})
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -101,7 +105,8 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The preload flag only allows submitting the domain to browsers' preload list (done by hand); check --deploy wants it.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -143,3 +148,19 @@ LOGGING = {
 # Order number prefix: numbers look like KD-2026-000123 (DocNumber allows 21 characters).
 ORDER_NUMBER_PREFIX = env("ORDER_NUMBER_PREFIX", default="KD")
 CSRF_FAILURE_VIEW = "kadouri.views.csrf_failure"
+
+# --- QuickBooks Online (qbo_integration) ---
+# QBO_ENVIRONMENT: "sandbox" or "production" talk to Intuit; "emulator" points every Intuit URL at QBO_EMULATOR_URL.
+QBO_ENVIRONMENT = env("QBO_ENVIRONMENT", default="emulator")
+QBO_EMULATOR_URL = env("QBO_EMULATOR_URL", default="http://127.0.0.1:8001").rstrip("/")
+QBO_CLIENT_ID = env("QBO_CLIENT_ID", default="")
+QBO_CLIENT_SECRET = env("QBO_CLIENT_SECRET", default="")
+QBO_REDIRECT_URI = env("QBO_REDIRECT_URI", default="http://127.0.0.1:8000/api/quickbooks/callback")
+QBO_WEBHOOK_VERIFIER_TOKEN = env("QBO_WEBHOOK_VERIFIER_TOKEN", default="")
+# Fernet keys that encrypt stored tokens, newest first; older keys still decrypt during a rotation.
+QBO_TOKEN_KEYS = env.list("QBO_TOKEN_KEYS", default=[])
+# Income account for new QuickBooks items: an Account Id; blank = the company's first Income account.
+QBO_INCOME_ACCOUNT_ID = env("QBO_INCOME_ACCOUNT_ID", default="")
+QBO_HTTP_TIMEOUT = env.float("QBO_HTTP_TIMEOUT", default=30.0)
+
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("qbo_integration.context_processors.qbo_banners")

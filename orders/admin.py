@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.db.models import F
+
+from kadouri.http import client_ip
 
 from .models import Order, OrderActivity, OrderLine
+from .services import order_activity_log, user_display_name
 
 
 class OrderLineInline(admin.TabularInline):
@@ -8,6 +12,16 @@ class OrderLineInline(admin.TabularInline):
     extra = 0
     readonly_fields = ["amount"]
     autocomplete_fields = ["product"]
+
+    # The status table holds in the admin too: lines of paid / cancelled orders are read-only.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_editable)
 
 
 class OrderActivityInline(admin.TabularInline):
@@ -34,6 +48,34 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = ["version", "content_fingerprint", "pushed_fingerprint", "created_by", "updated_by", "created_at", "updated_at"]
     inlines = [OrderLineInline, OrderActivityInline]
     date_hierarchy = "order_date"
+
+    # The status table: paid / cancelled orders are read-only, posted / paid ones cannot be deleted.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_deletable)
+
+    def save_related(self, request, form, formsets, change):
+        # Admin saves bypass orders.services; keep the activity log, version and fingerprint honest.
+        super().save_related(request, form, formsets, change)
+        order = form.instance
+        changed = form.changed_data + ["lines" for fs in formsets if fs.model is OrderLine and fs.has_changed()]
+        if change and not changed:
+            return
+        Order.objects.filter(pk=order.pk).update(
+            content_fingerprint=order.compute_fingerprint(), version=F("version") + (1 if change else 0)
+        )
+        verb = "edited" if change else "created"
+        order_activity_log(
+            order=order,
+            activity_type=OrderActivity.Type.ORDER_EDITED if change else OrderActivity.Type.ORDER_CREATED,
+            description=f"Order {order.number} {verb} in Django admin by {user_display_name(request.user)}"
+            + (f": {', '.join(changed)} changed." if change else "."),
+            user=request.user,
+            ip=client_ip(request),
+            details={"changed": changed, "via": "admin"},
+        )
 
 
 @admin.register(OrderActivity)

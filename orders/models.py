@@ -66,7 +66,12 @@ class Order(models.Model):
     qbo_sync_token = models.CharField(max_length=16, blank=True)
     qbo_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_balance = models.DecimalField("QuickBooks balance", max_digits=14, decimal_places=2, null=True, blank=True)
-    qbo_last_updated = models.DateTimeField(null=True, blank=True)
+    qbo_last_updated = models.DateTimeField(
+        null=True, blank=True, help_text="QuickBooks' LastUpdatedTime of the document as Kadouri last saw it."
+    )
+    qbo_doc_state = models.CharField(
+        max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted."
+    )
     payment_status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, db_index=True
     )

@@ -87,11 +87,25 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise OrderError(f"Line {index}: the quantity must be greater than zero.")
         if line.unit_price is not None and line.unit_price < 0:
             raise OrderError(f"Line {index}: the unit price cannot be negative.")
+        # The columns keep 3 and 2 decimals; more would be rounded by the database after the amount was computed.
+        if line.quantity.as_tuple().exponent < -3:
+            raise OrderError(f"Line {index}: the quantity can have at most 3 decimals.")
+        if line.unit_price is not None and line.unit_price.as_tuple().exponent < -2:
+            raise OrderError(f"Line {index}: the unit price can have at most 2 decimals (cents).")
 
 
 def _number_from_pk(pk: int) -> str:
     # The primary key makes the number race-free; the year keeps it readable (KD-2026-00042).
     return f"{settings.ORDER_NUMBER_PREFIX}-{timezone.localdate().year}-{pk:05d}"
+
+
+def _unused_number(number: str) -> str:
+    # A custom number typed earlier may already be KD-2026-00042; add a suffix rather than fail.
+    candidate, suffix = number, 1
+    while Order.objects.filter(number=candidate).exists():
+        suffix += 1
+        candidate = f"{number}-{suffix}"
+    return candidate
 
 
 def _write_lines(order: Order, lines: list[LineInput]) -> None:
@@ -140,7 +154,7 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
     except IntegrityError as e:
         raise OrderError("This order could not be saved: the number is already used or the data is inconsistent.") from e
     if generate_number:
-        order.number = _number_from_pk(order.pk)
+        order.number = _unused_number(_number_from_pk(order.pk))
         order.save(update_fields=["number"])
     _write_lines(order, lines)
     _refresh_fingerprint(order)
@@ -269,7 +283,10 @@ def order_set_status(*, order: Order, status: str, by=None, user_name: str | Non
         return order
     order.status = status
     order.version += 1
-    order.save(update_fields=["status", "version", "updated_at"])
+    if old == Order.Status.DRAFT and status == Order.Status.POSTED_TO_QB:
+        # Posting sends the current content: QuickBooks matches until the next edit.
+        order.pushed_fingerprint = order.content_fingerprint
+    order.save(update_fields=["status", "version", "pushed_fingerprint", "updated_at"])
     order_activity_log(
         order=order,
         activity_type=OrderActivity.Type.STATUS_CHANGED,

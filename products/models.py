@@ -24,6 +24,9 @@ class Product(models.Model):
     active = models.BooleanField(default=True)
     qbo_item_id = models.CharField("QuickBooks item id", max_length=32, null=True, blank=True)
     qbo_sync_token = models.CharField(max_length=16, blank=True)
+    qbo_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

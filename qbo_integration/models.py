@@ -1,3 +1,242 @@
-from django.db import models
+from datetime import timedelta
 
-# Create your models here.
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .fields import EncryptedTextField
+
+HARD_EXPIRY_WARNING = timedelta(days=30)
+
+
+class QboConnection(models.Model):
+    """One QuickBooks company (realm) and its OAuth tokens: the spec's `quickbooks_tokens` table."""
+
+    class State(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    realm_id = models.CharField(max_length=32, unique=True)
+    company_name = models.CharField(max_length=255, blank=True)
+    environment = models.CharField(max_length=20)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.CONNECTED)
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    hard_expires_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    connected_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="QuickBooks throttled this company; every worker waits until then."
+    )
+    income_account_id = models.CharField(max_length=32, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "quickbooks_tokens"
+        verbose_name = "QuickBooks connection"
+        permissions = [("manage_connection", "Can connect and disconnect QuickBooks")]
+
+    def __str__(self) -> str:
+        return f"{self.company_name or 'QuickBooks company'} ({self.realm_id})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.state == self.State.CONNECTED
+
+    @property
+    def hard_expiry_soon(self) -> bool:
+        return bool(self.hard_expires_at and self.hard_expires_at - timezone.now() <= HARD_EXPIRY_WARNING)
+
+
+class IntegrationLog(models.Model):
+    """Connection events an admin needs to see: connected, refreshed, refresh failed, disconnected, …"""
+
+    class Event(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        REFRESHED = "refreshed", "Token refreshed"
+        REFRESH_FAILED = "refresh_failed", "Refresh failed"
+        RECONNECT_NEEDED = "reconnect_needed", "Reconnect needed"
+        DISCONNECTED = "disconnected", "Disconnected"
+        CONNECT_FAILED = "connect_failed", "Connect failed"
+        THROTTLED = "throttled", "Throttled"
+        IDS_CLEARED = "ids_cleared", "QuickBooks ids cleared"
+
+    realm_id = models.CharField(max_length=32, blank=True, db_index=True)
+    event = models.CharField(max_length=20, choices=Event.choices)
+    message = models.CharField(max_length=500)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        db_table = "quickbooks_integration_log"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"
+
+
+class QboSyncJob(models.Model):
+    """One piece of outbound work (the outbox). It owns its retry state; django-q2 only drains it.
+    `request_id` is fixed when the job is created and reused on every retry, so QuickBooks runs it once."""
+
+    class Action(models.TextChoices):
+        CREATE_INVOICE = "create_invoice", "Create invoice"
+        CREATE_ESTIMATE = "create_estimate", "Create estimate"
+        UPDATE_DOCUMENT = "update_document", "Update document"
+        VOID_DOCUMENT = "void_document", "Void document"
+        CONVERT_ESTIMATE = "convert_estimate", "Convert estimate to invoice"
+        SYNC_ACCOUNT = "sync_account", "Sync account"
+        SYNC_PRODUCT = "sync_product", "Sync product"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    realm_id = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs")
+    account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs")
+    product = models.ForeignKey("products.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs")
+    bulk_push = models.ForeignKey("BulkPush", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    request_id = models.CharField(max_length=50, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=8)
+    not_before = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    in_doubt = models.BooleanField(default=False, help_text="A write may have reached QuickBooks without an answer.")
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_sync_jobs"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "not_before"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.state})"
+
+
+class BulkPush(models.Model):
+    """A “Push all pending” run, for its progress bar."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    requests_used = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_bulk_pushes"
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self) -> int:
+        return int(100 * (self.succeeded + self.failed) / self.total) if self.total else (100 if self.state == "done" else 0)
+
+
+class QboWebhookEvent(models.Model):
+    """The inbox: every QuickBooks change notification, stored before it is processed, replayable."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        LEGACY = "legacy", "Webhook (legacy format)"
+        CLOUDEVENTS = "cloudevents", "Webhook (CloudEvents)"
+        CDC = "cdc", "CDC catch-up"
+        MANUAL = "manual", "Manual"
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    realm_id = models.CharField(max_length=32, db_index=True)
+    entity = models.CharField(max_length=40, db_index=True)
+    entity_id = models.CharField(max_length=32)
+    operation = models.CharField(max_length=20)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(default=timezone.now)
+    result = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_webhook_events"
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["realm_id", "status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.entity_id} {self.operation}"
+
+
+class QboCatchUp(models.Model):
+    """A CDC catch-up run per company, and the watermark the next run starts from."""
+
+    realm_id = models.CharField(max_length=32, db_index=True)
+    changed_since = models.DateTimeField(null=True, blank=True)
+    watermark = models.DateTimeField(null=True, blank=True, help_text="Where the next run starts (minus an overlap).")
+    mode = models.CharField(max_length=12, default="cdc", help_text="cdc, or full when the watermark is older than 30 days.")
+    found = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_catchups"
+        ordering = ["-started_at"]
+
+
+class SyncConflict(models.Model):
+    """A value changed on both sides; a person decides which one wins."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    object_type = models.CharField(max_length=20)  # account, product, order
+    object_id = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=50)
+    kadouri_value = models.CharField(max_length=500, blank=True)
+    quickbooks_value = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, db_index=True)
+    resolution = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_sync_conflicts"
+        ordering = ["-created_at"]

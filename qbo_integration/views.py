@@ -1,7 +1,105 @@
+"""QuickBooks connection: the Settings page and the spec's OAuth endpoints."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from kadouri.http import api_login_required, json_error
+
+from . import client, connection
+from .context_processors import MANAGE_PERMISSION
+from .models import IntegrationLog, QboConnection
+
+LOG_ENTRIES_SHOWN = 25
+
+
+def _can_manage(request: HttpRequest) -> bool:
+    return request.user.has_perm(MANAGE_PERMISSION)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
 
 
 @login_required
-def settings_quickbooks(request):
-    return render(request, "qbo_integration/settings.html", {})
+@require_GET
+def settings_quickbooks(request: HttpRequest) -> HttpResponse:
+    conn = client.current_connection() or QboConnection.objects.first()
+    return render(request, "qbo_integration/settings.html", {
+        "conn": conn,
+        "status": connection.status_json(),
+        "can_manage": _can_manage(request),
+        "linked_ids_exist": connection.linked_ids_exist(),
+        "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
+        "environment": client.endpoints(),
+    })
+
+
+@api_login_required
+@require_GET
+def connect(request: HttpRequest) -> HttpResponse:
+    if not _can_manage(request):
+        messages.error(request, "Only admins can connect QuickBooks.")
+        return redirect("qbo:settings")
+    try:
+        url = connection.oauth_start(session=request.session)
+    except client.QboError as e:
+        messages.error(request, e.message)
+        return redirect("qbo:settings")
+    return redirect(url)
+
+
+@api_login_required
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    if not _can_manage(request):
+        messages.error(request, "Only admins can connect QuickBooks.")
+        return redirect("qbo:settings")
+    try:
+        conn = connection.oauth_callback(session=request.session, params=request.GET, user=request.user)
+    except connection.ConnectError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"Connected to QuickBooks company “{conn.company_name or conn.realm_id}”.")
+    return redirect("qbo:settings")
+
+
+@api_login_required
+@require_GET
+def status(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(connection.status_json())
+
+
+@api_login_required
+@require_POST
+def disconnect(request: HttpRequest) -> HttpResponse:
+    if not _can_manage(request):
+        if _wants_json(request):
+            return json_error(403, "Only admins can disconnect QuickBooks.")
+        messages.error(request, "Only admins can disconnect QuickBooks.")
+        return redirect("qbo:settings")
+    conn = connection.disconnect(user=request.user)
+    text = "QuickBooks disconnected. Records keep their QuickBooks ids; reconnecting the same company resumes." if conn else "QuickBooks was not connected."
+    if _wants_json(request):
+        return JsonResponse({"disconnected": bool(conn), "message": text})
+    messages.success(request, text)
+    return redirect("qbo:settings")
+
+
+@login_required
+@require_POST
+def clear_ids(request: HttpRequest) -> HttpResponse:
+    if not _can_manage(request):
+        messages.error(request, "Only admins can clear QuickBooks ids.")
+        return redirect("qbo:settings")
+    if client.current_connection() is not None:
+        messages.error(request, "Disconnect QuickBooks before clearing its ids.")
+        return redirect("qbo:settings")
+    if request.POST.get("confirm") != "CLEAR":
+        messages.error(request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and orders.")
+        return redirect("qbo:settings")
+    counts = connection.clear_linked_ids(user=request.user)
+    messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, {counts['orders']} orders.")
+    return redirect("qbo:settings")

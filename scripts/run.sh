@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Sets up (venv, migrations, demo data) and runs Kadouri on SQLite at http://127.0.0.1:8000.
+# Sets up (venv, .env, migrations, demo data) and runs Kadouri at http://127.0.0.1:8000 on SQLite,
+# with the QuickBooks emulator at http://127.0.0.1:8001 and the background worker beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-export DEBUG="${DEBUG:-true}"
 PY=.venv/bin/python
+$PY scripts/dev_env.py .env
+mkdir -p var
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo
-echo "Kadouri CRM: http://127.0.0.1:${PORT:-8000}/"
-exec $PY manage.py runserver "127.0.0.1:${PORT:-8000}"
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+$PY manage.py qbo_emulator --port 8001 --webhook-url "http://127.0.0.1:${PORT:-8000}/api/quickbooks/webhook" \
+  --state-file var/qbo-emulator.json &
+pids+=($!)
+$PY manage.py qcluster &
+pids+=($!)
+echo "Kadouri CRM: http://127.0.0.1:${PORT:-8000}/  ·  QuickBooks emulator: http://127.0.0.1:8001/_emulator/"
+$PY manage.py runserver --noreload "127.0.0.1:${PORT:-8000}"

@@ -1,0 +1,54 @@
+"""Pytest fixtures that point Kadouri at the in-process QuickBooks emulator.
+
+- `qbo`: the emulator (see qbo_integration/emulator/testing.py), with Kadouri's QBO_* settings aimed at it.
+- `qbo_connected`: `qbo` plus a stored connection to the first demo company (tokens minted by the emulator).
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from .models import QboConnection
+
+REALM_ID = "9130350000000001"
+
+
+def point_settings_at(emu, settings) -> None:
+    settings.QBO_ENVIRONMENT = "emulator"
+    settings.QBO_EMULATOR_URL = emu.base_url
+    settings.QBO_CLIENT_ID = emu.oauth.config.client_id
+    settings.QBO_CLIENT_SECRET = emu.oauth.config.client_secret
+    settings.QBO_REDIRECT_URI = emu.oauth.config.redirect_uris[0]
+
+
+def store_connection(emu, realm_id: str = REALM_ID, *, user=None) -> QboConnection:
+    tokens = emu.issue_tokens(realm_id)
+    now = timezone.now()
+    conn, _ = QboConnection.objects.update_or_create(
+        realm_id=realm_id,
+        defaults={
+            "company_name": emu.api.companies[realm_id].name,
+            "environment": "emulator",
+            "state": QboConnection.State.CONNECTED,
+            "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "access_expires_at": now + timedelta(seconds=int(tokens["expires_in"])),
+            "refresh_expires_at": now + timedelta(seconds=int(tokens["x_refresh_token_expires_in"])),
+            "connected_at": now,
+            "connected_by": user,
+        },
+    )
+    return conn
+
+
+@pytest.fixture
+def qbo(qbo_emulator, settings):
+    point_settings_at(qbo_emulator, settings)
+    return qbo_emulator
+
+
+@pytest.fixture
+def qbo_connected(qbo, db):
+    store_connection(qbo)
+    return qbo

@@ -1,0 +1,213 @@
+"""Connecting through the emulator's real consent page: the spec's OAuth flow and its failure cases."""
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from accounts.models import Account
+from qbo_integration.connection import STATE_SESSION_KEY
+from qbo_integration.models import IntegrationLog, QboConnection
+from qbo_integration.testing import REALM_ID, store_connection
+
+OTHER_REALM = "9130350000000002"
+
+
+def consent(authorize_url: str, realm_id: str = REALM_ID, action: str = "connect") -> str:
+    """Plays the person on the emulator's consent page; returns the path Kadouri is sent back to."""
+    page = requests.get(authorize_url)
+    assert page.status_code == 200 and "Connect" in page.text
+    fields = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
+    answer = requests.post(authorize_url.split("?")[0], data=fields | {"realm_id": realm_id, "action": action},
+                           allow_redirects=False)
+    assert answer.status_code in (302, 303), answer.text[:300]
+    back = urlparse(answer.headers["Location"])
+    return f"{back.path}?{back.query}"
+
+
+def start(client) -> str:
+    response = client.get("/api/quickbooks/connect")
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def messages_on(response) -> str:
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+@pytest.mark.django_db
+def test_it_connects_and_names_the_company(admin_client, qbo):
+    authorize_url = start(admin_client)
+    assert "scope=com.intuit.quickbooks.accounting" in authorize_url
+    assert authorize_url.startswith(qbo.base_url + "/connect/oauth2")
+
+    page = admin_client.get(consent(authorize_url), follow=True)
+
+    assert "Connected to QuickBooks company “Kadouri Demo Produce LLC”" in messages_on(page)
+    assert "Kadouri Demo Produce LLC" in page.content.decode()
+    conn = QboConnection.objects.get()
+    assert (conn.realm_id, conn.state, conn.connected_by.username) == (REALM_ID, "connected", "ada")
+    assert conn.access_token and conn.refresh_token and conn.refresh_expires_at and conn.hard_expires_at
+    assert IntegrationLog.objects.filter(event="connected", realm_id=REALM_ID).exists()
+
+
+@pytest.mark.django_db
+def test_it_explains_a_cancel_on_the_consent_page(admin_client, qbo):
+    page = admin_client.get(consent(start(admin_client), action="cancel"), follow=True)
+
+    assert "cancelled" in messages_on(page)
+    assert not QboConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_tampered_state(admin_client, qbo):
+    back = consent(start(admin_client)).replace("state=", "state=x")
+
+    page = admin_client.get(back, follow=True)
+
+    assert "could not be verified" in messages_on(page)
+    assert not QboConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_replayed_callback(admin_client, qbo):
+    back = consent(start(admin_client))
+    admin_client.get(back)
+    QboConnection.objects.all().delete()
+
+    page = admin_client.get(back, follow=True)
+
+    assert "already used" in messages_on(page)
+    assert not QboConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_state_from_another_session(admin_client, client, qbo, django_user_model):
+    back = consent(start(admin_client))
+    other = django_user_model.objects.create_superuser("eve", password="pw-eve-123")
+    client.force_login(other)
+
+    page = client.get(back, follow=True)
+
+    assert "already used or did not start here" in messages_on(page)
+    assert not QboConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_expired_state(admin_client, qbo):
+    back = consent(start(admin_client))
+    session = admin_client.session
+    session[STATE_SESSION_KEY]["issued"] = time.time() - 3600
+    session.save()
+
+    page = admin_client.get(back, follow=True)
+
+    assert "expired" in messages_on(page)
+    assert not QboConnection.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("drop", ["realmId", "code"])
+def test_it_refuses_an_incomplete_answer(admin_client, qbo, drop):
+    back = urlparse(consent(start(admin_client)))
+    query = {k: v[0] for k, v in parse_qs(back.query).items() if k != drop}
+
+    page = admin_client.get(back.path, query, follow=True)
+
+    assert "incomplete answer" in messages_on(page)
+    assert not QboConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_second_company_while_the_first_ones_ids_exist(admin_client, qbo):
+    store_connection(qbo)
+    Account.objects.create(name="Linked", code="LNK", qbo_customer_id="58")
+    admin_client.post("/api/quickbooks/disconnect")
+
+    page = admin_client.get(consent(start(admin_client), realm_id=OTHER_REALM), follow=True)
+
+    assert "would mix the two companies" in messages_on(page)
+    assert list(QboConnection.objects.values_list("realm_id", flat=True)) == [REALM_ID]
+    assert Account.objects.get(code="LNK").qbo_customer_id == "58"
+
+
+@pytest.mark.django_db
+def test_it_connects_a_second_company_once_an_admin_cleared_the_ids(admin_client, qbo):
+    store_connection(qbo)
+    Account.objects.create(name="Linked", code="LNK", qbo_customer_id="58")
+    admin_client.post("/api/quickbooks/disconnect")
+
+    cleared = admin_client.post("/settings/quickbooks/clear-ids/", {"confirm": "CLEAR"}, follow=True)
+    page = admin_client.get(consent(start(admin_client), realm_id=OTHER_REALM), follow=True)
+
+    assert "Cleared QuickBooks ids: 1 accounts" in messages_on(cleared)
+    assert "Sandbox Company US 2" in messages_on(page)
+    assert Account.objects.get(code="LNK").qbo_customer_id is None
+    assert list(QboConnection.objects.values_list("realm_id", flat=True)) == [OTHER_REALM]
+
+
+@pytest.mark.django_db
+def test_it_reconnects_the_same_company_keeping_ids(admin_client, qbo):
+    store_connection(qbo)
+    Account.objects.create(name="Linked", code="LNK", qbo_customer_id="58")
+    admin_client.post("/api/quickbooks/disconnect")
+
+    admin_client.get(consent(start(admin_client)))
+
+    assert QboConnection.objects.get().state == "connected"
+    assert Account.objects.get(code="LNK").qbo_customer_id == "58"
+
+
+@pytest.mark.django_db
+def test_it_lets_only_admins_connect_and_disconnect(staff_client, qbo):
+    store_connection(qbo)
+
+    connect = staff_client.get("/api/quickbooks/connect", follow=True)
+    disconnect = staff_client.post("/api/quickbooks/disconnect", HTTP_ACCEPT="application/json")
+    page = staff_client.get("/settings/quickbooks/")
+
+    assert "Only admins can connect" in messages_on(connect)
+    assert disconnect.status_code == 403
+    assert QboConnection.objects.get().state == "connected"
+    assert "Only admins can connect or disconnect" in page.content.decode()
+    assert 'data-testid="connect"' not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_disconnects_by_revoking_then_deleting_the_tokens(admin_client, qbo):
+    conn = store_connection(qbo)
+    old_refresh = conn.refresh_token
+
+    response = admin_client.post("/api/quickbooks/disconnect", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200 and response.json()["disconnected"] is True
+    conn.refresh_from_db()
+    assert (conn.state, conn.access_token, conn.refresh_token) == ("disconnected", "", "")
+    assert qbo.count_requests(method="POST", path="/v2/oauth2/tokens/revoke") == 1
+    dead = requests.post(qbo.base_url + "/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token", "refresh_token": old_refresh},
+                         auth=(qbo.oauth.config.client_id, qbo.oauth.config.client_secret))
+    assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
+    assert IntegrationLog.objects.filter(event="disconnected").exists()
+
+
+@pytest.mark.django_db
+def test_it_reports_status_as_json(admin_client, qbo):
+    store_connection(qbo)
+
+    status = admin_client.get("/api/quickbooks/status").json()
+
+    assert status["connected"] is True and status["state"] == "connected"
+    assert status["realmId"] == REALM_ID and status["companyName"] == "Kadouri Demo Produce LLC"
+    assert status["environment"] == "emulator"
+    for key in ("accessTokenExpiresAt", "refreshTokenExpiresAt", "refreshTokenHardExpiresAt", "lastSuccessfulCallAt", "lastError"):
+        assert key in status
+
+
+@pytest.mark.django_db
+def test_it_answers_401_json_to_anonymous_api_calls(client):
+    for method, url in [("get", "/api/quickbooks/status"), ("get", "/api/quickbooks/connect"),
+                        ("get", "/api/quickbooks/callback"), ("post", "/api/quickbooks/disconnect")]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 401, url
+        assert "error" in response.json()

@@ -1,0 +1,256 @@
+"""The token vault and the client chokepoint against the emulator: refresh, rotation, locking, failures."""
+
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.db import connection as db_connection
+from django.db import connections
+from django.utils import timezone
+
+from qbo_integration import client
+from qbo_integration.checks import quickbooks_settings
+from qbo_integration.models import IntegrationLog, QboConnection
+from qbo_integration.tasks import refresh_tokens_proactively
+from qbo_integration.testing import REALM_ID, store_connection
+
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+HOUR = 3600
+
+
+def expire_access_token(conn: QboConnection) -> None:
+    QboConnection.objects.filter(pk=conn.pk).update(access_expires_at=timezone.now() - timedelta(seconds=1))
+
+
+def token_calls(emu) -> int:
+    return emu.count_requests(method="POST", path=TOKEN_PATH)
+
+
+@pytest.mark.django_db
+def test_it_calls_quickbooks_without_refreshing_a_fresh_token(qbo_connected):
+    info = client.company_info(REALM_ID)
+
+    assert info["CompanyName"] == "Kadouri Demo Produce LLC"
+    assert token_calls(qbo_connected) == 0
+    assert QboConnection.objects.get().last_success_at is not None
+
+
+@pytest.mark.django_db
+def test_it_refreshes_an_expiring_token_and_stores_the_rotated_one(qbo_connected):
+    conn = QboConnection.objects.get()
+    old_access, old_refresh = conn.access_token, conn.refresh_token
+    QboConnection.objects.filter(pk=conn.pk).update(access_expires_at=timezone.now() + timedelta(minutes=4))
+
+    client.company_info(REALM_ID)
+
+    conn.refresh_from_db()
+    assert token_calls(qbo_connected) == 1
+    assert conn.access_token != old_access and conn.refresh_token != old_refresh
+    assert conn.access_expires_at > timezone.now() + timedelta(minutes=50)
+    assert IntegrationLog.objects.filter(event="refreshed").count() == 1
+
+
+@pytest.mark.django_db
+def test_it_never_uses_the_previous_refresh_token_again(qbo_connected):
+    conn = QboConnection.objects.get()
+    first_refresh = conn.refresh_token
+    expire_access_token(conn)
+    client.company_info(REALM_ID)
+
+    qbo_connected.advance(25 * HOUR)  # the previous refresh token is now dead at Intuit (§6.5)
+    expire_access_token(conn)
+    client.company_info(REALM_ID)
+
+    sent = [r for r in qbo_connected.requests(method="POST", path=TOKEN_PATH)]
+    assert len(sent) == 2
+    assert QboConnection.objects.get().state == "connected"
+    assert first_refresh != QboConnection.objects.get().refresh_token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refreshes_once_for_ten_concurrent_callers(qbo_connected):
+    conn = QboConnection.objects.get()
+    expire_access_token(conn)
+    results, errors = [], []
+
+    def call():
+        try:
+            results.append(client.company_info(REALM_ID)["CompanyName"])
+        except Exception as e:  # noqa: BLE001 — collected and asserted below
+            errors.append(repr(e))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(results) == 10
+    assert token_calls(qbo_connected) == 1, db_connection.vendor
+    assert QboConnection.objects.get().state == "connected"
+
+
+@pytest.mark.django_db
+def test_it_needs_reconnect_when_the_refresh_token_is_revoked(qbo_connected, staff_client, admin_client):
+    conn = QboConnection.objects.get()
+    qbo_connected.disconnect(REALM_ID)  # the user disconnected the app inside QuickBooks
+    expire_access_token(conn)
+
+    with pytest.raises(client.QboAuthError) as refused:
+        client.company_info(REALM_ID)
+    with pytest.raises(client.QboAuthError) as again:
+        client.company_info(REALM_ID)
+
+    assert QboConnection.objects.get().state == "needs_reconnect"
+    assert "Reconnect" in str(refused.value) and "Reconnect" in str(again.value)
+    assert token_calls(qbo_connected) == 1  # the second attempt did not even try
+    assert "Reconnect QuickBooks" in admin_client.get("/").content.decode()
+    assert "Ask an admin to reconnect" in staff_client.get("/accounts/").content.decode()
+    assert IntegrationLog.objects.filter(event="reconnect_needed").exists()
+
+
+@pytest.mark.django_db
+def test_it_refreshes_once_and_replays_after_a_401(qbo_connected):
+    qbo_connected.add_fault("401", method="GET", path=r"/companyinfo/", count=1)
+
+    info = client.company_info(REALM_ID)
+
+    assert info["CompanyName"] == "Kadouri Demo Produce LLC"
+    assert token_calls(qbo_connected) == 1
+    assert qbo_connected.count_requests(method="GET", path=f"/v3/company/{REALM_ID}/companyinfo/{REALM_ID}") == 2
+
+
+@pytest.mark.django_db
+def test_it_pauses_the_whole_company_after_a_429(qbo_connected):
+    qbo_connected.add_fault("429", method="GET", path=r"/companyinfo/", count=1)
+
+    with pytest.raises(client.QboThrottledError) as throttled:
+        client.company_info(REALM_ID)
+    sent_before = qbo_connected.count_requests(path=f"/v3/company/{REALM_ID}/")
+    with pytest.raises(client.QboThrottledError):
+        client.read("Customer", "1", realm_id=REALM_ID)
+
+    conn = QboConnection.objects.get()
+    assert conn.paused_until > timezone.now() + timedelta(seconds=30)
+    assert throttled.value.code == "3001" and throttled.value.retry_at == conn.paused_until
+    assert qbo_connected.count_requests(path=f"/v3/company/{REALM_ID}/") == sent_before
+    assert IntegrationLog.objects.filter(event="throttled").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fault, error_class", [
+    ("500", client.QboTransientError),
+    ("503", client.QboTransientError),
+    ("xml", client.QboThrottledError),
+    ("drop", client.QboTransientError),
+])
+def test_it_classifies_faults_by_code_not_by_exception_class(qbo_connected, fault, error_class):
+    qbo_connected.add_fault(fault, method="GET", path=r"/companyinfo/", count=1)
+
+    with pytest.raises(error_class) as failure:
+        client.company_info(REALM_ID)
+
+    assert failure.value.message and "Traceback" not in failure.value.message
+    assert QboConnection.objects.get().last_error == failure.value.message
+
+
+@pytest.mark.django_db
+def test_it_classifies_quickbooks_business_faults(qbo_connected):
+    with pytest.raises(client.QboNotFoundError) as missing:
+        client.read("Customer", "999999", realm_id=REALM_ID)
+    created = client.create("Customer", {"DisplayName": "Acme"}, request_id="r-1")
+    with pytest.raises(client.QboDuplicateError) as duplicate:
+        client.create("Customer", {"DisplayName": "acme"}, request_id="r-2")
+    client.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "x"}, request_id="r-3")
+    with pytest.raises(client.QboStaleError) as stale:
+        client.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "y"}, request_id="r-4")
+
+    assert (missing.value.code, duplicate.value.code, stale.value.code) == ("610", "6240", "5010")
+    assert "already has a record" in duplicate.value.message
+
+
+@pytest.mark.django_db
+def test_it_refuses_calls_when_not_connected(qbo):
+    with pytest.raises(client.QboNotConnected) as refused:
+        client.company_info(REALM_ID)
+
+    assert "not connected" in str(refused.value)
+    assert qbo.count_requests() == 0
+
+
+@pytest.mark.django_db
+def test_it_stores_tokens_encrypted_at_rest(qbo_connected):
+    conn = QboConnection.objects.get()
+
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT access_token, refresh_token FROM quickbooks_tokens")
+        raw_access, raw_refresh = cursor.fetchone()
+
+    assert conn.access_token not in raw_access and conn.refresh_token not in raw_refresh
+    assert raw_access.startswith("gAAAA")  # Fernet ciphertext
+
+
+@pytest.mark.django_db
+def test_it_rotates_encryption_keys(qbo_connected, settings):
+    conn = QboConnection.objects.get()
+    old_key, new_key = settings.QBO_TOKEN_KEYS[0], Fernet.generate_key().decode()
+    settings.QBO_TOKEN_KEYS = [new_key, old_key]
+    assert QboConnection.objects.get().refresh_token == conn.refresh_token  # old key still decrypts
+
+    call_command("rotate_qbo_token_keys")
+    settings.QBO_TOKEN_KEYS = [new_key]
+
+    assert QboConnection.objects.get().refresh_token == conn.refresh_token
+    assert QboConnection.objects.get().access_token == conn.access_token
+
+
+@pytest.mark.django_db
+def test_it_keeps_tokens_and_secrets_out_of_logs(qbo_connected, caplog, settings):
+    caplog.set_level(logging.DEBUG)
+    conn = QboConnection.objects.get()
+    secrets = [conn.access_token, conn.refresh_token, settings.QBO_CLIENT_SECRET]
+    expire_access_token(conn)
+    client.company_info(REALM_ID)
+    conn.refresh_from_db()
+    qbo_connected.add_fault("500", method="GET", path=r"/companyinfo/", count=1)
+    with pytest.raises(client.QboTransientError):
+        client.company_info(REALM_ID)
+
+    logged = caplog.text + " ".join(IntegrationLog.objects.values_list("message", flat=True))
+    for secret in secrets + [conn.access_token, conn.refresh_token]:
+        assert secret not in logged
+
+
+@pytest.mark.django_db
+def test_it_refreshes_proactively_so_a_quiet_install_keeps_its_token(qbo_connected):
+    QboConnection.objects.update(connected_at=timezone.now() - timedelta(days=2))
+
+    assert refresh_tokens_proactively() == 1
+    assert refresh_tokens_proactively() == 0
+    assert token_calls(qbo_connected) == 1
+
+
+def test_it_fails_the_system_check_when_settings_are_missing(settings):
+    settings.QBO_CLIENT_ID = ""
+    settings.QBO_TOKEN_KEYS = ["not-a-key"]
+    settings.QBO_ENVIRONMENT = "staging"
+
+    ids = {problem.id for problem in quickbooks_settings(None)}
+
+    assert {"qbo.E001", "qbo.E002", "qbo.E005"} <= ids
+
+
+def test_it_points_every_url_at_intuit_outside_the_emulator(settings):
+    settings.QBO_ENVIRONMENT = "production"
+
+    urls = client.endpoints()
+
+    assert urls.api_base == "https://quickbooks.api.intuit.com/v3"
+    assert urls.token == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+    assert urls.authorization == "https://appcenter.intuit.com/connect/oauth2"
