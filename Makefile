@@ -6,6 +6,8 @@ run:
 test:
 	scripts/test.sh
 
+# Benchmarks print figures; they are not timed tests.
 bench:
 	scripts/bootstrap.sh
-	.venv/bin/python manage.py bench --settings=kadouri.test_settings
+	.venv/bin/python manage.py bench_outbound --settings=kadouri.test_settings
+	.venv/bin/python manage.py bench_webhooks --settings=kadouri.test_settings
