@@ -14,7 +14,8 @@ import re
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 RESPONSE_KINDS = ("429", "500", "503", "401", "xml")
@@ -38,8 +39,16 @@ def response_headers(content_type: str = JSON_TYPE) -> dict[str, str]:
     return {"Content-Type": content_type, "intuit_tid": uuid.uuid4().hex}
 
 
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def json_response(status: int, payload: object) -> Response:
-    return status, response_headers(), json.dumps(payload).encode()
+    return status, response_headers(), json.dumps(payload, default=_json_default).encode()
 
 
 def fault_payload(now: datetime, code: str, message: str, detail: str, fault_type: str) -> dict:
@@ -62,7 +71,7 @@ def auth_fault(now: datetime, detail: str = "Token expired") -> Response:
 def forbidden_fault(now: datetime, detail: str) -> Response:
     # A token for another company: 403 ApplicationAuthorizationFailed 3100 (qbo-api.md §4.2).
     message = "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403"
-    return json_response(403, fault_payload(now, "3100", message, detail, "AUTHORIZATION"))
+    return json_response(403, fault_payload(now, "3100", message, detail, "SERVICE"))
 
 
 def server_error_fault(now: datetime) -> Response:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import html
 import json
+import math
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -323,7 +324,7 @@ class OAuthServer:
         refresh = "AB11" + secrets.token_hex(24)
         self._access[access] = {"grant": grant_id, "realm": grant["realm"], "issued_at": now, "expires_at": now + ACCESS_TOKEN_SECONDS}
         self._refresh[refresh] = {"grant": grant_id, "issued_at": now, "last_used_at": now, "superseded_at": None}
-        hard_left = int(grant["created_at"] + HARD_EXPIRY_SECONDS - now)
+        hard_left = math.ceil(grant["created_at"] + HARD_EXPIRY_SECONDS - now)
         body = {
             "token_type": "bearer",
             "access_token": access,
