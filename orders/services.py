@@ -12,8 +12,9 @@ from django.utils import timezone
 from accounts.models import Account
 from products.models import Product
 
-from .models import DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents
+from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents
 
+MAX_LINE_AMOUNT = Decimal("1000000000000")  # OrderLine.amount: max_digits=14, decimal_places=2
 HEADER_FIELDS = ("number", "seller", "buyer", "order_date", "terms", "notes", "commission_rate", "ready_to_push")
 
 
@@ -92,6 +93,9 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise OrderError(f"Line {index}: the quantity can have at most 3 decimals.")
         if line.unit_price is not None and line.unit_price.as_tuple().exponent < -2:
             raise OrderError(f"Line {index}: the unit price can have at most 2 decimals (cents).")
+        price = line.product.unit_price if line.unit_price is None else line.unit_price
+        if line.quantity * price >= MAX_LINE_AMOUNT:  # the amount column holds 12 digits before the point
+            raise OrderError(f"Line {index}: the amount is too large (at most ${MAX_LINE_AMOUNT - CENT:,}).")
 
 
 def _number_from_pk(pk: int) -> str:
@@ -191,7 +195,8 @@ def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
 
 
 def _lock_for_edit(order_id: int, expected_version: int | None) -> Order:
-    order = Order.objects.select_for_update().select_related("updated_by").get(pk=order_id)
+    # No select_related("updated_by"): PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+    order = Order.objects.select_for_update().get(pk=order_id)
     if expected_version is not None and order.version != expected_version:
         who = user_display_name(order.updated_by)
         when = timezone.localtime(order.updated_at).strftime("%b %-d, %Y %-I:%M %p")
@@ -278,17 +283,19 @@ def order_set_status(*, order: Order, status: str, by=None, user_name: str | Non
     """Moves an order to a new status (QuickBooks sync and admins use this); logs the change."""
     if status not in Order.Status.values:
         raise OrderError(f"Unknown status {status!r}.")
-    old = order.status
+    locked = Order.objects.select_for_update().get(pk=order.pk)  # the caller's copy may be stale
+    old = locked.status
     if old == status:
         return order
-    order.status = status
-    order.version += 1
+    locked.status = status
+    locked.version += 1
     if old == Order.Status.DRAFT and status == Order.Status.POSTED_TO_QB:
         # Posting sends the current content: QuickBooks matches until the next edit.
-        order.pushed_fingerprint = order.content_fingerprint
-    order.save(update_fields=["status", "version", "pushed_fingerprint", "updated_at"])
+        locked.pushed_fingerprint = locked.content_fingerprint
+    locked.save(update_fields=["status", "version", "pushed_fingerprint", "updated_at"])
+    order.status, order.version, order.pushed_fingerprint = locked.status, locked.version, locked.pushed_fingerprint
     order_activity_log(
-        order=order,
+        order=locked,
         activity_type=OrderActivity.Type.STATUS_CHANGED,
         description=f"Status changed from {Order.Status(old).label} to {Order.Status(status).label}" + (f": {reason}" if reason else "."),
         user=by,

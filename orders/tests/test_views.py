@@ -164,6 +164,15 @@ def test_it_refuses_a_duplicate_number_with_a_message(staff_client, seller, buye
     assert _state() == before
 
 
+def test_it_refuses_a_line_amount_too_large_to_store(staff_client, seller, buyer, apples):
+    # 999,999,999 × 9,999,999,999.99 overflows numeric(14, 2): PostgreSQL would answer with a 500.
+    data = _form_data(seller, buyer, [{"product": apples.pk, "quantity": "999999999", "unit_price": "9999999999.99"}])
+    response = staff_client.post("/orders/new/", data)
+    assert response.status_code == 409
+    assert "Line 1: the amount is too large" in response.content.decode()
+    assert not Order.objects.exists()
+
+
 # --- edit ---------------------------------------------------------------------------------
 
 
