@@ -1,5 +1,7 @@
 from django import forms
 
+from kadouri.text import single_line_name
+
 from .models import Account
 
 
@@ -9,6 +11,10 @@ class AccountForm(forms.ModelForm):
         fields = ["name", "code", "email", "phone", "address_line1", "address_line2", "city", "region",
                   "postal_code", "country", "active", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_name(self):
+        # The name becomes the QuickBooks DisplayName: one line, no invisible control characters.
+        return single_line_name(self.cleaned_data["name"])
 
     def clean_code(self):
         return self.cleaned_data["code"].strip().upper()

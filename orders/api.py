@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kadouri.http import api_login_required, client_ip, json_error
+from kadouri.text import refuse_control_characters
 
 from . import services
 from .models import Order
@@ -52,7 +53,7 @@ def _parse_patch(body: dict) -> dict:
     if "notes" in body:
         if not isinstance(body["notes"], str) or len(body["notes"]) > 10_000:
             raise ValueError("notes must be a string of at most 10,000 characters.")
-        fields["notes"] = body["notes"]
+        fields["notes"] = refuse_control_characters(body["notes"], "notes")
     if "terms" in body:
         if body["terms"] not in Order.Terms.values:
             raise ValueError(f"terms must be one of: {', '.join(Order.Terms.values)}.")
@@ -80,7 +81,7 @@ def _parse_patch(body: dict) -> dict:
 def _load_json(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ValueError("The body must be JSON.")
     if not isinstance(body, dict):
         raise ValueError("The body must be a JSON object.")

@@ -15,7 +15,11 @@ class OrderForm(forms.ModelForm):
         required=False,
         help_text=f"Leave blank to number it automatically. At most {DOC_NUMBER_MAX_LENGTH} characters (it becomes the QuickBooks invoice number).",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0,
+        error_messages={"invalid": "The form's version was altered; reload the order and edit again.",
+                        "min_value": "The form's version was altered; reload the order and edit again."},
+    )
 
     class Meta:
         model = Order
@@ -93,7 +97,8 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 OrderLineFormSet = forms.formset_factory(
-    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=200, validate_max=True
+    # absolute_max: a forged TOTAL_FORMS otherwise builds (and re-renders) up to max_num + 1,000 forms.
+    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=200, validate_max=True, absolute_max=200
 )
 
 

@@ -1,5 +1,7 @@
 from django import forms
 
+from kadouri.text import single_line_name
+
 from .models import Product
 
 
@@ -10,7 +12,7 @@ class ProductForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
+        name = single_line_name(self.cleaned_data["name"])  # becomes the QuickBooks item name
         if Product.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Another product already has this name (QuickBooks item names are unique).")
         return name

@@ -30,3 +30,74 @@ class IntegrationLogAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- inbound: the inbox, catch-up runs, conflicts ------------------------------------------------------
+
+from django.utils import timezone as _tz  # noqa: E402
+
+from .models import QboCatchUp, QboReconcileRun, QboWebhookCounter, QboWebhookEvent, SyncConflict  # noqa: E402
+
+
+@admin.register(QboWebhookEvent)
+class QboWebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "source", "realm_id", "entity", "entity_id", "operation", "occurred_at", "status",
+                    "attempts", "result"]
+    list_filter = ["status", "entity", "source", "realm_id", "operation"]
+    search_fields = ["entity_id", "dedupe_key", "result", "last_error"]
+    readonly_fields = ["dedupe_key", "source", "realm_id", "entity", "entity_id", "operation", "occurred_at", "raw",
+                       "status", "attempts", "not_before", "result", "last_error", "received_at", "processed_at"]
+    actions = ["replay"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Replay the selected events (read again from QuickBooks)")
+    def replay(self, request, queryset):
+        from .handlers import inbox_replay
+
+        count = inbox_replay(event_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
+        self.message_user(request, f"{count} event(s) queued for replay.")
+
+
+@admin.register(QboCatchUp)
+class QboCatchUpAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "realm_id", "mode", "changed_since", "watermark", "finished_at", "error"]
+    list_filter = ["mode", "realm_id"]
+    readonly_fields = ["realm_id", "changed_since", "watermark", "mode", "found", "error", "started_at", "finished_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SyncConflict)
+class SyncConflictAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "object_type", "object_id", "field", "kadouri_value", "quickbooks_value", "state",
+                    "resolution"]
+    list_filter = ["state", "object_type", "field"]
+    readonly_fields = ["object_type", "object_id", "field", "kadouri_value", "quickbooks_value", "created_at"]
+    actions = ["mark_resolved"]
+
+    @admin.action(description="Mark resolved (the values were settled by hand)")
+    def mark_resolved(self, request, queryset):
+        count = queryset.filter(state=SyncConflict.State.OPEN).update(
+            state=SyncConflict.State.RESOLVED, resolved_at=_tz.now(), resolution=f"Settled by {request.user.get_username()}")
+        self.message_user(request, f"{count} conflict(s) marked resolved.")
+
+
+@admin.register(QboWebhookCounter)
+class QboWebhookCounterAdmin(admin.ModelAdmin):
+    list_display = ["name", "count", "last_at", "last_detail"]
+    readonly_fields = ["name", "count", "last_at", "last_detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(QboReconcileRun)
+class QboReconcileRunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "realm_id", "checked", "finished_at", "error"]
+    readonly_fields = ["realm_id", "checked", "rows", "error", "requested_by", "started_at", "finished_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -502,9 +502,11 @@ def query_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def batch(items: list[dict], *, realm_id: str | None = None) -> list[dict]:
+def batch(items: list[dict], *, realm_id: str | None = None, request_id: str | None = None) -> list[dict]:
     # At most 30 items per batch (§3.7); each answer carries its bId and either the entity or a Fault.
-    return api_call("POST", "batch", body={"BatchItemRequest": items}, realm_id=realm_id).get("BatchItemResponse", [])
+    # A batch `requestid` is at most 36 characters and its bIds at most 10 (§3.7, §3.9).
+    return api_call("POST", "batch", body={"BatchItemRequest": items}, realm_id=realm_id,
+                    request_id=request_id).get("BatchItemResponse", [])
 
 
 def cdc(entities: list[str], changed_since: datetime, *, realm_id: str | None = None) -> dict:

@@ -240,3 +240,47 @@ class SyncConflict(models.Model):
     class Meta:
         db_table = "quickbooks_sync_conflicts"
         ordering = ["-created_at"]
+
+
+class QboInboxLease(models.Model):
+    """One worker at a time processes a company's inbox, so its events are applied in order. A lease that
+    outlives its worker (a crash) expires and the next worker takes over."""
+
+    realm_id = models.CharField(max_length=32, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_inbox_leases"
+
+
+class QboWebhookCounter(models.Model):
+    """Deliveries refused before anything was stored (bad signature, too large, malformed): a count and the
+    last reason, never the body — an attacker must not be able to fill the database."""
+
+    name = models.CharField(max_length=40, unique=True)
+    count = models.PositiveBigIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
+    last_detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_webhook_counters"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.count}"
+
+
+class QboReconcileRun(models.Model):
+    """A reconciliation report: every linked order compared with its QuickBooks document; `rows` lists drift."""
+
+    realm_id = models.CharField(max_length=32, blank=True)
+    checked = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_reconcile_runs"
+        ordering = ["-started_at", "-id"]

@@ -52,12 +52,15 @@ DECISIONS (where the fact sheet is UNVERIFIED or silent):
   Sent ``SubTotalLineDetail`` lines are dropped and one is recomputed in responses;
   ``GroupLineDetail`` → code 500. Line ``Id``/``LineNum`` are renumbered 1..n.
   A percent ``DiscountLineDetail`` is computed on the subtotal. Tax is always 0.
+  A sales line needs ``SalesItemLineDetail.ItemRef`` (2020). Invoice ``Deposit`` is
+  accepted and ignored (always 0).
 - ``DocNumber``: absent or ``AUTO_GENERATE`` → next number of a per-entity sequence
   starting at 1001 that skips numbers in use and continues after the highest numeric
   DocNumber ever supplied; a full update that omits it keeps the old number.
   Duplicates (same entity type, exact match, voided included) → 6140.
 - ``TxnDate`` defaults to today in UTC. ``DueDate`` absent → TxnDate + DueDays of the
-  invoice's ``SalesTermRef``, else of the customer's ``SalesTermRef``, else TxnDate.
+  invoice's ``SalesTermRef``, else of the customer's ``SalesTermRef``, else TxnDate. A
+  sparse update keeps the stored DueDate even when TxnDate or the term changes.
 - Payments may only link Invoices of the same customer (6000 otherwise); applying more
   than an invoice's open balance, or more than ``TotalAmt`` in total, → 6000.
   ``DepositToAccountRef`` defaults to Undeposited Funds.
@@ -98,6 +101,8 @@ DECISIONS (where the fact sheet is UNVERIFIED or silent):
   oldest changes. Entities without changes are left out; nothing at all → ``[{}]``.
 - Timestamps are UTC: MetaData as ``YYYY-MM-DDTHH:MM:SS+00:00`` (second precision as
   QBO shows; comparisons use the full stored precision), ``time`` with milliseconds.
+- ``on_change`` is called after the company lock is released, once per changed entity,
+  in the order the changes happened; a listener that raises is logged and ignored.
 - ``minorversion`` is ignored (everything behaves as 75, §1.3).
 - Bookkeeper actions raise ``QboFault`` (the same fault the API would answer).
 """
@@ -110,7 +115,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl
@@ -148,97 +153,95 @@ ENTITIES = tuple(ENTITY_PATHS.values())
 NAME_LISTS = frozenset({"Customer", "Item", "Account", "Term"})
 TRANSACTIONS = frozenset({"Invoice", "Estimate", "Payment"})
 SALES_FORMS = frozenset({"Invoice", "Estimate"})
-# Real QBO entities this emulator does not model: queries and CDC answer empty.
-UNMODELLED = frozenset(
-    "Vendor Employee Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
-    "Purchase PurchaseOrder JournalEntry TimeActivity Class Department PaymentMethod "
-    "TaxCode TaxRate TaxAgency Transfer VendorCredit Preferences Budget Currency "
-    "JournalCode Attachable".split()
-)
-
 
 
 def _names(text: str) -> frozenset[str]:
-    """Field names written as one space-separated string, to keep the tables short."""
+    """Names written as one space-separated string, to keep the tables short."""
     return frozenset(text.split())
 
 
+# Real QBO entities this emulator does not model: queries and CDC answer empty.
+UNMODELLED = _names(
+    "Vendor Employee Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
+    "Purchase PurchaseOrder JournalEntry TimeActivity Class Department PaymentMethod "
+    "TaxCode TaxRate TaxAgency Transfer VendorCredit Preferences Budget Currency "
+    "JournalCode Attachable"
+)
+
+
 ENVELOPE = frozenset({"Id", "SyncToken", "sparse", "domain", "MetaData"})
-_SALES_WRITABLE = frozenset(
+_SALES_WRITABLE = _names(
     "CustomerRef Line TxnDate DueDate DocNumber SalesTermRef PrivateNote CustomerMemo "
     "BillAddr ShipAddr ShipFromAddr BillEmail BillEmailCc BillEmailBcc ShipDate "
     "ShipMethodRef TrackingNum ClassRef DepartmentRef CurrencyRef ExchangeRate "
     "CustomField LinkedTxn PrintStatus EmailStatus ApplyTaxAfterDiscount "
     "GlobalTaxCalculation TaxExemptionRef ProjectRef TransactionLocationType TxnSource "
-    "RecurDataRef FreeFormAddress".split()
+    "RecurDataRef FreeFormAddress"
 )
 WRITABLE: dict[str, frozenset[str]] = {
-    "Customer": frozenset(
+    "Customer": _names(
         "Title GivenName MiddleName FamilyName Suffix DisplayName CompanyName "
         "PrintOnCheckName Active PrimaryPhone AlternatePhone Mobile Fax PrimaryEmailAddr "
         "WebAddr BillAddr ShipAddr OtherAddr Notes Taxable Job BillWithParent ParentRef "
         "SalesTermRef PaymentMethodRef CurrencyRef DefaultTaxCodeRef "
         "PreferredDeliveryMethod ResaleNum PrimaryTaxIdentifier SecondaryTaxIdentifier "
         "ARAccountRef TaxExemptionReasonId OpenBalanceDate CustomerTypeRef "
-        "BusinessNumber GSTIN GSTRegistrationType".split()
+        "BusinessNumber GSTIN GSTRegistrationType"
     ),
-    "Item": frozenset(
+    "Item": _names(
         "Name Description Active SubItem ParentRef UnitPrice Type IncomeAccountRef "
         "ExpenseAccountRef AssetAccountRef PurchaseDesc PurchaseCost Taxable "
         "SalesTaxIncluded PurchaseTaxIncluded SalesTaxCodeRef PurchaseTaxCodeRef "
         "TrackQtyOnHand QtyOnHand InvStartDate Sku ServiceType AbatementRate "
         "ReverseChargeRate ItemCategoryType ReorderPoint PrefVendorRef ClassRef "
-        "TaxClassificationRef".split()
+        "TaxClassificationRef"
     ),
     "Invoice": _SALES_WRITABLE
-    | frozenset(
+    | _names(
         "AllowIPNPayment AllowOnlinePayment AllowOnlineCreditCardPayment "
-        "AllowOnlineACHPayment DepositToAccountRef".split()
+        "AllowOnlineACHPayment DepositToAccountRef"
     ),
     "Estimate": _SALES_WRITABLE
     | _names("TxnStatus ExpirationDate AcceptedBy AcceptedDate"),
-    "Payment": frozenset(
+    "Payment": _names(
         "CustomerRef TotalAmt Line TxnDate PaymentRefNum PaymentMethodRef "
         "DepositToAccountRef ARAccountRef PrivateNote CurrencyRef ExchangeRate "
         "CreditCardPayment TxnSource TransactionLocationType TaxExemptionRef "
-        "ProcessPayment ProjectRef".split()
+        "ProcessPayment ProjectRef"
     ),
-    "Account": frozenset(
+    "Account": _names(
         "Name AcctNum Description Active SubAccount ParentRef AccountType "
-        "AccountSubType CurrencyRef TaxCodeRef AccountAlias TxnLocationType".split()
+        "AccountSubType CurrencyRef TaxCodeRef AccountAlias TxnLocationType"
     ),
-    "Term": frozenset(
+    "Term": _names(
         "Name Active DueDays DiscountPercent DiscountDays DayOfMonthDue "
-        "DueNextMonthDays DiscountDayOfMonth".split()
+        "DueNextMonthDays DiscountDayOfMonth"
     ),
-    "CompanyInfo": frozenset(
+    "CompanyInfo": _names(
         "CompanyName LegalName CompanyAddr CustomerCommunicationAddr LegalAddr "
         "CustomerCommunicationEmailAddr PrimaryPhone CompanyStartDate "
-        "FiscalYearStartMonth Country Email WebAddr SupportedLanguages NameValue".split()
+        "FiscalYearStartMonth Country Email WebAddr SupportedLanguages NameValue"
     ),
 }
 # Accepted on input and ignored (§2.9: python-quickbooks sends them).
 READ_ONLY: dict[str, frozenset[str]] = {
-    "Customer": frozenset(
-        "FullyQualifiedName Balance BalanceWithJobs Level IsProject".split()
-    ),
+    "Customer": _names("FullyQualifiedName Balance BalanceWithJobs Level IsProject"),
     "Item": _names("FullyQualifiedName Level"),
-    "Invoice": frozenset(
+    "Invoice": _names(
         "TotalAmt Balance HomeBalance HomeTotalAmt TxnTaxDetail InvoiceLink "
-        "DeliveryInfo EInvoiceStatus Deposit".split()
+        "DeliveryInfo EInvoiceStatus Deposit"
     ),
     "Estimate": _names("TotalAmt HomeTotalAmt TxnTaxDetail DeliveryInfo"),
     "Payment": _names("UnappliedAmt TxnStatus"),
-    "Account": frozenset(
-        "FullyQualifiedName Classification CurrentBalance "
-        "CurrentBalanceWithSubAccounts".split()
+    "Account": _names(
+        "FullyQualifiedName Classification CurrentBalance CurrentBalanceWithSubAccounts"
     ),
     "Term": frozenset({"Type"}),
     "CompanyInfo": frozenset(),
 }
-DECIMAL_KEYS = frozenset(
+DECIMAL_KEYS = _names(
     "Amount UnitPrice Qty TotalAmt Balance PurchaseCost QtyOnHand DiscountPercent "
-    "ExchangeRate TaxInclusiveAmt".split()
+    "ExchangeRate TaxInclusiveAmt"
 )
 REF_TARGETS = {
     "CustomerRef": "Customer",
@@ -454,11 +457,11 @@ def _duplicate_name(kind: str, existing_id: str) -> QboFault:  # §2.1, §2.2
 
 
 def _envelope_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _stored_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _public_time(stored: str) -> str:
@@ -471,11 +474,11 @@ def _parse_instant(text: str) -> datetime | None:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -529,7 +532,9 @@ def _clean(value: Any) -> Any:
     unset fields and refs (§2.9), and QBO treats them as absent."""
     if isinstance(value, dict):
         cleaned = {k: _clean(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v is not None and v != "" and v != {}}
+        return {
+            k: v for k, v in cleaned.items() if v is not None and v != "" and v != {}
+        }
     if isinstance(value, list):
         return [item for item in (_clean(v) for v in value) if item != {}]
     return value
@@ -596,7 +601,9 @@ def _check_lengths(obj: Obj, limits: dict[str, int]) -> None:
             raise _too_long(field, maximum, len(value))
 
 
-def _check_separators(obj: Obj, fields: Iterable[str], forbidden: str = ":\t\n") -> None:
+def _check_separators(
+    obj: Obj, fields: Iterable[str], forbidden: str = ":\t\n"
+) -> None:
     # §2.1/§2.2: ':' is the hierarchy separator; tab and newline are refused too.
     for field in fields:
         value = obj.get(field)
@@ -609,7 +616,9 @@ def _parse_json_body(body: bytes) -> Obj:
     try:
         data = json.loads(body.decode("utf-8") or "null")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _invalid_property("body", f"Error parsing JSON request body: {error}") from None
+        raise _invalid_property(
+            "body", f"Error parsing JSON request body: {error}"
+        ) from None
     if not isinstance(data, dict):
         raise _invalid_property("body", "The request body must be a JSON object")
     return data
@@ -646,7 +655,9 @@ class Company:
         self.lock = threading.RLock()
         self.entities: dict[str, dict[str, Obj]] = {e: {} for e in ENTITIES}
         self.next_ids: dict[str, int] = {e: 1 for e in ENTITIES}
-        self.next_doc_numbers: dict[str, int] = {e: FIRST_DOC_NUMBER for e in SALES_FORMS}
+        self.next_doc_numbers: dict[str, int] = {
+            e: FIRST_DOC_NUMBER for e in SALES_FORMS
+        }
         self.deleted: list[dict[str, str]] = []  # {"entity", "Id", "time"}
         self.responses: dict[str, list[Any]] = {}  # requestid -> [status, body]
 
@@ -721,8 +732,10 @@ class _Books:
         """A clean ``{"value": id}`` to an existing, active object (2500 otherwise);
         ids in ``keep`` (already on the object being updated) may be inactive."""
         if not isinstance(ref, dict) or "value" not in ref:
-            raise _required(f"{element}.value") if ref is None else _invalid_ref(
-                element, str(ref)
+            raise (
+                _required(f"{element}.value")
+                if ref is None
+                else _invalid_ref(element, str(ref))
             )
         value = str(ref["value"])
         target = self.table(entity).get(value)
@@ -759,7 +772,10 @@ class _Books:
             "domain": "QBO",
             "sparse": False,
             **fields,
-            "MetaData": {"CreateTime": self.stamp_time, "LastUpdatedTime": self.stamp_time},
+            "MetaData": {
+                "CreateTime": self.stamp_time,
+                "LastUpdatedTime": self.stamp_time,
+            },
         }
         self.table(entity)[entity_id] = stored
         self._touched.add((entity, entity_id))
@@ -794,7 +810,9 @@ class _Books:
         self.table(entity)[old["Id"]] = stored
         return stored
 
-    def create(self, entity: str, body: Obj, include: frozenset[str] = frozenset()) -> Obj:
+    def create(
+        self, entity: str, body: Obj, include: frozenset[str] = frozenset()
+    ) -> Obj:
         if entity == "CompanyInfo":
             raise _unsupported("CompanyInfo cannot be created; update it instead")
         prepared = _with_decimals(_clean(body))
@@ -804,10 +822,14 @@ class _Books:
         self.after_write(entity, None, stored)
         return self.render(entity, stored)
 
-    def update(self, entity: str, body: Obj, include: frozenset[str] = frozenset()) -> Obj:
+    def update(
+        self, entity: str, body: Obj, include: frozenset[str] = frozenset()
+    ) -> Obj:
         old = self.versioned(entity, body)
         if old.get("_voided"):
-            raise _business("This transaction has been voided and can no longer be changed.")
+            raise _business(
+                "This transaction has been voided and can no longer be changed."
+            )
         prepared = _with_decimals(_clean(body))
         fields = {k: v for k, v in prepared.items() if k in WRITABLE[entity]}
         if _bool(body.get("sparse"), "sparse", False):  # §3.3: only the sent fields
@@ -860,7 +882,12 @@ class _Books:
     # --- builders -------------------------------------------------------------
 
     def build(
-        self, entity: str, fields: Obj, old: Obj | None, body: Obj, include: frozenset[str]
+        self,
+        entity: str,
+        fields: Obj,
+        old: Obj | None,
+        body: Obj,
+        include: frozenset[str],
     ) -> Obj:
         builders: dict[str, Callable[[Obj, Obj | None], Obj]] = {
             "Customer": lambda f, o: self.build_customer(f, o, body),
@@ -890,7 +917,9 @@ class _Books:
         if "ParentRef" not in obj:
             return False
         own_id = old["Id"] if old else None
-        ref = self.resolve_ref(entity, obj["ParentRef"], "ParentRef", [_ref_value(old, "ParentRef")])
+        ref = self.resolve_ref(
+            entity, obj["ParentRef"], "ParentRef", [_ref_value(old, "ParentRef")]
+        )
         depth, cursor = 1, self.table(entity)[ref["value"]]
         while True:
             if cursor["Id"] == own_id:
@@ -907,7 +936,9 @@ class _Books:
     def build_customer(self, fields: Obj, old: Obj | None, body: Obj) -> Obj:
         obj = dict(fields)
         _check_lengths(obj, CUSTOMER_LIMITS)
-        _check_separators(obj, ("DisplayName", *CUSTOMER_NAME_PARTS, "PrintOnCheckName"))
+        _check_separators(
+            obj, ("DisplayName", *CUSTOMER_NAME_PARTS, "PrintOnCheckName")
+        )
         if not obj.get("DisplayName"):  # §2.1: built from the name parts
             parts = [str(obj[p]) for p in CUSTOMER_NAME_PARTS if obj.get(p)]
             if not parts:
@@ -929,7 +960,10 @@ class _Books:
         obj["Job"] = self.check_parent("Customer", obj, old)
         if "SalesTermRef" in obj:
             obj["SalesTermRef"] = self.resolve_ref(
-                "Term", obj["SalesTermRef"], "SalesTermRef", [_ref_value(old, "SalesTermRef")]
+                "Term",
+                obj["SalesTermRef"],
+                "SalesTermRef",
+                [_ref_value(old, "SalesTermRef")],
             )
         if old is None:  # §2.1: Balance is an opening balance, write-on-create
             opening = _decimal(body.get("Balance"), "Balance") or ZERO
@@ -955,13 +989,17 @@ class _Books:
             raise _invalid_enum("Type", item_type)
         for key in ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef"):
             if key in obj:
-                obj[key] = self.resolve_ref("Account", obj[key], key, [_ref_value(old, key)])
+                obj[key] = self.resolve_ref(
+                    "Account", obj[key], key, [_ref_value(old, key)]
+                )
         if item_type == "Service" and "IncomeAccountRef" not in obj:  # §2.2
             raise _required("IncomeAccountRef")
         obj["UnitPrice"] = _decimal(obj.get("UnitPrice"), "UnitPrice") or Decimal(0)
         obj["Active"] = _bool(obj.get("Active"), "Active", True)
         obj["Taxable"] = _bool(obj.get("Taxable"), "Taxable", False)
-        obj["TrackQtyOnHand"] = _bool(obj.get("TrackQtyOnHand"), "TrackQtyOnHand", False)
+        obj["TrackQtyOnHand"] = _bool(
+            obj.get("TrackQtyOnHand"), "TrackQtyOnHand", False
+        )
         obj["SubItem"] = self.check_parent("Item", obj, old)
         return obj
 
@@ -972,7 +1010,9 @@ class _Books:
         _check_lengths(obj, ACCOUNT_LIMITS)
         _check_separators(obj, ("Name",), ':"\t\n')  # §2.6: no '"' or ':'
         _check_separators(obj, ("AcctNum",), ":")
-        self.check_unique_name("Account", obj["Name"], old["Id"] if old else None, "account")
+        self.check_unique_name(
+            "Account", obj["Name"], old["Id"] if old else None, "account"
+        )
         account_type = obj.get("AccountType")
         if account_type is None:
             account_type = ACCOUNT_SUBTYPES.get(str(obj.get("AccountSubType")))
@@ -995,7 +1035,9 @@ class _Books:
         obj = dict(fields)
         if not obj.get("Name"):
             raise _required("Name")
-        self.check_unique_name("Term", str(obj["Name"]), old["Id"] if old else None, "term")
+        self.check_unique_name(
+            "Term", str(obj["Name"]), old["Id"] if old else None, "term"
+        )
         for key in ("DueDays", "DiscountDays", "DayOfMonthDue", "DueNextMonthDays"):
             if key in obj:
                 obj[key] = _int(obj[key], key)
@@ -1017,7 +1059,10 @@ class _Books:
         if "CustomerRef" not in obj:
             raise _required("CustomerRef")
         obj["CustomerRef"] = self.resolve_ref(
-            "Customer", obj["CustomerRef"], "CustomerRef", [_ref_value(old, "CustomerRef")]
+            "Customer",
+            obj["CustomerRef"],
+            "CustomerRef",
+            [_ref_value(old, "CustomerRef")],
         )
         customer = self.table("Customer")[obj["CustomerRef"]["value"]]
         obj["Line"], obj["TotalAmt"] = self.build_lines(obj.get("Line"), old)
@@ -1044,11 +1089,16 @@ class _Books:
         given = _date(obj.get("DueDate"), "DueDate")
         if "SalesTermRef" in obj:
             obj["SalesTermRef"] = self.resolve_ref(
-                "Term", obj["SalesTermRef"], "SalesTermRef", [_ref_value(old, "SalesTermRef")]
+                "Term",
+                obj["SalesTermRef"],
+                "SalesTermRef",
+                [_ref_value(old, "SalesTermRef")],
             )
         if given is not None:
             return given.isoformat()
-        term_id = _ref_value(obj, "SalesTermRef") or _ref_value(customer, "SalesTermRef")
+        term_id = _ref_value(obj, "SalesTermRef") or _ref_value(
+            customer, "SalesTermRef"
+        )
         term = self.table("Term").get(term_id or "")
         days = int(term.get("DueDays") or 0) if term else 0  # §2.3: TxnDate + term days
         return (txn_date + timedelta(days=days)).isoformat()
@@ -1101,7 +1151,9 @@ class _Books:
             if detail_type == "SalesItemLineDetail":
                 self.sales_line(line, old_items)
             elif detail_type == "DescriptionOnly":
-                line["Amount"] = _cents(_decimal(line.get("Amount"), "Line.Amount") or ZERO)
+                line["Amount"] = _cents(
+                    _decimal(line.get("Amount"), "Line.Amount") or ZERO
+                )
             elif detail_type == "DiscountLineDetail":
                 pass  # needs the subtotal, computed below
             elif detail_type is None:
@@ -1115,8 +1167,11 @@ class _Books:
             raise _required("Line")  # §2.3: at least one line
         subtotal = _subtotal(built)
         discount = sum(
-            (self.discount_line(line, subtotal) for line in built
-             if line["DetailType"] == "DiscountLineDetail"),
+            (
+                self.discount_line(line, subtotal)
+                for line in built
+                if line["DetailType"] == "DiscountLineDetail"
+            ),
             ZERO,
         )
         for number, line in enumerate(built, start=1):
@@ -1128,7 +1183,9 @@ class _Books:
         if not isinstance(detail, dict) or "ItemRef" not in detail:
             raise _required("Line.SalesItemLineDetail.ItemRef")
         detail = dict(detail)
-        detail["ItemRef"] = self.resolve_ref("Item", detail["ItemRef"], "ItemRef", old_items)
+        detail["ItemRef"] = self.resolve_ref(
+            "Item", detail["ItemRef"], "ItemRef", old_items
+        )
         amount = _decimal(line.get("Amount"), "Line.Amount")
         if amount is None:
             raise _required("Line.Amount")
@@ -1136,7 +1193,11 @@ class _Books:
         price = _decimal(detail.get("UnitPrice"), "UnitPrice")
         if qty == 0 and price == 0:  # python-quickbooks' defaults (§2.9): not given
             del detail["Qty"], detail["UnitPrice"]
-        elif qty is not None and price is not None and _cents(qty * price) != _cents(amount):
+        elif (
+            qty is not None
+            and price is not None
+            and _cents(qty * price) != _cents(amount)
+        ):
             raise QboFault(  # §2.3
                 400,
                 "6070",
@@ -1187,7 +1248,9 @@ class _Books:
             if not any(r["TxnId"] == txn_id for r in result):
                 result.append({"TxnId": txn_id, "TxnType": "Estimate"})
         if len(result) > 1:  # §2.3: only one Estimate link per invoice
-            raise _business("An invoice can be linked to only one estimate.", "LinkedTxn")
+            raise _business(
+                "An invoice can be linked to only one estimate.", "LinkedTxn"
+            )
         return result
 
     def finish_estimate(self, obj: Obj, old: Obj | None) -> None:
@@ -1209,7 +1272,10 @@ class _Books:
         if "CustomerRef" not in obj:
             raise _required("CustomerRef")
         obj["CustomerRef"] = self.resolve_ref(
-            "Customer", obj["CustomerRef"], "CustomerRef", [_ref_value(old, "CustomerRef")]
+            "Customer",
+            obj["CustomerRef"],
+            "CustomerRef",
+            [_ref_value(old, "CustomerRef")],
         )
         total = _decimal(obj.get("TotalAmt"), "TotalAmt")
         if total is None:  # §2.5: TotalAmt and CustomerRef are required
@@ -1226,7 +1292,9 @@ class _Books:
         obj["Line"] = lines
         txn_date = _date(obj.get("TxnDate"), "TxnDate") or self.now.date()
         obj["TxnDate"] = txn_date.isoformat()
-        obj["ProcessPayment"] = _bool(obj.get("ProcessPayment"), "ProcessPayment", False)
+        obj["ProcessPayment"] = _bool(
+            obj.get("ProcessPayment"), "ProcessPayment", False
+        )
         self.deposit_account(obj, old)
         return obj
 
@@ -1243,9 +1311,15 @@ class _Books:
             if amount is None:
                 raise _required("Line.Amount")
             if amount < 0:  # §2.5: line amounts are non-negative
-                raise _business("A payment line amount can't be negative.", "Line.Amount")
+                raise _business(
+                    "A payment line amount can't be negative.", "Line.Amount"
+                )
             links = raw.get("LinkedTxn") or []
-            if not isinstance(links, list) or len(links) != 1 or not isinstance(links[0], dict):
+            if (
+                not isinstance(links, list)
+                or len(links) != 1
+                or not isinstance(links[0], dict)
+            ):
                 raise _required("Line.LinkedTxn")
             if links[0].get("TxnType") != "Invoice":
                 raise _unsupported(
@@ -1258,7 +1332,8 @@ class _Books:
                 raise _invalid_ref("Line.LinkedTxn.TxnId", invoice_id)
             if _ref_value(invoice, "CustomerRef") != customer_id:
                 raise _business(
-                    f"Invoice {invoice_id} belongs to another customer.", "Line.LinkedTxn"
+                    f"Invoice {invoice_id} belongs to another customer.",
+                    "Line.LinkedTxn",
                 )
             applied[invoice_id] = applied.get(invoice_id, ZERO) + _cents(amount)
             built.append(
@@ -1271,7 +1346,9 @@ class _Books:
             self.check_open_balance(invoice_id, amount, old)
         return built, applied
 
-    def check_open_balance(self, invoice_id: str, amount: Decimal, old: Obj | None) -> None:
+    def check_open_balance(
+        self, invoice_id: str, amount: Decimal, old: Obj | None
+    ) -> None:
         invoice = self.table("Invoice")[invoice_id]
         others = self.applied_to_invoice(invoice_id, exclude=old["Id"] if old else None)
         open_balance = invoice["TotalAmt"] - sum(others.values(), ZERO)
@@ -1294,7 +1371,10 @@ class _Books:
             )
             return
         for account in self.rows("Account"):  # §2.5: defaults to Undeposited Funds
-            if account.get("AccountSubType") == "UndepositedFunds" and account["Active"]:
+            if (
+                account.get("AccountSubType") == "UndepositedFunds"
+                and account["Active"]
+            ):
                 obj["DepositToAccountRef"] = {"value": account["Id"]}
                 return
 
@@ -1308,7 +1388,10 @@ class _Books:
                 continue
             for line in payment.get("Line", []):
                 for link in line.get("LinkedTxn", []):
-                    if link.get("TxnType") == "Invoice" and link.get("TxnId") == invoice_id:
+                    if (
+                        link.get("TxnType") == "Invoice"
+                        and link.get("TxnId") == invoice_id
+                    ):
                         applied[payment["Id"]] = (
                             applied.get(payment["Id"], ZERO) + line["Amount"]
                         )
@@ -1355,7 +1438,8 @@ class _Books:
             return
         fields = copy.deepcopy(_fields_of(estimate))
         fields["LinkedTxn"] = [
-            link for link in fields.get("LinkedTxn", [])
+            link
+            for link in fields.get("LinkedTxn", [])
             if not (link["TxnType"] == "Invoice" and link["TxnId"] == invoice_id)
         ]
         if not any(link["TxnType"] == "Invoice" for link in fields["LinkedTxn"]):
@@ -1367,11 +1451,15 @@ class _Books:
         if invoice is None:
             return
         applied = self.applied_to_invoice(invoice_id)
-        balance = ZERO if invoice.get("_voided") else _cents(
-            invoice["TotalAmt"] - sum(applied.values(), ZERO)
+        balance = (
+            ZERO
+            if invoice.get("_voided")
+            else _cents(invoice["TotalAmt"] - sum(applied.values(), ZERO))
         )
         links = [
-            link for link in invoice.get("LinkedTxn", []) if link["TxnType"] != "Payment"
+            link
+            for link in invoice.get("LinkedTxn", [])
+            if link["TxnType"] != "Payment"
         ] + _payment_links(applied)
         if balance != invoice["Balance"] or links != invoice.get("LinkedTxn", []):
             fields = copy.deepcopy(_fields_of(invoice))
@@ -1387,12 +1475,14 @@ class _Books:
         if not target["Active"]:
             raise _invalid_ref("CustomerRef", into_id)
         target_fields = copy.deepcopy(_fields_of(target))
-        target_fields["_opening_balance"] = target.get("_opening_balance", ZERO) + source.get(
+        target_fields["_opening_balance"] = target.get(
             "_opening_balance", ZERO
-        )
+        ) + source.get("_opening_balance", ZERO)
         self.replace("Customer", target, target_fields, "Merge", deletedId=source["Id"])
         source_fields = copy.deepcopy(_fields_of(source))
-        source_fields.update(Active=False, _merged_into=target["Id"], _opening_balance=ZERO)
+        source_fields.update(
+            Active=False, _merged_into=target["Id"], _opening_balance=ZERO
+        )
         self.replace("Customer", source, source_fields, operation=None)
         for entity in ("Invoice", "Estimate", "Payment"):
             for obj in self.rows(entity):
@@ -1411,14 +1501,17 @@ class _Books:
 
     def customer_balances(self) -> dict[str, Decimal]:
         balances = {
-            c["Id"]: c.get("_opening_balance", ZERO) for c in self.table("Customer").values()
+            c["Id"]: c.get("_opening_balance", ZERO)
+            for c in self.table("Customer").values()
         }
         for invoice in self.table("Invoice").values():
             customer_id = _ref_value(invoice, "CustomerRef") or ""
             balances[customer_id] = balances.get(customer_id, ZERO) + invoice["Balance"]
         for payment in self.table("Payment").values():
             customer_id = _ref_value(payment, "CustomerRef") or ""
-            balances[customer_id] = balances.get(customer_id, ZERO) - payment["UnappliedAmt"]
+            balances[customer_id] = (
+                balances.get(customer_id, ZERO) - payment["UnappliedAmt"]
+            )
         return balances
 
     def render(
@@ -1499,7 +1592,9 @@ class _Books:
         _check_query_fields(entity, parsed)
         balances = self.customer_balances()
         rows = [self.render(entity, o, True, balances) for o in self.rows(entity)]
-        if entity in NAME_LISTS and not any(c.field == "Active" for c in parsed.conditions):
+        if entity in NAME_LISTS and not any(
+            c.field == "Active" for c in parsed.conditions
+        ):
             rows = [r for r in rows if r.get("Active", True)]  # inactive names hidden
         page, total = qlang.run(parsed, rows)
         if parsed.count:
@@ -1541,7 +1636,9 @@ class _Books:
         for entity in wanted:
             found = [row for _, name, row in changes if name == entity]
             if found:
-                groups.append({entity: found, "startPosition": 1, "maxResults": len(found)})
+                groups.append(
+                    {entity: found, "startPosition": 1, "maxResults": len(found)}
+                )
         return {"CDCResponse": [{"QueryResponse": groups or [{}]}]}
 
     def changes_since(
@@ -1556,12 +1653,18 @@ class _Books:
         for tombstone in self.company.deleted:
             changed = datetime.fromisoformat(tombstone["time"])
             if tombstone["entity"] in entities and changed >= since:
-                yield changed, tombstone["entity"], {  # §3.8: deleted objects
-                    "Id": tombstone["Id"],
-                    "status": "Deleted",
-                    "domain": "QBO",
-                    "MetaData": {"LastUpdatedTime": _public_time(tombstone["time"])},
-                }
+                yield (
+                    changed,
+                    tombstone["entity"],
+                    {  # §3.8: deleted objects
+                        "Id": tombstone["Id"],
+                        "status": "Deleted",
+                        "domain": "QBO",
+                        "MetaData": {
+                            "LastUpdatedTime": _public_time(tombstone["time"])
+                        },
+                    },
+                )
 
     # --- seed -------------------------------------------------------------------------
 
@@ -1574,14 +1677,22 @@ class _Books:
             "CompanyStartDate": today,
             "FiscalYearStartMonth": "January",
             "SupportedLanguages": "en",
-            "CompanyAddr": {"Line1": "1 Emulator Way", "City": "Mountain View",
-                            "CountrySubDivisionCode": "CA", "PostalCode": "94043"},
+            "CompanyAddr": {
+                "Line1": "1 Emulator Way",
+                "City": "Mountain View",
+                "CountrySubDivisionCode": "CA",
+                "PostalCode": "94043",
+            },
         }
         self.insert("CompanyInfo", info)
         for account_name, account_type, subtype in SEED_ACCOUNTS:
             self.create(
                 "Account",
-                {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype},
+                {
+                    "Name": account_name,
+                    "AccountType": account_type,
+                    "AccountSubType": subtype,
+                },
             )
         for term_name, days in SEED_TERMS:
             self.create("Term", {"Name": term_name, "DueDays": days})
@@ -1589,8 +1700,11 @@ class _Books:
 
 def _subtotal(lines: list[Obj]) -> Decimal:
     return sum(
-        (Decimal(str(line["Amount"])) for line in lines
-         if line.get("DetailType") == "SalesItemLineDetail"),
+        (
+            Decimal(str(line["Amount"]))
+            for line in lines
+            if line.get("DetailType") == "SalesItemLineDetail"
+        ),
         ZERO,
     )
 
@@ -1601,7 +1715,8 @@ def _payment_links(applied: dict[str, Decimal]) -> list[Obj]:
 
 def _linked_ids(obj: Obj | None, txn_type: str) -> set[str]:
     return {
-        link["TxnId"] for link in (obj or {}).get("LinkedTxn", [])
+        link["TxnId"]
+        for link in (obj or {}).get("LinkedTxn", [])
         if link.get("TxnType") == txn_type
     }
 
@@ -1683,7 +1798,7 @@ class AccountingApi:
     def load_state(self, data: Obj) -> None:
         """Replace every company with ``data`` (from ``to_state``); ValueError if bad."""
         if not isinstance(data, dict) or not isinstance(data.get("companies"), dict):
-            raise ValueError("invalid accounting state: no 'companies' mapping")
+            raise ValueError("invalid accounting state: no 'companies' mapping")  # noqa: TRY004
         loaded = {
             str(realm): Company.from_state(state, self.clock)
             for realm, state in data["companies"].items()
@@ -1701,11 +1816,18 @@ class AccountingApi:
                 "realmId": company.realm_id,
                 "name": company.name,
                 "entities": {
-                    entity: [books.render(entity, o, balances=balances) for o in books.rows(entity)]
+                    entity: [
+                        books.render(entity, o, balances=balances)
+                        for o in books.rows(entity)
+                    ]
                     for entity in ENTITIES
                 },
                 "deleted": [
-                    {"entity": d["entity"], "Id": d["Id"], "time": _public_time(d["time"])}
+                    {
+                        "entity": d["entity"],
+                        "Id": d["Id"],
+                        "time": _public_time(d["time"]),
+                    }
                     for d in company.deleted
                 ],
             }
@@ -1744,7 +1866,9 @@ class AccountingApi:
             if request_id is not None and request_id in company.responses:
                 status, payload = company.responses[request_id]  # §3.9: replay
                 return status, copy.deepcopy(payload)
-            status, payload = self._answer(company, method, path, params, body, now, events)
+            status, payload = self._answer(
+                company, method, path, params, body, now, events
+            )
             if request_id is not None and status < 500:
                 company.remember(request_id, status, payload)
         self._notify(realm_id, events)
@@ -1762,7 +1886,9 @@ class AccountingApi:
     ) -> tuple[int, Obj]:
         pending: list[_Event] = []
         try:
-            payload = self._route(company, method.upper(), path, params, body, now, pending)
+            payload = self._route(
+                company, method.upper(), path, params, body, now, pending
+            )
         except QboFault as fault:
             return fault.status, fault.body(now)
         except Exception:  # never a traceback or HTML to the client (§9.8)
@@ -1793,7 +1919,11 @@ class AccountingApi:
         books = _Books(company, now, events)
         if segments == ["query"]:
             _allow(method, "GET", "POST")
-            text = params.get("query", "") if method == "GET" else body.decode("utf-8", "replace")
+            text = (
+                params.get("query", "")
+                if method == "GET"
+                else body.decode("utf-8", "replace")
+            )
             return books.query(text)
         if segments == ["batch"]:
             _allow(method, "POST")
@@ -1805,7 +1935,9 @@ class AccountingApi:
             entity = ENTITY_PATHS[head]
             if len(segments) == 1:
                 _allow(method, "POST")
-                return {entity: self._write(books, entity, params, _parse_json_body(body))}
+                return {
+                    entity: self._write(books, entity, params, _parse_json_body(body))
+                }
             if len(segments) == 2:
                 _allow(method, "GET")
                 return {entity: books.read(entity, segments[1])}
@@ -1817,10 +1949,14 @@ class AccountingApi:
             status=404,
         )
 
-    def _write(self, books: _Books, entity: str, params: dict[str, str], body: Obj) -> Obj:
+    def _write(
+        self, books: _Books, entity: str, params: dict[str, str], body: Obj
+    ) -> Obj:
         _check_properties(entity, body)
         operation = params.get("operation", "").lower()
-        include = frozenset(p.strip().lower() for p in params.get("include", "").split(","))
+        include = frozenset(
+            p.strip().lower() for p in params.get("include", "").split(",")
+        )
         if operation == "delete":
             return books.delete(entity, body)
         if operation == "void":  # §3.5: invoices void with ?operation=void
@@ -1872,7 +2008,11 @@ class AccountingApi:
         if "Query" in item:
             return books.query(str(item["Query"]))
         keys = [k for k in item if k not in ("bId", "operation", "optionsData")]
-        if len(keys) != 1 or keys[0] not in ENTITIES or not isinstance(item[keys[0]], dict):
+        if (
+            len(keys) != 1
+            or keys[0] not in ENTITIES
+            or not isinstance(item[keys[0]], dict)
+        ):
             raise _invalid_property(keys[0] if keys else "BatchItemRequest")
         entity, body = keys[0], item[keys[0]]
         _check_properties(entity, body)
@@ -1910,7 +2050,9 @@ class AccountingApi:
                     "Line": [
                         {
                             "Amount": paid,
-                            "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                            "LinkedTxn": [
+                                {"TxnId": invoice["Id"], "TxnType": "Invoice"}
+                            ],
                         }
                     ],
                 },
@@ -1919,18 +2061,28 @@ class AccountingApi:
         return self._act(realm_id, act)
 
     def void_invoice(self, realm_id: str, invoice_id: str) -> Obj:
-        return self._act(realm_id, lambda b: b.void("Invoice", _current(b, "Invoice", invoice_id)))
+        return self._act(
+            realm_id, lambda b: b.void("Invoice", _current(b, "Invoice", invoice_id))
+        )
 
     def void_payment(self, realm_id: str, payment_id: str) -> Obj:
-        return self._act(realm_id, lambda b: b.void("Payment", _current(b, "Payment", payment_id)))
+        return self._act(
+            realm_id, lambda b: b.void("Payment", _current(b, "Payment", payment_id))
+        )
 
     def delete_invoice(self, realm_id: str, invoice_id: str) -> None:
-        self._act(realm_id, lambda b: b.delete("Invoice", _current(b, "Invoice", invoice_id)))
+        self._act(
+            realm_id, lambda b: b.delete("Invoice", _current(b, "Invoice", invoice_id))
+        )
 
     def delete_payment(self, realm_id: str, payment_id: str) -> None:
-        self._act(realm_id, lambda b: b.delete("Payment", _current(b, "Payment", payment_id)))
+        self._act(
+            realm_id, lambda b: b.delete("Payment", _current(b, "Payment", payment_id))
+        )
 
-    def rename_customer(self, realm_id: str, customer_id: str, display_name: str) -> Obj:
+    def rename_customer(
+        self, realm_id: str, customer_id: str, display_name: str
+    ) -> Obj:
         def act(books: _Books) -> Obj:
             body = {**_current(books, "Customer", customer_id), "sparse": True}
             return books.update("Customer", {**body, "DisplayName": display_name})
@@ -1938,7 +2090,9 @@ class AccountingApi:
         return self._act(realm_id, act)
 
     def merge_customers(self, realm_id: str, from_id: str, into_id: str) -> Obj:
-        return self._act(realm_id, lambda b: b.merge_customers(str(from_id), str(into_id)))
+        return self._act(
+            realm_id, lambda b: b.merge_customers(str(from_id), str(into_id))
+        )
 
     def set_item_active(self, realm_id: str, item_id: str, active: bool) -> Obj:
         def act(books: _Books) -> Obj:

@@ -28,7 +28,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -177,7 +177,9 @@ class _Parser:
         order_by = self._order_by()
         start, maximum = self._paging()
         if self.current.kind != "eof":
-            raise self.fail('<EOF> | "and" | "orderby" | "startposition" | "maxresults"')
+            raise self.fail(
+                '<EOF> | "and" | "orderby" | "startposition" | "maxresults"'
+            )
         return Query(entity, count, conditions, order_by, start, maximum)
 
     def _projection(self) -> bool:
@@ -329,11 +331,11 @@ def _as_instant(value: Any) -> datetime | None:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -432,7 +434,9 @@ def _compare_rows(
     return 0
 
 
-def run(query: Query, rows: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+def run(
+    query: Query, rows: Iterable[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
     """Filter, order and page ``rows``; returns (page, number of matching rows)."""
     selected = [r for r in rows if all(matches(c, r) for c in query.conditions)]
     if query.order_by:

@@ -52,6 +52,31 @@ def world(qbo_connected, staff_user) -> World:
     return build_world(staff_user)
 
 
+def add_integration_rows(world: World) -> None:
+    """One row in each integration table (if the model exists in this shape), for admin and crawler pages."""
+    realm = world.conn.realm_id
+    optional = {
+        "QboSyncJob": dict(realm_id=realm, action="create_invoice", order=world.draft, request_id="crawl-1"),
+        "QboWebhookEvent": dict(dedupe_key="crawl-1", source="legacy", realm_id=realm, entity="Invoice",
+                                entity_id="1", operation="Update"),
+        "SyncConflict": dict(object_type="account", object_id=world.seller.pk, field="name"),
+        "BulkPush": dict(),
+        "QboCatchUp": dict(realm_id=realm),
+        "QboReconcileRun": dict(realm_id=realm),
+        "QboInboxLease": dict(realm_id=realm),
+        "QboWebhookCounter": dict(name="crawl"),
+    }
+    for name, values in optional.items():
+        try:
+            model = apps.get_model("qbo_integration", name)
+        except LookupError:
+            continue
+        try:
+            model._default_manager.create(**values)
+        except TypeError:  # the model changed shape; its pages are still crawled with an unknown id
+            pass
+
+
 # --- snapshots -------------------------------------------------------------------------------------
 
 BUSINESS_MODELS = (Account, Product, Order, OrderLine, OrderActivity, QboConnection)

@@ -22,7 +22,13 @@ class Qbo:
         self.api.add_company(REALM, "Kadouri Test Co")
 
     def call(self, method, path, body=None, raw=None, realm=REALM, **params):
-        data = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
+        data = (
+            raw
+            if raw is not None
+            else json.dumps(body).encode()
+            if body is not None
+            else b""
+        )
         params = {"minorversion": "75", **params}
         return self.api.handle(realm, method, path, params, data)
 
@@ -64,7 +70,11 @@ class Qbo:
             {"Amount": a, "LinkedTxn": [{"TxnId": i["Id"], "TxnType": "Invoice"}]}
             for i, a in invoices
         ]
-        body = {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": amount, "Line": lines}
+        body = {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": amount,
+            "Line": lines,
+        }
         return self.post("Payment", body)
 
     def query(self, text):
@@ -102,7 +112,10 @@ def test_it_seeds_company_info_accounts_and_terms(qbo):
     assert accounts["Accounts Receivable (A/R)"]["AccountType"] == "Accounts Receivable"
     assert accounts["Undeposited Funds"]["AccountType"] == "Other Current Asset"
     assert {n: t["DueDays"] for n, t in terms.items()} == {
-        "Due on receipt": 0, "Net 15": 15, "Net 30": 30, "Net 60": 60,
+        "Due on receipt": 0,
+        "Net 15": 15,
+        "Net 30": 30,
+        "Net 60": 60,
     }
     assert qbo.events == []
 
@@ -148,7 +161,9 @@ def test_it_clears_omitted_fields_on_full_update_and_keeps_them_on_sparse(qbo):
     sparse = qbo.post(
         "Customer", {"Id": "1", "SyncToken": "0", "sparse": True, "Notes": "new"}
     )
-    full = qbo.post("Customer", {"Id": "1", "SyncToken": "1", "DisplayName": "Acme Ltd"})
+    full = qbo.post(
+        "Customer", {"Id": "1", "SyncToken": "1", "DisplayName": "Acme Ltd"}
+    )
 
     assert sparse["Notes"] == "new" and sparse["CompanyName"] == "Acme"
     assert "Notes" not in full and "CompanyName" not in full
@@ -174,34 +189,83 @@ def test_it_refuses_malformed_json_with_2010(qbo):
 
 def test_it_accepts_what_python_quickbooks_really_sends(qbo):
     # qbo-api.md §2.9: defaults as "", 0, SyncToken int, read-only fields, empty refs.
-    customer = qbo.post("Customer", {
-        "Active": True, "Balance": 0, "BalanceWithJobs": 0, "BillWithParent": False,
-        "CompanyName": "", "DisplayName": "Acme Ltd", "FamilyName": "",
-        "FullyQualifiedName": "", "GivenName": "", "IsProject": False, "Job": False,
-        "Level": 0, "Notes": "", "OpenBalanceDate": "", "PrimaryTaxIdentifier": "",
-        "PrintOnCheckName": "", "ResaleNum": "", "Suffix": "", "SyncToken": 0,
-        "Taxable": True, "Title": "", "domain": "QBO", "sparse": False,
-        "ParentRef": {"name": "", "type": "", "value": ""},
-    })
+    customer = qbo.post(
+        "Customer",
+        {
+            "Active": True,
+            "Balance": 0,
+            "BalanceWithJobs": 0,
+            "BillWithParent": False,
+            "CompanyName": "",
+            "DisplayName": "Acme Ltd",
+            "FamilyName": "",
+            "FullyQualifiedName": "",
+            "GivenName": "",
+            "IsProject": False,
+            "Job": False,
+            "Level": 0,
+            "Notes": "",
+            "OpenBalanceDate": "",
+            "PrimaryTaxIdentifier": "",
+            "PrintOnCheckName": "",
+            "ResaleNum": "",
+            "Suffix": "",
+            "SyncToken": 0,
+            "Taxable": True,
+            "Title": "",
+            "domain": "QBO",
+            "sparse": False,
+            "ParentRef": {"name": "", "type": "", "value": ""},
+        },
+    )
     item = qbo.item()
-    invoice = qbo.post("Invoice", {
-        "AllowIPNPayment": True, "ApplyTaxAfterDiscount": False, "Balance": 0,
-        "CustomField": [], "CustomerRef": {"name": "", "type": "", "value": "1"},
-        "Deposit": 0, "DueDate": "", "EmailStatus": "NotSet", "ExchangeRate": 1,
-        "GlobalTaxCalculation": "TaxExcluded", "HomeBalance": 0, "HomeTotalAmt": 0,
-        "InvoiceLink": "", "LinkedTxn": [], "PrintStatus": "NotSet", "PrivateNote": "",
-        "ShipDate": "", "SyncToken": 0, "TotalAmt": "", "TrackingNum": "", "TxnDate": "",
-        "domain": "QBO", "sparse": False,
-        "Line": [{
-            "Amount": 80, "CustomField": [], "DetailType": "SalesItemLineDetail",
-            "LineNum": 0, "LinkedTxn": [],
-            "SalesItemLineDetail": {
-                "ItemRef": {"name": "", "type": "", "value": item["Id"]},
-                "Qty": 0, "ServiceDate": "", "TaxInclusiveAmt": 0, "UnitPrice": 0,
-            },
-        }],
-    })
-    updated = qbo.post("Invoice", {**invoice, "SyncToken": 0, "PrivateNote": "read back"})
+    invoice = qbo.post(
+        "Invoice",
+        {
+            "AllowIPNPayment": True,
+            "ApplyTaxAfterDiscount": False,
+            "Balance": 0,
+            "CustomField": [],
+            "CustomerRef": {"name": "", "type": "", "value": "1"},
+            "Deposit": 0,
+            "DueDate": "",
+            "EmailStatus": "NotSet",
+            "ExchangeRate": 1,
+            "GlobalTaxCalculation": "TaxExcluded",
+            "HomeBalance": 0,
+            "HomeTotalAmt": 0,
+            "InvoiceLink": "",
+            "LinkedTxn": [],
+            "PrintStatus": "NotSet",
+            "PrivateNote": "",
+            "ShipDate": "",
+            "SyncToken": 0,
+            "TotalAmt": "",
+            "TrackingNum": "",
+            "TxnDate": "",
+            "domain": "QBO",
+            "sparse": False,
+            "Line": [
+                {
+                    "Amount": 80,
+                    "CustomField": [],
+                    "DetailType": "SalesItemLineDetail",
+                    "LineNum": 0,
+                    "LinkedTxn": [],
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"name": "", "type": "", "value": item["Id"]},
+                        "Qty": 0,
+                        "ServiceDate": "",
+                        "TaxInclusiveAmt": 0,
+                        "UnitPrice": 0,
+                    },
+                }
+            ],
+        },
+    )
+    updated = qbo.post(
+        "Invoice", {**invoice, "SyncToken": 0, "PrivateNote": "read back"}
+    )
 
     assert customer["DisplayName"] == "Acme Ltd" and "ParentRef" not in customer
     assert invoice["TotalAmt"] == 80.0 and invoice["Balance"] == 80.0
@@ -259,13 +323,23 @@ def test_it_validates_items(qbo):
     service = {"Name": "Design", "Type": "Service"}
 
     assert qbo.fault("POST", "item", service) == (400, "2020")  # no IncomeAccountRef
-    assert qbo.post("Item", {"Name": "Box", "Type": "NonInventory"})["Type"] == "NonInventory"
-    assert qbo.fault("POST", "item", {"Name": "x" * 101, "Type": "NonInventory"}) == (
-        400, "2050",
+    assert (
+        qbo.post("Item", {"Name": "Box", "Type": "NonInventory"})["Type"]
+        == "NonInventory"
     )
-    assert qbo.fault("POST", "item", {"Name": "BOX", "Type": "NonInventory"}) == (400, "6240")
-    assert qbo.fault("POST", "item", {**service, "IncomeAccountRef": {"value": "99"}}) == (
-        400, "2500",
+    assert qbo.fault("POST", "item", {"Name": "x" * 101, "Type": "NonInventory"}) == (
+        400,
+        "2050",
+    )
+    assert qbo.fault("POST", "item", {"Name": "BOX", "Type": "NonInventory"}) == (
+        400,
+        "6240",
+    )
+    assert qbo.fault(
+        "POST", "item", {**service, "IncomeAccountRef": {"value": "99"}}
+    ) == (
+        400,
+        "2500",
     )
     assert qbo.fault("POST", "item", {"Name": "Kit", "Type": "Gadget"}) == (400, "2170")
 
@@ -273,7 +347,10 @@ def test_it_validates_items(qbo):
 def test_it_hides_inactive_names_from_default_queries_only(qbo):
     qbo.customer("Active One")
     gone = qbo.customer("Gone")
-    qbo.post("Customer", {"Id": gone["Id"], "SyncToken": "0", "sparse": True, "Active": False})
+    qbo.post(
+        "Customer",
+        {"Id": gone["Id"], "SyncToken": "0", "sparse": True, "Active": False},
+    )
 
     default = qbo.query("SELECT * FROM Customer")["Customer"]
     inactive = qbo.query("SELECT * FROM Customer WHERE Active = false")["Customer"]
@@ -304,16 +381,20 @@ def test_it_refuses_unknown_or_inactive_references_with_2500(qbo, sale):
     qbo.post("Item", {**item, "Active": False})
 
     assert qbo.fault("POST", "invoice", _invoice_body("99", "1")) == (400, "2500")
-    assert qbo.fault("POST", "invoice", _invoice_body(other["Id"], "1")) == (400, "2500")
+    assert qbo.fault("POST", "invoice", _invoice_body(other["Id"], "1")) == (
+        400,
+        "2500",
+    )
     assert qbo.fault("POST", "invoice", _invoice_body(customer["Id"], item["Id"])) == (
-        400, "2500",
+        400,
+        "2500",
     )
     bad_term = {**_invoice_body(customer["Id"], "1"), "SalesTermRef": {"value": "42"}}
     assert qbo.fault("POST", "invoice", bad_term) == (400, "2500")
 
 
 def test_it_keeps_an_inactive_reference_an_invoice_already_has(qbo, sale):
-    customer, item, invoice = sale
+    _customer, item, invoice = sale
     qbo.post("Item", {**item, "Active": False})
 
     updated = qbo.post("Invoice", {**invoice, "PrivateNote": "still fine"})
@@ -324,11 +405,13 @@ def test_it_keeps_an_inactive_reference_an_invoice_already_has(qbo, sale):
 def _invoice_body(customer_id, item_id, amount=10, **detail):
     return {
         "CustomerRef": {"value": customer_id},
-        "Line": [{
-            "DetailType": "SalesItemLineDetail",
-            "Amount": amount,
-            "SalesItemLineDetail": {"ItemRef": {"value": item_id}, **detail},
-        }],
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": amount,
+                "SalesItemLineDetail": {"ItemRef": {"value": item_id}, **detail},
+            }
+        ],
     }
 
 
@@ -349,17 +432,25 @@ def test_it_computes_subtotal_line_total_and_balance(qbo, sale):
     customer, item, _ = sale
     body = _invoice_body(customer["Id"], item["Id"], 150, Qty=3, UnitPrice=50)
     body["Line"] += [
-        {"DetailType": "SalesItemLineDetail", "Amount": 50.25,
-         "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}}},
-        {"DetailType": "DiscountLineDetail", "Amount": 0,
-         "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 10}},
+        {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": 50.25,
+            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
+        },
+        {
+            "DetailType": "DiscountLineDetail",
+            "Amount": 0,
+            "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 10},
+        },
     ]
 
     invoice = qbo.post("Invoice", body)
 
     subtotal = invoice["Line"][-1]
     assert subtotal == {
-        "Amount": 200.25, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {},
+        "Amount": 200.25,
+        "DetailType": "SubTotalLineDetail",
+        "SubTotalLineDetail": {},
     }
     assert invoice["Line"][2]["Amount"] == 20.03  # 10 % of 200.25, half-up
     assert (invoice["TotalAmt"], invoice["Balance"]) == (180.22, 180.22)
@@ -369,7 +460,9 @@ def test_it_computes_subtotal_line_total_and_balance(qbo, sale):
 def test_it_needs_at_least_one_line(qbo, sale):
     customer, _, _ = sale
 
-    status, code = qbo.fault("POST", "invoice", {"CustomerRef": {"value": customer["Id"]}})
+    status, code = qbo.fault(
+        "POST", "invoice", {"CustomerRef": {"value": customer["Id"]}}
+    )
 
     assert (status, code) == (400, "2020")
 
@@ -387,8 +480,13 @@ def test_it_numbers_documents_and_refuses_duplicates(qbo, sale):
     assert (jumped["DocNumber"], after["DocNumber"]) == ("2000", "2001")
     assert estimate["DocNumber"] == "1001"  # each form has its own sequence
     assert qbo.fault("POST", "invoice", {**body, "DocNumber": "1001"}) == (400, "6140")
-    assert qbo.fault("POST", "invoice", {**body, "DocNumber": "X" * 22}) == (400, "2050")
-    duplicate = qbo.post("Invoice", {**body, "DocNumber": "1001"}, include="allowduplicatedocnum")
+    assert qbo.fault("POST", "invoice", {**body, "DocNumber": "X" * 22}) == (
+        400,
+        "2050",
+    )
+    duplicate = qbo.post(
+        "Invoice", {**body, "DocNumber": "1001"}, include="allowduplicatedocnum"
+    )
     assert duplicate["DocNumber"] == "1001"
 
 
@@ -401,7 +499,9 @@ def test_it_derives_due_date_from_the_sales_term(qbo, sale):
     customer_term = qbo.post("Invoice", body)
     explicit = qbo.post("Invoice", {**body, "DueDate": "2026-03-01"})
 
-    assert invoice["DueDate"] == invoice["TxnDate"] == qbo.clock.now().date().isoformat()
+    assert (
+        invoice["DueDate"] == invoice["TxnDate"] == qbo.clock.now().date().isoformat()
+    )
     assert with_term["DueDate"] == "2026-02-09"  # Net 30
     assert with_term["SalesTermRef"] == {"value": "3", "name": "Net 30"}
     assert net60["SalesTermRef"]["name"] == "Net 60"
@@ -436,8 +536,14 @@ def test_it_refuses_overpaying_an_invoice_and_changes_nothing(qbo, sale):
     qbo.events.clear()
 
     body = {
-        "CustomerRef": {"value": customer["Id"]}, "TotalAmt": 50,
-        "Line": [{"Amount": 50, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        "CustomerRef": {"value": customer["Id"]},
+        "TotalAmt": 50,
+        "Line": [
+            {
+                "Amount": 50,
+                "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+            }
+        ],
     }
 
     assert qbo.fault("POST", "payment", body) == (400, "6000")
@@ -451,20 +557,36 @@ def test_it_refuses_paying_another_customers_invoice(qbo, sale):
     _, _, invoice = sale
     stranger = qbo.customer("Stranger")
 
-    assert qbo.fault("POST", "payment", {
-        "CustomerRef": {"value": stranger["Id"]}, "TotalAmt": 10,
-        "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
-    }) == (400, "6000")
+    assert qbo.fault(
+        "POST",
+        "payment",
+        {
+            "CustomerRef": {"value": stranger["Id"]},
+            "TotalAmt": 10,
+            "Line": [
+                {
+                    "Amount": 10,
+                    "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    ) == (400, "6000")
 
 
 def test_it_reapplies_a_payment_when_its_lines_change(qbo, sale):
     customer, _, invoice = sale
     payment = qbo.payment(customer, 40, (invoice, 40))
 
-    updated = qbo.post("Payment", {
-        "Id": payment["Id"], "SyncToken": payment["SyncToken"], "sparse": True,
-        "TotalAmt": 40, "Line": [],
-    })
+    updated = qbo.post(
+        "Payment",
+        {
+            "Id": payment["Id"],
+            "SyncToken": payment["SyncToken"],
+            "sparse": True,
+            "TotalAmt": 40,
+            "Line": [],
+        },
+    )
 
     assert updated["UnappliedAmt"] == 40.0
     refreshed = qbo.get("Invoice", invoice["Id"])
@@ -477,7 +599,9 @@ def test_it_closes_an_estimate_converted_to_an_invoice(qbo, sale):
     qbo.events.clear()
 
     invoice = qbo.invoice(
-        customer, item, amount=300,
+        customer,
+        item,
+        amount=300,
         LinkedTxn=[{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
     )
 
@@ -487,7 +611,8 @@ def test_it_closes_an_estimate_converted_to_an_invoice(qbo, sale):
     assert closed["LinkedTxn"] == [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]
     assert invoice["LinkedTxn"] == [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]
     assert qbo.operations() == [
-        ("Invoice", invoice["Id"], "Create"), ("Estimate", estimate["Id"], "Update"),
+        ("Invoice", invoice["Id"], "Create"),
+        ("Estimate", estimate["Id"], "Update"),
     ]
     assert qbo.fault("POST", "estimate", closed, operation="delete") == (400, "6000")
 
@@ -499,7 +624,9 @@ def test_it_voids_an_invoice(qbo, sale):
     _, _, invoice = sale
     qbo.post("Invoice", {**invoice, "PrivateNote": "rush"})
 
-    voided = qbo.post("Invoice", {"Id": invoice["Id"], "SyncToken": "1"}, operation="void")
+    voided = qbo.post(
+        "Invoice", {"Id": invoice["Id"], "SyncToken": "1"}, operation="void"
+    )
 
     assert voided["TotalAmt"] == 0.0 and voided["Balance"] == 0.0
     assert voided["Line"][0]["Amount"] == 0.0 and voided["Line"][-1]["Amount"] == 0.0
@@ -521,9 +648,15 @@ def test_it_refuses_voiding_or_deleting_an_invoice_with_payments(qbo, sale):
 def test_it_deletes_a_transaction(qbo, sale):
     _, _, invoice = sale
 
-    payload = qbo.ok("POST", "invoice", {"Id": invoice["Id"], "SyncToken": 0}, operation="delete")
+    payload = qbo.ok(
+        "POST", "invoice", {"Id": invoice["Id"], "SyncToken": 0}, operation="delete"
+    )
 
-    assert payload["Invoice"] == {"status": "Deleted", "domain": "QBO", "Id": invoice["Id"]}
+    assert payload["Invoice"] == {
+        "status": "Deleted",
+        "domain": "QBO",
+        "Id": invoice["Id"],
+    }
     assert qbo.fault("GET", f"invoice/{invoice['Id']}") == (400, "610")
     assert qbo.operations() == [("Invoice", invoice["Id"], "Delete")]
 
@@ -537,8 +670,10 @@ def test_it_restores_invoice_balances_when_a_payment_is_deleted_or_voided(qbo, s
 
     qbo.ok("POST", "payment", {"Id": first["Id"], "SyncToken": "0"}, operation="delete")
     voided = qbo.post(
-        "Payment", {"Id": second["Id"], "SyncToken": "0", "sparse": True},
-        operation="update", include="void",
+        "Payment",
+        {"Id": second["Id"], "SyncToken": "0", "sparse": True},
+        operation="update",
+        include="void",
     )
 
     assert qbo.get("Invoice", invoice["Id"])["Balance"] == 100.0
@@ -547,8 +682,10 @@ def test_it_restores_invoice_balances_when_a_payment_is_deleted_or_voided(qbo, s
     assert (voided["TotalAmt"], voided["UnappliedAmt"]) == (0.0, 0.0)
     assert voided["Line"][0]["Amount"] == 0.0 and voided["PrivateNote"] == "Voided"
     assert qbo.operations() == [
-        ("Payment", first["Id"], "Delete"), ("Invoice", invoice["Id"], "Update"),
-        ("Payment", second["Id"], "Void"), ("Invoice", other["Id"], "Update"),
+        ("Payment", first["Id"], "Delete"),
+        ("Invoice", invoice["Id"], "Update"),
+        ("Payment", second["Id"], "Void"),
+        ("Invoice", other["Id"], "Update"),
     ]
 
 
@@ -559,7 +696,9 @@ def test_it_answers_queries_by_get_and_by_post_text(qbo):
     for name in ["Cherry", "apple", "Banana"]:
         qbo.customer(name)
 
-    by_get = qbo.query("SELECT * FROM Customer ORDERBY DisplayName STARTPOSITION 2 MAXRESULTS 1")
+    by_get = qbo.query(
+        "SELECT * FROM Customer ORDERBY DisplayName STARTPOSITION 2 MAXRESULTS 1"
+    )
     status, by_post = qbo.api.handle(
         REALM, "POST", "query", {}, b"select count(*) from Customer", "application/text"
     )
@@ -571,10 +710,14 @@ def test_it_answers_queries_by_get_and_by_post_text(qbo):
 
 
 def test_it_filters_on_references_dates_and_escaped_quotes(qbo, sale):
-    customer, item, _ = sale
+    _customer, item, _ = sale
     bakery = qbo.customer("Acme's Bakery")
-    qbo.post("Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2026-01-15"})
-    qbo.post("Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2025-12-15"})
+    qbo.post(
+        "Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2026-01-15"}
+    )
+    qbo.post(
+        "Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2025-12-15"}
+    )
 
     by_ref = qbo.query(f"SELECT * FROM Invoice WHERE CustomerRef = '{bakery['Id']}'")
     by_date = qbo.query(
@@ -614,15 +757,41 @@ def test_it_answers_unmodelled_qbo_entities_as_empty(qbo):
 
 
 def test_it_runs_a_batch_with_per_item_results_and_faults(qbo, sale):
-    customer, item, invoice = sale
-    payload = qbo.ok("POST", "batch", {"BatchItemRequest": [
-        {"bId": "c1", "operation": "create", "Customer": {"DisplayName": "New Co"}},
-        {"bId": "c2", "operation": "create", "Customer": {"DisplayName": "acme ltd"}},
-        {"bId": "u1", "operation": "update",
-         "Customer": {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "Notes": "b"}},
-        {"bId": "d1", "operation": "delete", "Invoice": {"Id": invoice["Id"], "SyncToken": "0"}},
-        {"bId": "q1", "Query": "SELECT COUNT(*) FROM Customer"},
-    ]})
+    customer, _item, invoice = sale
+    payload = qbo.ok(
+        "POST",
+        "batch",
+        {
+            "BatchItemRequest": [
+                {
+                    "bId": "c1",
+                    "operation": "create",
+                    "Customer": {"DisplayName": "New Co"},
+                },
+                {
+                    "bId": "c2",
+                    "operation": "create",
+                    "Customer": {"DisplayName": "acme ltd"},
+                },
+                {
+                    "bId": "u1",
+                    "operation": "update",
+                    "Customer": {
+                        "Id": customer["Id"],
+                        "SyncToken": "0",
+                        "sparse": True,
+                        "Notes": "b",
+                    },
+                },
+                {
+                    "bId": "d1",
+                    "operation": "delete",
+                    "Invoice": {"Id": invoice["Id"], "SyncToken": "0"},
+                },
+                {"bId": "q1", "Query": "SELECT COUNT(*) FROM Customer"},
+            ]
+        },
+    )
 
     answers = {a["bId"]: a for a in payload["BatchItemResponse"]}
     assert answers["c1"]["Customer"]["DisplayName"] == "New Co"
@@ -632,7 +801,8 @@ def test_it_runs_a_batch_with_per_item_results_and_faults(qbo, sale):
     assert answers["d1"]["Invoice"]["status"] == "Deleted"
     assert answers["q1"]["QueryResponse"] == {"totalCount": 2}
     assert qbo.operations() == [
-        ("Customer", "2", "Create"), ("Customer", customer["Id"], "Update"),
+        ("Customer", "2", "Create"),
+        ("Customer", customer["Id"], "Update"),
         ("Invoice", invoice["Id"], "Delete"),
     ]
 
@@ -641,10 +811,20 @@ def test_it_voids_a_payment_in_a_batch(qbo, sale):
     customer, _, invoice = sale
     payment = qbo.payment(customer, 100, (invoice, 100))
 
-    payload = qbo.ok("POST", "batch", {"BatchItemRequest": [{
-        "bId": "v", "operation": "update", "optionsData": "void",
-        "Payment": {"Id": payment["Id"], "SyncToken": "0", "sparse": True},
-    }]})
+    payload = qbo.ok(
+        "POST",
+        "batch",
+        {
+            "BatchItemRequest": [
+                {
+                    "bId": "v",
+                    "operation": "update",
+                    "optionsData": "void",
+                    "Payment": {"Id": payment["Id"], "SyncToken": "0", "sparse": True},
+                }
+            ]
+        },
+    )
 
     assert payload["BatchItemResponse"][0]["Payment"]["TotalAmt"] == 0.0
     assert qbo.get("Invoice", invoice["Id"])["Balance"] == 100.0
@@ -658,7 +838,10 @@ def test_it_refuses_a_batch_of_more_than_30_items(qbo):
 
     assert qbo.fault("POST", "batch", {"BatchItemRequest": items}) == (400, "1040")
     assert qbo.query("SELECT * FROM Customer") == {}
-    assert qbo.fault("POST", "batch", {"BatchItemRequest": [{"Query": "x"}]}) == (400, "2020")
+    assert qbo.fault("POST", "batch", {"BatchItemRequest": [{"Query": "x"}]}) == (
+        400,
+        "2020",
+    )
 
 
 # --- CDC ----------------------------------------------------------------------------------------
@@ -670,13 +853,20 @@ def test_it_reports_changes_and_deletions_since_a_moment(qbo, sale):
     since = qbo.clock.now().isoformat()
     qbo.clock.advance(1)
     renamed = qbo.post("Customer", {**customer, "DisplayName": "Acme Renamed"})
-    qbo.ok("POST", "invoice", {"Id": old_invoice["Id"], "SyncToken": "0"}, operation="delete")
+    qbo.ok(
+        "POST",
+        "invoice",
+        {"Id": old_invoice["Id"], "SyncToken": "0"},
+        operation="delete",
+    )
     new_invoice = qbo.invoice(renamed, item)
 
-    payload = qbo.ok("GET", "cdc", entities="Invoice,Customer,Item,Payment", changedSince=since)
+    payload = qbo.ok(
+        "GET", "cdc", entities="Invoice,Customer,Item,Payment", changedSince=since
+    )
 
     groups = payload["CDCResponse"][0]["QueryResponse"]
-    assert [list(g)[0] for g in groups] == ["Invoice", "Customer"]
+    assert [next(iter(g)) for g in groups] == ["Invoice", "Customer"]
     invoices = groups[0]["Invoice"]
     assert invoices[0]["Id"] == old_invoice["Id"] and invoices[0]["status"] == "Deleted"
     assert invoices[1]["Id"] == new_invoice["Id"]
@@ -692,9 +882,15 @@ def test_it_answers_an_empty_cdc_and_refuses_a_window_over_30_days(qbo):
     too_old = (now - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%S")
 
     assert empty["CDCResponse"] == [{"QueryResponse": [{}]}]
-    assert qbo.fault("GET", "cdc", entities="Customer", changedSince=too_old) == (400, "500")
+    assert qbo.fault("GET", "cdc", entities="Customer", changedSince=too_old) == (
+        400,
+        "500",
+    )
     assert qbo.fault("GET", "cdc", entities="Customer") == (400, "2020")
-    assert qbo.fault("GET", "cdc", entities="Customer", changedSince="yesterday") == (400, "2010")
+    assert qbo.fault("GET", "cdc", entities="Customer", changedSince="yesterday") == (
+        400,
+        "2010",
+    )
 
 
 def test_it_caps_cdc_at_the_1000_oldest_changes(qbo):
@@ -734,7 +930,8 @@ def test_it_replays_a_fault_and_keeps_requestids_per_company(qbo):
     assert bad == replay and bad[0] == 400
     assert elsewhere[0] == 200
     assert qbo.fault("POST", "customer", {"DisplayName": "A"}, requestid="r" * 51) == (
-        400, "2050",
+        400,
+        "2050",
     )
 
 
@@ -748,14 +945,19 @@ def test_it_answers_routing_errors_as_json_faults(qbo):
     assert qbo.call("GET", "widgets/1")[0] == 404
     assert qbo.call("GET", "batch")[0] == 405
     assert qbo.call("GET", "invoice/1/pdf")[0] == 400
-    assert qbo.call("POST", "customer", {"DisplayName": "A"}, minorversion="12")[0] == 200
+    assert (
+        qbo.call("POST", "customer", {"DisplayName": "A"}, minorversion="12")[0] == 200
+    )
 
 
 def test_it_reads_query_params_embedded_in_the_subpath(qbo, sale):
     _, _, invoice = sale
 
     status, payload = qbo.api.handle(
-        REALM, "POST", "invoice?operation=delete&minorversion=75", {},
+        REALM,
+        "POST",
+        "invoice?operation=delete&minorversion=75",
+        {},
         json.dumps({"Id": invoice["Id"], "SyncToken": "0"}).encode(),
     )
 
@@ -775,16 +977,18 @@ def test_it_survives_a_failing_change_listener(qbo):
 
 
 def test_it_records_full_and_partial_payments_as_a_bookkeeper(qbo, sale):
-    customer, _, invoice = sale
+    _customer, _, invoice = sale
 
-    partial = qbo.api.record_payment(REALM, invoice["Id"], Decimal("30"))
+    partial = qbo.api.record_payment(REALM, invoice["Id"], Decimal(30))
     rest = qbo.api.record_payment(REALM, invoice["Id"])
 
     assert (partial["TotalAmt"], rest["TotalAmt"]) == (30.0, 70.0)
     assert qbo.get("Invoice", invoice["Id"])["Balance"] == 0.0
     assert qbo.operations() == [
-        ("Payment", partial["Id"], "Create"), ("Invoice", invoice["Id"], "Update"),
-        ("Payment", rest["Id"], "Create"), ("Invoice", invoice["Id"], "Update"),
+        ("Payment", partial["Id"], "Create"),
+        ("Invoice", invoice["Id"], "Update"),
+        ("Payment", rest["Id"], "Create"),
+        ("Invoice", invoice["Id"], "Update"),
     ]
     with pytest.raises(QboFault) as caught:
         qbo.api.record_payment(REALM, invoice["Id"])
@@ -793,7 +997,7 @@ def test_it_records_full_and_partial_payments_as_a_bookkeeper(qbo, sale):
 
 def test_it_voids_and_deletes_as_a_bookkeeper(qbo, sale):
     customer, item, invoice = sale
-    payment = qbo.api.record_payment(REALM, invoice["Id"], Decimal("40"))
+    payment = qbo.api.record_payment(REALM, invoice["Id"], Decimal(40))
 
     voided_payment = qbo.api.void_payment(REALM, payment["Id"])
     voided_invoice = qbo.api.void_invoice(REALM, invoice["Id"])
@@ -804,7 +1008,9 @@ def test_it_voids_and_deletes_as_a_bookkeeper(qbo, sale):
 
     assert voided_payment["TotalAmt"] == 0.0
     # Payment applied (+1), payment voided (+1), invoice voided (+1).
-    assert voided_invoice["PrivateNote"] == "Voided" and voided_invoice["SyncToken"] == "3"
+    assert (
+        voided_invoice["PrivateNote"] == "Voided" and voided_invoice["SyncToken"] == "3"
+    )
     assert qbo.query("SELECT COUNT(*) FROM Invoice") == {"totalCount": 1}
     assert ("Invoice", other["Id"], "Delete") in qbo.operations()
     with pytest.raises(QboFault) as caught:
@@ -817,15 +1023,19 @@ def test_it_renames_a_customer_as_a_bookkeeper(qbo, sale):
 
     renamed = qbo.api.rename_customer(REALM, customer["Id"], "Acme International")
 
-    assert renamed["DisplayName"] == "Acme International" and renamed["SyncToken"] == "1"
-    assert qbo.get("Invoice", invoice["Id"])["CustomerRef"]["name"] == "Acme International"
+    assert (
+        renamed["DisplayName"] == "Acme International" and renamed["SyncToken"] == "1"
+    )
+    assert (
+        qbo.get("Invoice", invoice["Id"])["CustomerRef"]["name"] == "Acme International"
+    )
     assert qbo.operations() == [("Customer", customer["Id"], "Update")]
     with pytest.raises(QboFault):
         qbo.api.rename_customer(REALM, customer["Id"], "Bad: name")
 
 
 def test_it_merges_customers_as_a_bookkeeper(qbo, sale):
-    source, item, invoice = sale
+    source, _item, invoice = sale
     target = qbo.customer("Acme Holdings")
     qbo.events.clear()
 
@@ -840,7 +1050,9 @@ def test_it_merges_customers_as_a_bookkeeper(qbo, sale):
         ("Customer", target["Id"], "Merge", {"deletedId": source["Id"]}),
         ("Invoice", invoice["Id"], "Update", {}),
     ]
-    assert qbo.customer("Acme Ltd")["DisplayName"] == "Acme Ltd"  # the name is free again
+    assert (
+        qbo.customer("Acme Ltd")["DisplayName"] == "Acme Ltd"
+    )  # the name is free again
 
 
 def test_it_deactivates_an_item_as_a_bookkeeper(qbo, sale):
@@ -851,7 +1063,8 @@ def test_it_deactivates_an_item_as_a_bookkeeper(qbo, sale):
     assert inactive["Active"] is False and inactive["SyncToken"] == "1"
     assert qbo.query("SELECT * FROM Item") == {}
     assert qbo.fault("POST", "invoice", _invoice_body(customer["Id"], item["Id"])) == (
-        400, "2500",
+        400,
+        "2500",
     )
     assert qbo.api.set_item_active(REALM, item["Id"], True)["Active"] is True
 
@@ -871,7 +1084,9 @@ def test_it_round_trips_state_through_json(qbo, sale):
     assert restored.dump(REALM) == qbo.api.dump(REALM)
     again = restored.handle(REALM, "POST", "customer", {"requestid": "keep-me"}, b"{}")
     assert again[1]["Customer"]["DisplayName"] == "Replayed"
-    status, payload = restored.handle(REALM, "POST", "customer", {}, b'{"DisplayName": "Next"}')
+    _, payload = restored.handle(
+        REALM, "POST", "customer", {}, b'{"DisplayName": "Next"}'
+    )
     assert payload["Customer"]["Id"] == "3"
     company = restored.companies[REALM]
     assert company.entities["Invoice"][invoice["Id"]]["Balance"] == Decimal("66.67")

@@ -96,14 +96,28 @@ def test_it_refuses_malformed_queries_with_code_4000(text):
 
 
 ROWS = [
-    {"Id": "1", "DisplayName": "Acme Ltd", "Active": True, "Balance": 10.0,
-     "CustomerRef": {"value": "7", "name": "X"},
-     "MetaData": {"LastUpdatedTime": "2026-01-05T10:00:00+00:00"}},
-    {"Id": "2", "DisplayName": "beta & Co", "Active": False, "Balance": 250.5,
-     "CustomerRef": {"value": "8"},
-     "MetaData": {"LastUpdatedTime": "2026-02-01T09:00:00-08:00"}},
-    {"Id": "10", "DisplayName": "Gamma's", "Active": True,
-     "MetaData": {"LastUpdatedTime": "2025-12-31T23:59:59+00:00"}},
+    {
+        "Id": "1",
+        "DisplayName": "Acme Ltd",
+        "Active": True,
+        "Balance": 10.0,
+        "CustomerRef": {"value": "7", "name": "X"},
+        "MetaData": {"LastUpdatedTime": "2026-01-05T10:00:00+00:00"},
+    },
+    {
+        "Id": "2",
+        "DisplayName": "beta & Co",
+        "Active": False,
+        "Balance": 250.5,
+        "CustomerRef": {"value": "8"},
+        "MetaData": {"LastUpdatedTime": "2026-02-01T09:00:00-08:00"},
+    },
+    {
+        "Id": "10",
+        "DisplayName": "Gamma's",
+        "Active": True,
+        "MetaData": {"LastUpdatedTime": "2025-12-31T23:59:59+00:00"},
+    },
 ]
 
 
@@ -141,12 +155,16 @@ def test_it_orders_with_missing_values_last_in_both_directions():
     assert _ids("SELECT * FROM Customer ORDERBY Balance") == ["1", "2", "10"]
     assert _ids("SELECT * FROM Customer ORDERBY Balance DESC") == ["2", "1", "10"]
     assert _ids("SELECT * FROM Customer ORDERBY Active DESC, DisplayName DESC") == [
-        "10", "1", "2",
+        "10",
+        "1",
+        "2",
     ]
 
 
 def test_it_pages_from_a_one_based_start_position_and_counts_all_matches():
-    page, total = run(parse("SELECT * FROM Customer STARTPOSITION 2 MAXRESULTS 1"), ROWS)
+    page, total = run(
+        parse("SELECT * FROM Customer STARTPOSITION 2 MAXRESULTS 1"), ROWS
+    )
 
     assert [row["Id"] for row in page] == ["2"]
     assert total == 3

@@ -1,0 +1,673 @@
+"""Inbox processing: per company, in order, idempotent. A webhook is a doorbell — each handler reads the
+entity from QuickBooks (or uses the full object a CDC catch-up already fetched) and applies it.
+
+Rules that hold for every handler:
+- Never move backwards: a QuickBooks version older than the one Kadouri has seen (SyncToken, then
+  LastUpdatedTime) is skipped; the same version again (an echo of Kadouri's own write, a duplicate or
+  replayed delivery) changes nothing and logs nothing.
+- QuickBooks is the source of truth for invoices (spec, Business Rules); Kadouri's own edits to products
+  are protected by recording a conflict rather than overwriting them.
+- Failures retry with backoff; after the last attempt the event is `failed` and shown to operators.
+Facts: ../shared/reference/qbo-api.md §2.3–§2.5, §3.4, §3.5, §7.4; field-lessons.md §1 (echo suppression).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Account
+from orders.models import Order, OrderActivity, to_cents
+from orders.services import order_activity_log, order_set_status
+from products.models import Product
+
+from . import client, mapping
+from .inbound import parse_time
+from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = (30, 120, 600, 1800, 7200)  # after attempts 1..5; the 6th failure marks the event failed
+LEASE = timedelta(minutes=5)
+BATCH = 100
+REPLAY_MARK = "Replay requested"
+PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
+VOIDED_TEXT = "Invoice voided in QuickBooks"
+ZERO = Decimal("0.00")
+Status = QboWebhookEvent.Status
+
+
+UNCHANGED_MARKERS = ("nothing changed", "already known", "up to date", "skipped", "no change", "unchanged",
+                     "nothing to change")
+
+
+def is_unchanged(result: str) -> bool:
+    return any(marker in result for marker in UNCHANGED_MARKERS)
+
+
+class Ignored(Exception):
+    """Nothing in Kadouri is concerned; the event is marked `ignored` with this reason."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    changed: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a document is being applied: shapes the activity entry's wording and author."""
+
+    source: str = "manual"
+    event_id: int | None = None
+    payment_id: str = ""
+    payment_operation: str = ""  # Create / Update / Delete / Void
+    operation: str = ""
+
+    @property
+    def user_name(self) -> str:
+        return {
+            QboWebhookEvent.Source.LEGACY: "QuickBooks Webhook",
+            QboWebhookEvent.Source.CLOUDEVENTS: "QuickBooks Webhook",
+            QboWebhookEvent.Source.CDC: "QuickBooks Catch-up",
+        }.get(self.source, "QuickBooks Reconciliation")
+
+    def details(self, **extra) -> dict:
+        data = {"source": self.source, "event_id": self.event_id}
+        if self.payment_id:
+            data |= {"payment_id": self.payment_id, "payment_operation": self.payment_operation}
+        return data | extra
+
+
+def _cause(event: QboWebhookEvent, **extra) -> Cause:
+    return Cause(source=event.source, event_id=event.pk, operation=event.operation, **extra)
+
+
+# --- reading QuickBooks values ----------------------------------------------------------------------
+
+def _money(value) -> Decimal | None:
+    try:
+        return None if value in (None, "") else to_cents(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _token(value) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Version:
+    sync_token: int | None
+    last_updated: datetime | None
+
+    @classmethod
+    def of(cls, obj: dict) -> Version:
+        return cls(_token(obj.get("SyncToken")), parse_time((obj.get("MetaData") or {}).get("LastUpdatedTime")))
+
+    def compare(self, known_token: str, known_time: datetime | None) -> int:
+        """-1 older than what Kadouri saw, 0 the same version, 1 newer (or nothing known)."""
+        known = _token(known_token)
+        if self.sync_token is not None and known is not None and self.sync_token != known:
+            return -1 if self.sync_token < known else 1
+        if self.last_updated and known_time:
+            if self.last_updated != known_time:
+                return -1 if self.last_updated < known_time else 1
+        return 0 if known is not None else 1
+
+
+def invoice_is_voided(invoice: dict, *, void_hint: bool = False) -> bool:
+    # §3.5: a voided invoice stays, with every amount 0 and "Voided" before its PrivateNote.
+    zero = _money(invoice.get("TotalAmt")) == ZERO and _money(invoice.get("Balance")) in (ZERO, None)
+    note = str(invoice.get("PrivateNote") or "").lower().startswith("voided")
+    return zero and (note or void_hint)
+
+
+def payment_is_voided(payment: dict, *, void_hint: bool = False) -> bool:
+    zero = _money(payment.get("TotalAmt")) == ZERO
+    return zero and (void_hint or str(payment.get("PrivateNote") or "").lower().startswith("voided"))
+
+
+def payment_invoice_ids(payment: dict | None) -> list[str]:
+    ids = []
+    for line in (payment or {}).get("Line") or []:
+        for link in (line or {}).get("LinkedTxn") or []:
+            if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) not in ids:
+                ids.append(str(link.get("TxnId")))
+    return ids
+
+
+def _payment_status(total: Decimal | None, balance: Decimal | None) -> str:
+    if total is None or balance is None:
+        return Order.PaymentStatus.UNPAID
+    if balance <= ZERO and total > ZERO:
+        return Order.PaymentStatus.PAID
+    if ZERO < balance < total:
+        return Order.PaymentStatus.PARTIAL
+    return Order.PaymentStatus.UNPAID
+
+
+# --- applying an invoice to its order -----------------------------------------------------------------
+
+def _doc_gone(order: Order, state: str, cause: Cause, version: Version | None) -> Outcome:
+    if order.status == Order.Status.CANCELLED and order.qbo_doc_state == state:
+        return Outcome(False, f"Order {order.number}: invoice already {state.lower()}; nothing changed.")
+    order.qbo_doc_state = state
+    fields = ["qbo_doc_state", "updated_at"]
+    if version is not None:
+        order.qbo_sync_token = str(version.sync_token if version.sync_token is not None else order.qbo_sync_token)
+        order.qbo_last_updated = version.last_updated or order.qbo_last_updated
+        order.qbo_total = order.qbo_balance = ZERO
+        fields += ["qbo_sync_token", "qbo_last_updated", "qbo_total", "qbo_balance"]
+    order.save(update_fields=fields)
+    how = "voided" if state == "Voided" else "deleted"
+    if order.status != Order.Status.CANCELLED:
+        order_set_status(order=order, status=Order.Status.CANCELLED, user_name=cause.user_name,
+                         reason=f"invoice #{order.qbo_doc_number or order.qbo_doc_id} was {how} in QuickBooks")
+    order_activity_log(
+        order=order, activity_type=OrderActivity.Type.INVOICE_VOIDED, user_name=cause.user_name,
+        description=VOIDED_TEXT + ("" if how == "voided" else f" (invoice #{order.qbo_doc_number or order.qbo_doc_id} was deleted)"),
+        details=cause.details(invoice_id=order.qbo_doc_id, state=state),
+    )
+    return Outcome(True, f"Order {order.number} cancelled: invoice {order.qbo_doc_id} {how} in QuickBooks.")
+
+
+def _store_invoice_values(order: Order, invoice: dict, version: Version) -> None:
+    order.qbo_total = _money(invoice.get("TotalAmt"))
+    order.qbo_balance = _money(invoice.get("Balance"))
+    order.qbo_doc_number = str(invoice.get("DocNumber") or order.qbo_doc_number)[:21]
+    order.qbo_sync_token = str(version.sync_token) if version.sync_token is not None else order.qbo_sync_token
+    order.qbo_last_updated = version.last_updated or order.qbo_last_updated
+    order.payment_status = _payment_status(order.qbo_total, order.qbo_balance)
+    order.qbo_doc_state = {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(
+        order.payment_status, "Open")
+    order.save(update_fields=["qbo_total", "qbo_balance", "qbo_doc_number", "qbo_sync_token", "qbo_last_updated",
+                              "payment_status", "qbo_doc_state", "updated_at"])
+
+
+def _reversal_text(cause: Cause) -> str:
+    if cause.payment_id and cause.payment_operation in ("Delete", "Void"):
+        verb = "deleted" if cause.payment_operation == "Delete" else "voided"
+        return f"Payment {cause.payment_id} {verb} in QuickBooks"
+    return "Invoice balance went up in QuickBooks"
+
+
+def _invoice_transitions(order: Order, before: tuple, cause: Cause) -> Outcome:
+    old_total, old_balance, old_payment, _ = before
+    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    log_kw = dict(order=order, user_name=cause.user_name, details=cause.details(
+        invoice_id=order.qbo_doc_id, total=str(order.qbo_total), balance=str(order.qbo_balance),
+        payment_status=order.payment_status))
+    paid = order.payment_status == Order.PaymentStatus.PAID
+    if paid and order.status in (Order.Status.DRAFT, Order.Status.POSTED_TO_QB):
+        order_set_status(order=order, status=Order.Status.PAID, user_name=cause.user_name,
+                         reason=f"invoice {doc} balance reached $0.00 in QuickBooks")
+        order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=PAID_TEXT, **log_kw)
+        return Outcome(True, f"Order {order.number} marked PAID (invoice {doc} balance $0.00).")
+    if not paid and order.status == Order.Status.PAID:
+        order_set_status(order=order, status=Order.Status.POSTED_TO_QB, user_name=cause.user_name,
+                         reason=f"invoice {doc} has an open balance again in QuickBooks")
+        text = (f"{_reversal_text(cause)} - invoice {doc} balance is ${order.qbo_balance} of ${order.qbo_total}; "
+                f"the order is {order.get_payment_status_display().lower()} again")
+        order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
+        return Outcome(True, f"Order {order.number}: {text}.")
+    if (old_total, old_balance, old_payment) == (order.qbo_total, order.qbo_balance, order.payment_status):
+        return Outcome(False, f"Order {order.number}: invoice {doc} has no change that matters to Kadouri.")
+    if old_balance is not None and order.qbo_balance is not None and order.qbo_balance < old_balance \
+            and old_total == order.qbo_total:
+        text = (f"Payment received in QuickBooks - invoice {doc} is partially paid, "
+                f"balance ${order.qbo_balance} of ${order.qbo_total}")
+        order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=text, **log_kw)
+    else:
+        prefix = _reversal_text(cause) if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total \
+            else f"Invoice {doc} updated in QuickBooks"
+        text = (f"{prefix}: total ${old_total if old_total is not None else '—'} → ${order.qbo_total}, balance "
+                f"${old_balance if old_balance is not None else '—'} → ${order.qbo_balance} "
+                f"({order.get_payment_status_display().lower()})")
+        order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
+    return Outcome(True, f"Order {order.number}: {text}.")
+
+
+def invoice_apply(*, order_id: int, invoice: dict | None, cause: Cause, void_hint: bool = False,
+                  force: bool = False) -> Outcome:
+    """Applies one QuickBooks invoice (None = deleted) to its order. `force` (an operator taking QuickBooks'
+    values) skips the version checks."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if invoice is None:
+            return _doc_gone(order, "Deleted", cause, None)
+        version = Version.of(invoice)
+        order_seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
+        if order_seen < 0 and not force:
+            return Outcome(False, f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
+                                  f"(SyncToken {version.sync_token}, Kadouri has {order.qbo_sync_token}).")
+        if invoice_is_voided(invoice, void_hint=void_hint):
+            return _doc_gone(order, "Voided", cause, version)
+        before = (order.qbo_total, order.qbo_balance, order.payment_status, order.status)
+        _store_invoice_values(order, invoice, version)
+        if order_seen == 0 and not force:
+            # An echo of Kadouri's own write or a duplicate: values refreshed silently, nothing logged.
+            return Outcome(False, f"Order {order.number}: invoice {order.qbo_doc_id} SyncToken "
+                                  f"{version.sync_token} already known; nothing changed.")
+        return _invoice_transitions(order, before, cause)
+
+
+def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force: bool = False) -> Outcome:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+        if estimate is None:
+            if order.qbo_doc_state == "Deleted":
+                return Outcome(False, f"Order {order.number}: estimate already deleted.")
+            order.qbo_doc_state = "Deleted"
+            order.save(update_fields=["qbo_doc_state", "updated_at"])
+            text = f"Estimate {doc} deleted in QuickBooks; the order stays {order.get_status_display().lower()}"
+            order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
+                               user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id))
+            return Outcome(True, f"Order {order.number}: {text}.")
+        version = Version.of(estimate)
+        seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
+        if seen < 0 and not force:
+            return Outcome(False, f"Order {order.number}: skipped an older version of estimate {order.qbo_doc_id}.")
+        old_state, old_total = order.qbo_doc_state, order.qbo_total
+        state = str(estimate.get("TxnStatus") or "Pending")[:20]
+        order.qbo_doc_state, order.qbo_total = state, _money(estimate.get("TotalAmt"))
+        order.qbo_doc_number = str(estimate.get("DocNumber") or order.qbo_doc_number)[:21]
+        order.qbo_sync_token = str(version.sync_token) if version.sync_token is not None else order.qbo_sync_token
+        order.qbo_last_updated = version.last_updated or order.qbo_last_updated
+        order.save(update_fields=["qbo_doc_state", "qbo_total", "qbo_doc_number", "qbo_sync_token",
+                                  "qbo_last_updated", "updated_at"])
+        if (seen == 0 and not force) or (old_state, old_total) == (state, order.qbo_total):
+            return Outcome(False, f"Order {order.number}: estimate {doc} unchanged ({state}).")
+        invoices = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
+        if state == "Closed" and invoices:
+            text = f"Estimate {doc} closed in QuickBooks by invoice {', '.join(invoices)}"
+        elif state != old_state:
+            text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
+        else:
+            text = f"Estimate {doc} updated in QuickBooks: total ${old_total} → ${order.qbo_total}"
+        order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
+                           user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
+                                                                            invoices=invoices))
+        return Outcome(True, f"Order {order.number}: {text}.")
+
+
+# --- fetching ---------------------------------------------------------------------------------------
+
+def _fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) -> dict | None:
+    """The entity as QuickBooks has it now; None when it no longer exists (610). A CDC event already
+    carries the full object (deleted ones as {"Id", "status": "Deleted"}), so it costs no read."""
+    if event.source == QboWebhookEvent.Source.CDC and not fresh and event.entity == entity \
+            and event.entity_id == entity_id and event.raw.get("Id"):
+        return None if event.raw.get("status") == "Deleted" else event.raw
+    try:
+        return client.read(entity, entity_id, realm_id=event.realm_id)
+    except client.QboNotFoundError:
+        return None
+
+
+def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict | None]:
+    """Documents by Id with one query per 100 ids; the ones a query leaves out (inactive names, deleted
+    transactions) are read one by one, and None means QuickBooks no longer has it (610)."""
+    found: dict[str, dict | None] = {}
+    ids = list(dict.fromkeys(str(i) for i in ids))
+    if len(ids) > 1:
+        for start in range(0, len(ids), 100):
+            chunk = ids[start:start + 100]
+            listed = ", ".join(f"'{client.query_escape(i)}'" for i in chunk)
+            rows = client.query(f"SELECT * FROM {entity} WHERE Id IN ({listed}) MAXRESULTS 1000", realm_id=realm_id)
+            for row in rows.get(entity, []):
+                found[str(row.get("Id"))] = row
+    for doc_id in ids:
+        if doc_id not in found:
+            try:
+                found[doc_id] = client.read(entity, doc_id, realm_id=realm_id)
+            except client.QboNotFoundError:
+                found[doc_id] = None
+    return found
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+def _invoice_orders(ids) -> list[Order]:
+    return list(Order.objects.filter(qbo_doc_id__in=list(ids)).filter(
+        Q(qbo_doc_type=Order.DocType.INVOICE) | Q(qbo_doc_type="")).order_by("pk"))
+
+
+def _handle_invoice(event: QboWebhookEvent, fresh: bool) -> str:
+    orders = _invoice_orders([event.entity_id])
+    if not orders:
+        raise Ignored(f"Invoice {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
+    invoice = _fetch(event, "Invoice", event.entity_id, fresh=fresh)
+    cause = _cause(event)
+    results = [invoice_apply(order_id=o.pk, invoice=invoice, cause=cause, void_hint=event.operation == "Void")
+               for o in orders]
+    return " ".join(r.text for r in results)
+
+
+def _handle_payment(event: QboWebhookEvent, fresh: bool) -> str:
+    payment = _fetch(event, "Payment", event.entity_id, fresh=fresh)
+    voided = payment is not None and payment_is_voided(payment, void_hint=event.operation == "Void")
+    operation = "Delete" if payment is None else ("Void" if voided else event.operation)
+    orders = _invoice_orders(payment_invoice_ids(payment))
+    if payment is None or voided:
+        # A deleted payment comes back as an Id only (610 on read, {"Id", "status": "Deleted"} in CDC) and a
+        # voided one may have lost its links: every order it could have paid is re-checked — the linked
+        # invoices that are partly or fully paid in Kadouri. One query per 100 of them.
+        known = {o.pk for o in orders}
+        orders += [o for o in Order.objects.filter(
+            qbo_doc_id__isnull=False, qbo_doc_type=Order.DocType.INVOICE,
+            payment_status__in=[Order.PaymentStatus.PARTIAL, Order.PaymentStatus.PAID],
+        ).exclude(status=Order.Status.CANCELLED).exclude(qbo_doc_id="").order_by("pk") if o.pk not in known]
+    if not orders:
+        raise Ignored(f"Payment {event.entity_id} concerns no invoice of a Kadouri order; nothing was changed.")
+    invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=event.realm_id)
+    cause = _cause(event, payment_id=event.entity_id, payment_operation=operation)
+    results = [invoice_apply(order_id=o.pk, invoice=invoices[o.qbo_doc_id], cause=cause) for o in orders]
+    changed = [r.text for r in results if r.changed]
+    return " ".join(changed) or f"Payment {event.entity_id} ({operation}): {len(results)} linked order(s) already up to date."
+
+
+def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> str:
+    orders = list(Order.objects.filter(qbo_doc_id=event.entity_id, qbo_doc_type=Order.DocType.ESTIMATE))
+    if not orders:
+        raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
+    estimate = _fetch(event, "Estimate", event.entity_id, fresh=fresh)
+    cause = _cause(event)
+    return " ".join(estimate_apply(order_id=o.pk, estimate=estimate, cause=cause).text for o in orders)
+
+
+def _merged_away_id(event: QboWebhookEvent) -> str:
+    raw = event.raw or {}
+    value = raw.get("deletedId") or raw.get("deletedid") or (raw.get("data") or {}).get("deletedid") \
+        or (raw.get("data") or {}).get("deletedId")
+    return str(value or "")
+
+
+def _handle_customer(event: QboWebhookEvent, fresh: bool) -> str:
+    merged_from = _merged_away_id(event) if event.operation == "Merge" else ""
+    linked = Account.objects.filter(qbo_customer_id=event.entity_id)
+    moved_ids = list(Account.objects.filter(qbo_customer_id=merged_from).values_list("pk", flat=True)) if merged_from else []
+    if not linked.exists() and not moved_ids:
+        raise Ignored(f"Customer {event.entity_id} is not linked to any Kadouri account; nothing was changed.")
+    customer = _fetch(event, "Customer", event.entity_id, fresh=fresh)
+    if customer is None:
+        raise Ignored(f"Customer {event.entity_id} does not exist in QuickBooks; nothing was changed.")
+    version = Version.of(customer)
+    texts = []
+    with transaction.atomic():
+        for account in Account.objects.select_for_update().filter(pk__in=moved_ids):
+            account.qbo_customer_id, account.qbo_sync_token = event.entity_id, str(version.sync_token or "")
+            account.save(update_fields=["qbo_customer_id", "qbo_sync_token", "updated_at"])
+            texts.append(f"Account {account.code} now points at customer {event.entity_id} "
+                         f"(customer {merged_from} was merged into it in QuickBooks).")
+        for account in Account.objects.select_for_update().filter(qbo_customer_id=event.entity_id).exclude(pk__in=moved_ids):
+            if version.compare(account.qbo_sync_token, None) <= 0 and not merged_from:
+                texts.append(f"Account {account.code}: customer SyncToken {version.sync_token} already known.")
+                continue
+            name = str(customer.get("DisplayName") or "").strip()[:200]
+            if name and name != account.name:
+                texts.append(f"Account {account.code} renamed from “{account.name}” to “{name}” (QuickBooks DisplayName).")
+                account.name = name
+            account.qbo_sync_token = str(version.sync_token if version.sync_token is not None else account.qbo_sync_token)
+            account.save(update_fields=["name", "qbo_sync_token", "updated_at"])
+    return " ".join(texts) or f"Customer {event.entity_id}: nothing to change."
+
+
+def _income_account_id(item: dict) -> str:
+    conn = client.current_connection()
+    return (conn.income_account_id if conn else "") or settings.QBO_INCOME_ACCOUNT_ID \
+        or str((item.get("IncomeAccountRef") or {}).get("value") or "")
+
+
+def product_fingerprint(product: Product, *, income_account_id: str) -> str:
+    """The one definition, shared with the outbound sync (sync.ensure_refs): the fingerprint of the item
+    payload Kadouri would push. "Edited in Kadouri since its last push" = it differs from qbo_fingerprint."""
+    return mapping.fingerprint(mapping.item_payload(product, income_account_id=income_account_id))
+
+
+def product_edited_since_push(product: Product, *, income_account_id: str) -> bool:
+    # No fingerprint stored: the product was linked before fingerprints existed; QuickBooks wins.
+    return bool(product.qbo_fingerprint) and product.qbo_fingerprint != product_fingerprint(
+        product, income_account_id=income_account_id)
+
+
+def _conflict(product: Product, field: str, kadouri_value, quickbooks_value) -> str:
+    conflict, created = SyncConflict.objects.get_or_create(
+        object_type="product", object_id=product.pk, field=field, state=SyncConflict.State.OPEN,
+        defaults={"kadouri_value": str(kadouri_value)[:500], "quickbooks_value": str(quickbooks_value)[:500]},
+    )
+    if not created:
+        SyncConflict.objects.filter(pk=conflict.pk).update(kadouri_value=str(kadouri_value)[:500],
+                                                           quickbooks_value=str(quickbooks_value)[:500])
+    return f"{field}: Kadouri “{kadouri_value}” vs QuickBooks “{quickbooks_value}”"
+
+
+def _clear_item(product: Product, why: str) -> str:
+    old = product.qbo_item_id
+    product.qbo_item_id, product.qbo_sync_token, product.qbo_fingerprint = None, "", ""
+    product.save(update_fields=["qbo_item_id", "qbo_sync_token", "qbo_fingerprint", "updated_at"])
+    return f"Product “{product.name}”: QuickBooks item id {old} cleared ({why})."
+
+
+def _apply_item(product: Product, item: dict) -> str:
+    version = Version.of(item)
+    if version.compare(product.qbo_sync_token, None) <= 0:
+        return f"Product “{product.name}”: item SyncToken {version.sync_token} already known; nothing changed."
+    name = str(item.get("Name") or "").strip()[:100] or product.name
+    price = _money(item.get("UnitPrice"))
+    price = product.unit_price if price is None else price
+    differs = [(f, k, q) for f, k, q in (("name", product.name, name), ("unit_price", product.unit_price, price)) if k != q]
+    income = _income_account_id(item)
+    if differs and product_edited_since_push(product, income_account_id=income):
+        listed = "; ".join(_conflict(product, f, k, q) for f, k, q in differs)
+        return f"Product “{product.name}” was edited in Kadouri since its last push: conflict recorded ({listed})."
+    if name != product.name and Product.objects.filter(name=name).exclude(pk=product.pk).exists():
+        return f"Product “{product.name}”: conflict recorded ({_conflict(product, 'name', product.name, name)}; " \
+               f"another product already has that name)."
+    changes = [f"{f} {k} → {q}" for f, k, q in differs]
+    product.name, product.unit_price = name, price
+    product.qbo_sync_token = str(version.sync_token if version.sync_token is not None else product.qbo_sync_token)
+    product.qbo_fingerprint = product_fingerprint(product, income_account_id=income)
+    try:
+        with transaction.atomic():
+            product.save(update_fields=["name", "unit_price", "qbo_sync_token", "qbo_fingerprint", "updated_at"])
+    except IntegrityError:
+        return f"Product {product.pk}: the QuickBooks name “{name}” is already used; nothing changed."
+    return f"Product “{product.name}” follows QuickBooks: {', '.join(changes)}." if changes else \
+        f"Product “{product.name}”: up to date (SyncToken {version.sync_token})."
+
+
+def _handle_item(event: QboWebhookEvent, fresh: bool) -> str:
+    products = list(Product.objects.filter(qbo_item_id=event.entity_id))
+    if not products:
+        raise Ignored(f"Item {event.entity_id} is not linked to any Kadouri product; nothing was changed.")
+    item = _fetch(event, "Item", event.entity_id, fresh=fresh)
+    texts = []
+    with transaction.atomic():
+        for product in Product.objects.select_for_update().filter(pk__in=[p.pk for p in products]):
+            if item is None:
+                texts.append(_clear_item(product, "deleted in QuickBooks"))
+            elif item.get("Active") is False:
+                texts.append(_clear_item(product, "made inactive in QuickBooks"))
+            else:
+                texts.append(_apply_item(product, item))
+    return " ".join(texts)
+
+
+HANDLERS = {
+    "Invoice": _handle_invoice,
+    "Payment": _handle_payment,
+    "Estimate": _handle_estimate,
+    "Customer": _handle_customer,
+    "Item": _handle_item,
+}
+
+
+# --- the processing loop --------------------------------------------------------------------------
+
+def _realm_connected(realm_id: str) -> bool:
+    return QboConnection.objects.filter(realm_id=realm_id).exclude(state=QboConnection.State.DISCONNECTED).exists()
+
+
+def _finish(event: QboWebhookEvent, status: str, result: str) -> None:
+    event.status, event.result, event.processed_at = status, result[:500], timezone.now()
+    event.last_error = "" if status in (Status.DONE, Status.IGNORED) else event.last_error
+    QboWebhookEvent.objects.filter(pk=event.pk).update(status=status, result=event.result, processed_at=event.processed_at,
+                                                       last_error=event.last_error)
+
+
+def _retry_or_fail(event: QboWebhookEvent, message: str, retry_at: datetime | None = None) -> None:
+    event.last_error = message[:500]
+    if event.attempts >= MAX_ATTEMPTS:
+        _finish(event, Status.FAILED, f"Gave up after {event.attempts} attempts; replay it from the inbox when fixed.")
+        log.error("quickbooks inbox event %s failed for good: %s", event.pk, message)
+        return
+    delay = timedelta(seconds=BACKOFF_SECONDS[min(event.attempts, len(BACKOFF_SECONDS)) - 1])
+    not_before = max(timezone.now() + delay, retry_at or timezone.now())
+    event.status, event.not_before = Status.PENDING, not_before
+    QboWebhookEvent.objects.filter(pk=event.pk).update(status=Status.PENDING, not_before=not_before,
+                                                       last_error=event.last_error)
+    log.warning("quickbooks inbox event %s attempt %s failed, retry at %s: %s", event.pk, event.attempts,
+                not_before.isoformat(), message)
+
+
+def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookEvent:
+    """Runs one inbox event through its handler and records the outcome on the row."""
+    event.attempts += 1
+    event.status = Status.PROCESSING
+    QboWebhookEvent.objects.filter(pk=event.pk).update(status=Status.PROCESSING, attempts=F("attempts") + 1)
+    handler = HANDLERS.get(event.entity)
+    try:
+        if handler is None:
+            raise Ignored(f"Kadouri does not act on {event.entity} changes.")
+        if not _realm_connected(event.realm_id):
+            raise Ignored(f"Company {event.realm_id} is not connected to Kadouri; nothing was changed.")
+        result = handler(event, fresh)
+    except Ignored as e:
+        _finish(event, Status.IGNORED, str(e))
+    except client.QboError as e:
+        _retry_or_fail(event, f"{e.kind}: {e.message}", retry_at=e.retry_at)
+    except Exception as e:  # a bug must not stop the company's queue; the row shows it and it retries
+        log.exception("quickbooks inbox event %s crashed", event.pk)
+        _retry_or_fail(event, f"{e.__class__.__name__}: {e}")
+    else:
+        _finish(event, Status.DONE, result)
+    return event
+
+
+def _lease_take(realm_id: str) -> str | None:
+    QboInboxLease.objects.get_or_create(realm_id=realm_id)
+    holder, now = uuid.uuid4().hex, timezone.now()
+    # One UPDATE decides the winner on SQLite and PostgreSQL alike (the row lock serialises it).
+    taken = QboInboxLease.objects.filter(realm_id=realm_id).filter(Q(holder="") | Q(expires_at__lt=now)).update(
+        holder=holder, expires_at=now + LEASE)
+    return holder if taken else None
+
+
+def _lease_renew(realm_id: str, holder: str) -> bool:
+    return bool(QboInboxLease.objects.filter(realm_id=realm_id, holder=holder).update(expires_at=timezone.now() + LEASE))
+
+
+def _lease_release(realm_id: str, holder: str) -> None:
+    QboInboxLease.objects.filter(realm_id=realm_id, holder=holder).update(holder="", expires_at=None)
+
+
+def _due(realm_id: str):
+    return QboWebhookEvent.objects.filter(realm_id=realm_id, status=Status.PENDING, not_before__lte=timezone.now())
+
+
+def inbox_process_realm(*, realm_id: str, limit: int = 5000) -> int:
+    """Processes a company's due events in order of occurrence, one worker per company (a lease). Returns
+    how many it processed. Another worker already on it → 0; it will see the new events."""
+    processed = 0
+    while processed < limit:
+        holder = _lease_take(realm_id)
+        if holder is None:
+            return processed
+        try:
+            # We hold the lease, so nothing else is processing this company: rows left `processing`
+            # belong to a worker that died mid-event.
+            QboWebhookEvent.objects.filter(realm_id=realm_id, status=Status.PROCESSING).update(status=Status.PENDING)
+            while processed < limit:
+                batch = list(_due(realm_id).order_by(F("occurred_at").asc(nulls_first=True), "id")[:BATCH])
+                if not batch:
+                    break
+                covered: set[int] = set()
+                for event in batch:
+                    if event.pk in covered:
+                        continue
+                    if not _lease_renew(realm_id, holder):
+                        return processed
+                    twins = _twins(event, batch, covered)
+                    event_process(event=event, fresh=event.result.startswith(REPLAY_MARK))
+                    _cover(event, twins)
+                    processed += 1 + len(twins)
+        finally:
+            _lease_release(realm_id, holder)
+        # Events stored while we were finishing enqueued a task that found the lease taken: look again.
+        if not _due(realm_id).exists():
+            break
+    return processed
+
+
+def _twins(event: QboWebhookEvent, batch: list[QboWebhookEvent], covered: set[int]) -> list[QboWebhookEvent]:
+    """Doorbells for the same entity waiting together: one read answers them all (it sees every change made
+    before it). Merges carry their own data (deletedId) and CDC events their own snapshot, so they never merge."""
+    if event.source == QboWebhookEvent.Source.CDC or event.operation == "Merge":
+        return []
+    twins = [e for e in batch if e.pk != event.pk and e.pk not in covered and e.entity == event.entity
+             and e.entity_id == event.entity_id and e.source != QboWebhookEvent.Source.CDC and e.operation != "Merge"]
+    covered.update(e.pk for e in twins)
+    if any(e.operation == "Void" for e in twins):
+        event.operation = "Void"  # keeps the void hint; the row itself is not saved with it
+    return twins
+
+
+def _cover(event: QboWebhookEvent, twins: list[QboWebhookEvent]) -> None:
+    if not twins:
+        return
+    event.refresh_from_db(fields=["status", "result"])
+    if event.status in (Status.DONE, Status.IGNORED):
+        QboWebhookEvent.objects.filter(pk__in=[t.pk for t in twins]).update(
+            status=event.status, processed_at=timezone.now(),
+            result=f"Covered by event {event.pk}, which read {event.entity} {event.entity_id} after this change.")
+    # If the read failed, the twins simply stay pending and run (or are covered) on the next pass.
+
+
+def inbox_process_due() -> int:
+    """The scheduled sweep: retries whose backoff has passed, and anything a lost task left behind."""
+    realms = _due_realms()
+    return sum(inbox_process_realm(realm_id=realm_id) for realm_id in realms)
+
+
+def _due_realms() -> list[str]:
+    return list(QboWebhookEvent.objects.filter(status=Status.PENDING, not_before__lte=timezone.now())
+                .values_list("realm_id", flat=True).distinct().order_by("realm_id"))
+
+
+def inbox_replay(*, event_ids: list[int], by=None) -> int:
+    """Operators replay events (failed, ignored or done): they run again with a fresh read from QuickBooks."""
+    who = getattr(by, "username", "") or "an operator"
+    events = QboWebhookEvent.objects.filter(pk__in=event_ids).exclude(status=Status.PROCESSING)
+    realms = sorted(set(events.values_list("realm_id", flat=True)))
+    count = events.update(status=Status.PENDING, attempts=0, not_before=timezone.now(), last_error="",
+                          result=f"{REPLAY_MARK} by {who} at {timezone.now():%Y-%m-%d %H:%M:%S}.", processed_at=None)
+    from .inbound import inbox_enqueue
+
+    for realm_id in realms:
+        transaction.on_commit(lambda realm_id=realm_id: inbox_enqueue(realm_id=realm_id))
+    return count

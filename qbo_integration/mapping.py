@@ -1,0 +1,172 @@
+"""Pure functions from Kadouri rows to QuickBooks JSON (the spec's "Sync Mapping").
+
+No HTTP and no database writes: every QuickBooks id a payload needs is passed in.
+Facts: ../shared/reference/qbo-api.md (§2.1 Customer, §2.2 Item, §2.3 Invoice, §2.4 Estimate).
+Commission stays in Kadouri: it is never sent (the spec says so three times; its one mention of
+a commission line is overruled by the issue).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from accounts.models import Account
+from orders.models import Order, OrderLine
+from products.models import Product
+
+DISPLAY_NAME_MAX = 500  # §2.1
+COMPANY_NAME_MAX = 100  # §2.1
+PHONE_MAX = 30  # §2.1
+ITEM_NAME_MAX = 100  # §2.2
+ITEM_DESCRIPTION_MAX = 4000  # §2.2
+SKU_MAX = 100  # §2.2
+CUSTOMER_MEMO_MAX = 1000
+PRIVATE_NOTE_MAX = 4000
+ADDRESS_LINE_MAX = 500
+
+# Order.Terms → QuickBooks Term name (the names every QuickBooks company starts with, §2.7) and days.
+TERM_NAMES = {
+    Order.Terms.DUE_ON_RECEIPT: "Due on receipt",
+    Order.Terms.NET_15: "Net 15",
+    Order.Terms.NET_30: "Net 30",
+    Order.Terms.NET_60: "Net 60",
+}
+TERM_DAYS = {Order.Terms.DUE_ON_RECEIPT: 0, Order.Terms.NET_15: 15, Order.Terms.NET_30: 30, Order.Terms.NET_60: 60}
+
+# Colon is QuickBooks' hierarchy separator (Parent:Child); tab and newline are refused (§2.1, §2.2).
+_FORBIDDEN = re.compile(r"[:\t\r\n]+")
+_SPACES = re.compile(r"\s{2,}")
+
+
+def number(value: Decimal | int | float) -> int | float:
+    """Decimal → JSON number. 2- and 3-decimal values round-trip exactly through float's shortest repr."""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def clean_name(text: str, max_length: int) -> str:
+    """A name QuickBooks accepts: no colon, tab or newline, single spaces, within the length limit."""
+    text = _SPACES.sub(" ", _FORBIDDEN.sub(" - ", text or "")).strip(" -")
+    return text[:max_length].rstrip()
+
+
+def customer_display_name(account: Account, *, disambiguate: bool = False) -> str:
+    """DisplayName is unique across customers, vendors and employees (§2.1). When another Kadouri
+    account has the same name, the account code (unique in Kadouri) keeps the two apart."""
+    base = clean_name(account.name, DISPLAY_NAME_MAX) or clean_name(account.code, DISPLAY_NAME_MAX)
+    if not disambiguate:
+        return base
+    suffix = f" ({clean_name(account.code, 30)})"
+    return base[: DISPLAY_NAME_MAX - len(suffix)].rstrip() + suffix
+
+
+def item_name(product: Product) -> str:
+    return clean_name(product.name, ITEM_NAME_MAX)
+
+
+def _address(account: Account) -> dict:
+    fields = {
+        "Line1": account.address_line1[:ADDRESS_LINE_MAX],
+        "Line2": account.address_line2[:ADDRESS_LINE_MAX],
+        "City": account.city,
+        "CountrySubDivisionCode": account.region,
+        "PostalCode": account.postal_code,
+        "Country": account.country,
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+def customer_payload(account: Account, *, display_name: str) -> dict:
+    """Account → Customer (create body; add Id/SyncToken/sparse for an update)."""
+    payload: dict = {"DisplayName": display_name, "CompanyName": clean_name(account.name, COMPANY_NAME_MAX)}
+    address = _address(account)
+    if address:
+        payload["BillAddr"] = address
+    if account.email and "@" in account.email and "." in account.email.split("@")[-1]:  # §2.1
+        payload["PrimaryEmailAddr"] = {"Address": account.email}
+    if account.phone:
+        payload["PrimaryPhone"] = {"FreeFormNumber": account.phone[:PHONE_MAX]}
+    payload["Active"] = bool(account.active)
+    return payload
+
+
+def item_payload(product: Product, *, income_account_id: str) -> dict:
+    """Product → Service item (§2.2: IncomeAccountRef is required for Service)."""
+    payload: dict = {
+        "Name": item_name(product),
+        "Type": "Service",
+        "UnitPrice": number(product.unit_price),
+        "IncomeAccountRef": {"value": str(income_account_id)},
+        "Active": bool(product.active),
+    }
+    if product.description:
+        payload["Description"] = product.description[:ITEM_DESCRIPTION_MAX]
+    if product.sku:
+        payload["Sku"] = product.sku[:SKU_MAX]
+    return payload
+
+
+def fingerprint(payload: dict) -> str:
+    """What was last sent: a later push only updates QuickBooks when this changes."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def line_description(line: OrderLine) -> str:
+    """Product name with size and grade, e.g. "Gala Apples (88 ct, Fancy)"."""
+    return line.description
+
+
+def line_payload(line: OrderLine, *, item_id: str) -> dict:
+    # Amount must equal Qty × UnitPrice rounded to the cent (§2.3, error 6070); OrderLine.amount is exactly that.
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": number(line.amount),
+        "Description": line_description(line),
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": str(item_id), "name": item_name(line.product)},
+            "Qty": number(line.quantity),
+            "UnitPrice": number(line.unit_price),
+        },
+    }
+
+
+def due_date(order: Order) -> date:
+    return order.order_date + timedelta(days=TERM_DAYS.get(order.terms, 0))
+
+
+def sales_document_payload(order: Order, *, customer_id: str, item_ids: dict[int, str],
+                           term_id: str | None, estimate_id: str | None = None) -> dict:
+    """Order → Invoice or Estimate (same shape, §2.4). `item_ids` maps product pk → Item Id.
+    `estimate_id` links a converted estimate (§2.4: LinkedTxn on the new invoice)."""
+    payload: dict = {
+        "CustomerRef": {"value": str(customer_id)},
+        "DocNumber": order.number,
+        "TxnDate": order.order_date.isoformat(),
+        "DueDate": due_date(order).isoformat(),
+        "Line": [line_payload(line, item_id=item_ids[line.product_id]) for line in order.lines.all()],
+    }
+    if term_id:
+        payload["SalesTermRef"] = {"value": str(term_id)}
+    # Notes go both to the customer (memo on the document) and to the private note staff see in QuickBooks.
+    payload["CustomerMemo"] = {"value": order.notes[:CUSTOMER_MEMO_MAX]} if order.notes else None
+    payload["PrivateNote"] = order.notes[:PRIVATE_NOTE_MAX] if order.notes else None
+    if estimate_id:
+        payload["LinkedTxn"] = [{"TxnId": str(estimate_id), "TxnType": "Estimate"}]
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def sales_document_update(payload: dict, *, doc_id: str, sync_token: str) -> dict:
+    """A sparse update that replaces every line (a sent Line array replaces all lines, §3.3) and the
+    header fields, keeping the document's Id and DocNumber. Empty notes are cleared explicitly."""
+    body = {"Id": doc_id, "SyncToken": sync_token, "sparse": True, **payload}
+    body.setdefault("CustomerMemo", {"value": ""})
+    body.setdefault("PrivateNote", "")
+    return body
+
+
+def order_push_fingerprint(order: Order) -> str:
+    return order.compute_fingerprint()

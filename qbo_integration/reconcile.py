@@ -1,0 +1,180 @@
+"""Reconciliation: every linked order compared with its QuickBooks document, drift listed, one-click fixes.
+
+Runs in the worker (a report reads every linked document: one query per 100, reads only for the ones a
+query leaves out); the page shows the last stored report. Fixes: take QuickBooks' values (the document is
+read again and applied as the truth, like a webhook but without the version guard) or push Kadouri's
+(the outbound sync's update, a queued job with its own retries).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from django.utils import timezone
+
+from orders.models import Order
+
+from . import client
+from .handlers import Cause, estimate_apply, invoice_apply, invoice_is_voided, read_many, _money, _payment_status
+from .models import QboReconcileRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Drift:
+    field: str
+    kadouri: str
+    quickbooks: str
+
+
+@dataclass
+class Row:
+    order_id: int
+    number: str
+    doc_type: str
+    doc_id: str
+    status: str
+    qbo_state: str
+    drift: list[Drift] = field(default_factory=list)
+    fixed: str = ""
+
+
+def _linked_orders():
+    return Order.objects.exclude(qbo_doc_id__isnull=True).exclude(qbo_doc_id="").order_by("pk")
+
+
+def _qbo_state(order: Order, doc: dict | None) -> str:
+    if doc is None:
+        return "Deleted"
+    if order.qbo_doc_type == Order.DocType.ESTIMATE:
+        return str(doc.get("TxnStatus") or "Pending")
+    if invoice_is_voided(doc):
+        return "Voided"
+    status = _payment_status(_money(doc.get("TotalAmt")), _money(doc.get("Balance")))
+    return {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(status, "Open")
+
+
+def _expected_status(order: Order, state: str) -> str | None:
+    """The Kadouri status the QuickBooks state implies (None: no opinion, e.g. an estimate still open)."""
+    if order.qbo_doc_type == Order.DocType.ESTIMATE:
+        return None
+    if state in ("Voided", "Deleted"):
+        return Order.Status.CANCELLED
+    return Order.Status.PAID if state == "Paid" else Order.Status.POSTED_TO_QB
+
+
+def _fmt(value) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+def compare(order: Order, doc: dict | None) -> Row:
+    """Pure comparison of one order with its document (None = gone from QuickBooks)."""
+    state = _qbo_state(order, doc)
+    row = Row(order.pk, order.number, order.qbo_doc_type or "invoice", order.qbo_doc_id, order.status, state)
+    drift = row.drift
+    expected = _expected_status(order, state)
+    if expected and expected != order.status:
+        drift.append(Drift("status", order.get_status_display(), f"{state} → {Order.Status(expected).label}"))
+    if doc is None or state == "Voided":
+        return row
+    number = str(doc.get("DocNumber") or "")
+    if number and number != order.number:
+        drift.append(Drift("number", order.number, number))
+    total = _money(doc.get("TotalAmt"))
+    if total is not None and total != order.total:
+        drift.append(Drift("total", f"${order.total}", f"${total}"))
+    if order.qbo_doc_type != Order.DocType.ESTIMATE:
+        balance = _money(doc.get("Balance"))
+        if balance != order.qbo_balance:
+            drift.append(Drift("balance", f"${_fmt(order.qbo_balance)}", f"${_fmt(balance)}"))
+        payment = _payment_status(total, balance)
+        if payment != order.payment_status:
+            drift.append(Drift("payment status", order.get_payment_status_display(),
+                               Order.PaymentStatus(payment).label))
+    return row
+
+
+def _documents(orders: list[Order], realm_id: str) -> dict[tuple[str, str], dict | None]:
+    docs: dict[tuple[str, str], dict | None] = {}
+    for entity, doc_type in (("Invoice", Order.DocType.INVOICE), ("Estimate", Order.DocType.ESTIMATE)):
+        ids = [o.qbo_doc_id for o in orders if (o.qbo_doc_type or Order.DocType.INVOICE) == doc_type]
+        if ids:
+            docs |= {(doc_type, i): d for i, d in read_many(entity, ids, realm_id=realm_id).items()}
+    return docs
+
+
+def reconcile_run(*, by=None) -> QboReconcileRun:
+    """Builds and stores the report. QuickBooks errors are recorded on the run, never raised."""
+    conn = client.current_connection()
+    run = QboReconcileRun.objects.create(realm_id=conn.realm_id if conn else "", requested_by=by)
+    orders = list(_linked_orders())
+    try:
+        if conn is None:
+            raise client.QboNotConnected(client.NOT_CONNECTED_MESSAGE)
+        docs = _documents(orders, conn.realm_id)
+    except client.QboError as e:
+        run.error = e.message[:500]
+    else:
+        rows = [compare(o, docs.get((o.qbo_doc_type or Order.DocType.INVOICE, o.qbo_doc_id))) for o in orders]
+        run.rows = [asdict(r) for r in rows if r.drift]
+        run.checked = len(orders)
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def reconcile_latest() -> QboReconcileRun | None:
+    return QboReconcileRun.objects.order_by("-started_at", "-id").first()
+
+
+def _mark_fixed(run_id: int | None, order_id: int, text: str) -> None:
+    if not run_id:
+        return
+    run = QboReconcileRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return
+    for row in run.rows:
+        if row["order_id"] == order_id:
+            row["fixed"] = text[:300]
+    run.save(update_fields=["rows"])
+
+
+def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> str:
+    """QuickBooks' document is the truth: its number, total, balance, payment status and state (voided or
+    deleted → cancelled) are applied to the order, with an activity entry."""
+    order = Order.objects.get(pk=order_id)
+    realm_id = client.current_connection().realm_id if client.current_connection() else None
+    cause = Cause(source="manual")
+    entity = "Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice"
+    try:
+        doc = client.read(entity, order.qbo_doc_id, realm_id=realm_id)
+    except client.QboNotFoundError:
+        doc = None
+    if entity == "Estimate":
+        outcome = estimate_apply(order_id=order.pk, estimate=doc, cause=cause, force=True)
+    else:
+        outcome = invoice_apply(order_id=order.pk, invoice=doc, cause=cause, force=True)
+    text = f"Took QuickBooks' values: {outcome.text}"
+    _mark_fixed(run_id, order.pk, text)
+    return text
+
+
+def reconcile_push_kadouri(*, order_id: int, by=None, run_id: int | None = None) -> str:
+    """Kadouri's order is the truth: the outbound sync updates the QuickBooks document (a queued job)."""
+    from . import sync
+
+    order = Order.objects.get(pk=order_id)
+    try:
+        job = sync.order_update_request(order=order, by=by)
+    except Exception as e:  # SyncRefused (paid, cancelled, …) or a domain error: say why
+        text = f"Could not push Kadouri's values: {e}"
+    else:
+        text = f"Pushed Kadouri's values (sync job {job.pk}: {job.get_state_display().lower()})."
+    _mark_fixed(run_id, order.pk, text)
+    return text
+
+
+def drift_count(run: QboReconcileRun | None) -> int:
+    return len(run.rows) if run else 0
+

@@ -1,0 +1,1100 @@
+"""Orders, accounts and products → QuickBooks, exactly once, under any failure.
+
+How "exactly once" holds (field-lessons §3.1; no single layer is trusted on its own):
+
+1. Per-order lock. A request locks the order row (`select_for_update`) to check the status table and to
+   pick the job; an order has at most one active (pending or running) job at a time.
+2. The job row (the outbox, STYLE C6). Its `request_id` is uuid5(realm, order, operation, order version,
+   generation): a double click, a second staff member or a browser retry at the same version finds the
+   same row (the column is unique, so even racing inserts end with one row). Running a job is a lease
+   taken by a compare-and-set UPDATE pending→running, so one worker at a time sends it.
+3. QuickBooks' `requestid` (§3.9): every write of a job carries the job's id, reused on every retry, so a
+   replay after a dropped connection is answered from QuickBooks' cache instead of being run again.
+4. DocNumber look-up. `requestid` has been reported not to dedupe (field-lessons §2.3), so before a create
+   that may have reached QuickBooks already (any retry, in-request or queued) the job looks for a document
+   with the order's number and adopts it when customer and total match. A 6140 "Duplicate Doc Num" answer
+   leads to the same look-up.
+
+Failures: transient ones (5xx, timeouts, dropped connections) are retried a few times inside the request,
+then the job is queued with exponential backoff on django-q2 (the row owns attempts and `not_before`;
+django-q2 runs each task once). A 429 pauses the company (client.py) and queues the job until the pause
+ends. A stale SyncToken (5010) is re-read and re-applied once. Validation and duplicates stop and say what
+to fix. An auth failure stops and the banner asks an admin to reconnect. Every outcome writes an
+OrderActivity with QuickBooks' error code in `details`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Account
+from orders.models import Order, OrderActivity
+from orders.services import order_activity_log, order_set_status, user_display_name
+from products.models import Product
+
+from . import client, mapping
+from .client import (
+    QboAuthError,
+    QboDuplicateError,
+    QboError,
+    QboStaleError,
+    QboThrottledError,
+    QboTransientError,
+    QboValidationError,
+)
+from .models import BulkPush, QboConnection, QboSyncJob
+
+log = logging.getLogger(__name__)
+
+REQUEST_NAMESPACE = uuid.UUID("6f1c1f3e-4a57-4d0e-9a51-6b2d8f0c3a11")
+BATCH_MAX_ITEMS = 30  # §3.7
+QUERY_IN_CHUNK = 100  # names or numbers per IN (...) query; each query answers up to 1000 rows
+QUERY_MAX_RESULTS = 1000  # §3.6
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+STUCK_AFTER = timedelta(minutes=10)  # a running job whose worker died is reclaimed (in doubt)
+TERM_CACHE_SECONDS = 3600
+
+Action = QboSyncJob.Action
+State = QboSyncJob.State
+ACTIVE = (State.PENDING, State.RUNNING)
+CREATE_ACTIONS = {Action.CREATE_INVOICE: Order.DocType.INVOICE, Action.CREATE_ESTIMATE: Order.DocType.ESTIMATE}
+
+
+class SyncRefused(Exception):
+    """The status table or the order's content refuses the action; nothing was sent. `status` is the
+    HTTP status the API answers (409 forbidden by the status table, 422 incomplete order)."""
+
+    def __init__(self, message: str, *, status: int = 409) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+# --- the status table (spec: Business Rules) ------------------------------------------------------
+
+def entity_of(order: Order) -> str:
+    return "Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice"
+
+
+def doc_label(order: Order) -> str:
+    return "estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "invoice"
+
+
+def allowed_actions(order: Order) -> set[str]:
+    """What the order page may offer; the server applies the same table in `check_action`."""
+    if order.status == Order.Status.DRAFT and not order.qbo_doc_id:
+        return {Action.CREATE_INVOICE, Action.CREATE_ESTIMATE}
+    if order.status == Order.Status.POSTED_TO_QB and order.qbo_doc_id:
+        actions = {Action.UPDATE_DOCUMENT, Action.VOID_DOCUMENT}
+        if order.qbo_doc_type == Order.DocType.ESTIMATE:
+            actions.add(Action.CONVERT_ESTIMATE)
+        return actions
+    return set()
+
+
+def _refusal(order: Order, action: str) -> str:
+    label = doc_label(order)
+    if order.status == Order.Status.PAID:
+        return f"Order {order.number} is paid in QuickBooks and read-only. Make changes in QuickBooks instead."
+    if order.status == Order.Status.CANCELLED:
+        return f"Order {order.number} is cancelled; its {label} was voided. Create a new order instead."
+    if action in CREATE_ACTIONS:
+        return (f"Order {order.number} already has {label} #{order.qbo_doc_number} in QuickBooks. "
+                f"Use “Update QB {label.title()}” instead.")
+    if action == Action.CONVERT_ESTIMATE and order.status == Order.Status.POSTED_TO_QB:
+        return f"Order {order.number} is posted as an invoice, not an estimate; there is nothing to convert."
+    return f"Order {order.number} is a draft and not in QuickBooks yet. Create the invoice first."
+
+
+def check_action(order: Order, action: str) -> None:
+    if action not in allowed_actions(order):
+        raise SyncRefused(_refusal(order, action), status=409)
+    if action in CREATE_ACTIONS or action in (Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE):
+        missing = [what for what, ok in (("a seller", order.seller_id), ("a buyer", order.buyer_id),
+                                          ("at least one line", order.lines.exists())) if not ok]
+        if missing:
+            raise SyncRefused(f"Order {order.number} needs {', '.join(missing)} before it can go to QuickBooks.",
+                              status=422)
+
+
+# --- jobs: creation, lease, outcome ----------------------------------------------------------------
+
+def _request_id(key: str) -> str:
+    return str(uuid.uuid5(REQUEST_NAMESPACE, key))  # 36 characters: fits requestid (50) and batch (36)
+
+
+def _realm_id() -> str:
+    conn = client.current_connection()
+    if conn is None:
+        raise client.QboNotConnected(client.NOT_CONNECTED_MESSAGE)
+    if conn.state != QboConnection.State.CONNECTED:
+        raise QboAuthError(client.RECONNECT_MESSAGE)
+    return conn.realm_id
+
+
+def _job_for(*, key: str, defaults: dict, lookup: dict) -> tuple[QboSyncJob, bool]:
+    """The job for this piece of work. A failed job is never re-armed (QuickBooks would replay its
+    answer for the same requestid); a new try gets the next generation's id."""
+    existing = {j.request_id: j for j in QboSyncJob.objects.filter(**lookup)}
+    for generation in itertools.count():
+        request_id = _request_id(f"{key}:g{generation}")
+        job = existing.get(request_id)
+        if job is None:
+            try:
+                with transaction.atomic():
+                    return QboSyncJob.objects.create(request_id=request_id, **lookup, **defaults), True
+            except IntegrityError:  # a racing request inserted the same id first: use its row
+                return QboSyncJob.objects.get(request_id=request_id), False
+        if job.state != State.FAILED:
+            return job, False
+    raise AssertionError("unreachable")
+
+
+def _enqueue_order_job(*, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None) -> tuple[QboSyncJob, bool]:
+    realm_id = _realm_id()
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)  # the per-order lock
+        active = locked.qbo_jobs.filter(state__in=ACTIVE).first()
+        if active is not None:
+            if active.action == action:
+                return active, False  # the same work is already queued or running: join it
+            raise SyncRefused(f"QuickBooks is already working on order {locked.number} "
+                              f"({active.get_action_display().lower()}); wait for it to finish.", status=409)
+        check_action(locked, action)
+        key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
+        return _job_for(key=key, lookup={"order": locked, "action": action},
+                        defaults={"realm_id": realm_id, "created_by": _user(by), "ip_address": ip, "bulk_push": bulk})
+
+
+def _user(by):
+    return by if by is not None and getattr(by, "is_authenticated", False) else None
+
+
+def _claim(job_id: int) -> bool:
+    """Compare-and-set lease: exactly one worker moves a due pending job to running."""
+    now = timezone.now()
+    return bool(QboSyncJob.objects.filter(pk=job_id, state=State.PENDING, not_before__lte=now).update(
+        state=State.RUNNING, claimed_at=now, attempts=F("attempts") + 1))
+
+
+def _finish(job: QboSyncJob, result: dict) -> None:
+    job.state, job.result, job.finished_at = State.DONE, result, timezone.now()
+    job.error_kind = job.error_code = job.last_error = ""
+    job.save(update_fields=["state", "result", "finished_at", "error_kind", "error_code", "last_error", "updated_at"])
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+
+
+def _details(job: QboSyncJob, error: QboError | None = None, **extra) -> dict:
+    details = {"requestId": job.request_id, "action": job.action, "attempt": job.attempts, **extra}
+    if error is not None:
+        details |= {"code": error.code, "kind": error.kind, "detail": error.detail[:300]}
+    return details
+
+
+def _log(job: QboSyncJob, activity_type: str, description: str, details: dict, order: Order | None = None) -> None:
+    order = order or (Order.objects.get(pk=job.order_id) if job.order_id else None)
+    if order is None:
+        return
+    user = job.created_by
+    order_activity_log(order=order, activity_type=activity_type, description=description, user=user,
+                       user_name=user_display_name(user) if user else "QuickBooks sync", ip=job.ip_address,
+                       details=details)
+
+
+def _queue_retry(job: QboSyncJob, error: QboError) -> None:
+    if job.attempts >= job.max_attempts:
+        _fail(job, error, note=f" Gave up after {job.attempts} attempts.")
+        return
+    retry_at = max(error.retry_at or timezone.now(), timezone.now() + _backoff(job.attempts))
+    job.state, job.not_before, job.claimed_at = State.PENDING, retry_at, None
+    job.in_doubt = job.in_doubt or error.in_doubt or job.action in (*CREATE_ACTIONS, Action.CONVERT_ESTIMATE)
+    job.error_kind, job.error_code, job.last_error = error.kind, error.code, error.message[:500]
+    job.save()
+    when = timezone.localtime(retry_at).strftime("%H:%M:%S")
+    _log(job, OrderActivity.Type.SYNC_QUEUED,
+         f"{job.get_action_display()} queued — retrying at {when} (attempt {job.attempts} of {job.max_attempts}): "
+         f"{error.message}", _details(job, error, retryAt=retry_at.isoformat()))
+    _schedule(job)
+
+
+def _schedule(job: QboSyncJob) -> None:
+    """One django-q2 task at `not_before`; the every-minute drain is the safety net (tasks.py)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.create(name=f"qbo-job-{job.pk}-{job.attempts}", func="qbo_integration.tasks.qbo_run_job",
+                            args=str(job.pk), schedule_type=Schedule.ONCE, repeats=1, next_run=job.not_before)
+    Schedule.objects.get_or_create(name="qbo-drain", defaults={
+        "func": "qbo_integration.tasks.qbo_drain_due_jobs", "schedule_type": Schedule.MINUTES, "minutes": 1,
+        "repeats": -1})
+
+
+def _fail(job: QboSyncJob, error: QboError | SyncRefused, note: str = "") -> None:
+    message = error.message
+    job.state, job.finished_at, job.claimed_at = State.FAILED, timezone.now(), None
+    job.error_kind = getattr(error, "kind", "refused")
+    job.error_code = getattr(error, "code", "")
+    job.last_error = (message + note)[:500]
+    job.save()
+    code = f" (QuickBooks error {job.error_code})" if job.error_code and job.error_code not in message else ""
+    qbo_error = error if isinstance(error, QboError) else None
+    _log(job, OrderActivity.Type.SYNC_FAILED, f"{job.get_action_display()} failed{code}: {message}{note}",
+         _details(job, qbo_error) | ({} if qbo_error else {"kind": "refused", "code": ""}))
+
+
+def _inline_delays() -> list[float]:
+    return list(getattr(settings, "QBO_INLINE_RETRY_DELAYS", (0.5, 1.5)))
+
+
+def qbo_job_run(*, job_id: int) -> QboSyncJob:
+    """Runs a due job once (with a short bounded in-request retry for transient failures)."""
+    if not _claim(job_id):
+        return QboSyncJob.objects.get(pk=job_id)
+    job = QboSyncJob.objects.get(pk=job_id)
+    delays = _inline_delays()
+    while True:
+        try:
+            result = RUNNERS[job.action](job)
+        except QboThrottledError as e:  # the company is paused: never hammer it inside the request
+            _queue_retry(job, e)
+        except QboTransientError as e:
+            if job.action in (*CREATE_ACTIONS, Action.CONVERT_ESTIMATE) or e.in_doubt:
+                job.in_doubt = True  # the next try looks for the document before creating it
+                job.save(update_fields=["in_doubt", "updated_at"])
+            if delays:
+                time.sleep(delays.pop(0))
+                continue
+            _queue_retry(job, e)
+        except (QboError, SyncRefused) as e:
+            _fail(job, e)
+        else:
+            _finish(job, result)
+        break
+    job.refresh_from_db()
+    return job
+
+
+def qbo_jobs_process_due(*, limit: int = 100) -> int:
+    """The drain: reclaim stuck jobs, then run due ones (scheduled every minute)."""
+    stuck = timezone.now() - STUCK_AFTER
+    QboSyncJob.objects.filter(state=State.RUNNING, claimed_at__lt=stuck).update(
+        state=State.PENDING, in_doubt=True, claimed_at=None)
+    due = list(QboSyncJob.objects.filter(state=State.PENDING, not_before__lte=timezone.now())
+               .order_by("not_before").values_list("pk", flat=True)[:limit])
+    for job_id in due:
+        qbo_job_run(job_id=job_id)
+    return len(due)
+
+
+# --- public services: what the views call ---------------------------------------------------------
+
+def _request(order: Order, action: str, by, ip: str | None) -> QboSyncJob:
+    job, _ = _enqueue_order_job(order=order, action=action, by=by, ip=ip)
+    if job.state == State.PENDING and job.not_before <= timezone.now():
+        return qbo_job_run(job_id=job.pk)
+    return job
+
+
+def order_push_request(*, order: Order, doc_type: str, by, ip: str | None = None) -> QboSyncJob:
+    """Create Invoice / Create Estimate in QB."""
+    if doc_type not in Order.DocType.values:
+        raise SyncRefused(f"docType must be one of: {', '.join(Order.DocType.values)}.", status=400)
+    action = Action.CREATE_ESTIMATE if doc_type == Order.DocType.ESTIMATE else Action.CREATE_INVOICE
+    return _request(order, action, by, ip)
+
+
+def order_update_request(*, order: Order, by, ip: str | None = None) -> QboSyncJob:
+    return _request(order, Action.UPDATE_DOCUMENT, by, ip)
+
+
+def order_void_request(*, order: Order, by, ip: str | None = None) -> QboSyncJob:
+    return _request(order, Action.VOID_DOCUMENT, by, ip)
+
+
+def order_convert_request(*, order: Order, by, ip: str | None = None) -> QboSyncJob:
+    return _request(order, Action.CONVERT_ESTIMATE, by, ip)
+
+
+def _ref_request(*, obj, kind: str, by, ip: str | None) -> QboSyncJob:
+    realm_id = _realm_id()
+    action = Action.SYNC_ACCOUNT if kind == "account" else Action.SYNC_PRODUCT
+    stamp = int(obj.updated_at.timestamp() * 1000)
+    job, _ = _job_for(key=f"{realm_id}:{kind}:{obj.pk}:{stamp}", lookup={kind: obj, "action": action},
+                      defaults={"realm_id": realm_id, "created_by": _user(by), "ip_address": ip})
+    if job.state == State.PENDING and job.not_before <= timezone.now():
+        return qbo_job_run(job_id=job.pk)
+    return job
+
+
+def account_sync_request(*, account: Account, by, ip: str | None = None) -> QboSyncJob:
+    return _ref_request(obj=account, kind="account", by=by, ip=ip)
+
+
+def product_sync_request(*, product: Product, by, ip: str | None = None) -> QboSyncJob:
+    return _ref_request(obj=product, kind="product", by=by, ip=ip)
+
+
+def order_qbo_status(*, order: Order) -> dict:
+    """The document as QuickBooks has it now (spec: GET /api/quickbooks/status/order/:id)."""
+    if not order.qbo_doc_id:
+        raise SyncRefused(f"Order {order.number} is not in QuickBooks.", status=409)
+    doc = client.read(entity_of(order), order.qbo_doc_id)
+    total, balance = Decimal(str(doc.get("TotalAmt", 0))), Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
+    if order.qbo_doc_type == Order.DocType.ESTIMATE:
+        payment = "unpaid"
+    else:
+        payment = "paid" if balance == 0 and total > 0 else ("partial" if balance < total else "unpaid")
+    return {"orderId": order.pk, "docId": doc["Id"], "docNumber": doc.get("DocNumber", ""),
+            "docType": order.qbo_doc_type, "total": str(total), "balance": str(balance),
+            "paymentStatus": payment, "syncToken": doc.get("SyncToken"),
+            "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"), "status": doc.get("TxnStatus")}
+
+
+# --- QuickBooks look-ups (cached reference data) ---------------------------------------------------
+
+class Pacer:
+    """Keeps a run under the company's limits (§5): 500 requests and 120 batch requests a minute,
+    one request at a time (well under 10 concurrent). Counts what it lets through."""
+
+    def __init__(self, per_minute: int = 480, batch_per_minute: int = 110, sleep=time.sleep, clock=time.monotonic) -> None:
+        self.per_minute, self.batch_per_minute = per_minute, batch_per_minute
+        self.sleep, self.clock = sleep, clock
+        self.window: deque[float] = deque()
+        self.batch_window: deque[float] = deque()
+        self.used = 0
+        self.waited = 0.0
+
+    def before(self, *, is_batch: bool = False) -> None:
+        for window, limit, applies in ((self.window, self.per_minute, True), (self.batch_window, self.batch_per_minute, is_batch)):
+            now = self.clock()
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if applies and len(window) >= limit:
+                pause = 60 - (now - window[0]) + 0.05
+                self.waited += pause
+                self.sleep(pause)
+        now = self.clock()
+        self.window.append(now)
+        if is_batch:
+            self.batch_window.append(now)
+        self.used += 1
+
+
+NO_PACER = Pacer(per_minute=10**9, batch_per_minute=10**9)
+
+
+def _retrying(call):
+    """The short bounded in-request retry for transient failures (never for a throttled company).
+    Writes resend the same requestid, so QuickBooks replays instead of running them twice (§3.9)."""
+    delays = _inline_delays()
+    while True:
+        try:
+            return call()
+        except QboThrottledError:
+            raise
+        except QboTransientError:
+            if not delays:
+                raise
+            time.sleep(delays.pop(0))
+
+
+def _query(sql: str, pacer: Pacer) -> dict:
+    def call():
+        pacer.before()
+        return client.query(sql)
+
+    return call() if pacer is NO_PACER else _retrying(call)  # single jobs retry as a whole (qbo_job_run)
+
+
+def _batch(items: list[dict], pacer: Pacer, request_id: str | None = None) -> dict[str, dict]:
+    def call():
+        pacer.before(is_batch=True)
+        return {answer.get("bId"): answer for answer in client.batch(items, request_id=request_id)}
+
+    return call() if pacer is NO_PACER else _retrying(call)
+
+
+def _term_ids(pacer: Pacer) -> dict[str, str]:
+    conn = client.current_connection()
+    key = f"qbo-terms:{conn.realm_id}:{conn.connected_at.timestamp() if conn.connected_at else 0}"
+    terms = cache.get(key)
+    if terms is None:
+        rows = _query(f"select * from Term MAXRESULTS {QUERY_MAX_RESULTS}", pacer).get("Term", [])
+        terms = {row["Name"].casefold(): row["Id"] for row in rows}
+        cache.set(key, terms, TERM_CACHE_SECONDS)
+    return terms
+
+
+def term_id_for(order: Order, pacer: Pacer = NO_PACER) -> str | None:
+    return _term_ids(pacer).get(mapping.TERM_NAMES[order.terms].casefold())
+
+
+def income_account_id(pacer: Pacer = NO_PACER) -> str:
+    """Configured on the connection, else settings.QBO_INCOME_ACCOUNT_ID, else the company's first
+    Income account (kept on the connection so the choice stays stable)."""
+    conn = client.current_connection()
+    if conn.income_account_id:
+        return conn.income_account_id
+    if settings.QBO_INCOME_ACCOUNT_ID:
+        return settings.QBO_INCOME_ACCOUNT_ID
+    rows = _query("select * from Account where AccountType = 'Income'", pacer).get("Account", [])
+    if not rows:
+        raise QboValidationError("The QuickBooks company has no Income account for new items. Create one in "
+                                 "QuickBooks, or set QBO_INCOME_ACCOUNT_ID.")
+    first = min(rows, key=lambda row: int(row["Id"]))  # Ids are not sortable server-side any more (field-lessons §0)
+    QboConnection.objects.filter(pk=conn.pk).update(income_account_id=first["Id"])
+    return first["Id"]
+
+
+# --- customers and items: link by name, create in batches, update what changed -----------------------
+
+@dataclass
+class RefResult:
+    customers: dict[int, str] = field(default_factory=dict)  # account pk → Customer Id
+    items: dict[int, str] = field(default_factory=dict)  # product pk → Item Id
+    errors: dict[tuple[str, int], QboError] = field(default_factory=dict)
+
+
+def _fault_error(fault: dict, what: str) -> QboError:
+    errors = (fault or {}).get("Error") or [{}]
+    first = errors[0]
+    detail = f"{what}: {first.get('Detail') or first.get('Message') or ''}".strip()
+    return client.classify(code=first.get("code", ""), status=400, detail=detail[:500])
+
+
+def _display_names(accounts: list[Account]) -> dict[int, str]:
+    names = {}
+    for account in accounts:
+        clash = Account.objects.filter(name__iexact=account.name).exclude(pk=account.pk).exists()
+        names[account.pk] = mapping.customer_display_name(account, disambiguate=clash)
+    return names
+
+
+def _lookup_by_name(entity: str, field_name: str, names: list[str], pacer: Pacer) -> dict[str, dict]:
+    return _lookup_many([(entity, field_name, names)], pacer)[entity]
+
+
+def _lookup_many(specs: list[tuple[str, str, list[str]]], pacer: Pacer) -> dict[str, dict[str, dict]]:
+    """Batch requests of IN (...) queries (30 per request) find every existing name or number at once
+    (active names only, §3.6). Answers {entity: {casefolded value: row}}."""
+    found: dict[str, dict[str, dict]] = {entity: {} for entity, _, _ in specs}
+    queries, owners = [], {}
+    for entity, field_name, names in specs:
+        for start in range(0, len(names), QUERY_IN_CHUNK):
+            chunk = names[start:start + QUERY_IN_CHUNK]
+            bid = f"q{len(queries)}"
+            owners[bid] = (entity, field_name)
+            queries.append({"bId": bid, "Query": f"select * from {entity} where {field_name} in "
+                            f"({', '.join(repr_q(name) for name in chunk)}) MAXRESULTS {QUERY_MAX_RESULTS}"})
+    for start in range(0, len(queries), BATCH_MAX_ITEMS):
+        for bid, answer in _batch(queries[start:start + BATCH_MAX_ITEMS], pacer).items():
+            entity, field_name = owners[bid]
+            if "Fault" in answer:
+                raise _fault_error(answer["Fault"], f"looking up {entity.lower()}s")
+            for row in (answer.get("QueryResponse") or {}).get(entity, []):
+                found[entity][str(row.get(field_name, "")).casefold()] = row
+    return found
+
+
+def repr_q(value: str) -> str:
+    return f"'{client.query_escape(value)}'"
+
+
+def _inactive_duplicate(kind: str, name: str, error: QboError) -> QboError:
+    if not isinstance(error, QboDuplicateError):
+        return error
+    what = "customer, vendor or employee" if kind == "account" else "product or service"
+    fix = ("Make it active in QuickBooks (Customers → include inactive), or rename the account in Kadouri"
+           if kind == "account" else "Make it active in QuickBooks (Products and services → inactive), or rename the product in Kadouri")
+    message = (f"QuickBooks already has a {what} named “{name}” that Kadouri cannot use (it is probably inactive) "
+               f"(QuickBooks error {error.code}). {fix}, then try again.")
+    return QboDuplicateError(message, code=error.code, detail=error.detail, status=error.status)
+
+
+@dataclass
+class _Ref:
+    kind: str  # account | product
+    obj: Account | Product
+    name: str
+    payload: dict
+
+
+def _refs_to_push(accounts: list[Account], products: list[Product], pacer: Pacer) -> list[_Ref]:
+    refs: list[_Ref] = []
+    names = _display_names(accounts)
+    for account in accounts:
+        refs.append(_Ref("account", account, names[account.pk],
+                         mapping.customer_payload(account, display_name=names[account.pk])))
+    if products:
+        income = income_account_id(pacer)
+        for product in products:
+            refs.append(_Ref("product", product, mapping.item_name(product),
+                             mapping.item_payload(product, income_account_id=income)))
+    return refs
+
+
+ENTITY = {"account": ("Customer", "DisplayName", "qbo_customer_id"), "product": ("Item", "Name", "qbo_item_id")}
+
+
+def ensure_refs(*, accounts: list[Account], products: list[Product], pacer: Pacer = NO_PACER,
+                force_update: bool = False) -> RefResult:
+    """Customers for `accounts` and items for `products`: stored ids are used as they are; rows without
+    an id are linked to a same-name QuickBooks record or created (30 per batch request); linked rows whose
+    content changed since the last push are updated (sparse, 30 per batch; 5010 → re-read once)."""
+    result = RefResult()
+    refs = _refs_to_push(list({a.pk: a for a in accounts}.values()), list({p.pk: p for p in products}.values()), pacer)
+    to_link = [r for r in refs if not getattr(r.obj, ENTITY[r.kind][2])]
+    to_update = [r for r in refs if getattr(r.obj, ENTITY[r.kind][2])
+                 and (force_update or r.obj.qbo_fingerprint != mapping.fingerprint(r.payload))]
+    for ref in refs:
+        if getattr(ref.obj, ENTITY[ref.kind][2]):
+            _remember(result, ref, getattr(ref.obj, ENTITY[ref.kind][2]))
+    to_create = _link_existing(to_link, result, pacer)
+    _create_refs(to_create, result, pacer)
+    _update_refs(to_update, result, pacer)
+    return result
+
+
+def _remember(result: RefResult, ref: _Ref, qbo_id: str) -> None:
+    (result.customers if ref.kind == "account" else result.items)[ref.obj.pk] = qbo_id
+
+
+def _save_ref(ref: _Ref, row: dict, result: RefResult) -> None:
+    model = type(ref.obj)
+    id_field = ENTITY[ref.kind][2]
+    model.objects.filter(pk=ref.obj.pk).update(**{id_field: row["Id"], "qbo_sync_token": row.get("SyncToken", ""),
+                                                  "qbo_fingerprint": mapping.fingerprint(ref.payload)})
+    setattr(ref.obj, id_field, row["Id"])
+    ref.obj.qbo_sync_token, ref.obj.qbo_fingerprint = row.get("SyncToken", ""), mapping.fingerprint(ref.payload)
+    _remember(result, ref, row["Id"])
+
+
+def _link_existing(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_Ref]:
+    groups = {kind: [r for r in refs if r.kind == kind] for kind in ("account", "product")}
+    specs = [(ENTITY[kind][0], ENTITY[kind][1], [r.name for r in group]) for kind, group in groups.items() if group]
+    found = _lookup_many(specs, pacer) if specs else {}
+    missing = []
+    for kind, group in groups.items():
+        entity, _, id_field = ENTITY[kind]
+        model = Account if kind == "account" else Product
+        for ref in group:
+            row = found[entity].get(ref.name.casefold())
+            if row is None:
+                missing.append(ref)
+            elif model.objects.filter(**{id_field: row["Id"]}).exclude(pk=ref.obj.pk).exists():
+                result.errors[(kind, ref.obj.pk)] = QboDuplicateError(
+                    f"QuickBooks {entity.lower()} “{ref.name}” is already linked to another Kadouri "
+                    f"{kind}. Rename this {kind} in Kadouri so the names differ, then try again.", code="6240")
+            else:
+                _save_ref(ref, row, result)  # an existing same-name record is linked, not duplicated
+    return missing
+
+
+def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
+    for start in range(0, len(refs), BATCH_MAX_ITEMS):
+        chunk = refs[start:start + BATCH_MAX_ITEMS]
+        items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(chunk)]
+        # Names are unique in QuickBooks, so a replayed create can only answer 6240: no duplicate possible.
+        answers = _batch(items, pacer, request_id=_request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{r.name}" for r in chunk)))
+        for n, ref in enumerate(chunk):
+            answer = answers.get(f"r{n}", {})
+            entity = ENTITY[ref.kind][0]
+            if entity in answer:
+                _save_ref(ref, answer[entity], result)
+            else:
+                error = _fault_error(answer.get("Fault"), f"{entity} “{ref.name}”")
+                result.errors[(ref.kind, ref.obj.pk)] = _inactive_duplicate(ref.kind, ref.name, error)
+
+
+def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: bool = True) -> None:
+    stale: list[_Ref] = []
+    for start in range(0, len(refs), BATCH_MAX_ITEMS):
+        chunk = refs[start:start + BATCH_MAX_ITEMS]
+        items = [{"bId": f"u{n}", "operation": "update", ENTITY[r.kind][0]: {
+            "Id": getattr(r.obj, ENTITY[r.kind][2]), "SyncToken": r.obj.qbo_sync_token or "0", "sparse": True, **r.payload}}
+            for n, r in enumerate(chunk)]
+        answers = _batch(items, pacer)
+        for n, ref in enumerate(chunk):
+            answer, entity = answers.get(f"u{n}", {}), ENTITY[ref.kind][0]
+            if entity in answer:
+                _save_ref(ref, answer[entity], result)
+                continue
+            error = _fault_error(answer.get("Fault"), f"{entity} “{ref.name}”")
+            if isinstance(error, QboStaleError) and reread:
+                stale.append(ref)
+            else:
+                result.errors[(ref.kind, ref.obj.pk)] = _inactive_duplicate(ref.kind, ref.name, error)
+    if stale:  # 5010: someone changed it in QuickBooks; re-read the SyncTokens and re-apply once
+        for kind in ("account", "product"):
+            group = [r for r in stale if r.kind == kind]
+            if not group:
+                continue
+            entity, _, id_field = ENTITY[kind]
+            ids = ", ".join(repr_q(getattr(r.obj, id_field)) for r in group)
+            rows = {row["Id"]: row for row in _query(f"select * from {entity} where Id in ({ids})", pacer).get(entity, [])}
+            for ref in group:
+                ref.obj.qbo_sync_token = rows.get(getattr(ref.obj, id_field), {}).get("SyncToken", ref.obj.qbo_sync_token)
+        _update_refs(stale, result, pacer, reread=False)
+
+
+def _refs_for_order(order: Order, pacer: Pacer = NO_PACER) -> tuple[str, dict[int, str]]:
+    products = [line.product for line in order.lines.all()]
+    refs = ensure_refs(accounts=[order.buyer], products=products, pacer=pacer)
+    for key in [("account", order.buyer_id)] + [("product", p.pk) for p in products]:
+        if key in refs.errors:
+            raise refs.errors[key]
+    return refs.customers[order.buyer_id], refs.items
+
+
+# --- running the order jobs ----------------------------------------------------------------------
+
+def _load_order(job: QboSyncJob) -> Order:
+    return (Order.objects.select_related("buyer", "seller").prefetch_related("lines__product").get(pk=job.order_id))
+
+
+def _find_by_doc_number(entity: str, number: str, pacer: Pacer = NO_PACER) -> dict | None:
+    rows = _query(f"select * from {entity} where DocNumber = {repr_q(number)}", pacer).get(entity, [])
+    return rows[0] if rows else None
+
+
+def _adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict:
+    """A document found by DocNumber is ours only if customer and total match (Invoice Ninja's check)."""
+    same_customer = str((doc.get("CustomerRef") or {}).get("value")) == str(customer_id)
+    same_total = Decimal(str(doc.get("TotalAmt", "0"))) == order.total
+    if same_customer and same_total:
+        return doc
+    raise QboDuplicateError(
+        f"QuickBooks already has {entity.lower()} #{order.number} (Id {doc.get('Id')}) for another customer or amount. "
+        f"Check it in QuickBooks: delete or renumber it there if it is not this order, then try again.",
+        code="6140")
+
+
+def _create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, customer_id: str) -> dict:
+    if job.in_doubt or job.attempts > 1:
+        # An earlier try may have reached QuickBooks although we saw an error: look before creating.
+        found = _find_by_doc_number(entity, order.number)
+        if found is not None:
+            return _adoptable(found, customer_id=customer_id, order=order, entity=entity)
+    try:
+        return client.create(entity, payload, request_id=job.request_id)
+    except QboDuplicateError as e:
+        if e.code != "6140":
+            raise
+        found = _find_by_doc_number(entity, order.number)
+        if found is None:
+            raise
+        return _adoptable(found, customer_id=customer_id, order=order, entity=entity)
+
+
+def _doc_fields(doc: dict) -> dict:
+    total = Decimal(str(doc.get("TotalAmt", 0)))
+    balance = Decimal(str(doc["Balance"])) if "Balance" in doc else None
+    return {"qbo_doc_id": doc["Id"], "qbo_doc_number": doc.get("DocNumber", ""), "qbo_sync_token": str(doc.get("SyncToken", "")),
+            "qbo_total": total, "qbo_balance": balance, "qbo_doc_state": doc.get("TxnStatus", "") or "",
+            "qbo_last_updated": _parse_time((doc.get("MetaData") or {}).get("LastUpdatedTime"))}
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _who(job: QboSyncJob) -> str:
+    return user_display_name(job.created_by) if job.created_by else "QuickBooks sync"
+
+
+@transaction.atomic
+def _mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint: str) -> Order:
+    order = Order.objects.select_for_update().get(pk=job.order_id)
+    for name, value in _doc_fields(doc).items():
+        setattr(order, name, value)
+    order.qbo_doc_type = doc_type
+    order.save()
+    if order.status == Order.Status.DRAFT:
+        order_set_status(order=order, status=Order.Status.POSTED_TO_QB, by=job.created_by,
+                         user_name=_who(job), ip=job.ip_address, reason=f"{doc_type} created in QuickBooks")
+    Order.objects.filter(pk=order.pk).update(pushed_fingerprint=pushed_fingerprint)
+    kind = OrderActivity.Type.ESTIMATE_CREATED if doc_type == Order.DocType.ESTIMATE else OrderActivity.Type.INVOICE_CREATED
+    _log(job, kind, f"{doc_type.title()} #{order.qbo_doc_number} created in QuickBooks by {_who(job)}.",
+         _details(job, docId=order.qbo_doc_id, docNumber=order.qbo_doc_number, total=str(order.qbo_total)), order)
+    return order
+
+
+def _run_create(job: QboSyncJob) -> dict:
+    doc_type = CREATE_ACTIONS[job.action]
+    order = _load_order(job)
+    if order.qbo_doc_id:  # done by an earlier job already (e.g. bulk push); nothing to send
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
+    check_action(order, job.action)
+    fingerprint = order.compute_fingerprint()
+    customer_id, item_ids = _refs_for_order(order)
+    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order))
+    entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
+    doc = _create_or_adopt(job, order, entity, payload, customer_id)
+    order = _mark_created(job, doc, doc_type, fingerprint)
+    return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": doc_type}
+
+
+def _stale_safe(job: QboSyncJob, entity: str, doc_id: str, write) -> dict:
+    """Read the current SyncToken, write; on 5010 re-read and re-apply once, then report (spec)."""
+    for attempt in (1, 2):
+        current = client.read(entity, doc_id)
+        request_id = job.request_id if attempt == 1 else _request_id(f"{job.request_id}:reapply")
+        try:
+            return write(current, request_id)
+        except QboStaleError as e:
+            if attempt == 2:
+                raise QboStaleError(
+                    f"The {entity.lower()} was changed in QuickBooks twice while Kadouri updated it (QuickBooks error "
+                    f"{e.code}). Reload the order, check the {entity.lower()} in QuickBooks, then try again.",
+                    code=e.code, detail=e.detail) from None
+    raise AssertionError("unreachable")
+
+
+def _refuse_if_settled(entity: str, current: dict) -> None:
+    if entity == "Invoice" and str(current.get("PrivateNote", "")).startswith("Voided") and not current.get("TotalAmt"):
+        raise QboValidationError("QuickBooks shows this invoice as voided; it cannot be changed. Reload the order.")
+    if entity == "Invoice" and Decimal(str(current.get("Balance", 1))) == 0 and Decimal(str(current.get("TotalAmt", 0))) > 0:
+        raise QboValidationError("QuickBooks shows this invoice as paid, so Kadouri will not change it. "
+                                 "Make changes in QuickBooks instead.")
+
+
+def _run_update(job: QboSyncJob) -> dict:
+    order = _load_order(job)
+    check_action(order, job.action)
+    entity = entity_of(order)
+    fingerprint = order.compute_fingerprint()
+    customer_id, item_ids = _refs_for_order(order)
+    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order))
+
+    def write(current: dict, request_id: str) -> dict:
+        _refuse_if_settled(entity, current)
+        body = mapping.sales_document_update(payload, doc_id=current["Id"], sync_token=current["SyncToken"])
+        return client.update(entity, body, request_id=request_id)
+
+    doc = _stale_safe(job, entity, order.qbo_doc_id, write)
+    order = _mark_updated(job, order.pk, doc, fingerprint)
+    return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
+
+
+@transaction.atomic
+def _mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str) -> Order:
+    Order.objects.select_for_update().get(pk=order_id)
+    Order.objects.filter(pk=order_id).update(pushed_fingerprint=fingerprint, **_doc_fields(doc))
+    order = Order.objects.get(pk=order_id)
+    _log(job, OrderActivity.Type.INVOICE_UPDATED,
+         f"{doc_label(order).title()} #{order.qbo_doc_number} updated in QuickBooks by {_who(job)}.",
+         _details(job, docId=order.qbo_doc_id, total=str(order.qbo_total)), order)
+    return order
+
+
+def _run_void(job: QboSyncJob) -> dict:
+    order = _load_order(job)
+    check_action(order, job.action)
+    entity = entity_of(order)
+
+    def write(current: dict, request_id: str) -> dict:
+        if entity == "Estimate":  # QuickBooks cannot void estimates; Rejected keeps it on the books, closed
+            body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, "TxnStatus": "Rejected"}
+            return client.update("Estimate", body, request_id=request_id)
+        return client.void_invoice(current["Id"], current["SyncToken"], request_id=request_id)
+
+    doc = _stale_safe(job, entity, order.qbo_doc_id, write)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        for name, value in _doc_fields(doc).items():
+            setattr(locked, name, value)
+        locked.qbo_doc_state = "Rejected" if entity == "Estimate" else "Voided"
+        locked.save()
+        order_set_status(order=locked, status=Order.Status.CANCELLED, by=job.created_by, user_name=_who(job),
+                         ip=job.ip_address, reason=f"{entity.lower()} {'rejected' if entity == 'Estimate' else 'voided'} in QuickBooks")
+        text = (f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {_who(job)} (QuickBooks cannot void estimates)."
+                if entity == "Estimate" else f"Invoice #{locked.qbo_doc_number} voided in QuickBooks by {_who(job)}.")
+        _log(job, OrderActivity.Type.INVOICE_VOIDED, text, _details(job, docId=locked.qbo_doc_id), locked)
+    return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number}
+
+
+def _run_convert(job: QboSyncJob) -> dict:
+    order = _load_order(job)
+    check_action(order, job.action)
+    estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
+    fingerprint = order.compute_fingerprint()
+    customer_id, item_ids = _refs_for_order(order)
+    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
+                                             term_id=term_id_for(order), estimate_id=estimate_id)
+    doc = _create_or_adopt(job, order, "Invoice", payload, customer_id)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        for name, value in _doc_fields(doc).items():
+            setattr(locked, name, value)
+        locked.qbo_doc_type = Order.DocType.INVOICE
+        locked.pushed_fingerprint = fingerprint
+        locked.version += 1
+        locked.save()
+        _log(job, OrderActivity.Type.ESTIMATE_CONVERTED,
+             f"Estimate #{estimate_number} converted to Invoice #{locked.qbo_doc_number} in QuickBooks by {_who(job)}.",
+             _details(job, estimateId=estimate_id, docId=locked.qbo_doc_id), locked)
+    return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
+
+
+def _run_ref(job: QboSyncJob) -> dict:
+    if job.account_id:
+        account = Account.objects.get(pk=job.account_id)
+        refs = ensure_refs(accounts=[account], products=[], force_update=True)
+        key, ids = ("account", account.pk), refs.customers
+    else:
+        product = Product.objects.get(pk=job.product_id)
+        refs = ensure_refs(accounts=[], products=[product], force_update=True)
+        key, ids = ("product", product.pk), refs.items
+    if key in refs.errors:
+        raise refs.errors[key]
+    return {"qboId": ids[key[1]]}
+
+
+RUNNERS = {
+    Action.CREATE_INVOICE: _run_create,
+    Action.CREATE_ESTIMATE: _run_create,
+    Action.UPDATE_DOCUMENT: _run_update,
+    Action.VOID_DOCUMENT: _run_void,
+    Action.CONVERT_ESTIMATE: _run_convert,
+    Action.SYNC_ACCOUNT: _run_ref,
+    Action.SYNC_PRODUCT: _run_ref,
+}
+
+
+# --- bulk push: "Push all pending" -------------------------------------------------------------------
+
+def pending_orders():
+    """Draft orders marked ready, and posted orders changed since their last push."""
+    drafts = Order.objects.filter(status=Order.Status.DRAFT, ready_to_push=True, qbo_doc_id__isnull=True,
+                                  lines__isnull=False)
+    changed = Order.objects.filter(status=Order.Status.POSTED_TO_QB, qbo_doc_id__isnull=False).exclude(
+        content_fingerprint=F("pushed_fingerprint"))
+    ids = set(drafts.values_list("pk", flat=True)) | set(changed.values_list("pk", flat=True))
+    busy = set(QboSyncJob.objects.filter(order_id__in=ids, state__in=ACTIVE).values_list("order_id", flat=True))
+    return sorted(ids - busy)
+
+
+def bulk_push_start(*, by) -> BulkPush:
+    """Starts a background push (django-q2) unless one is already running; returns the run."""
+    from django_q.tasks import async_task
+
+    _realm_id()  # refuse at once when QuickBooks is not connected
+    running = BulkPush.objects.filter(state__in=[BulkPush.State.QUEUED, BulkPush.State.RUNNING]).first()
+    if running is not None:
+        return running
+    bulk = BulkPush.objects.create(total=len(pending_orders()), created_by=_user(by))
+    async_task("qbo_integration.tasks.qbo_bulk_push_run", bulk.pk)
+    return bulk
+
+
+@dataclass
+class _Work:
+    job: QboSyncJob
+    order: Order
+    fingerprint: str = ""
+    payload: dict = field(default_factory=dict)
+    customer_id: str = ""
+
+
+def _progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
+    for name, delta in changes.items():
+        setattr(bulk, name, getattr(bulk, name) + delta)
+    bulk.requests_used = pacer.used
+    BulkPush.objects.filter(pk=bulk.pk).update(succeeded=bulk.succeeded, failed=bulk.failed,
+                                               requests_used=bulk.requests_used)
+
+
+def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[_Work]:
+    work = []
+    by = bulk.created_by
+    for order in Order.objects.filter(pk__in=order_ids).select_related("buyer").prefetch_related("lines__product"):
+        action = Action.CREATE_INVOICE if order.status == Order.Status.DRAFT else Action.UPDATE_DOCUMENT
+        try:
+            job, _ = _enqueue_order_job(order=order, action=action, by=by, ip=None, bulk=bulk)
+        except (SyncRefused, QboError):
+            continue
+        if job.bulk_push_id == bulk.pk and _claim(job.pk):
+            job.refresh_from_db()
+            work.append(_Work(job, order))
+    return work
+
+
+def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
+    """Pushes every pending order with batch requests. Each order still has its own job (request id,
+    lease, DocNumber look-up before create) and its own activity entry."""
+    pacer = pacer or Pacer()
+    bulk = BulkPush.objects.get(pk=bulk_id)
+    BulkPush.objects.filter(pk=bulk.pk).update(state=BulkPush.State.RUNNING, started_at=timezone.now())
+    work = _claim_bulk_jobs(bulk, pending_orders())
+    bulk.total = len(work)
+    BulkPush.objects.filter(pk=bulk.pk).update(total=bulk.total)
+    try:
+        work = _bulk_prepare(bulk, work, pacer)
+        _bulk_creates(bulk, [w for w in work if w.job.action == Action.CREATE_INVOICE], pacer)
+        _bulk_updates(bulk, [w for w in work if w.job.action == Action.UPDATE_DOCUMENT], pacer)
+    except QboAuthError as e:  # stop everything: the banner asks an admin to reconnect
+        for w in work:
+            w.job.refresh_from_db()
+            if w.job.state == State.RUNNING:
+                _fail(w.job, e)
+                _progress(bulk, pacer, failed=1)
+        return _bulk_done(bulk, pacer, BulkPush.State.FAILED, e.message)
+    except QboError as e:
+        for w in work:
+            w.job.refresh_from_db()
+            if w.job.state == State.RUNNING:
+                _queue_retry(w.job, e) if isinstance(e, QboTransientError) else _fail(w.job, e)
+                _progress(bulk, pacer, failed=1)
+        return _bulk_done(bulk, pacer, BulkPush.State.FAILED, e.message)
+    note = f"{bulk.succeeded} of {bulk.total} orders pushed with {pacer.used} QuickBooks requests."
+    if bulk.failed:
+        note += f" {bulk.failed} need attention: see each order's Activity Log."
+    return _bulk_done(bulk, pacer, BulkPush.State.DONE, note)
+
+
+def _bulk_done(bulk: BulkPush, pacer: Pacer, state: str, message: str) -> BulkPush:
+    BulkPush.objects.filter(pk=bulk.pk).update(state=state, message=message[:500], finished_at=timezone.now(),
+                                               requests_used=pacer.used)
+    bulk.refresh_from_db()
+    return bulk
+
+
+def _bulk_prepare(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> list[_Work]:
+    buyers = [w.order.buyer for w in work]
+    products = [line.product for w in work for line in w.order.lines.all()]
+    refs = ensure_refs(accounts=buyers, products=products, pacer=pacer)
+    terms = _term_ids(pacer)
+    ready = []
+    for w in work:
+        keys = [("account", w.order.buyer_id)] + [("product", line.product_id) for line in w.order.lines.all()]
+        error = next((refs.errors[k] for k in keys if k in refs.errors), None)
+        if error is not None:
+            _fail(w.job, error)
+            _progress(bulk, pacer, failed=1)
+            continue
+        w.customer_id = refs.customers[w.order.buyer_id]
+        w.fingerprint = w.order.compute_fingerprint()
+        w.payload = mapping.sales_document_payload(
+            w.order, customer_id=w.customer_id, item_ids=refs.items,
+            term_id=terms.get(mapping.TERM_NAMES[w.order.terms].casefold()))
+        ready.append(w)
+    return ready
+
+
+def _send_batch(items: list[dict], pacer: Pacer, request_id: str) -> dict[str, dict]:
+    return _batch(items, pacer, request_id=request_id)
+
+
+def _settle_transient(bulk: BulkPush, chunk: list[_Work], error: QboError, pacer: Pacer) -> None:
+    for w in chunk:  # each job goes back to its own queue, in doubt: its retry looks up the DocNumber
+        w.job.in_doubt = True
+        _queue_retry(w.job, error)
+        _progress(bulk, pacer, failed=1)
+
+
+def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:
+    # DocNumber look-up first, for every order: one batch request per 3,000 orders.
+    numbers = [w.order.number for w in work]
+    found = _lookup_by_name("Invoice", "DocNumber", numbers, pacer) if numbers else {}
+    fresh = []
+    for w in work:
+        doc = found.get(w.order.number.casefold())
+        if doc is None:
+            fresh.append(w)
+            continue
+        try:
+            _adoptable(doc, customer_id=w.customer_id, order=w.order, entity="Invoice")
+        except QboError as e:
+            _fail(w.job, e)
+            _progress(bulk, pacer, failed=1)
+        else:
+            _bulk_created(bulk, w, doc, pacer)
+    for start in range(0, len(fresh), BATCH_MAX_ITEMS):
+        chunk = fresh[start:start + BATCH_MAX_ITEMS]
+        items = [{"bId": f"j{w.job.pk}", "operation": "create", "Invoice": w.payload} for w in chunk]
+        try:
+            answers = _send_batch(items, pacer, _request_id("bulk-create:" + ",".join(w.job.request_id for w in chunk)))
+        except (QboTransientError, QboThrottledError) as e:
+            _settle_transient(bulk, chunk, e, pacer)
+            continue
+        for w in chunk:
+            answer = answers.get(f"j{w.job.pk}", {})
+            if "Invoice" in answer:
+                _bulk_created(bulk, w, answer["Invoice"], pacer)
+                continue
+            error = _fault_error(answer.get("Fault"), f"Invoice #{w.order.number}")
+            try:
+                if error.code != "6140":
+                    raise error
+                doc = _find_by_doc_number("Invoice", w.order.number, pacer)
+                if doc is None:
+                    raise error
+                _adoptable(doc, customer_id=w.customer_id, order=w.order, entity="Invoice")
+            except QboError as e:
+                _fail(w.job, e)
+                _progress(bulk, pacer, failed=1)
+            else:
+                _bulk_created(bulk, w, doc, pacer)
+
+
+def _bulk_created(bulk: BulkPush, w: _Work, doc: dict, pacer: Pacer) -> None:
+    order = _mark_created(w.job, doc, Order.DocType.INVOICE, w.fingerprint)
+    _finish(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": "invoice"})
+    _progress(bulk, pacer, succeeded=1)
+
+
+def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: bool = False) -> None:
+    stale: list[_Work] = []
+    for start in range(0, len(work), BATCH_MAX_ITEMS):
+        chunk = work[start:start + BATCH_MAX_ITEMS]
+        items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
+            w.payload, doc_id=w.order.qbo_doc_id, sync_token=w.order.qbo_sync_token or "0")} for w in chunk]
+        prefix = "bulk-update-reapply:" if reapply else "bulk-update:"
+        try:
+            answers = _send_batch(items, pacer, _request_id(prefix + ",".join(w.job.request_id for w in chunk)))
+        except (QboTransientError, QboThrottledError) as e:
+            _settle_transient(bulk, chunk, e, pacer)
+            continue
+        for w in chunk:
+            answer, entity = answers.get(f"j{w.job.pk}", {}), entity_of(w.order)
+            if entity in answer:
+                order = _mark_updated(w.job, w.order.pk, answer[entity], w.fingerprint)
+                _finish(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number})
+                _progress(bulk, pacer, succeeded=1)
+                continue
+            error = _fault_error(answer.get("Fault"), f"{entity} #{w.order.qbo_doc_number}")
+            if isinstance(error, QboStaleError) and not reapply:
+                stale.append(w)
+            else:
+                _fail(w.job, error)
+                _progress(bulk, pacer, failed=1)
+    if stale:  # 5010: re-read the SyncTokens (one query per entity and 100 documents), re-apply once
+        for entity in ("Invoice", "Estimate"):
+            group = [w for w in stale if entity_of(w.order) == entity]
+            for start in range(0, len(group), QUERY_IN_CHUNK):
+                part = group[start:start + QUERY_IN_CHUNK]
+                ids = ", ".join(repr_q(w.order.qbo_doc_id) for w in part)
+                rows = {r["Id"]: r for r in _query(f"select * from {entity} where Id in ({ids}) MAXRESULTS {QUERY_MAX_RESULTS}", pacer).get(entity, [])}
+                for w in part:
+                    w.order.qbo_sync_token = rows.get(w.order.qbo_doc_id, {}).get("SyncToken", w.order.qbo_sync_token)
+        _bulk_updates(bulk, stale, pacer, reapply=True)

@@ -1,0 +1,14 @@
+import pytest
+
+from qbo_integration.testing import REALM_ID
+
+
+@pytest.fixture(autouse=True)
+def _no_inline_sleep(settings):
+    # The in-request retry is bounded by a list of delays; tests keep the count but not the waiting.
+    settings.QBO_INLINE_RETRY_DELAYS = (0, 0)
+
+
+def entities(emu, entity: str, realm: str = REALM_ID) -> list[dict]:
+    """What the emulator's company holds now."""
+    return emu.dump(realm)["entities"][entity]

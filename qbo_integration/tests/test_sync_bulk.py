@@ -1,0 +1,130 @@
+"""Push all pending: batch requests, stored mappings, pacing, and each order's own guarantee and entry."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from conftest import make_account, make_order, make_product
+from orders.models import Order
+from orders.services import order_update
+from qbo_integration import sync
+from qbo_integration.models import BulkPush, QboSyncJob
+
+from .conftest import entities
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pending(staff_user, seller):
+    buyers = [make_account(f"Buyer {n}", f"B{n}") for n in range(5)]
+    products = [make_product(f"Product {n}", f"{n + 1}.25") for n in range(12)]
+    return [make_order(seller=seller, buyer=buyers[n % 5], by=staff_user, ready_to_push=True,
+                       lines=[(products[(n + k) % 12], str(k + 1)) for k in range(3)]) for n in range(61)]
+
+
+def test_it_pushes_61_orders_with_a_handful_of_requests(staff_client, qbo_connected, pending, order_factory):
+    not_ready = order_factory()
+
+    response = staff_client.post("/settings/quickbooks/push/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and 'data-testid="bulk-progress"' in response.content.decode()
+    bulk = BulkPush.objects.get()
+    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed) == ("done", 61, 61, 0)
+    api = qbo_connected.requests(path="/v3/company/")
+    # income account + terms (2 queries), name look-ups (1 batch), customers and items (1 batch),
+    # DocNumber look-up (1 batch), 61 invoices (3 batches of ≤ 30)
+    assert len(api) == bulk.requests_used == 8
+    assert sum(1 for r in api if r["subpath"] == "batch") == 6
+    assert len(entities(qbo_connected, "Invoice")) == 61 and len(entities(qbo_connected, "Customer")) == 5
+    assert all(o.status == "posted_to_qb" and o.activities.filter(activity_type="invoice_created").count() == 1
+               for o in Order.objects.filter(pk__in=[o.pk for o in pending]))
+    assert Order.objects.get(pk=not_ready.pk).status == "draft"
+    assert QboSyncJob.objects.filter(bulk_push=bulk, state="done").count() == 61
+    assert len(set(QboSyncJob.objects.values_list("request_id", flat=True))) == 61
+    page = staff_client.get(f"/settings/quickbooks/push/{bulk.pk}/progress/").content.decode()
+    assert 'value="61"' in page and "61 of 61 orders pushed" in page and "hx-trigger" not in page
+
+
+def test_it_updates_changed_posted_orders_in_batches_with_stored_mappings(qbo_connected, pending, staff_user):
+    call_command("push_pending")
+    for order in pending[:35]:
+        order_update(order_id=order.pk, fields={"notes": "re-weighed"}, lines=None, by=staff_user)
+    qbo_connected.clear_requests()
+
+    call_command("push_pending")
+
+    bulk = BulkPush.objects.order_by("-pk").first()
+    assert (bulk.total, bulk.succeeded) == (35, 35)
+    api = qbo_connected.requests(path="/v3/company/")
+    assert [r["subpath"] for r in api] == ["batch", "batch"]  # no look-ups: the mappings are stored
+    assert sum(1 for i in entities(qbo_connected, "Invoice") if i.get("PrivateNote") == "re-weighed") == 35
+    assert all(not o.changed_since_push for o in Order.objects.filter(pk__in=[o.pk for o in pending]))
+    assert Order.objects.get(pk=pending[0].pk).activities.filter(activity_type="invoice_updated").count() == 1
+
+
+def test_it_reapplies_stale_updates_once_in_bulk(qbo_connected, pending, staff_user):
+    from qbo_integration.testing import REALM_ID
+
+    call_command("push_pending")
+    first = Order.objects.get(pk=pending[0].pk)
+    qbo_connected.record_payment(REALM_ID, first.qbo_doc_id, 1)  # the SyncToken moves on in QuickBooks
+    order_update(order_id=first.pk, fields={"notes": "late edit"}, lines=None, by=staff_user)
+
+    call_command("push_pending")
+
+    first.refresh_from_db()
+    assert not first.changed_since_push and first.qbo_balance == first.total - Decimal("1")
+
+
+class LoseTheAnswer:
+    """QuickBooks runs the first batch that creates invoices, then the connection drops (live: socket closed)."""
+
+    def __init__(self, emu):
+        self.emu, self.handle, self.fired = emu, emu.handle, False
+
+    def __call__(self, method, path, headers=None, body=b""):
+        from qbo_integration.emulator.server import ConnectionDropped
+
+        answer = self.handle(method, path, headers, body)
+        text = body.decode() if isinstance(body, bytes) else (body or "")
+        if not self.fired and path.split("?")[0].endswith("/batch") and '"Invoice": {' in text:
+            self.fired = True
+            raise ConnectionDropped(answer)
+        return answer
+
+
+def test_it_never_creates_twice_when_a_batch_answer_is_lost(qbo_connected, pending, monkeypatch):
+    qbo_connected.add_fault("drop", method="POST", path="/batch$", count=1)  # the name look-ups, too
+    lose = LoseTheAnswer(qbo_connected)
+    monkeypatch.setattr(qbo_connected, "handle", lose)
+
+    call_command("push_pending")
+
+    assert lose.fired
+    assert len(entities(qbo_connected, "Invoice")) == 61
+    bulk = BulkPush.objects.get()
+    assert (bulk.succeeded, bulk.failed) == (61, 0)
+    creates = [r for r in qbo_connected.requests(subpath="batch") if r["params"].get("requestid")]
+    assert len(creates) == len({r["params"]["requestid"] for r in creates}) + 1  # one resent, same id, replayed
+
+
+def test_it_paces_itself_under_the_limits():
+    clock = [0.0]
+    slept = []
+    pacer = sync.Pacer(per_minute=3, batch_per_minute=2, sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)),
+                       clock=lambda: clock[0])
+    for _ in range(3):
+        pacer.before(is_batch=True)
+    for _ in range(3):
+        pacer.before()
+
+    assert pacer.used == 6 and len(slept) == 2 and 59 < slept[0] <= 60.1
+
+
+def test_it_refuses_to_start_without_a_connection(staff_client, qbo, pending):
+    response = staff_client.post("/settings/quickbooks/push/", follow=True)
+
+    assert "not connected" in response.content.decode()
+    assert not BulkPush.objects.exists()

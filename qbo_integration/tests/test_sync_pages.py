@@ -1,0 +1,130 @@
+"""The order page's QuickBooks panel: buttons only where the status table allows, outcomes in place (htmx)."""
+
+import pytest
+
+from orders.services import order_set_status
+
+from .conftest import entities
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+BUTTONS = {"invoice": "Create Invoice in QB", "estimate": "Create Estimate in QB", "update": "Update QB Invoice",
+           "void": "Void Invoice", "convert": "Convert to Invoice"}
+
+
+def press(client, order, action):
+    return client.post(f"/settings/quickbooks/orders/{order.pk}/{action}/", **HTMX)
+
+
+def page(client, order) -> str:
+    return client.get(f"/orders/{order.pk}/").content.decode()
+
+
+def in_status(client, order_factory, status):
+    order = order_factory()
+    if status != "draft":
+        assert "Invoice #" in press(client, order, "invoice").content.decode()
+        if status != "posted_to_qb":
+            order.refresh_from_db()
+            order_set_status(order=order, status=status, user_name="QuickBooks Webhook")
+    order.refresh_from_db()
+    return order
+
+
+SHOWN = {
+    "draft": {"invoice", "estimate"},
+    "posted_to_qb": {"update", "void"},
+    "paid": set(),
+    "cancelled": set(),
+}
+
+
+@pytest.mark.parametrize("status", SHOWN)
+def test_it_shows_only_the_buttons_the_status_table_allows(staff_client, qbo_connected, order_factory, status):
+    html = page(staff_client, in_status(staff_client, order_factory, status))
+
+    assert {action for action, label in BUTTONS.items() if label in html} == SHOWN[status]
+
+
+CELLS = [
+    ("draft", "invoice", "success"), ("draft", "update", "error"), ("draft", "void", "error"),
+    ("posted_to_qb", "invoice", "error"), ("posted_to_qb", "update", "success"), ("posted_to_qb", "void", "success"),
+    ("paid", "invoice", "error"), ("paid", "update", "error"), ("paid", "void", "error"),
+    ("cancelled", "invoice", "error"), ("cancelled", "update", "error"), ("cancelled", "void", "error"),
+]
+
+
+@pytest.mark.parametrize(("status", "action", "level"), CELLS)
+def test_it_applies_the_status_table_on_the_page(staff_client, qbo_connected, order_factory, status, action, level):
+    order = in_status(staff_client, order_factory, status)
+
+    response = press(staff_client, order, action)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith("<section") and 'id="qbo-panel"' in html
+    assert f'class="notice {level}"' in html
+
+
+def test_it_renders_the_outcome_in_place_and_disables_buttons_while_working(staff_client, qbo_connected, order_factory):
+    order = order_factory()
+    html = page(staff_client, order)
+    assert 'hx-disabled-elt="#qbo-panel button"' in html and 'class="htmx-indicator' in html
+    assert 'hx-target="#qbo-panel"' in html
+
+    html = press(staff_client, order, "invoice").content.decode()
+
+    assert f"Invoice #{order.number} created in QuickBooks." in html
+    assert f"Invoice #{order.number}" in html and "Void Invoice" in html
+    assert 'hx-confirm="Void invoice' in html and "cannot be undone" in html
+
+
+def test_it_says_what_quickbooks_allows_for_estimates(staff_client, qbo_connected, order_factory):
+    order = order_factory()
+    press(staff_client, order, "estimate")
+
+    html = page(staff_client, order)
+
+    assert "Update QB Estimate" in html and "Convert to Invoice" in html
+    assert "Cancel Estimate (mark Rejected in QB)" in html and "cannot void estimates" in html
+    assert "Converted: Invoice #" in press(staff_client, order, "convert").content.decode()
+
+
+def test_it_shows_the_out_of_date_notice_after_an_edit(staff_client, qbo_connected, order_factory):
+    from orders.services import order_update
+
+    order = order_factory()
+    press(staff_client, order, "invoice")
+    order_update(order_id=order.pk, fields={"notes": "changed"}, lines=None, by=None)
+
+    assert "QuickBooks is out of date" in page(staff_client, order)
+    assert "QuickBooks is out of date" not in press(staff_client, order, "update").content.decode()
+
+
+def test_it_falls_back_to_a_redirect_without_htmx(staff_client, qbo_connected, order_factory):
+    order = order_factory()
+
+    response = staff_client.post(f"/settings/quickbooks/orders/{order.pk}/invoice/", follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/orders/{order.pk}/"
+    assert "created in QuickBooks" in response.content.decode()
+
+
+def test_it_syncs_an_account_from_its_page(staff_client, qbo_connected, buyer, apples):
+    assert "Sync to QuickBooks" in staff_client.get(f"/accounts/{buyer.pk}/").content.decode()
+
+    html = staff_client.post(f"/settings/quickbooks/sync/account/{buyer.pk}/", **HTMX).content.decode()
+
+    customer, = entities(qbo_connected, "Customer")
+    assert f"Synced to QuickBooks customer {customer['Id']}." in html
+    html = staff_client.post(f"/settings/quickbooks/sync/product/{apples.pk}/", **HTMX).content.decode()
+    assert "Synced to QuickBooks item" in html
+    assert entities(qbo_connected, "Item")[0]["Id"] in staff_client.get(f"/products/{apples.pk}/").content.decode()
+
+
+def test_it_requires_login_for_the_buttons(client, qbo_connected, order_factory):
+    order = order_factory()
+
+    response = client.post(f"/settings/quickbooks/orders/{order.pk}/invoice/")
+
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert entities(qbo_connected, "Invoice") == []

@@ -1,0 +1,70 @@
+"""The invoice flow in Chromium against the live QuickBooks emulator: create, edit, update, void."""
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.models import Order
+from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def live_qbo(qbo_emulator_server, live_server, settings):
+    point_settings_at(qbo_emulator_server, settings)
+    settings.QBO_INLINE_RETRY_DELAYS = (0.1, 0.3)
+    store_connection(qbo_emulator_server)
+    return qbo_emulator_server
+
+
+def _log_in(page, live_server):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "sam")
+    page.fill("#id_password", "pw-sam-123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+
+
+def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, staff_user, order_factory, csp_violations):
+    order = order_factory(notes="Deliver to dock 4")
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm: "… cannot be undone"
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    panel = page.locator("#qbo-panel")
+    expect(panel.get_by_role("button", name="Update QB Invoice")).to_have_count(0)
+
+    # Create Invoice in QB: the QuickBooks number appears in place.
+    panel.get_by_role("button", name="Create Invoice in QB").click()
+    expect(page.get_by_test_id("qbo-outcome")).to_contain_text(f"Invoice #{order.number} created in QuickBooks.")
+    expect(page.get_by_test_id("qbo-doc")).to_have_text(f"Invoice #{order.number}")
+    expect(panel.get_by_role("button", name="Create Invoice in QB")).to_have_count(0)
+    invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
+    assert invoice["DocNumber"] == order.number and invoice["TotalAmt"] == 472.0
+
+    # Edit the order: the page says QuickBooks is out of date.
+    page.goto(f"{live_server.url}/orders/{order.pk}/edit/")
+    page.fill("#id_lines-0-quantity", "12")
+    page.get_by_role("button", name="Save order").click()
+    expect(page).to_have_url(f"{live_server.url}/orders/{order.pk}/")
+    expect(page.get_by_test_id("out-of-date")).to_contain_text("QuickBooks is out of date")
+
+    # Update QB Invoice: same Id and number, new total; the notice goes away.
+    page.locator("#qbo-panel").get_by_role("button", name="Update QB Invoice").click()
+    expect(page.get_by_test_id("qbo-outcome")).to_contain_text(f"QuickBooks invoice #{order.number} updated.")
+    expect(page.get_by_test_id("out-of-date")).to_have_count(0)
+    expect(page.get_by_test_id("qbo-total")).to_have_text("$537.00")
+    invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
+    assert invoice["TotalAmt"] == 537.0 and invoice["SyncToken"] == "1"
+
+    # Void Invoice, behind the confirmation: the order is cancelled.
+    page.locator("#qbo-panel").get_by_role("button", name="Void Invoice").click()
+    expect(page.get_by_test_id("qbo-outcome")).to_contain_text("voided in QuickBooks; the order is cancelled")
+    page.goto(f"{live_server.url}/orders/{order.pk}/?tab=activity")
+    expect(page.locator("h1")).to_contain_text("Cancelled")
+    log = page.get_by_test_id("activity-log")
+    expect(log).to_contain_text(f"Invoice #{order.number} created in QuickBooks by Sam Staff.")
+    expect(log).to_contain_text(f"Invoice #{order.number} updated in QuickBooks by Sam Staff.")
+    expect(log).to_contain_text(f"Invoice #{order.number} voided in QuickBooks by Sam Staff.")
+    expect(page.locator("#qbo-panel button")).to_have_count(0)
+    assert Order.objects.get(pk=order.pk).status == "cancelled"
+    assert csp_violations == []
