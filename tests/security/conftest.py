@@ -8,7 +8,6 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.urls import Resolver404, resolve
 
 from accounts.models import Account
 from conftest import make_account, make_order, make_product
@@ -137,19 +136,3 @@ def assert_no_leak(response, secrets: dict[str, str], where: str = "") -> None:
         assert value not in text, f"{where}: {name} in the response"
     for marker in TRACEBACK_MARKERS:
         assert marker not in text, f"{where}: traceback marker {marker!r} in the response"
-
-
-def webhook_exists() -> bool:
-    try:
-        resolve(WEBHOOK_PATH)
-    except Resolver404:
-        return False
-    return True
-
-
-def error_json(response) -> str:
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    error = response.json().get("error")
-    assert isinstance(error, str) and error, response.content[:200]
-    return error
-

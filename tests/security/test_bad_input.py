@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from django.conf import settings
-from django.contrib.messages import get_messages
 from django.test import Client
 
 from accounts.models import Account
