@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets up (venv, .env, migrations, demo data) and runs Kadouri at http://127.0.0.1:8000 on SQLite,
-# with the QuickBooks emulator at http://127.0.0.1:8001 and the background worker beside it.
+# Sets up (venv, .env, migrations, demo data) and runs Kadouri at http://127.0.0.1:$PORT (8000) on SQLite,
+# with the QuickBooks emulator at http://127.0.0.1:$QBO_EMULATOR_PORT (8001) and the background worker beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PORT="${PORT:-8000}" QBO_EMULATOR_PORT="${QBO_EMULATOR_PORT:-8001}"
 scripts/bootstrap.sh
 PY=.venv/bin/python
 $PY scripts/dev_env.py .env
@@ -14,10 +15,10 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-$PY manage.py qbo_emulator --port 8001 --webhook-url "http://127.0.0.1:${PORT:-8000}/api/quickbooks/webhook" \
-  --state-file var/qbo-emulator.json &
+$PY manage.py qbo_emulator --port "$QBO_EMULATOR_PORT" \
+  --webhook-url "http://127.0.0.1:${PORT}/api/quickbooks/webhook" --state-file var/qbo-emulator.json &
 pids+=($!)
 $PY manage.py qcluster &
 pids+=($!)
-echo "Kadouri CRM: http://127.0.0.1:${PORT:-8000}/  ·  QuickBooks emulator: http://127.0.0.1:8001/_emulator/"
-$PY manage.py runserver --noreload "127.0.0.1:${PORT:-8000}"
+echo "Kadouri CRM: http://127.0.0.1:${PORT}/  ·  QuickBooks emulator: http://127.0.0.1:${QBO_EMULATOR_PORT}/_emulator/"
+$PY manage.py runserver --noreload "127.0.0.1:${PORT}"
