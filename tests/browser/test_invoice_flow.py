@@ -38,6 +38,9 @@ def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, s
     expect(page.get_by_test_id("qbo-outcome")).to_contain_text(f"Invoice #{order.number} created in QuickBooks.")
     expect(page.get_by_test_id("qbo-doc")).to_have_text(f"Invoice #{order.number}")
     expect(panel.get_by_role("button", name="Create Invoice in QB")).to_have_count(0)
+    # The header follows without a reload: status badge, and Delete gone (posted orders cannot be deleted).
+    expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
+    expect(page.locator("#order-actions").get_by_text("Delete")).to_have_count(0)
     invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
     assert invoice["DocNumber"] == order.number and invoice["TotalAmt"] == 472.0
 
