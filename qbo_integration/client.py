@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 MINOR_VERSION = 75  # below 75 Intuit ignores the value since 2025-08-01 (§1.3)
 REFRESH_MARGIN = timedelta(minutes=5)
-DEFAULT_THROTTLE_PAUSE = timedelta(seconds=60)  # Intuit advises a 60 s wait after a 429 (field-lessons §0)
+# Intuit advises a 60 s wait after a 429 (field-lessons §0); settings.QBO_THROTTLE_PAUSE_SECONDS (the soak shortens it).
+DEFAULT_THROTTLE_PAUSE = timedelta(seconds=settings.QBO_THROTTLE_PAUSE_SECONDS)
 HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"  # §6.4
 
 

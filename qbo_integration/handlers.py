@@ -14,6 +14,7 @@ Facts: ../shared/reference/qbo-api.md §2.3–§2.5, §3.4, §3.5, §7.4; field-
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,8 +37,9 @@ from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-BACKOFF_SECONDS = (30, 120, 600, 1800, 7200)  # after attempts 1..5; the 6th failure marks the event failed
-LEASE = timedelta(minutes=5)
+# After attempts 1..5; the 6th failure marks the event failed. Both from settings (the soak compresses them).
+BACKOFF_SECONDS = tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
+LEASE = timedelta(seconds=settings.QBO_INBOX_LEASE_SECONDS)
 BATCH = 100
 REPLAY_MARK = "Replay requested"
 PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
@@ -527,7 +529,7 @@ def _finish(event: QboWebhookEvent, status: str, result: str) -> None:
     event.status, event.result, event.processed_at = status, result[:500], timezone.now()
     event.last_error = "" if status in (Status.DONE, Status.IGNORED) else event.last_error
     QboWebhookEvent.objects.filter(pk=event.pk).update(status=status, result=event.result, processed_at=event.processed_at,
-                                                       last_error=event.last_error)
+                                                       last_error=event.last_error, attempts=event.attempts)
 
 
 def _retry_or_fail(event: QboWebhookEvent, message: str, retry_at: datetime | None = None) -> None:
@@ -540,16 +542,16 @@ def _retry_or_fail(event: QboWebhookEvent, message: str, retry_at: datetime | No
     not_before = max(timezone.now() + delay, retry_at or timezone.now())
     event.status, event.not_before = Status.PENDING, not_before
     QboWebhookEvent.objects.filter(pk=event.pk).update(status=Status.PENDING, not_before=not_before,
-                                                       last_error=event.last_error)
+                                                       last_error=event.last_error, attempts=event.attempts)
     log.warning("quickbooks inbox event %s attempt %s failed, retry at %s: %s", event.pk, event.attempts,
                 not_before.isoformat(), message)
 
 
 def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookEvent:
     """Runs one inbox event through its handler and records the outcome on the row."""
+    # No separate "processing" write: the company's lease already keeps every other worker off this event,
+    # and a worker that dies mid-event leaves it pending, to run again.
     event.attempts += 1
-    event.status = Status.PROCESSING
-    QboWebhookEvent.objects.filter(pk=event.pk).update(status=Status.PROCESSING, attempts=F("attempts") + 1)
     handler = HANDLERS.get(event.entity)
     try:
         if handler is None:
@@ -598,6 +600,7 @@ def inbox_process_realm(*, realm_id: str, limit: int = 5000) -> int:
         holder = _lease_take(realm_id)
         if holder is None:
             return processed
+        renew_at = time.monotonic() + LEASE.total_seconds() / 3
         try:
             # We hold the lease, so nothing else is processing this company: rows left `processing`
             # belong to a worker that died mid-event.
@@ -610,8 +613,10 @@ def inbox_process_realm(*, realm_id: str, limit: int = 5000) -> int:
                 for event in batch:
                     if event.pk in covered:
                         continue
-                    if not _lease_renew(realm_id, holder):
-                        return processed
+                    if time.monotonic() > renew_at:  # renewing every event would cost a commit each
+                        if not _lease_renew(realm_id, holder):
+                            return processed
+                        renew_at = time.monotonic() + LEASE.total_seconds() / 3
                     twins = _twins(event, batch, covered)
                     event_process(event=event, fresh=event.result.startswith(REPLAY_MARK))
                     _cover(event, twins)

@@ -188,7 +188,7 @@ def parse_delivery(body: bytes) -> list[ParsedEvent]:
     """One parser for both formats, whatever the Content-Type said. Raises MalformedDelivery."""
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
         raise MalformedDelivery(f"body is not JSON ({e.__class__.__name__})") from None
     if isinstance(data, dict) and "eventNotifications" in data:
         events = _parse_legacy(data)

@@ -63,9 +63,11 @@ REQUEST_NAMESPACE = uuid.UUID("6f1c1f3e-4a57-4d0e-9a51-6b2d8f0c3a11")
 BATCH_MAX_ITEMS = 30  # §3.7
 QUERY_IN_CHUNK = 100  # names or numbers per IN (...) query; each query answers up to 1000 rows
 QUERY_MAX_RESULTS = 1000  # §3.6
-RETRY_BASE = timedelta(seconds=30)
+# Production values by default; settings (env) may compress them, as the soak does (manage.py soak).
+RETRY_BASE = timedelta(seconds=settings.QBO_RETRY_BASE_SECONDS)
 RETRY_CAP = timedelta(hours=1)
-STUCK_AFTER = timedelta(minutes=10)  # a running job whose worker died is reclaimed (in doubt)
+# A running job whose worker died is reclaimed (in doubt) after this long.
+STUCK_AFTER = timedelta(seconds=settings.QBO_JOB_STUCK_AFTER_SECONDS)
 TERM_CACHE_SECONDS = 3600
 
 Action = QboSyncJob.Action

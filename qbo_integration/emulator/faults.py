@@ -1,7 +1,9 @@
 """Fault injection for the emulator, plus the gateway-level fault bodies (auth, throttle, 5xx, XML).
 
 A rule answers the next ``count`` requests whose method and path match with a canned failure.
-Kinds: ``429`` ``500`` ``503`` ``401`` ``xml`` (answer with a fault), ``slow`` (run the request,
+With a ``rate`` (0 < rate <= 1) the rule is probabilistic instead: each matching request fails with
+that probability, for as long as the rule lives (``count`` then caps the failures; none = no cap) —
+the soak's "20 % transient faults" is a handful of such rules. Kinds: ``429`` ``500`` ``503`` ``401`` ``xml`` (answer with a fault), ``slow`` (run the request,
 then wait ``delay`` real seconds before answering) and ``drop`` (run the request, then close the
 connection without an answer).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 import threading
 import uuid
@@ -123,10 +126,12 @@ class FaultRule:
     kind: str
     method: str = "*"
     path: str = ".*"
-    count: int = 1
+    count: int | None = 1
     delay: float = 0.0
+    rate: float | None = None
     id: int = field(default_factory=lambda: next(_ids))
     fired: int = 0
+    seen: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         method_ok = self.method in ("*", "", None) or self.method.upper() == method.upper()
@@ -137,32 +142,49 @@ class FaultRule:
 
 
 class FaultInjector:
-    def __init__(self) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
+        self.random = random.Random(seed)
 
-    def add(self, kind: str, method: str = "*", path: str = ".*", count: int = 1, delay: float = 0.0) -> FaultRule:
+    def add(self, kind: str, method: str = "*", path: str = ".*", count: int | None = 1, delay: float = 0.0,
+            rate: float | None = None) -> FaultRule:
         kind = str(kind).lower()
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
-        if count < 1:
+        if rate is not None:
+            rate = float(rate)
+            if not 0 < rate <= 1:
+                raise ValueError("rate must be greater than 0 and at most 1")
+        elif count is None:
+            raise ValueError("count is required without a rate")
+        if count is not None and int(count) < 1:
             raise ValueError("count must be at least 1")
-        re.compile(path)
-        rule = FaultRule(kind=kind, method=method or "*", path=path or ".*", count=int(count), delay=float(delay or 0))
+        if float(delay or 0) < 0:
+            raise ValueError("delay cannot be negative")
+        re.compile(path or ".*")
+        rule = FaultRule(kind=kind, method=method or "*", path=path or ".*", count=None if count is None else int(count),
+                         delay=float(delay or 0), rate=rate)
         with self._lock:
             self._rules.append(rule)
         return rule
 
     def take(self, method: str, path: str) -> FaultRule | None:
-        """The first live rule matching the request, with one use consumed."""
+        """The first live rule that fires for the request (a counted rule always does, a rule with a
+        rate with that probability), with one use consumed."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path):
+                if not rule.matches(method, path):
+                    continue
+                rule.seen += 1
+                if rule.rate is not None and self.random.random() >= rule.rate:
+                    continue
+                rule.fired += 1
+                if rule.count is not None:
                     rule.count -= 1
-                    rule.fired += 1
                     if rule.count <= 0:
                         self._rules.remove(rule)
-                    return rule
+                return rule
         return None
 
     def clear(self) -> None:

@@ -105,7 +105,7 @@ class Emulator:
         webhook_config = WebhookConfig(url=webhook_url, format=webhook_format, verifier_token=verifier_token, app_id=client_id)
         self.webhooks = WebhookDispatcher(self.clock, webhook_config, deliver, seed)
         self.oauth = OAuthServer(self.clock, OAuthConfig(client_id, client_secret, list(redirect_uris or [DEFAULT_REDIRECT_URI])), self._company_list)
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(seed)
         self.limits = RateLimiter(self.clock)
         self.api = self._new_api()
         self._lock = threading.RLock()
@@ -333,8 +333,11 @@ class Emulator:
         self.save_state()
         return moment
 
-    def add_fault(self, kind: str, method: str = "*", path: str = ".*", count: int = 1, delay: float = 0.0) -> dict:
-        return self.faults.add(kind, method, path, count, delay).to_dict()
+    def add_fault(self, kind: str, method: str = "*", path: str = ".*", count: int | None = 1, delay: float = 0.0,
+                  rate: float | None = None) -> dict:
+        """``count`` matching requests fail; with ``rate``, each matching request fails with that probability
+        (``count`` then caps the failures, ``None`` = for as long as the rule lives)."""
+        return self.faults.add(kind, method, path, count, delay, rate).to_dict()
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -497,8 +500,12 @@ class Emulator:
         return {"now": self.clock.now().isoformat(), "offset_seconds": self.clock.offset_seconds}
 
     def _add_fault_json(self, data: dict) -> dict:
+        rate = data.get("rate")
+        rate = None if rate is None else float(rate)
+        # With a rate and no count the rule lives until DELETE faults; without a rate one request fails by default.
+        count = data.get("count", None if rate is not None else 1)
         return {"fault": self.add_fault(str(data["kind"]), data.get("method", "*"), data.get("path", ".*"),
-                                        int(data.get("count", 1)), float(data.get("delay", 0) or 0))}
+                                        None if count is None else int(count), float(data.get("delay", 0) or 0), rate)}
 
     def _requests_json(self, params: dict[str, str]) -> list[dict]:
         status = int(params["status"]) if params.get("status") else None

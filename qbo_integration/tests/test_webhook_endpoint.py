@@ -223,3 +223,7 @@ def test_parse_time_reads_intuits_timestamp_shapes():
     assert inbound.parse_time("2025-09-10T21:31:25.179851517Z").isoformat() == "2025-09-10T21:31:25.179851+00:00"
     assert inbound.parse_time("2026-11-02T10:00:00") .isoformat() == "2026-11-02T10:00:00+00:00"
     assert inbound.parse_time("yesterday") is None
+
+
+def test_absurdly_deep_nesting_is_a_400_not_a_crash(client, posted):
+    assert post_webhook(client, b"[" * 200_000 + b"]" * 200_000).status_code == 400

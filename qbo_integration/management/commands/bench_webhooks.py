@@ -117,6 +117,15 @@ class Database:
         with sqlite3.connect(self.path, timeout=10) as conn:
             return conn.execute(sql, params).fetchone()[0]
 
+    def rows(self, sql: str, *params) -> list:
+        if self.admin_url:
+            import psycopg
+
+            with psycopg.connect(self.url) as conn:
+                return conn.execute(sql.replace("?", "%s"), params).fetchall()
+        with sqlite3.connect(self.path, timeout=10) as conn:
+            return conn.execute(sql, params).fetchall()
+
     def drop(self) -> None:
         if self.admin_url:
             self._pg(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
@@ -273,6 +282,8 @@ class Command(BaseCommand):
         done = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE status = 'done'")
         covered = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE result LIKE ?", "Covered by event%")
         failed = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE status <> 'done'")
+        self.stdout.write(f"   (events by status: {db.rows('SELECT status, COUNT(*) FROM quickbooks_webhook_events GROUP BY status')}; "
+                          f"a non-done result: {db.rows('SELECT result, last_error FROM quickbooks_webhook_events WHERE status <> ? LIMIT 1', 'done')})")
         first = db.scalar("SELECT MIN(processed_at) FROM quickbooks_webhook_events")
         last = db.scalar("SELECT MAX(processed_at) FROM quickbooks_webhook_events")
         span = _seconds(last) - _seconds(first) if first and last else wall

@@ -41,6 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--webhook-format", choices=["legacy", "cloudevents"], default="legacy")
         parser.add_argument("--state-file", default=None, help="persist state here and reload it at start")
         parser.add_argument("--verbose-requests", action="store_true", help="log every HTTP request to stderr")
+        parser.add_argument("--seed", type=int, default=None,
+                            help="seed for the random choices of fault injection (fault rates, webhook drops/duplicates)")
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
@@ -53,6 +55,7 @@ class Command(BaseCommand):
                 verifier_token=options["verifier_token"] or _default("QBO_WEBHOOK_VERIFIER_TOKEN", DEFAULT_VERIFIER_TOKEN),
                 webhook_format=options["webhook_format"],
                 state_file=options["state_file"],
+                seed=options["seed"],
             )
         except StateFileError as exc:
             raise CommandError(str(exc)) from exc
