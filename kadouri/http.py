@@ -1,17 +1,28 @@
 """Small helpers shared by every app's views."""
 
+import ipaddress
 from functools import wraps
 
 from django.conf import settings
 from django.http import JsonResponse
 
 
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
+    """The address for the audit log. Behind our TLS proxy, the last X-Forwarded-For hop is the one the
+    proxy appended; earlier hops are whatever the client sent."""
     if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        forwarded = _valid_ip(hops[-1]) if hops[-1].strip() else None
         if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
+            return forwarded
+    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
 
 
 def json_error(status: int, message: str, **extra) -> JsonResponse:

@@ -127,8 +127,10 @@ Q_CLUSTER = {
     "name": "kadouri",
     "orm": "default",
     "workers": env.int("Q_WORKERS", default=2),
-    "timeout": 120,
-    "retry": 180,
+    # Bulk pushes, full catch-ups and reconciliations pace themselves under QuickBooks' limits and can run
+    # for minutes; every HTTP call inside has its own timeout, so this only bounds a runaway task.
+    "timeout": 900,
+    "retry": 960,
     "max_attempts": 1,
     "ack_failures": True,
     "save_limit": 1000,
@@ -141,9 +143,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines include the OAuth callback's ?code=…&state=…
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Order number prefix: numbers look like KD-2026-000123 (DocNumber allows 21 characters).

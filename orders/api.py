@@ -13,6 +13,8 @@ from kadouri.text import refuse_control_characters
 from . import services
 from .models import Order
 
+ACTIVITIES_DEFAULT_LIMIT = 500
+ACTIVITIES_MAX_LIMIT = 5000
 EDITABLE_API_FIELDS = {"notes", "terms", "order_date", "commission_rate", "ready_to_push"}
 
 
@@ -91,7 +93,7 @@ def _load_json(request: HttpRequest) -> dict:
 @api_login_required
 @require_http_methods(["GET", "PATCH", "DELETE"])
 def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
-    order = Order.objects.filter(pk=order_id).select_related("seller", "buyer").first()
+    order = Order.objects.filter(pk=order_id).select_related("seller", "buyer").prefetch_related("lines__product").first()
     if order is None:
         return json_error(404, f"Order {order_id} does not exist.")
     if request.method == "GET":
@@ -125,4 +127,10 @@ def order_activities(request: HttpRequest, order_id: int) -> JsonResponse:
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return json_error(404, f"Order {order_id} does not exist.")
-    return JsonResponse({"orderId": order.pk, "activities": [a.as_json() for a in order.activities.all()[:500]]})
+    limit = request.GET.get("limit", str(ACTIVITIES_DEFAULT_LIMIT))
+    if not limit.isdigit() or not 1 <= int(limit) <= ACTIVITIES_MAX_LIMIT:
+        return json_error(400, f"limit must be a whole number from 1 to {ACTIVITIES_MAX_LIMIT}.")
+    activities = order.activities.all()
+    response = JsonResponse([a.as_json() for a in activities[: int(limit)]], safe=False)  # the spec: a list
+    response["X-Total-Count"] = str(activities.count())
+    return response

@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from .models import IntegrationLog, QboConnection
+from django.utils import timezone as _tz
+
+from .models import (
+    BulkPush,
+    IntegrationLog,
+    QboCatchUp,
+    QboConnection,
+    QboInboxLease,
+    QboReconcileRun,
+    QboSyncJob,
+    QboWebhookCounter,
+    QboWebhookEvent,
+    SyncConflict,
+)
 
 
 @admin.register(QboConnection)
@@ -15,6 +28,10 @@ class QboConnectionAdmin(admin.ModelAdmin):
     readonly_fields = [f for f in fields if f not in {"income_account_id"}]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would skip the revoke and forget which company the stored ids belong to: use Disconnect.
         return False
 
 
@@ -34,9 +51,6 @@ class IntegrationLogAdmin(admin.ModelAdmin):
 
 # --- inbound: the inbox, catch-up runs, conflicts ------------------------------------------------------
 
-from django.utils import timezone as _tz  # noqa: E402
-
-from .models import QboCatchUp, QboReconcileRun, QboWebhookCounter, QboWebhookEvent, SyncConflict  # noqa: E402
 
 
 @admin.register(QboWebhookEvent)
@@ -101,3 +115,31 @@ class QboReconcileRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the background work owns: operators look and filter, the services write."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QboSyncJob)
+class QboSyncJobAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "order", "account", "product", "state", "attempts", "not_before", "error_code", "last_error"]
+    list_filter = ["state", "action", "error_kind", "in_doubt"]
+    search_fields = ["request_id", "order__number", "last_error"]
+
+
+@admin.register(BulkPush)
+class BulkPushAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "state", "total", "succeeded", "failed", "requests_used", "created_by", "finished_at"]
+    list_filter = ["state"]
+
+
+@admin.register(QboInboxLease)
+class QboInboxLeaseAdmin(ReadOnlyAdmin):
+    list_display = [f.name for f in QboInboxLease._meta.fields]

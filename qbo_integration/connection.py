@@ -49,14 +49,15 @@ def linked_ids_exist() -> bool:
 
 
 def _refuse_other_company(realm_id: str) -> None:
-    others = QboConnection.objects.exclude(realm_id=realm_id)
-    if others.exists() and linked_ids_exist():
-        old = others.first()
-        raise ConnectError(
-            f"Kadouri holds QuickBooks ids from {old.company_name or 'another company'} ({old.realm_id}). "
-            "Connecting a different company would mix the two companies' records. Reconnect that company, or have "
-            "an admin clear the old company's ids on this page first."
-        )
+    """Ids stored on records belong to the company of the connection row; any other company is refused."""
+    if QboConnection.objects.filter(realm_id=realm_id).exists() or not linked_ids_exist():
+        return
+    old = QboConnection.objects.first()
+    which = f"{old.company_name or 'another company'} ({old.realm_id})" if old else "another QuickBooks company"
+    raise ConnectError(
+        f"Kadouri holds QuickBooks ids from {which}. Connecting a different company would mix the two "
+        "companies' records. Reconnect that company, or have an admin clear the old company's ids on this page first."
+    )
 
 
 def oauth_callback(*, session, params, user) -> QboConnection:

@@ -32,9 +32,8 @@ def test_it_lists_activities_with_the_spec_fields(staff_client, staff_user, orde
     order_update(order_id=order.pk, fields={"notes": "n"}, lines=None, by=staff_user, ip="203.0.113.5")
     response = staff_client.get(f"/api/orders/{order.pk}/activities")
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
-    body = response.json()
-    assert body["orderId"] == order.pk
-    edited, created = body["activities"]  # newest first
+    assert response["X-Total-Count"] == "2"
+    edited, created = response.json()  # a plain list, newest first
     assert {"orderId", "userName", "activityType", "description", "ipAddress", "createdAt"} <= set(edited)
     assert edited["orderId"] == order.pk
     assert edited["userName"] == "Sam Staff"
@@ -50,8 +49,20 @@ def test_it_lists_activities_with_the_spec_fields(staff_client, staff_user, orde
 def test_it_lists_no_activities_of_other_orders(staff_client, order_factory):
     first, second = order_factory(), order_factory()
     body = staff_client.get(f"/api/orders/{first.pk}/activities").json()
-    assert {a["orderId"] for a in body["activities"]} == {first.pk}
-    assert len(body["activities"]) == 1 and second.pk != first.pk
+    assert {a["orderId"] for a in body} == {first.pk}
+    assert len(body) == 1 and second.pk != first.pk
+
+
+def test_it_limits_the_activity_list(staff_client, staff_user, order_factory):
+    order = order_factory()
+    order_update(order_id=order.pk, fields={"notes": "n"}, lines=None, by=staff_user)
+
+    newest = staff_client.get(f"/api/orders/{order.pk}/activities", {"limit": "1"})
+    refused = staff_client.get(f"/api/orders/{order.pk}/activities", {"limit": "0"})
+
+    assert [a["activityType"] for a in newest.json()] == ["order_edited"]
+    assert newest["X-Total-Count"] == "2"
+    assert refused.status_code == 400 and "limit" in refused.json()["error"]
 
 
 def test_it_answers_404_json_for_unknown_orders(staff_client):

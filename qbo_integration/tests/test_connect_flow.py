@@ -211,3 +211,13 @@ def test_it_answers_401_json_to_anonymous_api_calls(client):
         response = getattr(client, method)(url)
         assert response.status_code == 401, url
         assert "error" in response.json()
+
+
+@pytest.mark.django_db
+def test_it_refuses_any_company_when_ids_exist_but_their_company_is_unknown(admin_client, qbo):
+    Account.objects.create(name="Linked", code="LNK", qbo_customer_id="58")
+
+    page = admin_client.get(consent(start(admin_client)), follow=True)
+
+    assert "would mix the two companies" in messages_on(page)
+    assert not QboConnection.objects.exists()

@@ -254,3 +254,27 @@ def test_it_points_every_url_at_intuit_outside_the_emulator(settings):
     assert urls.api_base == "https://quickbooks.api.intuit.com/v3"
     assert urls.token == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
     assert urls.authorization == "https://appcenter.intuit.com/connect/oauth2"
+
+
+@pytest.mark.django_db
+def test_it_reports_an_unreachable_sign_in_service_as_transient(qbo_connected, settings):
+    conn = QboConnection.objects.get()
+    expire_access_token(conn)
+    settings.QBO_EMULATOR_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+
+    with pytest.raises(client.QboTransientError) as failure:
+        client.company_info(REALM_ID)
+
+    assert "could not be reached" in failure.value.message
+    assert QboConnection.objects.get().state == "connected"  # a network error never forces a reconnect
+    assert IntegrationLog.objects.filter(event="refresh_failed").exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_an_unreachable_sign_in_service_on_the_callback(admin_client, qbo, settings):
+    settings.QBO_EMULATOR_URL = "http://127.0.0.1:9"
+
+    page = admin_client.get("/api/quickbooks/connect", follow=True)
+
+    assert page.status_code == 200
+    assert "could not be reached" in " ".join(str(m) for m in page.context["messages"])

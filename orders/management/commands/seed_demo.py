@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -42,6 +41,9 @@ ORDERS = [
     ("DEMO-0004", "GVF", "MET", Order.Status.PAID, [(5, 60, "72ct", "Fancy")]),
     ("DEMO-0005", "SUN", "HFM", Order.Status.CANCELLED, [(2, 18, "90ct", "US No. 1"), (6, 1000, "", "No. 2")]),
 ]
+
+
+DRAFT_OR_CANCELLED = {Order.Status.DRAFT, Order.Status.CANCELLED}
 
 
 class Command(BaseCommand):
@@ -90,7 +92,9 @@ class Command(BaseCommand):
         order = order_create(
             fields={"number": number, "seller": accounts[seller], "buyer": accounts[buyer],
                     "order_date": timezone.localdate() - timedelta(days=len(number) + int(number[-1])),
-                    "terms": Order.Terms.NET_30, "notes": "Demo order", "commission_rate": Decimal("5.00")},
+                    "terms": Order.Terms.NET_30, "commission_rate": Decimal("5.00"),
+                    "notes": "Demo order" if status in DRAFT_OR_CANCELLED else
+                    "Demo order: its status was set by the demo data, not by QuickBooks (no invoice exists)."},
             lines=[LineInput(product=products[i], quantity=Decimal(q), size=s, grade=g) for i, q, s, g in lines],
             by=staff,
         )

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         table = connection.ops.quote_name(QboConnection._meta.db_table)
         rotated = 0
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, access_token, refresh_token FROM {table}")
+            # FOR UPDATE: a token refresh committing meanwhile must not be overwritten by the old ciphertext.
+            cursor.execute(f"SELECT id, access_token, refresh_token FROM {table}{' FOR UPDATE' if connection.features.has_select_for_update else ''}")
             for row_id, *ciphertexts in cursor.fetchall():
                 new = [reencrypt(value) if value else value for value in ciphertexts]
                 cursor.execute(

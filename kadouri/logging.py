@@ -1,0 +1,19 @@
+"""Keeps OAuth codes, states and tokens out of every log line (runserver prints request URLs)."""
+
+import logging
+import re
+
+_SECRET_PARAMS = re.compile(r"(?i)\b(code|state|access_token|refresh_token|token|client_secret)=([^&\s\"']+)")
+
+
+def redact(text: str) -> str:
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=[redacted]", text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
