@@ -106,6 +106,10 @@ class QboThrottledError(QboTransientError):
     kind = "throttled"
 
 
+class QboPausedError(QboThrottledError):
+    """Not sent at all: the company is paused after an earlier 429 (by any worker). Not the caller's failure."""
+
+
 class QboAuthError(QboError):
     """The connection needs an admin to reconnect; retrying will not help."""
 
@@ -226,11 +230,20 @@ def _build_qb(conn: QboConnection) -> QuickBooks:
     return qb
 
 
-def _auth_client(**tokens) -> AuthClient:
+class _TimedAuthClient(AuthClient):
+    # intuit-oauth passes no timeout, and its constructor already GETs the discovery document (§11.3),
+    # so the timeout goes on the session itself, before that first request.
+    def request(self, method, url, *args, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = (5, settings.QBO_HTTP_TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
+
+
+def _auth_client() -> AuthClient:
     environment = settings.QBO_ENVIRONMENT if settings.QBO_ENVIRONMENT in INTUIT_ENDPOINTS else endpoints().discovery
-    client = AuthClient(settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET, settings.QBO_REDIRECT_URI, environment, **tokens)
+    client = _TimedAuthClient(settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET, settings.QBO_REDIRECT_URI, environment)
     client.headers[HARD_EXPIRY_HEADER] = "true"
-    return _with_timeouts(client)
+    return client
 
 
 # --- OAuth ---------------------------------------------------------------------------------------
@@ -275,36 +288,36 @@ def _oauth_failure(e: Exception, action: str) -> QboError:
     return QboTransientError(f"{action} failed: QuickBooks' sign-in service could not be reached ({e.__class__.__name__}); try again shortly.")
 
 
-def authorization_url(state: str) -> str:
+# Discovery answers that are not JSON or lack a field surface as ValueError / KeyError.
+_OAUTH_FAILURES = (AuthClientError, requests.RequestException, ValueError, KeyError)
+
+
+def _oauth(action: str, operation) -> tuple[AuthClient, Any]:
+    """Runs one intuit-oauth operation; every failure becomes a classified QboError."""
     try:
-        return _auth_client().get_authorization_url([Scopes.ACCOUNTING], state_token=state)
-    except (requests.RequestException, ValueError, KeyError) as e:
-        raise _oauth_failure(e, "Reaching QuickBooks") from None
+        auth = _auth_client()
+        return auth, operation(auth)
+    except _OAUTH_FAILURES as e:
+        raise _oauth_failure(e, action) from None
+
+
+def authorization_url(state: str) -> str:
+    _, url = _oauth("Reaching QuickBooks", lambda auth: auth.get_authorization_url([Scopes.ACCOUNTING], state_token=state))
+    return url
 
 
 def exchange_code(code: str, realm_id: str) -> TokenSet:
-    client = _auth_client()
-    try:
-        client.get_bearer_token(code, realm_id=realm_id)
-    except (AuthClientError, requests.RequestException) as e:
-        raise _oauth_failure(e, "Connecting to QuickBooks") from None
-    return _token_set(client)
+    auth, _ = _oauth("Connecting to QuickBooks", lambda auth: auth.get_bearer_token(code, realm_id=realm_id))
+    return _token_set(auth)
 
 
 def refresh_tokens(refresh_token: str) -> TokenSet:
-    client = _auth_client()
-    try:
-        client.refresh(refresh_token=refresh_token)
-    except (AuthClientError, requests.RequestException) as e:
-        raise _oauth_failure(e, "Refreshing the QuickBooks token") from None
-    return _token_set(client)
+    auth, _ = _oauth("Refreshing the QuickBooks token", lambda auth: auth.refresh(refresh_token=refresh_token))
+    return _token_set(auth)
 
 
 def revoke(refresh_token: str) -> None:
-    try:
-        _auth_client().revoke(token=refresh_token)
-    except (AuthClientError, requests.RequestException) as e:
-        raise _oauth_failure(e, "Revoking the QuickBooks connection") from None
+    _oauth("Revoking the QuickBooks connection", lambda auth: auth.revoke(token=refresh_token))
 
 
 # --- the vault: single-flight refresh --------------------------------------------------------------
@@ -394,7 +407,7 @@ def connection_for_call(realm_id: str | None = None) -> QboConnection:
 
 def _raise_if_paused(conn: QboConnection) -> None:
     if conn.paused_until and conn.paused_until > timezone.now():
-        raise QboThrottledError(_message_for("throttled", "3001", "", conn.paused_until), code="3001", retry_at=conn.paused_until)
+        raise QboPausedError(_message_for("throttled", "3001", "", conn.paused_until), code="3001", retry_at=conn.paused_until)
 
 
 def _pause_company(conn: QboConnection, response: requests.Response | None) -> datetime:
