@@ -273,6 +273,13 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
             f"Order {order.number} is {order.get_status_display().lower()}; it cannot be deleted. "
             + ("Void the invoice first." if order.status == Order.Status.POSTED_TO_QB else "Paid orders are kept for the books.")
         )
+    # A queued or running QuickBooks job may be creating the invoice right now: deleting the order would leave
+    # that invoice in QuickBooks with no order in Kadouri. (qbo_jobs: QboSyncJob's related name.)
+    if order.qbo_jobs.filter(state__in=["pending", "running"]).exists():
+        raise OrderError(
+            f"Order {order.number} cannot be deleted while QuickBooks is working on it (a sync is queued or running). "
+            "Wait for it to finish, then delete the order (void its invoice first if one was created)."
+        )
     number = order.number
     order.delete()
     return number

@@ -22,7 +22,7 @@ from orders.models import Order, OrderActivity
 from products.models import Product
 
 from . import client
-from .handlers import Cause, inbox_process_realm, is_unchanged, payment_invoice_ids, read_many
+from .handlers import Cause, inbox_process_realm, payment_invoice_ids, read_many
 from .inbound import parse_time
 from .models import QboCatchUp, QboConnection, QboWebhookEvent
 
@@ -107,7 +107,8 @@ def _event_for(run: QboCatchUp, entity: str, obj: dict, *, covered: bool) -> Qbo
     key = f"cdc:{run.realm_id}:{entity}:{obj.get('Id')}:{scope}:{version}"[:200]
     event = QboWebhookEvent(dedupe_key=key, source=QboWebhookEvent.Source.CDC, realm_id=run.realm_id, entity=entity,
                             entity_id=str(obj.get("Id"))[:32], operation="Delete" if deleted else "Update",
-                            occurred_at=parse_time(updated), raw=obj)
+                            occurred_at=parse_time(updated), raw=obj,
+                            invoice_ids=payment_invoice_ids(obj) if entity == "Payment" else [])
     if covered:
         event.status, event.processed_at = QboWebhookEvent.Status.IGNORED, timezone.now()
         event.result = "Covered by its invoice(s) in the same catch-up; nothing else to read."
@@ -137,7 +138,7 @@ def _changes(run: QboCatchUp) -> list[str]:
     ).exclude(activity_type=OrderActivity.Type.STATUS_CHANGED).order_by("id")]
     names = [e.result for e in QboWebhookEvent.objects.filter(
         source=QboWebhookEvent.Source.CDC, realm_id=run.realm_id, processed_at__gte=run.started_at,
-        entity__in=["Customer", "Item"], status=QboWebhookEvent.Status.DONE).order_by("id") if not is_unchanged(e.result)]
+        entity__in=["Customer", "Item"], status=QboWebhookEvent.Status.DONE, changed=True).order_by("id")]
     return [text[:200] for text in orders + names][:50]
 
 

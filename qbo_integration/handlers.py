@@ -18,7 +18,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,12 +25,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
-from orders.models import Order, OrderActivity, to_cents
-from orders.services import order_activity_log, order_set_status
+from orders.models import Order, OrderActivity
+from orders.services import order_activity_log
 from products.models import Product
 
 from . import client, mapping
+from .documents import GONE_STATES, ZERO, Actor, document_apply, document_store, is_voided, money, reopened_text
 from .inbound import parse_time
+from .sync import customer_fingerprint, income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
 
 log = logging.getLogger(__name__)
@@ -42,18 +43,7 @@ BACKOFF_SECONDS = tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
 LEASE = timedelta(seconds=settings.QBO_INBOX_LEASE_SECONDS)
 BATCH = 100
 REPLAY_MARK = "Replay requested"
-PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
-VOIDED_TEXT = "Invoice voided in QuickBooks"
-ZERO = Decimal("0.00")
 Status = QboWebhookEvent.Status
-
-
-UNCHANGED_MARKERS = ("nothing changed", "already known", "up to date", "skipped", "no change", "unchanged",
-                     "nothing to change")
-
-
-def is_unchanged(result: str) -> bool:
-    return any(marker in result for marker in UNCHANGED_MARKERS)
 
 
 class Ignored(Exception):
@@ -62,8 +52,15 @@ class Ignored(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
+    """What a handler did: `changed` is stored on the event (catch-up lists the changes), `text` is its result."""
+
     changed: bool
     text: str
+
+    @classmethod
+    def of(cls, outcomes: list[Outcome], default: str = "") -> Outcome:
+        changed = [o.text for o in outcomes if o.changed]
+        return cls(bool(changed), " ".join(changed) or " ".join(o.text for o in outcomes) or default)
 
 
 @dataclass(frozen=True)
@@ -97,13 +94,6 @@ def _cause(event: QboWebhookEvent, **extra) -> Cause:
 
 # --- reading QuickBooks values ----------------------------------------------------------------------
 
-def _money(value) -> Decimal | None:
-    try:
-        return None if value in (None, "") else to_cents(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return None
-
-
 def _token(value) -> int | None:
     try:
         return int(str(value))
@@ -131,18 +121,6 @@ class Version:
         return 0 if known is not None else 1
 
 
-def invoice_is_voided(invoice: dict, *, void_hint: bool = False) -> bool:
-    # §3.5: a voided invoice stays, with every amount 0 and "Voided" before its PrivateNote.
-    zero = _money(invoice.get("TotalAmt")) == ZERO and _money(invoice.get("Balance")) in (ZERO, None)
-    note = str(invoice.get("PrivateNote") or "").lower().startswith("voided")
-    return zero and (note or void_hint)
-
-
-def payment_is_voided(payment: dict, *, void_hint: bool = False) -> bool:
-    zero = _money(payment.get("TotalAmt")) == ZERO
-    return zero and (void_hint or str(payment.get("PrivateNote") or "").lower().startswith("voided"))
-
-
 def payment_invoice_ids(payment: dict | None) -> list[str]:
     ids = []
     for line in (payment or {}).get("Line") or []:
@@ -152,53 +130,7 @@ def payment_invoice_ids(payment: dict | None) -> list[str]:
     return ids
 
 
-def _payment_status(total: Decimal | None, balance: Decimal | None) -> str:
-    if total is None or balance is None:
-        return Order.PaymentStatus.UNPAID
-    if balance <= ZERO and total > ZERO:
-        return Order.PaymentStatus.PAID
-    if ZERO < balance < total:
-        return Order.PaymentStatus.PARTIAL
-    return Order.PaymentStatus.UNPAID
-
-
 # --- applying an invoice to its order -----------------------------------------------------------------
-
-def _doc_gone(order: Order, state: str, cause: Cause, version: Version | None) -> Outcome:
-    if order.status == Order.Status.CANCELLED and order.qbo_doc_state == state:
-        return Outcome(False, f"Order {order.number}: invoice already {state.lower()}; nothing changed.")
-    order.qbo_doc_state = state
-    fields = ["qbo_doc_state", "updated_at"]
-    if version is not None:
-        order.qbo_sync_token = str(version.sync_token if version.sync_token is not None else order.qbo_sync_token)
-        order.qbo_last_updated = version.last_updated or order.qbo_last_updated
-        order.qbo_total = order.qbo_balance = ZERO
-        fields += ["qbo_sync_token", "qbo_last_updated", "qbo_total", "qbo_balance"]
-    order.save(update_fields=fields)
-    how = "voided" if state == "Voided" else "deleted"
-    if order.status != Order.Status.CANCELLED:
-        order_set_status(order=order, status=Order.Status.CANCELLED, user_name=cause.user_name,
-                         reason=f"invoice #{order.qbo_doc_number or order.qbo_doc_id} was {how} in QuickBooks")
-    order_activity_log(
-        order=order, activity_type=OrderActivity.Type.INVOICE_VOIDED, user_name=cause.user_name,
-        description=VOIDED_TEXT + ("" if how == "voided" else f" (invoice #{order.qbo_doc_number or order.qbo_doc_id} was deleted)"),
-        details=cause.details(invoice_id=order.qbo_doc_id, state=state),
-    )
-    return Outcome(True, f"Order {order.number} cancelled: invoice {order.qbo_doc_id} {how} in QuickBooks.")
-
-
-def _store_invoice_values(order: Order, invoice: dict, version: Version) -> None:
-    order.qbo_total = _money(invoice.get("TotalAmt"))
-    order.qbo_balance = _money(invoice.get("Balance"))
-    order.qbo_doc_number = str(invoice.get("DocNumber") or order.qbo_doc_number)[:21]
-    order.qbo_sync_token = str(version.sync_token) if version.sync_token is not None else order.qbo_sync_token
-    order.qbo_last_updated = version.last_updated or order.qbo_last_updated
-    order.payment_status = _payment_status(order.qbo_total, order.qbo_balance)
-    order.qbo_doc_state = {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(
-        order.payment_status, "Open")
-    order.save(update_fields=["qbo_total", "qbo_balance", "qbo_doc_number", "qbo_sync_token", "qbo_last_updated",
-                              "payment_status", "qbo_doc_state", "updated_at"])
-
 
 def _reversal_text(cause: Cause) -> str:
     if cause.payment_id and cause.payment_operation in ("Delete", "Void"):
@@ -207,27 +139,29 @@ def _reversal_text(cause: Cause) -> str:
     return "Invoice balance went up in QuickBooks"
 
 
-def _invoice_transitions(order: Order, before: tuple, cause: Cause) -> Outcome:
-    old_total, old_balance, old_payment, _ = before
+def _actor(cause: Cause) -> Actor:
+    return Actor(user_name=cause.user_name, details=cause.details())
+
+
+def _change_text(order: Order, change: str, cause: Cause) -> str:
     doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    if change == "cancelled":
+        how = "voided" if order.qbo_doc_state == "Voided" else "deleted"
+        return f"Order {order.number} cancelled: invoice {order.qbo_doc_id} {how} in QuickBooks."
+    if change == "paid":
+        return f"Order {order.number} marked PAID (invoice {doc} balance $0.00)."
+    return f"Order {order.number}: {reopened_text(order, _reversal_text(cause))}."
+
+
+def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
+    """No status change: a partial payment or an edit in QuickBooks, recorded in the activity log."""
+    old_total, old_balance, old_payment = before
+    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    if (old_total, old_balance, old_payment) == (order.qbo_total, order.qbo_balance, order.payment_status):
+        return Outcome(False, f"Order {order.number}: invoice {doc} has no change that matters to Kadouri.")
     log_kw = dict(order=order, user_name=cause.user_name, details=cause.details(
         invoice_id=order.qbo_doc_id, total=str(order.qbo_total), balance=str(order.qbo_balance),
         payment_status=order.payment_status))
-    paid = order.payment_status == Order.PaymentStatus.PAID
-    if paid and order.status in (Order.Status.DRAFT, Order.Status.POSTED_TO_QB):
-        order_set_status(order=order, status=Order.Status.PAID, user_name=cause.user_name,
-                         reason=f"invoice {doc} balance reached $0.00 in QuickBooks")
-        order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=PAID_TEXT, **log_kw)
-        return Outcome(True, f"Order {order.number} marked PAID (invoice {doc} balance $0.00).")
-    if not paid and order.status == Order.Status.PAID:
-        order_set_status(order=order, status=Order.Status.POSTED_TO_QB, user_name=cause.user_name,
-                         reason=f"invoice {doc} has an open balance again in QuickBooks")
-        text = (f"{_reversal_text(cause)} - invoice {doc} balance is ${order.qbo_balance} of ${order.qbo_total}; "
-                f"the order is {order.get_payment_status_display().lower()} again")
-        order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
-        return Outcome(True, f"Order {order.number}: {text}.")
-    if (old_total, old_balance, old_payment) == (order.qbo_total, order.qbo_balance, order.payment_status):
-        return Outcome(False, f"Order {order.number}: invoice {doc} has no change that matters to Kadouri.")
     if old_balance is not None and order.qbo_balance is not None and order.qbo_balance < old_balance \
             and old_total == order.qbo_total:
         text = (f"Payment received in QuickBooks - invoice {doc} is partially paid, "
@@ -245,26 +179,28 @@ def _invoice_transitions(order: Order, before: tuple, cause: Cause) -> Outcome:
 
 def invoice_apply(*, order_id: int, invoice: dict | None, cause: Cause, void_hint: bool = False,
                   force: bool = False) -> Outcome:
-    """Applies one QuickBooks invoice (None = deleted) to its order. `force` (an operator taking QuickBooks'
-    values) skips the version checks."""
+    """Applies one QuickBooks invoice (None = deleted) to its order (documents.document_apply), never moving
+    backwards. `force` (an operator taking QuickBooks' values) skips the version checks."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if invoice is None:
-            return _doc_gone(order, "Deleted", cause, None)
-        version = Version.of(invoice)
-        order_seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
-        if order_seen < 0 and not force:
-            return Outcome(False, f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
-                                  f"(SyncToken {version.sync_token}, Kadouri has {order.qbo_sync_token}).")
-        if invoice_is_voided(invoice, void_hint=void_hint):
-            return _doc_gone(order, "Voided", cause, version)
-        before = (order.qbo_total, order.qbo_balance, order.payment_status, order.status)
-        _store_invoice_values(order, invoice, version)
-        if order_seen == 0 and not force:
+        seen = 1
+        if invoice is not None:
+            seen = Version.of(invoice).compare(order.qbo_sync_token, order.qbo_last_updated)
+            if seen < 0 and not force:
+                return Outcome(False, f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
+                                      f"(SyncToken {invoice.get('SyncToken')}, Kadouri has {order.qbo_sync_token}).")
+        before = (order.qbo_total, order.qbo_balance, order.payment_status)
+        change = document_apply(order=order, doc=invoice, entity="Invoice", actor=_actor(cause), void_hint=void_hint,
+                                reopened_because=_reversal_text(cause))
+        if change:
+            return Outcome(True, _change_text(order, change, cause))
+        if order.qbo_doc_state in GONE_STATES:
+            return Outcome(False, f"Order {order.number}: invoice already {order.qbo_doc_state.lower()}; nothing changed.")
+        if seen == 0 and not force:
             # An echo of Kadouri's own write or a duplicate: values refreshed silently, nothing logged.
             return Outcome(False, f"Order {order.number}: invoice {order.qbo_doc_id} SyncToken "
-                                  f"{version.sync_token} already known; nothing changed.")
-        return _invoice_transitions(order, before, cause)
+                                  f"{order.qbo_sync_token} already known; nothing changed.")
+        return _amounts_changed(order, before, cause)
 
 
 def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force: bool = False) -> Outcome:
@@ -274,8 +210,7 @@ def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force:
         if estimate is None:
             if order.qbo_doc_state == "Deleted":
                 return Outcome(False, f"Order {order.number}: estimate already deleted.")
-            order.qbo_doc_state = "Deleted"
-            order.save(update_fields=["qbo_doc_state", "updated_at"])
+            document_store(order, None, entity="Estimate")
             text = f"Estimate {doc} deleted in QuickBooks; the order stays {order.get_status_display().lower()}"
             order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
                                user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id))
@@ -285,13 +220,8 @@ def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force:
         if seen < 0 and not force:
             return Outcome(False, f"Order {order.number}: skipped an older version of estimate {order.qbo_doc_id}.")
         old_state, old_total = order.qbo_doc_state, order.qbo_total
-        state = str(estimate.get("TxnStatus") or "Pending")[:20]
-        order.qbo_doc_state, order.qbo_total = state, _money(estimate.get("TotalAmt"))
-        order.qbo_doc_number = str(estimate.get("DocNumber") or order.qbo_doc_number)[:21]
-        order.qbo_sync_token = str(version.sync_token) if version.sync_token is not None else order.qbo_sync_token
-        order.qbo_last_updated = version.last_updated or order.qbo_last_updated
-        order.save(update_fields=["qbo_doc_state", "qbo_total", "qbo_doc_number", "qbo_sync_token",
-                                  "qbo_last_updated", "updated_at"])
+        document_store(order, estimate, entity="Estimate")
+        state = order.qbo_doc_state
         if (seen == 0 and not force) or (old_state, old_total) == (state, order.qbo_total):
             return Outcome(False, f"Order {order.number}: estimate {doc} unchanged ({state}).")
         invoices = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
@@ -349,7 +279,7 @@ def _invoice_orders(ids) -> list[Order]:
         Q(qbo_doc_type=Order.DocType.INVOICE) | Q(qbo_doc_type="")).order_by("pk"))
 
 
-def _handle_invoice(event: QboWebhookEvent, fresh: bool) -> str:
+def _handle_invoice(event: QboWebhookEvent, fresh: bool) -> Outcome:
     orders = _invoice_orders([event.entity_id])
     if not orders:
         raise Ignored(f"Invoice {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
@@ -357,18 +287,35 @@ def _handle_invoice(event: QboWebhookEvent, fresh: bool) -> str:
     cause = _cause(event)
     results = [invoice_apply(order_id=o.pk, invoice=invoice, cause=cause, void_hint=event.operation == "Void")
                for o in orders]
-    return " ".join(r.text for r in results)
+    return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))
 
 
-def _handle_payment(event: QboWebhookEvent, fresh: bool) -> str:
+def _payment_links_seen(event: QboWebhookEvent) -> list[str]:
+    """The invoices this payment was applied to, as earlier events of it recorded them."""
+    seen: list[str] = []
+    for ids in QboWebhookEvent.objects.filter(realm_id=event.realm_id, entity="Payment", entity_id=event.entity_id) \
+            .exclude(pk=event.pk).values_list("invoice_ids", flat=True):
+        seen += [str(i) for i in ids or [] if str(i) not in seen]
+    return seen
+
+
+def _handle_payment(event: QboWebhookEvent, fresh: bool) -> Outcome:
     payment = _fetch(event, "Payment", event.entity_id, fresh=fresh)
-    voided = payment is not None and payment_is_voided(payment, void_hint=event.operation == "Void")
+    voided = payment is not None and is_voided(payment, void_hint=event.operation == "Void")
     operation = "Delete" if payment is None else ("Void" if voided else event.operation)
-    orders = _invoice_orders(payment_invoice_ids(payment))
-    if payment is None or voided:
+    linked = payment_invoice_ids(payment)
+    if linked:  # remembered for the day the payment is deleted: it then comes back as an Id only
+        event.invoice_ids = linked
+        QboWebhookEvent.objects.filter(pk=event.pk).update(invoice_ids=linked)
+    orders = _invoice_orders(linked)
+    seen = _payment_links_seen(event) if payment is None or voided else []
+    if seen:
         # A deleted payment comes back as an Id only (610 on read, {"Id", "status": "Deleted"} in CDC) and a
-        # voided one may have lost its links: every order it could have paid is re-checked — the linked
-        # invoices that are partly or fully paid in Kadouri. One query per 100 of them.
+        # voided one has lost its links: the invoices it was applied to when Kadouri saw it are re-read.
+        orders = _invoice_orders(set(linked) | set(seen))
+    elif payment is None or voided:
+        # Never seen with its links (e.g. created and deleted while the webhooks were lost): every order it could
+        # have paid is re-checked — the invoices partly or fully paid in Kadouri. One query per 100 of them.
         known = {o.pk for o in orders}
         orders += [o for o in Order.objects.filter(
             qbo_doc_id__isnull=False, qbo_doc_type=Order.DocType.INVOICE,
@@ -379,17 +326,18 @@ def _handle_payment(event: QboWebhookEvent, fresh: bool) -> str:
     invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=event.realm_id)
     cause = _cause(event, payment_id=event.entity_id, payment_operation=operation)
     results = [invoice_apply(order_id=o.pk, invoice=invoices[o.qbo_doc_id], cause=cause) for o in orders]
-    changed = [r.text for r in results if r.changed]
-    return " ".join(changed) or f"Payment {event.entity_id} ({operation}): {len(results)} linked order(s) already up to date."
+    if any(r.changed for r in results):
+        return Outcome.of(results)
+    return Outcome(False, f"Payment {event.entity_id} ({operation}): {len(results)} linked order(s) already up to date.")
 
 
-def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> str:
+def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> Outcome:
     orders = list(Order.objects.filter(qbo_doc_id=event.entity_id, qbo_doc_type=Order.DocType.ESTIMATE))
     if not orders:
         raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
     estimate = _fetch(event, "Estimate", event.entity_id, fresh=fresh)
     cause = _cause(event)
-    return " ".join(estimate_apply(order_id=o.pk, estimate=estimate, cause=cause).text for o in orders)
+    return Outcome.of([estimate_apply(order_id=o.pk, estimate=estimate, cause=cause) for o in orders])
 
 
 def _merged_away_id(event: QboWebhookEvent) -> str:
@@ -399,7 +347,7 @@ def _merged_away_id(event: QboWebhookEvent) -> str:
     return str(value or "")
 
 
-def _handle_customer(event: QboWebhookEvent, fresh: bool) -> str:
+def _handle_customer(event: QboWebhookEvent, fresh: bool) -> Outcome:
     merged_from = _merged_away_id(event) if event.operation == "Merge" else ""
     linked = Account.objects.filter(qbo_customer_id=event.entity_id)
     moved_ids = list(Account.objects.filter(qbo_customer_id=merged_from).values_list("pk", flat=True)) if merged_from else []
@@ -409,30 +357,33 @@ def _handle_customer(event: QboWebhookEvent, fresh: bool) -> str:
     if customer is None:
         raise Ignored(f"Customer {event.entity_id} does not exist in QuickBooks; nothing was changed.")
     version = Version.of(customer)
-    texts = []
+    texts: list[Outcome] = []
     with transaction.atomic():
         for account in Account.objects.select_for_update().filter(pk__in=moved_ids):
             account.qbo_customer_id, account.qbo_sync_token = event.entity_id, str(version.sync_token or "")
             account.save(update_fields=["qbo_customer_id", "qbo_sync_token", "updated_at"])
-            texts.append(f"Account {account.code} now points at customer {event.entity_id} "
-                         f"(customer {merged_from} was merged into it in QuickBooks).")
+            texts.append(Outcome(True, f"Account {account.code} now points at customer {event.entity_id} "
+                                       f"(customer {merged_from} was merged into it in QuickBooks)."))
         for account in Account.objects.select_for_update().filter(qbo_customer_id=event.entity_id).exclude(pk__in=moved_ids):
             if version.compare(account.qbo_sync_token, None) <= 0 and not merged_from:
-                texts.append(f"Account {account.code}: customer SyncToken {version.sync_token} already known.")
+                texts.append(Outcome(False, f"Account {account.code}: customer SyncToken {version.sync_token} already known."))
                 continue
-            name = str(customer.get("DisplayName") or "").strip()[:200]
-            if name and name != account.name:
-                texts.append(f"Account {account.code} renamed from “{account.name}” to “{name}” (QuickBooks DisplayName).")
-                account.name = name
             account.qbo_sync_token = str(version.sync_token if version.sync_token is not None else account.qbo_sync_token)
-            account.save(update_fields=["name", "qbo_sync_token", "updated_at"])
-    return " ".join(texts) or f"Customer {event.entity_id}: nothing to change."
-
-
-def _income_account_id(item: dict) -> str:
-    conn = client.current_connection()
-    return (conn.income_account_id if conn else "") or settings.QBO_INCOME_ACCOUNT_ID \
-        or str((item.get("IncomeAccountRef") or {}).get("value") or "")
+            fields = ["qbo_sync_token", "updated_at"]
+            name = str(customer.get("DisplayName") or "").strip()[:200]
+            # The DisplayName Kadouri pushed is its mapped version of the name (":" → " - ", " (CODE)" for a
+            # duplicate): an edit of the phone or address in QuickBooks must not rename "Acme" to "Acme (ACM2)".
+            ours = {mapping.customer_display_name(account, disambiguate=d) for d in (False, True)}
+            if name and name not in ours:
+                text = f"Account {account.code} renamed from “{account.name}” to “{name}” (QuickBooks DisplayName)."
+                log.info("quickbooks customer %s: %s", event.entity_id, text)
+                texts.append(Outcome(True, text))
+                account.name = name
+                # Kadouri now matches QuickBooks: the outbound sync must not push the old name back.
+                account.qbo_fingerprint = customer_fingerprint(account)
+                fields += ["name", "qbo_fingerprint"]
+            account.save(update_fields=fields)
+    return Outcome.of(texts, f"Customer {event.entity_id}: nothing to change.")
 
 
 def product_fingerprint(product: Product, *, income_account_id: str) -> str:
@@ -458,28 +409,28 @@ def _conflict(product: Product, field: str, kadouri_value, quickbooks_value) -> 
     return f"{field}: Kadouri “{kadouri_value}” vs QuickBooks “{quickbooks_value}”"
 
 
-def _clear_item(product: Product, why: str) -> str:
+def _clear_item(product: Product, why: str) -> Outcome:
     old = product.qbo_item_id
     product.qbo_item_id, product.qbo_sync_token, product.qbo_fingerprint = None, "", ""
     product.save(update_fields=["qbo_item_id", "qbo_sync_token", "qbo_fingerprint", "updated_at"])
-    return f"Product “{product.name}”: QuickBooks item id {old} cleared ({why})."
+    return Outcome(True, f"Product “{product.name}”: QuickBooks item id {old} cleared ({why}).")
 
 
-def _apply_item(product: Product, item: dict) -> str:
+def _apply_item(product: Product, item: dict) -> Outcome:
     version = Version.of(item)
     if version.compare(product.qbo_sync_token, None) <= 0:
-        return f"Product “{product.name}”: item SyncToken {version.sync_token} already known; nothing changed."
+        return Outcome(False, f"Product “{product.name}”: item SyncToken {version.sync_token} already known; nothing changed.")
     name = str(item.get("Name") or "").strip()[:100] or product.name
-    price = _money(item.get("UnitPrice"))
+    price = money(item.get("UnitPrice"))
     price = product.unit_price if price is None else price
     differs = [(f, k, q) for f, k, q in (("name", product.name, name), ("unit_price", product.unit_price, price)) if k != q]
-    income = _income_account_id(item)
+    income = income_account_id()
     if differs and product_edited_since_push(product, income_account_id=income):
         listed = "; ".join(_conflict(product, f, k, q) for f, k, q in differs)
-        return f"Product “{product.name}” was edited in Kadouri since its last push: conflict recorded ({listed})."
+        return Outcome(True, f"Product “{product.name}” was edited in Kadouri since its last push: conflict recorded ({listed}).")
     if name != product.name and Product.objects.filter(name=name).exclude(pk=product.pk).exists():
-        return f"Product “{product.name}”: conflict recorded ({_conflict(product, 'name', product.name, name)}; " \
-               f"another product already has that name)."
+        return Outcome(True, f"Product “{product.name}”: conflict recorded ({_conflict(product, 'name', product.name, name)}; "
+                             f"another product already has that name).")
     changes = [f"{f} {k} → {q}" for f, k, q in differs]
     product.name, product.unit_price = name, price
     product.qbo_sync_token = str(version.sync_token if version.sync_token is not None else product.qbo_sync_token)
@@ -488,12 +439,13 @@ def _apply_item(product: Product, item: dict) -> str:
         with transaction.atomic():
             product.save(update_fields=["name", "unit_price", "qbo_sync_token", "qbo_fingerprint", "updated_at"])
     except IntegrityError:
-        return f"Product {product.pk}: the QuickBooks name “{name}” is already used; nothing changed."
-    return f"Product “{product.name}” follows QuickBooks: {', '.join(changes)}." if changes else \
-        f"Product “{product.name}”: up to date (SyncToken {version.sync_token})."
+        return Outcome(False, f"Product {product.pk}: the QuickBooks name “{name}” is already used; nothing changed.")
+    if changes:
+        return Outcome(True, f"Product “{product.name}” follows QuickBooks: {', '.join(changes)}.")
+    return Outcome(False, f"Product “{product.name}”: up to date (SyncToken {version.sync_token}).")
 
 
-def _handle_item(event: QboWebhookEvent, fresh: bool) -> str:
+def _handle_item(event: QboWebhookEvent, fresh: bool) -> Outcome:
     products = list(Product.objects.filter(qbo_item_id=event.entity_id))
     if not products:
         raise Ignored(f"Item {event.entity_id} is not linked to any Kadouri product; nothing was changed.")
@@ -507,7 +459,7 @@ def _handle_item(event: QboWebhookEvent, fresh: bool) -> str:
                 texts.append(_clear_item(product, "made inactive in QuickBooks"))
             else:
                 texts.append(_apply_item(product, item))
-    return " ".join(texts)
+    return Outcome.of(texts)
 
 
 HANDLERS = {
@@ -525,11 +477,11 @@ def _realm_connected(realm_id: str) -> bool:
     return QboConnection.objects.filter(realm_id=realm_id).exclude(state=QboConnection.State.DISCONNECTED).exists()
 
 
-def _finish(event: QboWebhookEvent, status: str, result: str) -> None:
-    event.status, event.result, event.processed_at = status, result[:500], timezone.now()
+def _finish(event: QboWebhookEvent, status: str, result: str, *, changed: bool = False) -> None:
+    event.status, event.result, event.processed_at, event.changed = status, result[:500], timezone.now(), changed
     event.last_error = "" if status in (Status.DONE, Status.IGNORED) else event.last_error
     QboWebhookEvent.objects.filter(pk=event.pk).update(status=status, result=event.result, processed_at=event.processed_at,
-                                                       last_error=event.last_error, attempts=event.attempts)
+                                                       last_error=event.last_error, attempts=event.attempts, changed=changed)
 
 
 def _retry_or_fail(event: QboWebhookEvent, message: str, retry_at: datetime | None = None) -> None:
@@ -558,16 +510,23 @@ def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookE
             raise Ignored(f"Kadouri does not act on {event.entity} changes.")
         if not _realm_connected(event.realm_id):
             raise Ignored(f"Company {event.realm_id} is not connected to Kadouri; nothing was changed.")
-        result = handler(event, fresh)
+        outcome = handler(event, fresh)
     except Ignored as e:
         _finish(event, Status.IGNORED, str(e))
+    except client.QboPausedError as e:
+        # Nothing was sent: the company is paused after a 429. Waiting is not a failed attempt — counting it made
+        # events fail for good during a burst of throttling (found by the soak).
+        event.attempts -= 1
+        event.status, event.not_before, event.last_error = Status.PENDING, e.retry_at or timezone.now(), f"{e.kind}: {e.message}"[:500]
+        QboWebhookEvent.objects.filter(pk=event.pk).update(status=event.status, not_before=event.not_before,
+                                                           last_error=event.last_error, attempts=event.attempts)
     except client.QboError as e:
         _retry_or_fail(event, f"{e.kind}: {e.message}", retry_at=e.retry_at)
     except Exception as e:  # a bug must not stop the company's queue; the row shows it and it retries
         log.exception("quickbooks inbox event %s crashed", event.pk)
         _retry_or_fail(event, f"{e.__class__.__name__}: {e}")
     else:
-        _finish(event, Status.DONE, result)
+        _finish(event, Status.DONE, outcome.text, changed=outcome.changed)
     return event
 
 

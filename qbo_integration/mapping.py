@@ -166,7 +166,3 @@ def sales_document_update(payload: dict, *, doc_id: str, sync_token: str) -> dic
     body.setdefault("CustomerMemo", {"value": ""})
     body.setdefault("PrivateNote", "")
     return body
-
-
-def order_push_fingerprint(order: Order) -> str:
-    return order.compute_fingerprint()

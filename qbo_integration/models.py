@@ -190,6 +190,11 @@ class QboWebhookEvent(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField(default=timezone.now)
     result = models.CharField(max_length=500, blank=True)
+    changed = models.BooleanField(default=False, help_text="Processing changed something in Kadouri.")
+    invoice_ids = models.JSONField(
+        default=list, blank=True,
+        help_text="Payment events: the invoices the payment was applied to when Kadouri saw it (a deleted payment "
+                  "comes back without them).")
     last_error = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)

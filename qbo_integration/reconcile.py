@@ -15,7 +15,8 @@ from django.utils import timezone
 from orders.models import Order
 
 from . import client
-from .handlers import Cause, estimate_apply, invoice_apply, invoice_is_voided, read_many, _money, _payment_status
+from .documents import doc_state, money, payment_status
+from .handlers import Cause, estimate_apply, invoice_apply, read_many
 from .models import QboReconcileRun
 
 log = logging.getLogger(__name__)
@@ -44,17 +45,6 @@ def _linked_orders():
     return Order.objects.exclude(qbo_doc_id__isnull=True).exclude(qbo_doc_id="").order_by("pk")
 
 
-def _qbo_state(order: Order, doc: dict | None) -> str:
-    if doc is None:
-        return "Deleted"
-    if order.qbo_doc_type == Order.DocType.ESTIMATE:
-        return str(doc.get("TxnStatus") or "Pending")
-    if invoice_is_voided(doc):
-        return "Voided"
-    status = _payment_status(_money(doc.get("TotalAmt")), _money(doc.get("Balance")))
-    return {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(status, "Open")
-
-
 def _expected_status(order: Order, state: str) -> str | None:
     """The Kadouri status the QuickBooks state implies (None: no opinion, e.g. an estimate still open)."""
     if order.qbo_doc_type == Order.DocType.ESTIMATE:
@@ -70,7 +60,7 @@ def _fmt(value) -> str:
 
 def compare(order: Order, doc: dict | None) -> Row:
     """Pure comparison of one order with its document (None = gone from QuickBooks)."""
-    state = _qbo_state(order, doc)
+    state = doc_state("Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice", doc)
     row = Row(order.pk, order.number, order.qbo_doc_type or "invoice", order.qbo_doc_id, order.status, state)
     drift = row.drift
     expected = _expected_status(order, state)
@@ -81,14 +71,14 @@ def compare(order: Order, doc: dict | None) -> Row:
     number = str(doc.get("DocNumber") or "")
     if number and number != order.number:
         drift.append(Drift("number", order.number, number))
-    total = _money(doc.get("TotalAmt"))
+    total = money(doc.get("TotalAmt"))
     if total is not None and total != order.total:
         drift.append(Drift("total", f"${order.total}", f"${total}"))
     if order.qbo_doc_type != Order.DocType.ESTIMATE:
-        balance = _money(doc.get("Balance"))
+        balance = money(doc.get("Balance"))
         if balance != order.qbo_balance:
             drift.append(Drift("balance", f"${_fmt(order.qbo_balance)}", f"${_fmt(balance)}"))
-        payment = _payment_status(total, balance)
+        payment = payment_status(total, balance)
         if payment != order.payment_status:
             drift.append(Drift("payment status", order.get_payment_status_display(),
                                Order.PaymentStatus(payment).label))
@@ -173,8 +163,3 @@ def reconcile_push_kadouri(*, order_id: int, by=None, run_id: int | None = None)
         text = f"Pushed Kadouri's values (sync job {job.pk}: {job.get_state_display().lower()})."
     _mark_fixed(run_id, order.pk, text)
     return text
-
-
-def drift_count(run: QboReconcileRun | None) -> int:
-    return len(run.rows) if run else 0
-

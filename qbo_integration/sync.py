@@ -10,10 +10,11 @@ How "exactly once" holds (field-lessons §3.1; no single layer is trusted on its
    taken by a compare-and-set UPDATE pending→running, so one worker at a time sends it.
 3. QuickBooks' `requestid` (§3.9): every write of a job carries the job's id, reused on every retry, so a
    replay after a dropped connection is answered from QuickBooks' cache instead of being run again.
-4. DocNumber look-up. `requestid` has been reported not to dedupe (field-lessons §2.3), so before a create
-   that may have reached QuickBooks already (any retry, in-request or queued) the job looks for a document
-   with the order's number and adopts it when customer and total match. A 6140 "Duplicate Doc Num" answer
-   leads to the same look-up.
+4. DocNumber look-up. `requestid` has been reported not to dedupe (field-lessons §2.3), and an earlier job
+   (failed while in doubt, or from before an edit: the key holds the version) has another id, so before
+   every create or convert the job looks for a document with the order's number (one query) and adopts it
+   when customer and total match, or refuses when it does not. A 6140 "Duplicate Doc Num" answer leads to
+   the same look-up.
 
 Failures: transient ones (5xx, timeouts, dropped connections) are retried a few times inside the request,
 then the job is queued with exponential backoff on django-q2 (the row owns attempts and `not_before`;
@@ -36,6 +37,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -50,11 +52,13 @@ from .client import (
     QboAuthError,
     QboDuplicateError,
     QboError,
+    QboPausedError,
     QboStaleError,
     QboThrottledError,
     QboTransientError,
     QboValidationError,
 )
+from .documents import Actor, document_apply, document_store, is_voided, money, payment_status
 from .models import BulkPush, QboConnection, QboSyncJob
 
 log = logging.getLogger(__name__)
@@ -166,7 +170,6 @@ def _job_for(*, key: str, defaults: dict, lookup: dict) -> tuple[QboSyncJob, boo
 
 
 def _enqueue_order_job(*, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None) -> tuple[QboSyncJob, bool]:
-    realm_id = _realm_id()
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)  # the per-order lock
         active = locked.qbo_jobs.filter(state__in=ACTIVE).first()
@@ -175,7 +178,8 @@ def _enqueue_order_job(*, order: Order, action: str, by, ip: str | None, bulk: B
                 return active, False  # the same work is already queued or running: join it
             raise SyncRefused(f"QuickBooks is already working on order {locked.number} "
                               f"({active.get_action_display().lower()}); wait for it to finish.", status=409)
-        check_action(locked, action)
+        check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
+        realm_id = _realm_id()
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
         return _job_for(key=key, lookup={"order": locked, "action": action},
                         defaults={"realm_id": realm_id, "created_by": _user(by), "ip_address": ip, "bulk_push": bulk})
@@ -210,7 +214,7 @@ def _details(job: QboSyncJob, error: QboError | None = None, **extra) -> dict:
 
 
 def _log(job: QboSyncJob, activity_type: str, description: str, details: dict, order: Order | None = None) -> None:
-    order = order or (Order.objects.get(pk=job.order_id) if job.order_id else None)
+    order = order or (Order.objects.filter(pk=job.order_id).first() if job.order_id else None)
     if order is None:
         return
     user = job.created_by
@@ -220,6 +224,11 @@ def _log(job: QboSyncJob, activity_type: str, description: str, details: dict, o
 
 
 def _queue_retry(job: QboSyncJob, error: QboError) -> None:
+    paused = isinstance(error, QboPausedError)
+    if paused and job.attempts > 0:
+        # Nothing was sent: the company is paused after someone's 429. Waiting for the pause is not a failed
+        # attempt — otherwise a busy company uses up every queued job's attempts and they fail for good.
+        job.attempts -= 1
     if job.attempts >= job.max_attempts:
         _fail(job, error, note=f" Gave up after {job.attempts} attempts.")
         return
@@ -230,7 +239,8 @@ def _queue_retry(job: QboSyncJob, error: QboError) -> None:
     job.save()
     when = timezone.localtime(retry_at).strftime("%H:%M:%S")
     _log(job, OrderActivity.Type.SYNC_QUEUED,
-         f"{job.get_action_display()} queued — retrying at {when} (attempt {job.attempts} of {job.max_attempts}): "
+         f"{job.get_action_display()} queued — retrying at {when} "
+         f"({'QuickBooks paused this company' if paused else f'attempt {job.attempts} of {job.max_attempts}'}): "
          f"{error.message}", _details(job, error, retryAt=retry_at.isoformat()))
     _schedule(job)
 
@@ -241,9 +251,12 @@ def _schedule(job: QboSyncJob) -> None:
 
     Schedule.objects.create(name=f"qbo-job-{job.pk}-{job.attempts}", func="qbo_integration.tasks.qbo_run_job",
                             args=str(job.pk), schedule_type=Schedule.ONCE, repeats=1, next_run=job.not_before)
-    Schedule.objects.get_or_create(name="qbo-drain", defaults={
-        "func": "qbo_integration.tasks.qbo_drain_due_jobs", "schedule_type": Schedule.MINUTES, "minutes": 1,
-        "repeats": -1})
+    # Not get_or_create: the name is not unique, so two requests racing here both create it and every later
+    # get_or_create raised MultipleObjectsReturned (a 500 from the API; found by the soak). A duplicate drain
+    # is harmless (jobs are leased by compare-and-set); an exception here is not.
+    if not Schedule.objects.filter(func="qbo_integration.tasks.qbo_drain_due_jobs").exists():
+        Schedule.objects.create(name="qbo-drain", func="qbo_integration.tasks.qbo_drain_due_jobs",
+                                schedule_type=Schedule.MINUTES, minutes=1, repeats=-1)
 
 
 def _fail(job: QboSyncJob, error: QboError | SyncRefused, note: str = "") -> None:
@@ -284,11 +297,29 @@ def qbo_job_run(*, job_id: int) -> QboSyncJob:
             _queue_retry(job, e)
         except (QboError, SyncRefused) as e:
             _fail(job, e)
+        except Exception as e:  # a bug or an unexpected answer must not leave the job `running` (and answer 500)
+            log.exception("quickbooks job %s (%s) crashed", job.pk, job.action)
+            _crashed(job, e)
         else:
             _finish(job, result)
         break
-    job.refresh_from_db()
-    return job
+    return QboSyncJob.objects.filter(pk=job.pk).first() or job
+
+
+def _crashed(job: QboSyncJob, error: Exception) -> None:
+    """The last resort for an exception nobody classified. The write may have reached QuickBooks, so the job
+    is queued again in doubt (its retry looks the document up first); a vanished row fails it for good.
+    Only the exception's class goes on the row and the activity entry: its text may hold anything."""
+    if not QboSyncJob.objects.filter(pk=job.pk).exists():
+        return  # the order, and with it the job, is gone: nothing left to record
+    if isinstance(error, ObjectDoesNotExist):
+        what = "order" if job.order_id else ("account" if job.account_id else "product")
+        _fail(job, SyncRefused(f"The {what} no longer exists in Kadouri, so nothing more is sent to QuickBooks "
+                               f"for it ({error.__class__.__name__}).", status=409))
+        return
+    _queue_retry(job, QboTransientError(
+        f"Kadouri hit an unexpected error ({error.__class__.__name__}) while talking to QuickBooks; it retries "
+        "automatically. If this keeps happening, an operator should look at the worker logs.", in_doubt=True))
 
 
 def qbo_jobs_process_due(*, limit: int = 100) -> int:
@@ -296,11 +327,32 @@ def qbo_jobs_process_due(*, limit: int = 100) -> int:
     stuck = timezone.now() - STUCK_AFTER
     QboSyncJob.objects.filter(state=State.RUNNING, claimed_at__lt=stuck).update(
         state=State.PENDING, in_doubt=True, claimed_at=None)
+    _reclaim_dead_bulk_pushes(stuck)
     due = list(QboSyncJob.objects.filter(state=State.PENDING, not_before__lte=timezone.now())
                .order_by("not_before").values_list("pk", flat=True)[:limit])
     for job_id in due:
         qbo_job_run(job_id=job_id)
     return len(due)
+
+
+def _reclaim_dead_bulk_pushes(stuck: datetime) -> None:
+    """A bulk push whose worker died keeps `running` and would block "Push all pending" (found by the soak).
+    Once its jobs were reclaimed as stuck (above), it has none running: it is dead. The jobs it held run one
+    by one (in doubt); the orders it had not reached yet go to a new push, started here."""
+    for bulk in BulkPush.objects.filter(state=BulkPush.State.RUNNING, started_at__lt=stuck):
+        if bulk.jobs.filter(state=State.RUNNING).exists():
+            continue
+        if not BulkPush.objects.filter(pk=bulk.pk, state=BulkPush.State.RUNNING).update(
+                state=BulkPush.State.FAILED, finished_at=timezone.now(),
+                message=(f"The worker stopped during this push after {bulk.succeeded + bulk.failed} of {bulk.total} "
+                         "orders. The orders it held are retried one by one; a new push takes the rest.")):
+            continue
+        log.warning("bulk push %s: its worker stopped; marked failed", bulk.pk)
+        if pending_orders():
+            try:
+                bulk_push_start(by=bulk.created_by)
+            except QboError as e:  # not connected any more: nothing to push to
+                log.warning("bulk push %s: no new push started: %s", bulk.pk, e.kind)
 
 
 # --- public services: what the views call ---------------------------------------------------------
@@ -357,10 +409,8 @@ def order_qbo_status(*, order: Order) -> dict:
         raise SyncRefused(f"Order {order.number} is not in QuickBooks.", status=409)
     doc = client.read(entity_of(order), order.qbo_doc_id)
     total, balance = Decimal(str(doc.get("TotalAmt", 0))), Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
-    if order.qbo_doc_type == Order.DocType.ESTIMATE:
-        payment = "unpaid"
-    else:
-        payment = "paid" if balance == 0 and total > 0 else ("partial" if balance < total else "unpaid")
+    payment = Order.PaymentStatus.UNPAID if order.qbo_doc_type == Order.DocType.ESTIMATE \
+        else payment_status(money(total), money(balance))
     return {"orderId": order.pk, "docId": doc["Id"], "docNumber": doc.get("DocNumber", ""),
             "docType": order.qbo_doc_type, "total": str(total), "balance": str(balance),
             "paymentStatus": payment, "syncToken": doc.get("SyncToken"),
@@ -431,8 +481,15 @@ def _batch(items: list[dict], pacer: Pacer, request_id: str | None = None) -> di
     return call() if pacer is NO_PACER else _retrying(call)
 
 
-def _term_ids(pacer: Pacer) -> dict[str, str]:
+def _connection() -> QboConnection:
     conn = client.current_connection()
+    if conn is None:  # disconnected while the job waited
+        raise client.QboNotConnected(client.NOT_CONNECTED_MESSAGE)
+    return conn
+
+
+def _term_ids(pacer: Pacer) -> dict[str, str]:
+    conn = _connection()
     key = f"qbo-terms:{conn.realm_id}:{conn.connected_at.timestamp() if conn.connected_at else 0}"
     terms = cache.get(key)
     if terms is None:
@@ -448,8 +505,9 @@ def term_id_for(order: Order, pacer: Pacer = NO_PACER) -> str | None:
 
 def income_account_id(pacer: Pacer = NO_PACER) -> str:
     """Configured on the connection, else settings.QBO_INCOME_ACCOUNT_ID, else the company's first
-    Income account (kept on the connection so the choice stays stable)."""
-    conn = client.current_connection()
+    Income account (kept on the connection so the choice stays stable). The one lookup: the inbound item
+    handler uses it too, so both sides compute the same item fingerprint."""
+    conn = _connection()
     if conn.income_account_id:
         return conn.income_account_id
     if settings.QBO_INCOME_ACCOUNT_ID:
@@ -476,7 +534,12 @@ def _fault_error(fault: dict, what: str) -> QboError:
     errors = (fault or {}).get("Error") or [{}]
     first = errors[0]
     detail = f"{what}: {first.get('Detail') or first.get('Message') or ''}".strip()
-    return client.classify(code=first.get("code", ""), status=400, detail=detail[:500])
+    try:
+        return client.classify(code=first.get("code", ""), status=400, detail=detail[:500])
+    except client._TokenRejected:
+        # classify() raises for auth codes (100, 120, 3200) so api_call can refresh and replay the request. A
+        # batch item cannot be replayed on its own: it is an auth failure for the caller to stop on.
+        return QboAuthError(client.RECONNECT_MESSAGE, code=str(first.get("code", "")), detail=detail[:500], status=401)
 
 
 def _display_names(accounts: list[Account]) -> dict[int, str]:
@@ -485,6 +548,12 @@ def _display_names(accounts: list[Account]) -> dict[int, str]:
         clash = Account.objects.filter(name__iexact=account.name).exclude(pk=account.pk).exists()
         names[account.pk] = mapping.customer_display_name(account, disambiguate=clash)
     return names
+
+
+def customer_fingerprint(account: Account) -> str:
+    """The fingerprint of the customer payload Kadouri would push now; ensure_refs pushes when it differs from
+    the stored qbo_fingerprint (the inbound handler stores it after following a rename in QuickBooks)."""
+    return mapping.fingerprint(mapping.customer_payload(account, display_name=_display_names([account])[account.pk]))
 
 
 def _lookup_by_name(entity: str, field_name: str, names: list[str], pacer: Pacer) -> dict[str, dict]:
@@ -613,14 +682,27 @@ def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
         items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(chunk)]
         # Names are unique in QuickBooks, so a replayed create can only answer 6240: no duplicate possible.
         answers = _batch(items, pacer, request_id=_request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{r.name}" for r in chunk)))
+        taken: list[tuple[_Ref, QboError]] = []
         for n, ref in enumerate(chunk):
             answer = answers.get(f"r{n}", {})
             entity = ENTITY[ref.kind][0]
             if entity in answer:
                 _save_ref(ref, answer[entity], result)
+                continue
+            error = _fault_error(answer.get("Fault"), f"{entity} “{ref.name}”")
+            if isinstance(error, QboDuplicateError):
+                taken.append((ref, error))
             else:
-                error = _fault_error(answer.get("Fault"), f"{entity} “{ref.name}”")
-                result.errors[(ref.kind, ref.obj.pk)] = _inactive_duplicate(ref.kind, ref.name, error)
+                result.errors[(ref.kind, ref.obj.pk)] = error
+        if taken:
+            # The name was free at our look-up and taken at our create: another push of an order with the same
+            # buyer or product created it in between (found by the soak), or an earlier try whose answer was
+            # lost did. Link it as the look-up would have; only a name that stays invisible (an inactive
+            # record) is the person's to fix.
+            missing = {id(ref) for ref in _link_existing([ref for ref, _ in taken], result, pacer)}
+            for ref, error in taken:
+                if id(ref) in missing:
+                    result.errors[(ref.kind, ref.obj.pk)] = _inactive_duplicate(ref.kind, ref.name, error)
 
 
 def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: bool = True) -> None:
@@ -630,7 +712,11 @@ def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: b
         items = [{"bId": f"u{n}", "operation": "update", ENTITY[r.kind][0]: {
             "Id": getattr(r.obj, ENTITY[r.kind][2]), "SyncToken": r.obj.qbo_sync_token or "0", "sparse": True, **r.payload}}
             for n, r in enumerate(chunk)]
-        answers = _batch(items, pacer)
+        # Stable per content of the batch: a retry of the same updates is replayed by QuickBooks (§3.9); after a
+        # 5010 re-read the SyncTokens differ, so the re-applied batch gets its own id.
+        request_id = _request_id("ref-updates:" + "|".join(
+            f"{r.kind}:{getattr(r.obj, ENTITY[r.kind][2])}:{r.obj.qbo_sync_token or '0'}" for r in chunk))
+        answers = _batch(items, pacer, request_id=request_id)
         for n, ref in enumerate(chunk):
             answer, entity = answers.get(f"u{n}", {}), ENTITY[ref.kind][0]
             if entity in answer:
@@ -677,8 +763,11 @@ def _find_by_doc_number(entity: str, number: str, pacer: Pacer = NO_PACER) -> di
 def _adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict:
     """A document found by DocNumber is ours only if customer and total match (Invoice Ninja's check)."""
     same_customer = str((doc.get("CustomerRef") or {}).get("value")) == str(customer_id)
-    same_total = Decimal(str(doc.get("TotalAmt", "0"))) == order.total
-    if same_customer and same_total:
+    same_total = money(doc.get("TotalAmt", "0")) == order.total
+    # A voided invoice keeps its number and customer but every amount is 0 (§3.5): ours, voided by the bookkeeper
+    # after a try whose answer was lost (found by the soak). Refusing it would fail the job for good.
+    voided = entity == "Invoice" and is_voided(doc)
+    if same_customer and (same_total or voided):
         return doc
     raise QboDuplicateError(
         f"QuickBooks already has {entity.lower()} #{order.number} (Id {doc.get('Id')}) for another customer or amount. "
@@ -687,11 +776,12 @@ def _adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dic
 
 
 def _create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, customer_id: str) -> dict:
-    if job.in_doubt or job.attempts > 1:
-        # An earlier try may have reached QuickBooks although we saw an error: look before creating.
-        found = _find_by_doc_number(entity, order.number)
-        if found is not None:
-            return _adoptable(found, customer_id=customer_id, order=order, entity=entity)
+    # Always look before creating (one query): not only this job's earlier tries, but an earlier job that
+    # ended failed while in doubt, or one from before the order was edited (the job key holds the version),
+    # may have reached QuickBooks although we saw an error.
+    found = _find_by_doc_number(entity, order.number)
+    if found is not None:
+        return _adoptable(found, customer_id=customer_id, order=order, entity=entity)
     try:
         return client.create(entity, payload, request_id=job.request_id)
     except QboDuplicateError as e:
@@ -703,34 +793,20 @@ def _create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, 
         return _adoptable(found, customer_id=customer_id, order=order, entity=entity)
 
 
-def _doc_fields(doc: dict) -> dict:
-    total = Decimal(str(doc.get("TotalAmt", 0)))
-    balance = Decimal(str(doc["Balance"])) if "Balance" in doc else None
-    return {"qbo_doc_id": doc["Id"], "qbo_doc_number": doc.get("DocNumber", ""), "qbo_sync_token": str(doc.get("SyncToken", "")),
-            "qbo_total": total, "qbo_balance": balance, "qbo_doc_state": doc.get("TxnStatus", "") or "",
-            "qbo_last_updated": _parse_time((doc.get("MetaData") or {}).get("LastUpdatedTime"))}
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _who(job: QboSyncJob) -> str:
     return user_display_name(job.created_by) if job.created_by else "QuickBooks sync"
+
+
+def _actor(job: QboSyncJob, **details) -> Actor:
+    return Actor(user_name=_who(job), user=job.created_by, ip=job.ip_address, details=_details(job, **details))
 
 
 @transaction.atomic
 def _mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint: str) -> Order:
     order = Order.objects.select_for_update().get(pk=job.order_id)
-    for name, value in _doc_fields(doc).items():
-        setattr(order, name, value)
     order.qbo_doc_type = doc_type
-    order.save()
+    document_store(order, doc, entity="Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice")
+    order.save(update_fields=["qbo_doc_type", "updated_at"])
     if order.status == Order.Status.DRAFT:
         order_set_status(order=order, status=Order.Status.POSTED_TO_QB, by=job.created_by,
                          user_name=_who(job), ip=job.ip_address, reason=f"{doc_type} created in QuickBooks")
@@ -738,7 +814,34 @@ def _mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint:
     kind = OrderActivity.Type.ESTIMATE_CREATED if doc_type == Order.DocType.ESTIMATE else OrderActivity.Type.INVOICE_CREATED
     _log(job, kind, f"{doc_type.title()} #{order.qbo_doc_number} created in QuickBooks by {_who(job)}.",
          _details(job, docId=order.qbo_doc_id, docNumber=order.qbo_doc_number, total=str(order.qbo_total)), order)
+    if doc_type == Order.DocType.INVOICE:
+        _apply_bookkeeping_since_creation(order, doc)
+        order.refresh_from_db()
     return order
+
+
+def _apply_bookkeeping_since_creation(order: Order, doc: dict) -> None:
+    """An invoice adopted by DocNumber (an earlier try created it but its answer was lost) may have been paid
+    or voided in QuickBooks meanwhile. Its webhooks came while Kadouri did not know the invoice and were
+    ignored, and catch-up would now find the very version stored above: the order would stay `posted` with a
+    zero balance (found by the soak). Record it as created — full balance, version unknown — and let the
+    inbound handler apply what happened since, with its activity entries."""
+    from .handlers import Cause, invoice_apply
+
+    total = money(doc.get("TotalAmt", 0))
+    balance = money(doc.get("Balance", total))
+    if balance == total and not is_voided(doc):
+        return
+    Order.objects.filter(pk=order.pk).update(qbo_balance=total, qbo_sync_token="", qbo_last_updated=None,
+                                             payment_status=Order.PaymentStatus.UNPAID, qbo_doc_state="Open")
+
+    @dataclass(frozen=True)
+    class SyncCause(Cause):
+        @property
+        def user_name(self) -> str:
+            return "QuickBooks sync"
+
+    invoice_apply(order_id=order.pk, invoice=doc, cause=SyncCause(source="sync"))
 
 
 def _run_create(job: QboSyncJob) -> dict:
@@ -773,9 +876,10 @@ def _stale_safe(job: QboSyncJob, entity: str, doc_id: str, write) -> dict:
 
 
 def _refuse_if_settled(entity: str, current: dict) -> None:
-    if entity == "Invoice" and str(current.get("PrivateNote", "")).startswith("Voided") and not current.get("TotalAmt"):
+    if entity == "Invoice" and is_voided(current):
         raise QboValidationError("QuickBooks shows this invoice as voided; it cannot be changed. Reload the order.")
-    if entity == "Invoice" and Decimal(str(current.get("Balance", 1))) == 0 and Decimal(str(current.get("TotalAmt", 0))) > 0:
+    if entity == "Invoice" and payment_status(money(current.get("TotalAmt")), money(current.get("Balance"))) \
+            == Order.PaymentStatus.PAID:
         raise QboValidationError("QuickBooks shows this invoice as paid, so Kadouri will not change it. "
                                  "Make changes in QuickBooks instead.")
 
@@ -800,12 +904,14 @@ def _run_update(job: QboSyncJob) -> dict:
 
 @transaction.atomic
 def _mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str) -> Order:
-    Order.objects.select_for_update().get(pk=order_id)
-    Order.objects.filter(pk=order_id).update(pushed_fingerprint=fingerprint, **_doc_fields(doc))
-    order = Order.objects.get(pk=order_id)
+    order = Order.objects.select_for_update().get(pk=order_id)
+    Order.objects.filter(pk=order_id).update(pushed_fingerprint=fingerprint)
+    order.pushed_fingerprint = fingerprint
     _log(job, OrderActivity.Type.INVOICE_UPDATED,
-         f"{doc_label(order).title()} #{order.qbo_doc_number} updated in QuickBooks by {_who(job)}.",
-         _details(job, docId=order.qbo_doc_id, total=str(order.qbo_total)), order)
+         f"{doc_label(order).title()} #{doc.get('DocNumber') or order.qbo_doc_number} updated in QuickBooks by {_who(job)}.",
+         _details(job, docId=order.qbo_doc_id, total=str(money(doc.get("TotalAmt")))), order)
+    # An invoice edited down to what was already paid is paid now: the same status change a webhook would make.
+    document_apply(order=order, doc=doc, entity=entity_of(order), actor=_actor(job, docId=order.qbo_doc_id))
     return order
 
 
@@ -823,15 +929,16 @@ def _run_void(job: QboSyncJob) -> dict:
     doc = _stale_safe(job, entity, order.qbo_doc_id, write)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        for name, value in _doc_fields(doc).items():
-            setattr(locked, name, value)
-        locked.qbo_doc_state = "Rejected" if entity == "Estimate" else "Voided"
-        locked.save()
-        order_set_status(order=locked, status=Order.Status.CANCELLED, by=job.created_by, user_name=_who(job),
-                         ip=job.ip_address, reason=f"{entity.lower()} {'rejected' if entity == 'Estimate' else 'voided'} in QuickBooks")
         text = (f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {_who(job)} (QuickBooks cannot void estimates)."
                 if entity == "Estimate" else f"Invoice #{locked.qbo_doc_number} voided in QuickBooks by {_who(job)}.")
-        _log(job, OrderActivity.Type.INVOICE_VOIDED, text, _details(job, docId=locked.qbo_doc_id), locked)
+        document_apply(order=locked, doc=doc, entity=entity, actor=_actor(job, docId=locked.qbo_doc_id), void_hint=True,
+                       voided_text=text)
+        if locked.status != Order.Status.CANCELLED:  # an estimate (Rejected), or an answer that does not look voided
+            locked.qbo_doc_state = "Rejected" if entity == "Estimate" else "Voided"
+            locked.save(update_fields=["qbo_doc_state", "updated_at"])
+            order_set_status(order=locked, status=Order.Status.CANCELLED, by=job.created_by, user_name=_who(job),
+                             ip=job.ip_address, reason=f"{entity.lower()} {'rejected' if entity == 'Estimate' else 'voided'} in QuickBooks")
+            _log(job, OrderActivity.Type.INVOICE_VOIDED, text, _details(job, docId=locked.qbo_doc_id), locked)
     return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number}
 
 
@@ -846,12 +953,11 @@ def _run_convert(job: QboSyncJob) -> dict:
     doc = _create_or_adopt(job, order, "Invoice", payload, customer_id)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        for name, value in _doc_fields(doc).items():
-            setattr(locked, name, value)
         locked.qbo_doc_type = Order.DocType.INVOICE
         locked.pushed_fingerprint = fingerprint
         locked.version += 1
         locked.save()
+        document_apply(order=locked, doc=doc, entity="Invoice", actor=_actor(job, estimateId=estimate_id))
         _log(job, OrderActivity.Type.ESTIMATE_CONVERTED,
              f"Estimate #{estimate_number} converted to Invoice #{locked.qbo_doc_number} in QuickBooks by {_who(job)}.",
              _details(job, estimateId=estimate_id, docId=locked.qbo_doc_id), locked)
@@ -931,8 +1037,10 @@ def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[_Work]:
     by = bulk.created_by
     for order in Order.objects.filter(pk__in=order_ids).select_related("buyer").prefetch_related("lines__product"):
         action = Action.CREATE_INVOICE if order.status == Order.Status.DRAFT else Action.UPDATE_DOCUMENT
+        # A resumed run first takes back its own jobs, whatever the order's status became meanwhile.
+        job = QboSyncJob.objects.filter(order=order, bulk_push=bulk, state=State.PENDING).first()
         try:
-            job, _ = _enqueue_order_job(order=order, action=action, by=by, ip=None, bulk=bulk)
+            job = job or _enqueue_order_job(order=order, action=action, by=by, ip=None, bulk=bulk)[0]
         except (SyncRefused, QboError):
             continue
         if job.bulk_push_id == bulk.pk and _claim(job.pk):
@@ -946,9 +1054,21 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
     lease, DocNumber look-up before create) and its own activity entry."""
     pacer = pacer or Pacer()
     bulk = BulkPush.objects.get(pk=bulk_id)
-    BulkPush.objects.filter(pk=bulk.pk).update(state=BulkPush.State.RUNNING, started_at=timezone.now())
-    work = _claim_bulk_jobs(bulk, pending_orders())
-    bulk.total = len(work)
+    if bulk.state in (BulkPush.State.DONE, BulkPush.State.FAILED):
+        return bulk  # django-q2 redelivered the task of a run that already ended (or was reclaimed as dead)
+    orphans: list[int] = []
+    resumed = bulk.state == BulkPush.State.RUNNING
+    if resumed:
+        # django-q2 redelivers a task only when the worker running it died: take back the jobs that run held
+        # (in doubt: the DocNumber look-up below finds what it created) and finish the push.
+        held = QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING)
+        orphans = list(held.values_list("order_id", flat=True))
+        held.update(state=State.PENDING, in_doubt=True, claimed_at=None)
+        log.warning("bulk push %s resumed after its worker stopped; %s orders taken back", bulk.pk, len(orphans))
+    else:
+        BulkPush.objects.filter(pk=bulk.pk).update(state=BulkPush.State.RUNNING, started_at=timezone.now())
+    work = _claim_bulk_jobs(bulk, sorted(set(pending_orders()) | set(orphans)))
+    bulk.total = bulk.succeeded + bulk.failed + len(work) if resumed else len(work)
     BulkPush.objects.filter(pk=bulk.pk).update(total=bulk.total)
     try:
         work = _bulk_prepare(bulk, work, pacer)
@@ -968,6 +1088,16 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
                 _queue_retry(w.job, e) if isinstance(e, QboTransientError) else _fail(w.job, e)
                 _progress(bulk, pacer, failed=1)
         return _bulk_done(bulk, pacer, BulkPush.State.FAILED, e.message)
+    except Exception as e:  # a bug or an unexpected answer: never leave the push and its jobs `running`
+        log.exception("bulk push %s crashed", bulk.pk)
+        for w in work:
+            if QboSyncJob.objects.filter(pk=w.job.pk, state=State.RUNNING).exists():
+                w.job.refresh_from_db()
+                _crashed(w.job, e)
+                _progress(bulk, pacer, failed=1)
+        return _bulk_done(bulk, pacer, BulkPush.State.FAILED,
+                          f"The push stopped on an unexpected error ({e.__class__.__name__}); its remaining orders are "
+                          "retried one by one. If this keeps happening, an operator should look at the worker logs.")
     note = f"{bulk.succeeded} of {bulk.total} orders pushed with {pacer.used} QuickBooks requests."
     if bulk.failed:
         note += f" {bulk.failed} need attention: see each order's Activity Log."
@@ -1003,10 +1133,6 @@ def _bulk_prepare(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> list[_Work
     return ready
 
 
-def _send_batch(items: list[dict], pacer: Pacer, request_id: str) -> dict[str, dict]:
-    return _batch(items, pacer, request_id=request_id)
-
-
 def _settle_transient(bulk: BulkPush, chunk: list[_Work], error: QboError, pacer: Pacer) -> None:
     for w in chunk:  # each job goes back to its own queue, in doubt: its retry looks up the DocNumber
         w.job.in_doubt = True
@@ -1015,6 +1141,11 @@ def _settle_transient(bulk: BulkPush, chunk: list[_Work], error: QboError, pacer
 
 
 def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:
+    for w in [w for w in work if w.order.qbo_doc_id]:
+        # Recorded by an earlier run whose worker died before it closed the job: nothing to send or log again.
+        _finish(w.job, {"docId": w.order.qbo_doc_id, "docNumber": w.order.qbo_doc_number, "adopted": True})
+        _progress(bulk, pacer, succeeded=1)
+    work = [w for w in work if not w.order.qbo_doc_id]
     # DocNumber look-up first, for every order: one batch request per 3,000 orders.
     numbers = [w.order.number for w in work]
     found = _lookup_by_name("Invoice", "DocNumber", numbers, pacer) if numbers else {}
@@ -1035,7 +1166,7 @@ def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:
         chunk = fresh[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "create", "Invoice": w.payload} for w in chunk]
         try:
-            answers = _send_batch(items, pacer, _request_id("bulk-create:" + ",".join(w.job.request_id for w in chunk)))
+            answers = _batch(items, pacer, request_id=_request_id("bulk-create:" + ",".join(w.job.request_id for w in chunk)))
         except (QboTransientError, QboThrottledError) as e:
             _settle_transient(bulk, chunk, e, pacer)
             continue
@@ -1065,15 +1196,40 @@ def _bulk_created(bulk: BulkPush, w: _Work, doc: dict, pacer: Pacer) -> None:
     _progress(bulk, pacer, succeeded=1)
 
 
+def _without_settled(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> list[_Work]:
+    """The single-order update's rule (_refuse_if_settled) in bulk: an invoice paid or voided in QuickBooks is
+    not overwritten; its job fails with the reason in the order's Activity Log. One query per 100 invoices."""
+    invoices = [w for w in work if entity_of(w.order) == "Invoice"]
+    current: dict[str, dict] = {}
+    for start in range(0, len(invoices), QUERY_IN_CHUNK):
+        ids = ", ".join(repr_q(w.order.qbo_doc_id) for w in invoices[start:start + QUERY_IN_CHUNK])
+        rows = _query(f"select * from Invoice where Id in ({ids}) MAXRESULTS {QUERY_MAX_RESULTS}", pacer).get("Invoice", [])
+        current |= {str(row["Id"]): row for row in rows}
+    ready = []
+    for w in work:
+        doc = current.get(w.order.qbo_doc_id)
+        try:
+            if doc is not None:
+                _refuse_if_settled("Invoice", doc)
+        except QboError as e:
+            _fail(w.job, e)
+            _progress(bulk, pacer, failed=1)
+            continue
+        ready.append(w)
+    return ready
+
+
 def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: bool = False) -> None:
     stale: list[_Work] = []
+    if not reapply:
+        work = _without_settled(bulk, work, pacer)
     for start in range(0, len(work), BATCH_MAX_ITEMS):
         chunk = work[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
             w.payload, doc_id=w.order.qbo_doc_id, sync_token=w.order.qbo_sync_token or "0")} for w in chunk]
         prefix = "bulk-update-reapply:" if reapply else "bulk-update:"
         try:
-            answers = _send_batch(items, pacer, _request_id(prefix + ",".join(w.job.request_id for w in chunk)))
+            answers = _batch(items, pacer, request_id=_request_id(prefix + ",".join(w.job.request_id for w in chunk)))
         except (QboTransientError, QboThrottledError) as e:
             _settle_transient(bulk, chunk, e, pacer)
             continue

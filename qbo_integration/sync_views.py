@@ -221,7 +221,7 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
     if request.htmx:
         order = Order.objects.select_related("seller", "buyer").get(pk=order.pk)
         return render(request, "orders/_qbo_panel.html", {"order": order, "qbo_outcome": {"level": level, "text": text}})
-    getattr(messages, level if level != "warning" else "warning")(request, text)
+    getattr(messages, level)(request, text)
     return redirect(order)
 
 

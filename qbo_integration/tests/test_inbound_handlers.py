@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order, OrderActivity
-from products.models import Product
 from qbo_integration import client, handlers, mapping
 from qbo_integration.models import QboConnection, QboWebhookEvent, SyncConflict
 from qbo_integration.sync import order_update_request
@@ -41,7 +40,7 @@ def test_it_treats_the_invoice_created_by_kadouri_as_an_echo(posted):
     assert activities(posted, OrderActivity.Type.SYNCED_FROM_QB) == []
     assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == []
     assert set(QboWebhookEvent.objects.values_list("status", flat=True)) == {"done"}
-    assert all(handlers.is_unchanged(r) for r in QboWebhookEvent.objects.values_list("result", flat=True))
+    assert not QboWebhookEvent.objects.filter(changed=True).exists()
 
 
 def test_it_marks_the_order_paid_when_a_payment_settles_the_invoice(webhooks, posted):
@@ -302,6 +301,29 @@ def test_it_retries_with_backoff_then_gives_up_visibly(webhooks, posted):
     assert event.status == "done" and posted.status == "paid"
 
 
+def test_waiting_for_a_pause_does_not_use_up_an_events_attempts(webhooks, posted):
+    """Found by the soak: while the company was paused after a 429, every due event "failed" an attempt without
+    anything being sent, and a burst of throttling marked events failed for good."""
+    paused_until = timezone.now() + timedelta(minutes=5)
+    QboConnection.objects.update(paused_until=paused_until)
+    before = list(QboWebhookEvent.objects.values_list("pk", flat=True))
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
+    webhooks.flush()
+
+    for _ in range(handlers.MAX_ATTEMPTS + 2):
+        QboWebhookEvent.objects.filter(status="pending").update(not_before=timezone.now())
+        handlers.inbox_process_due()
+
+    events = QboWebhookEvent.objects.exclude(pk__in=before)
+    assert len(events) == 2 and {(e.status, e.attempts) for e in events} == {("pending", 0)}
+    assert all(e.not_before >= paused_until - timedelta(seconds=1) and "throttled" in e.last_error for e in events)
+    QboConnection.objects.update(paused_until=None)
+    QboWebhookEvent.objects.filter(status="pending").update(not_before=timezone.now())
+    handlers.inbox_process_due()
+    posted.refresh_from_db()
+    assert posted.status == "paid"
+
+
 def test_a_company_is_processed_by_one_worker_at_a_time(webhooks, posted):
     assert handlers._lease_take(REALM_ID) is not None
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
@@ -333,3 +355,82 @@ def test_doorbells_for_the_same_document_share_one_read(webhooks, posted):
     assert first.status == "done" and all(e.status == "done" and f"Covered by event {first.pk}" in e.result for e in others)
     posted.refresh_from_db()
     assert posted.status == "paid"
+
+
+def test_it_marks_the_order_paid_when_kadouri_edits_the_invoice_down_to_what_was_paid(webhooks, posted, staff_user, apples):
+    from orders.services import LineInput, order_update
+
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 325)  # the apples; the pears were not delivered
+    webhooks.flush()
+    order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("10"))], by=staff_user)
+
+    job = order_update_request(order=Order.objects.get(pk=posted.pk), by=staff_user)
+
+    assert job.state == "done"
+    posted.refresh_from_db()
+    assert (posted.status, posted.payment_status, posted.qbo_balance, posted.qbo_doc_state) == (
+        "paid", "paid", Decimal("0.00"), "Paid")
+    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED)[-1] == "Payment received in QuickBooks - Invoice marked as PAID"
+    logged = posted.activities.count()
+    webhooks.flush()  # the echo of Kadouri's own update changes nothing, silently
+    posted.refresh_from_db()
+    assert (posted.status, posted.activities.count()) == ("paid", logged)
+
+
+def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_name(webhooks, seller, apples, staff_user):
+    from conftest import make_account, make_order
+
+    make_account("Acme", "ACM1")
+    acme = make_account("Acme", "ACM2")  # a duplicate name: QuickBooks knows it as "Acme (ACM2)"
+    invoiced(make_order(seller=seller, buyer=acme, lines=[(apples, "1")], by=staff_user), by=staff_user)
+    webhooks.flush()
+    acme.refresh_from_db()
+    customer = client.read("Customer", acme.qbo_customer_id)
+    assert customer["DisplayName"] == "Acme (ACM2)"
+
+    client.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "sparse": True,
+                               "PrimaryPhone": {"FreeFormNumber": "559-555-0199"}}, request_id="bookkeeper-phone-1")
+    webhooks.flush()
+
+    acme.refresh_from_db()
+    assert acme.name == "Acme"
+    last = QboWebhookEvent.objects.filter(entity="Customer").latest("id")
+    assert last.status == "done" and "renamed" not in last.result
+
+
+def test_a_rename_followed_from_quickbooks_is_not_pushed_back(webhooks, posted, caplog):
+    from qbo_integration import sync
+
+    buyer = posted.buyer
+    webhooks.emu.rename_customer(REALM_ID, buyer.qbo_customer_id, "Harbor Fresh West")
+    webhooks.flush()
+    buyer.refresh_from_db()
+    assert buyer.name == "Harbor Fresh West"
+    assert "renamed from “Harbor Fresh Market” to “Harbor Fresh West”" in caplog.text
+    webhooks.emu.clear_requests()
+
+    sync.ensure_refs(accounts=[buyer], products=[])  # what the next push of one of its orders does first
+
+    assert webhooks.emu.count_requests(subpath="batch") == 0
+    assert client.read("Customer", buyer.qbo_customer_id)["DisplayName"] == "Harbor Fresh West"
+
+
+def test_a_deleted_payment_rereads_only_the_invoices_it_was_applied_to(webhooks, posted, order_factory, staff_user):
+    other = invoiced(order_factory(), by=staff_user)
+    webhooks.emu.record_payment(REALM_ID, other.qbo_doc_id, 100)  # partly paid: the old scan re-read it as well
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
+    webhooks.flush()
+    payment_id = payment_id_for(webhooks.emu, posted.qbo_doc_id)
+    seen = QboWebhookEvent.objects.filter(entity="Payment", entity_id=payment_id).values_list("invoice_ids", flat=True)
+    assert [posted.qbo_doc_id] in list(seen)  # remembered when the payment was first seen
+    webhooks.emu.clear_requests()
+
+    webhooks.emu.delete_payment(REALM_ID, payment_id)
+    webhooks.flush()
+
+    posted.refresh_from_db()
+    assert (posted.status, posted.payment_status) == ("posted_to_qb", "unpaid")
+    assert webhooks.emu.count_requests(subpath="query") == 0
+    assert webhooks.emu.count_requests(method="GET", subpath=f"invoice/{other.qbo_doc_id}") == 0
+    deleted = QboWebhookEvent.objects.filter(entity="Payment", entity_id=payment_id, operation="Delete").get()
+    assert deleted.changed and f"Payment {payment_id} deleted in QuickBooks" in deleted.result

@@ -174,6 +174,17 @@ def test_it_answers_503_when_quickbooks_is_not_connected(staff_client, qbo, orde
     assert response.status_code == 503 and "not connected" in response.json()["error"]
 
 
+@pytest.mark.parametrize("status", ["paid", "cancelled"])
+def test_it_applies_the_status_table_before_asking_for_a_connection(staff_client, qbo_connected, order_factory, status):
+    order = in_status(staff_client, order_factory, status)
+    QboConnection.objects.update(state=QboConnection.State.DISCONNECTED)
+
+    for method in ("PUT", "DELETE"):
+        response = api(staff_client, method, f"sync/order/{order.pk}")
+        assert response.status_code == 409, (method, response.content)
+        assert "not connected" not in response.json()["error"]
+
+
 def test_it_reads_the_payment_status_from_quickbooks(staff_client, qbo_connected, order_factory):
     order = posted(staff_client, order_factory())
     qbo_connected.record_payment(REALM_ID, order.qbo_doc_id, 100)
@@ -219,3 +230,21 @@ def test_it_updates_a_linked_account_that_changed(staff_client, qbo_connected, b
 
     customer, = entities(qbo_connected, "Customer")
     assert customer["PrimaryPhone"]["FreeFormNumber"] == "559-555-0100" and customer["SyncToken"] == "1"
+
+
+def test_it_sends_customer_updates_with_a_stable_request_id(staff_client, qbo_connected, buyer):
+    api(staff_client, "POST", f"sync/account/{buyer.pk}")
+    buyer.refresh_from_db()
+    buyer.phone = "559-555-0100"
+    buyer.save()
+    qbo_connected.clear_requests()
+    qbo_connected.add_fault("503", method="POST", path="/batch$", count=1)  # the first try of the update fails
+
+    assert api(staff_client, "POST", f"sync/account/{buyer.pk}").status_code == 200
+
+    updates = qbo_connected.requests(method="POST", subpath="batch")
+    assert [r["status"] for r in updates] == [503, 200]
+    ids = {r["params"].get("requestid") for r in updates}
+    assert len(ids) == 1 and None not in ids  # the retry carried the same id, so QuickBooks can replay it
+    customer, = entities(qbo_connected, "Customer")
+    assert customer["SyncToken"] == "1"

@@ -58,7 +58,9 @@ def test_it_updates_changed_posted_orders_in_batches_with_stored_mappings(qbo_co
     bulk = BulkPush.objects.order_by("-pk").first()
     assert (bulk.total, bulk.succeeded) == (35, 35)
     api = qbo_connected.requests(path="/v3/company/")
-    assert [r["subpath"] for r in api] == ["batch", "batch"]  # no look-ups: the mappings are stored
+    # No name look-ups (the mappings are stored): one read of the 35 invoices (paid or voided ones are not
+    # overwritten), then two batches of updates.
+    assert [r["subpath"] for r in api] == ["query", "batch", "batch"]
     assert sum(1 for i in entities(qbo_connected, "Invoice") if i.get("PrivateNote") == "re-weighed") == 35
     assert all(not o.changed_since_push for o in Order.objects.filter(pk__in=[o.pk for o in pending]))
     assert Order.objects.get(pk=pending[0].pk).activities.filter(activity_type="invoice_updated").count() == 1
@@ -128,3 +130,83 @@ def test_it_refuses_to_start_without_a_connection(staff_client, qbo, pending):
 
     assert "not connected" in response.content.decode()
     assert not BulkPush.objects.exists()
+
+
+def _die_mid_run(bulk: BulkPush, orders, *, created: int) -> None:
+    """What a SIGKILLed worker leaves behind (found by the soak): the run `running`, its jobs `running`, and
+    maybe the first invoices created and recorded on their orders but their jobs never closed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - sync.STUCK_AFTER - timedelta(seconds=5)
+    BulkPush.objects.filter(pk=bulk.pk).update(state="running", started_at=long_ago, total=len(orders))
+    for order in orders:
+        job, _ = sync._enqueue_order_job(order=order, action="create_invoice", by=None, ip=None, bulk=bulk)
+        assert sync._claim(job.pk)
+    QboSyncJob.objects.filter(bulk_push=bulk).update(claimed_at=long_ago)
+    for order in orders[:created]:
+        job = QboSyncJob.objects.get(order=order)
+        customer_id, item_ids = sync._refs_for_order(order)
+        payload = sync.mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
+                                                      term_id=sync.term_id_for(order))
+        doc = sync.client.create("Invoice", payload, request_id=job.request_id)
+        sync._mark_created(job, doc, "invoice", order.compute_fingerprint())
+
+
+def test_a_bulk_push_whose_worker_died_is_resumed_when_django_q_redelivers_it(qbo_connected, pending):
+    orders = pending[:10]
+    bulk = BulkPush.objects.create(total=0)
+    _die_mid_run(bulk, orders, created=3)
+
+    resumed = sync.bulk_push_run(bulk_id=bulk.pk)
+
+    assert (resumed.state, resumed.total, resumed.succeeded, resumed.failed) == ("done", 61, 61, 0)
+    assert len(entities(qbo_connected, "Invoice")) == 61
+    assert all(o.activities.filter(activity_type="invoice_created").count() == 1 for o in Order.objects.all())
+    assert not QboSyncJob.objects.exclude(state="done").exists()
+    # A second redelivery of the same task changes nothing.
+    assert sync.bulk_push_run(bulk_id=bulk.pk).succeeded == 61
+
+
+def test_a_dead_bulk_push_is_reclaimed_by_the_drain_and_no_longer_blocks_push_all_pending(qbo_connected, pending, staff_user):
+    orders = pending[:10]
+    bulk = BulkPush.objects.create(total=0)
+    _die_mid_run(bulk, orders, created=3)
+    assert sync.bulk_push_start(by=staff_user).pk == bulk.pk  # blocked while it looks alive
+
+    sync.qbo_jobs_process_due()
+
+    bulk.refresh_from_db()
+    assert bulk.state == "failed" and "worker stopped" in bulk.message
+    assert QboSyncJob.objects.filter(order__in=orders, state="done").count() == 10
+    # The orders it never reached went to a new push (Q_SYNC runs it at once in tests).
+    fresh = BulkPush.objects.exclude(pk=bulk.pk).get()
+    assert (fresh.state, fresh.total, fresh.succeeded) == ("done", 51, 51)
+    assert all(o.activities.filter(activity_type="invoice_created").count() == 1 for o in Order.objects.all())
+    assert len(entities(qbo_connected, "Invoice")) == 61
+    assert sync.bulk_push_run(bulk_id=bulk.pk).state == "failed"  # django-q2's late redelivery: nothing to do
+
+
+def test_it_does_not_overwrite_invoices_paid_or_voided_in_quickbooks(qbo_connected, pending, staff_user):
+    from qbo_integration.testing import REALM_ID
+
+    call_command("push_pending")
+    paid, voided, open_ = (Order.objects.get(pk=o.pk) for o in pending[:3])
+    qbo_connected.record_payment(REALM_ID, paid.qbo_doc_id)
+    qbo_connected.void_invoice(REALM_ID, voided.qbo_doc_id)
+    for order in (paid, voided, open_):  # edited in Kadouri before the webhooks arrived
+        order_update(order_id=order.pk, fields={"notes": "late edit"}, lines=None, by=staff_user)
+    qbo_connected.clear_requests()
+
+    call_command("push_pending")
+
+    bulk = BulkPush.objects.order_by("-pk").first()
+    assert (bulk.total, bulk.succeeded, bulk.failed) == (3, 1, 2)
+    assert [r["subpath"] for r in qbo_connected.requests(path="/v3/company/")] == ["query", "batch"]
+    notes = {i["Id"]: i.get("PrivateNote") for i in entities(qbo_connected, "Invoice")}
+    assert notes[open_.qbo_doc_id] == "late edit"
+    assert notes[paid.qbo_doc_id] != "late edit" and notes[voided.qbo_doc_id].startswith("Voided")
+    failed = paid.activities.get(activity_type="sync_failed").description
+    assert "QuickBooks shows this invoice as paid, so Kadouri will not change it" in failed
+    assert "voided; it cannot be changed" in voided.activities.get(activity_type="sync_failed").description

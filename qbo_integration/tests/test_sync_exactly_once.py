@@ -132,3 +132,162 @@ def test_it_reuses_the_request_id_and_reclaims_a_job_whose_worker_died(staff_cli
     assert job.state == "done" and job.in_doubt and job.attempts == 2
     assert len(entities(qbo_connected, "Invoice")) == 1 and len(entities(qbo_connected, "Customer")) == 1
     assert qbo_connected.count_requests(method="POST", subpath="invoice") == 1  # adopted by DocNumber, not re-sent
+
+
+def _created_then_lost(qbo_connected, order, staff_user) -> QboSyncJob:
+    """A try that created the invoice in QuickBooks and lost the answer (its job is queued, in doubt)."""
+    from qbo_integration import client, mapping
+
+    job, _ = sync._enqueue_order_job(order=order, action=QboSyncJob.Action.CREATE_INVOICE, by=staff_user, ip=None)
+    assert sync._claim(job.pk)
+    customer_id, item_ids = sync._refs_for_order(order)
+    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id="3")
+    invoice = client.create("Invoice", payload, request_id=job.request_id)
+    QboSyncJob.objects.filter(pk=job.pk).update(state="pending", in_doubt=True, not_before=timezone.now() - timedelta(seconds=1))
+    return invoice
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bookkeeping, status, payment, entry", [
+    ("full", "paid", "paid", "payment_received"),
+    ("partial", "posted_to_qb", "partial", "payment_received"),
+    ("void", "cancelled", "unpaid", "invoice_voided"),
+])
+def test_an_adopted_invoice_brings_what_the_bookkeeper_did_meanwhile(qbo_connected, order_factory, staff_user,
+                                                                     bookkeeping, status, payment, entry):
+    """Found by the soak: the bookkeeper paid (or voided) an invoice whose creation Kadouri had not heard back
+    about; the retry adopted it by DocNumber with its current version, so neither webhooks (ignored: unknown
+    invoice then) nor catch-up (same version) ever moved the order — it stayed `posted` with a zero balance,
+    and a voided one failed the job as "another customer or amount"."""
+    order = order_factory()
+    invoice = _created_then_lost(qbo_connected, order, staff_user)
+    if bookkeeping == "void":
+        qbo_connected.void_invoice("9130350000000001", invoice["Id"])
+    else:
+        qbo_connected.record_payment("9130350000000001", invoice["Id"], None if bookkeeping == "full" else 5)
+
+    tasks.qbo_drain_due_jobs()
+
+    order.refresh_from_db()
+    assert QboSyncJob.objects.get(order=order).state == "done"
+    assert (order.status, order.qbo_doc_id) == (status, invoice["Id"])
+    if bookkeeping != "void":
+        assert order.payment_status == payment
+    kinds = list(order.activities.order_by("id").values_list("activity_type", flat=True))
+    assert kinds.count("invoice_created") == 1 and entry in kinds
+    assert kinds.index("invoice_created") < kinds.index(entry)
+    assert len(entities(qbo_connected, "Invoice")) == 1
+
+
+@pytest.mark.django_db
+def test_a_customer_created_by_a_concurrent_push_is_linked_not_refused(qbo_connected, order_factory, staff_user, monkeypatch):
+    """Found by the soak: two orders of a new buyer pushed at once both looked the name up (absent), one created
+    the customer, the other's create answered 6240 and its job failed for good ("probably inactive")."""
+    from qbo_integration import client
+
+    order = order_factory()
+    real_lookup = sync._lookup_many
+
+    def lookup_then_someone_creates(specs, pacer):
+        found = real_lookup(specs, pacer)
+        for entity, field_name, names in specs:  # the other push wins the race right after our look-up
+            for name in names:
+                body = {"DisplayName": name} if entity == "Customer" else {
+                    "Name": name, "Type": "Service", "IncomeAccountRef": {"value": sync.income_account_id()}}
+                client.create(entity, body, request_id=f"other-{entity}-{name}"[:50])
+        return found
+
+    monkeypatch.setattr(sync, "_lookup_many", lookup_then_someone_creates)
+
+    job = sync.order_push_request(order=order, doc_type="invoice", by=staff_user)
+
+    assert job.state == "done", job.last_error
+    assert len(entities(qbo_connected, "Customer")) == 1 and len(entities(qbo_connected, "Item")) == 2
+    order.buyer.refresh_from_db()
+    assert order.buyer.qbo_customer_id == entities(qbo_connected, "Customer")[0]["Id"]
+
+
+def _create_failed_in_doubt(qbo_connected, order, staff_user) -> QboSyncJob:
+    """QuickBooks committed the invoice but every answer was lost, until the job gave up (failed, in doubt)."""
+    from qbo_integration import client, mapping
+
+    job, _ = sync._enqueue_order_job(order=order, action=QboSyncJob.Action.CREATE_INVOICE, by=staff_user, ip=None)
+    assert sync._claim(job.pk)
+    customer_id, item_ids = sync._refs_for_order(order)
+    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id="3")
+    client.create("Invoice", payload, request_id=job.request_id)
+    QboSyncJob.objects.filter(pk=job.pk).update(state="failed", in_doubt=True, last_error="Gave up after 8 attempts.")
+    qbo_connected.clear_requests()
+    return job
+
+
+@pytest.mark.django_db
+def test_a_new_create_adopts_the_invoice_an_earlier_failed_in_doubt_job_created(staff_client, qbo_connected, order_factory,
+                                                                               staff_user):
+    order = order_factory()
+    failed = _create_failed_in_doubt(qbo_connected, order, staff_user)
+
+    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
+                                 content_type="application/json")
+
+    assert response.status_code == 200
+    assert QboSyncJob.objects.exclude(pk=failed.pk).get().attempts == 1  # a new job, not a retry of the old one
+    invoice, = entities(qbo_connected, "Invoice")
+    order.refresh_from_db()
+    assert order.qbo_doc_id == invoice["Id"]
+    # Looked up by DocNumber before creating: nothing was sent to be refused as a duplicate.
+    assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
+
+
+@pytest.mark.django_db
+def test_a_create_after_an_edit_refuses_when_the_invoice_with_that_number_does_not_match(
+        staff_client, qbo_connected, order_factory, staff_user):
+    from decimal import Decimal
+
+    from orders.services import LineInput, order_update
+
+    order = order_factory()
+    _create_failed_in_doubt(qbo_connected, order, staff_user)
+    lines = [LineInput(product=line.product, quantity=line.quantity + Decimal("2")) for line in order.lines.all()]
+    order = order_update(order_id=order.pk, fields={}, lines=lines, by=staff_user)  # a new version, a new total
+
+    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
+                                 content_type="application/json")
+
+    assert response.status_code == 502
+    assert f"QuickBooks already has invoice #{order.number}" in response.json()["error"]
+    assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
+    assert len(entities(qbo_connected, "Invoice")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="Open (found by the soak, issue 7): a customer created by a batch whose answer "
+                   "was lost, then renamed in QuickBooks before the retry, is created a second time: the retry links "
+                   "by name and its batch (other refs) has another requestid. Fix idea: remember the in-doubt batch "
+                   "(requestid + body) on the refs and replay it before looking up by name.")
+def test_a_customer_created_without_an_answer_and_renamed_meanwhile_is_not_created_twice(
+        qbo_connected, order_factory, staff_user, monkeypatch):
+    from conftest import make_account
+    from qbo_integration.client import QboTransientError
+
+    order = order_factory()
+    other = make_account("Other Buyer", "OTB")
+    real_batch = sync._batch
+
+    def committed_but_lost(items, pacer, request_id=None):
+        answers = real_batch(items, pacer, request_id=request_id)
+        if any(item.get("operation") == "create" for item in items):
+            raise QboTransientError("connection dropped", in_doubt=True)
+        return answers
+
+    monkeypatch.setattr(sync, "_batch", committed_but_lost)
+    with pytest.raises(QboTransientError):  # a bulk push's batch: both buyers and the products, answer lost
+        sync.ensure_refs(accounts=[order.buyer, other], products=[line.product for line in order.lines.all()])
+    monkeypatch.setattr(sync, "_batch", real_batch)
+    customer = next(c for c in entities(qbo_connected, "Customer") if c["DisplayName"] == order.buyer.name)
+    qbo_connected.rename_customer("9130350000000001", customer["Id"], "Renamed By The Bookkeeper")
+
+    job = sync.order_push_request(order=order, doc_type="invoice", by=staff_user)  # the order's own retry
+
+    assert job.state == "done"
+    assert len(entities(qbo_connected, "Customer")) == 2  # the buyer's customer (renamed) and the other buyer's

@@ -207,3 +207,153 @@ def test_it_stops_everything_when_quickbooks_needs_reconnecting(staff_client, qb
     before = qbo_connected.count_requests()
     assert push(staff_client, order_factory()).status_code == 503
     assert qbo_connected.count_requests() == before  # nothing more is sent
+
+
+def test_waiting_for_a_pause_does_not_use_up_the_jobs_attempts(staff_client, qbo_connected, order_factory):
+    """Found by the soak: after one 429 every queued job hit the company's pause and lost an attempt each time,
+    so a busy company made jobs fail for good although nothing was ever sent for them."""
+    order = order_factory()
+    QboConnection.objects.update(paused_until=timezone.now() + timedelta(minutes=5))
+
+    for _ in range(12):  # more than max_attempts (8)
+        assert push(staff_client, order).status_code == 202
+        job = QboSyncJob.objects.get(order=order)
+        QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+        tasks.qbo_drain_due_jobs()
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("pending", 0)
+    assert qbo_connected.count_requests(method="POST") == 0
+    assert "QuickBooks paused this company" in order.activities.filter(activity_type="sync_queued").first().description
+    make_due(job)
+    tasks.qbo_drain_due_jobs()
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("done", 1)
+
+
+class OddAnswer:
+    """QuickBooks runs the write, then answers it with a shape nobody expects (once)."""
+
+    def __init__(self, emu, subpath: str, answer: bytes = b'{"time": "2026-11-02T10:00:00.000-08:00"}'):
+        self.emu, self.handle, self.subpath, self.answer, self.fired = emu, emu.handle, subpath, answer, False
+
+    def __call__(self, method, path, headers=None, body=b""):
+        status, response_headers, payload = self.handle(method, path, headers, body)
+        if not self.fired and method == "POST" and path.split("?")[0].endswith(self.subpath):
+            self.fired = True
+            return 200, response_headers, self.answer
+        return status, response_headers, payload
+
+
+def test_it_queues_a_job_in_doubt_when_something_unexpected_breaks_instead_of_answering_500(
+        staff_client, qbo_connected, order_factory, monkeypatch, caplog):
+    order = order_factory()
+    monkeypatch.setattr(qbo_connected, "handle", OddAnswer(qbo_connected, "/invoice"))
+
+    response = push(staff_client, order)
+
+    assert response.status_code == 202
+    job = QboSyncJob.objects.get()
+    assert (job.state, job.in_doubt, job.error_kind) == ("pending", True, "transient")
+    assert "unexpected error (KeyError)" in job.last_error
+    assert "crashed" in caplog.text
+    assert "unexpected error" in order.activities.get(activity_type=OrderActivity.Type.SYNC_QUEUED).description
+    make_due(job)
+    tasks.qbo_drain_due_jobs()
+    job.refresh_from_db()
+    assert job.state == "done"
+    assert len(entities(qbo_connected, "Invoice")) == 1  # the retry adopted what the odd answer hid
+
+
+class AuthFaultInBatch:
+    """Every item of a batch that creates invoices answers an auth fault (code 3200), the way a batch reports
+    a per-item authorization failure; nothing is created."""
+
+    def __init__(self, emu):
+        self.emu, self.handle = emu, emu.handle
+
+    def __call__(self, method, path, headers=None, body=b""):
+        text = body.decode() if isinstance(body, bytes) else (body or "")
+        if path.split("?")[0].endswith("/batch") and '"operation": "create", "Invoice"' in text:
+            items = json.loads(text)["BatchItemRequest"]
+            fault = {"type": "AUTHENTICATION", "Error": [{"code": "3200", "Message": "message=ApplicationAuthenticationFailed"}]}
+            answer = {"BatchItemResponse": [{"bId": item["bId"], "Fault": fault} for item in items]}
+            return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+        return self.handle(method, path, headers, body)
+
+
+def test_an_auth_fault_inside_a_batch_fails_the_jobs_instead_of_crashing_the_push(qbo_connected, order_factory, monkeypatch):
+    from qbo_integration import sync
+    from qbo_integration.models import BulkPush
+
+    orders = [order_factory(ready_to_push=True) for _ in range(2)]
+    monkeypatch.setattr(qbo_connected, "handle", AuthFaultInBatch(qbo_connected))
+
+    bulk = sync.bulk_push_run(bulk_id=BulkPush.objects.create().pk)
+
+    assert (bulk.state, bulk.succeeded, bulk.failed) == ("done", 0, 2)
+    jobs = QboSyncJob.objects.filter(order__in=orders)
+    assert {(j.state, j.error_kind, j.error_code) for j in jobs} == {("failed", "auth", "3200")}
+    assert entities(qbo_connected, "Invoice") == []
+
+
+def test_a_bulk_push_that_crashes_ends_failed_and_queues_its_orders_again(qbo_connected, order_factory, monkeypatch):
+    from qbo_integration import sync
+    from qbo_integration.models import BulkPush
+
+    orders = [order_factory(ready_to_push=True) for _ in range(2)]
+    monkeypatch.setattr(qbo_connected, "handle", OddAnswer(qbo_connected, "/batch", b'{"BatchItemResponse": [null]}'))
+
+    bulk = sync.bulk_push_run(bulk_id=BulkPush.objects.create().pk)
+
+    assert bulk.state == "failed" and "unexpected error (AttributeError)" in bulk.message
+    jobs = QboSyncJob.objects.filter(order__in=orders)
+    assert {(j.state, j.in_doubt) for j in jobs} == {("pending", True)}
+
+
+def test_an_order_cannot_be_deleted_while_its_sync_is_queued(staff_client, qbo_connected, order_factory, staff_user):
+    from orders.models import Order
+    from orders.services import OrderError, order_delete
+
+    order = order_factory()
+    qbo_connected.add_fault("429", method="POST", path="/invoice$")
+    assert push(staff_client, order).status_code == 202  # queued: the invoice may be created any moment
+
+    with pytest.raises(OrderError, match="while QuickBooks is working on it"):
+        order_delete(order_id=order.pk, by=staff_user)
+
+    assert Order.objects.filter(pk=order.pk).exists()
+    make_due(QboSyncJob.objects.get())
+    tasks.qbo_drain_due_jobs()
+    assert QboSyncJob.objects.get().state == "done"
+
+
+def test_the_drain_is_scheduled_from_the_start_so_a_dead_workers_job_is_reclaimed(qbo_connected, order_factory, staff_user):
+    from qbo_integration import sync
+
+    drain = Schedule.objects.get(func="qbo_integration.tasks.qbo_drain_due_jobs")  # no retry has ever happened
+    assert (drain.schedule_type, drain.minutes, drain.repeats) == (Schedule.MINUTES, 1, -1)
+    order = order_factory()
+    job, _ = sync._enqueue_order_job(order=order, action=QboSyncJob.Action.CREATE_INVOICE, by=staff_user, ip=None)
+    assert sync._claim(job.pk)  # a worker took it and died before sending anything
+    QboSyncJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+
+    tasks.qbo_drain_due_jobs()  # what the schedule runs every minute
+
+    job.refresh_from_db()
+    assert job.state == "done" and len(entities(qbo_connected, "Invoice")) == 1
+
+
+def test_a_queued_job_fails_plainly_when_quickbooks_was_disconnected_meanwhile(staff_client, qbo_connected, order_factory):
+    order = order_factory()
+    qbo_connected.add_fault("429", method="POST", path="/invoice$")
+    assert push(staff_client, order).status_code == 202
+    job = QboSyncJob.objects.get()
+    make_due(job)
+    QboConnection.objects.update(state=QboConnection.State.DISCONNECTED)
+
+    tasks.qbo_drain_due_jobs()
+
+    job.refresh_from_db()
+    assert (job.state, job.error_kind) == ("failed", "not_connected")
+    assert "QuickBooks is not connected" in order.activities.get(activity_type=OrderActivity.Type.SYNC_FAILED).description

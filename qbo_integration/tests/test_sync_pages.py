@@ -128,3 +128,19 @@ def test_it_requires_login_for_the_buttons(client, qbo_connected, order_factory)
 
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert entities(qbo_connected, "Invoice") == []
+
+
+@pytest.mark.parametrize("doc_type", ["invoice", "estimate"])
+def test_it_asks_for_confirmation_before_voiding_without_htmx_too(staff_client, qbo_connected, order_factory, doc_type):
+    import re
+
+    order = order_factory()
+    press(staff_client, order, doc_type)
+
+    html = page(staff_client, order)
+
+    button = html.index('data-testid="qbo-void"')
+    form = html[html.rindex("<form", 0, button):button]
+    asked = dict(re.findall(r'(hx-confirm|data-confirm)="([^"]*)"', form))
+    assert asked.get("data-confirm") and asked["data-confirm"] == asked["hx-confirm"]  # app.js asks it without htmx
+    assert "cannot be undone" in asked["data-confirm"]

@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 from django_q.models import OrmQ
 
-from orders.models import Order
 from qbo_integration import inbound
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID

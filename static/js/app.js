@@ -17,6 +17,8 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    // htmx handled this submit already (it prevents the default and asks its own hx-confirm): don't ask twice.
+    if (event.defaultPrevented) { return; }
     var question = form.dataset.confirm;
     if (question && !window.confirm(question)) { event.preventDefault(); return; }
     if (form.dataset.submitted === "true") { event.preventDefault(); return; }

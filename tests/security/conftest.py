@@ -55,7 +55,8 @@ def add_integration_rows(world: World) -> None:
     """One row in each integration table (if the model exists in this shape), for admin and crawler pages."""
     realm = world.conn.realm_id
     optional = {
-        "QboSyncJob": dict(realm_id=realm, action="create_invoice", order=world.draft, request_id="crawl-1"),
+        # Finished: an active job would (rightly) keep the draft from being deleted (orders.services.order_delete).
+        "QboSyncJob": dict(realm_id=realm, action="create_invoice", order=world.draft, request_id="crawl-1", state="done"),
         "QboWebhookEvent": dict(dedupe_key="crawl-1", source="legacy", realm_id=realm, entity="Invoice",
                                 entity_id="1", operation="Update"),
         "SyncConflict": dict(object_type="account", object_id=world.seller.pk, field="name"),
