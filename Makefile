@@ -1,4 +1,4 @@
-.PHONY: run test bench
+.PHONY: run test bench soak
 
 run:
 	scripts/run.sh
@@ -11,3 +11,9 @@ bench:
 	scripts/bootstrap.sh
 	.venv/bin/python manage.py bench_outbound --settings=kadouri.test_settings
 	.venv/bin/python manage.py bench_webhooks --settings=kadouri.test_settings
+
+# The fault-injection soak, full form (300 orders; PostgreSQL at 127.0.0.1:5432 or DATABASE_URL's server).
+# It prints figures and exits non-zero on any violation; CI runs the shortened form in tests/soak/.
+soak:
+	scripts/bootstrap.sh
+	.venv/bin/python manage.py soak --settings=kadouri.test_settings $(SOAK_ARGS)
