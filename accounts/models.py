@@ -22,6 +22,9 @@ class Account(models.Model):
     qbo_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks."
     )
+    qbo_create_request = models.CharField(
+        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -635,6 +635,7 @@ def ensure_refs(*, accounts: list[Account], products: list[Product], pacer: Pace
     for ref in refs:
         if getattr(ref.obj, ENTITY[ref.kind][2]):
             _remember(result, ref, getattr(ref.obj, ENTITY[ref.kind][2]))
+    to_link = _replay_in_flight(to_link, result, pacer)
     to_create = _link_existing(to_link, result, pacer)
     _create_refs(to_create, result, pacer)
     _update_refs(to_update, result, pacer)
@@ -649,8 +650,10 @@ def _save_ref(ref: _Ref, row: dict, result: RefResult) -> None:
     model = type(ref.obj)
     id_field = ENTITY[ref.kind][2]
     model.objects.filter(pk=ref.obj.pk).update(**{id_field: row["Id"], "qbo_sync_token": row.get("SyncToken", ""),
-                                                  "qbo_fingerprint": mapping.fingerprint(ref.payload)})
+                                                  "qbo_fingerprint": mapping.fingerprint(ref.payload),
+                                                  "qbo_create_request": ""})
     setattr(ref.obj, id_field, row["Id"])
+    ref.obj.qbo_create_request = ""
     ref.obj.qbo_sync_token, ref.obj.qbo_fingerprint = row.get("SyncToken", ""), mapping.fingerprint(ref.payload)
     _remember(result, ref, row["Id"])
 
@@ -676,12 +679,39 @@ def _link_existing(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_R
     return missing
 
 
+def _replay_in_flight(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_Ref]:
+    """Refs whose create batch got no answer (a worker died, a connection dropped) may exist in QuickBooks under
+    a name changed since. Resending that batch's requestid makes QuickBooks answer what it did then (§3.9), so
+    they are linked by id instead of created again (found by the soak). Returns the refs still unlinked."""
+    pending: dict[str, list[tuple[str, _Ref]]] = {}
+    for ref in refs:
+        request_id, _, bid = ref.obj.qbo_create_request.partition("#")
+        if request_id and bid:
+            pending.setdefault(request_id, []).append((bid, ref))
+    for request_id, pairs in pending.items():
+        items = [{"bId": bid, "operation": "create", ENTITY[ref.kind][0]: ref.payload} for bid, ref in pairs]
+        answers = _batch(items, pacer, request_id=request_id)
+        for bid, ref in pairs:
+            row = answers.get(bid, {}).get(ENTITY[ref.kind][0])
+            if row:
+                _save_ref(ref, row, result)
+    return [ref for ref in refs if not getattr(ref.obj, ENTITY[ref.kind][2])]
+
+
+def _mark_in_flight(chunk: list[_Ref], items: list[dict], request_id: str) -> None:
+    # Committed before the request leaves, so even a worker killed mid-request leaves the marker behind.
+    for ref, item in zip(chunk, items):
+        ref.obj.qbo_create_request = f"{request_id}#{item['bId']}"
+        type(ref.obj).objects.filter(pk=ref.obj.pk).update(qbo_create_request=ref.obj.qbo_create_request)
+
+
 def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
     for start in range(0, len(refs), BATCH_MAX_ITEMS):
         chunk = refs[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(chunk)]
-        # Names are unique in QuickBooks, so a replayed create can only answer 6240: no duplicate possible.
-        answers = _batch(items, pacer, request_id=_request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{r.name}" for r in chunk)))
+        request_id = _request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{r.name}" for r in chunk))
+        _mark_in_flight(chunk, items, request_id)
+        answers = _batch(items, pacer, request_id=request_id)
         taken: list[tuple[_Ref, QboError]] = []
         for n, ref in enumerate(chunk):
             answer = answers.get(f"r{n}", {})

@@ -129,13 +129,15 @@ class FaultRule:
     count: int | None = 1
     delay: float = 0.0
     rate: float | None = None
+    body: str = ""  # optional regex the request body must match (e.g. '"operation": "create"')
     id: int = field(default_factory=lambda: next(_ids))
     fired: int = 0
     seen: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: str = "") -> bool:
         method_ok = self.method in ("*", "", None) or self.method.upper() == method.upper()
-        return method_ok and re.search(self.path, path) is not None
+        body_ok = not self.body or re.search(self.body, body) is not None
+        return method_ok and body_ok and re.search(self.path, path) is not None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -148,7 +150,7 @@ class FaultInjector:
         self.random = random.Random(seed)
 
     def add(self, kind: str, method: str = "*", path: str = ".*", count: int | None = 1, delay: float = 0.0,
-            rate: float | None = None) -> FaultRule:
+            rate: float | None = None, body: str = "") -> FaultRule:
         kind = str(kind).lower()
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -163,18 +165,19 @@ class FaultInjector:
         if float(delay or 0) < 0:
             raise ValueError("delay cannot be negative")
         re.compile(path or ".*")
+        re.compile(body or "")
         rule = FaultRule(kind=kind, method=method or "*", path=path or ".*", count=None if count is None else int(count),
-                         delay=float(delay or 0), rate=rate)
+                         delay=float(delay or 0), rate=rate, body=body or "")
         with self._lock:
             self._rules.append(rule)
         return rule
 
-    def take(self, method: str, path: str) -> FaultRule | None:
+    def take(self, method: str, path: str, body: str = "") -> FaultRule | None:
         """The first live rule that fires for the request (a counted rule always does, a rule with a
         rate with that probability), with one use consumed."""
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(method, path):
+                if not rule.matches(method, path, body):
                     continue
                 rule.seen += 1
                 if rule.rate is not None and self.random.random() >= rule.rate:

@@ -194,7 +194,8 @@ class Emulator:
     def handle(self, method: str, path_with_query: str, headers: dict[str, str] | None = None, body: bytes | str | None = b"") -> Response:
         """Answer one HTTP request: ``(status, headers, body)``. Raises ``ConnectionDropped`` for a drop fault."""
         request = _Request.parse(method, path_with_query, headers or {}, body)
-        rule = None if request.is_emulator_path else self.faults.take(request.method, request.path)
+        rule = None if request.is_emulator_path else self.faults.take(
+            request.method, request.path, request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body or ""))
         started = time.monotonic()
         if rule is not None and rule.kind == "slow":
             request.delay = rule.delay
@@ -334,10 +335,10 @@ class Emulator:
         return moment
 
     def add_fault(self, kind: str, method: str = "*", path: str = ".*", count: int | None = 1, delay: float = 0.0,
-                  rate: float | None = None) -> dict:
+                  rate: float | None = None, body: str = "") -> dict:
         """``count`` matching requests fail; with ``rate``, each matching request fails with that probability
         (``count`` then caps the failures, ``None`` = for as long as the rule lives)."""
-        return self.faults.add(kind, method, path, count, delay, rate).to_dict()
+        return self.faults.add(kind, method, path, count, delay, rate, body).to_dict()
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -505,7 +506,8 @@ class Emulator:
         # With a rate and no count the rule lives until DELETE faults; without a rate one request fails by default.
         count = data.get("count", None if rate is not None else 1)
         return {"fault": self.add_fault(str(data["kind"]), data.get("method", "*"), data.get("path", ".*"),
-                                        None if count is None else int(count), float(data.get("delay", 0) or 0), rate)}
+                                        None if count is None else int(count), float(data.get("delay", 0) or 0), rate,
+                                        str(data.get("body", "") or ""))}
 
     def _requests_json(self, params: dict[str, str]) -> list[dict]:
         status = int(params["status"]) if params.get("status") else None

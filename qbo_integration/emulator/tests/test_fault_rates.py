@@ -92,3 +92,15 @@ def test_a_drop_with_a_rate_commits_then_closes_the_connection(qbo_emulator_serv
     emu.clear_faults()
     names = {c["DisplayName"] for c in emu.dump(REALM)["entities"]["Customer"]}
     assert {"Drop One", "Drop Two"} <= names  # both committed although neither got an answer
+
+
+def test_a_body_pattern_narrows_a_rule_to_matching_requests():
+    faults = FaultInjector()
+    faults.add("drop", method="POST", path="/batch", count=1, body=r'"operation": "create"')
+
+    lookup = faults.take("POST", "/v3/company/1/batch", '{"BatchItemRequest": [{"bId": "q0", "Query": "select"}]}')
+    create = faults.take("POST", "/v3/company/1/batch", '{"BatchItemRequest": [{"bId": "r0", "operation": "create"}]}')
+
+    assert lookup is None
+    assert create is not None and create.kind == "drop"
+    assert faults.list() == []  # its one use is spent
