@@ -198,7 +198,7 @@ def _lock_for_edit(order_id: int, expected_version: int | None) -> Order:
     # No select_related("updated_by"): PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
     order = Order.objects.select_for_update().get(pk=order_id)
     if expected_version is not None and order.version != expected_version:
-        who = user_display_name(order.updated_by)
+        who = user_display_name(order.updated_by) if order.updated_by_id else "QuickBooks sync"
         when = timezone.localtime(order.updated_at).strftime("%b %-d, %Y %-I:%M %p")
         raise OrderConflict(f"This order was changed by {who} at {when}; reload it to see their changes, then edit again.")
     return order
@@ -296,10 +296,11 @@ def order_set_status(*, order: Order, status: str, by=None, user_name: str | Non
         return order
     locked.status = status
     locked.version += 1
+    locked.updated_by = by if by is not None and by.is_authenticated else None
     if old == Order.Status.DRAFT and status == Order.Status.POSTED_TO_QB:
         # Posting sends the current content: QuickBooks matches until the next edit.
         locked.pushed_fingerprint = locked.content_fingerprint
-    locked.save(update_fields=["status", "version", "pushed_fingerprint", "updated_at"])
+    locked.save(update_fields=["status", "version", "pushed_fingerprint", "updated_by", "updated_at"])
     order.status, order.version, order.pushed_fingerprint = locked.status, locked.version, locked.pushed_fingerprint
     order_activity_log(
         order=locked,

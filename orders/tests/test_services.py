@@ -418,3 +418,16 @@ def test_it_logs_nothing_when_a_rule_refuses(order_factory, staff_user):
     with pytest.raises(OrderError):
         order_update(order_id=order.pk, fields={"notes": "x"}, lines=None, by=staff_user, ip="192.0.2.1")
     assert order.activities.count() == count
+
+
+def test_it_names_quickbooks_when_a_sync_changed_the_order_meanwhile(order_factory, staff_user):
+    from orders.services import OrderConflict, order_set_status, order_update
+
+    order = order_factory(status=Order.Status.DRAFT)
+    loaded_version = order.version
+    order_set_status(order=order, status=Order.Status.POSTED_TO_QB, user_name="QuickBooks Webhook")
+
+    with pytest.raises(OrderConflict) as conflict:
+        order_update(order_id=order.pk, fields={"notes": "mine"}, lines=None, by=staff_user, expected_version=loaded_version)
+
+    assert "changed by QuickBooks sync" in str(conflict.value)
