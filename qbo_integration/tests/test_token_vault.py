@@ -278,3 +278,23 @@ def test_it_shows_an_unreachable_sign_in_service_on_the_callback(admin_client, q
 
     assert page.status_code == 200
     assert "could not be reached" in " ".join(str(m) for m in page.context["messages"])
+
+
+@pytest.mark.django_db
+def test_it_warns_admins_30_days_before_the_hard_expiry(qbo_connected, admin_client, staff_client):
+    QboConnection.objects.update(hard_expires_at=timezone.now() + timedelta(days=29))
+
+    home = admin_client.get("/").content.decode()
+    settings_page = admin_client.get("/settings/quickbooks/").content.decode()
+
+    assert "reaches its 5-year limit" in home and "Reconnect QuickBooks" in home
+    assert "Reconnect within 30 days" in settings_page
+    assert "5-year limit" not in staff_client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_does_not_warn_while_the_hard_expiry_is_far(qbo_connected, admin_client):
+    QboConnection.objects.update(hard_expires_at=timezone.now() + timedelta(days=31))
+
+    assert "5-year limit" not in admin_client.get("/").content.decode()
+    assert "Reconnect within 30 days" not in admin_client.get("/settings/quickbooks/").content.decode()
