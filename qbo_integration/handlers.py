@@ -30,7 +30,7 @@ from orders.services import order_activity_log
 from products.models import Product
 
 from . import client, mapping
-from .documents import GONE_STATES, ZERO, Actor, document_apply, document_store, is_voided, money, reopened_text
+from .documents import GONE_STATES, ZERO, Actor, doc_state, document_apply, document_store, is_voided, money, reopened_text
 from .inbound import parse_time
 from .sync import customer_fingerprint, income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
@@ -203,9 +203,12 @@ def invoice_apply(*, order_id: int, invoice: dict | None, cause: Cause, void_hin
         return _amounts_changed(order, before, cause)
 
 
-def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force: bool = False) -> Outcome:
+def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force: bool = False,
+                   invoice: dict | None = None) -> Outcome:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
+        if invoice is not None and order.qbo_doc_type == Order.DocType.ESTIMATE:
+            return _follow_converting_invoice(order, invoice, cause)
         doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
         if estimate is None:
             if order.qbo_doc_state == "Deleted":
@@ -235,6 +238,21 @@ def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force:
                            user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
                                                                             invoices=invoices))
         return Outcome(True, f"Order {order.number}: {text}.")
+
+
+def _follow_converting_invoice(order: Order, invoice: dict, cause: Cause) -> Outcome:
+    """Converted in QuickBooks, not through Kadouri: the order now follows the invoice, so its payments reach
+    the order (the estimate is closed and changes no more)."""
+    estimate_ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    order.qbo_doc_type = Order.DocType.INVOICE
+    order.qbo_sync_token, order.qbo_last_updated = "", None  # the invoice's own version starts here
+    order.save(update_fields=["qbo_doc_type", "qbo_sync_token", "qbo_last_updated", "updated_at"])
+    document_apply(order=order, doc=invoice, entity="Invoice", actor=_actor(cause))
+    text = (f"Estimate {estimate_ref} converted to invoice #{invoice.get('DocNumber') or invoice.get('Id')} in "
+            "QuickBooks; the order now follows the invoice")
+    order_activity_log(order=order, activity_type=OrderActivity.Type.ESTIMATE_CONVERTED, description=text,
+                       user_name=cause.user_name, details=cause.details(invoice_id=str(invoice.get("Id"))))
+    return Outcome(True, f"Order {order.number}: {text}.")
 
 
 # --- fetching ---------------------------------------------------------------------------------------
@@ -336,8 +354,21 @@ def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> Outcome:
     if not orders:
         raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
     estimate = _fetch(event, "Estimate", event.entity_id, fresh=fresh)
+    invoice = _converting_invoice(estimate, realm_id=event.realm_id)
     cause = _cause(event)
-    return Outcome.of([estimate_apply(order_id=o.pk, estimate=estimate, cause=cause) for o in orders])
+    return Outcome.of([estimate_apply(order_id=o.pk, estimate=estimate, cause=cause, invoice=invoice) for o in orders])
+
+
+def _converting_invoice(estimate: dict | None, *, realm_id: str) -> dict | None:
+    """The invoice a bookkeeper made from the estimate in QuickBooks, read before the order is locked."""
+    state = doc_state("Estimate", estimate) if estimate else ""
+    linked = [str(link.get("TxnId")) for link in (estimate or {}).get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
+    if state != "Closed" or not linked:
+        return None
+    try:
+        return client.read("Invoice", linked[0], realm_id=realm_id)
+    except client.QboNotFoundError:
+        return None
 
 
 def _merged_away_id(event: QboWebhookEvent) -> str:

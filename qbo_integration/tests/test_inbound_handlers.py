@@ -195,8 +195,16 @@ def test_it_reflects_the_estimate_state(webhooks, order_factory, staff_user):
                                         "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}, request_id="convert-1")
     webhooks.flush()
     order.refresh_from_db()
-    assert order.qbo_doc_state == "Closed"
-    assert activities(order, OrderActivity.Type.SYNCED_FROM_QB)[-1] == f"Estimate #{order.number} closed in QuickBooks by invoice {invoice['Id']}"
+    assert (order.qbo_doc_type, order.qbo_doc_id, order.qbo_doc_number) == ("invoice", invoice["Id"], invoice["DocNumber"])
+    assert order.qbo_doc_state == "Open" and order.qbo_balance == order.total
+    assert activities(order, OrderActivity.Type.ESTIMATE_CONVERTED) == [
+        f"Estimate #{order.number} converted to invoice #{invoice['DocNumber']} in QuickBooks; the order now follows the invoice"]
+
+    # Its payments now reach the order.
+    webhooks.emu.record_payment(REALM_ID, invoice["Id"])
+    webhooks.flush()
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("paid", "paid")
 
 
 def test_it_marks_a_deleted_estimate(webhooks, order_factory, staff_user):
