@@ -1,6 +1,7 @@
 """Small helpers shared by every app's views."""
 
 import ipaddress
+import json
 from functools import wraps
 
 from django.conf import settings
@@ -39,3 +40,14 @@ def api_login_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def json_object_body(request) -> dict:
+    """The request body as a JSON object; ValueError with a message for the client otherwise."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise ValueError("The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise ValueError("The body must be a JSON object.")
+    return body

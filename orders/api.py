@@ -1,13 +1,12 @@
 """JSON API for orders. Login by session; 401/404/409 bodies are JSON with an "error"."""
 
-import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kadouri.http import api_login_required, client_ip, json_error
+from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from kadouri.text import refuse_control_characters
 
 from . import services
@@ -80,16 +79,6 @@ def _parse_patch(body: dict) -> dict:
     return fields
 
 
-def _load_json(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise ValueError("The body must be JSON.")
-    if not isinstance(body, dict):
-        raise ValueError("The body must be a JSON object.")
-    return body
-
-
 @api_login_required
 @require_http_methods(["GET", "PATCH", "DELETE"])
 def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
@@ -105,7 +94,7 @@ def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
             return json_error(409, str(e))
         return JsonResponse({"deleted": number})
     try:
-        body = _load_json(request)
+        body = json_object_body(request)
         fields = _parse_patch(body)
         version = body.get("version")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):

@@ -5,6 +5,11 @@ from .models import QboConnection
 MANAGE_PERMISSION = "qbo_integration.manage_connection"
 
 
+def can_manage_quickbooks(user) -> bool:
+    """Connect, disconnect, replay, catch up, reconcile: admins (the dedicated permission) only."""
+    return user.has_perm(MANAGE_PERMISSION)
+
+
 def qbo_banners(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -14,7 +19,7 @@ def qbo_banners(request) -> dict:
     ).first()
     if conn is None:
         return {"qbo_banners": []}
-    can_manage = user.has_perm(MANAGE_PERMISSION)
+    can_manage = can_manage_quickbooks(user)
     settings_url = reverse("qbo:settings")
     banners = []
     if conn.state == QboConnection.State.NEEDS_RECONNECT:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from kadouri.http import api_login_required, client_ip, json_error
+from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from orders.models import Order
 from products.models import Product
 
@@ -87,12 +87,9 @@ def _refused(e: Exception) -> JsonResponse:
 
 def _body(request: HttpRequest) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise SyncRefused("The body must be JSON.", status=400) from None
-    if not isinstance(body, dict):
-        raise SyncRefused("The body must be a JSON object.", status=400)
-    return body
+        return json_object_body(request)
+    except ValueError as e:
+        raise SyncRefused(str(e), status=400) from None
 
 
 @api_login_required

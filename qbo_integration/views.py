@@ -9,14 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 from kadouri.http import api_login_required, json_error
 
 from . import client, connection
-from .context_processors import MANAGE_PERMISSION
+from .context_processors import can_manage_quickbooks
 from .models import IntegrationLog, QboConnection
 
 LOG_ENTRIES_SHOWN = 25
 
-
-def _can_manage(request: HttpRequest) -> bool:
-    return request.user.has_perm(MANAGE_PERMISSION)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -30,7 +27,7 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
     return render(request, "qbo_integration/settings.html", {
         "conn": conn,
         "status": connection.status_json(),
-        "can_manage": _can_manage(request),
+        "can_manage": can_manage_quickbooks(request.user),
         "linked_ids_exist": connection.linked_ids_exist(),
         "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
         "environment": client.endpoints(),
@@ -40,7 +37,7 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
 @api_login_required
 @require_GET
 def connect(request: HttpRequest) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can connect QuickBooks.")
         return redirect("qbo:settings")
     try:
@@ -54,7 +51,7 @@ def connect(request: HttpRequest) -> HttpResponse:
 @api_login_required
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can connect QuickBooks.")
         return redirect("qbo:settings")
     try:
@@ -75,7 +72,7 @@ def status(request: HttpRequest) -> JsonResponse:
 @api_login_required
 @require_POST
 def disconnect(request: HttpRequest) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         if _wants_json(request):
             return json_error(403, "Only admins can disconnect QuickBooks.")
         messages.error(request, "Only admins can disconnect QuickBooks.")
@@ -91,7 +88,7 @@ def disconnect(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def clear_ids(request: HttpRequest) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can clear QuickBooks ids.")
         return redirect("qbo:settings")
     if client.current_connection() is not None:

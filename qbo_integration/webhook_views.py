@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from . import catchup, handlers, inbound, reconcile
-from .context_processors import MANAGE_PERMISSION
+from .context_processors import can_manage_quickbooks
 from .models import QboCatchUp, QboConnection, QboWebhookCounter, QboWebhookEvent, SyncConflict
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,9 @@ def webhook(request: HttpRequest) -> HttpResponse:
 
 # --- operator pages -------------------------------------------------------------------------------
 
-def _can_manage(request: HttpRequest) -> bool:
-    return request.user.has_perm(MANAGE_PERMISSION)
-
 
 def _refuse_unless_manager(request: HttpRequest) -> HttpResponse | None:
-    if _can_manage(request):
+    if can_manage_quickbooks(request.user):
         return None
     messages.error(request, "Only admins can do this.")
     return redirect("qbo:inbox")
@@ -93,7 +90,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "qbo_integration/inbox.html", {
-        "page": page, "filters": filters, "query": query.urlencode(), "can_manage": _can_manage(request),
+        "page": page, "filters": filters, "query": query.urlencode(), "can_manage": can_manage_quickbooks(request.user),
         "statuses": QboWebhookEvent.Status.choices, "sources": QboWebhookEvent.Source.choices,
         "entities": sorted(set(QboWebhookEvent.objects.values_list("entity", flat=True).distinct())),
         "realms": sorted(set(QboWebhookEvent.objects.values_list("realm_id", flat=True).distinct())),
@@ -106,7 +103,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_event(request: HttpRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(QboWebhookEvent, pk=event_id)
     return render(request, "qbo_integration/inbox_event.html", {
-        "event": event, "raw": json.dumps(event.raw, indent=2, sort_keys=True), "can_manage": _can_manage(request)})
+        "event": event, "raw": json.dumps(event.raw, indent=2, sort_keys=True), "can_manage": can_manage_quickbooks(request.user)})
 
 
 @login_required
@@ -134,7 +131,7 @@ def _safe_next(request: HttpRequest) -> bool:
 @login_required
 @require_POST
 def catchup_start(request: HttpRequest) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can start a catch-up.")
         return redirect("qbo:settings")
     from django_q.tasks import async_task
@@ -156,7 +153,7 @@ def catchup_start(request: HttpRequest) -> HttpResponse:
 def reconcile_page(request: HttpRequest) -> HttpResponse:
     run = reconcile.reconcile_latest()
     return render(request, "qbo_integration/reconcile.html", {
-        "run": run, "can_manage": _can_manage(request),
+        "run": run, "can_manage": can_manage_quickbooks(request.user),
         "conflicts": SyncConflict.objects.filter(state=SyncConflict.State.OPEN)[:100],
     })
 
@@ -164,7 +161,7 @@ def reconcile_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def reconcile_start(request: HttpRequest) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can run the reconciliation report.")
         return redirect("qbo:reconcile")
     from django_q.tasks import async_task
@@ -178,7 +175,7 @@ def reconcile_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
-    if not _can_manage(request):
+    if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can apply reconciliation fixes.")
         return redirect("qbo:reconcile")
     action = request.POST.get("action")

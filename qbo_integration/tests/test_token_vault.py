@@ -15,7 +15,7 @@ from qbo_integration import client
 from qbo_integration.checks import quickbooks_settings
 from qbo_integration.models import IntegrationLog, QboConnection
 from qbo_integration.tasks import refresh_tokens_proactively
-from qbo_integration.testing import REALM_ID, store_connection
+from qbo_integration.testing import REALM_ID
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 HOUR = 3600
