@@ -4,6 +4,7 @@ import pytest
 
 from qbo_integration.models import QboConnection
 from qbo_integration.testing import point_settings_at
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,13 +16,6 @@ def live_qbo(qbo_emulator_server, live_server, settings):
     qbo_emulator_server.oauth.config.redirect_uris.append(settings.QBO_REDIRECT_URI)
     return qbo_emulator_server
 
-
-def log_in(page, live_server, username: str, password: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_it_connects_through_the_consent_page_and_shows_the_company(page, live_server, live_qbo, admin_user, csp_violations):

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from orders.models import Order
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,18 +18,11 @@ def live_qbo(qbo_emulator_server, live_server, settings):
     return qbo_emulator_server
 
 
-def _log_in(page, live_server):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "sam")
-    page.fill("#id_password", "pw-sam-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-
 
 def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, staff_user, order_factory, csp_violations):
     order = order_factory(notes="Deliver to dock 4")
     page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm: "… cannot be undone"
-    _log_in(page, live_server)
+    log_in(page, live_server)
     page.goto(f"{live_server.url}/orders/{order.pk}/")
     panel = page.locator("#qbo-panel")
     expect(panel.get_by_role("button", name="Update QB Invoice")).to_have_count(0)

@@ -7,24 +7,17 @@ from playwright.sync_api import expect
 
 from conftest import make_order
 from orders.models import Order
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def _log_in(page, live_server):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "sam")
-    page.fill("#id_password", "pw-sam-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
 
 
 def test_it_creates_edits_and_refuses_to_delete_a_paid_order(
     page, live_server, staff_user, seller, buyer, apples, pears, csp_violations
 ):
     paid = make_order(seller=seller, buyer=buyer, lines=[(apples, "1")], number="PAID-1", status=Order.Status.PAID)
-    _log_in(page, live_server)
+    log_in(page, live_server)
 
     # Create an order with two lines; the second row is added in place.
     page.get_by_role("link", name="New order").click()
@@ -84,7 +77,7 @@ def test_it_creates_edits_and_refuses_to_delete_a_paid_order(
 
 
 def test_it_shows_form_errors_in_the_browser(page, live_server, staff_user, seller, buyer, apples, csp_violations):
-    _log_in(page, live_server)
+    log_in(page, live_server)
     page.goto(f"{live_server.url}/orders/new/")
     page.select_option("#id_seller", label="Green Valley Farms (GVF)")
     page.select_option("#id_buyer", label="Green Valley Farms (GVF)")

@@ -10,16 +10,10 @@ from playwright.sync_api import expect
 from orders.models import Order
 from qbo_integration.sync import order_push_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def _log_in(page, live_server):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "sam")
-    page.fill("#id_password", "pw-sam-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/")
 
 
 def _order_page_until(page, url: str, status: str, timeout: float = 15.0) -> None:
@@ -47,7 +41,7 @@ def test_a_payment_recorded_in_quickbooks_turns_the_order_paid_and_back(
     order.refresh_from_db()
     order_url = f"{live_server.url}/orders/{order.pk}/"
 
-    _log_in(page, live_server)
+    log_in(page, live_server)
     page.goto(order_url)
     expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
 
