@@ -1185,13 +1185,7 @@ def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:
         if doc is None:
             fresh.append(w)
             continue
-        try:
-            _adoptable(doc, customer_id=w.customer_id, order=w.order, entity="Invoice")
-        except QboError as e:
-            _fail(w.job, e)
-            _progress(bulk, pacer, failed=1)
-        else:
-            _bulk_created(bulk, w, doc, pacer)
+        _bulk_adopt(bulk, w, doc, pacer)
     for start in range(0, len(fresh), BATCH_MAX_ITEMS):
         chunk = fresh[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "create", "Invoice": w.payload} for w in chunk]
@@ -1207,17 +1201,25 @@ def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:
                 continue
             error = _fault_error(answer.get("Fault"), f"Invoice #{w.order.number}")
             try:
-                if error.code != "6140":
-                    raise error
-                doc = _find_by_doc_number("Invoice", w.order.number, pacer)
-                if doc is None:
-                    raise error
-                _adoptable(doc, customer_id=w.customer_id, order=w.order, entity="Invoice")
-            except QboError as e:
-                _fail(w.job, e)
+                doc = _find_by_doc_number("Invoice", w.order.number, pacer) if error.code == "6140" else None
+            except QboError as lookup_error:
+                error, doc = lookup_error, None
+            if doc is None:
+                _fail(w.job, error)
                 _progress(bulk, pacer, failed=1)
             else:
-                _bulk_created(bulk, w, doc, pacer)
+                _bulk_adopt(bulk, w, doc, pacer)
+
+
+def _bulk_adopt(bulk: BulkPush, w: _Work, doc: dict, pacer: Pacer) -> None:
+    """An invoice with the order's number already exists: ours (adopted) or not (the job fails)."""
+    try:
+        _adoptable(doc, customer_id=w.customer_id, order=w.order, entity="Invoice")
+    except QboError as e:
+        _fail(w.job, e)
+        _progress(bulk, pacer, failed=1)
+    else:
+        _bulk_created(bulk, w, doc, pacer)
 
 
 def _bulk_created(bulk: BulkPush, w: _Work, doc: dict, pacer: Pacer) -> None:
