@@ -3,7 +3,8 @@
 import logging
 import re
 
-_SECRET_PARAMS = re.compile(r"(?i)\b(code|state|access_token|refresh_token|token|client_secret)=([^&\s\"']+)")
+# Query-string parameters only (after ? or &): a log line's own "code=6240" must stay readable.
+_SECRET_PARAMS = re.compile(r"(?i)(?<=[?&])(code|state|access_token|refresh_token|token|client_secret)=([^&\s\"']+)")
 
 
 def redact(text: str) -> str:

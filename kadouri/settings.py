@@ -172,7 +172,8 @@ QBO_INCOME_ACCOUNT_ID = env("QBO_INCOME_ACCOUNT_ID", default="")
 QBO_HTTP_TIMEOUT = env.float("QBO_HTTP_TIMEOUT", default=30.0)
 # Background timing (seconds). Keep the defaults in production; `manage.py soak` compresses them to fit a test run.
 QBO_RETRY_BASE_SECONDS = env.float("QBO_RETRY_BASE_SECONDS", default=30.0)  # sync jobs: base × 2^(attempt-1), at most 1 h
-QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=600.0)  # a job whose worker died is retried
+# A job whose worker died is retried after this long; keep it above Q_CLUSTER's task timeout (a system check says so).
+QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=1200.0)
 QBO_THROTTLE_PAUSE_SECONDS = env.float("QBO_THROTTLE_PAUSE_SECONDS", default=60.0)  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox

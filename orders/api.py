@@ -117,7 +117,7 @@ def order_activities(request: HttpRequest, order_id: int) -> JsonResponse:
     if order is None:
         return json_error(404, f"Order {order_id} does not exist.")
     limit = request.GET.get("limit", str(ACTIVITIES_DEFAULT_LIMIT))
-    if not limit.isdigit() or not 1 <= int(limit) <= ACTIVITIES_MAX_LIMIT:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= ACTIVITIES_MAX_LIMIT:
         return json_error(400, f"limit must be a whole number from 1 to {ACTIVITIES_MAX_LIMIT}.")
     activities = order.activities.all()
     response = JsonResponse([a.as_json() for a in activities[: int(limit)]], safe=False)  # the spec: a list

@@ -126,6 +126,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(QboSyncJob)
 class QboSyncJobAdmin(ReadOnlyAdmin):

@@ -57,3 +57,14 @@ def quickbooks_deploy_settings(app_configs, **kwargs) -> list:
     if settings.QBO_ENVIRONMENT == "emulator":
         return [Warning("QBO_ENVIRONMENT=emulator in a deployment: QuickBooks calls go to the offline emulator.", id="qbo.W003")]
     return []
+
+
+@register()
+def quickbooks_job_timing(app_configs, **kwargs) -> list:
+    task_timeout = settings.Q_CLUSTER.get("timeout") or 0
+    if settings.QBO_JOB_STUCK_AFTER_SECONDS <= task_timeout:
+        return [Warning(
+            f"QBO_JOB_STUCK_AFTER_SECONDS ({settings.QBO_JOB_STUCK_AFTER_SECONDS:g}) is not above the task timeout "
+            f"({task_timeout} s): a slow job still running could be taken for a dead worker's and sent again "
+            "(requestid and the DocNumber look-up then have to catch it).", id="qbo.W004")]
+    return []

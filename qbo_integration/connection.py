@@ -141,6 +141,9 @@ def clear_linked_ids(*, user) -> dict[str, int]:
             pushed_fingerprint="",
         ),
     }
+    # Creates in doubt belong to the old company: replaying them to a new one would create blind.
+    Account.objects.exclude(qbo_create_request="").update(qbo_create_request="")
+    Product.objects.exclude(qbo_create_request="").update(qbo_create_request="")
     old = QboConnection.objects.filter(state=QboConnection.State.DISCONNECTED)
     realms = list(old.values_list("realm_id", flat=True))
     old.delete()

@@ -111,7 +111,7 @@ def inbox_event(request: HttpRequest, event_id: int) -> HttpResponse:
 def inbox_replay(request: HttpRequest) -> HttpResponse:
     if refused := _refuse_unless_manager(request):
         return refused
-    ids = [int(i) for i in request.POST.getlist("event") if i.isdigit()][:REPLAY_MAX]
+    ids = [int(i) for i in request.POST.getlist("event") if i.isascii() and i.isdigit()][:REPLAY_MAX]
     if request.POST.get("all_failed"):
         ids = list(QboWebhookEvent.objects.filter(status=QboWebhookEvent.Status.FAILED)
                    .values_list("pk", flat=True)[:REPLAY_MAX])

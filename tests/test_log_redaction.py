@@ -16,3 +16,9 @@ def test_it_redacts_formatted_log_records():
 
     assert "S3CR3T" not in record.getMessage()
     assert "code=[redacted]" in record.getMessage()
+
+
+def test_it_keeps_quickbooks_fault_codes_readable():
+    line = "quickbooks POST batch failed: duplicate code=6240"
+
+    assert redact(line) == line

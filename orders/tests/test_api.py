@@ -59,10 +59,12 @@ def test_it_limits_the_activity_list(staff_client, staff_user, order_factory):
 
     newest = staff_client.get(f"/api/orders/{order.pk}/activities", {"limit": "1"})
     refused = staff_client.get(f"/api/orders/{order.pk}/activities", {"limit": "0"})
+    superscript = staff_client.get(f"/api/orders/{order.pk}/activities", {"limit": "²"})
 
     assert [a["activityType"] for a in newest.json()] == ["order_edited"]
     assert newest["X-Total-Count"] == "2"
     assert refused.status_code == 400 and "limit" in refused.json()["error"]
+    assert superscript.status_code == 400  # "²".isdigit() is true, int("²") is not
 
 
 def test_it_answers_404_json_for_unknown_orders(staff_client):

@@ -298,3 +298,13 @@ def test_it_does_not_warn_while_the_hard_expiry_is_far(qbo_connected, admin_clie
 
     assert "5-year limit" not in admin_client.get("/").content.decode()
     assert "Reconnect within 30 days" not in admin_client.get("/settings/quickbooks/").content.decode()
+
+
+def test_it_warns_when_dead_job_reclaim_is_not_above_the_task_timeout(settings):
+    from qbo_integration.checks import quickbooks_job_timing
+
+    settings.QBO_JOB_STUCK_AFTER_SECONDS = 600
+
+    assert [p.id for p in quickbooks_job_timing(None)] == ["qbo.W004"]
+    settings.QBO_JOB_STUCK_AFTER_SECONDS = 1200
+    assert quickbooks_job_timing(None) == []
