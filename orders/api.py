@@ -46,7 +46,12 @@ def order_json(order: Order) -> dict:
     }
 
 
+# GET answers in camelCase; PATCH takes the same names (and the snake_case ones the pages use).
+CAMEL_CASE_FIELDS = {"orderDate": "order_date", "commissionRate": "commission_rate", "readyToPush": "ready_to_push"}
+
+
 def _parse_patch(body: dict) -> dict:
+    body = {CAMEL_CASE_FIELDS.get(key, key): value for key, value in body.items()}
     unknown = set(body) - EDITABLE_API_FIELDS - {"version"}
     if unknown:
         raise ValueError(f"Unknown or read-only field(s): {', '.join(sorted(unknown))}.")
@@ -102,6 +107,10 @@ def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
     except ValueError as e:
         return json_error(400, str(e))
     try:
+        if version is None:
+            services.order_refuse_unless_editable(order)
+            return json_error(400, "version is required: send the version you read (GET /api/orders/<id>) so "
+                                   "that someone else's edit in between is not overwritten.")
         order = services.order_update(
             order_id=order.pk, fields=fields, lines=None, by=request.user, ip=client_ip(request), expected_version=version
         )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from products.models import Product
+from qbo_integration.models import QboSyncJob  # models only: no import cycle (sync.py imports this module)
 
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents
 
@@ -165,7 +166,7 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
     order_activity_log(
         order=order,
         activity_type=OrderActivity.Type.ORDER_CREATED,
-        description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} line(s), total ${order.total}.",
+        description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} line(s), total ${order.total:,.2f}.",
         user=by,
         ip=ip,
         details={"lines": _line_summary(order)},
@@ -228,6 +229,8 @@ def order_update(
         if Order.objects.filter(number=fields["number"]).exclude(pk=order.pk).exists():
             raise OrderError(f"Order number {fields['number']} is already used.")
     changes = _header_changes(order, fields)
+    if not changes and (lines is None or _same_lines(order, lines)):
+        return order  # nothing changed: no version bump (it would give others a false conflict), no log entry
     before_lines = _line_summary(order)
     for name, value in fields.items():
         if name in HEADER_FIELDS and not (name == "number" and not value):
@@ -252,13 +255,23 @@ def order_update(
     return order
 
 
+def _same_lines(order: Order, lines: list[LineInput]) -> bool:
+    def key(product_id, quantity, unit_price, size, grade):
+        return (product_id, Decimal(quantity).normalize(), to_cents(unit_price), size, grade)
+
+    stored = [key(l.product_id, l.quantity, l.unit_price, l.size, l.grade) for l in order.lines.all()]
+    wanted = [key(l.product.pk, l.quantity, l.product.unit_price if l.unit_price is None else l.unit_price, l.size, l.grade)
+              for l in lines]
+    return stored == wanted
+
+
 def _edit_description(order: Order, changes: dict, by) -> str:
     if not changes:
         return f"Order {order.number} saved by {user_display_name(by)} with no changes."
     parts = []
     for name, (old, new) in changes.items():
         if name == "lines":
-            parts.append(f"lines changed (total now ${order.total})")
+            parts.append(f"lines changed (total now ${order.total:,.2f})")
         else:
             parts.append(f"{name.replace('_', ' ')}: {old} → {new}")
     suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
@@ -275,7 +288,7 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
         )
     # A queued or running QuickBooks job may be creating the invoice right now: deleting the order would leave
     # that invoice in QuickBooks with no order in Kadouri. (qbo_jobs: QboSyncJob's related name.)
-    if order.qbo_jobs.filter(state__in=["pending", "running"]).exists():
+    if order.qbo_jobs.filter(state__in=[QboSyncJob.State.PENDING, QboSyncJob.State.RUNNING]).exists():
         raise OrderError(
             f"Order {order.number} cannot be deleted while QuickBooks is working on it (a sync is queued or running). "
             "Wait for it to finish, then delete the order (void its invoice first if one was created)."

@@ -140,6 +140,8 @@ class _TokenRejected(Exception):
     """An API 401: refresh once and replay (§11.3)."""
 
 
+CONNECTION_KINDS = {"transient", "throttled", "auth", "not_connected"}
+
 RECONNECT_MESSAGE = (
     "The QuickBooks connection needs to be reconnected. An admin can do this in Settings → QuickBooks Integration "
     "→ Reconnect; nothing is sent to QuickBooks until then."
@@ -149,7 +151,7 @@ NOT_CONNECTED_MESSAGE = "QuickBooks is not connected. An admin can connect it in
 
 def _message_for(kind: str, code: str, detail: str, retry_at: datetime | None) -> str:
     brief = f" (QuickBooks error {code})" if code else ""
-    reason = f": {detail}" if detail else ""
+    reason = f": {detail.rstrip('. ')}" if detail else ""
     if kind == "throttled":
         when = timezone.localtime(retry_at).strftime("%H:%M:%S") if retry_at else "shortly"
         return f"QuickBooks asked us to slow down{brief}. Kadouri pauses this company and retries at {when}."
@@ -162,6 +164,8 @@ def _message_for(kind: str, code: str, detail: str, retry_at: datetime | None) -
                 "or check QuickBooks for the existing record (see the Activity Log).")
     if kind == "not_found":
         return f"QuickBooks cannot find this record{brief}; it may have been deleted in QuickBooks{reason}."
+    if code == "6000":  # a business rule of the books (e.g. payments applied): settled in QuickBooks
+        return f"QuickBooks refused{brief}{reason}. Resolve it in QuickBooks, then try again."
     return f"QuickBooks refused the data{brief}{reason}. Correct it in Kadouri and try again."
 
 
@@ -170,13 +174,17 @@ _XML_DETAIL = re.compile(r"<Detail>(.*?)</Detail>", re.I | re.S)
 
 
 def classify(*, code: str | int | None, status: int | None, detail: str = "", in_doubt: bool = False,
-             retry_at: datetime | None = None) -> QboError:
-    """One table from fault code (and HTTP status) to error class; §4.3, §4.4, §11.4."""
+             retry_at: datetime | None = None, token_rejected_as_auth: bool = False) -> QboError:
+    """One table from fault code (and HTTP status) to error class; §4.3, §4.4, §11.4. A rejected token raises
+    _TokenRejected so api_call can refresh and replay the request; with `token_rejected_as_auth` (a fault inside
+    a batch answer, which cannot be replayed on its own) it is an auth error for the caller to stop on."""
     code = str(code or "").lstrip("0")
     if code == "3001" or status == 429:
         kind, cls = "throttled", QboThrottledError
     elif code in {"3200", "100", "120"} or status == 401:
-        raise _TokenRejected()
+        if not token_rejected_as_auth:
+            raise _TokenRejected()
+        kind, cls, status = "auth", QboAuthError, 401
     elif code == "3100" or status == 403:
         kind, cls = "auth", QboAuthError
     elif code == "5010":
@@ -473,7 +481,8 @@ def api_call(method: str, path: str, *, realm_id: str | None = None, params: dic
                 mark_needs_reconnect(conn.pk, "QuickBooks rejected a freshly refreshed access token.")
                 raise QboAuthError(RECONNECT_MESSAGE, code="3200", status=401) from None
     except QboError as e:
-        QboConnection.objects.filter(pk=conn.pk).update(last_error=e.message[:500], last_error_at=timezone.now())
+        if e.kind in CONNECTION_KINDS:  # the Settings page's "last error" is the connection's, not a document's
+            QboConnection.objects.filter(pk=conn.pk).update(last_error=e.message[:500], last_error_at=timezone.now())
         log.warning("quickbooks %s %s failed: %s code=%s", method, path.split("?")[0], e.kind, e.code)
         raise
     QboConnection.objects.filter(pk=conn.pk).update(last_success_at=timezone.now())

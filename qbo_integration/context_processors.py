@@ -20,21 +20,21 @@ def qbo_banners(request) -> dict:
     if conn is None:
         return {"qbo_banners": []}
     can_manage = can_manage_quickbooks(user)
-    settings_url = reverse("qbo:settings")
+    connect_url = reverse("qbo-connect")  # the banner's link starts the reconnect itself
     banners = []
     if conn.state == QboConnection.State.NEEDS_RECONNECT:
         banners.append({
             "level": "error",
             "text": "QuickBooks needs to be reconnected: syncing is stopped until then." if can_manage
             else "QuickBooks needs to be reconnected: syncing is stopped. Ask an admin to reconnect it.",
-            "url": settings_url if can_manage else "",
+            "url": connect_url if can_manage else "",
             "link_text": "Reconnect QuickBooks",
         })
     elif conn.hard_expiry_soon and can_manage:
         banners.append({
             "level": "warning",
             "text": f"The QuickBooks authorization reaches its 5-year limit on {conn.hard_expires_at:%b %-d, %Y}.",
-            "url": settings_url,
+            "url": connect_url,
             "link_text": "Reconnect QuickBooks",
         })
     return {"qbo_banners": banners}

@@ -10,6 +10,7 @@ PrivateNote starts with "Voided").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from orders.models import Order, OrderActivity, to_cents
@@ -63,6 +64,52 @@ def doc_state(entity: str, doc: dict | None, *, void_hint: bool = False) -> str:
         return "Voided"
     status = payment_status(money(doc.get("TotalAmt")), money(doc.get("Balance")))
     return {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(status, "Open")
+
+
+def _token(value) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Version:
+    """A QuickBooks object's version: SyncToken, then LastUpdatedTime. One definition for the inbound handlers
+    and the outbound sync, so neither ever moves an order backwards."""
+
+    sync_token: int | None
+    last_updated: datetime | None
+
+    @classmethod
+    def of(cls, obj: dict) -> Version:
+        return cls(_token(obj.get("SyncToken")), parse_time((obj.get("MetaData") or {}).get("LastUpdatedTime")))
+
+    def compare(self, known_token: str, known_time: datetime | None) -> int:
+        """-1 older than what Kadouri saw, 0 the same version, 1 newer (or nothing known)."""
+        known = _token(known_token)
+        if self.sync_token is not None and known is not None and self.sync_token != known:
+            return -1 if self.sync_token < known else 1
+        if self.last_updated and known_time:
+            if self.last_updated != known_time:
+                return -1 if self.last_updated < known_time else 1
+        return 0 if known is not None else 1
+
+
+def older_than_stored(order: Order, doc: dict, *, entity: str) -> bool:
+    """True when `doc` is an older version of the very document the (locked) order follows: a webhook stored a
+    newer one between QuickBooks' answer and the lock. Another document (an estimate's invoice) is never older."""
+    same = (entity == "Invoice") == (order.qbo_doc_type != Order.DocType.ESTIMATE) \
+        and str(doc.get("Id") or "") == str(order.qbo_doc_id or "")
+    return same and Version.of(doc).compare(order.qbo_sync_token, order.qbo_last_updated) < 0
+
+
+def converting_invoice_id(estimate: dict | None) -> str | None:
+    """The invoice an estimate was converted to (QuickBooks closes it and links the invoice), or None."""
+    if not estimate or doc_state("Estimate", estimate) != "Closed":
+        return None
+    linked = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
+    return linked[0] if linked else None
 
 
 @dataclass(frozen=True)
@@ -134,6 +181,17 @@ def document_apply(*, order: Order, doc: dict | None, entity: str, actor: Actor,
                            description=reopened_text(order, reopened_because), **log_kw)
         return "reopened"
     return ""
+
+
+def follow_invoice(*, order: Order, invoice: dict, actor: Actor) -> str:
+    """The (locked) estimate's order now follows the invoice made from it — by Kadouri's Convert to Invoice or
+    by a bookkeeper in QuickBooks: its type switches, the invoice's own version starts here, and the invoice
+    is applied (a payment already recorded on it makes the order paid). Returns what document_apply changed."""
+    order.qbo_doc_type = Order.DocType.INVOICE
+    order.qbo_sync_token, order.qbo_last_updated = "", None
+    order.version += 1  # a new document: later sync jobs must not be taken for ones done on the estimate
+    order.save(update_fields=["qbo_doc_type", "qbo_sync_token", "qbo_last_updated", "version", "updated_at"])
+    return document_apply(order=order, doc=invoice, entity="Invoice", actor=actor)
 
 
 def reopened_text(order: Order, because: str) -> str:

@@ -30,8 +30,19 @@ from orders.services import order_activity_log
 from products.models import Product
 
 from . import client, mapping
-from .documents import GONE_STATES, ZERO, Actor, doc_state, document_apply, document_store, is_voided, money, reopened_text
-from .inbound import parse_time
+from .documents import (
+    GONE_STATES,
+    ZERO,
+    Actor,
+    Version,
+    converting_invoice_id,
+    document_apply,
+    document_store,
+    follow_invoice,
+    is_voided,
+    money,
+    reopened_text,
+)
 from .sync import customer_fingerprint, income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
 
@@ -43,6 +54,7 @@ BACKOFF_SECONDS = tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
 LEASE = timedelta(seconds=settings.QBO_INBOX_LEASE_SECONDS)
 BATCH = 100
 REPLAY_MARK = "Replay requested"
+UNEXPECTED_ERROR = "unexpected error while processing the event; it retries automatically (the worker log has the details)."
 Status = QboWebhookEvent.Status
 
 
@@ -93,33 +105,6 @@ def _cause(event: QboWebhookEvent, **extra) -> Cause:
 
 
 # --- reading QuickBooks values ----------------------------------------------------------------------
-
-def _token(value) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass(frozen=True)
-class Version:
-    sync_token: int | None
-    last_updated: datetime | None
-
-    @classmethod
-    def of(cls, obj: dict) -> Version:
-        return cls(_token(obj.get("SyncToken")), parse_time((obj.get("MetaData") or {}).get("LastUpdatedTime")))
-
-    def compare(self, known_token: str, known_time: datetime | None) -> int:
-        """-1 older than what Kadouri saw, 0 the same version, 1 newer (or nothing known)."""
-        known = _token(known_token)
-        if self.sync_token is not None and known is not None and self.sync_token != known:
-            return -1 if self.sync_token < known else 1
-        if self.last_updated and known_time:
-            if self.last_updated != known_time:
-                return -1 if self.last_updated < known_time else 1
-        return 0 if known is not None else 1
-
 
 def payment_invoice_ids(payment: dict | None) -> list[str]:
     ids = []
@@ -244,10 +229,7 @@ def _follow_converting_invoice(order: Order, invoice: dict, cause: Cause) -> Out
     """Converted in QuickBooks, not through Kadouri: the order now follows the invoice, so its payments reach
     the order (the estimate is closed and changes no more)."""
     estimate_ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    order.qbo_doc_type = Order.DocType.INVOICE
-    order.qbo_sync_token, order.qbo_last_updated = "", None  # the invoice's own version starts here
-    order.save(update_fields=["qbo_doc_type", "qbo_sync_token", "qbo_last_updated", "updated_at"])
-    document_apply(order=order, doc=invoice, entity="Invoice", actor=_actor(cause))
+    follow_invoice(order=order, invoice=invoice, actor=_actor(cause))
     text = (f"Estimate {estimate_ref} converted to invoice #{invoice.get('DocNumber') or invoice.get('Id')} in "
             "QuickBooks; the order now follows the invoice")
     order_activity_log(order=order, activity_type=OrderActivity.Type.ESTIMATE_CONVERTED, description=text,
@@ -354,19 +336,19 @@ def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> Outcome:
     if not orders:
         raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
     estimate = _fetch(event, "Estimate", event.entity_id, fresh=fresh)
-    invoice = _converting_invoice(estimate, realm_id=event.realm_id)
+    invoice = converting_invoice(estimate, realm_id=event.realm_id)
     cause = _cause(event)
     return Outcome.of([estimate_apply(order_id=o.pk, estimate=estimate, cause=cause, invoice=invoice) for o in orders])
 
 
-def _converting_invoice(estimate: dict | None, *, realm_id: str) -> dict | None:
-    """The invoice a bookkeeper made from the estimate in QuickBooks, read before the order is locked."""
-    state = doc_state("Estimate", estimate) if estimate else ""
-    linked = [str(link.get("TxnId")) for link in (estimate or {}).get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
-    if state != "Closed" or not linked:
+def converting_invoice(estimate: dict | None, *, realm_id: str | None = None) -> dict | None:
+    """The invoice a bookkeeper made from the estimate in QuickBooks, read before the order is locked (also used
+    by the outbound Convert to Invoice and by reconciliation; `realm_id` None: the current connection)."""
+    invoice_id = converting_invoice_id(estimate)
+    if invoice_id is None:
         return None
     try:
-        return client.read("Invoice", linked[0], realm_id=realm_id)
+        return client.read("Invoice", invoice_id, realm_id=realm_id)
     except client.QboNotFoundError:
         return None
 
@@ -441,13 +423,17 @@ def _conflict(product: Product, field: str, kadouri_value, quickbooks_value) -> 
 
 
 def _clear_item(product: Product, why: str) -> Outcome:
+    """Gone or inactive in QuickBooks: the id is cleared (the spec), and the product is made inactive so it is
+    not put on new orders, whose invoices QuickBooks would refuse."""
     old = product.qbo_item_id
     product.qbo_item_id, product.qbo_sync_token, product.qbo_fingerprint = None, "", ""
-    product.save(update_fields=["qbo_item_id", "qbo_sync_token", "qbo_fingerprint", "updated_at"])
-    return Outcome(True, f"Product “{product.name}”: QuickBooks item id {old} cleared ({why}).")
+    product.active = False
+    product.save(update_fields=["qbo_item_id", "qbo_sync_token", "qbo_fingerprint", "active", "updated_at"])
+    return Outcome(True, f"Product “{product.name}”: QuickBooks item id {old} cleared and the product made "
+                         f"inactive ({why}).")
 
 
-def _apply_item(product: Product, item: dict) -> Outcome:
+def _apply_item(product: Product, item: dict, income: str) -> Outcome:
     version = Version.of(item)
     if version.compare(product.qbo_sync_token, None) <= 0:
         return Outcome(False, f"Product “{product.name}”: item SyncToken {version.sync_token} already known; nothing changed.")
@@ -455,7 +441,6 @@ def _apply_item(product: Product, item: dict) -> Outcome:
     price = money(item.get("UnitPrice"))
     price = product.unit_price if price is None else price
     differs = [(f, k, q) for f, k, q in (("name", product.name, name), ("unit_price", product.unit_price, price)) if k != q]
-    income = income_account_id()
     if differs and product_edited_since_push(product, income_account_id=income):
         listed = "; ".join(_conflict(product, f, k, q) for f, k, q in differs)
         return Outcome(True, f"Product “{product.name}” was edited in Kadouri since its last push: conflict recorded ({listed}).")
@@ -481,6 +466,7 @@ def _handle_item(event: QboWebhookEvent, fresh: bool) -> Outcome:
     if not products:
         raise Ignored(f"Item {event.entity_id} is not linked to any Kadouri product; nothing was changed.")
     item = _fetch(event, "Item", event.entity_id, fresh=fresh)
+    income = income_account_id() if item is not None and item.get("Active") is not False else ""  # HTTP: not under the locks
     texts = []
     with transaction.atomic():
         for product in Product.objects.select_for_update().filter(pk__in=[p.pk for p in products]):
@@ -489,7 +475,7 @@ def _handle_item(event: QboWebhookEvent, fresh: bool) -> Outcome:
             elif item.get("Active") is False:
                 texts.append(_clear_item(product, "made inactive in QuickBooks"))
             else:
-                texts.append(_apply_item(product, item))
+                texts.append(_apply_item(product, item, income))
     return Outcome.of(texts)
 
 
@@ -555,7 +541,8 @@ def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookE
         _retry_or_fail(event, f"{e.kind}: {e.message}", retry_at=e.retry_at)
     except Exception as e:  # a bug must not stop the company's queue; the row shows it and it retries
         log.exception("quickbooks inbox event %s crashed", event.pk)
-        _retry_or_fail(event, f"{e.__class__.__name__}: {e}")
+        # Only the class goes on the row (operators see it): the exception's text may hold anything.
+        _retry_or_fail(event, f"{e.__class__.__name__}: {UNEXPECTED_ERROR}")
     else:
         _finish(event, Status.DONE, outcome.text, changed=outcome.changed)
     return event

@@ -144,7 +144,8 @@ def sales_document_payload(order: Order, *, customer_id: str, item_ids: dict[int
     `estimate_id` links a converted estimate (§2.4: LinkedTxn on the new invoice)."""
     payload: dict = {
         "CustomerRef": {"value": str(customer_id)},
-        "DocNumber": order.number,
+        # The order's number, unless the order follows a document QuickBooks numbered (converted there).
+        "DocNumber": order.qbo_doc_number or order.number,
         "TxnDate": order.order_date.isoformat(),
         "DueDate": due_date(order).isoformat(),
         "Line": [line_payload(line, item_id=item_ids[line.product_id]) for line in order.lines.all()],

@@ -15,8 +15,8 @@ from django.utils import timezone
 from orders.models import Order
 
 from . import client
-from .documents import doc_state, money, payment_status
-from .handlers import Cause, estimate_apply, invoice_apply, read_many
+from .documents import converting_invoice_id, doc_state, money, payment_status
+from .handlers import Cause, converting_invoice, estimate_apply, invoice_apply, read_many
 from .models import QboReconcileRun
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,15 @@ def _fmt(value) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
+def _expected_number(order: Order, doc: dict) -> str:
+    """Kadouri numbers its documents with the order number. An invoice made from the estimate in QuickBooks got
+    QuickBooks' own number, which the order took when it started following the invoice (qbo_doc_number)."""
+    from_estimate = any(link.get("TxnType") == "Estimate" for link in doc.get("LinkedTxn") or [])
+    if order.qbo_doc_type != Order.DocType.ESTIMATE and from_estimate and order.qbo_doc_number:
+        return order.qbo_doc_number
+    return order.number
+
+
 def compare(order: Order, doc: dict | None) -> Row:
     """Pure comparison of one order with its document (None = gone from QuickBooks)."""
     state = doc_state("Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice", doc)
@@ -68,9 +77,14 @@ def compare(order: Order, doc: dict | None) -> Row:
         drift.append(Drift("status", order.get_status_display(), f"{state} → {Order.Status(expected).label}"))
     if doc is None or state == "Voided":
         return row
+    converted_to = converting_invoice_id(doc) if order.qbo_doc_type == Order.DocType.ESTIMATE else None
+    if converted_to:  # converted in QuickBooks while Kadouri did not hear: the order should follow the invoice
+        drift.append(Drift("document", f"Estimate #{order.qbo_doc_number or order.number}",
+                           f"Converted to invoice #{converted_to}"))
     number = str(doc.get("DocNumber") or "")
-    if number and number != order.number:
-        drift.append(Drift("number", order.number, number))
+    expected = _expected_number(order, doc)
+    if number and number != expected:
+        drift.append(Drift("number", expected, number))
     total = money(doc.get("TotalAmt"))
     if total is not None and total != order.total:
         drift.append(Drift("total", f"${order.total}", f"${total}"))
@@ -142,7 +156,9 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
     except client.QboNotFoundError:
         doc = None
     if entity == "Estimate":
-        outcome = estimate_apply(order_id=order.pk, estimate=doc, cause=cause, force=True)
+        # Converted in QuickBooks: the order follows the invoice, as the estimate's webhook would have made it.
+        invoice = converting_invoice(doc, realm_id=realm_id)
+        outcome = estimate_apply(order_id=order.pk, estimate=doc, cause=cause, force=True, invoice=invoice)
     else:
         outcome = invoice_apply(order_id=order.pk, invoice=doc, cause=cause, force=True)
     text = f"Took QuickBooks' values: {outcome.text}"

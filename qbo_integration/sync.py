@@ -58,7 +58,16 @@ from .client import (
     QboTransientError,
     QboValidationError,
 )
-from .documents import Actor, document_apply, document_store, is_voided, money, payment_status
+from .documents import (
+    Actor,
+    document_apply,
+    document_store,
+    follow_invoice,
+    is_voided,
+    money,
+    older_than_stored,
+    payment_status,
+)
 from .models import BulkPush, QboConnection, QboSyncJob
 
 log = logging.getLogger(__name__)
@@ -534,12 +543,8 @@ def _fault_error(fault: dict, what: str) -> QboError:
     errors = (fault or {}).get("Error") or [{}]
     first = errors[0]
     detail = f"{what}: {first.get('Detail') or first.get('Message') or ''}".strip()
-    try:
-        return client.classify(code=first.get("code", ""), status=400, detail=detail[:500])
-    except client._TokenRejected:
-        # classify() raises for auth codes (100, 120, 3200) so api_call can refresh and replay the request. A
-        # batch item cannot be replayed on its own: it is an auth failure for the caller to stop on.
-        return QboAuthError(client.RECONNECT_MESSAGE, code=str(first.get("code", "")), detail=detail[:500], status=401)
+    # A batch item cannot be refreshed and replayed on its own: a rejected token is an auth failure to stop on.
+    return client.classify(code=first.get("code", ""), status=400, detail=detail[:500], token_rejected_as_auth=True)
 
 
 def _display_names(accounts: list[Account]) -> dict[int, str]:
@@ -692,24 +697,30 @@ def _replay_in_flight(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list
         items = [{"bId": bid, "operation": "create", ENTITY[ref.kind][0]: ref.payload} for bid, ref in pairs]
         answers = _batch(items, pacer, request_id=request_id)
         for bid, ref in pairs:
-            row = answers.get(bid, {}).get(ENTITY[ref.kind][0])
-            if row:
-                _save_ref(ref, row, result)
+            answer = answers.get(bid, {})
+            if ENTITY[ref.kind][0] in answer:
+                _save_ref(ref, answer[ENTITY[ref.kind][0]], result)
+            elif answer:  # a definite refusal: nothing was created, the normal path decides
+                _set_in_flight(ref, "")
     return [ref for ref in refs if not getattr(ref.obj, ENTITY[ref.kind][2])]
+
+
+def _set_in_flight(ref: _Ref, marker: str) -> None:
+    ref.obj.qbo_create_request = marker
+    type(ref.obj).objects.filter(pk=ref.obj.pk).update(qbo_create_request=marker)
 
 
 def _mark_in_flight(chunk: list[_Ref], items: list[dict], request_id: str) -> None:
     # Committed before the request leaves, so even a worker killed mid-request leaves the marker behind.
     for ref, item in zip(chunk, items):
-        ref.obj.qbo_create_request = f"{request_id}#{item['bId']}"
-        type(ref.obj).objects.filter(pk=ref.obj.pk).update(qbo_create_request=ref.obj.qbo_create_request)
+        _set_in_flight(ref, f"{request_id}#{item['bId']}")
 
 
 def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
     for start in range(0, len(refs), BATCH_MAX_ITEMS):
         chunk = refs[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(chunk)]
-        request_id = _request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{r.name}" for r in chunk))
+        request_id = _request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{mapping.fingerprint(r.payload)}" for r in chunk))
         _mark_in_flight(chunk, items, request_id)
         answers = _batch(items, pacer, request_id=request_id)
         taken: list[tuple[_Ref, QboError]] = []
@@ -719,6 +730,11 @@ def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
             if entity in answer:
                 _save_ref(ref, answer[entity], result)
                 continue
+            if not answer:  # no word on this item: it may exist; the marker stays for the next try's replay
+                result.errors[(ref.kind, ref.obj.pk)] = QboTransientError(
+                    f"QuickBooks did not answer for {entity.lower()} “{ref.name}”; Kadouri retries.", in_doubt=True)
+                continue
+            _set_in_flight(ref, "")  # a definite refusal: nothing was created
             error = _fault_error(answer.get("Fault"), f"{entity} “{ref.name}”")
             if isinstance(error, QboDuplicateError):
                 taken.append((ref, error))
@@ -743,9 +759,11 @@ def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: b
             "Id": getattr(r.obj, ENTITY[r.kind][2]), "SyncToken": r.obj.qbo_sync_token or "0", "sparse": True, **r.payload}}
             for n, r in enumerate(chunk)]
         # Stable per content of the batch: a retry of the same updates is replayed by QuickBooks (§3.9); after a
-        # 5010 re-read the SyncTokens differ, so the re-applied batch gets its own id.
+        # 5010 re-read (other SyncTokens) or a correction in Kadouri (other content) it gets its own id, or
+        # QuickBooks would answer the corrected batch with the cached failure.
         request_id = _request_id("ref-updates:" + "|".join(
-            f"{r.kind}:{getattr(r.obj, ENTITY[r.kind][2])}:{r.obj.qbo_sync_token or '0'}" for r in chunk))
+            f"{r.kind}:{getattr(r.obj, ENTITY[r.kind][2])}:{r.obj.qbo_sync_token or '0'}:{mapping.fingerprint(r.payload)}"
+            for r in chunk))
         answers = _batch(items, pacer, request_id=request_id)
         for n, ref in enumerate(chunk):
             answer, entity = answers.get(f"u{n}", {}), ENTITY[ref.kind][0]
@@ -928,20 +946,25 @@ def _run_update(job: QboSyncJob) -> dict:
         return client.update(entity, body, request_id=request_id)
 
     doc = _stale_safe(job, entity, order.qbo_doc_id, write)
-    order = _mark_updated(job, order.pk, doc, fingerprint)
+    order = _mark_updated(job, order.pk, doc, fingerprint, entity=entity)
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
 
 
 @transaction.atomic
-def _mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str) -> Order:
+def _mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str, *, entity: str) -> Order:
     order = Order.objects.select_for_update().get(pk=order_id)
     Order.objects.filter(pk=order_id).update(pushed_fingerprint=fingerprint)
     order.pushed_fingerprint = fingerprint
     _log(job, OrderActivity.Type.INVOICE_UPDATED,
          f"{doc_label(order).title()} #{doc.get('DocNumber') or order.qbo_doc_number} updated in QuickBooks by {_who(job)}.",
          _details(job, docId=order.qbo_doc_id, total=str(money(doc.get("TotalAmt")))), order)
-    # An invoice edited down to what was already paid is paid now: the same status change a webhook would make.
-    document_apply(order=order, doc=doc, entity=entity_of(order), actor=_actor(job, docId=order.qbo_doc_id))
+    # Between QuickBooks' answer and this lock a webhook may have stored a newer version (a payment: the order is
+    # paid) or switched the order to another document (an estimate converted in QuickBooks): the answer is then
+    # not applied, or an older version would move the order backwards.
+    same_doc = entity == entity_of(order) and str(doc.get("Id") or "") == str(order.qbo_doc_id or "")
+    if same_doc and not older_than_stored(order, doc, entity=entity):
+        # An invoice edited down to what was already paid is paid now: the same status change a webhook would make.
+        document_apply(order=order, doc=doc, entity=entity, actor=_actor(job, docId=order.qbo_doc_id))
     return order
 
 
@@ -973,25 +996,44 @@ def _run_void(job: QboSyncJob) -> dict:
 
 
 def _run_convert(job: QboSyncJob) -> dict:
+    from .handlers import converting_invoice  # handlers imports this module
+
     order = _load_order(job)
     check_action(order, job.action)
     estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
     fingerprint = order.compute_fingerprint()
-    customer_id, item_ids = _refs_for_order(order)
-    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
-                                             term_id=term_id_for(order), estimate_id=estimate_id)
-    doc = _create_or_adopt(job, order, "Invoice", payload, customer_id)
+    # The bookkeeper may have converted the estimate in QuickBooks already (its webhook not processed yet).
+    # QuickBooks numbered that invoice itself, so the DocNumber look-up would miss it and a second invoice would
+    # be created: the order follows theirs instead, as the estimate handler does.
+    theirs = converting_invoice(client.read("Estimate", estimate_id))
+    if theirs is not None:
+        doc = theirs
+    else:
+        customer_id, item_ids = _refs_for_order(order)
+        payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
+                                                 term_id=term_id_for(order), estimate_id=estimate_id)
+        doc = _create_or_adopt(job, order, "Invoice", payload, customer_id)
+    # Kadouri numbers its invoices with the order number: one found by the estimate's link with that number was
+    # created by an earlier try of ours whose answer was lost.
+    ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        locked.qbo_doc_type = Order.DocType.INVOICE
-        locked.pushed_fingerprint = fingerprint
+        if ours:
+            locked.pushed_fingerprint = fingerprint
         locked.version += 1
-        locked.save()
-        document_apply(order=locked, doc=doc, entity="Invoice", actor=_actor(job, estimateId=estimate_id))
-        _log(job, OrderActivity.Type.ESTIMATE_CONVERTED,
-             f"Estimate #{estimate_number} converted to Invoice #{locked.qbo_doc_number} in QuickBooks by {_who(job)}.",
-             _details(job, estimateId=estimate_id, docId=locked.qbo_doc_id), locked)
-    return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
+        locked.save(update_fields=["pushed_fingerprint", "version", "updated_at"])
+        # A webhook may have switched the order to this invoice already and stored a newer version of it (a
+        # payment) between QuickBooks' answer and this lock: the older answer must not reopen a paid order.
+        if not older_than_stored(locked, doc, entity="Invoice"):
+            follow_invoice(order=locked, invoice=doc, actor=_actor(job, estimateId=estimate_id))
+        number = locked.qbo_doc_number or str(doc.get("DocNumber") or doc.get("Id"))
+        text = (f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {_who(job)}." if ours else
+                f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the order now "
+                f"follows that invoice and no second invoice was created (Convert to Invoice by {_who(job)}).")
+        _log(job, OrderActivity.Type.ESTIMATE_CONVERTED, text,
+             _details(job, estimateId=estimate_id, docId=locked.qbo_doc_id, adopted=not ours), locked)
+    result = {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
+    return result if ours else result | {"adopted": True}
 
 
 def _run_ref(job: QboSyncJob) -> dict:
@@ -1054,12 +1096,26 @@ class _Work:
     customer_id: str = ""
 
 
+HEARTBEAT_EVERY = 30.0  # seconds between renewals of a live bulk push's job claims
+
+
 def _progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
     for name, delta in changes.items():
         setattr(bulk, name, getattr(bulk, name) + delta)
     bulk.requests_used = pacer.used
     BulkPush.objects.filter(pk=bulk.pk).update(succeeded=bulk.succeeded, failed=bulk.failed,
                                                requests_used=bulk.requests_used)
+    _heartbeat(bulk)
+
+
+def _heartbeat(bulk: BulkPush) -> None:
+    """A live push renews its jobs' claims, so however long it paces itself they are never taken for a dead
+    worker's and run a second time by the drain."""
+    now = time.monotonic()
+    if now - getattr(bulk, "_heartbeat_at", 0.0) < HEARTBEAT_EVERY:
+        return
+    bulk._heartbeat_at = now
+    QboSyncJob.objects.filter(bulk_push=bulk, state=QboSyncJob.State.RUNNING).update(claimed_at=timezone.now())
 
 
 def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[_Work]:
@@ -1150,6 +1206,9 @@ def _bulk_prepare(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> list[_Work
     for w in work:
         keys = [("account", w.order.buyer_id)] + [("product", line.product_id) for line in w.order.lines.all()]
         error = next((refs.errors[k] for k in keys if k in refs.errors), None)
+        if isinstance(error, QboTransientError):
+            _settle_transient(bulk, [w], error, pacer)
+            continue
         if error is not None:
             _fail(w.job, error)
             _progress(bulk, pacer, failed=1)
@@ -1228,33 +1287,43 @@ def _bulk_created(bulk: BulkPush, w: _Work, doc: dict, pacer: Pacer) -> None:
     _progress(bulk, pacer, succeeded=1)
 
 
-def _without_settled(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> list[_Work]:
+def _current_documents(work: list[_Work], pacer: Pacer, entities: tuple[str, ...]) -> dict[tuple[str, str], dict]:
+    """The documents as QuickBooks has them now, by (entity, Id): one query per entity and 100 documents."""
+    current: dict[tuple[str, str], dict] = {}
+    for entity in entities:
+        group = [w for w in work if entity_of(w.order) == entity]
+        for start in range(0, len(group), QUERY_IN_CHUNK):
+            ids = ", ".join(repr_q(w.order.qbo_doc_id) for w in group[start:start + QUERY_IN_CHUNK])
+            rows = _query(f"select * from {entity} where Id in ({ids}) MAXRESULTS {QUERY_MAX_RESULTS}", pacer).get(entity, [])
+            current |= {(entity, str(row["Id"])): row for row in rows}
+    return current
+
+
+def _without_settled(bulk: BulkPush, work: list[_Work], pacer: Pacer, *,
+                     entities: tuple[str, ...] = ("Invoice",)) -> tuple[list[_Work], dict[tuple[str, str], dict]]:
     """The single-order update's rule (_refuse_if_settled) in bulk: an invoice paid or voided in QuickBooks is
-    not overwritten; its job fails with the reason in the order's Activity Log. One query per 100 invoices."""
-    invoices = [w for w in work if entity_of(w.order) == "Invoice"]
-    current: dict[str, dict] = {}
-    for start in range(0, len(invoices), QUERY_IN_CHUNK):
-        ids = ", ".join(repr_q(w.order.qbo_doc_id) for w in invoices[start:start + QUERY_IN_CHUNK])
-        rows = _query(f"select * from Invoice where Id in ({ids}) MAXRESULTS {QUERY_MAX_RESULTS}", pacer).get("Invoice", [])
-        current |= {str(row["Id"]): row for row in rows}
+    not overwritten; its job fails with the reason in the order's Activity Log. Returns the orders still to
+    update and the documents it read (`entities`; the 5010 re-apply takes their SyncTokens from them)."""
+    current = _current_documents(work, pacer, entities)
     ready = []
     for w in work:
-        doc = current.get(w.order.qbo_doc_id)
+        entity = entity_of(w.order)
+        doc = current.get((entity, str(w.order.qbo_doc_id)))
         try:
             if doc is not None:
-                _refuse_if_settled("Invoice", doc)
+                _refuse_if_settled(entity, doc)
         except QboError as e:
             _fail(w.job, e)
             _progress(bulk, pacer, failed=1)
             continue
         ready.append(w)
-    return ready
+    return ready, current
 
 
 def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: bool = False) -> None:
     stale: list[_Work] = []
     if not reapply:
-        work = _without_settled(bulk, work, pacer)
+        work, _ = _without_settled(bulk, work, pacer)
     for start in range(0, len(work), BATCH_MAX_ITEMS):
         chunk = work[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
@@ -1268,7 +1337,7 @@ def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: b
         for w in chunk:
             answer, entity = answers.get(f"j{w.job.pk}", {}), entity_of(w.order)
             if entity in answer:
-                order = _mark_updated(w.job, w.order.pk, answer[entity], w.fingerprint)
+                order = _mark_updated(w.job, w.order.pk, answer[entity], w.fingerprint, entity=entity)
                 _finish(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number})
                 _progress(bulk, pacer, succeeded=1)
                 continue
@@ -1278,13 +1347,11 @@ def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: b
             else:
                 _fail(w.job, error)
                 _progress(bulk, pacer, failed=1)
-    if stale:  # 5010: re-read the SyncTokens (one query per entity and 100 documents), re-apply once
-        for entity in ("Invoice", "Estimate"):
-            group = [w for w in stale if entity_of(w.order) == entity]
-            for start in range(0, len(group), QUERY_IN_CHUNK):
-                part = group[start:start + QUERY_IN_CHUNK]
-                ids = ", ".join(repr_q(w.order.qbo_doc_id) for w in part)
-                rows = {r["Id"]: r for r in _query(f"select * from {entity} where Id in ({ids}) MAXRESULTS {QUERY_MAX_RESULTS}", pacer).get(entity, [])}
-                for w in part:
-                    w.order.qbo_sync_token = rows.get(w.order.qbo_doc_id, {}).get("SyncToken", w.order.qbo_sync_token)
+    if stale:
+        # 5010: someone changed them in QuickBooks. Re-read them (one query per entity and 100 documents); one paid
+        # or voided meanwhile is not overwritten (the same check as above); the rest are re-applied once.
+        stale, current = _without_settled(bulk, stale, pacer, entities=("Invoice", "Estimate"))
+        for w in stale:
+            row = current.get((entity_of(w.order), str(w.order.qbo_doc_id))) or {}
+            w.order.qbo_sync_token = row.get("SyncToken", w.order.qbo_sync_token)
         _bulk_updates(bulk, stale, pacer, reapply=True)

@@ -179,7 +179,10 @@ def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
             "void_document": (f"Estimate #{order.qbo_doc_number} marked Rejected in QuickBooks; the order is cancelled."
                               if order.qbo_doc_type == Order.DocType.ESTIMATE
                               else f"Invoice #{order.qbo_doc_number} voided in QuickBooks; the order is cancelled."),
-            "convert_estimate": f"Converted: Invoice #{order.qbo_doc_number} created in QuickBooks from the estimate.",
+            "convert_estimate": (f"Converted: the estimate was already converted to Invoice #{order.qbo_doc_number} in "
+                                 "QuickBooks; the order now follows it (no second invoice was created)."
+                                 if (job.result or {}).get("adopted")
+                                 else f"Converted: Invoice #{order.qbo_doc_number} created in QuickBooks from the estimate."),
         }
         return "success", texts.get(job.action, "Done.")
     if job.state == State.PENDING:

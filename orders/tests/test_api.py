@@ -209,3 +209,22 @@ def test_it_refuses_api_writes_without_a_csrf_token(staff_user, order_factory):
     assert response.status_code == 403 and "CSRF" in response.json()["error"]
     assert client.delete(f"/api/orders/{order.pk}").status_code == 403
     assert _row(order.pk) == before and OrderActivity.objects.filter(order=order).count() == 1
+
+
+def test_it_takes_patch_fields_in_the_names_get_answers_with(staff_client, order_factory):
+    order = order_factory()
+
+    response = _patch(staff_client, order.pk, {"commissionRate": "6", "readyToPush": True, "version": order.version})
+
+    assert response.status_code == 200
+    assert (response.json()["commissionRate"], Order.objects.get(pk=order.pk).ready_to_push) == ("6.00", True)
+
+
+def test_it_requires_the_version_to_patch_an_editable_order(staff_client, order_factory):
+    order = order_factory()
+    before = _row(order.pk)
+
+    response = _patch(staff_client, order.pk, {"notes": "no version"})
+
+    assert response.status_code == 400 and "version is required" in response.json()["error"]
+    assert _row(order.pk) == before

@@ -431,3 +431,16 @@ def test_it_names_quickbooks_when_a_sync_changed_the_order_meanwhile(order_facto
         order_update(order_id=order.pk, fields={"notes": "mine"}, lines=None, by=staff_user, expected_version=loaded_version)
 
     assert "changed by QuickBooks sync" in str(conflict.value)
+
+
+def test_it_changes_nothing_when_a_save_changes_nothing(order_factory, staff_user):
+    from orders.services import LineInput, order_update
+
+    order = order_factory()
+    same_lines = [LineInput(product=l.product, quantity=l.quantity, unit_price=l.unit_price) for l in order.lines.all()]
+
+    saved = order_update(order_id=order.pk, fields={"notes": order.notes}, lines=same_lines, by=staff_user,
+                         expected_version=order.version)
+
+    assert saved.version == order.version
+    assert list(order.activities.values_list("activity_type", flat=True)) == ["order_created"]

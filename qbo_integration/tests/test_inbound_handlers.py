@@ -276,6 +276,7 @@ def test_an_inactive_item_clears_the_product_link(webhooks, posted, pears):
     webhooks.flush()
     pears.refresh_from_db()
     assert pears.qbo_item_id is None and pears.qbo_sync_token == ""
+    assert pears.active is False  # not offered on new orders, whose invoices QuickBooks would refuse
 
 
 def test_it_ignores_documents_kadouri_does_not_know(webhooks, posted):
@@ -442,3 +443,27 @@ def test_a_deleted_payment_rereads_only_the_invoices_it_was_applied_to(webhooks,
     assert webhooks.emu.count_requests(method="GET", subpath=f"invoice/{other.qbo_doc_id}") == 0
     deleted = QboWebhookEvent.objects.filter(entity="Payment", entity_id=payment_id, operation="Delete").get()
     assert deleted.changed and f"Payment {payment_id} deleted in QuickBooks" in deleted.result
+
+
+class OddRead:
+    """QuickBooks answers reads of invoices with a shape nobody expects: the handler crashes unexpectedly."""
+
+    def __init__(self, emu):
+        self.handle = emu.handle
+
+    def __call__(self, method, path, headers=None, body=b""):
+        status, response_headers, payload = self.handle(method, path, headers, body)
+        if method == "GET" and "/invoice/" in path:
+            return 200, response_headers, b'{"Customer": {"DisplayName": "Harbor Fresh Market"}}'
+        return status, response_headers, payload
+
+
+def test_an_unexpected_crash_stores_only_the_exception_class_on_the_event(webhooks, posted, monkeypatch):
+    monkeypatch.setattr(webhooks.emu, "handle", OddRead(webhooks.emu))
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
+    webhooks.flush()
+
+    event = QboWebhookEvent.objects.get(entity="Payment")
+    assert (event.status, event.attempts) == ("pending", 1)
+    # The class and a fixed message: never the exception's text, which may hold anything QuickBooks sent.
+    assert event.last_error == f"KeyError: {handlers.UNEXPECTED_ERROR}"

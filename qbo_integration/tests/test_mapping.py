@@ -98,3 +98,13 @@ def test_it_fingerprints_what_was_sent():
     assert mapping.fingerprint({"a": 1, "b": 2}) == mapping.fingerprint({"b": 2, "a": 1})
     assert mapping.fingerprint({"a": 1}) != mapping.fingerprint({"a": 2})
     assert mapping.due_date(Order(order_date=date(2026, 1, 31), terms=Order.Terms.NET_60)) == date(2026, 4, 1)
+
+
+def test_it_keeps_the_number_quickbooks_gave_a_document_it_created(order_factory):
+    order = order_factory()
+    order.qbo_doc_number = "1007"  # an invoice the bookkeeper converted from the estimate in QuickBooks
+
+    payload = mapping.sales_document_payload(order, customer_id="1", item_ids={l.product_id: "2" for l in order.lines.all()},
+                                             term_id=None)
+
+    assert payload["DocNumber"] == "1007"

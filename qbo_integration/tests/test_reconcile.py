@@ -166,3 +166,50 @@ def test_the_admin_lists_and_replays_events(admin_client, posted):
 def test_the_settings_page_links_the_inbox_and_the_report(admin_client, posted):
     page = admin_client.get("/settings/quickbooks/").content.decode()
     assert 'data-testid="inbox-link"' in page and 'data-testid="reconcile-link"' in page and 'data-testid="catchup"' in page
+
+
+@pytest.fixture
+def estimated(webhooks, order_factory, staff_user):
+    order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
+    webhooks.flush()
+    return order
+
+
+def convert_in_quickbooks(order) -> dict:
+    """The bookkeeper makes an invoice from the estimate in QuickBooks: QuickBooks numbers it itself."""
+    estimate = client.read("Estimate", order.qbo_doc_id)
+    lines = [line for line in estimate["Line"] if line["DetailType"] == "SalesItemLineDetail"]
+    return client.create("Invoice", {"CustomerRef": estimate["CustomerRef"], "Line": lines,
+                                     "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]},
+                         request_id=f"convert-{order.pk}")
+
+
+def test_an_order_following_an_invoice_numbered_by_quickbooks_shows_no_number_drift(webhooks, estimated):
+    invoice = convert_in_quickbooks(estimated)
+    webhooks.flush()  # the order now follows the invoice
+    estimated.refresh_from_db()
+    assert (estimated.qbo_doc_type, estimated.qbo_doc_number) == ("invoice", invoice["DocNumber"])
+    assert invoice["DocNumber"] != estimated.number
+
+    run = reconcile.reconcile_run()
+
+    assert (run.checked, run.rows) == (1, [])
+
+
+def test_taking_quickbooks_values_on_an_estimate_converted_there_follows_the_invoice(webhooks, estimated):
+    webhooks.emu.configure_webhooks(drop_rate=1.0)  # Kadouri does not hear of the conversion
+    invoice = convert_in_quickbooks(estimated)
+    webhooks.flush()
+    run = reconcile.reconcile_run()
+    assert drift_of(run, estimated) == {"document": (f"Estimate #{estimated.number}",
+                                                     f"Converted to invoice #{invoice['Id']}")}
+
+    text = reconcile.reconcile_take_quickbooks(order_id=estimated.pk, run_id=run.pk)
+
+    estimated.refresh_from_db()
+    assert (estimated.qbo_doc_type, estimated.qbo_doc_id, estimated.qbo_doc_number) == (
+        "invoice", invoice["Id"], invoice["DocNumber"])
+    assert "now follows the invoice" in text
+    assert estimated.activities.filter(activity_type=OrderActivity.Type.ESTIMATE_CONVERTED,
+                                       user_name="QuickBooks Reconciliation").exists()
+    assert reconcile.reconcile_run().rows == []

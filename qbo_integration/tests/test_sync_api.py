@@ -248,3 +248,22 @@ def test_it_sends_customer_updates_with_a_stable_request_id(staff_client, qbo_co
     assert len(ids) == 1 and None not in ids  # the retry carried the same id, so QuickBooks can replay it
     customer, = entities(qbo_connected, "Customer")
     assert customer["SyncToken"] == "1"
+
+
+def test_a_corrected_account_syncs_after_a_refused_rename(staff_client, qbo_connected, buyer):
+    from qbo_integration import client as qbo_client
+
+    assert api(staff_client, "POST", f"sync/account/{buyer.pk}").status_code == 200
+    qbo_client.create("Customer", {"DisplayName": "Taken Name"}, request_id="taken-1")
+    buyer.refresh_from_db()
+    buyer.name = "Taken Name"
+    buyer.save()
+    refused = api(staff_client, "POST", f"sync/account/{buyer.pk}")
+    buyer.name = "Free Name"
+    buyer.save()
+
+    corrected = api(staff_client, "POST", f"sync/account/{buyer.pk}")
+
+    assert refused.status_code == 502 and "Taken Name" in refused.json()["error"]
+    assert corrected.status_code == 200
+    assert {c["DisplayName"] for c in entities(qbo_connected, "Customer")} == {"Taken Name", "Free Name"}

@@ -210,3 +210,21 @@ def test_it_does_not_overwrite_invoices_paid_or_voided_in_quickbooks(qbo_connect
     failed = paid.activities.get(activity_type="sync_failed").description
     assert "QuickBooks shows this invoice as paid, so Kadouri will not change it" in failed
     assert "voided; it cannot be changed" in voided.activities.get(activity_type="sync_failed").description
+
+
+def test_a_live_bulk_push_renews_its_claims_so_no_job_looks_dead(qbo_connected, order_factory):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    bulk = BulkPush.objects.create(state="running", total=1)
+    job, _ = sync._enqueue_order_job(order=order_factory(ready_to_push=True), action="create_invoice", by=None, ip=None,
+                                     bulk=bulk)
+    assert sync._claim(job.pk)
+    long_ago = timezone.now() - sync.STUCK_AFTER - timedelta(seconds=5)
+    QboSyncJob.objects.filter(pk=job.pk).update(claimed_at=long_ago)
+
+    sync._progress(bulk, sync.Pacer())  # what a pacing push does between batches
+
+    job.refresh_from_db()
+    assert job.state == "running" and job.claimed_at > timezone.now() - timedelta(seconds=5)

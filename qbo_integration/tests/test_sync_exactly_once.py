@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from qbo_integration import sync, tasks
 from qbo_integration.models import QboSyncJob
+from qbo_integration.testing import REALM_ID
 
 from .conftest import entities
 
@@ -124,7 +125,7 @@ def test_it_reuses_the_request_id_and_reclaims_a_job_whose_worker_died(staff_cli
     customer_id, item_ids = sync._refs_for_order(order)
     payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id="3")
     client.create("Invoice", payload, request_id=job.request_id)
-    QboSyncJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(minutes=11))
+    QboSyncJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - sync.STUCK_AFTER - timedelta(seconds=5))
 
     tasks.qbo_drain_due_jobs()
 
@@ -179,28 +180,35 @@ def test_an_adopted_invoice_brings_what_the_bookkeeper_did_meanwhile(qbo_connect
     assert len(entities(qbo_connected, "Invoice")) == 1
 
 
+class AnotherPushCreatesFirst:
+    """Another push wins the race: just before our first batch that creates customers or items reaches
+    QuickBooks, the same records are created through the emulator's own API (after our name look-up)."""
+
+    def __init__(self, emu):
+        self.emu, self.handle, self.created = emu, emu.handle, []
+
+    def __call__(self, method, path, headers=None, body=b""):
+        text = body.decode() if isinstance(body, bytes) else (body or "")
+        if not self.created and path.split("?")[0].endswith("/batch") and '"operation": "create"' in text:
+            for item in json.loads(text)["BatchItemRequest"]:
+                entity = next(key for key in ("Customer", "Item") if key in item)
+                status, payload = self.emu.api.handle(REALM_ID, "POST", entity.lower(), {}, json.dumps(item[entity]).encode())
+                assert status == 200, payload
+                self.created.append(payload[entity]["Id"])
+        return self.handle(method, path, headers, body)
+
+
 @pytest.mark.django_db
 def test_a_customer_created_by_a_concurrent_push_is_linked_not_refused(qbo_connected, order_factory, staff_user, monkeypatch):
     """Found by the soak: two orders of a new buyer pushed at once both looked the name up (absent), one created
     the customer, the other's create answered 6240 and its job failed for good ("probably inactive")."""
-    from qbo_integration import client
-
     order = order_factory()
-    real_lookup = sync._lookup_many
-
-    def lookup_then_someone_creates(specs, pacer):
-        found = real_lookup(specs, pacer)
-        for entity, field_name, names in specs:  # the other push wins the race right after our look-up
-            for name in names:
-                body = {"DisplayName": name} if entity == "Customer" else {
-                    "Name": name, "Type": "Service", "IncomeAccountRef": {"value": sync.income_account_id()}}
-                client.create(entity, body, request_id=f"other-{entity}-{name}"[:50])
-        return found
-
-    monkeypatch.setattr(sync, "_lookup_many", lookup_then_someone_creates)
+    race = AnotherPushCreatesFirst(qbo_connected)
+    monkeypatch.setattr(qbo_connected, "handle", race)
 
     job = sync.order_push_request(order=order, doc_type="invoice", by=staff_user)
 
+    assert len(race.created) == 3  # the customer and both items existed before our create batch arrived
     assert job.state == "done", job.last_error
     assert len(entities(qbo_connected, "Customer")) == 1 and len(entities(qbo_connected, "Item")) == 2
     order.buyer.refresh_from_db()

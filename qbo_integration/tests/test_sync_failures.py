@@ -297,6 +297,16 @@ def test_an_auth_fault_inside_a_batch_fails_the_jobs_instead_of_crashing_the_pus
     assert entities(qbo_connected, "Invoice") == []
 
 
+def test_a_rejected_token_is_classified_as_an_auth_error_where_it_cannot_be_replayed():
+    from qbo_integration import client
+
+    with pytest.raises(client._TokenRejected):  # api_call refreshes the token and replays the request
+        client.classify(code="3200", status=401)
+    error = client.classify(code="3200", status=400, detail="Invoice #1: expired", token_rejected_as_auth=True)
+    assert isinstance(error, client.QboAuthError)
+    assert (error.kind, error.code, error.status, error.message) == ("auth", "3200", 401, client.RECONNECT_MESSAGE)
+
+
 def test_a_bulk_push_that_crashes_ends_failed_and_queues_its_orders_again(qbo_connected, order_factory, monkeypatch):
     from qbo_integration import sync
     from qbo_integration.models import BulkPush

@@ -10,6 +10,15 @@
     total.value = String(index + 1);
   }
 
+  // "Remove" marks the row at once; the server drops it on save (and the box can be unticked to keep it).
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.name && /-DELETE$/.test(box.name)) {
+      var row = box.closest(".line-row");
+      if (row) { row.classList.toggle("removed", box.checked); }
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("#add-line");
     if (button) { event.preventDefault(); addLine(button); }

@@ -52,7 +52,8 @@ def test_a_payment_recorded_in_quickbooks_turns_the_order_paid_and_back(
     expect(page.locator(f"#invoice-{order.qbo_doc_id}")).to_contain_text("Paid")
 
     _order_page_until(page, order_url, "Paid")
-    expect(page.get_by_test_id("payment-badge")).to_have_text("Paid")
+    expect(page.get_by_test_id("status-badge")).to_have_text("Paid")
+    expect(page.get_by_test_id("payment-badge")).to_have_count(0)  # "Paid" once, not twice
     expect(page.get_by_test_id("qbo-balance")).to_have_text("$0.00")
     page.goto(order_url + "?tab=activity")
     expect(page.get_by_test_id("activity-log")).to_contain_text("Payment received in QuickBooks - Invoice marked as PAID")
