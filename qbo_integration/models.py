@@ -146,6 +146,7 @@ class BulkPush(models.Model):
     total = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    retrying = models.PositiveIntegerField(default=0, help_text="Handed back to their own jobs' retry queue.")
     requests_used = models.PositiveIntegerField(default=0)
     message = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -159,7 +160,8 @@ class BulkPush(models.Model):
 
     @property
     def percent(self) -> int:
-        return int(100 * (self.succeeded + self.failed) / self.total) if self.total else (100 if self.state == "done" else 0)
+        handled = self.succeeded + self.failed + self.retrying
+        return int(100 * handled / self.total) if self.total else (100 if self.state == "done" else 0)
 
 
 class QboWebhookEvent(models.Model):

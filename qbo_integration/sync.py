@@ -1103,7 +1103,7 @@ def _progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
     for name, delta in changes.items():
         setattr(bulk, name, getattr(bulk, name) + delta)
     bulk.requests_used = pacer.used
-    BulkPush.objects.filter(pk=bulk.pk).update(succeeded=bulk.succeeded, failed=bulk.failed,
+    BulkPush.objects.filter(pk=bulk.pk).update(succeeded=bulk.succeeded, failed=bulk.failed, retrying=bulk.retrying,
                                                requests_used=bulk.requests_used)
     _heartbeat(bulk)
 
@@ -1171,8 +1171,12 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
         for w in work:
             w.job.refresh_from_db()
             if w.job.state == State.RUNNING:
-                _queue_retry(w.job, e) if isinstance(e, QboTransientError) else _fail(w.job, e)
-                _progress(bulk, pacer, failed=1)
+                if isinstance(e, QboTransientError):
+                    _queue_retry(w.job, e)
+                    _progress(bulk, pacer, retrying=1)
+                else:
+                    _fail(w.job, e)
+                    _progress(bulk, pacer, failed=1)
         return _bulk_done(bulk, pacer, BulkPush.State.FAILED, e.message)
     except Exception as e:  # a bug or an unexpected answer: never leave the push and its jobs `running`
         log.exception("bulk push %s crashed", bulk.pk)
@@ -1226,7 +1230,7 @@ def _settle_transient(bulk: BulkPush, chunk: list[_Work], error: QboError, pacer
     for w in chunk:  # each job goes back to its own queue, in doubt: its retry looks up the DocNumber
         w.job.in_doubt = True
         _queue_retry(w.job, error)
-        _progress(bulk, pacer, failed=1)
+        _progress(bulk, pacer, retrying=1)
 
 
 def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:

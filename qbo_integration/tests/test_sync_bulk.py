@@ -44,7 +44,7 @@ def test_it_pushes_61_orders_with_a_handful_of_requests(staff_client, qbo_connec
     assert QboSyncJob.objects.filter(bulk_push=bulk, state="done").count() == 61
     assert len(set(QboSyncJob.objects.values_list("request_id", flat=True))) == 61
     page = staff_client.get(f"/settings/quickbooks/push/{bulk.pk}/progress/").content.decode()
-    assert 'value="61"' in page and "61 of 61 orders pushed" in page and "hx-trigger" not in page
+    assert 'value="100"' in page and "61 of 61 orders pushed" in page and "hx-trigger" not in page
 
 
 def test_it_updates_changed_posted_orders_in_batches_with_stored_mappings(qbo_connected, pending, staff_user):
@@ -228,3 +228,15 @@ def test_a_live_bulk_push_renews_its_claims_so_no_job_looks_dead(qbo_connected, 
 
     job.refresh_from_db()
     assert job.state == "running" and job.claimed_at > timezone.now() - timedelta(seconds=5)
+
+
+def test_orders_handed_back_to_their_retry_queue_are_not_reported_as_failures(qbo_connected, pending, staff_client):
+    qbo_connected.add_fault("503", method="POST", path="/batch$", count=50, body=r'"Invoice"')  # every invoice batch
+
+    call_command("push_pending")
+
+    bulk = BulkPush.objects.get()
+    assert (bulk.succeeded, bulk.failed, bulk.retrying) == (0, 0, 61)
+    assert QboSyncJob.objects.filter(bulk_push=bulk, state="pending").count() == 61
+    page = staff_client.get(f"/settings/quickbooks/push/{bulk.pk}/progress/").content.decode()
+    assert "61 queued to retry on their own" in page and "0 need attention" in page
