@@ -116,6 +116,8 @@ def test_it_syncs_an_account_from_its_page(staff_client, qbo_connected, buyer, a
 
     customer, = entities(qbo_connected, "Customer")
     assert f"Synced to QuickBooks customer {customer['Id']}." in html
+    # the id beside the button follows in place (out-of-band swap), no reload needed
+    assert f'id="qbo-id-account-{buyer.pk}" hx-swap-oob="true">{customer["Id"]}</dd>' in html
     html = staff_client.post(f"/settings/quickbooks/sync/product/{apples.pk}/", **HTMX).content.decode()
     assert "Synced to QuickBooks item" in html
     assert entities(qbo_connected, "Item")[0]["Id"] in staff_client.get(f"/products/{apples.pk}/").content.decode()
