@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from kadouri.http import client_ip
+from products.models import Product
 
 from . import selectors, services
 from .forms import OrderForm, OrderLineFormSet, initial_lines
@@ -51,7 +52,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 def _render_form(request, form, formset, order=None, status=200):
-    return render(request, "orders/order_form.html", {"form": form, "formset": formset, "order": order}, status=status)
+    # List prices for the form's script: a blank unit price means the product's price (shown as a placeholder).
+    prices = {str(pk): str(price) for pk, price in Product.objects.values_list("pk", "unit_price")}
+    return render(request, "orders/order_form.html",
+                  {"form": form, "formset": formset, "order": order, "product_prices": prices}, status=status)
 
 
 @login_required

@@ -10,13 +10,46 @@
     total.value = String(index + 1);
   }
 
+  // List prices: a blank unit price means the product's price, shown as the field's placeholder.
+  var pricesNode = document.getElementById("product-prices");
+  var prices = pricesNode ? JSON.parse(pricesNode.textContent) : {};
+
+  function rowField(row, suffix) { return row.querySelector("[name$='-" + suffix + "']"); }
+
+  function showListPrice(row) {
+    var product = rowField(row, "product"), price = rowField(row, "unit_price");
+    if (product && price) { price.placeholder = prices[product.value] || ""; }
+  }
+
+  function cents(text) { var n = Number(text); return isFinite(n) ? Math.round(n * 100) : NaN; }
+
+  function updateRunningTotal() {
+    var total = document.getElementById("running-total");
+    if (!total) { return; }
+    var sum = 0;
+    document.querySelectorAll(".line-row").forEach(function (row) {
+      var del = rowField(row, "DELETE"), qty = rowField(row, "quantity"), price = rowField(row, "unit_price");
+      if (!qty || !price || (del && del.checked) || row.closest("template")) { return; }
+      var unit = price.value !== "" ? price.value : price.placeholder;
+      var amount = Number(qty.value) * cents(unit);
+      if (isFinite(amount) && qty.value !== "" && unit !== "") { sum += Math.round(amount); }
+    });
+    total.textContent = "$" + (sum / 100).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
+
+  document.addEventListener("input", updateRunningTotal);
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".line-row").forEach(showListPrice);
+    updateRunningTotal();
+  });
+
   // "Remove" marks the row at once; the server drops it on save (and the box can be unticked to keep it).
   document.addEventListener("change", function (event) {
     var box = event.target;
-    if (box.name && /-DELETE$/.test(box.name)) {
-      var row = box.closest(".line-row");
-      if (row) { row.classList.toggle("removed", box.checked); }
-    }
+    var row = box.closest ? box.closest(".line-row") : null;
+    if (row && box.name && /-DELETE$/.test(box.name)) { row.classList.toggle("removed", box.checked); }
+    if (row && box.name && /-product$/.test(box.name)) { showListPrice(row); }
+    updateRunningTotal();
   });
 
   document.addEventListener("click", function (event) {

@@ -35,6 +35,9 @@ def test_it_creates_edits_and_refuses_to_delete_a_paid_order(
     expect(page.locator("#id_lines-TOTAL_FORMS")).to_have_value("2")
     page.select_option("#id_lines-1-product", label="Bartlett Pears")
     page.fill("#id_lines-1-quantity", "4")
+    # The list price shows as the unit price's placeholder, and the running total follows what is typed.
+    expect(page.locator("#id_lines-1-unit_price")).to_have_attribute("placeholder", "36.75")
+    expect(page.get_by_test_id("running-total")).to_have_text("$472.00")
     page.get_by_role("button", name="Save order").click()
 
     order = Order.objects.exclude(pk=paid.pk).get()
