@@ -29,6 +29,9 @@ class Drift:
     quickbooks: str
 
 
+PUSHABLE = {"number", "total"}
+
+
 @dataclass
 class Row:
     order_id: int
@@ -39,6 +42,8 @@ class Row:
     qbo_state: str
     drift: list[Drift] = field(default_factory=list)
     fixed: str = ""
+    pushable: bool = False  # Kadouri owns the drifted content (number, total); balances and states are QuickBooks'
+    status_label: str = ""
 
 
 def _linked_orders():
@@ -70,7 +75,8 @@ def _expected_number(order: Order, doc: dict) -> str:
 def compare(order: Order, doc: dict | None) -> Row:
     """Pure comparison of one order with its document (None = gone from QuickBooks)."""
     state = doc_state("Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice", doc)
-    row = Row(order.pk, order.number, order.qbo_doc_type or "invoice", order.qbo_doc_id, order.status, state)
+    row = Row(order.pk, order.number, order.qbo_doc_type or "invoice", order.qbo_doc_id, order.status, state,
+              status_label=order.get_status_display())
     drift = row.drift
     expected = _expected_status(order, state)
     if expected and expected != order.status:
@@ -121,6 +127,8 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
         run.error = e.message[:500]
     else:
         rows = [compare(o, docs.get((o.qbo_doc_type or Order.DocType.INVOICE, o.qbo_doc_id))) for o in orders]
+        for row in rows:
+            row.pushable = row.status == Order.Status.POSTED_TO_QB and any(d.field in PUSHABLE for d in row.drift)
         run.rows = [asdict(r) for r in rows if r.drift]
         run.checked = len(orders)
     run.finished_at = timezone.now()

@@ -87,6 +87,7 @@ def test_pushing_kadouris_values_fixes_quickbooks(admin_client, posted):
     edit_invoice_total(posted)
     admin_client.post("/settings/quickbooks/reconcile/run/")
 
+    assert f"push-kadouri-{posted.pk}" in admin_client.get("/settings/quickbooks/reconcile/").content.decode()
     admin_client.post(f"/settings/quickbooks/reconcile/{posted.pk}/fix/", {"action": "push_kadouri"})
 
     invoice = client.read("Invoice", posted.qbo_doc_id)
@@ -102,6 +103,8 @@ def test_the_report_page_shows_drift_and_fix_buttons_to_admins_only(admin_client
 
     page = admin_client.get("/settings/quickbooks/reconcile/").content.decode()
     assert f'id="drift-{posted.pk}"' in page and "Voided → Cancelled" in page and "take-quickbooks" in page
+    assert "push-kadouri" not in page  # a void is QuickBooks' to decide: pushing could not undo it
+    assert "<td>Posted to QuickBooks</td>" in page
     staff_page = staff_client.get("/settings/quickbooks/reconcile/").content.decode()
     assert "Voided → Cancelled" in staff_page and "take-quickbooks" not in staff_page
     staff_client.post(f"/settings/quickbooks/reconcile/{posted.pk}/fix/", {"action": "take_quickbooks"})
