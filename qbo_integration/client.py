@@ -339,7 +339,13 @@ def current_connection() -> QboConnection | None:
     return QboConnection.objects.exclude(state=QboConnection.State.DISCONNECTED).order_by("-connected_at").first()
 
 
-def _usable_connection(realm_id: str | None) -> QboConnection:
+def latest_connection() -> QboConnection | None:
+    """The connection to show: the live one, else the last one (disconnected, its realm still remembered)."""
+    return current_connection() or QboConnection.objects.first()
+
+
+def usable_connection(realm_id: str | None = None) -> QboConnection:
+    """The connection QuickBooks work may use, or the error that says why there is none."""
     conn = QboConnection.objects.filter(realm_id=realm_id).first() if realm_id else current_connection()
     if conn is None or conn.state == QboConnection.State.DISCONNECTED:
         raise QboNotConnected(NOT_CONNECTED_MESSAGE)
@@ -405,7 +411,7 @@ def store_tokens(conn: QboConnection, tokens: TokenSet) -> None:
 
 
 def connection_for_call(realm_id: str | None = None) -> QboConnection:
-    conn = _usable_connection(realm_id)
+    conn = usable_connection(realm_id)
     if needs_refresh(conn):
         conn = refresh_connection(conn.pk)
     return conn

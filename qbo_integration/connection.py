@@ -112,7 +112,7 @@ def _fetch_company_name(conn: QboConnection) -> None:
 
 def disconnect(*, user) -> QboConnection | None:
     """Revokes at Intuit, then deletes the tokens. QuickBooks ids on records stay (reconnect resumes)."""
-    conn = client.current_connection() or QboConnection.objects.first()
+    conn = client.latest_connection()
     if conn is None:
         return None
     note = ""
@@ -153,7 +153,7 @@ def clear_linked_ids(*, user) -> dict[str, int]:
 
 
 def status_json() -> dict:
-    conn = client.current_connection() or QboConnection.objects.first()
+    conn = client.latest_connection()
 
     def iso(value):
         return value.isoformat() if value else None

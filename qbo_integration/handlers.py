@@ -91,6 +91,7 @@ class Cause:
             QboWebhookEvent.Source.LEGACY: "QuickBooks Webhook",
             QboWebhookEvent.Source.CLOUDEVENTS: "QuickBooks Webhook",
             QboWebhookEvent.Source.CDC: "QuickBooks Catch-up",
+            "sync": "QuickBooks sync",  # Kadouri's own push read the document back
         }.get(self.source, "QuickBooks Reconciliation")
 
     def details(self, **extra) -> dict:

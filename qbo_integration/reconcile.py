@@ -156,16 +156,15 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
     """QuickBooks' document is the truth: its number, total, balance, payment status and state (voided or
     deleted → cancelled) are applied to the order, with an activity entry."""
     order = Order.objects.get(pk=order_id)
-    realm_id = client.current_connection().realm_id if client.current_connection() else None
     cause = Cause(source="manual")
     entity = "Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice"
     try:
-        doc = client.read(entity, order.qbo_doc_id, realm_id=realm_id)
+        doc = client.read(entity, order.qbo_doc_id)
     except client.QboNotFoundError:
         doc = None
     if entity == "Estimate":
         # Converted in QuickBooks: the order follows the invoice, as the estimate's webhook would have made it.
-        invoice = converting_invoice(doc, realm_id=realm_id)
+        invoice = converting_invoice(doc)
         outcome = estimate_apply(order_id=order.pk, estimate=doc, cause=cause, force=True, invoice=invoice)
     else:
         outcome = invoice_apply(order_id=order.pk, invoice=doc, cause=cause, force=True)

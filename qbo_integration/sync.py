@@ -152,12 +152,7 @@ def _request_id(key: str) -> str:
 
 
 def _realm_id() -> str:
-    conn = client.current_connection()
-    if conn is None:
-        raise client.QboNotConnected(client.NOT_CONNECTED_MESSAGE)
-    if conn.state != QboConnection.State.CONNECTED:
-        raise QboAuthError(client.RECONNECT_MESSAGE)
-    return conn.realm_id
+    return client.usable_connection().realm_id
 
 
 def _job_for(*, key: str, defaults: dict, lookup: dict) -> tuple[QboSyncJob, bool]:
@@ -490,15 +485,8 @@ def _batch(items: list[dict], pacer: Pacer, request_id: str | None = None) -> di
     return call() if pacer is NO_PACER else _retrying(call)
 
 
-def _connection() -> QboConnection:
-    conn = client.current_connection()
-    if conn is None:  # disconnected while the job waited
-        raise client.QboNotConnected(client.NOT_CONNECTED_MESSAGE)
-    return conn
-
-
 def _term_ids(pacer: Pacer) -> dict[str, str]:
-    conn = _connection()
+    conn = client.usable_connection()  # disconnected while the job waited: say so
     key = f"qbo-terms:{conn.realm_id}:{conn.connected_at.timestamp() if conn.connected_at else 0}"
     terms = cache.get(key)
     if terms is None:
@@ -516,7 +504,7 @@ def income_account_id(pacer: Pacer = NO_PACER) -> str:
     """Configured on the connection, else settings.QBO_INCOME_ACCOUNT_ID, else the company's first
     Income account (kept on the connection so the choice stays stable). The one lookup: the inbound item
     handler uses it too, so both sides compute the same item fingerprint."""
-    conn = _connection()
+    conn = client.usable_connection()
     if conn.income_account_id:
         return conn.income_account_id
     if settings.QBO_INCOME_ACCOUNT_ID:
@@ -883,13 +871,7 @@ def _apply_bookkeeping_since_creation(order: Order, doc: dict) -> None:
     Order.objects.filter(pk=order.pk).update(qbo_balance=total, qbo_sync_token="", qbo_last_updated=None,
                                              payment_status=Order.PaymentStatus.UNPAID, qbo_doc_state="Open")
 
-    @dataclass(frozen=True)
-    class SyncCause(Cause):
-        @property
-        def user_name(self) -> str:
-            return "QuickBooks sync"
-
-    invoice_apply(order_id=order.pk, invoice=doc, cause=SyncCause(source="sync"))
+    invoice_apply(order_id=order.pk, invoice=doc, cause=Cause(source="sync"))
 
 
 def _run_create(job: QboSyncJob) -> dict:

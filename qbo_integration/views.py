@@ -10,7 +10,7 @@ from kadouri.http import api_login_required, json_error
 
 from . import client, connection
 from .context_processors import can_manage_quickbooks
-from .models import IntegrationLog, QboConnection
+from .models import IntegrationLog
 
 LOG_ENTRIES_SHOWN = 25
 
@@ -23,7 +23,7 @@ def _wants_json(request: HttpRequest) -> bool:
 @login_required
 @require_GET
 def settings_quickbooks(request: HttpRequest) -> HttpResponse:
-    conn = client.current_connection() or QboConnection.objects.first()
+    conn = client.latest_connection()
     return render(request, "qbo_integration/settings.html", {
         "conn": conn,
         "status": connection.status_json(),

@@ -89,3 +89,11 @@ def webhooks(qbo_connected, client, django_capture_on_commit_callbacks):
 
 def entities(emu, entity: str, realm: str = REALM_ID) -> list[dict]:
     return emu.dump(realm)["entities"][entity]
+
+
+@pytest.fixture
+def posted(webhooks, order_factory, staff_user):
+    """An order with its invoice in QuickBooks, the creation's own webhooks (echoes) already delivered."""
+    order = invoiced(order_factory(), by=staff_user)
+    webhooks.flush()
+    return order

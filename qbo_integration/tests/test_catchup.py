@@ -14,16 +14,10 @@ from qbo_integration import catchup
 from qbo_integration.models import QboCatchUp, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 
-from .inbound_support import entities, invoiced, webhooks  # noqa: F401
+from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def posted(webhooks, order_factory, staff_user):
-    order = invoiced(order_factory(), by=staff_user)
-    webhooks.flush()
-    return order
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from qbo_integration.models import QboConnection, QboWebhookEvent, SyncConflict
 from qbo_integration.sync import order_update_request
 from qbo_integration.testing import REALM_ID
 
-from .inbound_support import entities, invoiced, webhooks  # noqa: F401
+from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +28,6 @@ def payment_id_for(emu, invoice_id):
     return next(p["Id"] for p in entities(emu, "Payment")
                 if any(l["TxnId"] == invoice_id for line in p["Line"] for l in line.get("LinkedTxn", [])))
 
-
-@pytest.fixture
-def posted(webhooks, order_factory, staff_user):
-    order = invoiced(order_factory(), by=staff_user)
-    webhooks.flush()  # the creation's own events: echoes of Kadouri's writes
-    return order
 
 
 def test_it_treats_the_invoice_created_by_kadouri_as_an_echo(posted):

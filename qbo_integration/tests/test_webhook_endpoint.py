@@ -13,16 +13,10 @@ from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import (WEBHOOK, cloudevent, invoiced, legacy_body, legacy_entity, post_webhook,  # noqa: F401
-                              webhooks)
+                              posted, webhooks)
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def posted(webhooks, order_factory, staff_user):
-    order = invoiced(order_factory(), by=staff_user)
-    webhooks.flush()
-    return order
 
 
 def snapshot(order):
