@@ -47,7 +47,8 @@ class Row:
 
 
 def _linked_orders():
-    return Order.objects.exclude(qbo_doc_id__isnull=True).exclude(qbo_doc_id="").order_by("pk")
+    # The total comes from the lines: prefetched in one query, not one per order.
+    return Order.objects.exclude(qbo_doc_id__isnull=True).exclude(qbo_doc_id="").prefetch_related("lines").order_by("pk")
 
 
 def _expected_status(order: Order, state: str) -> str | None:

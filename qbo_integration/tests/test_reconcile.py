@@ -216,3 +216,15 @@ def test_taking_quickbooks_values_on_an_estimate_converted_there_follows_the_inv
     assert estimated.activities.filter(activity_type=OrderActivity.Type.ESTIMATE_CONVERTED,
                                        user_name="QuickBooks Reconciliation").exists()
     assert reconcile.reconcile_run().rows == []
+
+
+def test_the_report_reads_order_totals_without_a_query_per_order(webhooks, order_factory, staff_user,
+                                                                  django_assert_max_num_queries):
+    for _ in range(6):
+        invoiced(order_factory(), by=staff_user)
+    webhooks.flush()
+
+    with django_assert_max_num_queries(8):  # 7 today; one query per order would make it 12
+        run = reconcile.reconcile_run()
+
+    assert run.checked == 6 and run.rows == []
