@@ -18,6 +18,18 @@ def to_cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+class OrderQuerySet(models.QuerySet):
+    def linked_to(self, doc_type: str, doc_ids) -> "OrderQuerySet":
+        """Orders following these QuickBooks documents. The one way to look an order up by a QuickBooks id:
+        invoices and estimates are numbered apart in QuickBooks, so an id means nothing without its type."""
+        if doc_type not in Order.DocType.values:
+            raise ValueError(f"unknown QuickBooks document type {doc_type!r}")
+        return self.filter(qbo_doc_type=doc_type, qbo_doc_id__in=[str(i) for i in doc_ids])
+
+    def linked(self) -> "OrderQuerySet":
+        return self.filter(qbo_doc_id__isnull=False)
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -69,6 +81,11 @@ class Order(models.Model):
     qbo_last_updated = models.DateTimeField(
         null=True, blank=True, help_text="QuickBooks' LastUpdatedTime of the document as Kadouri last saw it."
     )
+    qbo_link_problem = models.CharField(
+        max_length=500, blank=True,
+        help_text="Set when the QuickBooks document at this id is not the order's own (another number): Kadouri "
+                  "then applies nothing from it and sends nothing to it.",
+    )
     qbo_doc_state = models.CharField(
         max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted."
     )
@@ -83,11 +100,19 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-order_date", "-id"]
         db_table = "orders"
         constraints = [
             models.CheckConstraint(condition=~models.Q(seller=models.F("buyer")), name="order_seller_is_not_buyer"),
+            # A QuickBooks id is never stored without its type (an invoice and an estimate can share an id).
+            models.CheckConstraint(
+                condition=models.Q(qbo_doc_id__isnull=True, qbo_doc_type="")
+                | (models.Q(qbo_doc_id__isnull=False, qbo_doc_type__in=["invoice", "estimate"]) & ~models.Q(qbo_doc_id="")),
+                name="order_qbo_id_has_its_type",
+            ),
         ]
         indexes = [models.Index(fields=["qbo_doc_id"])]
 

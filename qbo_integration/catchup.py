@@ -82,10 +82,10 @@ def _cdc_objects(realm_id: str, since: datetime) -> tuple[dict[str, list[dict]],
 
 def _linked_documents(realm_id: str) -> dict[str, list[dict]]:
     """The 30-day fallback: every linked document, read again (one query per 100 ids, 610 = deleted)."""
-    orders = Order.objects.exclude(qbo_doc_id__isnull=True).exclude(qbo_doc_id="").exclude(
+    orders = Order.objects.linked().exclude(
         Q(status=Order.Status.CANCELLED) & Q(qbo_doc_state__in=["Voided", "Deleted"]))
     wanted = {
-        "Invoice": orders.filter(Q(qbo_doc_type=Order.DocType.INVOICE) | Q(qbo_doc_type="")).values_list("qbo_doc_id", flat=True),
+        "Invoice": orders.filter(qbo_doc_type=Order.DocType.INVOICE).values_list("qbo_doc_id", flat=True),
         "Estimate": orders.filter(qbo_doc_type=Order.DocType.ESTIMATE).values_list("qbo_doc_id", flat=True),
         "Customer": Account.objects.exclude(qbo_customer_id__isnull=True).exclude(qbo_customer_id="").values_list("qbo_customer_id", flat=True),
         "Item": Product.objects.exclude(qbo_item_id__isnull=True).exclude(qbo_item_id="").values_list("qbo_item_id", flat=True),

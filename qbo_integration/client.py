@@ -136,6 +136,12 @@ class QboValidationError(QboError):
     kind = "validation"
 
 
+class QboWrongLinkError(QboError):
+    """Not sent: the QuickBooks document at the order's id is not the order's own (another number)."""
+
+    kind = "wrong_link"
+
+
 class _TokenRejected(Exception):
     """An API 401: refresh once and replay (§11.3)."""
 

@@ -38,10 +38,17 @@ from .documents import (
     converting_invoice_id,
     document_apply,
     document_store,
+    entity_of,
     follow_invoice,
+    follows,
     is_voided,
+    link_problem,
+    link_problem_clear,
+    link_problem_record,
     money,
+    partial_payment_text,
     reopened_text,
+    usd,
 )
 from .sync import customer_fingerprint, income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
@@ -150,25 +157,47 @@ def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
         payment_status=order.payment_status))
     if old_balance is not None and order.qbo_balance is not None and order.qbo_balance < old_balance \
             and old_total == order.qbo_total:
-        text = (f"Payment received in QuickBooks - invoice {doc} is partially paid, "
-                f"balance ${order.qbo_balance} of ${order.qbo_total}")
+        text = partial_payment_text(order)
         order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=text, **log_kw)
     else:
         prefix = _reversal_text(cause) if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total \
             else f"Invoice {doc} updated in QuickBooks"
-        text = (f"{prefix}: total ${old_total if old_total is not None else '—'} → ${order.qbo_total}, balance "
-                f"${old_balance if old_balance is not None else '—'} → ${order.qbo_balance} "
-                f"({order.get_payment_status_display().lower()})")
+        text = (f"{prefix}: total {usd(old_total)} → {usd(order.qbo_total)}, balance "
+                f"{usd(old_balance)} → {usd(order.qbo_balance)} ({order.get_payment_status_display().lower()})")
         order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
     return Outcome(True, f"Order {order.number}: {text}.")
 
 
-def invoice_apply(*, order_id: int, invoice: dict | None, cause: Cause, void_hint: bool = False,
+def _not_followed(order: Order, entity: str, doc_id: str) -> Outcome:
+    """A late event for a document the order no longer follows (an estimate whose order moved to its invoice)."""
+    return Outcome(False, f"Order {order.number} follows {entity_of(order).lower()} "
+                          f"#{order.qbo_doc_number or order.qbo_doc_id}, not {entity.lower()} {doc_id}: nothing applied.")
+
+
+def _checked_link(order: Order, entity: str, doc_id: str, doc: dict | None, cause: Cause) -> Outcome | None:
+    """Under the order's lock: an Outcome when the document must not be applied to this order (it no longer
+    follows it, or it is a wrong link); None when it may, after clearing a wrong link the document has healed."""
+    if not follows(order, entity, doc_id):
+        return _not_followed(order, entity, doc_id)
+    problem = link_problem(order, entity, doc)
+    if problem:
+        recorded = link_problem_record(order=order, problem=problem, actor=_actor(cause))
+        return Outcome(recorded, f"Order {order.number}: {problem}")
+    if doc is not None:
+        link_problem_clear(order=order, actor=_actor(cause))
+    return None
+
+
+def invoice_apply(*, order_id: int, doc_id: str, invoice: dict | None, cause: Cause, void_hint: bool = False,
                   force: bool = False) -> Outcome:
-    """Applies one QuickBooks invoice (None = deleted) to its order (documents.document_apply), never moving
-    backwards. `force` (an operator taking QuickBooks' values) skips the version checks."""
+    """Applies QuickBooks invoice `doc_id` (None = deleted) to its order (documents.document_apply), never moving
+    backwards and only while the order follows that very invoice. `force` (an operator taking QuickBooks'
+    values) skips the version checks, never the link check."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
+        refused = _checked_link(order, "Invoice", doc_id, invoice, cause)
+        if refused is not None:
+            return refused
         seen = 1
         if invoice is not None:
             seen = Version.of(invoice).compare(order.qbo_sync_token, order.qbo_last_updated)
@@ -189,41 +218,51 @@ def invoice_apply(*, order_id: int, invoice: dict | None, cause: Cause, void_hin
         return _amounts_changed(order, before, cause)
 
 
-def estimate_apply(*, order_id: int, estimate: dict | None, cause: Cause, force: bool = False,
+def estimate_apply(*, order_id: int, doc_id: str, estimate: dict | None, cause: Cause, force: bool = False,
                    invoice: dict | None = None) -> Outcome:
+    """Applies QuickBooks estimate `doc_id` (None = deleted) to its order while the order still follows it; an
+    `invoice` made from it moves the order to that invoice. A late event for an estimate whose order already
+    follows its invoice changes nothing (it once moved an order onto another order's invoice)."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if invoice is not None and order.qbo_doc_type == Order.DocType.ESTIMATE:
+        refused = _checked_link(order, "Estimate", doc_id, estimate, cause)
+        if refused is not None:
+            return refused
+        if invoice is not None:
             return _follow_converting_invoice(order, invoice, cause)
-        doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-        if estimate is None:
-            if order.qbo_doc_state == "Deleted":
-                return Outcome(False, f"Order {order.number}: estimate already deleted.")
-            document_store(order, None, entity="Estimate")
-            text = f"Estimate {doc} deleted in QuickBooks; the order stays {order.get_status_display().lower()}"
-            order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
-                               user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id))
-            return Outcome(True, f"Order {order.number}: {text}.")
-        version = Version.of(estimate)
-        seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
-        if seen < 0 and not force:
-            return Outcome(False, f"Order {order.number}: skipped an older version of estimate {order.qbo_doc_id}.")
-        old_state, old_total = order.qbo_doc_state, order.qbo_total
-        document_store(order, estimate, entity="Estimate")
-        state = order.qbo_doc_state
-        if (seen == 0 and not force) or (old_state, old_total) == (state, order.qbo_total):
-            return Outcome(False, f"Order {order.number}: estimate {doc} unchanged ({state}).")
-        invoices = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
-        if state == "Closed" and invoices:
-            text = f"Estimate {doc} closed in QuickBooks by invoice {', '.join(invoices)}"
-        elif state != old_state:
-            text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
-        else:
-            text = f"Estimate {doc} updated in QuickBooks: total ${old_total} → ${order.qbo_total}"
+        return _estimate_changed(order, estimate, cause, force=force)
+
+
+def _estimate_changed(order: Order, estimate: dict | None, cause: Cause, *, force: bool) -> Outcome:
+    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    if estimate is None:
+        if order.qbo_doc_state == "Deleted":
+            return Outcome(False, f"Order {order.number}: estimate already deleted.")
+        document_store(order, None, entity="Estimate")
+        text = f"Estimate {doc} deleted in QuickBooks; the order stays {order.get_status_display().lower()}"
         order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
-                           user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
-                                                                            invoices=invoices))
+                           user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id))
         return Outcome(True, f"Order {order.number}: {text}.")
+    version = Version.of(estimate)
+    seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
+    if seen < 0 and not force:
+        return Outcome(False, f"Order {order.number}: skipped an older version of estimate {order.qbo_doc_id}.")
+    old_state, old_total = order.qbo_doc_state, order.qbo_total
+    document_store(order, estimate, entity="Estimate")
+    state = order.qbo_doc_state
+    if (seen == 0 and not force) or (old_state, old_total) == (state, order.qbo_total):
+        return Outcome(False, f"Order {order.number}: estimate {doc} unchanged ({state}).")
+    invoices = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
+    if state == "Closed" and invoices:
+        text = f"Estimate {doc} closed in QuickBooks by invoice {', '.join(invoices)}"
+    elif state != old_state:
+        text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
+    else:
+        text = f"Estimate {doc} updated in QuickBooks: total ${old_total} → ${order.qbo_total}"
+    order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
+                       user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
+                                                                        invoices=invoices))
+    return Outcome(True, f"Order {order.number}: {text}.")
 
 
 def _follow_converting_invoice(order: Order, invoice: dict, cause: Cause) -> Outcome:
@@ -276,8 +315,7 @@ def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict |
 # --- handlers -----------------------------------------------------------------------------------
 
 def _invoice_orders(ids) -> list[Order]:
-    return list(Order.objects.filter(qbo_doc_id__in=list(ids)).filter(
-        Q(qbo_doc_type=Order.DocType.INVOICE) | Q(qbo_doc_type="")).order_by("pk"))
+    return list(Order.objects.linked_to(Order.DocType.INVOICE, ids).order_by("pk"))
 
 
 def _handle_invoice(event: QboWebhookEvent, fresh: bool) -> Outcome:
@@ -286,8 +324,8 @@ def _handle_invoice(event: QboWebhookEvent, fresh: bool) -> Outcome:
         raise Ignored(f"Invoice {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
     invoice = _fetch(event, "Invoice", event.entity_id, fresh=fresh)
     cause = _cause(event)
-    results = [invoice_apply(order_id=o.pk, invoice=invoice, cause=cause, void_hint=event.operation == "Void")
-               for o in orders]
+    results = [invoice_apply(order_id=o.pk, doc_id=event.entity_id, invoice=invoice, cause=cause,
+                             void_hint=event.operation == "Void") for o in orders]
     return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))
 
 
@@ -318,28 +356,30 @@ def _handle_payment(event: QboWebhookEvent, fresh: bool) -> Outcome:
         # Never seen with its links (e.g. created and deleted while the webhooks were lost): every order it could
         # have paid is re-checked — the invoices partly or fully paid in Kadouri. One query per 100 of them.
         known = {o.pk for o in orders}
-        orders += [o for o in Order.objects.filter(
-            qbo_doc_id__isnull=False, qbo_doc_type=Order.DocType.INVOICE,
+        orders += [o for o in Order.objects.linked().filter(
+            qbo_doc_type=Order.DocType.INVOICE,
             payment_status__in=[Order.PaymentStatus.PARTIAL, Order.PaymentStatus.PAID],
-        ).exclude(status=Order.Status.CANCELLED).exclude(qbo_doc_id="").order_by("pk") if o.pk not in known]
+        ).exclude(status=Order.Status.CANCELLED).order_by("pk") if o.pk not in known]
     if not orders:
         raise Ignored(f"Payment {event.entity_id} concerns no invoice of a Kadouri order; nothing was changed.")
     invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=event.realm_id)
     cause = _cause(event, payment_id=event.entity_id, payment_operation=operation)
-    results = [invoice_apply(order_id=o.pk, invoice=invoices[o.qbo_doc_id], cause=cause) for o in orders]
+    results = [invoice_apply(order_id=o.pk, doc_id=o.qbo_doc_id, invoice=invoices[o.qbo_doc_id], cause=cause)
+               for o in orders]
     if any(r.changed for r in results):
         return Outcome.of(results)
     return Outcome(False, f"Payment {event.entity_id} ({operation}): {len(results)} linked order(s) already up to date.")
 
 
 def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> Outcome:
-    orders = list(Order.objects.filter(qbo_doc_id=event.entity_id, qbo_doc_type=Order.DocType.ESTIMATE))
+    orders = list(Order.objects.linked_to(Order.DocType.ESTIMATE, [event.entity_id]))
     if not orders:
         raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
     estimate = _fetch(event, "Estimate", event.entity_id, fresh=fresh)
     invoice = converting_invoice(estimate, realm_id=event.realm_id)
     cause = _cause(event)
-    return Outcome.of([estimate_apply(order_id=o.pk, estimate=estimate, cause=cause, invoice=invoice) for o in orders])
+    return Outcome.of([estimate_apply(order_id=o.pk, doc_id=event.entity_id, estimate=estimate, cause=cause,
+                                      invoice=invoice) for o in orders])
 
 
 def converting_invoice(estimate: dict | None, *, realm_id: str | None = None) -> dict | None:

@@ -160,10 +160,16 @@ def sales_document_payload(order: Order, *, customer_id: str, item_ids: dict[int
     return {k: v for k, v in payload.items() if v is not None}
 
 
-def sales_document_update(payload: dict, *, doc_id: str, sync_token: str) -> dict:
+def sales_document_update(payload: dict, target) -> dict:
     """A sparse update that replaces every line (a sent Line array replaces all lines, §3.3) and the
-    header fields, keeping the document's Id and DocNumber. Empty notes are cleared explicitly."""
-    body = {"Id": doc_id, "SyncToken": sync_token, "sparse": True, **payload}
+    header fields, keeping the document's Id and DocNumber. Empty notes are cleared explicitly. `target` is a
+    documents.WriteTarget: the order's own document, checked just before (never an id on its own)."""
+    body = {"Id": target.doc_id, "SyncToken": target.sync_token, "sparse": True, **payload}
     body.setdefault("CustomerMemo", {"value": ""})
     body.setdefault("PrivateNote", "")
     return body
+
+
+def estimate_reject(target) -> dict:
+    """QuickBooks cannot void an estimate: Rejected keeps it on the books, closed."""
+    return {"Id": target.doc_id, "SyncToken": target.sync_token, "sparse": True, "TxnStatus": "Rejected"}

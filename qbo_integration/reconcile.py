@@ -15,7 +15,7 @@ from django.utils import timezone
 from orders.models import Order
 
 from . import client
-from .documents import converting_invoice_id, doc_state, money, payment_status
+from .documents import converting_invoice_id, doc_state, entity_of, link_problem, money, payment_status
 from .handlers import Cause, converting_invoice, estimate_apply, invoice_apply, read_many
 from .models import QboReconcileRun
 
@@ -29,9 +29,6 @@ class Drift:
     quickbooks: str
 
 
-PUSHABLE = {"number", "total"}
-
-
 @dataclass
 class Row:
     order_id: int
@@ -42,13 +39,17 @@ class Row:
     qbo_state: str
     drift: list[Drift] = field(default_factory=list)
     fixed: str = ""
-    pushable: bool = False  # Kadouri owns the drifted content (number, total); balances and states are QuickBooks'
+    pushable: bool = False  # Kadouri owns the drifted content (the total); balances and states are QuickBooks'
     status_label: str = ""
+    wrong_link: str = ""  # the document is not the order's own: no fix is offered, nothing is sent
+
+
+PUSHABLE = {"total"}
 
 
 def _linked_orders():
     # The total comes from the lines: prefetched in one query, not one per order.
-    return Order.objects.exclude(qbo_doc_id__isnull=True).exclude(qbo_doc_id="").prefetch_related("lines").order_by("pk")
+    return Order.objects.linked().prefetch_related("lines").order_by("pk")
 
 
 def _expected_status(order: Order, state: str) -> str | None:
@@ -64,21 +65,19 @@ def _fmt(value) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def _expected_number(order: Order, doc: dict) -> str:
-    """Kadouri numbers its documents with the order number. An invoice made from the estimate in QuickBooks got
-    QuickBooks' own number, which the order took when it started following the invoice (qbo_doc_number)."""
-    from_estimate = any(link.get("TxnType") == "Estimate" for link in doc.get("LinkedTxn") or [])
-    if order.qbo_doc_type != Order.DocType.ESTIMATE and from_estimate and order.qbo_doc_number:
-        return order.qbo_doc_number
-    return order.number
-
-
 def compare(order: Order, doc: dict | None) -> Row:
     """Pure comparison of one order with its document (None = gone from QuickBooks)."""
-    state = doc_state("Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice", doc)
-    row = Row(order.pk, order.number, order.qbo_doc_type or "invoice", order.qbo_doc_id, order.status, state,
+    state = doc_state(entity_of(order), doc)
+    row = Row(order.pk, order.number, order.qbo_doc_type, order.qbo_doc_id, order.status, state,
               status_label=order.get_status_display())
     drift = row.drift
+    # A document whose number is not the order's is another document: comparing its amounts or status with the
+    # order's would invite "taking QuickBooks' values" from someone else's invoice.
+    row.wrong_link = link_problem(order, entity_of(order), doc)
+    if row.wrong_link:
+        drift.append(Drift("link", f"#{' or #'.join(n for n in (order.number, order.qbo_doc_number) if n)}",
+                           f"#{(doc or {}).get('DocNumber')} (another document)"))
+        return row
     expected = _expected_status(order, state)
     if expected and expected != order.status:
         drift.append(Drift("status", order.get_status_display(), f"{state} → {Order.Status(expected).label}"))
@@ -88,10 +87,6 @@ def compare(order: Order, doc: dict | None) -> Row:
     if converted_to:  # converted in QuickBooks while Kadouri did not hear: the order should follow the invoice
         drift.append(Drift("document", f"Estimate #{order.qbo_doc_number or order.number}",
                            f"Converted to invoice #{converted_to}"))
-    number = str(doc.get("DocNumber") or "")
-    expected = _expected_number(order, doc)
-    if number and number != expected:
-        drift.append(Drift("number", expected, number))
     total = money(doc.get("TotalAmt"))
     if total is not None and total != order.total:
         drift.append(Drift("total", f"${order.total}", f"${total}"))
@@ -109,7 +104,7 @@ def compare(order: Order, doc: dict | None) -> Row:
 def _documents(orders: list[Order], realm_id: str) -> dict[tuple[str, str], dict | None]:
     docs: dict[tuple[str, str], dict | None] = {}
     for entity, doc_type in (("Invoice", Order.DocType.INVOICE), ("Estimate", Order.DocType.ESTIMATE)):
-        ids = [o.qbo_doc_id for o in orders if (o.qbo_doc_type or Order.DocType.INVOICE) == doc_type]
+        ids = [o.qbo_doc_id for o in orders if o.qbo_doc_type == doc_type]
         if ids:
             docs |= {(doc_type, i): d for i, d in read_many(entity, ids, realm_id=realm_id).items()}
     return docs
@@ -127,9 +122,9 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
     except client.QboError as e:
         run.error = e.message[:500]
     else:
-        rows = [compare(o, docs.get((o.qbo_doc_type or Order.DocType.INVOICE, o.qbo_doc_id))) for o in orders]
+        rows = [compare(o, docs.get((o.qbo_doc_type, o.qbo_doc_id))) for o in orders]
         for row in rows:
-            row.pushable = row.status == Order.Status.POSTED_TO_QB and any(d.field in PUSHABLE for d in row.drift)
+            row.pushable = not row.wrong_link and row.status == Order.Status.POSTED_TO_QB and any(d.field in PUSHABLE for d in row.drift)
         run.rows = [asdict(r) for r in rows if r.drift]
         run.checked = len(orders)
     run.finished_at = timezone.now()
@@ -158,17 +153,19 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
     deleted → cancelled) are applied to the order, with an activity entry."""
     order = Order.objects.get(pk=order_id)
     cause = Cause(source="manual")
-    entity = "Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice"
+    entity, doc_id = entity_of(order), order.qbo_doc_id
     try:
-        doc = client.read(entity, order.qbo_doc_id)
+        doc = client.read(entity, doc_id)
     except client.QboNotFoundError:
         doc = None
+    # A wrong link is refused inside the apply functions, under the order's lock (documents.link_problem).
     if entity == "Estimate":
         # Converted in QuickBooks: the order follows the invoice, as the estimate's webhook would have made it.
         invoice = converting_invoice(doc)
-        outcome = estimate_apply(order_id=order.pk, estimate=doc, cause=cause, force=True, invoice=invoice)
+        outcome = estimate_apply(order_id=order.pk, doc_id=doc_id, estimate=doc, cause=cause, force=True,
+                                 invoice=invoice)
     else:
-        outcome = invoice_apply(order_id=order.pk, invoice=doc, cause=cause, force=True)
+        outcome = invoice_apply(order_id=order.pk, doc_id=doc_id, invoice=doc, cause=cause, force=True)
     text = f"Took QuickBooks' values: {outcome.text}"
     _mark_fixed(run_id, order.pk, text)
     return text

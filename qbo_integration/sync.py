@@ -57,16 +57,25 @@ from .client import (
     QboThrottledError,
     QboTransientError,
     QboValidationError,
+    QboWrongLinkError,
 )
 from .documents import (
     Actor,
+    WriteTarget,
     document_apply,
+    document_link,
     document_store,
+    entity_of,
     follow_invoice,
+    follows,
     is_voided,
+    link_problem,
+    link_problem_record,
     money,
     older_than_stored,
+    payment_seen_log,
     payment_status,
+    write_target,
 )
 from .models import BulkPush, QboConnection, QboSyncJob
 
@@ -100,16 +109,15 @@ class SyncRefused(Exception):
 
 # --- the status table (spec: Business Rules) ------------------------------------------------------
 
-def entity_of(order: Order) -> str:
-    return "Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice"
-
-
 def doc_label(order: Order) -> str:
     return "estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "invoice"
 
 
 def allowed_actions(order: Order) -> set[str]:
-    """What the order page may offer; the server applies the same table in `check_action`."""
+    """What the order page may offer; the server applies the same table in `check_action`. Nothing is
+    offered for a wrongly linked order: every action would write to another document."""
+    if order.qbo_link_problem:
+        return set()
     if order.status == Order.Status.DRAFT and not order.qbo_doc_id:
         return {Action.CREATE_INVOICE, Action.CREATE_ESTIMATE}
     if order.status == Order.Status.POSTED_TO_QB and order.qbo_doc_id:
@@ -122,6 +130,8 @@ def allowed_actions(order: Order) -> set[str]:
 
 def _refusal(order: Order, action: str) -> str:
     label = doc_label(order)
+    if order.qbo_link_problem:
+        return f"Order {order.number}'s QuickBooks link looks wrong, so nothing is sent: {order.qbo_link_problem}"
     if order.status == Order.Status.PAID:
         return f"Order {order.number} is paid in QuickBooks and read-only. Make changes in QuickBooks instead."
     if order.status == Order.Status.CANCELLED:
@@ -412,13 +422,15 @@ def order_qbo_status(*, order: Order) -> dict:
     if not order.qbo_doc_id:
         raise SyncRefused(f"Order {order.number} is not in QuickBooks.", status=409)
     doc = client.read(entity_of(order), order.qbo_doc_id)
+    problem = link_problem(order, entity_of(order), doc)
     total, balance = Decimal(str(doc.get("TotalAmt", 0))), Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
     payment = Order.PaymentStatus.UNPAID if order.qbo_doc_type == Order.DocType.ESTIMATE \
         else payment_status(money(total), money(balance))
     return {"orderId": order.pk, "docId": doc["Id"], "docNumber": doc.get("DocNumber", ""),
             "docType": order.qbo_doc_type, "total": str(total), "balance": str(balance),
             "paymentStatus": payment, "syncToken": doc.get("SyncToken"),
-            "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"), "status": doc.get("TxnStatus")}
+            "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"), "status": doc.get("TxnStatus"),
+            "wrongLink": bool(problem), "linkProblem": problem}
 
 
 # --- QuickBooks look-ups (cached reference data) ---------------------------------------------------
@@ -840,9 +852,8 @@ def _actor(job: QboSyncJob, **details) -> Actor:
 @transaction.atomic
 def _mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint: str) -> Order:
     order = Order.objects.select_for_update().get(pk=job.order_id)
-    order.qbo_doc_type = doc_type
-    document_store(order, doc, entity="Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice")
-    order.save(update_fields=["qbo_doc_type", "updated_at"])
+    document_link(order, doc, doc_type=doc_type)
+    document_store(order, doc, entity=entity_of(order))
     if order.status == Order.Status.DRAFT:
         order_set_status(order=order, status=Order.Status.POSTED_TO_QB, by=job.created_by,
                          user_name=_who(job), ip=job.ip_address, reason=f"{doc_type} created in QuickBooks")
@@ -871,7 +882,7 @@ def _apply_bookkeeping_since_creation(order: Order, doc: dict) -> None:
     Order.objects.filter(pk=order.pk).update(qbo_balance=total, qbo_sync_token="", qbo_last_updated=None,
                                              payment_status=Order.PaymentStatus.UNPAID, qbo_doc_state="Open")
 
-    invoice_apply(order_id=order.pk, invoice=doc, cause=Cause(source="sync"))
+    invoice_apply(order_id=order.pk, doc_id=str(doc["Id"]), invoice=doc, cause=Cause(source="sync"))
 
 
 def _run_create(job: QboSyncJob) -> dict:
@@ -889,13 +900,16 @@ def _run_create(job: QboSyncJob) -> dict:
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": doc_type}
 
 
-def _stale_safe(job: QboSyncJob, entity: str, doc_id: str, write) -> dict:
-    """Read the current SyncToken, write; on 5010 re-read and re-apply once, then report (spec)."""
+def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
+    """Read the current SyncToken, check the document is the order's own, write; on 5010 re-read and re-apply
+    once, then report (spec)."""
+    entity = entity_of(order)
     for attempt in (1, 2):
-        current = client.read(entity, doc_id)
+        current = client.read(entity, order.qbo_doc_id)
+        target = _checked_target(job, order, current)
         request_id = job.request_id if attempt == 1 else _request_id(f"{job.request_id}:reapply")
         try:
-            return write(current, request_id)
+            return write(current, target, request_id)
         except QboStaleError as e:
             if attempt == 2:
                 raise QboStaleError(
@@ -903,6 +917,17 @@ def _stale_safe(job: QboSyncJob, entity: str, doc_id: str, write) -> dict:
                     f"{e.code}). Reload the order, check the {entity.lower()} in QuickBooks, then try again.",
                     code=e.code, detail=e.detail) from None
     raise AssertionError("unreachable")
+
+
+def _checked_target(job: QboSyncJob, order: Order, current: dict) -> WriteTarget:
+    """documents.write_target, with a wrong link recorded on the order (its panel then says so)."""
+    try:
+        return write_target(order, current)
+    except QboWrongLinkError as e:
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            link_problem_record(order=locked, problem=e.message, actor=_actor(job))
+        raise
 
 
 def _refuse_if_settled(entity: str, current: dict) -> None:
@@ -922,12 +947,11 @@ def _run_update(job: QboSyncJob) -> dict:
     customer_id, item_ids = _refs_for_order(order)
     payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order))
 
-    def write(current: dict, request_id: str) -> dict:
+    def write(current: dict, target: WriteTarget, request_id: str) -> dict:
         _refuse_if_settled(entity, current)
-        body = mapping.sales_document_update(payload, doc_id=current["Id"], sync_token=current["SyncToken"])
-        return client.update(entity, body, request_id=request_id)
+        return client.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
 
-    doc = _stale_safe(job, entity, order.qbo_doc_id, write)
+    doc = _stale_safe(job, order, write)
     order = _mark_updated(job, order.pk, doc, fingerprint, entity=entity)
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
 
@@ -943,10 +967,12 @@ def _mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str, *
     # Between QuickBooks' answer and this lock a webhook may have stored a newer version (a payment: the order is
     # paid) or switched the order to another document (an estimate converted in QuickBooks): the answer is then
     # not applied, or an older version would move the order backwards.
-    same_doc = entity == entity_of(order) and str(doc.get("Id") or "") == str(order.qbo_doc_id or "")
-    if same_doc and not older_than_stored(order, doc, entity=entity):
+    if follows(order, entity, doc.get("Id")) and not older_than_stored(order, doc, entity=entity):
         # An invoice edited down to what was already paid is paid now: the same status change a webhook would make.
-        document_apply(order=order, doc=doc, entity=entity, actor=_actor(job, docId=order.qbo_doc_id))
+        # A payment the answer shows first (its webhook not processed yet) is logged as received, as it would be.
+        before, actor = (order.qbo_total, order.qbo_balance), _actor(job, docId=order.qbo_doc_id)
+        if not document_apply(order=order, doc=doc, entity=entity, actor=actor) and entity == "Invoice":
+            payment_seen_log(order=order, before=before, actor=actor)
     return order
 
 
@@ -955,13 +981,12 @@ def _run_void(job: QboSyncJob) -> dict:
     check_action(order, job.action)
     entity = entity_of(order)
 
-    def write(current: dict, request_id: str) -> dict:
+    def write(current: dict, target: WriteTarget, request_id: str) -> dict:
         if entity == "Estimate":  # QuickBooks cannot void estimates; Rejected keeps it on the books, closed
-            body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, "TxnStatus": "Rejected"}
-            return client.update("Estimate", body, request_id=request_id)
-        return client.void_invoice(current["Id"], current["SyncToken"], request_id=request_id)
+            return client.update("Estimate", mapping.estimate_reject(target), request_id=request_id)
+        return client.void_invoice(target.doc_id, target.sync_token, request_id=request_id)
 
-    doc = _stale_safe(job, entity, order.qbo_doc_id, write)
+    doc = _stale_safe(job, order, write)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         text = (f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {_who(job)} (QuickBooks cannot void estimates)."
@@ -1000,14 +1025,19 @@ def _run_convert(job: QboSyncJob) -> dict:
     ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
+        if not (follows(locked, "Estimate", estimate_id) or follows(locked, "Invoice", doc.get("Id"))):
+            raise QboWrongLinkError(f"Order {locked.number} no longer follows estimate {estimate_id} "
+                                    f"({locked.qbo_doc_type} {locked.qbo_doc_id}); the conversion is not applied.")
         if ours:
             locked.pushed_fingerprint = fingerprint
         locked.version += 1
         locked.save(update_fields=["pushed_fingerprint", "version", "updated_at"])
-        # A webhook may have switched the order to this invoice already and stored a newer version of it (a
-        # payment) between QuickBooks' answer and this lock: the older answer must not reopen a paid order.
-        if not older_than_stored(locked, doc, entity="Invoice"):
+        if follows(locked, "Estimate", estimate_id):
             follow_invoice(order=locked, invoice=doc, actor=_actor(job, estimateId=estimate_id))
+        elif not older_than_stored(locked, doc, entity="Invoice"):
+            # A webhook switched the order to this invoice already; a newer version it stored (a payment) is
+            # kept: the older answer must not reopen a paid order.
+            document_apply(order=locked, doc=doc, entity="Invoice", actor=_actor(job, estimateId=estimate_id))
         number = locked.qbo_doc_number or str(doc.get("DocNumber") or doc.get("Id"))
         text = (f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {_who(job)}." if ours else
                 f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the order now "
@@ -1076,6 +1106,7 @@ class _Work:
     fingerprint: str = ""
     payload: dict = field(default_factory=dict)
     customer_id: str = ""
+    target: WriteTarget | None = None  # for updates: the order's own document, checked (documents.write_target)
 
 
 HEARTBEAT_EVERY = 30.0  # seconds between renewals of a live bulk push's job claims
@@ -1287,17 +1318,21 @@ def _current_documents(work: list[_Work], pacer: Pacer, entities: tuple[str, ...
 
 def _without_settled(bulk: BulkPush, work: list[_Work], pacer: Pacer, *,
                      entities: tuple[str, ...] = ("Invoice",)) -> tuple[list[_Work], dict[tuple[str, str], dict]]:
-    """The single-order update's rule (_refuse_if_settled) in bulk: an invoice paid or voided in QuickBooks is
-    not overwritten; its job fails with the reason in the order's Activity Log. Returns the orders still to
-    update and the documents it read (`entities`; the 5010 re-apply takes their SyncTokens from them)."""
+    """The single-order update's rules in bulk: the document read must be the order's own (a wrong link gets no
+    write) and an invoice paid or voided in QuickBooks is not overwritten; such a job fails with the reason in
+    the order's Activity Log. Returns the orders still to update, each with its write target, and the
+    documents it read (`entities`)."""
     current = _current_documents(work, pacer, entities)
     ready = []
     for w in work:
         entity = entity_of(w.order)
         doc = current.get((entity, str(w.order.qbo_doc_id)))
         try:
-            if doc is not None:
-                _refuse_if_settled(entity, doc)
+            if doc is None:
+                raise client.QboNotFoundError(f"QuickBooks no longer has {entity.lower()} {w.order.qbo_doc_id}; "
+                                              "nothing was updated.")
+            w.target = _checked_target(w.job, w.order, doc)
+            _refuse_if_settled(entity, doc)
         except QboError as e:
             _fail(w.job, e)
             _progress(bulk, pacer, failed=1)
@@ -1309,11 +1344,11 @@ def _without_settled(bulk: BulkPush, work: list[_Work], pacer: Pacer, *,
 def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: bool = False) -> None:
     stale: list[_Work] = []
     if not reapply:
-        work, _ = _without_settled(bulk, work, pacer)
+        work, _ = _without_settled(bulk, work, pacer, entities=_entities(work))
     for start in range(0, len(work), BATCH_MAX_ITEMS):
         chunk = work[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
-            w.payload, doc_id=w.order.qbo_doc_id, sync_token=w.order.qbo_sync_token or "0")} for w in chunk]
+            w.payload, w.target)} for w in chunk]
         prefix = "bulk-update-reapply:" if reapply else "bulk-update:"
         try:
             answers = _batch(items, pacer, request_id=_request_id(prefix + ",".join(w.job.request_id for w in chunk)))
@@ -1336,8 +1371,9 @@ def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: b
     if stale:
         # 5010: someone changed them in QuickBooks. Re-read them (one query per entity and 100 documents); one paid
         # or voided meanwhile is not overwritten (the same check as above); the rest are re-applied once.
-        stale, current = _without_settled(bulk, stale, pacer, entities=("Invoice", "Estimate"))
-        for w in stale:
-            row = current.get((entity_of(w.order), str(w.order.qbo_doc_id))) or {}
-            w.order.qbo_sync_token = row.get("SyncToken", w.order.qbo_sync_token)
+        stale, _ = _without_settled(bulk, stale, pacer, entities=_entities(stale))
         _bulk_updates(bulk, stale, pacer, reapply=True)
+
+
+def _entities(work: list[_Work]) -> tuple[str, ...]:
+    return tuple(sorted({entity_of(w.order) for w in work}))

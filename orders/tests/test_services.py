@@ -299,7 +299,7 @@ def test_it_generates_a_number_even_when_a_custom_one_took_it(seller, buyer, app
 
 def test_it_refuses_changing_the_number_once_in_quickbooks(order_factory, staff_user):
     order = order_factory(status=S.POSTED_TO_QB)
-    Order.objects.filter(pk=order.pk).update(qbo_doc_id="42")
+    Order.objects.filter(pk=order.pk).update(qbo_doc_id="42", qbo_doc_type="invoice")
     with pytest.raises(OrderError, match="DocNumber"):
         order_update(order_id=order.pk, fields={"number": "NEW-1"}, lines=None, by=staff_user)
 

@@ -254,7 +254,7 @@ def test_it_refuses_a_stale_version_keeping_the_typed_data(staff_client, order_f
 
 def test_it_shows_service_errors_on_the_form(staff_client, order_factory):
     order = order_factory(status=S.POSTED_TO_QB)
-    Order.objects.filter(pk=order.pk).update(qbo_doc_id="7")
+    Order.objects.filter(pk=order.pk).update(qbo_doc_id="7", qbo_doc_type="invoice")
     order.refresh_from_db()
     response = staff_client.post(f"/orders/{order.pk}/edit/", _edit_data(order, number="RENAMED"))
     assert response.status_code == 409

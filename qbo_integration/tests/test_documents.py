@@ -31,8 +31,10 @@ def test_it_tells_a_voided_invoice_from_a_zero_one():
 
 def test_it_stores_quickbooks_times_as_aware_utc(order_factory):
     order = order_factory()
-    documents.document_store(order, {"Id": "7", "SyncToken": "2", "TotalAmt": 10, "Balance": 10,
-                                     "MetaData": {"LastUpdatedTime": "2026-11-02T10:00:00"}}, entity="Invoice")
+    invoice = {"Id": "7", "DocNumber": order.number, "SyncToken": "2", "TotalAmt": 10, "Balance": 10,
+               "MetaData": {"LastUpdatedTime": "2026-11-02T10:00:00"}}
+    documents.document_link(order, invoice, doc_type="invoice")
+    documents.document_store(order, invoice, entity="Invoice")
     order.refresh_from_db()
     assert order.qbo_last_updated.tzinfo is not None
     assert order.qbo_last_updated == inbound.parse_time("2026-11-02T10:00:00Z")

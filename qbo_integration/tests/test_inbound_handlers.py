@@ -43,7 +43,8 @@ def test_it_marks_the_order_paid_when_a_payment_settles_the_invoice(webhooks, po
 
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status, posted.qbo_balance) == ("paid", "paid", Decimal("0.00"))
-    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == ["Payment received in QuickBooks - Invoice marked as PAID"]
+    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == [
+        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $472.00 paid in full)"]
     assert posted.activities.filter(activity_type="status_changed", user_name="QuickBooks Webhook").exists()
     assert set(webhooks.statuses) == {200}
     assert not QboWebhookEvent.objects.filter(status__in=["pending", "failed"]).exists()
@@ -158,7 +159,8 @@ def test_it_reaches_the_same_state_whatever_the_delivery_order(webhooks, posted)
 
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status) == ("paid", "paid")
-    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == ["Payment received in QuickBooks - Invoice marked as PAID"]
+    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == [
+        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $472.00 paid in full)"]
 
 
 def test_it_applies_a_duplicated_delivery_once(webhooks, posted):
@@ -373,7 +375,8 @@ def test_it_marks_the_order_paid_when_kadouri_edits_the_invoice_down_to_what_was
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status, posted.qbo_balance, posted.qbo_doc_state) == (
         "paid", "paid", Decimal("0.00"), "Paid")
-    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED)[-1] == "Payment received in QuickBooks - Invoice marked as PAID"
+    assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED)[-1] == (
+        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $325.00 paid in full)")
     logged = posted.activities.count()
     webhooks.flush()  # the echo of Kadouri's own update changes nothing, silently
     posted.refresh_from_db()

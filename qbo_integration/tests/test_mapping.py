@@ -11,6 +11,7 @@ from conftest import make_order
 from orders.models import Order
 from products.models import Product
 from qbo_integration import mapping
+from qbo_integration.documents import WriteTarget
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_it_links_a_converted_estimate_and_builds_a_sparse_update(seller, buyer,
 
     assert payload["LinkedTxn"] == [{"TxnId": "41", "TxnType": "Estimate"}]
     assert "SalesTermRef" not in payload and payload["DueDate"] == "2026-11-02" and "CustomerMemo" not in payload
-    update = mapping.sales_document_update(payload, doc_id="7", sync_token="3")
+    update = mapping.sales_document_update(payload, WriteTarget("Invoice", "7", "3"))
     assert (update["Id"], update["SyncToken"], update["sparse"], update["DocNumber"]) == ("7", "3", True, order.number)
     assert update["Line"] == payload["Line"]
 

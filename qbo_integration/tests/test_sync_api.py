@@ -194,7 +194,7 @@ def test_it_reads_the_payment_status_from_quickbooks(staff_client, qbo_connected
     assert body | {"lastUpdated": None, "syncToken": None} == {
         "orderId": order.pk, "docId": order.qbo_doc_id, "docNumber": order.number, "docType": "invoice",
         "total": "472.0", "balance": "372.0", "paymentStatus": "partial", "syncToken": None, "lastUpdated": None,
-        "status": None}
+        "status": None, "wrongLink": False, "linkProblem": ""}
     qbo_connected.record_payment(REALM_ID, order.qbo_doc_id)
     assert staff_client.get(f"/api/quickbooks/status/order/{order.pk}").json()["paymentStatus"] == "paid"
 
