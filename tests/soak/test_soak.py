@@ -57,6 +57,7 @@ def test_the_faults_really_happened(soak):
     assert len(run["ui_pushes"]) == 2 and all(p["http"] == 200 for p in run["ui_pushes"])
     assert emu["webhook_attempts"].get("delivered", 0) > 0
     assert sum(run["bookkeeper_actions"].values()) > 0
+    assert sum(run["estimates"].values()) > 0 and run["estimate_errors"] == []
 
 
 def test_the_figures_are_printed(soak):

@@ -14,7 +14,9 @@ environment variables. The soak then:
    and webhook trouble: `--webhook-drop` (10 %) of deliveries lost, `--webhook-duplicate` sent twice, batches
    reordered;
 3. pushes every order at once through the UI's "Push all pending" (a real form post, progress polled) and the
-   JSON API (`--clients` threads, some double-submitting the same order), while a bookkeeper records full and
+   JSON API (`--clients` threads, some double-submitting the same order); `--estimate-share` of the orders go as
+   estimates instead and are converted to invoices moments later, into their own webhooks (the race that once
+   linked an order to another order's invoice); meanwhile a bookkeeper records full and
    partial payments, voids invoices, deletes a few payments and renames customers in the emulator; the
    worker is killed with SIGKILL in the middle of the bulk push and restarted, then "Push all pending" is
    clicked again;
@@ -147,6 +149,9 @@ class Run:
     api_requests: int = 0
     ui_pushes: list[dict] = field(default_factory=list)
     ui_errors: list[str] = field(default_factory=list)
+    estimate_statuses: Counter = field(default_factory=Counter)
+    estimate_errors: list[str] = field(default_factory=list)
+    unconverted: list[int] = field(default_factory=list)  # still busy when the run phase ended: converted after settling
     actions: list[dict] = field(default_factory=list)
     action_errors: list[str] = field(default_factory=list)
     kill: dict = field(default_factory=dict)
@@ -166,6 +171,8 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=6, help="concurrent API client threads")
         parser.add_argument("--double-submit", type=float, default=0.15, help="share of API orders sent twice at once")
         parser.add_argument("--api-share", type=float, default=0.6, help="share of orders also pushed through the API")
+        parser.add_argument("--estimate-share", type=float, default=0.15,
+                            help="share of orders pushed as estimates (not marked ready) and converted to invoices")
         parser.add_argument("--fault-rate", type=float, default=0.2)
         parser.add_argument("--webhook-drop", type=float, default=0.1)
         parser.add_argument("--webhook-duplicate", type=float, default=0.15)
@@ -230,6 +237,7 @@ class Soak:
             before_settle = self._emulator_figures()
             self._faults_off()
             self._settle()
+            self._convert_the_rest()
             self.timings["settle"] = time.monotonic() - mark
             mark = time.monotonic()
             result = self._check(before_settle)
@@ -280,6 +288,7 @@ class Soak:
         self._manage("migrate", "--noinput", log="migrate")
         seeded = self._phase("seed")
         self.order_ids: list[int] = seeded["orders"]
+        self.estimate_ids: list[int] = seeded["estimates"]
         self.numbers: dict[str, int] = seeded["numbers"]
         self.buyer_names: list[str] = seeded["buyers"]
         self.say(f"soak: seeded {len(self.order_ids)} orders, {len(self.buyer_names)} buyers, "
@@ -436,12 +445,14 @@ class Soak:
 
     def _run_phase(self) -> None:
         deadline = time.monotonic() + self.opts["run_timeout"]
-        api_orders = self.rng.sample(self.order_ids, round(len(self.order_ids) * self.opts["api_share"]))
+        invoice_orders = [o for o in self.order_ids if o not in set(self.estimate_ids)]
+        api_orders = self.rng.sample(invoice_orders, round(len(invoice_orders) * self.opts["api_share"]))
         doubles = set(self.rng.sample(api_orders, round(len(api_orders) * self.opts["double_submit"])))
         self.plan = self._bookkeeper_plan()
         threads = [threading.Thread(target=self._ui_pusher, args=(deadline,), name="ui", daemon=True),
                    threading.Thread(target=self._chaos, args=(deadline,), name="chaos", daemon=True),
-                   threading.Thread(target=self._bookkeeper, args=(deadline,), name="bookkeeper", daemon=True)]
+                   threading.Thread(target=self._bookkeeper, args=(deadline,), name="bookkeeper", daemon=True),
+                   threading.Thread(target=self._estimator, args=(deadline,), name="estimator", daemon=True)]
         shares = [api_orders[i::self.opts["clients"]] for i in range(self.opts["clients"])]
         threads += [threading.Thread(target=self._api_client, args=(n, share, doubles, deadline), name=f"api-{n}", daemon=True)
                     for n, share in enumerate(shares)]
@@ -457,7 +468,7 @@ class Soak:
         threads[2].join(30)
         st = self.run_state
         self.say(f"soak: run phase over — API {dict(st.api_statuses)}, UI pushes {len(st.ui_pushes)}, "
-                 f"bookkeeper actions {len(st.actions)}")
+                 f"estimates {dict(st.estimate_statuses)}, bookkeeper actions {len(st.actions)}")
 
     def _api_client(self, n: int, orders: list[int], doubles: set[int], deadline: float) -> None:
         rng = random.Random(self.seed * 1000 + n)
@@ -498,6 +509,66 @@ class Soak:
                 else:
                     post(session, order_id)
                 time.sleep(rng.uniform(0, 0.05))
+
+    def _estimator(self, deadline: float) -> None:
+        """Create Estimate, then Convert to Invoice a moment later: the conversion runs while the estimate's own
+        webhooks (delayed, duplicated, reordered) are processed — the race that once moved an order onto the
+        estimate's id taken as an invoice id, another order's invoice."""
+        rng = random.Random(self.seed + 11)
+        try:
+            session = self._session("soak-staff-1")
+        except Exception as e:  # noqa: BLE001  (recorded, and a violation)
+            with self.run_state.lock:
+                self.run_state.estimate_errors.append(f"log-in failed: {e}")
+            return
+        delays = {order_id: rng.uniform(0.0, 1.5) for order_id in self.estimate_ids}
+
+        def estimate_then_convert(order_id: int) -> None:
+            url = f"{self.app_url}/api/quickbooks/sync/order/{order_id}"
+            created = self._until_accepted(session, url, {"docType": "estimate"}, deadline)
+            time.sleep(delays[order_id])
+            converted = self._until_accepted(session, f"{url}/convert", {}, deadline)
+            with self.run_state.lock:
+                self.run_state.estimate_statuses[f"estimate {created[0]}, convert {converted[0]}"] += 1
+                if self._busy(*converted):  # its estimate job still waits for a retry: converted once settled
+                    self.run_state.unconverted.append(order_id)
+                elif converted[0] not in (200, 202):
+                    self.run_state.estimate_errors.append(f"order {order_id}: estimate {created}, convert {converted}")
+
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(estimate_then_convert, self.estimate_ids))
+
+    def _until_accepted(self, session: requests.Session, url: str, body: dict, deadline: float) -> tuple[int, str]:
+        """POSTs until Kadouri accepts (200 done, 202 queued) or refuses for good; waits while QuickBooks is
+        busy (502/503, a dropped connection) or the order's previous job still runs (409 "already working")."""
+        while True:
+            try:
+                answer = session.post(url, json=body, headers={"X-CSRFToken": session.cookies["csrftoken"]}, timeout=90)
+                status, error = answer.status_code, str(answer.json().get("error", ""))[:200]
+            except (requests.RequestException, ValueError) as e:
+                status, error = 0, e.__class__.__name__
+            if not self._busy(status, error) or time.monotonic() > deadline:
+                return status, error
+            time.sleep(0.5)
+
+    @staticmethod
+    def _busy(status: int, error: str) -> bool:
+        return status in (0, 502, 503) or (status == 409 and "already working" in error)
+
+    def _convert_the_rest(self) -> None:
+        """Estimates whose creation was still being retried when the run phase ended are converted now."""
+        st = self.run_state
+        if not st.unconverted:
+            return
+        session, deadline = self._session("soak-staff-1"), time.monotonic() + 60
+        for order_id in st.unconverted:
+            status, error = self._until_accepted(
+                session, f"{self.app_url}/api/quickbooks/sync/order/{order_id}/convert", {}, deadline)
+            with st.lock:
+                st.estimate_statuses[f"convert after settling {status}"] += 1
+                if status not in (200, 202):
+                    st.estimate_errors.append(f"order {order_id}: convert after settling {status} {error}")
+        self._settle()
 
     def _ui_pusher(self, deadline: float) -> None:
         """"Push all pending" on the page, as a person does: at the start, and again after the worker restarts."""
@@ -710,6 +781,7 @@ class Soak:
             "api_requests": st.api_requests, "api_statuses": dict(sorted(st.api_statuses.items())),
             "double_submits": st.double_submits, "api_errors": st.api_errors[:20], "ui_pushes": st.ui_pushes,
             "ui_errors": st.ui_errors, "worker_kill": st.kill, "bookkeeper_plan": self.plan,
+            "estimates": dict(st.estimate_statuses), "estimate_errors": st.estimate_errors[:10],
             "bookkeeper_actions": dict(Counter(a["action"] for a in st.actions)),
             "bookkeeper_refused": st.action_errors[:10], "settle": getattr(self, "settle_figures", {}),
         }
@@ -726,6 +798,10 @@ class Soak:
             violations.append(f"{len(st.api_errors)} API answers were errors other than 409/422/503/202 (first: {st.api_errors[0]})")
         if st.ui_errors:
             violations.append(f"the UI push failed: {st.ui_errors[0]}")
+        if st.estimate_errors:
+            violations.append(f"{len(st.estimate_errors)} estimates were not converted (first: {st.estimate_errors[0]})")
+        if self.estimate_ids and not st.estimate_statuses:
+            violations.append("no estimate was created and converted")
         if not st.kill:
             violations.append("the worker was never killed")
         if not getattr(self, "settle_figures", {}).get("quiet"):
@@ -750,6 +826,7 @@ class Soak:
             ("API pushes", f"{run.get('api_requests')} requests ({run.get('double_submits')} double submits) → {run.get('api_statuses')}"),
             ("UI bulk pushes", "; ".join(f"{p['when']}: #{p.get('bulk_id')} {p.get('state')} {p.get('pushed', '?')}/{p.get('of', '?')}"
                                          for p in run.get("ui_pushes", [])) or "-"),
+            ("Estimates converted", json.dumps(run.get("estimates"))),
             ("Worker kill", json.dumps(run.get("worker_kill"), default=str)),
             ("Faults injected", f"{emu.get('faults_total')} of {emu.get('fault_rules_saw')} API requests "
                                 f"({emu.get('fault_share', 0):.1%}): {emu.get('faults_fired')}; limiter 429s {emu.get('limiter_throttled')}"),
@@ -807,20 +884,22 @@ class Phases:
             products = [Product.objects.create(name=f"Soak {fruit[n % len(fruit)]} {n:03d}", sku=f"SK{n:03d}",
                                                unit_price=Decimal(rng.randrange(150, 9000)) / 100)
                         for n in range(self.opts["products"])]
-            orders, lines = [], 0
+            orders, lines, estimates = [], 0, []
             for n in range(self.opts["orders"]):
                 chosen = rng.sample(products, rng.randint(1, 4))
+                as_estimate = rng.random() < self.opts["estimate_share"]
                 order = order_create(fields={
                     "seller": rng.choice(sellers), "buyer": buyers[n % len(buyers)] if n < len(buyers) else rng.choice(buyers),
                     "order_date": timezone.localdate() - timedelta(days=rng.randrange(0, 20)),
                     "terms": rng.choice(Order.Terms.values), "notes": f"Soak order {n}",
-                    "commission_rate": Decimal(rng.randrange(0, 1000)) / 100, "ready_to_push": True},
+                    "commission_rate": Decimal(rng.randrange(0, 1000)) / 100, "ready_to_push": not as_estimate},
                     lines=[LineInput(product=p, quantity=Decimal(rng.randrange(1, 400)), size=rng.choice(["", "48ct", "10 lb"]),
                                      grade=rng.choice(["", "No. 1", "Fancy"])) for p in chosen],
                     by=rng.choice(staff))
                 orders.append(order)
+                estimates += [order.pk] if as_estimate else []
                 lines += len(chosen)
-        return {"orders": [o.pk for o in orders], "numbers": {o.number: o.pk for o in orders},
+        return {"orders": [o.pk for o in orders], "estimates": estimates, "numbers": {o.number: o.pk for o in orders},
                 "buyers": [b.name for b in buyers], "products": len(products), "lines": lines}
 
     # ---- tick: what the worker's schedules run, triggered now -------------------------------------------
@@ -871,17 +950,28 @@ class Phases:
         per_order = Counter(min(len(docs.get(o.number, [])), 2) for o in orders.values())
         orphans = [n for n in docs if n not in by_number]
         unlinked = [o.number for o in orders.values() if len(docs.get(o.number, [])) == 1
-                    and o.qbo_doc_id != docs[o.number][0]["Id"]]
-        estimates = [e for e in dump["Estimate"] if e.get("DocNumber") in by_number]
+                    and (o.qbo_doc_type, o.qbo_doc_id) != ("invoice", docs[o.number][0]["Id"])]
+        wrong_links = [o.number for o in orders.values() if o.qbo_link_problem]
+        estimated = set(OrderActivity.objects.filter(activity_type="estimate_created").values_list("order_id", flat=True))
+        converted = {e.get("DocNumber") for e in dump["Estimate"] if e.get("TxnStatus") == "Closed"
+                     and e.get("DocNumber") in by_number
+                     and any(link.get("TxnType") == "Invoice" and link.get("TxnId") == by_number[e["DocNumber"]].qbo_doc_id
+                             for link in e.get("LinkedTxn") or [])}
+        estimates = [e for e in dump["Estimate"] if e.get("DocNumber") in by_number
+                     and (by_number[e["DocNumber"]].pk not in estimated or e["DocNumber"] not in converted)]
         figures["One document per order"] = (f"{per_order[1]}/{len(orders)} orders have exactly one invoice "
                                              f"(none: {per_order[0]}, two or more: {per_order[2]}); "
                                              f"{len(invoices)} invoices in QuickBooks, {len(orphans)} not an order's, "
-                                             f"{len(unlinked)} not linked to their order, {len(estimates)} estimates")
+                                             f"{len(unlinked)} not linked to their order; {len(estimated)} orders went "
+                                             f"as estimates, {len(converted)} converted into their own invoice, "
+                                             f"{len(estimates)} estimates not accounted for; wrong links {len(wrong_links)}")
         if per_order[1] != len(orders):
             missing = [o.number for o in orders.values() if len(docs.get(o.number, [])) != 1][:10]
             violations.append(f"{len(orders) - per_order[1]} orders do not have exactly one QuickBooks invoice: {missing}")
-        if orphans or unlinked or estimates:
-            violations.append(f"documents not matching an order: orphans {orphans[:5]}, unlinked {unlinked[:5]}, estimates {len(estimates)}")
+        if orphans or unlinked or estimates or wrong_links:
+            violations.append(f"documents not matching an order: orphans {orphans[:5]}, unlinked {unlinked[:5]}, "
+                              f"estimates not converted into their order's invoice {[e.get('DocNumber') for e in estimates][:5]}, "
+                              f"wrong links {wrong_links[:5]}")
 
         # 2. no duplicate customers or items
         customers = Counter(c["DisplayName"].casefold() for c in dump["Customer"])
@@ -996,7 +1086,8 @@ class Phases:
         story = Counter()
         gaps = []
         for order in orders.values():
-            kinds = [k for k, _, _ in activity[order.pk]]
+            # An invoice is created once: directly, or by converting the order's estimate.
+            kinds = ["invoice_created" if k == "estimate_converted" else k for k, _, _ in activity[order.pk]]
             created = kinds.count("invoice_created")
             if order.qbo_doc_id:
                 story["pushed"] += 1
