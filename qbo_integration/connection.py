@@ -138,7 +138,7 @@ def clear_linked_ids(*, user) -> dict[str, int]:
         "products": Product.objects.filter(qbo_item_id__isnull=False).update(qbo_item_id=None, qbo_sync_token=""),
         "orders": Order.objects.filter(qbo_doc_id__isnull=False).update(
             qbo_doc_id=None, qbo_doc_number="", qbo_doc_type="", qbo_sync_token="", qbo_balance=None, qbo_total=None,
-            pushed_fingerprint="",
+            pushed_fingerprint="", qbo_link_problem="",
         ),
     }
     # Creates in doubt belong to the old company: replaying them to a new one would create blind.
