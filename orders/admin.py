@@ -46,9 +46,9 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "seller__name", "buyer__name", "qbo_doc_number", "qbo_doc_id"]
     autocomplete_fields = ["seller", "buyer"]
     # Status and QuickBooks fields change only through QuickBooks sync (the status table, the activity log).
-    readonly_fields = ["status", "payment_status", "qbo_doc_id", "qbo_doc_number", "qbo_doc_type", "qbo_sync_token",
-                       "qbo_total", "qbo_balance", "qbo_last_updated", "qbo_doc_state", "version", "content_fingerprint",
-                       "pushed_fingerprint", "created_by", "updated_by", "created_at", "updated_at"]
+    readonly_fields = ["status", "payment_status", *[f.name for f in Order._meta.fields if f.name.startswith("qbo_")],
+                       "version", "content_fingerprint", "pushed_fingerprint", "created_by", "updated_by", "created_at",
+                       "updated_at"]
     inlines = [OrderLineInline, OrderActivityInline]
     date_hierarchy = "order_date"
 
