@@ -280,7 +280,11 @@ def follow_invoice(*, order: Order, invoice: dict, actor: Actor) -> str:
     order.version += 1  # a new document: later sync jobs must not be taken for ones done on the estimate
     order.save(update_fields=["version", "updated_at"])
     document_link(order, invoice, doc_type=Order.DocType.INVOICE)
-    return document_apply(order=order, doc=invoice, entity="Invoice", actor=actor)
+    total = money(invoice.get("TotalAmt"))
+    change = document_apply(order=order, doc=invoice, entity="Invoice", actor=actor)
+    if not change:  # a partial payment already on the invoice is news to the order's log
+        payment_seen_log(order=order, before=(total, total), actor=actor)
+    return change
 
 
 def document_link(order: Order, doc: dict, *, doc_type: str) -> None:

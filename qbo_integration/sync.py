@@ -1006,6 +1006,10 @@ def _run_convert(job: QboSyncJob) -> dict:
     from .handlers import converting_invoice  # handlers imports this module
 
     order = _load_order(job)
+    if order.qbo_doc_type == Order.DocType.INVOICE and order.status != Order.Status.CANCELLED:
+        # A convert job is only made for an estimate: the order follows the invoice made from it already (this
+        # job's earlier try created it, its answer was lost, and the estimate's webhook moved the order on).
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
     estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
     fingerprint = order.compute_fingerprint()

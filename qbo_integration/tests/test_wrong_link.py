@@ -234,3 +234,53 @@ def test_a_payment_first_seen_in_an_updates_answer_is_logged_as_received(webhook
     assert list(order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED)
                 .values_list("description", flat=True)) == [
         f"Payment received in QuickBooks - invoice #{order.number} is partially paid, balance $372.00 of $472.00"]
+
+
+def test_a_retried_convert_after_the_estimates_webhook_moved_the_order_ends_done(webhooks, order_factory, staff_user,
+                                                                                 settings):
+    """Found by the soak: the convert's first try created the invoice but its answer was lost; the estimate's
+    webhook then moved the order onto that invoice; the retry must finish, not fail "nothing to convert"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qbo_integration import tasks
+    from qbo_integration.models import QboSyncJob
+
+    order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
+    webhooks.flush()
+    webhooks.emu.add_fault("drop", method="POST", path="/invoice$")
+    settings.QBO_INLINE_RETRY_DELAYS = []  # one try in the request, then the worker's queue
+
+    job = order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user)
+    assert job.state == "pending"
+    webhooks.flush()  # the estimate, closed by the invoice: the order follows it
+    order.refresh_from_db()
+    assert order.qbo_doc_type == "invoice"
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+    tasks.qbo_drain_due_jobs()
+
+    job.refresh_from_db()
+    assert (job.state, job.result.get("adopted")) == ("done", True)
+    assert len(entities(webhooks.emu, "Invoice")) == 1
+    assert not order.activities.filter(activity_type=OrderActivity.Type.SYNC_FAILED).exists()
+
+
+def test_a_payment_already_on_the_invoice_an_order_starts_following_is_logged(webhooks, order_factory, staff_user):
+    """Found by the soak: the bookkeeper converted the estimate in QuickBooks and took a deposit on the invoice;
+    the order follows the invoice, partly paid, and its log says a payment was received."""
+    order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
+    webhooks.flush()
+    webhooks.emu.configure_webhooks(drop_rate=1.0)
+    estimate = client.read("Estimate", order.qbo_doc_id)
+    invoice = client.create("Invoice", {
+        "CustomerRef": estimate["CustomerRef"], "Line": estimate["Line"], "DocNumber": "QB-77",
+        "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}, request_id=f"bookkeeper-{order.pk}")
+    webhooks.emu.record_payment(REALM_ID, invoice["Id"], 100)
+
+    reconcile.reconcile_take_quickbooks(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert (order.qbo_doc_type, order.qbo_doc_id, order.payment_status) == ("invoice", invoice["Id"], "partial")
+    assert order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
+                                   description__contains="is partially paid").count() == 1

@@ -532,7 +532,7 @@ class Soak:
                 self.run_state.estimate_statuses[f"estimate {created[0]}, convert {converted[0]}"] += 1
                 if self._busy(*converted):  # its estimate job still waits for a retry: converted once settled
                     self.run_state.unconverted.append(order_id)
-                elif converted[0] not in (200, 202):
+                elif converted[0] not in (200, 202) and not self._converted_meanwhile(*converted):
                     self.run_state.estimate_errors.append(f"order {order_id}: estimate {created}, convert {converted}")
 
         with ThreadPoolExecutor(3) as pool:
@@ -552,6 +552,11 @@ class Soak:
             time.sleep(0.5)
 
     @staticmethod
+    def _converted_meanwhile(status: int, error: str) -> bool:
+        """A retried Convert whose first try converted the estimate (answer lost): the check phase verifies it."""
+        return status == 409 and "posted as an invoice" in error
+
+    @staticmethod
     def _busy(status: int, error: str) -> bool:
         return status in (0, 502, 503) or (status == 409 and "already working" in error)
 
@@ -566,7 +571,7 @@ class Soak:
                 session, f"{self.app_url}/api/quickbooks/sync/order/{order_id}/convert", {}, deadline)
             with st.lock:
                 st.estimate_statuses[f"convert after settling {status}"] += 1
-                if status not in (200, 202):
+                if status not in (200, 202) and not self._converted_meanwhile(status, error):
                     st.estimate_errors.append(f"order {order_id}: convert after settling {status} {error}")
         self._settle()
 
