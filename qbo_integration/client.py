@@ -560,3 +560,16 @@ def cdc(entities: list[str], changed_since: datetime, *, realm_id: str | None = 
 
 def company_info(realm_id: str) -> dict:
     return api_call("GET", f"companyinfo/{realm_id}", realm_id=realm_id)["CompanyInfo"]
+
+
+def company_info_with_new_tokens(tokens: TokenSet, realm_id: str) -> dict:
+    """Reads CompanyInfo with tokens that are not stored yet: QuickBooks answers only if they were granted
+    for `realm_id` (403 otherwise), which proves which company a sign-in connected before anything is saved."""
+    unsaved = QboConnection(realm_id=realm_id, access_token=tokens.access_token)
+    try:
+        return _invoke(unsaved, "GET", f"companyinfo/{realm_id}", params=None, body=None,
+                       content_type="application/json", request_id=None)["CompanyInfo"]
+    except _TokenRejected:
+        raise QboAuthError("QuickBooks did not accept the new sign-in's access token.", status=401) from None
+    except KeyError:
+        raise QboValidationError("QuickBooks answered without the company's details.") from None
