@@ -42,6 +42,24 @@ def api_login_required(view):
     return wrapper
 
 
+def api_permission_required(permission: str, message: str):
+    """For JSON endpoints that only some users may call: 401 JSON when anonymous, 403 JSON without
+    `permission` — never a redirect to the login page, whatever the request's Accept header."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return json_error(401, "Authentication required: log in first.")
+            if not request.user.has_perm(permission):
+                return json_error(403, message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def json_object_body(request) -> dict:
     """The request body as a JSON object; ValueError with a message for the client otherwise."""
     try:

@@ -41,7 +41,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "kadouri.middleware.ApiMethodNotAllowedMiddleware",
+    "kadouri.middleware.ApiErrorsAsJsonMiddleware",
     "kadouri.middleware.SecurityHeadersMiddleware",
 ]
 

@@ -32,3 +32,12 @@ def refuse_control_characters(value: str, what: str) -> str:
         codes = ", ".join(sorted(f"U+{ord(ch):04X}" for ch in bad))
         raise ValueError(f"{what} cannot contain control characters ({codes}).")
     return value
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def is_ascii_digits(value: str) -> bool:
+    """True for a non-empty run of 0-9 only. `str.isdigit()` also accepts other scripts' digits ('٩١٣') and
+    superscripts ('²'), which `int()` may read differently or refuse."""
+    return bool(_ASCII_DIGITS.fullmatch(value or ""))

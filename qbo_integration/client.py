@@ -26,6 +26,8 @@ from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 from requests.adapters import HTTPAdapter
 
+from kadouri.text import is_ascii_digits
+
 from .models import IntegrationLog, QboConnection
 
 log = logging.getLogger(__name__)
@@ -374,7 +376,9 @@ def mark_needs_reconnect(conn_pk: int, reason: str) -> None:
 
 def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None, force: bool = False) -> QboConnection:
     """Refreshes at most once however many workers ask: the row lock makes the others wait, then they
-    re-read the row and find the new token (§6.5: a lost rotated refresh token means reconnecting)."""
+    re-read the row and find the new token (§6.5: a lost rotated refresh token means reconnecting).
+    A failure is recorded before the lock is released, so the waiting callers learn it instead of trying again."""
+    waiting_since = timezone.now()
     failure: QboError | None = None
     with transaction.atomic():
         conn = QboConnection.objects.select_for_update().get(pk=conn_pk)
@@ -384,10 +388,12 @@ def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None
             return conn  # another worker already refreshed after the same 401
         if rejected_access_token is None and not force and not needs_refresh(conn):
             return conn
+        _raise_if_refresh_just_failed(conn, waiting_since)
         try:
             tokens = refresh_tokens(conn.refresh_token)
         except QboError as e:
             failure = e
+            _record_refresh_failure(conn, failure)
         else:
             store_tokens(conn, tokens)
             conn.last_refreshed_at = timezone.now()
@@ -395,11 +401,20 @@ def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None
             log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESHED,
                       message=f"Access token refreshed; valid until {timezone.localtime(tokens.access_expires_at):%Y-%m-%d %H:%M}.")
             return conn
-    _record_refresh_failure(conn, failure)
     raise failure
 
 
+def _raise_if_refresh_just_failed(conn: QboConnection, waiting_since: datetime) -> None:
+    """A transient refresh failure that happened while this caller waited for the lock is its answer too:
+    a burst of callers makes one attempt, not one each."""
+    failed = IntegrationLog.objects.filter(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESH_FAILED,
+                                           created_at__gte=waiting_since).first()
+    if failed is not None:
+        raise QboTransientError(failed.message)
+
+
 def _record_refresh_failure(conn: QboConnection, failure: QboError) -> None:
+    """Called with the row still locked (the caller's transaction commits it with the lock's release)."""
     if isinstance(failure, QboAuthError):
         mark_needs_reconnect(conn.pk, failure.message)
     else:
@@ -433,7 +448,7 @@ def _raise_if_paused(conn: QboConnection) -> None:
 def _pause_company(conn: QboConnection, response: requests.Response | None) -> datetime:
     pause = DEFAULT_THROTTLE_PAUSE
     retry_after = response.headers.get("Retry-After", "") if response is not None else ""
-    if retry_after.isdigit():
+    if is_ascii_digits(retry_after):
         pause = timedelta(seconds=min(int(retry_after), 3600))
     until = timezone.now() + pause
     QboConnection.objects.filter(pk=conn.pk).update(paused_until=until)
@@ -551,3 +566,16 @@ def cdc(entities: list[str], changed_since: datetime, *, realm_id: str | None = 
 
 def company_info(realm_id: str) -> dict:
     return api_call("GET", f"companyinfo/{realm_id}", realm_id=realm_id)["CompanyInfo"]
+
+
+def company_info_with_new_tokens(tokens: TokenSet, realm_id: str) -> dict:
+    """Reads CompanyInfo with tokens that are not stored yet: QuickBooks answers only if they were granted
+    for `realm_id` (403 otherwise), which proves which company a sign-in connected before anything is saved."""
+    unsaved = QboConnection(realm_id=realm_id, access_token=tokens.access_token)
+    try:
+        return _invoke(unsaved, "GET", f"companyinfo/{realm_id}", params=None, body=None,
+                       content_type="application/json", request_id=None)["CompanyInfo"]
+    except _TokenRejected:
+        raise QboAuthError("QuickBooks did not accept the new sign-in's access token.", status=401) from None
+    except KeyError:
+        raise QboValidationError("QuickBooks answered without the company's details.") from None

@@ -8,19 +8,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.text import is_ascii_digits
 from orders.models import Order
 from products.models import Product
 
 from . import client
-from .client import QboError
+from .client import QboAuthError, QboError
 from .models import IntegrationLog, QboConnection
 
 STATE_SESSION_KEY = "qbo_oauth_state"
 STATE_MAX_AGE_SECONDS = 600
+REALM_ID_MAX = 32  # QboConnection.realm_id
 
 
 class ConnectError(Exception):
     """The callback cannot complete; the message is shown on the Settings page."""
+
+
+class InvalidCallback(ConnectError):
+    """A callback that does not answer the connect this session started (no pending state, or another one).
+    It is ignored: the admin's connect in progress, if any, stays pending."""
 
 
 def oauth_start(*, session) -> str:
@@ -30,14 +37,22 @@ def oauth_start(*, session) -> str:
     return client.authorization_url(state)
 
 
-def _consume_state(session, state: str) -> None:
-    expected = session.pop(STATE_SESSION_KEY, None)
+def _accept_state(session, state: str) -> None:
+    """Only the callback carrying this session's pending state may use (and so end) the connect in progress."""
+    expected = session.get(STATE_SESSION_KEY)
     if not expected or not state:
-        raise ConnectError("This QuickBooks sign-in link was already used or did not start here. Click Connect again.")
-    if not secrets.compare_digest(str(expected.get("value", "")), state):
-        raise ConnectError("The QuickBooks sign-in could not be verified (state mismatch). Click Connect again.")
+        raise InvalidCallback("This QuickBooks sign-in link is invalid: it was already used or did not start here. "
+                              "Nothing was changed. Click Connect on the Settings page to connect.")
+    if not secrets.compare_digest(str(expected.get("value", "")).encode(), state.encode()):
+        raise InvalidCallback("This QuickBooks sign-in link is invalid: it could not be verified (state mismatch). "
+                              "Nothing was changed. Click Connect on the Settings page to connect.")
+    session.pop(STATE_SESSION_KEY, None)
     if time.time() - float(expected.get("issued", 0)) > STATE_MAX_AGE_SECONDS:
         raise ConnectError("The QuickBooks sign-in took too long and expired. Click Connect again.")
+
+
+def is_realm_id(value: str) -> bool:
+    return is_ascii_digits(value) and len(value) <= REALM_ID_MAX
 
 
 def linked_ids_exist() -> bool:
@@ -60,61 +75,110 @@ def _refuse_other_company(realm_id: str) -> None:
     )
 
 
+def _refuse_error(error: str) -> None:
+    if error == "access_denied":
+        raise ConnectError("QuickBooks connection cancelled: access was not granted. Click Connect to try again.")
+    raise ConnectError(f"QuickBooks did not connect ({error[:60]}). Click Connect to try again.")
+
+
 def oauth_callback(*, session, params, user) -> QboConnection:
-    error = params.get("error", "")
-    state = params.get("state", "")
-    if error:
-        session.pop(STATE_SESSION_KEY, None)
-        if error == "access_denied":
-            raise ConnectError("QuickBooks connection cancelled: access was not granted. Click Connect to try again.")
-        raise ConnectError(f"QuickBooks did not connect ({error[:60]}). Click Connect to try again.")
-    _consume_state(session, state)
+    """Nothing is replaced until the new tokens have read the named company's CompanyInfo; a sign-in that is
+    not kept is revoked at Intuit, and so is every sign-in the new one replaces."""
+    _accept_state(session, params.get("state", ""))
+    if params.get("error", ""):
+        _refuse_error(params["error"])
     code, realm_id = params.get("code", ""), params.get("realmId", "")
-    if not code or not realm_id:
-        raise ConnectError("QuickBooks sent back an incomplete answer (no authorization code or company id). Click Connect again.")
-    if not realm_id.isdigit() or len(realm_id) > 32:
-        raise ConnectError("QuickBooks sent back an invalid company id. Click Connect again.")
-    _refuse_other_company(realm_id)
+    if not code:
+        raise ConnectError("QuickBooks sent back an incomplete answer (no authorization code). Click Connect again.")
+    tokens = _exchange_code(code, realm_id, user)
     try:
-        tokens = client.exchange_code(code, realm_id)
-    except QboError as e:
-        client.log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECT_FAILED, message=e.message, user=user)
-        raise ConnectError(e.message) from None
-    conn = _save_connection(realm_id, tokens, user)
-    _fetch_company_name(conn)
+        info = _verify_company(tokens, realm_id)
+        _refuse_other_company(realm_id)
+    except ConnectError as e:
+        _discard_new_grant(tokens, realm_id, user, str(e))
+        raise
+    conn, replaced = _save_connection(realm_id, tokens, user, company_name=(info.get("CompanyName") or "")[:255])
+    note = _revoke_replaced(replaced)
     client.log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECTED,
-                     message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.", user=user)
+                     message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}", user=user)
     return conn
 
 
+def _exchange_code(code: str, realm_id: str, user) -> client.TokenSet:
+    try:
+        return client.exchange_code(code, realm_id if is_realm_id(realm_id) else "")
+    except QboError as e:
+        client.log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
+                         message=e.message, user=user)
+        raise ConnectError(e.message) from None
+
+
+def _verify_company(tokens: client.TokenSet, realm_id: str) -> dict:
+    if not realm_id:
+        raise ConnectError("QuickBooks sent back an incomplete answer (no company id). Click Connect again.")
+    if not is_realm_id(realm_id):
+        raise ConnectError("QuickBooks sent back an invalid company id (it must be digits 0-9). "
+                           "Nothing was changed. Click Connect again.")
+    try:
+        return client.company_info_with_new_tokens(tokens, realm_id)
+    except QboAuthError:
+        raise ConnectError(f"QuickBooks did not confirm company {realm_id}: this sign-in was not granted for it. "
+                           "Nothing was changed. Click Connect and choose the company again.") from None
+    except QboError as e:
+        raise ConnectError(f"Kadouri could not confirm the company with QuickBooks, so nothing was changed: "
+                           f"{e.message}") from None
+
+
+def _discard_new_grant(tokens: client.TokenSet, realm_id: str, user, reason: str) -> None:
+    note = "The new sign-in was revoked at QuickBooks."
+    try:
+        client.revoke(tokens.refresh_token)
+    except QboError as e:
+        note = f"Revoking the new sign-in at QuickBooks failed ({e.message})."
+    client.log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
+                     message=f"{reason} Company id in the answer: {ascii(realm_id[:40])}. {note}", user=user)
+
+
+def _loggable_realm(realm_id: str) -> str:
+    return realm_id if is_realm_id(realm_id) else ""
+
+
 @transaction.atomic
-def _save_connection(realm_id: str, tokens: client.TokenSet, user) -> QboConnection:
+def _save_connection(realm_id: str, tokens: client.TokenSet, user, *, company_name: str) -> tuple[QboConnection, list[str]]:
+    """Returns the connection and the refresh tokens of the sign-ins it replaced (to revoke once committed)."""
+    rows = list(QboConnection.objects.select_for_update().order_by("pk"))
+    replaced = [row.refresh_token for row in rows if row.refresh_token]
     QboConnection.objects.exclude(realm_id=realm_id).delete()  # only reached when no old ids remain
-    conn, _ = QboConnection.objects.select_for_update().get_or_create(realm_id=realm_id, defaults={"environment": ""})
+    conn = next((row for row in rows if row.realm_id == realm_id), None) or QboConnection(realm_id=realm_id)
     client.store_tokens(conn, tokens)
+    conn.company_name = company_name or conn.company_name
     conn.environment = settings.QBO_ENVIRONMENT
     conn.state = QboConnection.State.CONNECTED
     conn.connected_by, conn.connected_at = user, timezone.now()
     conn.paused_until = None
     conn.last_error = ""
     conn.save()
-    return conn
+    return conn, replaced
 
 
-def _fetch_company_name(conn: QboConnection) -> None:
-    try:
-        info = client.company_info(conn.realm_id)
-    except QboError:
-        return  # the name is cosmetic; the connection works
-    conn.company_name = (info.get("CompanyName") or "")[:255]
-    conn.save(update_fields=["company_name"])
+def _revoke_replaced(refresh_tokens: list[str]) -> str:
+    failures = []
+    for refresh_token in refresh_tokens:
+        try:
+            client.revoke(refresh_token)
+        except QboError as e:
+            failures.append(e.message)
+    if failures:
+        return f" Revoking the replaced sign-in at QuickBooks failed ({failures[0]})."
+    return " The replaced sign-in was revoked at QuickBooks." if refresh_tokens else ""
 
 
 def disconnect(*, user) -> QboConnection | None:
-    """Revokes at Intuit, then deletes the tokens. QuickBooks ids on records stay (reconnect resumes)."""
-    conn = client.latest_connection()
+    """Revokes at Intuit, then deletes the tokens. QuickBooks ids on records stay (reconnect resumes).
+    None when there was no live connection to disconnect."""
+    conn = client.current_connection()
     if conn is None:
-        return None
+        return None  # already disconnected (or never connected): nothing to revoke, nothing to log
     note = ""
     if conn.refresh_token:
         try:

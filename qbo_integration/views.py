@@ -4,20 +4,28 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from kadouri.http import api_login_required, json_error
+from kadouri.http import api_login_required, api_permission_required, json_error
 
 from . import client, connection
-from .context_processors import can_manage_quickbooks
+from .context_processors import MANAGE_PERMISSION, can_manage_quickbooks
 from .models import IntegrationLog
 
 LOG_ENTRIES_SHOWN = 25
 
 
-
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
+
+
+def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 that leaves the session alone: a page for a browser, JSON for anything else."""
+    if "text/html" not in request.headers.get("Accept", ""):
+        return json_error(400, message)
+    return render(request, "error.html", {"status": 400, "message": message, "back_url": reverse("qbo:settings"),
+                                          "back_text": "Back to QuickBooks settings"}, status=400)
 
 
 @login_required
@@ -34,12 +42,9 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
     })
 
 
-@api_login_required
+@api_permission_required(MANAGE_PERMISSION, "Only admins can connect QuickBooks.")
 @require_GET
 def connect(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can connect QuickBooks.")
-        return redirect("qbo:settings")
     try:
         url = connection.oauth_start(session=request.session)
     except client.QboError as e:
@@ -48,14 +53,13 @@ def connect(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-@api_login_required
+@api_permission_required(MANAGE_PERMISSION, "Only admins can connect QuickBooks.")
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can connect QuickBooks.")
-        return redirect("qbo:settings")
     try:
         conn = connection.oauth_callback(session=request.session, params=request.GET, user=request.user)
+    except connection.InvalidCallback as e:
+        return _invalid_link(request, str(e))
     except connection.ConnectError as e:
         messages.error(request, str(e))
     else:
@@ -69,18 +73,19 @@ def status(request: HttpRequest) -> JsonResponse:
     return JsonResponse(connection.status_json())
 
 
-@api_login_required
+@api_permission_required(MANAGE_PERMISSION, "Only admins can disconnect QuickBooks.")
 @require_POST
 def disconnect(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        if _wants_json(request):
-            return json_error(403, "Only admins can disconnect QuickBooks.")
-        messages.error(request, "Only admins can disconnect QuickBooks.")
-        return redirect("qbo:settings")
     conn = connection.disconnect(user=request.user)
-    text = "QuickBooks disconnected. Records keep their QuickBooks ids; reconnecting the same company resumes." if conn else "QuickBooks was not connected."
+    if conn is None:
+        text = "QuickBooks is not connected: there was nothing to disconnect."
+        if _wants_json(request):
+            return json_error(409, text)
+        messages.error(request, text)
+        return redirect("qbo:settings")
+    text = "QuickBooks disconnected. Records keep their QuickBooks ids; reconnecting the same company resumes."
     if _wants_json(request):
-        return JsonResponse({"disconnected": bool(conn), "message": text})
+        return JsonResponse({"disconnected": True, "message": text})
     messages.success(request, text)
     return redirect("qbo:settings")
 

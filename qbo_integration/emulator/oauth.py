@@ -144,6 +144,18 @@ class OAuthServer:
                 return "wrong_realm"
             return "ok"
 
+    def grants(self, realm_id: str | None = None) -> list[dict]:
+        """Every grant issued (consent + code exchange, or ``issue_tokens``), oldest first, with whether it was revoked."""
+        with self._lock:
+            return [{"id": grant_id, "realm": grant["realm"], "created_at": grant["created_at"], "revoked": grant["revoked"]}
+                    for grant_id, grant in self._grants.items() if realm_id in (None, grant["realm"])]
+
+    def grant_of(self, token: str) -> str | None:
+        """The grant an access or refresh token belongs to."""
+        with self._lock:
+            record = self._refresh.get(token) or self._access.get(token)
+            return record["grant"] if record else None
+
     def revoke_realm(self, realm_id: str) -> int:
         """Disconnect every grant of a company, as a user disconnecting the app in QBO does."""
         with self._lock:

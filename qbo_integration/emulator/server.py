@@ -60,6 +60,7 @@ BOOKKEEPER_ACTIONS = (
     "merge_customers",
     "set_item_active",
 )
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 AUTH_DETAILS = {
     "missing": "Authorization header missing or not a bearer token",
     "invalid": "Malformed bearer token",
@@ -226,6 +227,9 @@ class Emulator:
 
     def _route(self, request: "_Request") -> Response:
         path = request.path
+        if request.is_emulator_path and request.method not in SAFE_METHODS and request.from_another_site:
+            # A page on another site must not drive the emulator (a form or fetch() it sends carries its Origin).
+            return json_response(403, {"error": "cross-site requests to the emulator's control API and UI are refused"})
         if path.startswith("/_emulator/api/") or path == "/_emulator/api":
             return self._control(request)
         if path == "/_emulator" or path.startswith("/_emulator/"):
@@ -366,9 +370,14 @@ class Emulator:
         """Token-endpoint calls by grant type (``authorization_code``, ``refresh_token``), revocations, failures."""
         return dict(self.oauth.stats)
 
+    def grants(self, realm_id: str | None = None) -> list[dict]:
+        return self.oauth.grants(realm_id)
+
     def stats(self) -> dict:
+        grants = self.oauth.grants()
         return {
             "tokens": self.token_stats,
+            "grants": {"issued": len(grants), "revoked": sum(1 for grant in grants if grant["revoked"])},
             "limits": self.limits.counters(),
             "limit_config": dict(self.limits.config.__dict__),
             "requests": len(self._log),
@@ -449,6 +458,9 @@ class Emulator:
 
     def _control(self, request: "_Request") -> Response:
         route = request.path[len("/_emulator/api"):].strip("/")
+        if request.method in ("POST", "PUT", "PATCH") and request.media_type != "application/json":
+            # text/plain and form bodies are what a web page can send cross-site without a preflight.
+            return json_response(415, {"error": "send the body as JSON with Content-Type: application/json"})
         try:
             data = json.loads(request.body or b"{}") if request.method in ("POST", "PUT", "PATCH") else {}
         except ValueError:
@@ -483,6 +495,7 @@ class Emulator:
             ("GET", "requests"): lambda: {"requests": self._requests_json(params)},
             ("DELETE", "requests"): lambda: self.clear_requests() or {"ok": True},
             ("GET", "stats"): self.stats,
+            ("GET", "grants"): lambda: {"grants": self.grants(params.get("realm") or None)},
             ("POST", "limits"): lambda: {"config": self.configure_limits(**data)},
             ("POST", "tokens"): lambda: self.issue_tokens(str(data["realm_id"]), bool(data.get("include_hard", True))),
         }
@@ -549,6 +562,19 @@ class _Request:
     @property
     def is_emulator_path(self) -> bool:
         return self.path == "/_emulator" or self.path.startswith("/_emulator/")
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def from_another_site(self) -> bool:
+        """Browsers say where a request comes from; scripts and test clients send neither header."""
+        fetch_site = self.headers.get("sec-fetch-site", "")
+        if fetch_site and fetch_site not in ("same-origin", "none"):
+            return True
+        origin = self.headers.get("origin")
+        return origin is not None and urlsplit(origin).netloc != self.headers.get("host", "")
 
     @property
     def bearer(self) -> str | None:

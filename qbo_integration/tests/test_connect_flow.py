@@ -1,7 +1,7 @@
 """Connecting through the emulator's real consent page: the spec's OAuth flow and its failure cases."""
 
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
@@ -64,9 +64,10 @@ def test_it_explains_a_cancel_on_the_consent_page(admin_client, qbo):
 def test_it_refuses_a_tampered_state(admin_client, qbo):
     back = consent(start(admin_client)).replace("state=", "state=x")
 
-    page = admin_client.get(back, follow=True)
+    page = admin_client.get(back, HTTP_ACCEPT="text/html")
 
-    assert "could not be verified" in messages_on(page)
+    assert page.status_code == 400
+    assert "link is invalid" in page.content.decode() and "could not be verified" in page.content.decode()
     assert not QboConnection.objects.exists()
 
 
@@ -76,9 +77,9 @@ def test_it_refuses_a_replayed_callback(admin_client, qbo):
     admin_client.get(back)
     QboConnection.objects.all().delete()
 
-    page = admin_client.get(back, follow=True)
+    page = admin_client.get(back)
 
-    assert "already used" in messages_on(page)
+    assert page.status_code == 400 and "already used" in page.json()["error"]
     assert not QboConnection.objects.exists()
 
 
@@ -88,9 +89,10 @@ def test_it_refuses_a_state_from_another_session(admin_client, client, qbo, djan
     other = django_user_model.objects.create_superuser("eve", password="pw-eve-123")
     client.force_login(other)
 
-    page = client.get(back, follow=True)
+    page = client.get(back, HTTP_ACCEPT="text/html")
 
-    assert "already used or did not start here" in messages_on(page)
+    assert page.status_code == 400 and "already used or did not start here" in page.content.decode()
+    assert "Back to QuickBooks settings" in page.content.decode()
     assert not QboConnection.objects.exists()
 
 
@@ -163,11 +165,11 @@ def test_it_reconnects_the_same_company_keeping_ids(admin_client, qbo):
 def test_it_lets_only_admins_connect_and_disconnect(staff_client, qbo):
     store_connection(qbo)
 
-    connect = staff_client.get("/api/quickbooks/connect", follow=True)
+    connect = staff_client.get("/api/quickbooks/connect")
     disconnect = staff_client.post("/api/quickbooks/disconnect", HTTP_ACCEPT="application/json")
     page = staff_client.get("/settings/quickbooks/")
 
-    assert "Only admins can connect" in messages_on(connect)
+    assert connect.status_code == 403 and "Only admins can connect" in connect.json()["error"]
     assert disconnect.status_code == 403
     assert QboConnection.objects.get().state == "connected"
     assert "Only admins can connect or disconnect" in page.content.decode()
@@ -221,3 +223,107 @@ def test_it_refuses_any_company_when_ids_exist_but_their_company_is_unknown(admi
 
     assert "would mix the two companies" in messages_on(page)
     assert not QboConnection.objects.exists()
+
+
+def grant_revoked(emu, token: str) -> bool:
+    grant_id = emu.oauth.grant_of(token)
+    return next(grant["revoked"] for grant in emu.grants() if grant["id"] == grant_id)
+
+
+def tampered(back: str, realm_id: str) -> str:
+    path, _, query = back.partition("?")
+    params = {k: v[0] for k, v in parse_qs(query).items()} | {"realmId": realm_id}
+    return f"{path}?{urlencode(params)}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("claimed_realm, reason", [
+    (OTHER_REALM, f"QuickBooks did not confirm company {OTHER_REALM}"),  # a real company the sign-in was not for
+    ("٩١٣", "invalid company id"),  # Arabic-Indic digits: str.isdigit() says yes
+])
+def test_it_keeps_the_old_connection_when_the_callback_names_another_company(admin_client, qbo, claimed_realm, reason):
+    old = store_connection(qbo)
+    old_tokens = (old.access_token, old.refresh_token)
+
+    page = admin_client.get(tampered(consent(start(admin_client)), claimed_realm), follow=True)
+
+    assert reason in messages_on(page) and "Nothing was changed" in messages_on(page)
+    conn = QboConnection.objects.get()
+    assert (conn.realm_id, conn.state, conn.access_token, conn.refresh_token) == (REALM_ID, "connected", *old_tokens)
+    assert admin_client.get("/api/quickbooks/status").json()["realmId"] == REALM_ID
+    new_grant, = [g for g in qbo.grants() if g["id"] != qbo.oauth.grant_of(old.refresh_token)]
+    assert new_grant["revoked"] is True and not grant_revoked(qbo, old.refresh_token)
+    failed = IntegrationLog.objects.get(event="connect_failed")
+    assert reason in failed.message and "new sign-in was revoked" in failed.message
+    assert not IntegrationLog.objects.filter(event="connected").exists()
+
+
+@pytest.mark.django_db
+def test_it_revokes_the_sign_in_a_reconnect_replaces(admin_client, qbo):
+    old = store_connection(qbo)
+
+    page = admin_client.get(consent(start(admin_client)), follow=True)
+
+    assert "Connected to QuickBooks company" in messages_on(page)
+    conn = QboConnection.objects.get()
+    assert conn.refresh_token != old.refresh_token and not grant_revoked(qbo, conn.refresh_token)
+    assert grant_revoked(qbo, old.refresh_token)
+    assert qbo.stats()["grants"] == {"issued": 2, "revoked": 1}
+    assert "replaced sign-in was revoked" in IntegrationLog.objects.get(event="connected").message
+
+
+@pytest.mark.django_db
+def test_it_revokes_the_old_company_when_switching_to_another(admin_client, qbo):
+    old = store_connection(qbo)  # no QuickBooks ids stored yet, so switching is allowed
+
+    admin_client.get(consent(start(admin_client), realm_id=OTHER_REALM))
+
+    conn = QboConnection.objects.get()
+    assert (conn.realm_id, conn.company_name) == (OTHER_REALM, "Sandbox Company US 2")
+    assert grant_revoked(qbo, old.refresh_token) and not grant_revoked(qbo, conn.refresh_token)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["error=access_denied", "error=x&state=forged"])
+def test_a_callback_without_this_sessions_state_cannot_cancel_a_connect(admin_client, qbo, query):
+    authorize_url = start(admin_client)
+
+    ignored = admin_client.get(f"/api/quickbooks/callback?{query}", HTTP_ACCEPT="text/html")  # a link on another site
+    as_image = admin_client.get(f"/api/quickbooks/callback?{query}", HTTP_ACCEPT="image/avif,image/*")  # an <img>
+    page = admin_client.get(consent(authorize_url), follow=True)
+
+    assert ignored.status_code == 400 and "link is invalid" in ignored.content.decode()
+    assert as_image.status_code == 400 and "link is invalid" in as_image.json()["error"]
+    assert "Connected to QuickBooks company" in messages_on(page)
+    assert QboConnection.objects.get().state == "connected"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_a_second_disconnect_says_not_connected_and_logs_nothing(admin_client, qbo, accept):
+    store_connection(qbo)
+    first = admin_client.post("/api/quickbooks/disconnect", HTTP_ACCEPT=accept, follow=True)
+
+    second = admin_client.post("/api/quickbooks/disconnect", HTTP_ACCEPT=accept, follow=True)
+
+    assert first.status_code == 200
+    if accept == "application/json":
+        assert second.status_code == 409 and "not connected" in second.json()["error"]
+    else:
+        assert "not connected" in messages_on(second) and "disconnected." not in messages_on(second)
+    assert IntegrationLog.objects.filter(event="disconnected").count() == 1
+    assert qbo.count_requests(method="POST", path="/v2/oauth2/tokens/revoke") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["", "text/html", "application/json"])
+def test_staff_get_403_from_admin_only_endpoints_whatever_they_accept(staff_client, qbo, accept):
+    store_connection(qbo)
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    for method, url in [("get", "/api/quickbooks/connect"), ("get", "/api/quickbooks/callback?code=x&state=y"),
+                        ("post", "/api/quickbooks/disconnect")]:
+        response = getattr(staff_client, method)(url, **headers)
+        assert response.status_code == 403, url
+        assert "Only admins" in response.json()["error"]
+    assert QboConnection.objects.get().state == "connected"

@@ -2,9 +2,11 @@
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+import requests
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection as db_connection
@@ -15,7 +17,7 @@ from qbo_integration import client
 from qbo_integration.checks import quickbooks_settings
 from qbo_integration.models import IntegrationLog, QboConnection
 from qbo_integration.tasks import refresh_tokens_proactively
-from qbo_integration.testing import REALM_ID
+from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 HOUR = 3600
@@ -96,6 +98,79 @@ def test_it_refreshes_once_for_ten_concurrent_callers(qbo_connected):
     assert QboConnection.objects.get().state == "connected"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_connected):
+    conn = QboConnection.objects.get()
+    qbo_connected.disconnect(REALM_ID)  # the user disconnected the app inside QuickBooks
+    expire_access_token(conn)
+    # The refused refresh answers slowly, so every other caller is already waiting for the row when it fails.
+    qbo_connected.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=0.5)
+    start = threading.Barrier(5)
+    failures, other_errors = [], []
+
+    def call():
+        try:
+            start.wait(timeout=30)
+            client.company_info(REALM_ID)
+        except client.QboAuthError as e:
+            failures.append(e.message)
+        except Exception as e:  # noqa: BLE001 — collected and asserted below
+            other_errors.append(repr(e))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert other_errors == []
+    assert len(failures) == 5 and all("reconnect" in message.lower() for message in failures)
+    assert token_calls(qbo_connected) == 1, db_connection.vendor
+    assert QboConnection.objects.get().state == "needs_reconnect"
+    assert IntegrationLog.objects.filter(event="reconnect_needed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_tries_an_unreachable_sign_in_service_once_for_five_concurrent_callers(qbo_emulator_server, settings):
+    emu = qbo_emulator_server
+    point_settings_at(emu, settings)
+    expire_access_token(store_connection(emu))
+    # The first refresh times out; had anyone tried again, the emulator would have answered at once.
+    settings.QBO_HTTP_TIMEOUT = 0.4
+    emu.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=1.5)
+    start = threading.Barrier(5)
+    failures, other_errors = [], []
+
+    def call():
+        try:
+            start.wait(timeout=30)
+            client.company_info(REALM_ID)
+        except client.QboTransientError as e:
+            failures.append(e.message)
+        except Exception as e:  # noqa: BLE001 — collected and asserted below
+            other_errors.append(repr(e))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    deadline = time.monotonic() + 10
+    while token_calls(emu) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the emulator logs the timed-out request only once its slow answer is written
+
+    assert other_errors == []
+    assert len(failures) == 5 and all("try again shortly" in message for message in failures)
+    assert token_calls(emu) == 1, db_connection.vendor
+    assert QboConnection.objects.get().state == "connected"  # a network failure never forces a reconnect
+    assert IntegrationLog.objects.filter(event="refresh_failed").count() == 1
+
+
 @pytest.mark.django_db
 def test_it_needs_reconnect_when_the_refresh_token_is_revoked(qbo_connected, staff_client, admin_client):
     conn = QboConnection.objects.get()
@@ -141,6 +216,20 @@ def test_it_pauses_the_whole_company_after_a_429(qbo_connected):
     assert throttled.value.code == "3001" and throttled.value.retry_at == conn.paused_until
     assert qbo_connected.count_requests(path=f"/v3/company/{REALM_ID}/") == sent_before
     assert IntegrationLog.objects.filter(event="throttled").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("retry_after, pause_seconds", [("120", 120), ("²", None), ("١٢٠", None), ("", None)])
+def test_it_reads_only_ascii_digits_in_retry_after(qbo_connected, retry_after, pause_seconds):
+    conn = QboConnection.objects.get()
+    answer = requests.Response()  # what QuickBooks' gateway sent with its 429
+    answer.status_code, answer.headers["Retry-After"] = 429, retry_after
+
+    until = client._pause_company(conn, answer)
+
+    expected = pause_seconds or client.DEFAULT_THROTTLE_PAUSE.total_seconds()  # unreadable: the default pause
+    assert abs((until - timezone.now()).total_seconds() - expected) < 5
+    assert QboConnection.objects.get().paused_until == until
 
 
 @pytest.mark.django_db

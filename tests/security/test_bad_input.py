@@ -291,11 +291,11 @@ CASES = [
     Case("sync-unknown-kind", "POST", "/settings/quickbooks/sync/user/1/", expect=(404,)),
     # --- OAuth callback (admins) ----------------------------------------------------------------------
     Case("oauth-missing-state", "GET", "/api/quickbooks/callback", callback({"state": DROP}), "query", who="admin",
-         setup=started, expect=(REDIRECT,), says="already used or did not start here"),
+         setup=started, expect=(400,), says="already used or did not start here"),
     Case("oauth-tampered-state", "GET", "/api/quickbooks/callback", callback({"state": "forged-state"}), "query",
-         who="admin", setup=started, expect=(REDIRECT,), says="could not be verified"),
+         who="admin", setup=started, expect=(400,), says="could not be verified"),
     Case("oauth-replayed-state", "GET", "/api/quickbooks/callback", callback({}), "query", who="admin",
-         setup=replayed, expect=(REDIRECT,), says="already used"),
+         setup=replayed, expect=(400,), says="already used"),
     Case("oauth-access-denied", "GET", "/api/quickbooks/callback", callback({"error": "access_denied", "code": DROP}),
          "query", who="admin", setup=started, expect=(REDIRECT,), says="cancelled"),
     Case("oauth-error-markup", "GET", "/api/quickbooks/callback",
@@ -310,7 +310,7 @@ CASES = [
     Case("oauth-missing-code", "GET", "/api/quickbooks/callback", callback({"code": DROP}), "query", who="admin",
          setup=started, expect=(REDIRECT,), says="incomplete answer"),
     Case("oauth-staff-callback", "GET", "/api/quickbooks/callback", callback({"state": "x", "code": "y", "realmId": "1"}),
-         "query", expect=(REDIRECT,), says="Only admins"),
+         "query", expect=(403,), says="Only admins"),
     Case("oauth-anonymous-callback", "GET", "/api/quickbooks/callback", callback({"state": "x", "code": "y", "realmId": "1"}),
          "query", who="anon", expect=(401,), says="log in"),
     # --- webhook ---------------------------------------------------------------------------------------
@@ -395,8 +395,9 @@ def test_it_has_a_big_enough_corpus():
 
 
 def test_it_escapes_a_hostile_oauth_error_on_the_settings_page(world, admin_client):
-    started(admin_client, world)
-    response = admin_client.get("/api/quickbooks/callback", {"error": "<script>alert(1)</script>"}, follow=True)
+    state = started(admin_client, world)["state"]  # only the pending connect's own callback may report an error
+    response = admin_client.get("/api/quickbooks/callback", {"error": "<script>alert(1)</script>", "state": state},
+                                follow=True)
     html = response.content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 

@@ -204,6 +204,46 @@ def test_it_answers_anonymous_visitors_only_on_public_pages(crawl):
     assert diff(before, full_snapshot()) in ([], ["qbo_integration.QboWebhookCounter"])
 
 
+ACCEPT_HEADERS = ("", "text/html,application/xhtml+xml,*/*;q=0.8", "application/json", "*/*")
+
+
+def _api_refusal_ok(pattern: Pattern, response, *, anonymous: bool) -> bool:
+    """An /api/ endpoint refuses in JSON with 401 (not logged in) or 403 (not allowed), never with a redirect."""
+    if 300 <= response.status_code < 400:
+        return False
+    is_json = response["Content-Type"].startswith("application/json") and "error" in response.json()
+    if anonymous and not pattern.is_webhook:
+        return response.status_code == 401 and is_json
+    if not anonymous and pattern.name in MANAGE:
+        return response.status_code == 403 and is_json
+    return response.status_code < 400 or is_json
+
+
+def _sweep_api(user, problems: list[str]) -> None:
+    who = "staff" if user else "anonymous"
+    for accept in ACCEPT_HEADERS:
+        client = _client(user)
+        headers = {"HTTP_ACCEPT": accept} if accept else {}
+        for pattern in (p for p in ALL_PATTERNS if p.is_api):
+            path = fill(pattern)
+            for method in ("GET",) + UNSAFE_METHODS:
+                response = _request(client, method, path, **headers)
+                if not _api_refusal_ok(pattern, response, anonymous=user is None):
+                    problems.append(f"{who} Accept={accept!r}: " + _problem(
+                        pattern, method, path, response, "401/403 JSON, no redirect"))
+        assert STATE_SESSION_KEY not in client.session, f"{who} started an OAuth flow"
+
+
+def test_it_refuses_api_calls_in_json_whatever_the_accept_header(crawl, staff_user):
+    assert {p.name for p in ALL_PATTERNS if p.is_api} >= MANAGE - {"qbo:clear-ids"}
+    before, problems = full_snapshot(), []
+    _sweep_api(None, problems)
+    assert diff(before, full_snapshot()) in ([], ["qbo_integration.QboWebhookCounter"])
+    _sweep_api(staff_user, problems)  # staff may sync and edit through the API, but not manage the connection
+    assert not problems, "\n".join(problems)
+    assert QboConnection.objects.get().state == QboConnection.State.CONNECTED
+
+
 def test_it_renders_every_page_for_staff_and_admins_without_changing_anything(crawl, staff_user, admin_user):
     before, secrets, problems = full_snapshot(), secrets_now(), []
     for who, user in (("staff", staff_user), ("admin", admin_user)):

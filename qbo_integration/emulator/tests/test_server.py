@@ -548,6 +548,53 @@ def test_control_api_round_trip(qbo_emulator):
     assert requests.get(f"{base}/nothing-here").status_code == 404
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None])
+def test_control_api_refuses_bodies_a_web_page_can_send_without_a_preflight(qbo_emulator_server, content_type):
+    base = f"{qbo_emulator_server.base_url}/_emulator/api"
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    for route, body in [("faults", '{"kind": "500", "path": ".*", "count": 100}'), ("reset", "{}"),
+                        (f"companies/{REALM}/actions/rename_customer", '{"customer_id": "1", "display_name": "Pwned"}')]:
+        answer = requests.post(f"{base}/{route}", data=body, headers=headers, timeout=5)
+        assert answer.status_code == 415, (route, answer.text)
+        assert "application/json" in answer.json()["error"]
+
+    assert qbo_emulator_server.faults.list() == []
+    assert requests.post(f"{base}/faults", json={"kind": "500"}, timeout=5).status_code == 200  # JSON still works
+    assert requests.post(f"{base}/clock/advance", data='{"seconds": 1}',
+                         headers={"Content-Type": "application/json; charset=utf-8"}, timeout=5).status_code == 200
+
+
+def test_control_api_and_ui_refuse_requests_from_another_site(qbo_emulator_server):
+    emu = qbo_emulator_server
+    base = emu.base_url
+    ui_action = f"{base}/_emulator/clock/advance"
+    foreign = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+
+    api = requests.post(f"{base}/_emulator/api/faults", json={"kind": "500"}, headers=foreign, timeout=5)
+    ui = requests.post(ui_action, data={"seconds": "3600"}, headers={"Origin": "https://evil.example"},
+                       allow_redirects=False, timeout=5)
+    same_origin = requests.post(ui_action, data={"seconds": "60"}, allow_redirects=False, timeout=5,
+                                headers={"Origin": base, "Sec-Fetch-Site": "same-origin"})
+
+    assert api.status_code == 403 and ui.status_code == 403
+    assert emu.faults.list() == []
+    assert same_origin.status_code == 303 and emu.clock.offset_seconds == 60
+
+
+def test_grants_are_listed_with_their_revocation(qbo_emulator):
+    kept, dropped = qbo_emulator.issue_tokens(REALM), qbo_emulator.issue_tokens(OTHER_REALM)
+    make_auth_client(qbo_emulator).revoke(token=dropped["refresh_token"])
+
+    grants = {grant["id"]: grant for grant in requests.get(f"{qbo_emulator.base_url}/_emulator/api/grants").json()["grants"]}
+
+    assert grants[qbo_emulator.oauth.grant_of(kept["access_token"])]["revoked"] is False
+    assert grants[qbo_emulator.oauth.grant_of(dropped["access_token"])] | {"created_at": None} == {
+        "id": qbo_emulator.oauth.grant_of(dropped["refresh_token"]), "realm": OTHER_REALM, "revoked": True, "created_at": None}
+    assert qbo_emulator.stats()["grants"] == {"issued": 2, "revoked": 1}
+    assert [g["realm"] for g in qbo_emulator.grants(REALM)] == [REALM]
+
+
 # ---- persistence ------------------------------------------------------------------------------
 
 def test_state_file_survives_restart(tmp_path: Path):
