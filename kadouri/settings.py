@@ -1,5 +1,6 @@
 """Kadouri CRM settings. Every variable read here is documented in .env.example."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "axes",
     "accounts",
     "products",
     "orders",
@@ -43,6 +45,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "kadouri.middleware.ApiErrorsAsJsonMiddleware",
     "kadouri.middleware.SecurityHeadersMiddleware",
+    # Last, as axes asks: it turns a refused log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kadouri.urls"
@@ -96,6 +100,22 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Log-in throttling (django-axes, see kadouri/login_throttle.py). Failures are counted per username and client
+# address together, so an attacker cannot lock a colleague out from elsewhere; the Django admin log-in counts too.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# 0 minutes: locked until an administrator unlocks it.
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Only failed attempts are stored; a successful log-in is already on the user row (last_login).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "kadouri.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "kadouri.login_throttle.lockout_response"
+AXES_HANDLER = "kadouri.login_throttle.LoginAttemptHandler"
+AXES_HTTP_RESPONSE_CODE = 429
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "orders:list"
 LOGOUT_REDIRECT_URL = "login"

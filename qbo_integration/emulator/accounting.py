@@ -75,6 +75,16 @@ UNMODELLED = _names(
     "JournalCode Attachable"
 )
 
+_KNOWN_BY_FOLDED_NAME = {name.lower(): name for name in (*ENTITIES, *UNMODELLED)}
+
+
+def entity_named(name: str) -> str | None:
+    """The entity a client means by ``name`` in any letter case (``customer``, ``CUSTOMER``), modelled or not;
+    None when QBO has no such entity. QBO reads entity names case-insensitively wherever a client writes one:
+    a query's FROM (node-quickbooks sends ``select * from customer``), CDC's ``entities`` and the resource path.
+    Answers always use the proper name (``QueryResponse.Customer``)."""
+    return _KNOWN_BY_FOLDED_NAME.get(name.lower()) if name.isascii() else None
+
 
 ENVELOPE = frozenset({"Id", "SyncToken", "sparse", "domain", "MetaData"})
 _SALES_WRITABLE = _names(
@@ -1486,16 +1496,16 @@ class _Books:
             parsed = qlang.parse(text)
         except qlang.QueryError as error:
             raise QboFault(400, error.code, error.message, error.detail) from None
-        entity = parsed.entity
-        if entity in UNMODELLED:
-            return {"QueryResponse": {"totalCount": 0} if parsed.count else {}}
-        if entity not in ENTITIES:
+        entity = entity_named(parsed.entity)
+        if entity is None:
             raise QboFault(
                 400,
                 "4000",
                 "Error parsing query",
-                f"QueryParserError: Invalid entity name: {entity}",
+                f"QueryParserError: Invalid entity name: {parsed.entity}",
             )
+        if entity in UNMODELLED:
+            return {"QueryResponse": {"totalCount": 0} if parsed.count else {}}
         _check_query_fields(entity, parsed)
         balances = self.customer_balances()
         rows = [self.render(entity, o, True, balances) for o in self.rows(entity)]
@@ -1533,10 +1543,11 @@ class _Books:
                 f"Operation cdc with changedSince date {raw_since} which is older than "
                 "fixed days is not supported."
             )
-        for name in names:
-            if name not in ENTITIES and name not in UNMODELLED:
+        known = [entity_named(name) for name in names]
+        for name, entity in zip(names, known):
+            if entity is None:
                 raise _invalid_enum("entities", name)
-        wanted = [n for n in dict.fromkeys(names) if n in ENTITIES]
+        wanted = [e for e in dict.fromkeys(known) if e in ENTITIES]
         changes = sorted(self.changes_since(wanted, since), key=lambda c: c[0])
         changes = changes[:CDC_LIMIT]  # §3.8: at most 1,000 objects
         groups = []
@@ -1838,8 +1849,8 @@ class AccountingApi:
         if segments == ["cdc"]:
             _allow(method, "GET")
             return books.cdc(params)
-        if head in ENTITY_PATHS:
-            entity = ENTITY_PATHS[head]
+        entity = entity_named(head)
+        if entity is not None and entity in ENTITIES:
             if len(segments) == 1:
                 _allow(method, "POST")
                 return {

@@ -3,6 +3,12 @@ requests a minute; optionally 10 a second (off by default). Windows slide over e
 
 Only admitted requests fill a window; a throttled one is counted in ``throttled`` but does not
 extend the penalty (Intuit's exact accounting is not documented).
+
+Concurrency: a request is in flight from the moment its headers arrive until its answer goes out, so a
+server takes a ``Slot`` before reading the body (``RateLimiter.take_slot``) and releases it as it starts
+writing the answer (never after: a client holding its answer must find its slot free for its next request).
+The per-minute limits are applied later by ``enter(..., holding_slot=True)``. Callers without a socket (the
+in-process ``Emulator.handle``) let ``enter``/``leave`` count the concurrency around the call instead.
 """
 
 from __future__ import annotations
@@ -64,6 +70,16 @@ def _count_since(window: deque, cutoff: datetime) -> int:
     return sum(1 for stamp in window if stamp > cutoff)
 
 
+def _count_throttled(counters: RealmCounters, reason: str) -> None:
+    counters.throttled += 1
+    setattr(counters, f"throttled_{reason}", getattr(counters, f"throttled_{reason}") + 1)
+
+
+def _count_in_flight(counters: RealmCounters) -> None:
+    counters.in_flight += 1
+    counters.max_concurrent = max(counters.max_concurrent, counters.in_flight)
+
+
 class RateLimiter:
     def __init__(self, clock: Clock, config: LimitConfig | None = None) -> None:
         self.clock = clock
@@ -78,17 +94,29 @@ class RateLimiter:
             setattr(self.config, key, None if value is None else int(value))
         return self.config
 
-    def enter(self, realm: str, is_batch: bool = False) -> str | None:
-        """Admit a request (returns None) or name the limit it breaks. Call ``leave`` after an admitted one."""
+    def take_slot(self, realm: str) -> "Slot":
+        """A request's headers have arrived: count it in flight, or refuse it (``Slot.refused``) when the
+        company already has its limit in flight."""
+        with self._lock:
+            counters = self._realms.setdefault(realm, RealmCounters())
+            if self._too_many_in_flight(counters):
+                _count_throttled(counters, "concurrent")
+                return Slot(self, realm, refused=True)
+            _count_in_flight(counters)
+            return Slot(self, realm, refused=False)
+
+    def enter(self, realm: str, is_batch: bool = False, holding_slot: bool = False) -> str | None:
+        """Admit a request (returns None) or name the limit it breaks. Call ``leave`` after an admitted one,
+        unless it came with a slot (``holding_slot``): its concurrency was settled when the slot was taken."""
         now = self.clock.now()
         with self._lock:
             counters = self._realms.setdefault(realm, RealmCounters())
             _trim(counters.window, now - timedelta(seconds=60))
             _trim(counters.batch_window, now - timedelta(seconds=60))
-            reason = self._breach(counters, now, is_batch)
+            reason = "concurrent" if not holding_slot and self._too_many_in_flight(counters) else None
+            reason = reason or self._breach(counters, now, is_batch)
             if reason:
-                counters.throttled += 1
-                setattr(counters, f"throttled_{reason}", getattr(counters, f"throttled_{reason}") + 1)
+                _count_throttled(counters, reason)
                 return reason
             counters.requests += 1
             counters.window.append(now)
@@ -96,14 +124,15 @@ class RateLimiter:
             if is_batch:
                 counters.batch_requests += 1
                 counters.batch_window.append(now)
-            counters.in_flight += 1
-            counters.max_concurrent = max(counters.max_concurrent, counters.in_flight)
+            if not holding_slot:
+                _count_in_flight(counters)
             return None
+
+    def _too_many_in_flight(self, counters: RealmCounters) -> bool:
+        return self.config.concurrent is not None and counters.in_flight >= self.config.concurrent
 
     def _breach(self, counters: RealmCounters, now: datetime, is_batch: bool) -> str | None:
         cfg = self.config
-        if cfg.concurrent is not None and counters.in_flight >= cfg.concurrent:
-            return "concurrent"
         if cfg.per_minute is not None and len(counters.window) >= cfg.per_minute:
             return "per_minute"
         if cfg.per_second is not None and _count_since(counters.window, now - timedelta(seconds=1)) >= cfg.per_second:
@@ -113,6 +142,7 @@ class RateLimiter:
         return None
 
     def leave(self, realm: str) -> None:
+        """The request's answer is going out: it no longer counts in flight."""
         with self._lock:
             counters = self._realms.get(realm)
             if counters and counters.in_flight > 0:
@@ -127,3 +157,21 @@ class RateLimiter:
     def reset(self) -> None:
         with self._lock:
             self._realms.clear()
+
+
+class Slot:
+    """One request's place among its company's concurrent requests, from its headers to its answer.
+    A refused slot holds nothing; ``release`` is safe to call more than once."""
+
+    def __init__(self, limiter: RateLimiter, realm: str, refused: bool) -> None:
+        self._limiter = limiter
+        self.realm = realm
+        self.refused = refused
+        self._held = not refused
+        self._release_lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._release_lock:
+            held, self._held = self._held, False
+        if held:
+            self._limiter.leave(self.realm)

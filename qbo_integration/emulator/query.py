@@ -1,6 +1,7 @@
 """QBO's query language: parse and evaluate ``SELECT ... FROM ...`` (qbo-api.md §3.6).
 
-Grammar (keywords case-insensitive, entity and field names case-sensitive)::
+Grammar (keywords case-insensitive, field names case-sensitive; the engine resolves the entity name in
+any letter case, see ``accounting.entity_named``)::
 
     SELECT * | COUNT(*) FROM <Entity>
       [WHERE <cond> [AND <cond>]...]

@@ -34,7 +34,7 @@ from .faults import (
     qbo_time,
     throttle_fault,
 )
-from .limits import RateLimiter
+from .limits import RateLimiter, Slot
 from .oauth import OAUTH_PATHS, OAuthConfig, OAuthServer
 from .webhooks import Deliver, WebhookConfig, WebhookDispatcher
 
@@ -192,9 +192,22 @@ class Emulator:
 
     # ---- the HTTP entry point ------------------------------------------------------------
 
-    def handle(self, method: str, path_with_query: str, headers: dict[str, str] | None = None, body: bytes | str | None = b"") -> Response:
-        """Answer one HTTP request: ``(status, headers, body)``. Raises ``ConnectionDropped`` for a drop fault."""
+    def take_slot(self, method: str, path_with_query: str, headers: dict[str, str]) -> Slot | None:
+        """For a server, as soon as a request's headers arrive: an authorized Accounting API call takes its
+        company's concurrency slot (or is refused one) before its body is read. Pass the slot to ``handle`` and
+        release it when the answer is ready to be written. None for anything the limits don't cover."""
+        request = _Request.parse(method, path_with_query, headers, b"")
+        match = API_PATH.match(request.path)
+        if match is None or self.oauth.check_access_token(request.bearer, match["realm"]) != "ok":
+            return None
+        return self.limits.take_slot(match["realm"])
+
+    def handle(self, method: str, path_with_query: str, headers: dict[str, str] | None = None, body: bytes | str | None = b"",
+               slot: Slot | None = None) -> Response:
+        """Answer one HTTP request: ``(status, headers, body)``. Raises ``ConnectionDropped`` for a drop fault.
+        ``slot``: the request's concurrency slot from ``take_slot``; without one, the call itself is counted."""
         request = _Request.parse(method, path_with_query, headers or {}, body)
+        request.slot = slot
         rule = None if request.is_emulator_path else self.faults.take(
             request.method, request.path, request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body or ""))
         started = time.monotonic()
@@ -266,7 +279,10 @@ class Emulator:
             # Expired, revoked or unknown tokens: 401 AuthenticationFailed 3200 (qbo-api.md §4.2, §6.5).
             return auth_fault(now, AUTH_DETAILS[verdict])
         is_batch = subpath.strip("/") == "batch"
-        if self.limits.enter(realm, is_batch):
+        slot = request.slot
+        if slot is not None and slot.refused:
+            return throttle_fault(now)  # more than the concurrent limit in flight when its headers arrived
+        if self.limits.enter(realm, is_batch, holding_slot=slot is not None):
             # Per-company limits (qbo-api.md §5).
             return throttle_fault(now)
         try:
@@ -280,7 +296,8 @@ class Emulator:
                 time.sleep(request.delay)
                 request.delay = 0.0
         finally:
-            self.limits.leave(realm)
+            if slot is None:
+                self.limits.leave(realm)
         return json_response(status, payload)
 
     def _log_request(self, request: "_Request", status: int, fault: str | None, elapsed: float) -> None:
@@ -549,6 +566,7 @@ class _Request:
         self.body = body
         self.from_socket = from_socket
         self.delay = 0.0
+        self.slot: Slot | None = None
 
     @classmethod
     def parse(cls, method: str, path_with_query: str, headers: dict[str, str], body: bytes | str | None) -> "_Request":
@@ -595,15 +613,22 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
         headers["X-Qbo-Emulator-Live"] = "1"
+        slot = self.server.emulator.take_slot(self.command, self.path, headers)
         try:
-            status, response_headers, payload = self.server.emulator.handle(self.command, self.path, headers, body)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, response_headers, payload = self.server.emulator.handle(self.command, self.path, headers, body, slot)
         except ConnectionDropped:
             self._drop()
             return
+        finally:
+            if slot is not None:
+                slot.release()
+        self._write(status, response_headers, payload)
+
+    def _write(self, status: int, response_headers: dict[str, str], payload: bytes) -> None:
         self.send_response(status)
         for key, value in response_headers.items():
             self.send_header(key, value)
@@ -694,19 +719,24 @@ def make_wsgi_app(emulator: Emulator) -> Callable:
     def app(environ: dict, start_response: Callable) -> list[bytes]:
         path = quote(environ.get("PATH_INFO", "/"), safe="/:@!$&'()*+,;=-._~")
         query = environ.get("QUERY_STRING", "")
+        method, target = environ["REQUEST_METHOD"], f"{path}?{query}" if query else path
         headers = {key[5:].replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["CONTENT-TYPE"] = environ["CONTENT_TYPE"]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
         headers["X-Qbo-Emulator-Live"] = "1"
+        slot = emulator.take_slot(method, target, headers)
         try:
-            status, response_headers, payload = emulator.handle(environ["REQUEST_METHOD"], f"{path}?{query}" if query else path, headers, body)
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            status, response_headers, payload = emulator.handle(method, target, headers, body, slot)
         except ConnectionDropped:
             sock = environ.get("gunicorn.socket")
             if sock is not None:
                 sock.shutdown(socket.SHUT_RDWR)
             raise
+        finally:
+            if slot is not None:
+                slot.release()
         start_response(f"{status} {HTTPStatus(status).phrase}", list(response_headers.items()) + [("Content-Length", str(len(payload)))])
         return [payload]
 

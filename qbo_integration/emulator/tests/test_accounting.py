@@ -736,7 +736,7 @@ def test_it_filters_on_references_dates_and_escaped_quotes(qbo, sale):
         ("SELECT * FROM", "4000"),
         ("SELECT * FROM Customer WHERE DisplayName = 'a' OR Id = '1'", "4000"),
         ("SELECT * FROM Widget", "4000"),
-        ("SELECT * FROM customer", "4000"),  # entity names are case-sensitive (§3.6)
+        ("SELECT * FROM Customers", "4000"),
         ("SELECT * FROM Customer WHERE Colour = 'red'", "4001"),
         ("SELECT * FROM Customer ORDERBY MetaData.Foo", "4001"),
     ],
@@ -751,6 +751,46 @@ def test_it_answers_a_bad_query_with_a_400_fault(qbo, text, code):
 def test_it_answers_unmodelled_qbo_entities_as_empty(qbo):
     assert qbo.query("SELECT * FROM Vendor") == {}
     assert qbo.query("SELECT COUNT(*) FROM Vendor") == {"totalCount": 0}
+
+
+@pytest.mark.parametrize("name", ["Customer", "customer", "CUSTOMER", "cUsToMeR"])
+def test_it_reads_the_entity_name_of_a_query_in_any_case(qbo, name):
+    """node-quickbooks sends `select * from customer`; QBO answers under the proper name."""
+    acme, _ = qbo.customer(), qbo.customer("Bolt Co")
+
+    page = qbo.query(f"select * from {name} where DisplayName = 'Acme Ltd'")
+    count = qbo.query(f"SELECT COUNT(*) FROM {name}")
+
+    assert [c["Id"] for c in page["Customer"]] == [acme["Id"]] and set(page) == {"Customer", "startPosition", "maxResults"}
+    assert count == {"totalCount": 2}
+
+
+def test_it_reads_entity_names_in_any_case_in_every_place_a_client_writes_one(qbo, sale):
+    customer, _item, invoice = sale
+    info = qbo.query("select * from companyinfo")["CompanyInfo"]
+    batch = qbo.ok("POST", "batch", {"BatchItemRequest": [
+        {"bId": "q1", "Query": "select * from invoice"},
+        {"bId": "q2", "Query": "SELECT COUNT(*) FROM ITEM"},
+        {"bId": "q3", "Query": "select * from vendor"},
+    ]})["BatchItemResponse"]
+    by_path = qbo.ok("GET", f"Customer/{customer['Id']}")
+
+    assert [i["CompanyName"] for i in info] == ["Kadouri Test Co"]
+    assert batch[0]["QueryResponse"]["Invoice"][0]["Id"] == invoice["Id"]
+    assert batch[1]["QueryResponse"] == {"totalCount": 1}
+    assert batch[2]["QueryResponse"] == {}
+    assert qbo.query("SELECT COUNT(*) FROM vendor") == {"totalCount": 0}
+    assert by_path["Customer"]["Id"] == customer["Id"]
+
+
+def test_it_reads_cdc_entity_names_in_any_case(qbo, sale):
+    since = (qbo.clock.now() - timedelta(minutes=1)).isoformat()
+
+    payload = qbo.ok("GET", "cdc", entities="invoice,CUSTOMER,Vendor,customer", changedSince=since)
+
+    groups = payload["CDCResponse"][0]["QueryResponse"]
+    assert [next(iter(g)) for g in groups] == ["Invoice", "Customer"]
+    assert qbo.fault("GET", "cdc", entities="invoice,Widget", changedSince=since) == (400, "2170")
 
 
 # --- batch -------------------------------------------------------------------------------------

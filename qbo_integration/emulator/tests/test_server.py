@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +19,7 @@ from intuitlib.enums import Scopes
 from quickbooks import QuickBooks
 
 from qbo_integration.emulator import webhooks as webhooks_module
-from qbo_integration.emulator.server import Emulator, LiveServer, StateFileError
+from qbo_integration.emulator.server import Emulator, LiveServer, StateFileError, make_wsgi_app
 from qbo_integration.emulator.testing import (  # noqa: F401  (fixtures)
     WebhookRecorder,
     make_auth_client,
@@ -276,7 +278,8 @@ def test_120_batch_requests_a_minute(qbo_emulator):
 def test_ten_concurrent_requests(qbo_emulator_server):
     emu = qbo_emulator_server
     api = Api(emu)
-    emu.add_fault("slow", method="GET", path="companyinfo", count=10, delay=1.0)
+    # Long enough for ten threads to connect on a loaded machine: all ten must be in flight together.
+    emu.add_fault("slow", method="GET", path="companyinfo", count=10, delay=3.0)
     results: list[int] = []
     threads = [threading.Thread(target=lambda: results.append(api.call("GET", f"companyinfo/{REALM}", timeout=10).status_code))
                for _ in range(10)]
@@ -292,6 +295,89 @@ def test_ten_concurrent_requests(qbo_emulator_server):
     assert results == [200] * 10
     counters = emu.rate_counters(REALM)
     assert counters["max_concurrent"] == 10 and counters["throttled_concurrent"] == 1 and counters["in_flight"] == 0
+
+
+QUERY_BODY = b"select * from Customer"
+
+
+def _headers_only(base_url: str, token: str) -> socket.socket:
+    """A query POST whose headers are sent and whose body is held back (a slow client)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall((f"POST /v3/company/{REALM}/query?minorversion=75 HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                  f"Authorization: Bearer {token}\r\nContent-Type: application/text\r\nAccept: application/json\r\n"
+                  f"Content-Length: {len(QUERY_BODY)}\r\nConnection: close\r\n\r\n").encode())
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict]:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(payload)
+
+
+def _wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_request_is_in_flight_from_its_headers_until_its_answer(qbo_emulator_server):
+    emu = qbo_emulator_server
+    token = emu.issue_tokens(REALM)["access_token"]
+    held = [_headers_only(emu.base_url, token) for _ in range(12)]
+    _wait_until(lambda: emu.rate_counters(REALM)["in_flight"] + emu.rate_counters(REALM)["throttled_concurrent"] == 12)
+
+    for sock in held:
+        sock.sendall(QUERY_BODY)
+    answers = [_answer(sock) for sock in held]
+
+    assert sorted(status for status, _ in answers) == [200] * 10 + [429] * 2
+    refused = [payload["Fault"]["Error"][0] for status, payload in answers if status == 429]
+    assert [(e["code"], e["Message"]) for e in refused] == [("003001", "message=ThrottleExceeded; errorCode=003001; statusCode=429")] * 2
+    counters = emu.rate_counters(REALM)
+    assert (counters["max_concurrent"], counters["throttled_concurrent"], counters["in_flight"]) == (10, 2, 0)
+    assert Api(emu).query("select * from Customer") == {}  # once they are answered, new requests are served
+    assert emu.count_requests(method="POST", subpath="query") == 12
+
+
+class _HeldBody(io.RawIOBase):
+    """A WSGI request body that arrives only when the test releases it."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def read(self, size: int = -1) -> bytes:
+        self.release.wait(10)
+        return QUERY_BODY
+
+
+def test_the_wsgi_app_counts_a_request_in_flight_while_its_body_is_read(qbo_emulator):
+    app, token = make_wsgi_app(qbo_emulator), qbo_emulator.issue_tokens(REALM)["access_token"]
+    bodies = threading.Event()
+    statuses: list[str] = []
+
+    def call() -> None:
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": f"/v3/company/{REALM}/query", "QUERY_STRING": "minorversion=75",
+                   "CONTENT_TYPE": "application/text", "CONTENT_LENGTH": str(len(QUERY_BODY)),
+                   "HTTP_AUTHORIZATION": f"Bearer {token}", "wsgi.input": _HeldBody(bodies)}
+        app(environ, lambda status, headers: statuses.append(status))
+
+    threads = [threading.Thread(target=call) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    _wait_until(lambda: qbo_emulator.rate_counters(REALM)["throttled_concurrent"] == 2)
+    bodies.set()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == ["200 OK"] * 10 + ["429 Too Many Requests"] * 2
+    assert qbo_emulator.rate_counters(REALM)["in_flight"] == 0
+    call()
+    assert statuses[-1] == "200 OK"
 
 
 # ---- webhooks ---------------------------------------------------------------------------------
