@@ -1080,6 +1080,40 @@ def pending_orders():
     return sorted(ids - busy)
 
 
+def bulk_push_preview() -> list[Order]:
+    """What "Push all pending" would send now, for the page to show before the click."""
+    return list(Order.objects.filter(pk__in=pending_orders()).select_related("buyer").prefetch_related("lines")
+                .order_by("number"))
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """One order of a push, as it stands now: `done`, `failed` (with QuickBooks' reason), `retrying` (handed to
+    its own retry queue; `retry_at`) or `running` (still in the push)."""
+
+    order: Order
+    outcome: str
+    reason: str = ""
+    retry_at: datetime | None = None
+
+
+OUTCOME_ORDER = {"failed": 0, "retrying": 1, "running": 2, "done": 3}
+
+
+def bulk_push_outcomes(bulk: BulkPush) -> list[BulkOutcome]:
+    """Every order of the push, failures first, then those retrying on their own, then the rest."""
+    outcomes = []
+    jobs = bulk.jobs.filter(order__isnull=False).select_related("order__buyer").prefetch_related("order__lines")
+    for job in jobs:
+        if job.state == State.FAILED:
+            outcomes.append(BulkOutcome(job.order, "failed", job.last_error))
+        elif job.state == State.PENDING:
+            outcomes.append(BulkOutcome(job.order, "retrying", job.last_error, job.not_before))
+        else:
+            outcomes.append(BulkOutcome(job.order, "done" if job.state == State.DONE else "running"))
+    return sorted(outcomes, key=lambda o: (OUTCOME_ORDER[o.outcome], o.order.number))
+
+
 def bulk_push_start(*, by) -> BulkPush:
     """Starts a background push (django-q2) unless one is already running; returns the run."""
     _realm_id()  # refuse at once when QuickBooks is not connected

@@ -82,6 +82,14 @@ FAULT_MIX = (
 )
 
 
+# The progress fragment's figures, as the page polls them (templates/qbo_integration/_bulk_progress.html).
+PROGRESS = re.compile(r'data-state="(?P<state>\w+)" data-total="(?P<total>\d+)" data-pushed="(?P<pushed>\d+)" '
+                      r'data-failed="(?P<failed>\d+)" data-retrying="(?P<retrying>\d+)"')
+# Each "Push all pending" clicked during the faults must end Done with at least this share of its orders sent in
+# batch requests: a hiccup is resent as the same batch, not handed to one-by-one retries.
+MIN_BATCHED_SHARE = 0.9
+
+
 # ==== the orchestrator ==========================================================================
 
 def _free_port() -> int:
@@ -533,11 +541,11 @@ class Soak:
         while time.monotonic() < until:
             fragment = session.get(f"{self.app_url}/settings/quickbooks/push/{record['bulk_id']}/progress/", timeout=30)
             polls += 1
-            state = re.search(r"<strong>(\w+)</strong> · (\d+) pushed, (\d+) need attention, of (\d+)", fragment.text)
+            state = PROGRESS.search(fragment.text)
             if state:
-                record |= {"state": state.group(1), "pushed": int(state.group(2)), "attention": int(state.group(3)),
-                           "of": int(state.group(4)), "polls": polls}
-                if state.group(1) not in ("Queued", "Running"):
+                record |= {"state": state["state"], "pushed": int(state["pushed"]), "attention": int(state["failed"]),
+                           "of": int(state["total"]), "polls": polls}
+                if state["state"] not in ("queued", "running"):
                     return
             if self.run_state.restarted.is_set() and when == "at start":
                 return  # the worker died under this run; the second click tells what happens next
@@ -726,6 +734,7 @@ class Soak:
             violations.append(f"{len(st.api_errors)} API answers were errors other than 409/422/503/202 (first: {st.api_errors[0]})")
         if st.ui_errors:
             violations.append(f"the UI push failed: {st.ui_errors[0]}")
+        violations += self._ui_push_verdicts(st.ui_pushes)
         if not st.kill:
             violations.append("the worker was never killed")
         if not getattr(self, "settle_figures", {}).get("quiet"):
@@ -733,6 +742,25 @@ class Soak:
         if self.opts["fault_rate"] and not fired:
             violations.append("no fault fired")
         return result
+
+    def _ui_push_verdicts(self, pushes: list[dict]) -> list[str]:
+        """Each UI push as it ended (read after settling): Done, with its orders sent in batch requests."""
+        verdicts = []
+        for push in pushes:
+            row = self.db.rows("SELECT state, total, succeeded, failed, retrying, resumes FROM quickbooks_bulk_pushes "
+                               "WHERE id = %s", push.get("bulk_id") or 0)
+            if not row:
+                verdicts.append(f"UI push {push['when']}: no push was started")
+                continue
+            state, total, succeeded, failed, retrying, resumes = row[0]
+            share = succeeded / total if total else 1.0
+            push |= {"final": state, "of": total, "pushed": succeeded, "failed": failed, "retrying": retrying,
+                     "resumes": resumes, "batched_share": round(share, 3)}
+            if state != "done" or share < MIN_BATCHED_SHARE:
+                verdicts.append(f"UI push {push['when']} (#{push['bulk_id']}) ended {state} with {succeeded} of {total} "
+                                f"orders pushed in batch requests ({failed} failed, {retrying} handed to their own "
+                                f"retry); expected done and at least {MIN_BATCHED_SHARE:.0%}")
+        return verdicts
 
     # ---- printing -------------------------------------------------------------------------------------------
 
@@ -748,7 +776,9 @@ class Soak:
         rows = [
             ("Timings (s)", f"setup {t.get('setup')} · run {t.get('run')} · settle {t.get('settle')} · check {t.get('check')} · total {t.get('total')}"),
             ("API pushes", f"{run.get('api_requests')} requests ({run.get('double_submits')} double submits) → {run.get('api_statuses')}"),
-            ("UI bulk pushes", "; ".join(f"{p['when']}: #{p.get('bulk_id')} {p.get('state')} {p.get('pushed', '?')}/{p.get('of', '?')}"
+            ("UI bulk pushes", "; ".join(f"{p['when']}: #{p.get('bulk_id')} {p.get('final', p.get('state'))} "
+                                         f"{p.get('pushed', '?')}/{p.get('of', '?')} in batches "
+                                         f"({p.get('batched_share', 0):.0%}; resumed {p.get('resumes', 0)}×)"
                                          for p in run.get("ui_pushes", [])) or "-"),
             ("Worker kill", json.dumps(run.get("worker_kill"), default=str)),
             ("Faults injected", f"{emu.get('faults_total')} of {emu.get('fault_rules_saw')} API requests "
