@@ -1300,9 +1300,9 @@ def _bulk_abandon(bulk: BulkPush, pacer: Pacer) -> BulkPush:
 def _bulk_summary(bulk: BulkPush, pacer: Pacer) -> str:
     note = f"{bulk.succeeded} of {bulk.total} orders pushed in batch requests ({pacer.used} QuickBooks requests)."
     if bulk.retrying:
-        note += f" {bulk.retrying} retry on their own."
+        note += f" Retrying on their own: {bulk.retrying}."
     if bulk.failed:
-        note += f" {bulk.failed} failed: see the list below."
+        note += f" Failed: {bulk.failed} (see the list below)."
     return note
 
 
