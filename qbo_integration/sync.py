@@ -1230,6 +1230,7 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
         return bulk  # ended, or alive in another worker
     pacer = pacer or Pacer()
     pacer.sleep = _sleeping_alive(bulk, pacer.sleep)
+    pacer.used += bulk.requests_used  # a resumed push counts what its dead worker sent too
     try:
         if resumed and bulk.resumes > BULK_MAX_RESUMES:
             return _bulk_abandon(bulk, pacer)
