@@ -352,3 +352,45 @@ def test_a_batch_that_keeps_failing_is_sent_a_bounded_number_of_times_then_its_o
     assert sorted(len(s) for s in _sends_by_request_id(qbo_connected).values()) == [1, 1, 1, 4]
     handed_back = QboSyncJob.objects.filter(bulk_push=bulk, state="pending")
     assert handed_back.count() == 30 and all(job.in_doubt for job in handed_back)
+
+
+class FailNth:
+    """Makes the n-th Accounting API request of a push fail with `kind` (any request: query or batch, any phase)."""
+
+    def __init__(self, emu, n: int, kind: str):
+        self.emu, self.handle, self.n, self.kind, self.seen = emu, emu.handle, n, kind, 0
+
+    def __call__(self, method, path, headers=None, body=b""):
+        if path.startswith("/v3/company/"):
+            self.seen += 1
+            if self.seen == self.n:
+                self.emu.add_fault(self.kind, count=1)
+        return self.handle(method, path, headers, body)
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "drop"])
+@pytest.mark.parametrize("n", range(1, 9))  # a clean push of these 61 drafts sends 8 requests
+def test_a_hiccup_on_any_request_of_a_push_is_ridden_out(qbo_connected, pending, monkeypatch, n, kind):
+    monkeypatch.setattr(qbo_connected, "handle", FailNth(qbo_connected, n, kind))
+
+    bulk = _push(sync.Pacer(sleep=PassingTime()))
+
+    assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 61, 0, 0), bulk.message
+    assert _invoices_per_number(qbo_connected) == {o.number: 1 for o in pending}
+    assert qbo_connected.count_requests(path="/v3/company/") == 9  # the 8, one of them twice
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "drop"])
+@pytest.mark.parametrize("n", range(1, 4))  # an update push of 35 changed orders: one read, two batches
+def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, pending, staff_user, monkeypatch, n, kind):
+    call_command("push_pending")
+    for order in pending[:35]:
+        order_update(order_id=order.pk, fields={"notes": "re-weighed"}, lines=None, by=staff_user)
+    qbo_connected.clear_requests()
+    monkeypatch.setattr(qbo_connected, "handle", FailNth(qbo_connected, n, kind))
+
+    bulk = _push(sync.Pacer(sleep=PassingTime()))
+
+    assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 35, 0, 0), bulk.message
+    assert sum(1 for i in entities(qbo_connected, "Invoice") if i.get("PrivateNote") == "re-weighed") == 35
+    assert qbo_connected.count_requests(path="/v3/company/") == 4
