@@ -394,3 +394,22 @@ def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, 
     assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 35, 0, 0), bulk.message
     assert sum(1 for i in entities(qbo_connected, "Invoice") if i.get("PrivateNote") == "re-weighed") == 35
     assert qbo_connected.count_requests(path="/v3/company/") == 4
+
+
+def test_a_stalled_push_taken_over_by_another_worker_stops_before_its_next_batch(qbo_connected, pending, monkeypatch):
+    bulk = BulkPush.objects.create(total=61)
+    handle = qbo_connected.handle
+
+    def taken_over_during_the_look_up(method, path, headers=None, body=b""):
+        answer = handle(method, path, headers, body)
+        if "DocNumber" in (body.decode() if isinstance(body, bytes) else body or ""):
+            BulkPush.objects.filter(pk=bulk.pk).update(lease="another-worker")  # it looked dead and was resumed
+        return answer
+
+    monkeypatch.setattr(qbo_connected, "handle", taken_over_during_the_look_up)
+
+    stopped = sync.bulk_push_run(bulk_id=bulk.pk)
+
+    assert (stopped.state, stopped.lease, stopped.succeeded) == ("running", "another-worker", 0)
+    assert not entities(qbo_connected, "Invoice")  # no invoice batch was sent by the worker that lost the push
+    assert QboSyncJob.objects.filter(bulk_push=bulk, state="running").count() == 61  # left to the new owner
