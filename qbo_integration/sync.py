@@ -1161,7 +1161,8 @@ def _heartbeat(bulk: BulkPush, *, force: bool = False) -> None:
         return
     bulk._heartbeat_at = now
     stamp = timezone.now()
-    if not BulkPush.objects.filter(pk=bulk.pk, state=BulkPush.State.RUNNING, lease=bulk.lease).update(heartbeat_at=stamp):
+    mine = BulkPush.objects.filter(pk=bulk.pk, state=BulkPush.State.RUNNING, lease=bulk.lease)
+    if not mine.update(heartbeat_at=stamp):
         raise _LeaseLost()
     QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING).update(claimed_at=stamp)
 
@@ -1215,7 +1216,8 @@ def _held_work(bulk: BulkPush) -> list[_Work]:
     so the DocNumber look-up before creating finds what it created."""
     held = list(QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING, order__isnull=False))
     QboSyncJob.objects.filter(pk__in=[job.pk for job in held]).update(in_doubt=True, claimed_at=timezone.now())
-    orders = Order.objects.filter(pk__in=[job.order_id for job in held]).select_related("buyer").prefetch_related("lines__product")
+    orders = (Order.objects.filter(pk__in=[job.order_id for job in held])
+              .select_related("buyer").prefetch_related("lines__product"))
     by_id = {order.pk: order for order in orders}
     return [_Work(job, by_id[job.order_id]) for job in held if job.order_id in by_id]
 

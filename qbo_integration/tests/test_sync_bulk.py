@@ -185,7 +185,8 @@ def test_a_killed_push_whose_heartbeat_went_stale_is_resumed_by_the_drain(qbo_co
     # The same push carried on (Q_SYNC runs the resumed task at once in tests): no new push, no order scattered
     # into one-by-one retries, every order pushed in a batch and created exactly once.
     bulk.refresh_from_db()
-    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed, bulk.retrying, bulk.resumes) == ("done", 61, 61, 0, 0, 1)
+    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed, bulk.retrying, bulk.resumes) == \
+        ("done", 61, 61, 0, 0, 1)
     assert BulkPush.objects.count() == 1
     assert QboSyncJob.objects.filter(bulk_push=bulk, state="done").count() == 61
     assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
@@ -290,7 +291,8 @@ class PassingTime:
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-        QboConnection.objects.exclude(paused_until=None).update(paused_until=F("paused_until") - timedelta(seconds=seconds))
+        paused = QboConnection.objects.exclude(paused_until=None)
+        paused.update(paused_until=F("paused_until") - timedelta(seconds=seconds))
 
 
 def _push(pacer=None) -> BulkPush:
@@ -344,7 +346,8 @@ def test_a_throttled_batch_waits_the_pause_quickbooks_asked_for_then_goes_again(
 def test_a_batch_that_keeps_failing_is_sent_a_bounded_number_of_times_then_its_orders_retry_on_their_own(
         qbo_connected, pending, settings):
     settings.QBO_BULK_RETRY_DELAYS = (0, 0, 0)
-    qbo_connected.add_fault("503", method="POST", path="/batch$", body=INVOICE_BATCH, count=4)  # the first batch, 4 times
+    # The first invoice batch fails on every one of its 4 tries.
+    qbo_connected.add_fault("503", method="POST", path="/batch$", body=INVOICE_BATCH, count=4)
 
     bulk = _push()
 
@@ -382,7 +385,8 @@ def test_a_hiccup_on_any_request_of_a_push_is_ridden_out(qbo_connected, pending,
 
 @pytest.mark.parametrize("kind", ["503", "429", "drop"])
 @pytest.mark.parametrize("n", range(1, 4))  # an update push of 35 changed orders: one read, two batches
-def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, pending, staff_user, monkeypatch, n, kind):
+def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, pending, staff_user, monkeypatch,
+                                                                  n, kind):
     call_command("push_pending")
     for order in pending[:35]:
         order_update(order_id=order.pk, fields={"notes": "re-weighed"}, lines=None, by=staff_user)
