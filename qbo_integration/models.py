@@ -153,6 +153,11 @@ class BulkPush(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker running the push holds `lease` and renews `heartbeat_at`; a stale heartbeat means that worker
+    # died, and the next worker takes the lease and carries on with the same push.
+    lease = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    resumes = models.PositiveSmallIntegerField(default=0, help_text="Times another worker took over after one died.")
 
     class Meta:
         db_table = "quickbooks_bulk_pushes"
@@ -162,6 +167,10 @@ class BulkPush(models.Model):
     def percent(self) -> int:
         handled = self.succeeded + self.failed + self.retrying
         return int(100 * handled / self.total) if self.total else (100 if self.state == "done" else 0)
+
+    @property
+    def active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
 
 
 class QboWebhookEvent(models.Model):

@@ -39,7 +39,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
@@ -337,11 +337,13 @@ def _crashed(job: QboSyncJob, error: Exception) -> None:
 
 
 def qbo_jobs_process_due(*, limit: int = 100) -> int:
-    """The drain: reclaim stuck jobs, then run due ones (scheduled every minute)."""
+    """The drain: reclaim stuck jobs, resume dead bulk pushes, then run due jobs (scheduled every minute)."""
     stuck = timezone.now() - STUCK_AFTER
-    QboSyncJob.objects.filter(state=State.RUNNING, claimed_at__lt=stuck).update(
-        state=State.PENDING, in_doubt=True, claimed_at=None)
-    _reclaim_dead_bulk_pushes(stuck)
+    # A running push's jobs are its own: its heartbeat tells whether it lives, and a dead push is resumed below
+    # (taking them back) instead of scattering them into one-by-one retries.
+    QboSyncJob.objects.filter(state=State.RUNNING, claimed_at__lt=stuck).exclude(
+        bulk_push__state=BulkPush.State.RUNNING).update(state=State.PENDING, in_doubt=True, claimed_at=None)
+    _resume_dead_bulk_pushes(stuck)
     due = list(QboSyncJob.objects.filter(state=State.PENDING, not_before__lte=timezone.now())
                .order_by("not_before").values_list("pk", flat=True)[:limit])
     for job_id in due:
@@ -349,24 +351,25 @@ def qbo_jobs_process_due(*, limit: int = 100) -> int:
     return len(due)
 
 
-def _reclaim_dead_bulk_pushes(stuck: datetime) -> None:
-    """A bulk push whose worker died keeps `running` and would block "Push all pending" (found by the soak).
-    Once its jobs were reclaimed as stuck (above), it has none running: it is dead. The jobs it held run one
-    by one (in doubt); the orders it had not reached yet go to a new push, started here."""
-    for bulk in BulkPush.objects.filter(state=BulkPush.State.RUNNING, started_at__lt=stuck):
-        if bulk.jobs.filter(state=State.RUNNING).exists():
-            continue
-        if not BulkPush.objects.filter(pk=bulk.pk, state=BulkPush.State.RUNNING).update(
-                state=BulkPush.State.FAILED, finished_at=timezone.now(),
-                message=(f"The worker stopped during this push after {bulk.succeeded + bulk.failed} of {bulk.total} "
-                         "orders. The orders it held are retried one by one; a new push takes the rest.")):
-            continue
-        log.warning("bulk push %s: its worker stopped; marked failed", bulk.pk)
-        if pending_orders():
-            try:
-                bulk_push_start(by=bulk.created_by)
-            except QboError as e:  # not connected any more: nothing to push to
-                log.warning("bulk push %s: no new push started: %s", bulk.pk, e.kind)
+def _dead_pushes(stuck: datetime):
+    """Pushes whose worker stopped: running without a heartbeat since `stuck`, or queued and never started."""
+    silent = Q(heartbeat_at__lt=stuck) | Q(heartbeat_at__isnull=True, started_at__lt=stuck)
+    return BulkPush.objects.filter((Q(state=BulkPush.State.RUNNING) & silent)
+                                   | Q(state=BulkPush.State.QUEUED, created_at__lt=stuck))
+
+
+def _resume_dead_bulk_pushes(stuck: datetime) -> None:
+    """A push whose worker died (SIGKILL, a deploy, django-q2's timeout) is handed to a worker again; the run
+    takes its lease only if the heartbeat is still stale, so a push is never run by two workers at once."""
+    for bulk_id in _dead_pushes(stuck).values_list("pk", flat=True):
+        log.warning("bulk push %s: its worker stopped; resuming it", bulk_id)
+        _enqueue_bulk(bulk_id)
+
+
+def _enqueue_bulk(bulk_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("qbo_integration.tasks.qbo_bulk_push_run", bulk_id)
 
 
 # --- public services: what the views call ---------------------------------------------------------
@@ -462,23 +465,44 @@ class Pacer:
             self.batch_window.append(now)
         self.used += 1
 
+    def wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited += seconds
+            self.sleep(seconds)
+
 
 NO_PACER = Pacer(per_minute=10**9, batch_per_minute=10**9)
 
 
-def _retrying(call):
-    """The short bounded in-request retry for transient failures (never for a throttled company).
-    Writes resend the same requestid, so QuickBooks replays instead of running them twice (§3.9)."""
-    delays = _inline_delays()
+def _bulk_retry_delays() -> list[float]:
+    return list(getattr(settings, "QBO_BULK_RETRY_DELAYS", (1, 2, 4, 8, 16)))
+
+
+BULK_MAX_PAUSES = 20  # waits for a pause another request's 429 set, before the push gives the work back
+
+
+def _seconds_until(moment: datetime | None) -> float:
+    return max((moment - timezone.now()).total_seconds(), 0.0) + 0.05 if moment else 0.0
+
+
+def _retrying(call, pacer: Pacer):
+    """A bulk push's request, resent unchanged after a transient failure — the same body and requestid, so a
+    write QuickBooks already ran (its answer lost) is answered from its cache, not run twice. It waits as long as
+    QuickBooks asks (a 429's pause), else a growing delay, a bounded number of times; then the error goes to the
+    caller, which hands the orders to their own retry queue."""
+    delays, pauses = _bulk_retry_delays(), 0
     while True:
         try:
             return call()
-        except QboThrottledError:
-            raise
-        except QboTransientError:
+        except QboPausedError as e:  # nothing was sent: the company is paused after someone's 429
+            pauses += 1
+            if pauses > BULK_MAX_PAUSES:
+                raise
+            pacer.wait(_seconds_until(e.retry_at))
+        except QboTransientError as e:
             if not delays:
                 raise
-            time.sleep(delays.pop(0))
+            pacer.wait(max(delays.pop(0), _seconds_until(e.retry_at)))
 
 
 def _query(sql: str, pacer: Pacer) -> dict:
@@ -486,7 +510,7 @@ def _query(sql: str, pacer: Pacer) -> dict:
         pacer.before()
         return client.query(sql)
 
-    return call() if pacer is NO_PACER else _retrying(call)  # single jobs retry as a whole (qbo_job_run)
+    return call() if pacer is NO_PACER else _retrying(call, pacer)  # single jobs retry as a whole (qbo_job_run)
 
 
 def _batch(items: list[dict], pacer: Pacer, request_id: str | None = None) -> dict[str, dict]:
@@ -494,7 +518,7 @@ def _batch(items: list[dict], pacer: Pacer, request_id: str | None = None) -> di
         pacer.before(is_batch=True)
         return {answer.get("bId"): answer for answer in client.batch(items, request_id=request_id)}
 
-    return call() if pacer is NO_PACER else _retrying(call)
+    return call() if pacer is NO_PACER else _retrying(call, pacer)
 
 
 def _term_ids(pacer: Pacer) -> dict[str, str]:
@@ -1090,16 +1114,48 @@ def pending_orders():
     return sorted(ids - busy)
 
 
+def bulk_push_preview() -> list[Order]:
+    """What "Push all pending" would send now, for the page to show before the click."""
+    return list(Order.objects.filter(pk__in=pending_orders()).select_related("buyer").prefetch_related("lines")
+                .order_by("number"))
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """One order of a push, as it stands now: `done`, `failed` (with QuickBooks' reason), `retrying` (handed to
+    its own retry queue; `retry_at`) or `running` (still in the push)."""
+
+    order: Order
+    outcome: str
+    reason: str = ""
+    retry_at: datetime | None = None
+
+
+OUTCOME_ORDER = {"failed": 0, "retrying": 1, "running": 2, "done": 3}
+
+
+def bulk_push_outcomes(bulk: BulkPush) -> list[BulkOutcome]:
+    """Every order of the push, failures first, then those retrying on their own, then the rest."""
+    outcomes = []
+    jobs = bulk.jobs.filter(order__isnull=False).select_related("order__buyer").prefetch_related("order__lines")
+    for job in jobs:
+        if job.state == State.FAILED:
+            outcomes.append(BulkOutcome(job.order, "failed", job.last_error))
+        elif job.state == State.PENDING:
+            outcomes.append(BulkOutcome(job.order, "retrying", job.last_error, job.not_before))
+        else:
+            outcomes.append(BulkOutcome(job.order, "done" if job.state == State.DONE else "running"))
+    return sorted(outcomes, key=lambda o: (OUTCOME_ORDER[o.outcome], o.order.number))
+
+
 def bulk_push_start(*, by) -> BulkPush:
     """Starts a background push (django-q2) unless one is already running; returns the run."""
-    from django_q.tasks import async_task
-
     _realm_id()  # refuse at once when QuickBooks is not connected
     running = BulkPush.objects.filter(state__in=[BulkPush.State.QUEUED, BulkPush.State.RUNNING]).first()
     if running is not None:
         return running
     bulk = BulkPush.objects.create(total=len(pending_orders()), created_by=_user(by))
-    async_task("qbo_integration.tasks.qbo_bulk_push_run", bulk.pk)
+    _enqueue_bulk(bulk.pk)
     return bulk
 
 
@@ -1113,7 +1169,14 @@ class _Work:
     target: WriteTarget | None = None  # for updates: the order's own document, checked (documents.write_target)
 
 
-HEARTBEAT_EVERY = 30.0  # seconds between renewals of a live bulk push's job claims
+# Seconds between heartbeats of a live push (its row and its jobs' claims): well inside STUCK_AFTER, so a push
+# that paces itself or waits out a pause never looks dead.
+HEARTBEAT_EVERY = min(30.0, STUCK_AFTER.total_seconds() / 4)
+BULK_MAX_RESUMES = 3  # a push that keeps killing its worker stops taking it down again
+
+
+class _LeaseLost(Exception):
+    """Another worker took this push over (this one stalled longer than STUCK_AFTER): stop, touch nothing."""
 
 
 def _progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
@@ -1125,14 +1188,47 @@ def _progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
     _heartbeat(bulk)
 
 
-def _heartbeat(bulk: BulkPush) -> None:
-    """A live push renews its jobs' claims, so however long it paces itself they are never taken for a dead
-    worker's and run a second time by the drain."""
+def _heartbeat(bulk: BulkPush, *, force: bool = False) -> None:
+    """A live push renews its heartbeat and its jobs' claims, so however long it paces itself they are never taken
+    for a dead worker's. Finding its lease taken means another worker resumed it: this one stops."""
     now = time.monotonic()
-    if now - getattr(bulk, "_heartbeat_at", 0.0) < HEARTBEAT_EVERY:
+    if not force and now - getattr(bulk, "_heartbeat_at", 0.0) < HEARTBEAT_EVERY:
         return
     bulk._heartbeat_at = now
-    QboSyncJob.objects.filter(bulk_push=bulk, state=QboSyncJob.State.RUNNING).update(claimed_at=timezone.now())
+    stamp = timezone.now()
+    mine = BulkPush.objects.filter(pk=bulk.pk, state=BulkPush.State.RUNNING, lease=bulk.lease)
+    if not mine.update(heartbeat_at=stamp):
+        raise _LeaseLost()
+    QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING).update(claimed_at=stamp)
+
+
+def _sleeping_alive(bulk: BulkPush, sleep):
+    """`sleep` in slices, with a heartbeat after each, for the pacer's waits and QuickBooks' pauses."""
+    def wait(seconds: float) -> None:
+        while seconds > 0:
+            step = min(seconds, HEARTBEAT_EVERY)
+            sleep(step)
+            seconds -= step
+            _heartbeat(bulk)
+    return wait
+
+
+def _take_lease(bulk: BulkPush) -> bool | None:
+    """Takes the push for this worker: a queued one (→ False), or a running one whose worker died (→ True:
+    resumed). None: it ended, or a live worker has it."""
+    lease, now = uuid.uuid4().hex, timezone.now()
+    pushes = BulkPush.objects.filter(pk=bulk.pk)
+    if pushes.filter(state=BulkPush.State.QUEUED).update(state=BulkPush.State.RUNNING, started_at=now,
+                                                         heartbeat_at=now, lease=lease):
+        resumed = False
+    elif _dead_pushes(now - STUCK_AFTER).filter(pk=bulk.pk, state=BulkPush.State.RUNNING).update(
+            heartbeat_at=now, lease=lease, resumes=F("resumes") + 1):
+        resumed = True
+    else:
+        return None
+    bulk.refresh_from_db()
+    bulk._heartbeat_at = time.monotonic()
+    return resumed
 
 
 def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[_Work]:
@@ -1140,10 +1236,8 @@ def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[_Work]:
     by = bulk.created_by
     for order in Order.objects.filter(pk__in=order_ids).select_related("buyer").prefetch_related("lines__product"):
         action = Action.CREATE_INVOICE if order.status == Order.Status.DRAFT else Action.UPDATE_DOCUMENT
-        # A resumed run first takes back its own jobs, whatever the order's status became meanwhile.
-        job = QboSyncJob.objects.filter(order=order, bulk_push=bulk, state=State.PENDING).first()
         try:
-            job = job or _enqueue_order_job(order=order, action=action, by=by, ip=None, bulk=bulk)[0]
+            job = _enqueue_order_job(order=order, action=action, by=by, ip=None, bulk=bulk)[0]
         except (SyncRefused, QboError):
             continue
         if job.bulk_push_id == bulk.pk and _claim(job.pk):
@@ -1152,48 +1246,60 @@ def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[_Work]:
     return work
 
 
+def _held_work(bulk: BulkPush) -> list[_Work]:
+    """What a resumed push takes back: the jobs its dead worker held. In doubt: a batch may have reached QuickBooks,
+    so the DocNumber look-up before creating finds what it created."""
+    held = list(QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING, order__isnull=False))
+    QboSyncJob.objects.filter(pk__in=[job.pk for job in held]).update(in_doubt=True, claimed_at=timezone.now())
+    orders = (Order.objects.filter(pk__in=[job.order_id for job in held])
+              .select_related("buyer").prefetch_related("lines__product"))
+    by_id = {order.pk: order for order in orders}
+    return [_Work(job, by_id[job.order_id]) for job in held if job.order_id in by_id]
+
+
 def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
     """Pushes every pending order with batch requests. Each order still has its own job (request id,
-    lease, DocNumber look-up before create) and its own activity entry."""
-    pacer = pacer or Pacer()
+    lease, DocNumber look-up before create) and its own activity entry. Runs once per push at a time: a second
+    delivery of the task, or the drain's resume, finds the lease held and does nothing."""
     bulk = BulkPush.objects.get(pk=bulk_id)
-    if bulk.state in (BulkPush.State.DONE, BulkPush.State.FAILED):
-        return bulk  # django-q2 redelivered the task of a run that already ended (or was reclaimed as dead)
-    orphans: list[int] = []
-    resumed = bulk.state == BulkPush.State.RUNNING
+    resumed = _take_lease(bulk)
+    if resumed is None:
+        return bulk  # ended, or alive in another worker
+    pacer = pacer or Pacer()
+    pacer.sleep = _sleeping_alive(bulk, pacer.sleep)
+    pacer.used += bulk.requests_used  # a resumed push counts what its dead worker sent too
+    try:
+        if resumed and bulk.resumes > BULK_MAX_RESUMES:
+            return _bulk_abandon(bulk, pacer)
+        return _bulk_run(bulk, pacer, resumed=resumed)
+    except _LeaseLost:
+        log.warning("bulk push %s: another worker took it over; this one stops", bulk.pk)
+        return BulkPush.objects.get(pk=bulk.pk)
+
+
+def _bulk_run(bulk: BulkPush, pacer: Pacer, *, resumed: bool) -> BulkPush:
+    work = _held_work(bulk) if resumed else []
     if resumed:
-        # django-q2 redelivers a task only when the worker running it died: take back the jobs that run held
-        # (in doubt: the DocNumber look-up below finds what it created) and finish the push.
-        held = QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING)
-        orphans = list(held.values_list("order_id", flat=True))
-        held.update(state=State.PENDING, in_doubt=True, claimed_at=None)
-        log.warning("bulk push %s resumed after its worker stopped; %s orders taken back", bulk.pk, len(orphans))
-    else:
-        BulkPush.objects.filter(pk=bulk.pk).update(state=BulkPush.State.RUNNING, started_at=timezone.now())
-    work = _claim_bulk_jobs(bulk, sorted(set(pending_orders()) | set(orphans)))
-    bulk.total = bulk.succeeded + bulk.failed + len(work) if resumed else len(work)
+        log.warning("bulk push %s resumed after its worker stopped; %s orders taken back", bulk.pk, len(work))
+    taken = {w.order.pk for w in work}
+    work += _claim_bulk_jobs(bulk, [pk for pk in pending_orders() if pk not in taken])
+    bulk.total = bulk.succeeded + bulk.failed + bulk.retrying + len(work)
     BulkPush.objects.filter(pk=bulk.pk).update(total=bulk.total)
     try:
         work = _bulk_prepare(bulk, work, pacer)
         _bulk_creates(bulk, [w for w in work if w.job.action == Action.CREATE_INVOICE], pacer)
         _bulk_updates(bulk, [w for w in work if w.job.action == Action.UPDATE_DOCUMENT], pacer)
+    except _LeaseLost:
+        raise
     except QboAuthError as e:  # stop everything: the banner asks an admin to reconnect
-        for w in work:
-            w.job.refresh_from_db()
-            if w.job.state == State.RUNNING:
-                _fail(w.job, e)
-                _progress(bulk, pacer, failed=1)
+        _bulk_release(bulk, work, pacer, e)
         return _bulk_done(bulk, pacer, BulkPush.State.FAILED, e.message)
+    except QboTransientError as e:
+        # QuickBooks kept failing through every resend: what is left goes to each order's own retry queue.
+        _bulk_release(bulk, work, pacer, e)
+        return _bulk_done(bulk, pacer, BulkPush.State.DONE, _bulk_summary(bulk, pacer))
     except QboError as e:
-        for w in work:
-            w.job.refresh_from_db()
-            if w.job.state == State.RUNNING:
-                if isinstance(e, QboTransientError):
-                    _queue_retry(w.job, e)
-                    _progress(bulk, pacer, retrying=1)
-                else:
-                    _fail(w.job, e)
-                    _progress(bulk, pacer, failed=1)
+        _bulk_release(bulk, work, pacer, e)
         return _bulk_done(bulk, pacer, BulkPush.State.FAILED, e.message)
     except Exception as e:  # a bug or an unexpected answer: never leave the push and its jobs `running`
         log.exception("bulk push %s crashed", bulk.pk)
@@ -1205,15 +1311,42 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
         return _bulk_done(bulk, pacer, BulkPush.State.FAILED,
                           f"The push stopped on an unexpected error ({e.__class__.__name__}); its remaining orders are "
                           "retried one by one. If this keeps happening, an operator should look at the worker logs.")
-    note = f"{bulk.succeeded} of {bulk.total} orders pushed with {pacer.used} QuickBooks requests."
+    return _bulk_done(bulk, pacer, BulkPush.State.DONE, _bulk_summary(bulk, pacer))
+
+
+def _bulk_release(bulk: BulkPush, work: list[_Work], pacer: Pacer, error: QboError) -> None:
+    """The push stops early: each order it still holds is retried on its own (transient) or fails with the reason."""
+    for w in work:
+        w.job.refresh_from_db()
+        if w.job.state != State.RUNNING:
+            continue
+        if isinstance(error, QboTransientError):
+            _settle_transient(bulk, [w], error, pacer)
+        else:
+            _fail(w.job, error)
+            _progress(bulk, pacer, failed=1)
+
+
+def _bulk_abandon(bulk: BulkPush, pacer: Pacer) -> BulkPush:
+    error = QboTransientError(f"The push was interrupted {bulk.resumes} times; Kadouri retries this order on its own.",
+                              in_doubt=True)
+    _bulk_release(bulk, _held_work(bulk), pacer, error)
+    return _bulk_done(bulk, pacer, BulkPush.State.FAILED,
+                      f"The worker stopped {bulk.resumes} times during this push; the orders it held retry one by one.")
+
+
+def _bulk_summary(bulk: BulkPush, pacer: Pacer) -> str:
+    note = f"{bulk.succeeded} of {bulk.total} orders pushed in batch requests ({pacer.used} QuickBooks requests)."
+    if bulk.retrying:
+        note += f" Retrying on their own: {bulk.retrying}."
     if bulk.failed:
-        note += f" {bulk.failed} need attention: see each order's Activity Log."
-    return _bulk_done(bulk, pacer, BulkPush.State.DONE, note)
+        note += f" Failed: {bulk.failed} (see the list below)."
+    return note
 
 
 def _bulk_done(bulk: BulkPush, pacer: Pacer, state: str, message: str) -> BulkPush:
-    BulkPush.objects.filter(pk=bulk.pk).update(state=state, message=message[:500], finished_at=timezone.now(),
-                                               requests_used=pacer.used)
+    BulkPush.objects.filter(pk=bulk.pk, lease=bulk.lease).update(
+        state=state, message=message[:500], finished_at=timezone.now(), requests_used=pacer.used)
     bulk.refresh_from_db()
     return bulk
 
@@ -1244,7 +1377,9 @@ def _bulk_prepare(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> list[_Work
 
 
 def _settle_transient(bulk: BulkPush, chunk: list[_Work], error: QboError, pacer: Pacer) -> None:
-    for w in chunk:  # each job goes back to its own queue, in doubt: its retry looks up the DocNumber
+    """After every resend of their batch failed: each job goes back to its own queue, in doubt (its retry looks
+    up the DocNumber first)."""
+    for w in chunk:
         w.job.in_doubt = True
         _queue_retry(w.job, error)
         _progress(bulk, pacer, retrying=1)
@@ -1269,6 +1404,7 @@ def _bulk_creates(bulk: BulkPush, work: list[_Work], pacer: Pacer) -> None:
     for start in range(0, len(fresh), BATCH_MAX_ITEMS):
         chunk = fresh[start:start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "create", "Invoice": w.payload} for w in chunk]
+        _heartbeat(bulk, force=True)  # still this worker's push: never send a batch another worker now owns
         try:
             answers = _batch(items, pacer, request_id=_request_id("bulk-create:" + ",".join(w.job.request_id for w in chunk)))
         except (QboTransientError, QboThrottledError) as e:
@@ -1354,6 +1490,7 @@ def _bulk_updates(bulk: BulkPush, work: list[_Work], pacer: Pacer, *, reapply: b
         items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
             w.payload, w.target)} for w in chunk]
         prefix = "bulk-update-reapply:" if reapply else "bulk-update:"
+        _heartbeat(bulk, force=True)
         try:
             answers = _batch(items, pacer, request_id=_request_id(prefix + ",".join(w.job.request_id for w in chunk)))
         except (QboTransientError, QboThrottledError) as e:

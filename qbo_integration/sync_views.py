@@ -251,6 +251,23 @@ def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return redirect(obj)
 
 
+PREVIEW_LIMIT = 200  # orders listed before the click; the count above the list is always complete
+
+
+def _bulk_progress_context(bulk: BulkPush | None) -> dict:
+    if bulk is None:
+        return {"bulk": None}
+    outcomes = [] if bulk.active else sync.bulk_push_outcomes(bulk)
+    problems = [o for o in outcomes if o.outcome in ("failed", "retrying")]
+    if bulk.state == BulkPush.State.FAILED or any(o.outcome == "failed" for o in problems):
+        level = "error"
+    elif problems:
+        level = "warning"
+    else:
+        level = "success"
+    return {"bulk": bulk, "problems": problems, "pushed": [o for o in outcomes if o.outcome == "done"], "level": level}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def bulk_push(request: HttpRequest) -> HttpResponse:
@@ -261,10 +278,14 @@ def bulk_push(request: HttpRequest) -> HttpResponse:
             messages.error(request, e.message)
             return redirect("qbo:bulk-push")
         if request.htmx:
-            return render(request, "qbo_integration/_bulk_progress.html", {"bulk": bulk})
+            bulk.refresh_from_db()  # Q_SYNC (tests, a single process) may have run it already
+            return render(request, "qbo_integration/_bulk_progress.html", _bulk_progress_context(bulk))
         return redirect("qbo:bulk-push")
+    latest = BulkPush.objects.first()
+    preview = [] if latest is not None and latest.active else sync.bulk_push_preview()
     return render(request, "qbo_integration/bulk_push.html", {
-        "pending": len(sync.pending_orders()), "bulk": BulkPush.objects.first(),
+        "pending": len(preview), "preview": preview[:PREVIEW_LIMIT], "more": max(len(preview) - PREVIEW_LIMIT, 0),
+        **_bulk_progress_context(latest),
     })
 
 
@@ -272,4 +293,4 @@ def bulk_push(request: HttpRequest) -> HttpResponse:
 @require_GET
 def bulk_push_progress(request: HttpRequest, bulk_id: int) -> HttpResponse:
     bulk = get_object_or_404(BulkPush, pk=bulk_id)
-    return render(request, "qbo_integration/_bulk_progress.html", {"bulk": bulk})
+    return render(request, "qbo_integration/_bulk_progress.html", _bulk_progress_context(bulk))

@@ -7,6 +7,7 @@ from qbo_integration.testing import REALM_ID
 def _no_inline_sleep(settings):
     # The in-request retry is bounded by a list of delays; tests keep the count but not the waiting.
     settings.QBO_INLINE_RETRY_DELAYS = (0, 0)
+    settings.QBO_BULK_RETRY_DELAYS = (0, 0, 0, 0, 0)
 
 
 def entities(emu, entity: str, realm: str = REALM_ID) -> list[dict]:

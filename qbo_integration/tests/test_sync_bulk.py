@@ -1,15 +1,18 @@
 """Push all pending: batch requests, stored mappings, pacing, and each order's own guarantee and entry."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
 
 from conftest import make_account, make_order, make_product
 from orders.models import Order
 from orders.services import order_update
-from qbo_integration import sync
-from qbo_integration.models import BulkPush, QboSyncJob
+from qbo_integration import client, sync
+from qbo_integration.models import BulkPush, QboConnection, QboSyncJob
 
 from .conftest import entities
 
@@ -140,7 +143,8 @@ def _die_mid_run(bulk: BulkPush, orders, *, created: int) -> None:
     from django.utils import timezone
 
     long_ago = timezone.now() - sync.STUCK_AFTER - timedelta(seconds=5)
-    BulkPush.objects.filter(pk=bulk.pk).update(state="running", started_at=long_ago, total=len(orders))
+    BulkPush.objects.filter(pk=bulk.pk).update(state="running", started_at=long_ago, heartbeat_at=long_ago,
+                                               total=len(orders))
     for order in orders:
         job, _ = sync._enqueue_order_job(order=order, action="create_invoice", by=None, ip=None, bulk=bulk)
         assert sync._claim(job.pk)
@@ -169,23 +173,39 @@ def test_a_bulk_push_whose_worker_died_is_resumed_when_django_q_redelivers_it(qb
     assert sync.bulk_push_run(bulk_id=bulk.pk).succeeded == 61
 
 
-def test_a_dead_bulk_push_is_reclaimed_by_the_drain_and_no_longer_blocks_push_all_pending(qbo_connected, pending, staff_user):
+def test_a_killed_push_whose_heartbeat_went_stale_is_resumed_by_the_drain(qbo_connected, pending, staff_user):
     orders = pending[:10]
     bulk = BulkPush.objects.create(total=0)
     _die_mid_run(bulk, orders, created=3)
     assert sync.bulk_push_start(by=staff_user).pk == bulk.pk  # blocked while it looks alive
+    qbo_connected.clear_requests()
 
     sync.qbo_jobs_process_due()
 
+    # The same push carried on (Q_SYNC runs the resumed task at once in tests): no new push, no order scattered
+    # into one-by-one retries, every order pushed in a batch and created exactly once.
     bulk.refresh_from_db()
-    assert bulk.state == "failed" and "worker stopped" in bulk.message
-    assert QboSyncJob.objects.filter(order__in=orders, state="done").count() == 10
-    # The orders it never reached went to a new push (Q_SYNC runs it at once in tests).
-    fresh = BulkPush.objects.exclude(pk=bulk.pk).get()
-    assert (fresh.state, fresh.total, fresh.succeeded) == ("done", 51, 51)
+    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed, bulk.retrying, bulk.resumes) == \
+        ("done", 61, 61, 0, 0, 1)
+    assert BulkPush.objects.count() == 1
+    assert QboSyncJob.objects.filter(bulk_push=bulk, state="done").count() == 61
+    assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
     assert all(o.activities.filter(activity_type="invoice_created").count() == 1 for o in Order.objects.all())
-    assert len(entities(qbo_connected, "Invoice")) == 61
-    assert sync.bulk_push_run(bulk_id=bulk.pk).state == "failed"  # django-q2's late redelivery: nothing to do
+    assert _invoices_per_number(qbo_connected) == {o.number: 1 for o in Order.objects.all()}
+    assert sync.bulk_push_run(bulk_id=bulk.pk).resumes == 1  # django-q2's late redelivery: nothing to do
+
+
+def test_a_live_push_is_left_alone_by_the_drain_and_by_a_second_delivery(qbo_connected, pending):
+    bulk = BulkPush.objects.create(total=0)
+    _die_mid_run(bulk, pending[:10], created=0)
+    BulkPush.objects.filter(pk=bulk.pk).update(heartbeat_at=timezone.now())  # its worker is alive, just slow
+
+    sync.qbo_jobs_process_due()
+    second = sync.bulk_push_run(bulk_id=bulk.pk)
+
+    assert (second.state, second.succeeded, second.resumes) == ("running", 0, 0)
+    assert QboSyncJob.objects.filter(bulk_push=bulk, state="running").count() == 10  # not scattered, not run twice
+    assert qbo_connected.count_requests(path="/v3/company/") == 0
 
 
 def test_it_does_not_overwrite_invoices_paid_or_voided_in_quickbooks(qbo_connected, pending, staff_user):
@@ -236,7 +256,164 @@ def test_orders_handed_back_to_their_retry_queue_are_not_reported_as_failures(qb
     call_command("push_pending")
 
     bulk = BulkPush.objects.get()
-    assert (bulk.succeeded, bulk.failed, bulk.retrying) == (0, 0, 61)
+    assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 0, 0, 61)
     assert QboSyncJob.objects.filter(bulk_push=bulk, state="pending").count() == 61
     page = staff_client.get(f"/settings/quickbooks/push/{bulk.pk}/progress/").content.decode()
     assert "61 queued to retry on their own" in page and "0 need attention" in page
+
+
+# --- a hiccup is not the end of the push: the same batch is sent again --------------------------------------
+
+INVOICE_BATCH = r'"Invoice": \{'  # a batch that creates invoices (look-ups say "from Invoice")
+
+
+def _invoices_per_number(emu) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for invoice in entities(emu, "Invoice"):
+        counts[invoice["DocNumber"]] = counts.get(invoice["DocNumber"], 0) + 1
+    return counts
+
+
+def _sends_by_request_id(emu) -> dict[str, list[int]]:
+    """Statuses of the batch requests that carried a requestid, per id, in the order they were sent."""
+    sends: dict[str, list[int]] = {}
+    for r in emu.requests(subpath="batch"):
+        if r["params"].get("requestid"):
+            sends.setdefault(r["params"]["requestid"], []).append(r["status"])
+    return sends
+
+
+class PassingTime:
+    """The push's sleep, without the waiting: records each wait and lets that much of a QuickBooks pause elapse."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        paused = QboConnection.objects.exclude(paused_until=None)
+        paused.update(paused_until=F("paused_until") - timedelta(seconds=seconds))
+
+
+def _push(pacer=None) -> BulkPush:
+    bulk = BulkPush.objects.create(total=len(sync.pending_orders()))
+    return sync.bulk_push_run(bulk_id=bulk.pk, pacer=pacer)
+
+
+def _assert_all_pushed_in_batches(emu, bulk, orders) -> None:
+    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 61, 61, 0, 0)
+    assert _invoices_per_number(emu) == {o.number: 1 for o in orders}  # exactly one invoice per order
+    assert emu.count_requests(method="POST", subpath="invoice") == 0  # nothing went one by one
+    jobs = QboSyncJob.objects.filter(bulk_push=bulk)
+    assert jobs.filter(state="done", attempts=1).count() == 61 and not jobs.filter(in_doubt=True).exists()
+
+
+def test_batches_that_fail_transiently_are_sent_again_with_the_same_requestid(qbo_connected, pending):
+    qbo_connected.add_fault("503", method="POST", path="/batch$", count=1)  # the first request: the name look-ups
+    qbo_connected.add_fault("500", method="POST", path="/batch$", body=r'"Customer": \{', count=1)  # creating customers
+    qbo_connected.add_fault("503", method="POST", path="/batch$", body=INVOICE_BATCH, count=2)  # the first invoices
+
+    bulk = _push()
+
+    _assert_all_pushed_in_batches(qbo_connected, bulk, pending)
+    sends = _sends_by_request_id(qbo_connected)
+    assert sorted(sends.values()) == sorted([[500, 200], [503, 503, 200], [200], [200]])  # refs, then 3 invoice batches
+    assert "61 of 61 orders pushed in batch requests" in bulk.message
+
+
+def test_a_batch_whose_answer_was_lost_is_replayed_not_run_again(qbo_connected, pending):
+    # QuickBooks creates the first 30 invoices, then the connection drops before the answer arrives.
+    qbo_connected.add_fault("drop", method="POST", path="/batch$", body=INVOICE_BATCH, count=1)
+
+    bulk = _push()
+
+    _assert_all_pushed_in_batches(qbo_connected, bulk, pending)
+    resent = [statuses for statuses in _sends_by_request_id(qbo_connected).values() if len(statuses) > 1]
+    assert resent == [[200, 200]]  # the second answer is QuickBooks' replay of the first
+
+
+def test_a_throttled_batch_waits_the_pause_quickbooks_asked_for_then_goes_again(qbo_connected, pending):
+    qbo_connected.add_fault("429", method="POST", path="/batch$", body=INVOICE_BATCH, count=1)
+    passing = PassingTime()
+
+    bulk = _push(sync.Pacer(sleep=passing))
+
+    _assert_all_pushed_in_batches(qbo_connected, bulk, pending)
+    assert [statuses for statuses in _sends_by_request_id(qbo_connected).values() if len(statuses) > 1] == [[429, 200]]
+    assert sum(passing.waits) >= client.DEFAULT_THROTTLE_PAUSE.total_seconds()  # QuickBooks' pause, not a quick retry
+
+
+def test_a_batch_that_keeps_failing_is_sent_a_bounded_number_of_times_then_its_orders_retry_on_their_own(
+        qbo_connected, pending, settings):
+    settings.QBO_BULK_RETRY_DELAYS = (0, 0, 0)
+    # The first invoice batch fails on every one of its 4 tries.
+    qbo_connected.add_fault("503", method="POST", path="/batch$", body=INVOICE_BATCH, count=4)
+
+    bulk = _push()
+
+    assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 31, 0, 30)
+    assert sorted(len(s) for s in _sends_by_request_id(qbo_connected).values()) == [1, 1, 1, 4]
+    handed_back = QboSyncJob.objects.filter(bulk_push=bulk, state="pending")
+    assert handed_back.count() == 30 and all(job.in_doubt for job in handed_back)
+
+
+class FailNth:
+    """Makes the n-th Accounting API request of a push fail with `kind` (any request: query or batch, any phase)."""
+
+    def __init__(self, emu, n: int, kind: str):
+        self.emu, self.handle, self.n, self.kind, self.seen = emu, emu.handle, n, kind, 0
+
+    def __call__(self, method, path, headers=None, body=b""):
+        if path.startswith("/v3/company/"):
+            self.seen += 1
+            if self.seen == self.n:
+                self.emu.add_fault(self.kind, count=1)
+        return self.handle(method, path, headers, body)
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "drop"])
+@pytest.mark.parametrize("n", range(1, 9))  # a clean push of these 61 drafts sends 8 requests
+def test_a_hiccup_on_any_request_of_a_push_is_ridden_out(qbo_connected, pending, monkeypatch, n, kind):
+    monkeypatch.setattr(qbo_connected, "handle", FailNth(qbo_connected, n, kind))
+
+    bulk = _push(sync.Pacer(sleep=PassingTime()))
+
+    assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 61, 0, 0), bulk.message
+    assert _invoices_per_number(qbo_connected) == {o.number: 1 for o in pending}
+    assert qbo_connected.count_requests(path="/v3/company/") == 9  # the 8, one of them twice
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "drop"])
+@pytest.mark.parametrize("n", range(1, 4))  # an update push of 35 changed orders: one read, two batches
+def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, pending, staff_user, monkeypatch,
+                                                                  n, kind):
+    call_command("push_pending")
+    for order in pending[:35]:
+        order_update(order_id=order.pk, fields={"notes": "re-weighed"}, lines=None, by=staff_user)
+    qbo_connected.clear_requests()
+    monkeypatch.setattr(qbo_connected, "handle", FailNth(qbo_connected, n, kind))
+
+    bulk = _push(sync.Pacer(sleep=PassingTime()))
+
+    assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 35, 0, 0), bulk.message
+    assert sum(1 for i in entities(qbo_connected, "Invoice") if i.get("PrivateNote") == "re-weighed") == 35
+    assert qbo_connected.count_requests(path="/v3/company/") == 4
+
+
+def test_a_stalled_push_taken_over_by_another_worker_stops_before_its_next_batch(qbo_connected, pending, monkeypatch):
+    bulk = BulkPush.objects.create(total=61)
+    handle = qbo_connected.handle
+
+    def taken_over_during_the_look_up(method, path, headers=None, body=b""):
+        answer = handle(method, path, headers, body)
+        if "DocNumber" in (body.decode() if isinstance(body, bytes) else body or ""):
+            BulkPush.objects.filter(pk=bulk.pk).update(lease="another-worker")  # it looked dead and was resumed
+        return answer
+
+    monkeypatch.setattr(qbo_connected, "handle", taken_over_during_the_look_up)
+
+    stopped = sync.bulk_push_run(bulk_id=bulk.pk)
+
+    assert (stopped.state, stopped.lease, stopped.succeeded) == ("running", "another-worker", 0)
+    assert not entities(qbo_connected, "Invoice")  # no invoice batch was sent by the worker that lost the push
+    assert QboSyncJob.objects.filter(bulk_push=bulk, state="running").count() == 61  # left to the new owner

@@ -60,6 +60,11 @@ def test_the_faults_really_happened(soak):
     assert sum(run["estimates"].values()) > 0 and run["estimate_errors"] == []
 
 
+def test_each_ui_push_ends_done_with_its_orders_sent_in_batches(soak):
+    pushes = soak["run"]["ui_pushes"]
+    assert pushes and all(p["final"] == "done" and p["batched_share"] >= 0.9 for p in pushes), pushes
+
+
 def test_the_figures_are_printed(soak):
     figures = soak["figures"]
     for name in ("One document per order", "Customers and items", "Orders equal QuickBooks",

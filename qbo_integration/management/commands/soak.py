@@ -25,9 +25,10 @@ environment variables. The soak then:
    `manage.py qbo_catchup` runs CDC, until nothing is pending;
 5. checks and prints figures: one QuickBooks document per order (by DocNumber, in the emulator's dump), no
    duplicate customers or items, every order's status/balance/payment status equal to QuickBooks', every
-   bookkeeper change reflected, no job or inbox event stuck or failed, each order's story in its activity
-   log, and no secret (tokens from the database, the authorization code, client secret, verifier token,
-   SECRET_KEY) in any process log. Any violation → exit status 1.
+   bookkeeper change reflected, no job or inbox event stuck or failed, each UI push Done with at least 90 % of
+   its orders sent in batch requests (a hiccup is resent as the same batch, a killed push resumed), each order's
+   story in its activity log, and no secret (tokens from the database, the authorization code, client secret,
+   verifier token, SECRET_KEY) in any process log. Any violation → exit status 1.
 
 Retry timing is compressed so the run fits in minutes (production keeps the defaults, see .env.example):
 sync-job backoff base 2 s, a dead worker's job reclaimed after 20 s, a 429 pauses the company 2 s, inbox
@@ -82,6 +83,14 @@ FAULT_MIX = (
     ("slow", {"delay": HTTP_TIMEOUT + 1.5}, 0.1),  # slower than the read timeout: committed, answer lost
     ("drop", {}, 0.15),  # committed, then the connection is closed without an answer
 )
+
+
+# The progress fragment's figures, as the page polls them (templates/qbo_integration/_bulk_progress.html).
+PROGRESS = re.compile(r'data-state="(?P<state>\w+)" data-total="(?P<total>\d+)" data-pushed="(?P<pushed>\d+)" '
+                      r'data-failed="(?P<failed>\d+)" data-retrying="(?P<retrying>\d+)"')
+# Each "Push all pending" clicked during the faults must end Done with at least this share of its orders sent in
+# batch requests: a hiccup is resent as the same batch, not handed to one-by-one retries.
+MIN_BATCHED_SHARE = 0.9
 
 
 # ==== the orchestrator ==========================================================================
@@ -609,11 +618,11 @@ class Soak:
         while time.monotonic() < until:
             fragment = session.get(f"{self.app_url}/settings/quickbooks/push/{record['bulk_id']}/progress/", timeout=30)
             polls += 1
-            state = re.search(r"<strong>(\w+)</strong> · (\d+) pushed, (\d+) need attention, of (\d+)", fragment.text)
+            state = PROGRESS.search(fragment.text)
             if state:
-                record |= {"state": state.group(1), "pushed": int(state.group(2)), "attention": int(state.group(3)),
-                           "of": int(state.group(4)), "polls": polls}
-                if state.group(1) not in ("Queued", "Running"):
+                record |= {"state": state["state"], "pushed": int(state["pushed"]), "attention": int(state["failed"]),
+                           "of": int(state["total"]), "polls": polls}
+                if state["state"] not in ("queued", "running"):
                     return
             if self.run_state.restarted.is_set() and when == "at start":
                 return  # the worker died under this run; the second click tells what happens next
@@ -803,6 +812,7 @@ class Soak:
             violations.append(f"{len(st.api_errors)} API answers were errors other than 409/422/503/202 (first: {st.api_errors[0]})")
         if st.ui_errors:
             violations.append(f"the UI push failed: {st.ui_errors[0]}")
+        violations += self._ui_push_verdicts(st.ui_pushes)
         if st.estimate_errors:
             violations.append(f"{len(st.estimate_errors)} estimates were not converted (first: {st.estimate_errors[0]})")
         if self.estimate_ids and not st.estimate_statuses:
@@ -814,6 +824,25 @@ class Soak:
         if self.opts["fault_rate"] and not fired:
             violations.append("no fault fired")
         return result
+
+    def _ui_push_verdicts(self, pushes: list[dict]) -> list[str]:
+        """Each UI push as it ended (read after settling): Done, with its orders sent in batch requests."""
+        verdicts = []
+        for push in pushes:
+            row = self.db.rows("SELECT state, total, succeeded, failed, retrying, resumes FROM quickbooks_bulk_pushes "
+                               "WHERE id = %s", push.get("bulk_id") or 0)
+            if not row:
+                verdicts.append(f"UI push {push['when']}: no push was started")
+                continue
+            state, total, succeeded, failed, retrying, resumes = row[0]
+            share = succeeded / total if total else 1.0
+            push |= {"final": state, "of": total, "pushed": succeeded, "failed": failed, "retrying": retrying,
+                     "resumes": resumes, "batched_share": round(share, 3)}
+            if state != "done" or share < MIN_BATCHED_SHARE:
+                verdicts.append(f"UI push {push['when']} (#{push['bulk_id']}) ended {state} with {succeeded} of {total} "
+                                f"orders pushed in batch requests ({failed} failed, {retrying} handed to their own "
+                                f"retry); expected done and at least {MIN_BATCHED_SHARE:.0%}")
+        return verdicts
 
     # ---- printing -------------------------------------------------------------------------------------------
 
@@ -829,7 +858,9 @@ class Soak:
         rows = [
             ("Timings (s)", f"setup {t.get('setup')} · run {t.get('run')} · settle {t.get('settle')} · check {t.get('check')} · total {t.get('total')}"),
             ("API pushes", f"{run.get('api_requests')} requests ({run.get('double_submits')} double submits) → {run.get('api_statuses')}"),
-            ("UI bulk pushes", "; ".join(f"{p['when']}: #{p.get('bulk_id')} {p.get('state')} {p.get('pushed', '?')}/{p.get('of', '?')}"
+            ("UI bulk pushes", "; ".join(f"{p['when']}: #{p.get('bulk_id')} {p.get('final', p.get('state'))} "
+                                         f"{p.get('pushed', '?')}/{p.get('of', '?')} in batches "
+                                         f"({p.get('batched_share', 0):.0%}; resumed {p.get('resumes', 0)}×)"
                                          for p in run.get("ui_pushes", [])) or "-"),
             ("Estimates converted", json.dumps(run.get("estimates"))),
             ("Worker kill", json.dumps(run.get("worker_kill"), default=str)),
