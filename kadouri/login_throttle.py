@@ -30,16 +30,28 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(request, "registration/locked_out.html", context, status=LOCKED_OUT_STATUS)
 
 
-_RECORDED_REQUEST_TEXT = ("axes_user_agent", "axes_http_accept", "axes_path_info")
+# Client-chosen text axes copies into its columns, with the columns' lengths.
+_RECORDED_REQUEST_TEXT = {"axes_user_agent": 255, "axes_http_accept": 1025, "axes_path_info": 255}
+USERNAME_COLUMN = 255
 
 
-def _without_nul(request) -> None:
-    # axes copies these client-chosen headers into text columns; PostgreSQL refuses NUL in text, which would turn
-    # a log-in attempt into a 500 instead of a counted failure.
-    for name in _RECORDED_REQUEST_TEXT:
+def _storable(value: str, limit: int) -> str:
+    # PostgreSQL refuses NUL in text and a value longer than its column: either would turn a log-in attempt into
+    # a 500 instead of a counted failure.
+    return value.replace("\0", "")[:limit]
+
+
+def _storable_request(request) -> None:
+    for name, limit in _RECORDED_REQUEST_TEXT.items():
         value = getattr(request, name, None)
-        if isinstance(value, str) and "\0" in value:
-            setattr(request, name, value.replace("\0", ""))
+        if isinstance(value, str):
+            setattr(request, name, _storable(value, limit))
+
+
+def _storable_credentials(credentials):
+    if isinstance(credentials, dict) and isinstance(credentials.get("username"), str):
+        return credentials | {"username": _storable(credentials["username"], USERNAME_COLUMN)}
+    return credentials
 
 
 class LoginAttemptHandler(AxesDatabaseHandler):
@@ -48,5 +60,5 @@ class LoginAttemptHandler(AxesDatabaseHandler):
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         if request is not None:
-            _without_nul(request)
-        return super().user_login_failed(sender, credentials, request, **kwargs)
+            _storable_request(request)
+        return super().user_login_failed(sender, _storable_credentials(credentials), request, **kwargs)
