@@ -32,12 +32,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kadouri.middleware.UnreadableContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kadouri.middleware.NoStoreWhenLoggedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -156,6 +158,9 @@ LOGGING = {
 # Order number prefix: numbers look like KD-2026-000123 (DocNumber allows 21 characters).
 ORDER_NUMBER_PREFIX = env("ORDER_NUMBER_PREFIX", default="KD")
 CSRF_FAILURE_VIEW = "kadouri.views.csrf_failure"
+# Secrets stay out of error reports, the DEBUG page included (kadouri/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kadouri.debug.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "kadouri.debug.SecretsExceptionReporter"
 
 # --- QuickBooks Online (qbo_integration) ---
 # QBO_ENVIRONMENT: "sandbox" or "production" talk to Intuit; "emulator" points every Intuit URL at QBO_EMULATOR_URL.

@@ -11,7 +11,7 @@ Facts: ../shared/reference/qbo-api.md (cited below as §n).
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,12 +19,15 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 from requests.adapters import HTTPAdapter
+
+from kadouri.debug import remember_secret
 
 from .models import IntegrationLog, QboConnection
 
@@ -220,6 +223,7 @@ def _with_timeouts(session: requests.Session) -> requests.Session:
 class _BearerSession(requests.Session):
     """What python-quickbooks needs from its session: `.access_token` and `.request` — and no refreshing."""
 
+    @sensitive_variables("access_token")
     def __init__(self, access_token: str) -> None:
         super().__init__()
         self.access_token = access_token
@@ -247,6 +251,7 @@ class _TimedAuthClient(AuthClient):
         return super().request(method, url, *args, **kwargs)
 
 
+@sensitive_variables("client")
 def _auth_client() -> AuthClient:
     environment = settings.QBO_ENVIRONMENT if settings.QBO_ENVIRONMENT in INTUIT_ENDPOINTS else endpoints().discovery
     client = _TimedAuthClient(settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET, settings.QBO_REDIRECT_URI, environment)
@@ -258,15 +263,18 @@ def _auth_client() -> AuthClient:
 
 @dataclass(frozen=True)
 class TokenSet:
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     access_expires_at: datetime
     refresh_expires_at: datetime | None
     hard_expires_at: datetime | None
 
 
+@sensitive_variables("client")
 def _token_set(client: AuthClient) -> TokenSet:
     now = timezone.now()
+    remember_secret(client.access_token)
+    remember_secret(client.refresh_token)
 
     def later(seconds):
         return now + timedelta(seconds=int(seconds)) if seconds not in (None, "") else None
@@ -300,6 +308,7 @@ def _oauth_failure(e: Exception, action: str) -> QboError:
 _OAUTH_FAILURES = (AuthClientError, requests.RequestException, ValueError, KeyError)
 
 
+@sensitive_variables("auth", "operation")
 def _oauth(action: str, operation) -> tuple[AuthClient, Any]:
     """Runs one intuit-oauth operation; every failure becomes a classified QboError."""
     try:
@@ -314,16 +323,19 @@ def authorization_url(state: str) -> str:
     return url
 
 
+@sensitive_variables("code", "auth")
 def exchange_code(code: str, realm_id: str) -> TokenSet:
     auth, _ = _oauth("Connecting to QuickBooks", lambda auth: auth.get_bearer_token(code, realm_id=realm_id))
     return _token_set(auth)
 
 
+@sensitive_variables("refresh_token", "auth")
 def refresh_tokens(refresh_token: str) -> TokenSet:
     auth, _ = _oauth("Refreshing the QuickBooks token", lambda auth: auth.refresh(refresh_token=refresh_token))
     return _token_set(auth)
 
 
+@sensitive_variables("refresh_token")
 def revoke(refresh_token: str) -> None:
     _oauth("Revoking the QuickBooks connection", lambda auth: auth.revoke(token=refresh_token))
 
@@ -366,6 +378,7 @@ def mark_needs_reconnect(conn_pk: int, reason: str) -> None:
     log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.RECONNECT_NEEDED, message=reason)
 
 
+@sensitive_variables("tokens", "rejected_access_token")
 def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None, force: bool = False) -> QboConnection:
     """Refreshes at most once however many workers ask: the row lock makes the others wait, then they
     re-read the row and find the new token (§6.5: a lost rotated refresh token means reconnecting)."""
@@ -401,6 +414,7 @@ def _record_refresh_failure(conn: QboConnection, failure: QboError) -> None:
         log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESH_FAILED, message=failure.message)
 
 
+@sensitive_variables("tokens")
 def store_tokens(conn: QboConnection, tokens: TokenSet) -> None:
     conn.access_token = tokens.access_token
     conn.refresh_token = tokens.refresh_token

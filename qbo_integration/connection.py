@@ -6,10 +6,13 @@ import time
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Account
 from orders.models import Order
 from products.models import Product
+
+from kadouri.debug import remember_secret
 
 from . import client
 from .client import QboError
@@ -60,9 +63,11 @@ def _refuse_other_company(realm_id: str) -> None:
     )
 
 
+@sensitive_variables("params", "code", "state", "tokens")
 def oauth_callback(*, session, params, user) -> QboConnection:
     error = params.get("error", "")
     state = params.get("state", "")
+    remember_secret(params.get("code"))
     if error:
         session.pop(STATE_SESSION_KEY, None)
         if error == "access_denied":
@@ -88,6 +93,7 @@ def oauth_callback(*, session, params, user) -> QboConnection:
 
 
 @transaction.atomic
+@sensitive_variables("tokens")
 def _save_connection(realm_id: str, tokens: client.TokenSet, user) -> QboConnection:
     QboConnection.objects.exclude(realm_id=realm_id).delete()  # only reached when no old ids remain
     conn, _ = QboConnection.objects.select_for_update().get_or_create(realm_id=realm_id, defaults={"environment": ""})

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
 
 from .models import QboConnection, QboWebhookCounter, QboWebhookEvent
 
@@ -69,11 +70,13 @@ class IngestResult:
 
 # --- signature -------------------------------------------------------------------------------------
 
+@sensitive_variables("token")
 def sign(body: bytes, token: str) -> str:
     """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (§7.3)."""
     return base64.b64encode(hmac.new(token.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
 
+@sensitive_variables("token")
 def signature_valid(*, body: bytes, signature: str, token: str) -> bool:
     if not signature or not token:
         return False

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from . import catchup, handlers, inbound, reconcile
@@ -34,6 +35,7 @@ def _refuse(status: int, counter: str, detail: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@sensitive_variables("token")
 def webhook(request: HttpRequest) -> HttpResponse:
     """Intuit's doorbell: verify, store, enqueue, answer 200 — no QuickBooks call in here (qbo-api.md §7)."""
     token = settings.QBO_WEBHOOK_VERIFIER_TOKEN
