@@ -32,3 +32,28 @@ def refuse_control_characters(value: str, what: str) -> str:
         codes = ", ".join(sorted(f"U+{ord(ch):04X}" for ch in bad))
         raise ValueError(f"{what} cannot contain control characters ({codes}).")
     return value
+
+
+# --- JSON from outside -------------------------------------------------------------------------------
+# PostgreSQL stores no NUL in text columns nor (as \u0000) in jsonb: one would make the INSERT fail.
+
+def has_nul(value) -> bool:
+    """Whether a NUL character hides anywhere in a parsed JSON value (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+def without_nul(value):
+    """A copy of a parsed JSON value with every NUL character removed (keys included)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
+from kadouri.text import without_nul
+
 from .models import QboConnection, QboWebhookCounter, QboWebhookEvent
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ def _text(value, what: str, *, required: bool = True, limit: int = ID_MAX) -> st
             raise MalformedDelivery(f"{what} must be a string")
         return ""
     text = str(value).strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise MalformedDelivery(f"{what} contains control characters")
     if required and not text:
         raise MalformedDelivery(f"{what} is empty")
     if len(text) > limit:
@@ -134,7 +138,7 @@ def _key(*parts: str) -> str:
 def _stamp(moment: datetime | None, raw_value) -> str:
     if moment is not None:
         return moment.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds")
-    return str(raw_value or "")
+    return without_nul(str(raw_value or ""))
 
 
 def _entity_name(name: str) -> str:
@@ -203,6 +207,8 @@ def parse_delivery(body: bytes) -> list[ParsedEvent]:
         raise MalformedDelivery("neither eventNotifications (legacy) nor a CloudEvents array")
     if len(events) > MAX_EVENTS_PER_DELIVERY:
         raise MalformedDelivery(f"more than {MAX_EVENTS_PER_DELIVERY} events in one delivery")
+    for event in events:  # ids with control characters were refused above; other fields are only kept
+        event.raw = without_nul(event.raw)
     return events
 
 

@@ -327,6 +327,15 @@ CASES = [
     webhook("webhook-entities-not-a-list", lambda: signed(json.dumps({"eventNotifications": [{"realmId": REALM_ID,
             "dataChangeEvent": {"entities": "Invoice"}}]}).encode()), expect=(400,)),
     webhook("webhook-deeply-nested", lambda: signed(NESTED[:400_000] + NESTED[-400_000:]), expect=(400,)),
+    webhook("webhook-nul-in-entity-id", lambda: signed(_delivery("1\x00")), expect=(400,)),
+    webhook("webhook-nul-in-realm", lambda: signed(_delivery(realm=REALM_ID + "\x00")), expect=(400,)),
+    webhook("webhook-cloudevent-nul-in-entity-id", lambda: signed(json.dumps([{
+        "specversion": "1.0", "id": "ce-1", "type": "qbo.invoice.updated.v1", "intuitaccountid": REALM_ID,
+        "intuitentityid": "1\x00", "data": {}}]).encode()), expect=(400,)),
+    Case("api-nul-in-a-key", "PATCH", "/api/orders/{draft}", js({"notes\x00": "x", "version": 1}), "json",
+         says="NUL control character"),
+    Case("sync-nul-in-body", "POST", "/api/quickbooks/sync/order/{draft}", js({"docType": "invoice\x00"}), "json",
+         says="NUL control character"),
 ]
 
 
