@@ -1,11 +1,14 @@
 import hashlib
 import json
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account
 from products.models import Product
@@ -16,6 +19,29 @@ DOC_NUMBER_MAX_LENGTH = 21  # QuickBooks DocNumber limit, qbo-api.md §2.3
 
 def to_cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# A typo like 9999-12-31 would later break the due-date arithmetic and make no sense in the books.
+EARLIEST_ORDER_DATE = date(2000, 1, 1)
+ORDER_DATE_YEARS_AHEAD = 5
+
+
+def latest_order_date() -> date:
+    today = timezone.localdate()
+    try:
+        return today.replace(year=today.year + ORDER_DATE_YEARS_AHEAD)
+    except ValueError:  # February 29th
+        return today.replace(year=today.year + ORDER_DATE_YEARS_AHEAD, day=28)
+
+
+def validate_order_date(value: date) -> None:
+    """The one date rule for orders: the order form, the JSON API, the admin and the services use it."""
+    latest = latest_order_date()
+    if not EARLIEST_ORDER_DATE <= value <= latest:
+        raise ValidationError(
+            "The order date must be between %(earliest)s and %(latest)s.", code="order_date_out_of_range",
+            params={"earliest": f"{EARLIEST_ORDER_DATE:%b %-d, %Y}", "latest": f"{latest:%b %-d, %Y}"},
+        )
 
 
 class Order(models.Model):
@@ -46,7 +72,7 @@ class Order(models.Model):
     number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, unique=True)
     seller = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders_as_seller")
     buyer = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders_as_buyer")
-    order_date = models.DateField()
+    order_date = models.DateField(validators=[validate_order_date])
     terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     notes = models.TextField(blank=True)
     commission_rate = models.DecimalField(

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from accounts.models import Account
 from products.models import Product
 from qbo_integration.models import QboSyncJob  # models only: no import cycle (sync.py imports this module)
 
-from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents
+from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
 
 MAX_LINE_AMOUNT = Decimal("1000000000000")  # OrderLine.amount: max_digits=14, decimal_places=2
 HEADER_FIELDS = ("number", "seller", "buyer", "order_date", "terms", "notes", "commission_rate", "ready_to_push")
@@ -79,6 +80,10 @@ def _check_header(fields: dict) -> None:
         raise OrderError("The commission rate must be between 0 and 100 percent.")
     if not isinstance(fields.get("order_date"), date):
         raise OrderError("An order needs an order date.")
+    try:
+        validate_order_date(fields["order_date"])
+    except ValidationError as e:
+        raise OrderError(" ".join(e.messages)) from None
 
 
 def _check_lines(lines: list[LineInput]) -> None:

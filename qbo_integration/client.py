@@ -11,9 +11,11 @@ Facts: ../shared/reference/qbo-api.md (cited below as §n).
 import json
 import logging
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterator
 
 import requests
 from django.conf import settings
@@ -462,10 +464,34 @@ def _fault_code_and_detail(e: QuickbooksException) -> tuple[str, str]:
     return str(e.error_code), (e.detail or e.message or "")
 
 
+# The request ids of the writes sent inside `writes_sent()` (None outside it).
+_writes_sent: ContextVar[list[str] | None] = ContextVar("qbo_writes_sent", default=None)
+
+
+@contextmanager
+def writes_sent() -> Iterator[list[str]]:
+    """Collects the requestid of every write that leaves for QuickBooks inside the block (a write without
+    one is collected as ""). The outbox uses it to tell "nothing was sent" from "a write may have landed"."""
+    sent: list[str] = []
+    token = _writes_sent.set(sent)
+    try:
+        yield sent
+    finally:
+        _writes_sent.reset(token)
+
+
+def _note_write(request_id: str | None) -> None:
+    sent = _writes_sent.get()
+    if sent is not None:
+        sent.append(request_id or "")
+
+
 def _invoke(conn: QboConnection, method: str, path: str, *, params, body, content_type, request_id) -> dict:
     qb = _build_qb(conn)
     url = f"{qb.api_url}/company/{conn.realm_id}/{path}"
     is_write = method != "GET" and path.split("?")[0] not in {"query"}
+    if is_write:
+        _note_write(request_id)
     try:
         return qb.make_request(method, url, request_body=body, content_type=content_type,
                                params=dict(params or {}), request_id=request_id)
@@ -474,7 +500,9 @@ def _invoke(conn: QboConnection, method: str, path: str, *, params, body, conten
         status = response.status_code if response is not None else None
         code, detail = _fault_code_and_detail(e)
         retry_at = _pause_company(conn, response) if status == 429 or code.lstrip("0") == "3001" else None
-        raise classify(code=code, status=status, detail=detail[:500], retry_at=retry_at) from None
+        # A write answered by a server error (or no status) may still have been applied.
+        in_doubt = is_write and (status is None or status >= 500)
+        raise classify(code=code, status=status, detail=detail[:500], retry_at=retry_at, in_doubt=in_doubt) from None
     except (TypeError, ValueError):
         raise QboValidationError("QuickBooks answered with an unreadable fault; an operator should look at the logs.") from None
     except requests.RequestException as e:

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conftest import make_account, make_order
-from orders.models import Order, OrderActivity, OrderLine
+from orders.models import Order, OrderActivity, OrderLine, latest_order_date
 from orders.services import order_activity_log, order_update
 
 pytestmark = pytest.mark.django_db
@@ -459,3 +460,39 @@ def test_it_answers_404_for_missing_orders(staff_client, order_id, suffix, metho
 def test_it_answers_404_for_unknown_urls(staff_client):
     assert staff_client.get("/orders/abc/").status_code == 404
     assert staff_client.get("/no-such-page/").status_code == 404
+
+
+# --- the order date's range: one rule for the form, the API and the admin -----------------------------------
+
+def _admin_add_form(seller, buyer, order_date: str) -> dict:
+    return {"number": "KD-ADMIN-1", "seller": seller.pk, "buyer": buyer.pk, "order_date": order_date,
+            "terms": "net_30", "commission_rate": "5", "notes": "", "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0", "activities-TOTAL_FORMS": "0", "activities-INITIAL_FORMS": "0"}
+
+
+@pytest.mark.parametrize("order_date", ["9999-12-31", "1999-12-31"])
+def test_the_admin_refuses_an_order_date_out_of_range(admin_client, seller, buyer, order_date):
+    response = admin_client.post("/admin/orders/order/add/", _admin_add_form(seller, buyer, order_date))
+
+    assert response.status_code == 200
+    assert "The order date must be between Jan 1, 2000 and" in response.content.decode()
+    assert not Order.objects.filter(number="KD-ADMIN-1").exists()
+
+
+def test_the_admin_accepts_an_order_date_in_range(admin_client, seller, buyer):
+    response = admin_client.post("/admin/orders/order/add/", _admin_add_form(seller, buyer, "2026-11-02"))
+    assert response.status_code == 302
+    assert Order.objects.get(number="KD-ADMIN-1").order_date.isoformat() == "2026-11-02"
+
+
+def test_the_latest_order_date_is_five_years_ahead(staff_client, order_factory):
+    order = order_factory()
+    latest = latest_order_date()
+    assert latest.year == timezone.localdate().year + 5
+    ok = staff_client.patch(f"/api/orders/{order.pk}", {"order_date": latest.isoformat(), "version": order.version},
+                            content_type="application/json")
+    assert ok.status_code == 200, ok.content
+    too_late = staff_client.patch(f"/api/orders/{order.pk}",
+                                  {"order_date": (latest + timedelta(days=1)).isoformat(), "version": order.version + 1},
+                                  content_type="application/json")
+    assert too_late.status_code == 400 and "must be between" in too_late.json()["error"]
