@@ -122,6 +122,13 @@ CONTENT_SECURITY_POLICY = (
 )
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# An order has at most ORDER_MAX_LINES lines. Its forms send up to 10 fields per line (the page: product,
+# quantity, unit price, size, grade, remove; the admin's inline adds id, order and position), and an order typed
+# past the limit must still reach the form so it comes back with an error and every line kept: room for 50 more.
+ORDER_MAX_LINES = 200
+ORDER_LINES_SHOWN_BACK = ORDER_MAX_LINES + 50
+ORDER_FORM_FIELDS_PER_LINE = 10
+DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_LINES_SHOWN_BACK * ORDER_FORM_FIELDS_PER_LINE + 100  # + the header fields
 
 # django-q2: the ORM broker; the QuickBooks job rows own retry state, so the queue
 # itself never redelivers a task forever (qbo-api.md §11.6, STYLE.md C9).

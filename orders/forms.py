@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 
 from accounts.models import Account
 from products.models import Product
@@ -80,6 +81,10 @@ class OrderLineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "An order can have at most %(num)d lines. Remove some lines, or split the order in two.",
+    }
+
     def line_inputs(self) -> list[LineInput]:
         return [
             form.line_input()
@@ -97,8 +102,10 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 OrderLineFormSet = forms.formset_factory(
-    # absolute_max: a forged TOTAL_FORMS otherwise builds (and re-renders) up to max_num + 1,000 forms.
-    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=200, validate_max=True, absolute_max=200
+    # absolute_max: a forged TOTAL_FORMS otherwise builds (and re-renders) up to max_num + 1,000 forms; above
+    # max_num, up to ORDER_LINES_SHOWN_BACK lines come back with the error, none of them dropped.
+    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=settings.ORDER_MAX_LINES,
+    validate_max=True, absolute_max=settings.ORDER_LINES_SHOWN_BACK,
 )
 
 

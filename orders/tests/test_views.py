@@ -496,3 +496,48 @@ def test_the_latest_order_date_is_five_years_ahead(staff_client, order_factory):
                                   {"order_date": (latest + timedelta(days=1)).isoformat(), "version": order.version + 1},
                                   content_type="application/json")
     assert too_late.status_code == 400 and "must be between" in too_late.json()["error"]
+
+
+# --- the promised 200 lines -------------------------------------------------------------------------------
+
+def _many_lines(product, count: int) -> list[dict]:
+    # Every field typed, as a browser sends it (the remove box unticked is simply absent).
+    return [{"product": product.pk, "quantity": str(n + 1), "unit_price": f"{n}.25", "size": f"S{n}", "grade": f"G{n}"}
+            for n in range(count)]
+
+
+def test_it_saves_an_order_with_the_promised_200_lines(staff_client, seller, buyer, apples):
+    response = staff_client.post("/orders/new/", _form_data(seller, buyer, _many_lines(apples, 200), notes="big"))
+
+    assert response.status_code == 302, response.content[:500]
+    order = Order.objects.get(notes="big")
+    lines = list(order.lines.all())
+    assert len(lines) == 200
+    assert (lines[-1].quantity, lines[-1].unit_price, lines[-1].size) == (Decimal("200"), Decimal("199.25"), "S199")
+
+
+def test_it_saves_an_edit_of_an_order_with_200_lines(staff_client, seller, buyer, apples):
+    staff_client.post("/orders/new/", _form_data(seller, buyer, _many_lines(apples, 200), notes="big"))
+    order = Order.objects.get(notes="big")
+
+    response = staff_client.post(f"/orders/{order.pk}/edit/", _edit_data(order, notes="bigger"))
+
+    assert response.status_code == 302, response.content[:500]
+    order.refresh_from_db()
+    assert order.notes == "bigger" and order.lines.count() == 200
+
+
+@pytest.mark.parametrize("count", [201, 250])
+def test_it_refuses_more_than_200_lines_and_keeps_every_typed_line(staff_client, seller, buyer, apples, count):
+    before = _state()
+
+    response = staff_client.post("/orders/new/", _form_data(seller, buyer, _many_lines(apples, count), notes="kept"))
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "An order can have at most 200 lines" in html
+    assert _state() == before
+    for n in (0, 199, count - 1):  # the first, the 200th and the last line come back as typed
+        assert re.search(rf'name="lines-{n}-quantity"[^>]*value="{n + 1}"', html), n
+        assert f'value="S{n}"' in html and f'value="G{n}"' in html
+    assert "kept</textarea>" in html
