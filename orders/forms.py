@@ -19,7 +19,10 @@ class OrderForm(forms.ModelForm):
     version = forms.IntegerField(
         widget=forms.HiddenInput, required=False, min_value=0,
         error_messages={"invalid": "The form's version was altered; reload the order and edit again.",
-                        "min_value": "The form's version was altered; reload the order and edit again."},
+                        "min_value": "The form's version was altered; reload the order and edit again.",
+                        # Without it, the check that nobody saved the order meanwhile could not run.
+                        "required": "The form's version is missing; reload the order and edit again "
+                                    "(what you typed is still shown below)."},
     )
 
     class Meta:
@@ -38,6 +41,7 @@ class OrderForm(forms.ModelForm):
                 pk__in=[self.instance.seller_id, self.instance.buyer_id]
             )
             self.fields["version"].initial = self.instance.version
+            self.fields["version"].required = True  # an edit is checked against the version it started from
         self.fields["seller"].queryset = accounts.distinct()
         self.fields["buyer"].queryset = accounts.distinct()
 

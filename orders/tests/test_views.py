@@ -541,3 +541,19 @@ def test_it_refuses_more_than_200_lines_and_keeps_every_typed_line(staff_client,
         assert re.search(rf'name="lines-{n}-quantity"[^>]*value="{n + 1}"', html), n
         assert f'value="S{n}"' in html and f'value="G{n}"' in html
     assert "kept</textarea>" in html
+
+
+def test_an_edit_without_the_version_is_refused_with_everything_typed_kept(staff_client, order_factory):
+    """The hidden version is what tells a stale form from a fresh one: without it, nothing is saved."""
+    order = order_factory()
+    before = _state()
+    data = _edit_data(order, notes="Typed without a version") | {"lines-0-quantity": "77"}
+    del data["version"]
+
+    response = staff_client.post(f"/orders/{order.pk}/edit/", data)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The form&#x27;s version is missing; reload the order and edit again" in html
+    assert "Typed without a version</textarea>" in html and re.search(r'name="lines-0-quantity"[^>]*value="77"', html)
+    assert _state() == before

@@ -193,6 +193,8 @@ CASES = [
     Case("edit-stale-version", "POST", "/orders/{draft}/edit/", edit_order({"version": "1", "notes": "mine"}),
          setup=lambda c, w: _bump(w), expect=(409,), says="was changed by"),
     Case("edit-version-text", "POST", "/orders/{draft}/edit/", edit_order({"version": "abc"}), says="version was altered"),
+    Case("edit-missing-version", "POST", "/orders/{draft}/edit/", edit_order({"version": DROP, "notes": "mine"}),
+         says="version is missing"),
     Case("edit-paid-order", "POST", "/orders/{paid}/edit/", edit_order({"notes": "hacked"}), expect=(REDIRECT,),
          says="cannot be edited"),
     Case("edit-unknown-order", "POST", "/orders/999999/edit/", edit_order(), expect=(404,)),
@@ -296,6 +298,8 @@ CASES = [
     Case("sync-deeply-nested", "POST", "/api/quickbooks/sync/order/{draft}", raw(NESTED), "json", says="JSON"),
     Case("sync-array-body", "POST", "/api/quickbooks/sync/order/{draft}", js(["invoice"]), "json", says="JSON object"),
     Case("sync-unknown-order", "POST", "/api/quickbooks/sync/order/999999", js({}), "json", expect=(404,), says="does not exist"),
+    Case("reconcile-fix-unknown-order", "POST", "/settings/quickbooks/reconcile/999999/fix/",
+         lambda w: {"action": "take_quickbooks"}, who="admin", expect=(404,)),
     Case("sync-unknown-action", "POST", "/settings/quickbooks/orders/{draft}/drop-tables/", expect=(404,)),
     Case("sync-unknown-kind", "POST", "/settings/quickbooks/sync/user/1/", expect=(404,)),
     # --- OAuth callback (admins) ----------------------------------------------------------------------
