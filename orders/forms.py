@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import Account
+from kadouri.text import validate_single_line
 from products.models import Product
 
 from .models import DOC_NUMBER_MAX_LENGTH, Order
@@ -73,8 +74,8 @@ class OrderLineForm(forms.Form):
         help_text="Blank: the product's price.",
         error_messages={"min_value": "The price cannot be negative."},
     )
-    size = forms.CharField(max_length=50, required=False)
-    grade = forms.CharField(max_length=50, required=False)
+    size = forms.CharField(max_length=50, required=False, validators=[validate_single_line])
+    grade = forms.CharField(max_length=50, required=False, validators=[validate_single_line])
 
     def line_input(self) -> LineInput:
         data = self.cleaned_data

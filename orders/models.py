@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 
 CENT = Decimal("0.01")
@@ -69,12 +70,12 @@ class Order(models.Model):
     EDITABLE_STATUSES = {Status.DRAFT, Status.POSTED_TO_QB}
     DELETABLE_STATUSES = {Status.DRAFT, Status.CANCELLED}
 
-    number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, unique=True)
+    number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, unique=True, validators=[validate_single_line])
     seller = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders_as_seller")
     buyer = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders_as_buyer")
     order_date = models.DateField(validators=[validate_order_date])
     terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[validate_multi_line])
     commission_rate = models.DecimalField(
         "commission rate (%)",
         max_digits=5,
@@ -86,23 +87,24 @@ class Order(models.Model):
     ready_to_push = models.BooleanField(
         default=False, help_text="Draft orders marked ready are included in “Push all pending”."
     )
-    qbo_doc_id = models.CharField(max_length=32, null=True, blank=True)
-    qbo_doc_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True)
+    qbo_doc_id = models.CharField(max_length=32, null=True, blank=True, validators=[validate_single_line])
+    qbo_doc_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True, validators=[validate_single_line])
     qbo_doc_type = models.CharField(max_length=10, choices=DocType.choices, blank=True)
-    qbo_sync_token = models.CharField(max_length=16, blank=True)
+    qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
     qbo_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_balance = models.DecimalField("QuickBooks balance", max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_last_updated = models.DateTimeField(
         null=True, blank=True, help_text="QuickBooks' LastUpdatedTime of the document as Kadouri last saw it."
     )
     qbo_doc_state = models.CharField(
-        max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted."
+        max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted.",
+        validators=[validate_single_line],
     )
     payment_status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, db_index=True
     )
-    content_fingerprint = models.CharField(max_length=64, blank=True)
-    pushed_fingerprint = models.CharField(max_length=64, blank=True)
+    content_fingerprint = models.CharField(max_length=64, blank=True, validators=[validate_single_line])
+    pushed_fingerprint = models.CharField(max_length=64, blank=True, validators=[validate_single_line])
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -175,8 +177,8 @@ class OrderLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
     quantity = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))])
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    size = models.CharField(max_length=50, blank=True)
-    grade = models.CharField(max_length=50, blank=True)
+    size = models.CharField(max_length=50, blank=True, validators=[validate_single_line])
+    grade = models.CharField(max_length=50, blank=True, validators=[validate_single_line])
     position = models.PositiveIntegerField(default=0)
     amount = models.DecimalField(max_digits=14, decimal_places=2, editable=False)
 
