@@ -183,3 +183,34 @@ def test_production_error_pages_show_no_traceback(world: World, settings):
             HTTP_INTUIT_SIGNATURE=inbound.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
     text = response.content.decode()
     assert response.status_code == 500 and not any(marker in text for marker in TRACEBACK_MARKERS)
+
+
+HOSTILE_HEADERS = {
+    "multipart without boundary": {"CONTENT_TYPE": "multipart/form-data"},
+    "multipart with a junk boundary": {"CONTENT_TYPE": "multipart/form-data; boundary=\x00\x01"},
+    "unknown charset": {"CONTENT_TYPE": "application/x-www-form-urlencoded; charset=no-such-charset"},
+    "utf-16 form": {"CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-16"},
+    "junk content type": {"CONTENT_TYPE": "\x00;;;=="},
+    "huge content length": {"CONTENT_LENGTH": "9" * 40},
+    "junk forwarded-for": {"HTTP_X_FORWARDED_FOR": "not-an-ip, \x00, 999.1.1.1"},
+    "junk cookie": {"HTTP_COOKIE": "sessionid=\x00; csrftoken=" + "a" * 5000},
+    "junk htmx headers": {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "javascript:\x00", "HTTP_HX_TARGET": "\x1b"},
+    "junk accept": {"HTTP_ACCEPT": "\x00/\x00;q=abc"},
+    "junk signature": {"HTTP_INTUIT_SIGNATURE": "\x00" * 100},
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_HEADERS))
+def test_no_header_gives_a_500(world: World, staff_user, name, settings):
+    settings.DEBUG = False
+    secrets = secrets_now()
+    for who, method, url in BODY_READERS + [("staff", "GET", "/orders/"), ("staff", "GET", "/api/orders/{draft}")]:
+        client = debug_client()
+        if who != "anon":
+            client.force_login(staff_user)
+        path = url.format(draft=world.draft.pk)
+        extra = dict(HOSTILE_HEADERS[name])
+        content_type = extra.pop("CONTENT_TYPE", "application/x-www-form-urlencoded")
+        response = client.generic(method, path, b"notes=x&a=b", content_type=content_type, **extra)
+        assert response.status_code < 500, (name, method, path, response.status_code, response.content[:300])
+        assert_no_leak(response, secrets, f"{name} {method} {path}")
