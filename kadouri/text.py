@@ -96,25 +96,30 @@ def clean_inbound_line(value) -> str:
 
 
 # --- JSON from outside -------------------------------------------------------------------------------
-# PostgreSQL stores no NUL in text columns nor (as \u0000) in jsonb: one would make the INSERT fail.
+# PostgreSQL stores neither NUL in text columns nor NUL or a lone UTF-16 surrogate (JSON allows "\ud800") in
+# jsonb: either would make the INSERT fail.
 
-def has_nul(value) -> bool:
-    """Whether a NUL character hides anywhere in a parsed JSON value (keys included)."""
+def _unstorable(ch: str) -> bool:
+    return ch == "\x00" or "\ud800" <= ch <= "\udfff"
+
+
+def has_unstorable(value) -> bool:
+    """Whether a NUL or a lone surrogate hides anywhere in a parsed JSON value (keys included)."""
     if isinstance(value, str):
-        return "\x00" in value
+        return any(_unstorable(ch) for ch in value)
     if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+        return any(has_unstorable(k) or has_unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(has_nul(item) for item in value)
+        return any(has_unstorable(item) for item in value)
     return False
 
 
-def without_nul(value):
-    """A copy of a parsed JSON value with every NUL character removed (keys included)."""
+def storable(value):
+    """A copy of a parsed JSON value without NUL characters and lone surrogates (keys included)."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return "".join(ch for ch in value if not _unstorable(ch)) if has_unstorable(value) else value
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [without_nul(item) for item in value]
+        return [storable(item) for item in value]
     return value

@@ -30,7 +30,7 @@ from quickbooks.exceptions import QuickbooksException
 from requests.adapters import HTTPAdapter
 
 from kadouri.debug import remember_secret
-from kadouri.text import without_nul
+from kadouri.text import storable
 
 from .models import IntegrationLog, QboConnection
 
@@ -535,9 +535,9 @@ def api_call(method: str, path: str, *, realm_id: str | None = None, params: dic
         log.warning("quickbooks %s %s failed: %s code=%s", method, path.split("?")[0], e.kind, e.code)
         raise
     QboConnection.objects.filter(pk=conn.pk).update(last_success_at=timezone.now())
-    # QuickBooks' own text may hold NUL characters, which PostgreSQL cannot store: every value Kadouri keeps
+    # QuickBooks' own text may hold NUL characters or lone surrogates, which PostgreSQL cannot store: every value Kadouri keeps
     # from an answer (names, numbers, documents in JSON columns) comes through here.
-    return without_nul(result)
+    return storable(result)
 
 
 # --- small typed wrappers ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
-from kadouri.text import without_nul
+from kadouri.text import is_hidden, storable
 
 from .models import QboConnection, QboWebhookCounter, QboWebhookEvent
 
@@ -104,8 +104,8 @@ def _text(value, what: str, *, required: bool = True, limit: int = ID_MAX) -> st
             raise MalformedDelivery(f"{what} must be a string")
         return ""
     text = str(value).strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise MalformedDelivery(f"{what} contains control characters")
+    if any(is_hidden(ch) for ch in text):
+        raise MalformedDelivery(f"{what} contains control or invisible characters")
     if required and not text:
         raise MalformedDelivery(f"{what} is empty")
     if len(text) > limit:
@@ -138,7 +138,7 @@ def _key(*parts: str) -> str:
 def _stamp(moment: datetime | None, raw_value) -> str:
     if moment is not None:
         return moment.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds")
-    return without_nul(str(raw_value or ""))
+    return storable(str(raw_value or ""))
 
 
 def _entity_name(name: str) -> str:
@@ -208,7 +208,7 @@ def parse_delivery(body: bytes) -> list[ParsedEvent]:
     if len(events) > MAX_EVENTS_PER_DELIVERY:
         raise MalformedDelivery(f"more than {MAX_EVENTS_PER_DELIVERY} events in one delivery")
     for event in events:  # ids with control characters were refused above; other fields are only kept
-        event.raw = without_nul(event.raw)
+        event.raw = storable(event.raw)
     return events
 
 

@@ -1,7 +1,8 @@
-"""NUL (U+0000) from outside never reaches the database: PostgreSQL cannot store it in text or jsonb, so one
-NUL used to turn a signed webhook into a 500 (and stall QuickBooks' in-order delivery). Ids carrying control
-characters are refused; any other NUL in JSON Kadouri keeps — webhook payloads, QuickBooks documents, API
-bodies — is removed or refused. Run this file on PostgreSQL too (DATABASE_URL=postgres://…).
+"""NUL (U+0000) and lone surrogates (JSON's "\\ud800") from outside never reach the database: PostgreSQL stores
+neither in jsonb (nor NUL in text), so one of them used to turn a signed webhook into a 500 (and stall
+QuickBooks' in-order delivery). Ids carrying them (or any control character) are refused; elsewhere in the JSON
+Kadouri keeps — webhook payloads, QuickBooks documents — they are removed; API bodies with them are refused.
+Run this file on PostgreSQL too (DATABASE_URL=postgres://…).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 
 import pytest
 
-from kadouri.text import has_nul
+from kadouri.text import has_unstorable
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 from qbo_integration.tests.inbound_support import (cloudevent, legacy_body, legacy_entity, post_webhook,  # noqa: F401
@@ -75,11 +76,26 @@ def test_nul_in_an_extra_field_or_the_cloudevent_data_is_removed_and_the_event_p
     assert first.json()["stored"] == 1 and second.json()["stored"] == 1
     events = list(QboWebhookEvent.objects.exclude(pk__in=earlier))
     assert len(events) == 2 and {e.status for e in events} == {"done"}  # the inbox went on
-    assert not any(has_nul(value) for value in stored_json_columns())
+    assert not any(has_unstorable(value) for value in stored_json_columns())
     legacy_event = next(e for e in events if e.source == "legacy")
     assert legacy_event.raw["note"] == "ab" and legacy_event.raw["xy"] == [""]
     posted.refresh_from_db()
     assert posted.status == "paid"
+
+
+def test_a_lone_surrogate_is_refused_in_an_id_and_removed_elsewhere(client, posted, webhooks,
+                                                                     django_capture_on_commit_callbacks):
+    in_id = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id)).replace(
+        f'"id": "{posted.qbo_doc_id}"'.encode(), f'"id": "{posted.qbo_doc_id}\\ud800"'.encode())
+    elsewhere = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id, note="LONE")).replace(b"LONE", b"a\\udfffb")
+    earlier = set(QboWebhookEvent.objects.values_list("pk", flat=True))
+
+    refused = deliver(client, django_capture_on_commit_callbacks, in_id)
+    stored = deliver(client, django_capture_on_commit_callbacks, elsewhere)
+
+    assert (refused.status_code, stored.status_code) == (400, 200), (refused.content, stored.content)
+    event = QboWebhookEvent.objects.exclude(pk__in=earlier).get()
+    assert event.raw["note"] == "ab" and event.status == "done"
 
 
 def test_the_inbox_goes_on_after_a_refused_nul_delivery(client, posted, webhooks, django_capture_on_commit_callbacks):
@@ -102,7 +118,7 @@ def test_a_quickbooks_name_with_nul_is_stored_without_it(posted, webhooks):
     buyer.refresh_from_db()
     assert buyer.name == "Harbor Fresh West"
     assert QboWebhookEvent.objects.filter(entity="Customer").exclude(status="done").count() == 0
-    assert not any(has_nul(value) for value in stored_json_columns())
+    assert not any(has_unstorable(value) for value in stored_json_columns())
 
 
 @pytest.mark.parametrize("body", [
