@@ -14,8 +14,8 @@ class UnreadableContentLengthMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        declared = request.META.get("CONTENT_LENGTH")
-        if declared and not (declared.strip().isascii() and declared.strip().isdigit()):
+        declared = (request.META.get("CONTENT_LENGTH") or "").strip()
+        if request.META.get("CONTENT_LENGTH") and not (declared.isascii() and declared.isdigit()):
             return bad_request_response(request, "The Content-Length header is not a number.")
         return self.get_response(request)
 

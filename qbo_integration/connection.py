@@ -9,10 +9,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Account
+from kadouri.debug import remember_secret
 from orders.models import Order
 from products.models import Product
-
-from kadouri.debug import remember_secret
 
 from . import client
 from .client import QboError
