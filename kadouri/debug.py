@@ -50,6 +50,15 @@ def known_secrets() -> list[str]:
     return sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 
 
+def _secrets_for(request) -> list[str]:
+    """Looked up once per report: the filter is asked about every frame of the traceback."""
+    if request is None:
+        return known_secrets()
+    if not hasattr(request, "_kadouri_known_secrets"):
+        request._kadouri_known_secrets = known_secrets()
+    return request._kadouri_known_secrets
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, SUBSTITUTE)
@@ -72,7 +81,7 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
         return True
 
     def get_traceback_frame_variables(self, request, tb_frame):
-        secrets = known_secrets()
+        secrets = _secrets_for(request)
         return [
             (name, self.cleansed_substitute if _shows_a_secret(value, secrets) else value)
             for name, value in super().get_traceback_frame_variables(request, tb_frame)
