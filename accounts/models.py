@@ -1,29 +1,37 @@
 from django.db import models
 from django.urls import reverse
 
+from kadouri.text import validate_multi_line, validate_single_line
+
 
 class Account(models.Model):
     """A company Kadouri brokers for: a seller, a buyer, or both. Becomes a QuickBooks Customer."""
 
-    name = models.CharField(max_length=200)
-    code = models.CharField(max_length=20, unique=True, help_text="Short unique code, e.g. ACME.")
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
-    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    region = models.CharField("state / region", max_length=100, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=100, blank=True, default="USA")
+    name = models.CharField(max_length=200, validators=[validate_single_line])
+    code = models.CharField(max_length=20, unique=True, help_text="Short unique code, e.g. ACME.",
+                            validators=[validate_single_line])
+    email = models.EmailField(blank=True, validators=[validate_single_line])
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True,
+                                     validators=[validate_single_line])
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True,
+                                     validators=[validate_single_line])
+    city = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
+    region = models.CharField("state / region", max_length=100, blank=True, validators=[validate_single_line])
+    postal_code = models.CharField(max_length=20, blank=True, validators=[validate_single_line])
+    country = models.CharField(max_length=100, blank=True, default="USA", validators=[validate_single_line])
     active = models.BooleanField(default=True)
-    notes = models.TextField(blank=True)
-    qbo_customer_id = models.CharField("QuickBooks customer id", max_length=32, null=True, blank=True)
-    qbo_sync_token = models.CharField(max_length=16, blank=True)
+    notes = models.TextField(blank=True, validators=[validate_multi_line])
+    qbo_customer_id = models.CharField("QuickBooks customer id", max_length=32, null=True, blank=True,
+                                       validators=[validate_single_line])
+    qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
     qbo_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks."
+        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks.",
+        validators=[validate_single_line],
     )
     qbo_create_request = models.CharField(
-        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown."
+        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown.",
+        validators=[validate_single_line],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,6 +7,8 @@ from functools import wraps
 from django.conf import settings
 from django.http import JsonResponse
 
+from kadouri.text import has_unstorable
+
 
 def _valid_ip(value: str) -> str | None:
     try:
@@ -68,4 +70,6 @@ def json_object_body(request) -> dict:
         raise ValueError("The body must be JSON.") from None
     if not isinstance(body, dict):
         raise ValueError("The body must be a JSON object.")
+    if has_unstorable(body):
+        raise ValueError("The body cannot contain the NUL control character (\\u0000) or a lone surrogate (\\ud800).")
     return body

@@ -34,12 +34,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kadouri.middleware.UnreadableContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kadouri.middleware.NoStoreWhenLoggedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -115,6 +117,7 @@ AXES_CLIENT_IP_CALLABLE = "kadouri.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "kadouri.login_throttle.lockout_response"
 AXES_HANDLER = "kadouri.login_throttle.LoginAttemptHandler"
 AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no start-up banner on every command; lock-outs are still logged
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "orders:list"
@@ -140,6 +143,13 @@ CONTENT_SECURITY_POLICY = (
 )
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# An order has at most ORDER_MAX_LINES lines. Its forms send up to 10 fields per line (the page: product,
+# quantity, unit price, size, grade, remove; the admin's inline adds id, order and position), and an order typed
+# past the limit must still reach the form so it comes back with an error and every line kept: room for 50 more.
+ORDER_MAX_LINES = 200
+ORDER_LINES_SHOWN_BACK = ORDER_MAX_LINES + 50
+ORDER_FORM_FIELDS_PER_LINE = 10
+DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_LINES_SHOWN_BACK * ORDER_FORM_FIELDS_PER_LINE + 100  # + the header fields
 
 # django-q2: the ORM broker; the QuickBooks job rows own retry state, so the queue
 # itself never redelivers a task forever (qbo-api.md §11.6, STYLE.md C9).
@@ -176,6 +186,9 @@ LOGGING = {
 # Order number prefix: numbers look like KD-2026-000123 (DocNumber allows 21 characters).
 ORDER_NUMBER_PREFIX = env("ORDER_NUMBER_PREFIX", default="KD")
 CSRF_FAILURE_VIEW = "kadouri.views.csrf_failure"
+# Secrets stay out of error reports, the DEBUG page included (kadouri/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kadouri.debug.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "kadouri.debug.SecretsExceptionReporter"
 
 # --- QuickBooks Online (qbo_integration) ---
 # QBO_ENVIRONMENT: "sandbox" or "production" talk to Intuit; "emulator" points every Intuit URL at QBO_EMULATOR_URL.

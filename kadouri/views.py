@@ -11,10 +11,16 @@ MESSAGES = {
 }
 
 
-def _error(request, status: int):
+def _error(request, status: int, message: str | None = None):
+    message = message or MESSAGES[status]
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": MESSAGES[status]}, status=status)
-    return render(request, "error.html", {"status": status, "message": MESSAGES[status]}, status=status)
+        return JsonResponse({"error": message}, status=status)
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def bad_request_response(request, message: str):
+    """A 400 with a specific reason, in the shape the path calls for (JSON under /api/, a page elsewhere)."""
+    return _error(request, 400, message)
 
 
 def bad_request(request, exception=None):

@@ -3,6 +3,7 @@
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -10,7 +11,7 @@ from kadouri.http import api_login_required, client_ip, json_error, json_object_
 from kadouri.text import refuse_control_characters
 
 from . import services
-from .models import Order
+from .models import Order, validate_order_date
 
 ACTIVITIES_DEFAULT_LIMIT = 500
 ACTIVITIES_MAX_LIMIT = 5000
@@ -69,6 +70,10 @@ def _parse_patch(body: dict) -> dict:
             fields["order_date"] = date.fromisoformat(str(body["order_date"]))
         except ValueError:
             raise ValueError("order_date must be a date like 2026-11-25.")
+        try:
+            validate_order_date(fields["order_date"])
+        except ValidationError as e:
+            raise ValueError(" ".join(e.messages)) from None
     if "commission_rate" in body:
         try:
             rate = Decimal(str(body["commission_rate"]))

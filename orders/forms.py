@@ -1,8 +1,10 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 
 from accounts.models import Account
+from kadouri.text import validate_single_line
 from products.models import Product
 
 from .models import DOC_NUMBER_MAX_LENGTH, Order
@@ -18,7 +20,10 @@ class OrderForm(forms.ModelForm):
     version = forms.IntegerField(
         widget=forms.HiddenInput, required=False, min_value=0,
         error_messages={"invalid": "The form's version was altered; reload the order and edit again.",
-                        "min_value": "The form's version was altered; reload the order and edit again."},
+                        "min_value": "The form's version was altered; reload the order and edit again.",
+                        # Without it, the check that nobody saved the order meanwhile could not run.
+                        "required": "The form's version is missing; reload the order and edit again "
+                                    "(what you typed is still shown below)."},
     )
 
     class Meta:
@@ -37,6 +42,7 @@ class OrderForm(forms.ModelForm):
                 pk__in=[self.instance.seller_id, self.instance.buyer_id]
             )
             self.fields["version"].initial = self.instance.version
+            self.fields["version"].required = True  # an edit is checked against the version it started from
         self.fields["seller"].queryset = accounts.distinct()
         self.fields["buyer"].queryset = accounts.distinct()
 
@@ -68,8 +74,8 @@ class OrderLineForm(forms.Form):
         help_text="Blank: the product's price.",
         error_messages={"min_value": "The price cannot be negative."},
     )
-    size = forms.CharField(max_length=50, required=False)
-    grade = forms.CharField(max_length=50, required=False)
+    size = forms.CharField(max_length=50, required=False, validators=[validate_single_line])
+    grade = forms.CharField(max_length=50, required=False, validators=[validate_single_line])
 
     def line_input(self) -> LineInput:
         data = self.cleaned_data
@@ -80,6 +86,10 @@ class OrderLineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "An order can have at most %(num)d lines. Remove some lines, or split the order in two.",
+    }
+
     def line_inputs(self) -> list[LineInput]:
         return [
             form.line_input()
@@ -97,8 +107,10 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 OrderLineFormSet = forms.formset_factory(
-    # absolute_max: a forged TOTAL_FORMS otherwise builds (and re-renders) up to max_num + 1,000 forms.
-    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=200, validate_max=True, absolute_max=200
+    # absolute_max: a forged TOTAL_FORMS otherwise builds (and re-renders) up to max_num + 1,000 forms; above
+    # max_num, up to ORDER_LINES_SHOWN_BACK lines come back with the error, none of them dropped.
+    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=settings.ORDER_MAX_LINES,
+    validate_max=True, absolute_max=settings.ORDER_LINES_SHOWN_BACK,
 )
 
 

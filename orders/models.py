@@ -1,13 +1,17 @@
 import hashlib
 import json
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 
 CENT = Decimal("0.01")
@@ -16,6 +20,29 @@ DOC_NUMBER_MAX_LENGTH = 21  # QuickBooks DocNumber limit, qbo-api.md §2.3
 
 def to_cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# A typo like 9999-12-31 would later break the due-date arithmetic and make no sense in the books.
+EARLIEST_ORDER_DATE = date(2000, 1, 1)
+ORDER_DATE_YEARS_AHEAD = 5
+
+
+def latest_order_date() -> date:
+    today = timezone.localdate()
+    try:
+        return today.replace(year=today.year + ORDER_DATE_YEARS_AHEAD)
+    except ValueError:  # February 29th
+        return today.replace(year=today.year + ORDER_DATE_YEARS_AHEAD, day=28)
+
+
+def validate_order_date(value: date) -> None:
+    """The one date rule for orders: the order form, the JSON API, the admin and the services use it."""
+    latest = latest_order_date()
+    if not EARLIEST_ORDER_DATE <= value <= latest:
+        raise ValidationError(
+            "The order date must be between %(earliest)s and %(latest)s.", code="order_date_out_of_range",
+            params={"earliest": f"{EARLIEST_ORDER_DATE:%b %-d, %Y}", "latest": f"{latest:%b %-d, %Y}"},
+        )
 
 
 class OrderQuerySet(models.QuerySet):
@@ -55,12 +82,12 @@ class Order(models.Model):
     EDITABLE_STATUSES = {Status.DRAFT, Status.POSTED_TO_QB}
     DELETABLE_STATUSES = {Status.DRAFT, Status.CANCELLED}
 
-    number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, unique=True)
+    number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, unique=True, validators=[validate_single_line])
     seller = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders_as_seller")
     buyer = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders_as_buyer")
-    order_date = models.DateField()
+    order_date = models.DateField(validators=[validate_order_date])
     terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[validate_multi_line])
     commission_rate = models.DecimalField(
         "commission rate (%)",
         max_digits=5,
@@ -72,10 +99,10 @@ class Order(models.Model):
     ready_to_push = models.BooleanField(
         default=False, help_text="Draft orders marked ready are included in “Push all pending”."
     )
-    qbo_doc_id = models.CharField(max_length=32, null=True, blank=True)
-    qbo_doc_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True)
+    qbo_doc_id = models.CharField(max_length=32, null=True, blank=True, validators=[validate_single_line])
+    qbo_doc_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True, validators=[validate_single_line])
     qbo_doc_type = models.CharField(max_length=10, choices=DocType.choices, blank=True)
-    qbo_sync_token = models.CharField(max_length=16, blank=True)
+    qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
     qbo_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_balance = models.DecimalField("QuickBooks balance", max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_last_updated = models.DateTimeField(
@@ -87,13 +114,14 @@ class Order(models.Model):
                   "then applies nothing from it and sends nothing to it.",
     )
     qbo_doc_state = models.CharField(
-        max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted."
+        max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted.",
+        validators=[validate_single_line],
     )
     payment_status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, db_index=True
     )
-    content_fingerprint = models.CharField(max_length=64, blank=True)
-    pushed_fingerprint = models.CharField(max_length=64, blank=True)
+    content_fingerprint = models.CharField(max_length=64, blank=True, validators=[validate_single_line])
+    pushed_fingerprint = models.CharField(max_length=64, blank=True, validators=[validate_single_line])
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -174,8 +202,8 @@ class OrderLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
     quantity = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))])
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    size = models.CharField(max_length=50, blank=True)
-    grade = models.CharField(max_length=50, blank=True)
+    size = models.CharField(max_length=50, blank=True, validators=[validate_single_line])
+    grade = models.CharField(max_length=50, blank=True, validators=[validate_single_line])
     position = models.PositiveIntegerField(default=0)
     amount = models.DecimalField(max_digits=14, decimal_places=2, editable=False)
 

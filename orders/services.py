@@ -6,14 +6,16 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 from qbo_integration.models import QboSyncJob  # models only: no import cycle (sync.py imports this module)
 
-from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents
+from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
 
 MAX_LINE_AMOUNT = Decimal("1000000000000")  # OrderLine.amount: max_digits=14, decimal_places=2
 HEADER_FIELDS = ("number", "seller", "buyer", "order_date", "terms", "notes", "commission_rate", "ready_to_push")
@@ -63,6 +65,13 @@ def order_activity_log(
     )
 
 
+def _check_text(what: str, value: str, validator) -> None:
+    try:
+        validator(value)
+    except ValidationError as e:
+        raise OrderError(f"{what}: {' '.join(e.messages)}") from None
+
+
 def _check_header(fields: dict) -> None:
     seller, buyer = fields.get("seller"), fields.get("buyer")
     if seller is None or buyer is None:
@@ -74,17 +83,25 @@ def _check_header(fields: dict) -> None:
     number = fields.get("number") or ""
     if len(number) > DOC_NUMBER_MAX_LENGTH:
         raise OrderError(f"The order number can have at most {DOC_NUMBER_MAX_LENGTH} characters (QuickBooks' limit).")
+    _check_text("Order number", number, validate_single_line)  # it becomes the QuickBooks DocNumber
+    _check_text("Notes", fields.get("notes") or "", validate_multi_line)
     rate = fields.get("commission_rate", Decimal("0"))
     if rate is None or not (Decimal("0") <= rate <= Decimal("100")):
         raise OrderError("The commission rate must be between 0 and 100 percent.")
     if not isinstance(fields.get("order_date"), date):
         raise OrderError("An order needs an order date.")
+    try:
+        validate_order_date(fields["order_date"])
+    except ValidationError as e:
+        raise OrderError(" ".join(e.messages)) from None
 
 
 def _check_lines(lines: list[LineInput]) -> None:
     for index, line in enumerate(lines, start=1):
         if line.product is None:
             raise OrderError(f"Line {index} has no product.")
+        _check_text(f"Line {index} size", line.size or "", validate_single_line)
+        _check_text(f"Line {index} grade", line.grade or "", validate_single_line)
         if line.quantity is None or line.quantity <= 0:
             raise OrderError(f"Line {index}: the quantity must be greater than zero.")
         if line.unit_price is not None and line.unit_price < 0:

@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from kadouri.text import validate_multi_line, validate_single_line
+
 
 class Product(models.Model):
     """Something Kadouri's sellers sell. Becomes a QuickBooks Service item."""
@@ -16,19 +18,22 @@ class Product(models.Model):
         PALLET = "pallet", "pallet"
         EACH = "each", "each"
 
-    name = models.CharField(max_length=100, unique=True)
-    sku = models.CharField("SKU", max_length=50, blank=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=100, unique=True, validators=[validate_single_line])
+    sku = models.CharField("SKU", max_length=50, blank=True, validators=[validate_single_line])
+    description = models.TextField(blank=True, validators=[validate_multi_line])
     unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.CASE)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
     active = models.BooleanField(default=True)
-    qbo_item_id = models.CharField("QuickBooks item id", max_length=32, null=True, blank=True)
-    qbo_sync_token = models.CharField(max_length=16, blank=True)
+    qbo_item_id = models.CharField("QuickBooks item id", max_length=32, null=True, blank=True,
+                                   validators=[validate_single_line])
+    qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
     qbo_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks."
+        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks.",
+        validators=[validate_single_line],
     )
     qbo_create_request = models.CharField(
-        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown."
+        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown.",
+        validators=[validate_single_line],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,14 +11,17 @@ Facts: ../shared/reference/qbo-api.md (cited below as §n).
 import json
 import logging
 import re
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterator
 
 import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
@@ -26,7 +29,8 @@ from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 from requests.adapters import HTTPAdapter
 
-from kadouri.text import is_ascii_digits
+from kadouri.debug import remember_secret
+from kadouri.text import is_ascii_digits, storable
 
 from .models import IntegrationLog, QboConnection
 
@@ -228,6 +232,7 @@ def _with_timeouts(session: requests.Session) -> requests.Session:
 class _BearerSession(requests.Session):
     """What python-quickbooks needs from its session: `.access_token` and `.request` — and no refreshing."""
 
+    @sensitive_variables("access_token")
     def __init__(self, access_token: str) -> None:
         super().__init__()
         self.access_token = access_token
@@ -255,6 +260,7 @@ class _TimedAuthClient(AuthClient):
         return super().request(method, url, *args, **kwargs)
 
 
+@sensitive_variables("client")
 def _auth_client() -> AuthClient:
     environment = settings.QBO_ENVIRONMENT if settings.QBO_ENVIRONMENT in INTUIT_ENDPOINTS else endpoints().discovery
     client = _TimedAuthClient(settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET, settings.QBO_REDIRECT_URI, environment)
@@ -266,15 +272,18 @@ def _auth_client() -> AuthClient:
 
 @dataclass(frozen=True)
 class TokenSet:
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     access_expires_at: datetime
     refresh_expires_at: datetime | None
     hard_expires_at: datetime | None
 
 
+@sensitive_variables("client")
 def _token_set(client: AuthClient) -> TokenSet:
     now = timezone.now()
+    remember_secret(client.access_token)
+    remember_secret(client.refresh_token)
 
     def later(seconds):
         return now + timedelta(seconds=int(seconds)) if seconds not in (None, "") else None
@@ -308,6 +317,7 @@ def _oauth_failure(e: Exception, action: str) -> QboError:
 _OAUTH_FAILURES = (AuthClientError, requests.RequestException, ValueError, KeyError)
 
 
+@sensitive_variables("auth", "operation")
 def _oauth(action: str, operation) -> tuple[AuthClient, Any]:
     """Runs one intuit-oauth operation; every failure becomes a classified QboError."""
     try:
@@ -322,16 +332,19 @@ def authorization_url(state: str) -> str:
     return url
 
 
+@sensitive_variables("code", "auth")
 def exchange_code(code: str, realm_id: str) -> TokenSet:
     auth, _ = _oauth("Connecting to QuickBooks", lambda auth: auth.get_bearer_token(code, realm_id=realm_id))
     return _token_set(auth)
 
 
+@sensitive_variables("refresh_token", "auth")
 def refresh_tokens(refresh_token: str) -> TokenSet:
     auth, _ = _oauth("Refreshing the QuickBooks token", lambda auth: auth.refresh(refresh_token=refresh_token))
     return _token_set(auth)
 
 
+@sensitive_variables("refresh_token")
 def revoke(refresh_token: str) -> None:
     _oauth("Revoking the QuickBooks connection", lambda auth: auth.revoke(token=refresh_token))
 
@@ -374,6 +387,7 @@ def mark_needs_reconnect(conn_pk: int, reason: str) -> None:
     log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.RECONNECT_NEEDED, message=reason)
 
 
+@sensitive_variables("tokens", "rejected_access_token")
 def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None, force: bool = False) -> QboConnection:
     """Refreshes at most once however many workers ask: the row lock makes the others wait, then they
     re-read the row and find the new token (§6.5: a lost rotated refresh token means reconnecting).
@@ -422,6 +436,7 @@ def _record_refresh_failure(conn: QboConnection, failure: QboError) -> None:
         log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESH_FAILED, message=failure.message)
 
 
+@sensitive_variables("tokens")
 def store_tokens(conn: QboConnection, tokens: TokenSet) -> None:
     conn.access_token = tokens.access_token
     conn.refresh_token = tokens.refresh_token
@@ -468,10 +483,34 @@ def _fault_code_and_detail(e: QuickbooksException) -> tuple[str, str]:
     return str(e.error_code), (e.detail or e.message or "")
 
 
+# The request ids of the writes sent inside `writes_sent()` (None outside it).
+_writes_sent: ContextVar[list[str] | None] = ContextVar("qbo_writes_sent", default=None)
+
+
+@contextmanager
+def writes_sent() -> Iterator[list[str]]:
+    """Collects the requestid of every write that leaves for QuickBooks inside the block (a write without
+    one is collected as ""). The outbox uses it to tell "nothing was sent" from "a write may have landed"."""
+    sent: list[str] = []
+    token = _writes_sent.set(sent)
+    try:
+        yield sent
+    finally:
+        _writes_sent.reset(token)
+
+
+def _note_write(request_id: str | None) -> None:
+    sent = _writes_sent.get()
+    if sent is not None:
+        sent.append(request_id or "")
+
+
 def _invoke(conn: QboConnection, method: str, path: str, *, params, body, content_type, request_id) -> dict:
     qb = _build_qb(conn)
     url = f"{qb.api_url}/company/{conn.realm_id}/{path}"
     is_write = method != "GET" and path.split("?")[0] not in {"query"}
+    if is_write:
+        _note_write(request_id)
     try:
         return qb.make_request(method, url, request_body=body, content_type=content_type,
                                params=dict(params or {}), request_id=request_id)
@@ -480,7 +519,9 @@ def _invoke(conn: QboConnection, method: str, path: str, *, params, body, conten
         status = response.status_code if response is not None else None
         code, detail = _fault_code_and_detail(e)
         retry_at = _pause_company(conn, response) if status == 429 or code.lstrip("0") == "3001" else None
-        raise classify(code=code, status=status, detail=detail[:500], retry_at=retry_at) from None
+        # A write answered by a server error (or no status) may still have been applied.
+        in_doubt = is_write and (status is None or status >= 500)
+        raise classify(code=code, status=status, detail=detail[:500], retry_at=retry_at, in_doubt=in_doubt) from None
     except (TypeError, ValueError):
         raise QboValidationError("QuickBooks answered with an unreadable fault; an operator should look at the logs.") from None
     except requests.RequestException as e:
@@ -513,7 +554,9 @@ def api_call(method: str, path: str, *, realm_id: str | None = None, params: dic
         log.warning("quickbooks %s %s failed: %s code=%s", method, path.split("?")[0], e.kind, e.code)
         raise
     QboConnection.objects.filter(pk=conn.pk).update(last_success_at=timezone.now())
-    return result
+    # QuickBooks' own text may hold NUL characters or lone surrogates, which PostgreSQL cannot store: every value Kadouri keeps
+    # from an answer (names, numbers, documents in JSON columns) comes through here.
+    return storable(result)
 
 
 # --- small typed wrappers ---------------------------------------------------------------------------

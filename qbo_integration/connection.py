@@ -6,9 +6,11 @@ import time
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Account
-from kadouri.text import is_ascii_digits
+from kadouri.debug import remember_secret
+from kadouri.text import clean_inbound_line, is_ascii_digits
 from orders.models import Order
 from products.models import Product
 
@@ -81,9 +83,11 @@ def _refuse_error(error: str) -> None:
     raise ConnectError(f"QuickBooks did not connect ({error[:60]}). Click Connect to try again.")
 
 
+@sensitive_variables("params", "code", "state", "tokens")
 def oauth_callback(*, session, params, user) -> QboConnection:
     """Nothing is replaced until the new tokens have read the named company's CompanyInfo; a sign-in that is
     not kept is revoked at Intuit, and so is every sign-in the new one replaces."""
+    remember_secret(params.get("code"))
     _accept_state(session, params.get("state", ""))
     if params.get("error", ""):
         _refuse_error(params["error"])
@@ -97,7 +101,7 @@ def oauth_callback(*, session, params, user) -> QboConnection:
     except ConnectError as e:
         _discard_new_grant(tokens, realm_id, user, str(e))
         raise
-    conn, replaced = _save_connection(realm_id, tokens, user, company_name=(info.get("CompanyName") or "")[:255])
+    conn, replaced = _save_connection(realm_id, tokens, user, company_name=clean_inbound_line(info.get("CompanyName") or "")[:255])
     note = _revoke_replaced(replaced)
     client.log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECTED,
                      message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}", user=user)
@@ -144,6 +148,7 @@ def _loggable_realm(realm_id: str) -> str:
 
 
 @transaction.atomic
+@sensitive_variables("tokens")
 def _save_connection(realm_id: str, tokens: client.TokenSet, user, *, company_name: str) -> tuple[QboConnection, list[str]]:
     """Returns the connection and the refresh tokens of the sign-ins it replaced (to revoke once committed)."""
     rows = list(QboConnection.objects.select_for_update().order_by("pk"))

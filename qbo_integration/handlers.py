@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.text import clean_inbound_line
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log
 from products.models import Product
@@ -424,7 +425,8 @@ def _handle_customer(event: QboWebhookEvent, fresh: bool) -> Outcome:
                 continue
             account.qbo_sync_token = str(version.sync_token if version.sync_token is not None else account.qbo_sync_token)
             fields = ["qbo_sync_token", "updated_at"]
-            name = str(customer.get("DisplayName") or "").strip()[:200]
+            # Invisible and control characters typed in QuickBooks never reach Kadouri's names.
+            name = clean_inbound_line(customer.get("DisplayName"))[:200]
             # The DisplayName Kadouri pushed is its mapped version of the name (":" → " - ", " (CODE)" for a
             # duplicate): an edit of the phone or address in QuickBooks must not rename "Acme" to "Acme (ACM2)".
             ours = {mapping.customer_display_name(account, disambiguate=d) for d in (False, True)}
@@ -478,7 +480,7 @@ def _apply_item(product: Product, item: dict, income: str) -> Outcome:
     version = Version.of(item)
     if version.compare(product.qbo_sync_token, None) <= 0:
         return Outcome(False, f"Product “{product.name}”: item SyncToken {version.sync_token} already known; nothing changed.")
-    name = str(item.get("Name") or "").strip()[:100] or product.name
+    name = clean_inbound_line(item.get("Name"))[:100] or product.name
     price = money(item.get("UnitPrice"))
     price = product.unit_price if price is None else price
     differs = [(f, k, q) for f, k, q in (("name", product.name, name), ("unit_price", product.unit_price, price)) if k != q]

@@ -20,6 +20,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
+
+from kadouri.text import is_hidden, storable
 
 from .models import QboConnection, QboWebhookCounter, QboWebhookEvent
 
@@ -69,11 +72,13 @@ class IngestResult:
 
 # --- signature -------------------------------------------------------------------------------------
 
+@sensitive_variables("token")
 def sign(body: bytes, token: str) -> str:
     """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (§7.3)."""
     return base64.b64encode(hmac.new(token.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
 
+@sensitive_variables("token")
 def signature_valid(*, body: bytes, signature: str, token: str) -> bool:
     if not signature or not token:
         return False
@@ -99,6 +104,8 @@ def _text(value, what: str, *, required: bool = True, limit: int = ID_MAX) -> st
             raise MalformedDelivery(f"{what} must be a string")
         return ""
     text = str(value).strip()
+    if any(is_hidden(ch) for ch in text):
+        raise MalformedDelivery(f"{what} contains control or invisible characters")
     if required and not text:
         raise MalformedDelivery(f"{what} is empty")
     if len(text) > limit:
@@ -131,7 +138,7 @@ def _key(*parts: str) -> str:
 def _stamp(moment: datetime | None, raw_value) -> str:
     if moment is not None:
         return moment.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds")
-    return str(raw_value or "")
+    return storable(str(raw_value or ""))
 
 
 def _entity_name(name: str) -> str:
@@ -200,6 +207,8 @@ def parse_delivery(body: bytes) -> list[ParsedEvent]:
         raise MalformedDelivery("neither eventNotifications (legacy) nor a CloudEvents array")
     if len(events) > MAX_EVENTS_PER_DELIVERY:
         raise MalformedDelivery(f"more than {MAX_EVENTS_PER_DELIVERY} events in one delivery")
+    for event in events:  # ids with control characters were refused above; other fields are only kept
+        event.raw = storable(event.raw)
     return events
 
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from accounts.models import Account
+from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
@@ -50,7 +51,8 @@ def number(value: Decimal | int | float) -> int | float:
 
 def clean_name(text: str, max_length: int) -> str:
     """A name QuickBooks accepts: no colon, tab or newline, single spaces, within the length limit."""
-    text = _SPACES.sub(" ", _FORBIDDEN.sub(" - ", text or "")).strip(" -")
+    # strip_hidden: a name stored before the text rule may still hold invisible characters; they never go out.
+    text = _SPACES.sub(" ", _FORBIDDEN.sub(" - ", strip_hidden(text or "", keep="\t\r\n"))).strip(" -")
     return text[:max_length].rstrip()
 
 

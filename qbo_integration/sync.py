@@ -248,7 +248,7 @@ def _queue_retry(job: QboSyncJob, error: QboError) -> None:
         return
     retry_at = max(error.retry_at or timezone.now(), timezone.now() + _backoff(job.attempts))
     job.state, job.not_before, job.claimed_at = State.PENDING, retry_at, None
-    job.in_doubt = job.in_doubt or error.in_doubt or job.action in (*CREATE_ACTIONS, Action.CONVERT_ESTIMATE)
+    job.in_doubt = job.in_doubt or error.in_doubt
     job.error_kind, job.error_code, job.last_error = error.kind, error.code, error.message[:500]
     job.save()
     when = timezone.localtime(retry_at).strftime("%H:%M:%S")
@@ -297,39 +297,56 @@ def qbo_job_run(*, job_id: int) -> QboSyncJob:
     job = QboSyncJob.objects.get(pk=job_id)
     delays = _inline_delays()
     while True:
-        try:
-            result = RUNNERS[job.action](job)
-        except QboThrottledError as e:  # the company is paused: never hammer it inside the request
-            _queue_retry(job, e)
-        except QboTransientError as e:
-            if job.action in (*CREATE_ACTIONS, Action.CONVERT_ESTIMATE) or e.in_doubt:
-                job.in_doubt = True  # the next try looks for the document before creating it
-                job.save(update_fields=["in_doubt", "updated_at"])
-            if delays:
-                time.sleep(delays.pop(0))
-                continue
-            _queue_retry(job, e)
-        except (QboError, SyncRefused) as e:
-            _fail(job, e)
-        except Exception as e:  # a bug or an unexpected answer must not leave the job `running` (and answer 500)
-            log.exception("quickbooks job %s (%s) crashed", job.pk, job.action)
-            _crashed(job, e)
-        else:
-            _finish(job, result)
+        with client.writes_sent() as sent:
+            try:
+                result = RUNNERS[job.action](job)
+            except QboThrottledError as e:  # the company is paused: never hammer it inside the request
+                _queue_retry(job, e)
+            except QboTransientError as e:
+                if e.in_doubt or _own_write_left(job, sent):
+                    job.in_doubt = True  # the next try looks for the document before creating it
+                    job.save(update_fields=["in_doubt", "updated_at"])
+                if delays:
+                    time.sleep(delays.pop(0))
+                    continue
+                _queue_retry(job, e)
+            except (QboError, SyncRefused) as e:
+                _fail(job, e)
+            except Exception as e:  # a bug or an unexpected answer must not leave the job `running` (and answer 500)
+                log.exception("quickbooks job %s (%s) crashed", job.pk, job.action)
+                _crashed(job, e, wrote=_own_write_left(job, sent))
+            else:
+                _finish(job, result)
         break
     return QboSyncJob.objects.filter(pk=job.pk).first() or job
 
 
-def _crashed(job: QboSyncJob, error: Exception) -> None:
-    """The last resort for an exception nobody classified. The write may have reached QuickBooks, so the job
-    is queued again in doubt (its retry looks the document up first); a vanished row fails it for good.
-    Only the exception's class goes on the row and the activity entry: its text may hold anything."""
+def _own_write_left(job: QboSyncJob, sent: list[str]) -> bool:
+    """Whether this job's own write went out: an order job's document carries the job's requestid (or the
+    re-apply id after a stale SyncToken); the customers and items created on the way have their own markers."""
+    if not job.order_id:
+        return bool(sent)
+    return bool({job.request_id, _request_id(f"{job.request_id}:reapply")} & set(sent))
+
+
+def _crashed(job: QboSyncJob, error: Exception, *, wrote: bool = True) -> None:
+    """The last resort for an exception nobody classified. If the job's write left (`wrote`), it may have
+    reached QuickBooks: the job is queued again in doubt (its retry looks the document up first). If nothing
+    left, the error happened while preparing the request and would happen again on every retry: the job fails
+    at once, and nothing is in doubt. Only the exception's class goes on the row and the activity entry: its
+    text may hold anything."""
     if not QboSyncJob.objects.filter(pk=job.pk).exists():
         return  # the order, and with it the job, is gone: nothing left to record
     if isinstance(error, ObjectDoesNotExist):
         what = "order" if job.order_id else ("account" if job.account_id else "product")
         _fail(job, SyncRefused(f"The {what} no longer exists in Kadouri, so nothing more is sent to QuickBooks "
                                f"for it ({error.__class__.__name__}).", status=409))
+        return
+    if not wrote:
+        _fail(job, SyncRefused(
+            f"Kadouri could not prepare the request for QuickBooks ({error.__class__.__name__}); nothing was sent, "
+            "and retrying would fail the same way. Check the order's dates and amounts; if they look right, an "
+            "operator should look at the worker logs.", status=422))
         return
     _queue_retry(job, QboTransientError(
         f"Kadouri hit an unexpected error ({error.__class__.__name__}) while talking to QuickBooks; it retries "

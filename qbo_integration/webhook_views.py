@@ -9,10 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
+
+from orders.models import Order
 
 from . import catchup, handlers, inbound, reconcile
 from .context_processors import can_manage_quickbooks
@@ -34,6 +37,7 @@ def _refuse(status: int, counter: str, detail: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@sensitive_variables("token")
 def webhook(request: HttpRequest) -> HttpResponse:
     """Intuit's doorbell: verify, store, enqueue, answer 200 — no QuickBooks call in here (qbo-api.md §7)."""
     token = settings.QBO_WEBHOOK_VERIFIER_TOKEN
@@ -182,6 +186,8 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
     if action not in ("take_quickbooks", "push_kadouri"):
         messages.error(request, "Unknown fix.")
         return redirect("qbo:reconcile")
+    if not Order.objects.filter(pk=order_id).exists():  # answered now, not by a task failing on the worker
+        raise Http404("No such order.")
     from django_q.tasks import async_task
 
     run = reconcile.reconcile_latest()

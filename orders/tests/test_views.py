@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conftest import make_account, make_order
-from orders.models import Order, OrderActivity, OrderLine
+from orders.models import Order, OrderActivity, OrderLine, latest_order_date
 from orders.services import order_activity_log, order_update
 
 pytestmark = pytest.mark.django_db
@@ -459,3 +460,100 @@ def test_it_answers_404_for_missing_orders(staff_client, order_id, suffix, metho
 def test_it_answers_404_for_unknown_urls(staff_client):
     assert staff_client.get("/orders/abc/").status_code == 404
     assert staff_client.get("/no-such-page/").status_code == 404
+
+
+# --- the order date's range: one rule for the form, the API and the admin -----------------------------------
+
+def _admin_add_form(seller, buyer, order_date: str) -> dict:
+    return {"number": "KD-ADMIN-1", "seller": seller.pk, "buyer": buyer.pk, "order_date": order_date,
+            "terms": "net_30", "commission_rate": "5", "notes": "", "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0", "activities-TOTAL_FORMS": "0", "activities-INITIAL_FORMS": "0"}
+
+
+@pytest.mark.parametrize("order_date", ["9999-12-31", "1999-12-31"])
+def test_the_admin_refuses_an_order_date_out_of_range(admin_client, seller, buyer, order_date):
+    response = admin_client.post("/admin/orders/order/add/", _admin_add_form(seller, buyer, order_date))
+
+    assert response.status_code == 200
+    assert "The order date must be between Jan 1, 2000 and" in response.content.decode()
+    assert not Order.objects.filter(number="KD-ADMIN-1").exists()
+
+
+def test_the_admin_accepts_an_order_date_in_range(admin_client, seller, buyer):
+    response = admin_client.post("/admin/orders/order/add/", _admin_add_form(seller, buyer, "2026-11-02"))
+    assert response.status_code == 302
+    assert Order.objects.get(number="KD-ADMIN-1").order_date.isoformat() == "2026-11-02"
+
+
+def test_the_latest_order_date_is_five_years_ahead(staff_client, order_factory):
+    order = order_factory()
+    latest = latest_order_date()
+    assert latest.year == timezone.localdate().year + 5
+    ok = staff_client.patch(f"/api/orders/{order.pk}", {"order_date": latest.isoformat(), "version": order.version},
+                            content_type="application/json")
+    assert ok.status_code == 200, ok.content
+    too_late = staff_client.patch(f"/api/orders/{order.pk}",
+                                  {"order_date": (latest + timedelta(days=1)).isoformat(), "version": order.version + 1},
+                                  content_type="application/json")
+    assert too_late.status_code == 400 and "must be between" in too_late.json()["error"]
+
+
+# --- the promised 200 lines -------------------------------------------------------------------------------
+
+def _many_lines(product, count: int) -> list[dict]:
+    # Every field typed, as a browser sends it (the remove box unticked is simply absent).
+    return [{"product": product.pk, "quantity": str(n + 1), "unit_price": f"{n}.25", "size": f"S{n}", "grade": f"G{n}"}
+            for n in range(count)]
+
+
+def test_it_saves_an_order_with_the_promised_200_lines(staff_client, seller, buyer, apples):
+    response = staff_client.post("/orders/new/", _form_data(seller, buyer, _many_lines(apples, 200), notes="big"))
+
+    assert response.status_code == 302, response.content[:500]
+    order = Order.objects.get(notes="big")
+    lines = list(order.lines.all())
+    assert len(lines) == 200
+    assert (lines[-1].quantity, lines[-1].unit_price, lines[-1].size) == (Decimal("200"), Decimal("199.25"), "S199")
+
+
+def test_it_saves_an_edit_of_an_order_with_200_lines(staff_client, seller, buyer, apples):
+    staff_client.post("/orders/new/", _form_data(seller, buyer, _many_lines(apples, 200), notes="big"))
+    order = Order.objects.get(notes="big")
+
+    response = staff_client.post(f"/orders/{order.pk}/edit/", _edit_data(order, notes="bigger"))
+
+    assert response.status_code == 302, response.content[:500]
+    order.refresh_from_db()
+    assert order.notes == "bigger" and order.lines.count() == 200
+
+
+@pytest.mark.parametrize("count", [201, 250])
+def test_it_refuses_more_than_200_lines_and_keeps_every_typed_line(staff_client, seller, buyer, apples, count):
+    before = _state()
+
+    response = staff_client.post("/orders/new/", _form_data(seller, buyer, _many_lines(apples, count), notes="kept"))
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "An order can have at most 200 lines" in html
+    assert _state() == before
+    for n in (0, 199, count - 1):  # the first, the 200th and the last line come back as typed
+        assert re.search(rf'name="lines-{n}-quantity"[^>]*value="{n + 1}"', html), n
+        assert f'value="S{n}"' in html and f'value="G{n}"' in html
+    assert "kept</textarea>" in html
+
+
+def test_an_edit_without_the_version_is_refused_with_everything_typed_kept(staff_client, order_factory):
+    """The hidden version is what tells a stale form from a fresh one: without it, nothing is saved."""
+    order = order_factory()
+    before = _state()
+    data = _edit_data(order, notes="Typed without a version") | {"lines-0-quantity": "77"}
+    del data["version"]
+
+    response = staff_client.post(f"/orders/{order.pk}/edit/", data)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The form&#x27;s version is missing; reload the order and edit again" in html
+    assert "Typed without a version</textarea>" in html and re.search(r'name="lines-0-quantity"[^>]*value="77"', html)
+    assert _state() == before

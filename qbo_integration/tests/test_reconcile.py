@@ -234,3 +234,18 @@ def test_the_report_reads_order_totals_without_a_query_per_order(webhooks, order
         run = reconcile.reconcile_run()
 
     assert run.checked == 6 and run.rows == []
+
+
+@pytest.mark.parametrize("action", ["take_quickbooks", "push_kadouri"])
+def test_a_fix_for_an_order_that_does_not_exist_is_a_404_and_queues_nothing(admin_client, posted, action):
+    from django_q.models import OrmQ, Task
+
+    admin_client.post("/settings/quickbooks/reconcile/run/")
+    tasks_before = Task.objects.count()
+
+    response = admin_client.post("/settings/quickbooks/reconcile/999999/fix/", {"action": action})
+
+    assert response.status_code == 404
+    assert (Task.objects.count(), OrmQ.objects.count()) == (tasks_before, 0)  # nothing went to the worker
+    page = admin_client.get("/settings/quickbooks/reconcile/").content.decode()
+    assert "Fix queued" not in page

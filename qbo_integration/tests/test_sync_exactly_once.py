@@ -93,10 +93,27 @@ def test_it_creates_one_invoice_when_the_connection_drops_after_quickbooks_commi
 
 
 @pytest.mark.django_db
-def test_it_adopts_the_committed_invoice_when_the_retry_comes_much_later(staff_client, qbo_connected, order_factory):
+class LookupsFailAfterTheCreate:
+    """Once QuickBooks has run the invoice create, the next `count` queries answer 503."""
+
+    def __init__(self, emu, count: int):
+        self.handle, self.count, self.created = emu.handle, count, False
+
+    def __call__(self, method, path, headers=None, body=b""):
+        if method == "POST" and path.split("?")[0].endswith("/invoice"):
+            self.created = True
+        elif self.created and self.count and path.split("?")[0].endswith("/query"):
+            self.count -= 1
+            return 503, {"Content-Type": "text/plain"}, b"Service Unavailable"
+        return self.handle(method, path, headers, body)
+
+
+def test_it_adopts_the_committed_invoice_when_the_retry_comes_much_later(staff_client, qbo_connected, order_factory,
+                                                                          monkeypatch):
     order = order_factory()
     qbo_connected.add_fault("drop", method="POST", path="/invoice$")
-    qbo_connected.add_fault("503", method="POST", path="/query$", count=3)  # the look-ups fail too: queued
+    # The look-ups of the in-request retries fail too: queued. (Before the create, nothing would be in doubt.)
+    monkeypatch.setattr(qbo_connected, "handle", LookupsFailAfterTheCreate(qbo_connected, count=3))
 
     response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
                                  content_type="application/json")

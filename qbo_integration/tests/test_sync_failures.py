@@ -367,3 +367,54 @@ def test_a_queued_job_fails_plainly_when_quickbooks_was_disconnected_meanwhile(s
     job.refresh_from_db()
     assert (job.state, job.error_kind) == ("failed", "not_connected")
     assert "QuickBooks is not connected" in order.activities.get(activity_type=OrderActivity.Type.SYNC_FAILED).description
+
+
+def test_an_error_before_anything_was_sent_fails_the_job_at_once_and_nothing_is_in_doubt(
+        staff_client, qbo_connected, order_factory):
+    """An order dated 9999-12-31 from before the date rule: its due date cannot be computed. Nothing left for
+    QuickBooks, so there is nothing to be in doubt about and no retry would help: the job fails at once, says
+    why, and the draft can be deleted."""
+    from datetime import date
+
+    from orders.models import Order
+
+    order = order_factory()
+    Order.objects.filter(pk=order.pk).update(order_date=date(9999, 12, 31))  # stored before dates were checked
+
+    response = push(staff_client, order)
+
+    assert response.status_code == 409
+    assert "nothing was sent" in response.json()["error"]
+    job = QboSyncJob.objects.get(order=order)
+    assert (job.state, job.in_doubt, job.attempts) == ("failed", False, 1)
+    assert "OverflowError" in job.last_error
+    assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
+    failed = order.activities.get(activity_type=OrderActivity.Type.SYNC_FAILED)
+    assert "nothing was sent" in failed.description
+    assert not order.activities.filter(activity_type=OrderActivity.Type.SYNC_QUEUED).exists()
+    deleted = staff_client.post(f"/orders/{order.pk}/delete/")
+    assert deleted.status_code == 302 and not Order.objects.filter(pk=order.pk).exists()
+
+
+def test_a_transient_error_before_the_document_was_sent_is_not_in_doubt(staff_client, qbo_connected, order_factory):
+    """The DocNumber look-up (a read) keeps failing: the job waits for a retry, but no write left, so it is
+    not in doubt."""
+    order = order_factory()
+    qbo_connected.add_fault("503", method="POST", path="/query$", count=10)
+
+    response = push(staff_client, order)
+
+    assert response.status_code == 202
+    job = QboSyncJob.objects.get(order=order)
+    assert (job.state, job.in_doubt) == ("pending", False)
+    assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
+
+
+def test_a_throttled_create_is_not_in_doubt(staff_client, qbo_connected, order_factory):
+    order = order_factory()
+    qbo_connected.add_fault("429", method="POST", path="/invoice$")
+
+    assert push(staff_client, order).status_code == 202
+
+    job = QboSyncJob.objects.get(order=order)
+    assert (job.state, job.in_doubt) == ("pending", False)  # QuickBooks refused it before doing anything

@@ -263,6 +263,24 @@ def test_it_renders_every_page_for_staff_and_admins_without_changing_anything(cr
     assert diff(before, full_snapshot()) == [], "a GET changed the database"
 
 
+def test_it_tells_browsers_and_proxies_not_to_keep_any_answer_to_a_logged_in_user(crawl, staff_user, admin_user):
+    """Pages, JSON, redirects and refusals alike: after logout, the back button or a shared proxy shows nothing."""
+    problems = []
+    for who, user in (("staff", staff_user), ("admin", admin_user)):
+        client = _client(user)
+        for pattern in ALL_PATTERNS:
+            if pattern.name in LOGOUT:
+                continue  # ends the session: the answer is no longer a logged-in user's
+            path = fill(pattern)
+            for method in ("GET", "POST"):
+                response = _request(client, method, path)
+                directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+                if not {"no-store", "private"} <= directives:
+                    problems.append(f"{who} {method} {path} → {response.status_code} "
+                                    f"Cache-Control: {response.get('Cache-Control')!r}")
+    assert not problems, "\n".join(problems)
+
+
 def test_it_refuses_every_unsafe_request_without_a_csrf_token(crawl, admin_user):
     before, problems = full_snapshot(), []
     exempt = [p.name for p in ALL_PATTERNS if getattr(p.callback, "csrf_exempt", False)]

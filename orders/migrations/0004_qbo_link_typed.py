@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_qbo_create_request'),
-        ('orders', '0001_initial'),
+        ('orders', '0003_text_rule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
