@@ -109,7 +109,7 @@ class Order(models.Model):
         null=True, blank=True, help_text="QuickBooks' LastUpdatedTime of the document as Kadouri last saw it."
     )
     qbo_link_problem = models.CharField(
-        max_length=500, blank=True,
+        max_length=500, blank=True, validators=[validate_single_line],
         help_text="Set when the QuickBooks document at this id is not the order's own (another number): Kadouri "
                   "then applies nothing from it and sends nothing to it.",
     )

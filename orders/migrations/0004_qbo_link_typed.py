@@ -2,6 +2,8 @@
 from django.conf import settings
 from django.db import migrations, models
 
+import kadouri.text
+
 
 def give_every_link_its_type(apps, schema_editor):
     """Before this migration an order could hold a QuickBooks id with no type; such links were invoices."""
@@ -24,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='qbo_link_problem',
-            field=models.CharField(blank=True, help_text="Set when the QuickBooks document at this id is not the order's own (another number): Kadouri then applies nothing from it and sends nothing to it.", max_length=500),
+            field=models.CharField(blank=True, help_text="Set when the QuickBooks document at this id is not the order's own (another number): Kadouri then applies nothing from it and sends nothing to it.", max_length=500, validators=[kadouri.text.validate_single_line]),
         ),
         migrations.AddConstraint(
             model_name='order',
