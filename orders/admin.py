@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.db.models import F
 
+from kadouri.append_only_admin import AppendOnlyAdmin
 from kadouri.http import client_ip
 
 from .models import Order, OrderActivity, OrderLine
-from .services import order_activity_log, user_display_name
+from .services import OrderError, order_activity_log, order_delete, user_display_name
 
 
 class OrderLineInline(admin.TabularInline):
@@ -59,6 +60,18 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.is_deletable)
 
+    # Deleting goes through the service, like the order pages: the same rules, and an "Order deleted" entry
+    # in the activity log (which outlives the order).
+    def delete_model(self, request, obj):
+        try:
+            order_delete(order_id=obj.pk, by=request.user, ip=client_ip(request))
+        except OrderError as e:
+            self.message_user(request, str(e), level="error")
+
+    def delete_queryset(self, request, queryset):
+        for order in queryset:
+            self.delete_model(request, order)
+
     def save_related(self, request, form, formsets, change):
         # Admin saves bypass orders.services; keep the activity log, version and fingerprint honest.
         super().save_related(request, form, formsets, change)
@@ -82,14 +95,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderActivity)
-class OrderActivityAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "order", "activity_type", "user_name", "ip_address"]
+class OrderActivityAdmin(AppendOnlyAdmin):
+    list_display = ["created_at", "order_number", "activity_type", "user_name", "ip_address"]
     list_filter = ["activity_type", "created_at"]
-    search_fields = ["order__number", "description", "user_name"]
-    readonly_fields = [f.name for f in OrderActivity._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    search_fields = ["order_number", "description", "user_name"]

@@ -294,6 +294,16 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
             "Wait for it to finish, then delete the order (void its invoice first if one was created)."
         )
     number = order.number
+    # The activity log outlives the order (its entries keep the number); this entry says who deleted it.
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.ORDER_DELETED,
+        description=f"Order {number} ({order.get_status_display().lower()}, total ${order.total:,.2f}) deleted by "
+                    f"{user_display_name(by)}.",
+        user=by,
+        ip=ip,
+        details={"status": order.status, "lines": _line_summary(order)},
+    )
     order.delete()
     return number
 
