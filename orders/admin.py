@@ -1,15 +1,34 @@
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin
 from django.db.models import F
 
 from kadouri.append_only_admin import AppendOnlyAdmin
 from kadouri.http import client_ip
 
-from .models import Order, OrderActivity, OrderLine
-from .services import OrderError, order_activity_log, order_delete, user_display_name
+from .models import Order, OrderActivity, OrderLine, to_cents
+from .services import OrderError, order_activity_log, order_delete, order_refuse_total_below_paid, user_display_name
+
+
+class OrderLineFormSet(forms.BaseInlineFormSet):
+    """The same floor as the order form: the lines cannot total less than QuickBooks has recorded as paid."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        kept = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        total = to_cents(sum((to_cents(d["quantity"] * d["unit_price"]) for d in kept), Decimal("0")))
+        try:
+            order_refuse_total_below_paid(self.instance, total)
+        except OrderError as e:
+            raise forms.ValidationError(str(e)) from None
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
+    formset = OrderLineFormSet
     extra = 0
     readonly_fields = ["amount"]
     autocomplete_fields = ["product"]

@@ -112,6 +112,13 @@ class Order(models.Model):
         return bool(self.qbo_doc_id)
 
     @property
+    def amount_paid(self) -> Decimal:
+        """What QuickBooks has recorded as paid on the order's invoice, as Kadouri last saw it."""
+        if self.qbo_doc_type != self.DocType.INVOICE or self.qbo_total is None or self.qbo_balance is None:
+            return Decimal("0.00")
+        return max(self.qbo_total - self.qbo_balance, Decimal("0.00"))
+
+    @property
     def changed_since_push(self) -> bool:
         return self.status == self.Status.POSTED_TO_QB and self.content_fingerprint != self.pushed_fingerprint
 
