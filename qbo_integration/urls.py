@@ -7,6 +7,7 @@ app_name = "qbo"
 urlpatterns = [
     path("quickbooks/", views.settings_quickbooks, name="settings"),
     path("quickbooks/clear-ids/", views.clear_ids, name="clear-ids"),
+    path("quickbooks/demo-documents/", views.demo_documents, name="demo-documents"),
     path("quickbooks/orders/<int:order_id>/<str:action>/", sync_views.order_action, name="order-action"),
     path("quickbooks/sync/<str:kind>/<int:pk>/", sync_views.sync_ref, name="sync-ref"),
     path("quickbooks/push/", sync_views.bulk_push, name="bulk-push"),
