@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from kadouri.live import live_response
+
 from . import catchup, handlers, inbound, reconcile
 from .context_processors import can_manage_quickbooks
 from .models import QboCatchUp, QboConnection, QboWebhookCounter, QboWebhookEvent, SyncConflict
@@ -144,7 +146,7 @@ def catchup_start(request: HttpRequest) -> HttpResponse:
     for realm_id in realms:
         async_task("qbo_integration.tasks.qbo_catchup_realm", realm_id, full, group="qbo-catchup")
     messages.success(request, "Catch-up started: Kadouri is asking QuickBooks what changed. "
-                              "Reload this page to see what it found.")
+                              "“Changes from QuickBooks” below shows what it found as soon as it is done.")
     return redirect("qbo:settings")
 
 
@@ -159,6 +161,14 @@ def reconcile_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def reconcile_report(request: HttpRequest) -> HttpResponse:
+    """The reconciliation page polls this: the report, once a run or a fix has changed it."""
+    return live_response(request, "qbo_integration/_reconcile_report.html", {
+        "run": reconcile.reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)})
+
+
+@login_required
 @require_POST
 def reconcile_start(request: HttpRequest) -> HttpResponse:
     if not can_manage_quickbooks(request.user):
@@ -168,7 +178,7 @@ def reconcile_start(request: HttpRequest) -> HttpResponse:
 
     async_task("qbo_integration.tasks.qbo_reconcile_run", request.user.pk, group="qbo-reconcile")
     messages.success(request, "Reconciliation started: every linked order is compared with QuickBooks. "
-                              "Reload this page to see the report.")
+                              "The report below updates as soon as it is done.")
     return redirect("qbo:reconcile")
 
 
@@ -190,6 +200,14 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
     messages.success(request, "Fix queued: " + ("QuickBooks' values are applied to the order."
                                                 if action == "take_quickbooks" else "Kadouri's order is pushed to QuickBooks."))
     return redirect("qbo:reconcile")
+
+
+@login_required
+@require_GET
+def inbound_card(request: HttpRequest) -> HttpResponse:
+    """The Settings page polls this: the "Changes from QuickBooks" card, once a catch-up or a webhook changed it."""
+    return live_response(request, "qbo_integration/_inbound_card.html",
+                         settings_card_context() | {"can_manage": can_manage_quickbooks(request.user)})
 
 
 def settings_card_context() -> dict:
