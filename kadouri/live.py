@@ -1,7 +1,9 @@
 """Parts of a page that update by themselves (htmx polling every few seconds, no reload).
 
-A live part carries `hx-get="…?since={{ live_stamp }}" hx-trigger="every 2s" hx-swap="outerHTML"`. Its stamp is a
-hash of its own rendered HTML, so a poll answers 204 (htmx keeps the part as it is) until something the part
+A live part carries `data-live hx-get="…" hx-vals='{"since": "{{ live_stamp }}"}' hx-trigger="every 2s"
+hx-swap="outerHTML"`. (The stamp goes in hx-vals, read when each poll is sent: htmx fixes hx-get's URL when it
+processes the element, and a part swapped in for one with the same id is processed while it still wears the old
+part's attributes, so a stamp in the URL would be the previous one.) Its stamp is a hash of its own rendered HTML, so a poll answers 204 (htmx keeps the part as it is) until something the part
 shows has changed, then the new HTML with its new stamp. Nothing to keep in step by hand: whatever the template
 shows is what is compared.
 """

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from kadouri.live import live_response
+from kadouri.live import live_response, live_stamp
 
 from . import catchup, handlers, inbound, reconcile
 from .context_processors import can_manage_quickbooks
@@ -23,6 +23,8 @@ from .models import QboCatchUp, QboConnection, QboWebhookCounter, QboWebhookEven
 log = logging.getLogger(__name__)
 
 EVENTS_PER_PAGE = 50
+RECONCILE_REPORT = "qbo_integration/_reconcile_report.html"
+INBOUND_CARD = "qbo_integration/_inbound_card.html"
 REPLAY_MAX = 500
 
 
@@ -153,10 +155,10 @@ def catchup_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def reconcile_page(request: HttpRequest) -> HttpResponse:
-    run = reconcile.reconcile_latest()
-    return render(request, "qbo_integration/reconcile.html", {
-        "run": run, "can_manage": can_manage_quickbooks(request.user),
+    report = {"run": reconcile.reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)}
+    return render(request, "qbo_integration/reconcile.html", report | {
         "conflicts": SyncConflict.objects.filter(state=SyncConflict.State.OPEN)[:100],
+        "live_stamp": live_stamp(request, RECONCILE_REPORT, report),
     })
 
 
@@ -164,7 +166,7 @@ def reconcile_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def reconcile_report(request: HttpRequest) -> HttpResponse:
     """The reconciliation page polls this: the report, once a run or a fix has changed it."""
-    return live_response(request, "qbo_integration/_reconcile_report.html", {
+    return live_response(request, RECONCILE_REPORT, {
         "run": reconcile.reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)})
 
 
@@ -206,8 +208,7 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_GET
 def inbound_card(request: HttpRequest) -> HttpResponse:
     """The Settings page polls this: the "Changes from QuickBooks" card, once a catch-up or a webhook changed it."""
-    return live_response(request, "qbo_integration/_inbound_card.html",
-                         settings_card_context() | {"can_manage": can_manage_quickbooks(request.user)})
+    return live_response(request, INBOUND_CARD, settings_card_context() | {"can_manage": can_manage_quickbooks(request.user)})
 
 
 def settings_card_context() -> dict:

@@ -57,16 +57,18 @@
     if (button) { event.preventDefault(); addLine(button); }
   });
 
-  // Live parts (data-live) poll for changes; while one of their own buttons is working, its answer is the news:
+  // Live parts (data-live) poll for changes. While one of their own buttons is working, its answer is the news:
   // skip the poll, and drop a poll answer that arrives meanwhile.
   function busyLivePart(elt) {
-    return elt && elt.hasAttribute && elt.hasAttribute("data-live") && elt.querySelector(".htmx-request") !== null;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live")) { return false; }
+    return elt.querySelector(".htmx-request") !== null;
   }
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (busyLivePart(event.detail.elt)) { event.preventDefault(); }
   });
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (busyLivePart(event.detail.elt)) { event.detail.shouldSwap = false; }
+    var config = event.detail.requestConfig;  // the poll's own answer is a GET; a button's answer must swap
+    if (config && config.verb === "get" && busyLivePart(event.detail.target)) { event.detail.shouldSwap = false; }
   });
 
   document.addEventListener("submit", function (event) {

@@ -129,3 +129,20 @@ def test_the_catch_up_card_shows_what_the_catch_up_found(
     _assert_not_reloaded(page)
     _shot(page, f"catchup-{viewport}")
     assert csp_violations == []
+
+
+def test_the_outcome_of_a_button_stays_through_the_polls(
+        live_page, viewport, live_server, live_qbo, staff_user, order_factory, csp_violations):
+    order = order_factory()
+    page = live_page
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    _mark_loaded(page)
+    page.wait_for_timeout(1_500)  # the click lands near the page's first poll
+    page.locator("#qbo-panel").get_by_role("button", name="Create Invoice in QB").click()
+    expect(page.get_by_test_id("qbo-outcome")).to_contain_text(f"Invoice #{order.number} created in QuickBooks.")
+    expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
+    page.wait_for_timeout(4_500)  # two more polls, and the creation's own webhooks
+    expect(page.get_by_test_id("qbo-outcome")).to_contain_text(f"Invoice #{order.number} created in QuickBooks.")
+    _assert_not_reloaded(page)
+    assert csp_violations == []
