@@ -177,5 +177,8 @@ QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=1
 QBO_THROTTLE_PAUSE_SECONDS = env.float("QBO_THROTTLE_PAUSE_SECONDS", default=60.0)  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox
+# `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this
+# long, then kills what is still running (leased jobs and inbox events are picked up again).
+QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)
 
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("qbo_integration.context_processors.qbo_banners")
