@@ -7,6 +7,7 @@ instance's save and delete, and queryset delete / update / bulk_update / update_
 
 import pytest
 from django.contrib.admin.sites import site
+from django.db import DatabaseError, connection, transaction
 
 from kadouri.append_only import AppendOnlyError, append_only_models
 from orders.models import Order, OrderActivity
@@ -115,3 +116,16 @@ def test_the_admin_bulk_delete_of_orders_keeps_their_logs(admin_client, order_fa
     assert response.status_code == 302
     assert not Order.objects.exists()
     assert OrderActivity.objects.filter(activity_type="order_deleted").count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the database trigger exists on PostgreSQL only")
+@pytest.mark.parametrize("sql", [
+    "UPDATE {table} SET created_at = created_at + interval '1 day'",
+    "DELETE FROM {table}",
+])
+def test_postgresql_itself_refuses_raw_changes(audit_rows, sql):
+    for model in audit_rows:
+        before = _snapshot(model)
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql.format(table=model._meta.db_table))
+        assert _snapshot(model) == before
