@@ -7,6 +7,7 @@ import pytest
 
 from orders.models import Order, OrderLine
 from orders.services import LineInput, OrderError, order_update
+from qbo_integration.invariants import order_invariant_violations
 from qbo_integration.models import QboSyncJob
 from qbo_integration.testing import REALM_ID
 
@@ -57,6 +58,7 @@ def test_the_form_accepts_a_total_at_or_above_what_was_paid(staff_client, partly
     assert response.status_code == 302
     partly_paid.refresh_from_db()
     assert partly_paid.total == Decimal("325.00") and partly_paid.changed_since_push
+    assert order_invariant_violations(partly_paid) == []
 
 
 def test_the_service_refuses_it_for_every_caller(partly_paid, staff_user, apples):
@@ -119,6 +121,8 @@ def test_the_panel_drops_an_old_failure_when_quickbooks_settles_the_invoice(webh
     page = staff_client.get(f"/orders/{posted.pk}/").content.decode()
     assert 'data-testid="status-badge">Paid<' in page
     assert 'data-testid="qbo-last-error"' not in page
+    posted.refresh_from_db()
+    assert order_invariant_violations(posted) == []
 
 
 def test_the_admin_refuses_it_too(admin_client, partly_paid):
