@@ -143,13 +143,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"}},
+    "filters": {"redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"},
+                "quiet_polls": {"()": "kadouri.logging.QuietPollsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # runserver's request lines include the OAuth callback's ?code=…&state=…
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["quiet_polls"]},
     },
 }
 
