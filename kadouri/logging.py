@@ -18,3 +18,11 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
+
+
+class QuietPollsFilter(logging.Filter):
+    """Pages poll their live parts every 2 s (kadouri/live.py); a poll answered 204 (nothing new) is no news for
+    runserver's console."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(record, "status_code", None) == 204 and "since=" in record.getMessage())

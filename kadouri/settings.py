@@ -173,13 +173,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"}},
+    "filters": {"redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"},
+                "quiet_polls": {"()": "kadouri.logging.QuietPollsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # runserver's request lines include the OAuth callback's ?code=…&state=…
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["quiet_polls"]},
     },
 }
 
@@ -210,5 +211,8 @@ QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=1
 QBO_THROTTLE_PAUSE_SECONDS = env.float("QBO_THROTTLE_PAUSE_SECONDS", default=60.0)  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox
+# `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this
+# long, then kills what is still running (leased jobs and inbox events are picked up again).
+QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)
 
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("qbo_integration.context_processors.qbo_banners")

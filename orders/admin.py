@@ -1,14 +1,34 @@
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin
 from django.db.models import F
 
+from kadouri.append_only_admin import AppendOnlyAdmin
 from kadouri.http import client_ip
 
-from .models import Order, OrderActivity, OrderLine
-from .services import order_activity_log, user_display_name
+from .models import Order, OrderActivity, OrderLine, to_cents
+from .services import OrderError, order_activity_log, order_delete, order_refuse_total_below_paid, user_display_name
+
+
+class OrderLineFormSet(forms.BaseInlineFormSet):
+    """The same floor as the order form: the lines cannot total less than QuickBooks has recorded as paid."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        kept = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        total = to_cents(sum((to_cents(d["quantity"] * d["unit_price"]) for d in kept), Decimal("0")))
+        try:
+            order_refuse_total_below_paid(self.instance, total)
+        except OrderError as e:
+            raise forms.ValidationError(str(e)) from None
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
+    formset = OrderLineFormSet
     extra = 0
     readonly_fields = ["amount"]
     autocomplete_fields = ["product"]
@@ -59,6 +79,18 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.is_deletable)
 
+    # Deleting goes through the service, like the order pages: the same rules, and an "Order deleted" entry
+    # in the activity log (which outlives the order).
+    def delete_model(self, request, obj):
+        try:
+            order_delete(order_id=obj.pk, by=request.user, ip=client_ip(request))
+        except OrderError as e:
+            self.message_user(request, str(e), level="error")
+
+    def delete_queryset(self, request, queryset):
+        for order in queryset:
+            self.delete_model(request, order)
+
     def save_related(self, request, form, formsets, change):
         # Admin saves bypass orders.services; keep the activity log, version and fingerprint honest.
         super().save_related(request, form, formsets, change)
@@ -82,14 +114,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderActivity)
-class OrderActivityAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "order", "activity_type", "user_name", "ip_address"]
+class OrderActivityAdmin(AppendOnlyAdmin):
+    list_display = ["created_at", "order_number", "activity_type", "user_name", "ip_address"]
     list_filter = ["activity_type", "created_at"]
-    search_fields = ["order__number", "description", "user_name"]
-    readonly_fields = [f.name for f in OrderActivity._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    search_fields = ["order_number", "description", "user_name"]

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.append_only import AppendOnlyModel
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 
@@ -164,6 +165,13 @@ class Order(models.Model):
         return bool(self.qbo_doc_id)
 
     @property
+    def amount_paid(self) -> Decimal:
+        """What QuickBooks has recorded as paid on the order's invoice, as Kadouri last saw it."""
+        if self.qbo_doc_type != self.DocType.INVOICE or self.qbo_total is None or self.qbo_balance is None:
+            return Decimal("0.00")
+        return max(self.qbo_total - self.qbo_balance, Decimal("0.00"))
+
+    @property
     def changed_since_push(self) -> bool:
         return self.status == self.Status.POSTED_TO_QB and self.content_fingerprint != self.pushed_fingerprint
 
@@ -225,7 +233,10 @@ class OrderLine(models.Model):
         return f"{self.product.name} ({extras})" if extras else self.product.name
 
 
-class OrderActivity(models.Model):
+class OrderActivity(AppendOnlyModel):
+    """The order's audit trail: append-only. It outlives the order: deleting a draft or cancelled order keeps
+    its entries (with the order's number) and adds one saying who deleted it."""
+
     class Type(models.TextChoices):
         ORDER_CREATED = "order_created", "Order created"
         ORDER_EDITED = "order_edited", "Order edited"
@@ -240,8 +251,10 @@ class OrderActivity(models.Model):
         SYNC_QUEUED = "sync_queued", "Sync queued"
         SYNC_FAILED = "sync_failed", "Sync failed"
         CONFLICT = "conflict", "Conflict"
+        ORDER_DELETED = "order_deleted", "Order deleted"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="activities")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities")
+    order_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     user_name = models.CharField(max_length=150)
     activity_type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
@@ -256,12 +269,18 @@ class OrderActivity(models.Model):
         verbose_name_plural = "order activities"
 
     def __str__(self) -> str:
-        return f"{self.order} · {self.activity_type}"
+        return f"{self.order_number} · {self.activity_type}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.order_number and self.order_id:
+            self.order_number = self.order.number
+        super().save(*args, **kwargs)
 
     def as_json(self) -> dict:
         return {
             "id": self.pk,
             "orderId": self.order_id,
+            "orderNumber": self.order_number,
             "userId": self.user_id,
             "userName": self.user_name,
             "activityType": self.activity_type,

@@ -116,6 +116,26 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise OrderError(f"Line {index}: the amount is too large (at most ${MAX_LINE_AMOUNT - CENT:,}).")
 
 
+def _unit_price(line: LineInput) -> Decimal:
+    return line.product.unit_price if line.unit_price is None else line.unit_price
+
+
+def _lines_total(lines: list[LineInput]) -> Decimal:
+    return to_cents(sum((to_cents(line.quantity * _unit_price(line)) for line in lines), Decimal("0")))
+
+
+def order_refuse_total_below_paid(order: Order, total: Decimal) -> None:
+    """Every way of editing lines asks this. QuickBooks refuses an invoice total below the payments applied to
+    it; saying so at the edit keeps the fix where it belongs (the order's lines), not in a failed Update later."""
+    paid = order.amount_paid
+    if paid > 0 and total < paid:
+        raise OrderError(
+            f"${paid:,.2f} has already been paid on invoice #{order.qbo_doc_number or order.number} in QuickBooks, "
+            f"so the order total cannot go below that (these lines total ${total:,.2f}). Keep the total at "
+            f"${paid:,.2f} or more; a lower total needs the payment changed in QuickBooks first."
+        )
+
+
 def _number_from_pk(pk: int) -> str:
     # The primary key makes the number race-free; the year keeps it readable (KD-2026-00042).
     return f"{settings.ORDER_NUMBER_PREFIX}-{timezone.localdate().year}-{pk:05d}"
@@ -138,11 +158,11 @@ def _write_lines(order: Order, lines: list[LineInput]) -> None:
                 order=order,
                 product=line.product,
                 quantity=line.quantity,
-                unit_price=line.product.unit_price if line.unit_price is None else line.unit_price,
+                unit_price=_unit_price(line),
                 size=line.size,
                 grade=line.grade,
                 position=position,
-                amount=to_cents(line.quantity * (line.product.unit_price if line.unit_price is None else line.unit_price)),
+                amount=to_cents(line.quantity * _unit_price(line)),
             )
             for position, line in enumerate(lines)
         ]
@@ -240,6 +260,7 @@ def order_update(
     _check_header(merged)
     if lines is not None:
         _check_lines(lines)
+        order_refuse_total_below_paid(order, _lines_total(lines))
     if fields.get("number") and fields["number"] != order.number:
         if order.is_in_quickbooks:
             raise OrderError("The order number cannot change once the order is in QuickBooks (it is the DocNumber).")
@@ -311,6 +332,16 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
             "Wait for it to finish, then delete the order (void its invoice first if one was created)."
         )
     number = order.number
+    # The activity log outlives the order (its entries keep the number); this entry says who deleted it.
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.ORDER_DELETED,
+        description=f"Order {number} ({order.get_status_display().lower()}, total ${order.total:,.2f}) deleted by "
+                    f"{user_display_name(by)}.",
+        user=by,
+        ip=ip,
+        details={"status": order.status, "lines": _line_summary(order)},
+    )
     order.delete()
     return number
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from kadouri.http import client_ip
+from kadouri.live import live_stamp
 from products.models import Product
 
 from . import selectors, services
@@ -48,7 +49,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _get_order(order_id)
     tab = "activity" if request.GET.get("tab") == "activity" else "lines"
     activities = Paginator(order.activities.all(), ACTIVITIES_PER_PAGE).get_page(request.GET.get("apage"))
-    return render(request, "orders/order_detail.html", {"order": order, "tab": tab, "activities": activities})
+    # The QuickBooks panel polls with this stamp: it is swapped only once something it shows has changed.
+    stamp = live_stamp(request, "orders/_qbo_panel.html", {"order": order, "live": True})
+    return render(request, "orders/order_detail.html",
+                  {"order": order, "tab": tab, "activities": activities, "live_stamp": stamp})
 
 
 def _render_form(request, form, formset, order=None, status=200):

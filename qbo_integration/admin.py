@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from django.utils import timezone as _tz
 
+from kadouri.append_only_admin import AppendOnlyAdmin
+
 from .models import (
     BulkPush,
     IntegrationLog,
@@ -36,17 +38,10 @@ class QboConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntegrationLog)
-class IntegrationLogAdmin(admin.ModelAdmin):
+class IntegrationLogAdmin(AppendOnlyAdmin):
     list_display = ["created_at", "realm_id", "event", "message", "user"]
     list_filter = ["event", "realm_id"]
     search_fields = ["message", "realm_id"]
-    readonly_fields = ["created_at", "realm_id", "event", "message", "user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- inbound: the inbox, catch-up runs, conflicts ------------------------------------------------------

@@ -133,7 +133,7 @@ def _store(run: QboCatchUp, objects: dict[str, list[dict]]) -> int:
 
 def _changes(run: QboCatchUp) -> list[str]:
     """What the run changed, for the Settings card: order activity it wrote, accounts and products it touched."""
-    orders = [f"{a.order.number}: {a.description}" for a in OrderActivity.objects.select_related("order").filter(
+    orders = [f"{a.order_number}: {a.description}" for a in OrderActivity.objects.filter(
         user_name=Cause(source=QboWebhookEvent.Source.CDC).user_name, created_at__gte=run.started_at,
     ).exclude(activity_type=OrderActivity.Type.STATUS_CHANGED).order_by("id")]
     names = [e.result for e in QboWebhookEvent.objects.filter(

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from kadouri.append_only import AppendOnlyModel
+
 from .fields import EncryptedTextField
 
 HARD_EXPIRY_WARNING = timedelta(days=30)
@@ -55,8 +57,9 @@ class QboConnection(models.Model):
         return bool(self.hard_expires_at and self.hard_expires_at - timezone.now() <= HARD_EXPIRY_WARNING)
 
 
-class IntegrationLog(models.Model):
-    """Connection events an admin needs to see: connected, refreshed, refresh failed, disconnected, …"""
+class IntegrationLog(AppendOnlyModel):
+    """Connection events an admin needs to see: connected, refreshed, refresh failed, disconnected, …
+    Append-only, like the order activity log."""
 
     class Event(models.TextChoices):
         CONNECTED = "connected", "Connected"

@@ -980,6 +980,20 @@ def _refuse_if_settled(entity: str, current: dict) -> None:
                                  "Make changes in QuickBooks instead.")
 
 
+def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
+    """QuickBooks refuses a total below the payments applied, and its answer sends the user to QuickBooks; the
+    fix is the order's lines in Kadouri, so say that, and send nothing."""
+    total, balance = money(current.get("TotalAmt")), money(current.get("Balance"))
+    if entity != "Invoice" or total is None or balance is None:
+        return
+    paid = total - balance
+    if paid > 0 and order.total < paid:
+        raise SyncRefused(
+            f"${paid:,.2f} has already been paid on invoice #{current.get('DocNumber') or order.number} in QuickBooks, "
+            f"but this order's total is ${order.total:,.2f}. Edit the order in Kadouri to a total of at least "
+            f"${paid:,.2f}, then update the invoice again.", status=409)
+
+
 def _run_update(job: QboSyncJob) -> dict:
     order = _load_order(job)
     check_action(order, job.action)
@@ -990,6 +1004,7 @@ def _run_update(job: QboSyncJob) -> dict:
 
     def write(current: dict, target: WriteTarget, request_id: str) -> dict:
         _refuse_if_settled(entity, current)
+        _refuse_below_paid(entity, current, order)
         return client.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
 
     doc = _stale_safe(job, order, write)

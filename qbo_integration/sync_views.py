@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Account
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
+from kadouri.live import live_response, live_stamp
 from orders.models import Order
 from products.models import Product
 
@@ -168,6 +169,7 @@ def api_order_status(request: HttpRequest, order_id: int) -> JsonResponse:
 # --- HTML (htmx) -------------------------------------------------------------------------------------
 
 ORDER_ACTIONS = {"invoice", "estimate", "update", "void", "convert"}
+PANEL = "orders/_qbo_panel.html"
 
 
 def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
@@ -188,7 +190,7 @@ def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
     if job.state == State.PENDING:
         return "warning", (f"Queued — retrying at {timezone.localtime(job.not_before):%H:%M:%S}. {job.last_error}")
     if job.state == State.RUNNING:
-        return "warning", "QuickBooks is already working on this order; reload in a moment."
+        return "warning", "QuickBooks is already working on this order; this panel updates when it is done."
     return "error", job.last_error
 
 
@@ -220,9 +222,20 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
     level, text = _run_order_action(request, order, action)
     if request.htmx:
         order = Order.objects.select_related("seller", "buyer").get(pk=order.pk)
-        return render(request, "orders/_qbo_panel.html", {"order": order, "qbo_outcome": {"level": level, "text": text}})
+        # The stamp of the panel without the outcome: the next polls keep the outcome until something changes.
+        stamp = live_stamp(request, PANEL, {"order": order, "live": True})
+        return render(request, PANEL, {"order": order, "qbo_outcome": {"level": level, "text": text}, "live_stamp": stamp})
     getattr(messages, level)(request, text)
     return redirect(order)
+
+
+@login_required
+@require_GET
+def order_panel(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The order page polls this: the QuickBooks panel and the header's badges and buttons, when they changed
+    (a webhook paid the invoice, the worker finished a queued job)."""
+    order = get_object_or_404(Order.objects.select_related("seller", "buyer"), pk=order_id)
+    return live_response(request, PANEL, {"order": order, "live": True})
 
 
 @login_required

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kadouri.http import api_login_required, api_permission_required, json_error
 
-from . import client, connection
+from . import client, connection, demo
 from .context_processors import MANAGE_PERMISSION, can_manage_quickbooks
 from .models import IntegrationLog
 
@@ -39,6 +39,7 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
         "linked_ids_exist": connection.linked_ids_exist(),
         "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
         "environment": client.endpoints(),
+        "demo_waiting": demo.demo_documents_waiting(),
     })
 
 
@@ -104,4 +105,20 @@ def clear_ids(request: HttpRequest) -> HttpResponse:
         return redirect("qbo:settings")
     counts = connection.clear_linked_ids(user=request.user)
     messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, {counts['orders']} orders.")
+    return redirect("qbo:settings")
+
+
+@login_required
+@require_POST
+def demo_documents(request: HttpRequest) -> HttpResponse:
+    if not can_manage_quickbooks(request.user):
+        messages.error(request, "Only admins can load the demo documents.")
+        return redirect("qbo:settings")
+    try:
+        lines = demo.demo_documents_load(by=request.user)
+    except client.QboError as e:
+        messages.error(request, e.message)
+        return redirect("qbo:settings")
+    for line in lines:
+        messages.info(request, line)
     return redirect("qbo:settings")

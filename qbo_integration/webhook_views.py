@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from kadouri.live import live_response, live_stamp
 from orders.models import Order
 
 from . import catchup, handlers, inbound, reconcile
@@ -24,6 +25,8 @@ from .models import QboCatchUp, QboConnection, QboWebhookCounter, QboWebhookEven
 log = logging.getLogger(__name__)
 
 EVENTS_PER_PAGE = 50
+RECONCILE_REPORT = "qbo_integration/_reconcile_report.html"
+INBOUND_CARD = "qbo_integration/_inbound_card.html"
 REPLAY_MAX = 500
 
 
@@ -148,18 +151,26 @@ def catchup_start(request: HttpRequest) -> HttpResponse:
     for realm_id in realms:
         async_task("qbo_integration.tasks.qbo_catchup_realm", realm_id, full, group="qbo-catchup")
     messages.success(request, "Catch-up started: Kadouri is asking QuickBooks what changed. "
-                              "Reload this page to see what it found.")
+                              "“Changes from QuickBooks” below shows what it found as soon as it is done.")
     return redirect("qbo:settings")
 
 
 @login_required
 @require_GET
 def reconcile_page(request: HttpRequest) -> HttpResponse:
-    run = reconcile.reconcile_latest()
-    return render(request, "qbo_integration/reconcile.html", {
-        "run": run, "can_manage": can_manage_quickbooks(request.user),
+    report = {"run": reconcile.reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)}
+    return render(request, "qbo_integration/reconcile.html", report | {
         "conflicts": SyncConflict.objects.filter(state=SyncConflict.State.OPEN)[:100],
+        "live_stamp": live_stamp(request, RECONCILE_REPORT, report),
     })
+
+
+@login_required
+@require_GET
+def reconcile_report(request: HttpRequest) -> HttpResponse:
+    """The reconciliation page polls this: the report, once a run or a fix has changed it."""
+    return live_response(request, RECONCILE_REPORT, {
+        "run": reconcile.reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)})
 
 
 @login_required
@@ -172,7 +183,7 @@ def reconcile_start(request: HttpRequest) -> HttpResponse:
 
     async_task("qbo_integration.tasks.qbo_reconcile_run", request.user.pk, group="qbo-reconcile")
     messages.success(request, "Reconciliation started: every linked order is compared with QuickBooks. "
-                              "Reload this page to see the report.")
+                              "The report below updates as soon as it is done.")
     return redirect("qbo:reconcile")
 
 
@@ -196,6 +207,13 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
     messages.success(request, "Fix queued: " + ("QuickBooks' values are applied to the order."
                                                 if action == "take_quickbooks" else "Kadouri's order is pushed to QuickBooks."))
     return redirect("qbo:reconcile")
+
+
+@login_required
+@require_GET
+def inbound_card(request: HttpRequest) -> HttpResponse:
+    """The Settings page polls this: the "Changes from QuickBooks" card, once a catch-up or a webhook changed it."""
+    return live_response(request, INBOUND_CARD, settings_card_context() | {"can_manage": can_manage_quickbooks(request.user)})
 
 
 def settings_card_context() -> dict:

@@ -12,13 +12,19 @@ $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+# Ctrl-C reaches every process of the group; this makes sure the background ones stop too (and waits for them:
+# the worker stops within QBO_WORKER_STOP_GRACE_SECONDS, see qbo_integration/management/commands/qbo_worker.py).
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait "${pids[@]}" 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 $PY manage.py qbo_emulator --port "$QBO_EMULATOR_PORT" \
   --webhook-url "http://127.0.0.1:${PORT}/api/quickbooks/webhook" --state-file var/qbo-emulator.json &
 pids+=($!)
-$PY manage.py qcluster &
+$PY manage.py qbo_worker &
 pids+=($!)
 echo "Kadouri CRM: http://127.0.0.1:${PORT}/  ·  QuickBooks emulator: http://127.0.0.1:${QBO_EMULATOR_PORT}/_emulator/"
 $PY manage.py runserver --noreload "127.0.0.1:${PORT}"

@@ -1,11 +1,17 @@
-"""Template helpers for the QuickBooks panel: the status table and the latest sync job of an order."""
+"""Template helpers for the QuickBooks panel: the status table and the sync job the panel reports on."""
 
 from django import template
+
+from orders.models import OrderActivity
 
 from ..models import QboSyncJob
 from ..sync import allowed_actions
 
 register = template.Library()
+
+# Entries that report no progress: a failure, a retry, a conflict. Anything else written after a failed job
+# (an edit, an update, a payment, a status change) means the order moved on and the failure is old news.
+NO_PROGRESS = [OrderActivity.Type.SYNC_FAILED, OrderActivity.Type.SYNC_QUEUED, OrderActivity.Type.CONFLICT]
 
 
 @register.filter
@@ -14,5 +20,10 @@ def qbo_actions(order) -> set[str]:
 
 
 @register.filter
-def qbo_latest_job(order) -> QboSyncJob | None:
-    return order.qbo_jobs.order_by("-created_at", "-id").first() if order.pk else None
+def qbo_panel_job(order) -> QboSyncJob | None:
+    """The order's latest sync job, unless it is a failure that something successful has superseded since."""
+    job = order.qbo_jobs.order_by("-created_at", "-id").first() if order.pk else None
+    if job is None or job.state != QboSyncJob.State.FAILED or job.finished_at is None:
+        return job
+    moved_on = order.activities.filter(created_at__gt=job.finished_at).exclude(activity_type__in=NO_PROGRESS).exists()
+    return None if moved_on else job

@@ -57,6 +57,20 @@
     if (button) { event.preventDefault(); addLine(button); }
   });
 
+  // Live parts (data-live) poll for changes. While one of their own buttons is working, its answer is the news:
+  // skip the poll, and drop a poll answer that arrives meanwhile.
+  function busyLivePart(elt) {
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live")) { return false; }
+    return elt.querySelector(".htmx-request") !== null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (busyLivePart(event.detail.elt)) { event.preventDefault(); }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig;  // the poll's own answer is a GET; a button's answer must swap
+    if (config && config.verb === "get" && busyLivePart(event.detail.target)) { event.detail.shouldSwap = false; }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     // htmx handled this submit already (it prevents the default and asks its own hx-confirm): don't ask twice.

@@ -8,6 +8,7 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from orders.models import Order
+from qbo_integration.invariants import order_invariant_violations
 from qbo_integration.sync import order_push_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
 from tests.browser.helpers import log_in
@@ -72,4 +73,6 @@ def test_a_payment_recorded_in_quickbooks_turns_the_order_paid_and_back(
     expect(page.get_by_test_id("activity-log")).to_contain_text(
         f"Payment {payment['Id']} deleted in QuickBooks - invoice #{order.number} balance is $472.00 of $472.00; "
         "the order is unpaid again")
+    order.refresh_from_db()
+    assert order_invariant_violations(order) == []
     assert csp_violations == []

@@ -1,4 +1,8 @@
-"""Demo data for a fresh install. Safe to run again: nothing is duplicated."""
+"""Demo data for a fresh install. Safe to run again: nothing is duplicated.
+
+Demo orders are drafts: a status like "Posted to QuickBooks" or "Paid" needs its document in QuickBooks, so it is
+reached the way a user reaches it — by the README's tour, or by `manage.py qbo_demo_documents` (Settings →
+QuickBooks → Load demo documents) once QuickBooks is connected."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -10,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Account
 from orders.models import Order
-from orders.services import LineInput, order_create, order_set_status
+from orders.services import LineInput, order_create, order_set_status, order_update
+from qbo_integration.invariants import order_invariant_violations
 from products.models import Product
 
 DEMO_PASSWORD = "kadouri-demo"
@@ -33,17 +38,17 @@ PRODUCTS = [
     ("Russet Potatoes", "POT-RUS", "lb", "0.45"),
     ("Avocados Hass", "AVO-HASS", "case", "52.00"),
 ]
-# (number, seller, buyer, status, [(product index, qty, size, grade)])
+# (number, seller, buyer, [(product index, qty, size, grade)]); what qbo_demo_documents makes of each is in
+# qbo_integration/demo.py.
 ORDERS = [
-    ("DEMO-0001", "GVF", "HFM", Order.Status.DRAFT, [(0, 40, "88ct", "Extra Fancy"), (3, 25, "24ct", "No. 1")]),
-    ("DEMO-0002", "SUN", "MET", Order.Status.DRAFT, [(1, 30, "80ct", "Fancy")]),
-    ("DEMO-0003", "DSP", "LAK", Order.Status.POSTED_TO_QB, [(4, 500, "", "No. 1"), (7, 12, "48ct", "No. 1")]),
-    ("DEMO-0004", "GVF", "MET", Order.Status.PAID, [(5, 60, "72ct", "Fancy")]),
-    ("DEMO-0005", "SUN", "HFM", Order.Status.CANCELLED, [(2, 18, "90ct", "US No. 1"), (6, 1000, "", "No. 2")]),
+    ("DEMO-0001", "GVF", "HFM", [(0, 40, "88ct", "Extra Fancy"), (3, 25, "24ct", "No. 1")]),
+    ("DEMO-0002", "SUN", "MET", [(1, 30, "80ct", "Fancy")]),
+    ("DEMO-0003", "DSP", "LAK", [(4, 500, "", "No. 1"), (7, 12, "48ct", "No. 1")]),
+    ("DEMO-0004", "GVF", "MET", [(5, 60, "72ct", "Fancy")]),
+    ("DEMO-0005", "SUN", "HFM", [(2, 18, "90ct", "US No. 1"), (6, 1000, "", "No. 2")]),
 ]
-
-
-DRAFT_OR_CANCELLED = {Order.Status.DRAFT, Order.Status.CANCELLED}
+# Older demo data set these statuses without a document; such an order goes back to draft when seeding again.
+OLD_DEMO_NOTE = "Demo order: its status was set by the demo data"
 
 
 class Command(BaseCommand):
@@ -55,6 +60,7 @@ class Command(BaseCommand):
         accounts = {code: self._account(*row) for row in ACCOUNTS for code in [row[1]]}
         products = [self._product(*row) for row in PRODUCTS]
         created = sum(self._order(row, accounts, products, staff) for row in ORDERS)
+        self._repair_old_demo_orders()
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready ({created} new orders). Log in as staff / {DEMO_PASSWORD} "
             f"(or admin / {DEMO_PASSWORD} for Django admin and QuickBooks settings)."
@@ -86,18 +92,21 @@ class Command(BaseCommand):
         return product
 
     def _order(self, row, accounts, products, staff) -> bool:
-        number, seller, buyer, status, lines = row
+        number, seller, buyer, lines = row
         if Order.objects.filter(number=number).exists():
             return False
-        order = order_create(
+        order_create(
             fields={"number": number, "seller": accounts[seller], "buyer": accounts[buyer],
                     "order_date": timezone.localdate() - timedelta(days=len(number) + int(number[-1])),
-                    "terms": Order.Terms.NET_30, "commission_rate": Decimal("5.00"),
-                    "notes": "Demo order" if status in DRAFT_OR_CANCELLED else
-                    "Demo order: its status was set by the demo data, not by QuickBooks (no invoice exists)."},
+                    "terms": Order.Terms.NET_30, "commission_rate": Decimal("5.00"), "notes": "Demo order"},
             lines=[LineInput(product=products[i], quantity=Decimal(q), size=s, grade=g) for i, q, s, g in lines],
             by=staff,
         )
-        if status != Order.Status.DRAFT:
-            order_set_status(order=order, status=status, user_name="Demo data", reason="demo data")
         return True
+
+    def _repair_old_demo_orders(self) -> None:
+        for order in Order.objects.filter(notes__startswith=OLD_DEMO_NOTE, qbo_doc_id__isnull=True):
+            if order_invariant_violations(order):
+                order_set_status(order=order, status=Order.Status.DRAFT, user_name="Demo data",
+                                 reason="older demo data had set a status no QuickBooks document backed")
+                order_update(order_id=order.pk, fields={"notes": "Demo order"}, lines=None, by=None)
