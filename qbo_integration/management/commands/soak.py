@@ -966,6 +966,7 @@ class Phases:
         from orders.models import Order, OrderActivity
         from products.models import Product
         from qbo_integration.documents import is_voided as invoice_is_voided
+        from qbo_integration.invariants import order_invariant_violations
         from qbo_integration.models import BulkPush, QboConnection, QboSyncJob, QboWebhookEvent
 
         work = Path(self.opts["work_dir"])
@@ -1004,6 +1005,10 @@ class Phases:
         if per_order[1] != len(orders):
             missing = [o.number for o in orders.values() if len(docs.get(o.number, [])) != 1][:10]
             violations.append(f"{len(orders) - per_order[1]} orders do not have exactly one QuickBooks invoice: {missing}")
+        inconsistent = [v for o in orders.values() for v in order_invariant_violations(o)]
+        figures["Order invariants"] = f"{len(orders) - len({v.split(':')[0] for v in inconsistent})}/{len(orders)} consistent"
+        if inconsistent:
+            violations.append(f"{len(inconsistent)} order invariant(s) broken: {inconsistent[:5]}")
         if orphans or unlinked or estimates or wrong_links:
             violations.append(f"documents not matching an order: orphans {orphans[:5]}, unlinked {unlinked[:5]}, "
                               f"estimates not converted into their order's invoice {[e.get('DocNumber') for e in estimates][:5]}, "
