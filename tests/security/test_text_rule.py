@@ -254,7 +254,10 @@ def test_an_item_renamed_in_quickbooks_comes_in_without_hidden_characters(posted
 
 def test_activities_are_written_by_kadouri_only():
     """OrderActivity is not swept: no page, form, admin or API writes its text (the admin shows it read-only)."""
+    from django.contrib import admin
+
     from orders.admin import OrderActivityAdmin
 
-    assert OrderActivityAdmin.has_add_permission(None, None) is False
-    assert set(OrderActivityAdmin.readonly_fields) >= {f.name for f in text_fields(OrderActivity)}
+    activity_admin = OrderActivityAdmin(OrderActivity, admin.site)
+    assert activity_admin.has_add_permission(None) is False and activity_admin.has_change_permission(None) is False
+    assert set(activity_admin.get_readonly_fields(None)) >= {f.name for f in text_fields(OrderActivity)}
