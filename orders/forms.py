@@ -57,7 +57,8 @@ class OrderForm(forms.ModelForm):
 
 class OrderLineForm(forms.Form):
     product = forms.ModelChoiceField(
-        queryset=Product.objects.all(), error_messages={"required": "Choose a product for this line."}
+        queryset=Product.objects.all(), empty_label="Choose a product…",
+        error_messages={"required": "Choose a product for this line."},
     )
     quantity = forms.DecimalField(
         max_digits=12, decimal_places=3, min_value=Decimal("0.001"),

@@ -43,6 +43,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.display import when
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status, user_display_name
 from products.models import Product
@@ -241,9 +242,8 @@ def _queue_retry(job: QboSyncJob, error: QboError) -> None:
     job.in_doubt = job.in_doubt or error.in_doubt or job.action in (*CREATE_ACTIONS, Action.CONVERT_ESTIMATE)
     job.error_kind, job.error_code, job.last_error = error.kind, error.code, error.message[:500]
     job.save()
-    when = timezone.localtime(retry_at).strftime("%H:%M:%S")
     _log(job, OrderActivity.Type.SYNC_QUEUED,
-         f"{job.get_action_display()} queued — retrying at {when} "
+         f"{job.get_action_display()} queued — retrying at {when(retry_at)} "
          f"({'QuickBooks paused this company' if paused else f'attempt {job.attempts} of {job.max_attempts}'}): "
          f"{error.message}", _details(job, error, retryAt=retry_at.isoformat()))
     _schedule(job)

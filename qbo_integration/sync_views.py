@@ -13,10 +13,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
+from kadouri.display import when
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from orders.models import Order
 from products.models import Product
@@ -69,7 +69,7 @@ def _job_response(job: QboSyncJob, obj=None) -> JsonResponse:
         body["order"] = order_qbo_json(obj)
     status = job_status(job)
     if status == 202:
-        body["message"] = (f"Queued: QuickBooks is busy; retrying at {timezone.localtime(job.not_before):%H:%M:%S}."
+        body["message"] = (f"Queued: QuickBooks is busy; retrying at {when(job.not_before)}."
                            if job.state == State.PENDING else "QuickBooks is already working on this.")
     elif status != 200:
         body["error"] = job.last_error
@@ -186,7 +186,7 @@ def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
         }
         return "success", texts.get(job.action, "Done.")
     if job.state == State.PENDING:
-        return "warning", (f"Queued — retrying at {timezone.localtime(job.not_before):%H:%M:%S}. {job.last_error}")
+        return "warning", (f"Queued — retrying at {when(job.not_before)}. {job.last_error}")
     if job.state == State.RUNNING:
         return "warning", "QuickBooks is already working on this order; reload in a moment."
     return "error", job.last_error
@@ -242,7 +242,7 @@ def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         qbo_id = obj.qbo_customer_id if kind == "account" else obj.qbo_item_id
         entity = "customer" if kind == "account" else "item"
         level, text = (("success", f"Synced to QuickBooks {entity} {qbo_id}.") if job.state == State.DONE
-                       else ("warning", f"Queued — retrying at {timezone.localtime(job.not_before):%H:%M:%S}. {job.last_error}")
+                       else ("warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}")
                        if job.state == State.PENDING else ("error", job.last_error or "QuickBooks is busy; try again."))
     if request.htmx:
         return render(request, "qbo_integration/_sync_button.html",
