@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 
 from accounts.models import Account
+from kadouri.forms import PlainDecimalField
 from products.models import Product
 
 from .models import DOC_NUMBER_MAX_LENGTH, Order
@@ -28,6 +29,7 @@ class OrderForm(forms.ModelForm):
             "order_date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"commission_rate": PlainDecimalField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,7 +62,7 @@ class OrderLineForm(forms.Form):
         queryset=Product.objects.all(), empty_label="Choose a product…",
         error_messages={"required": "Choose a product for this line."},
     )
-    quantity = forms.DecimalField(
+    quantity = PlainDecimalField(
         max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
         error_messages={"min_value": "The quantity must be greater than zero."},
     )
