@@ -914,6 +914,14 @@ def _refuse_if_settled(entity: str, current: dict) -> None:
                                  "Make changes in QuickBooks instead.")
 
 
+def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
+    """Nothing changed in Kadouri since the last push, and QuickBooks' document still shows that push's number
+    and total (an edit made in QuickBooks is overwritten by an update, as reconciliation's "Push Kadouri's" asks)."""
+    return (fingerprint == order.pushed_fingerprint
+            and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
+            and money(current.get("TotalAmt")) == order.total)
+
+
 def _run_update(job: QboSyncJob) -> dict:
     order = _load_order(job)
     check_action(order, job.action)
@@ -921,13 +929,22 @@ def _run_update(job: QboSyncJob) -> dict:
     fingerprint = order.compute_fingerprint()
     customer_id, item_ids = _refs_for_order(order)
     payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order))
+    unchanged: list[dict] = []
 
     def write(current: dict, request_id: str) -> dict:
         _refuse_if_settled(entity, current)
+        if _quickbooks_matches(order, fingerprint, current):
+            unchanged.append(current)  # nothing to send: QuickBooks' history gets no empty edit
+            return current
         body = mapping.sales_document_update(payload, doc_id=current["Id"], sync_token=current["SyncToken"])
         return client.update(entity, body, request_id=request_id)
 
     doc = _stale_safe(job, entity, order.qbo_doc_id, write)
+    if unchanged:
+        _log(job, OrderActivity.Type.NOTHING_TO_UPDATE,
+             f"Nothing to update: {doc_label(order)} #{doc.get('DocNumber') or order.qbo_doc_number} in QuickBooks "
+             f"already matches this order ({_who(job)} asked to update it).", _details(job, docId=order.qbo_doc_id), order)
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "nothingToUpdate": True}
     order = _mark_updated(job, order.pk, doc, fingerprint, entity=entity)
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
 

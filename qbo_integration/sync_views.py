@@ -175,7 +175,9 @@ def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
         texts = {
             "create_invoice": f"Invoice #{order.qbo_doc_number} created in QuickBooks.",
             "create_estimate": f"Estimate #{order.qbo_doc_number} created in QuickBooks.",
-            "update_document": f"QuickBooks {sync.doc_label(order)} #{order.qbo_doc_number} updated.",
+            "update_document": (f"Nothing to update: QuickBooks {sync.doc_label(order)} #{order.qbo_doc_number} "
+                                "already matches this order." if (job.result or {}).get("nothingToUpdate")
+                                else f"QuickBooks {sync.doc_label(order)} #{order.qbo_doc_number} updated."),
             "void_document": (f"Estimate #{order.qbo_doc_number} marked Rejected in QuickBooks; the order is cancelled."
                               if order.qbo_doc_type == Order.DocType.ESTIMATE
                               else f"Invoice #{order.qbo_doc_number} voided in QuickBooks; the order is cancelled."),
