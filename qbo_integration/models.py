@@ -126,6 +126,7 @@ class QboSyncJob(models.Model):
 
     class Meta:
         db_table = "quickbooks_sync_jobs"
+        verbose_name = "QuickBooks sync job"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "not_before"])]
 
@@ -156,6 +157,7 @@ class BulkPush(models.Model):
 
     class Meta:
         db_table = "quickbooks_bulk_pushes"
+        verbose_name, verbose_name_plural = "bulk push", "bulk pushes"
         ordering = ["-created_at"]
 
     @property
@@ -203,6 +205,7 @@ class QboWebhookEvent(models.Model):
 
     class Meta:
         db_table = "quickbooks_webhook_events"
+        verbose_name = "QuickBooks webhook event"
         ordering = ["received_at", "id"]
         indexes = [models.Index(fields=["realm_id", "status", "received_at"])]
 
@@ -224,6 +227,7 @@ class QboCatchUp(models.Model):
 
     class Meta:
         db_table = "quickbooks_catchups"
+        verbose_name = "QuickBooks catch-up"
         ordering = ["-started_at"]
 
 
@@ -259,6 +263,7 @@ class QboInboxLease(models.Model):
 
     class Meta:
         db_table = "quickbooks_inbox_leases"
+        verbose_name = "QuickBooks inbox lease"
 
 
 class QboWebhookCounter(models.Model):
@@ -272,6 +277,7 @@ class QboWebhookCounter(models.Model):
 
     class Meta:
         db_table = "quickbooks_webhook_counters"
+        verbose_name = "refused webhook counter"
 
     def __str__(self) -> str:
         return f"{self.name}: {self.count}"
@@ -290,4 +296,5 @@ class QboReconcileRun(models.Model):
 
     class Meta:
         db_table = "quickbooks_reconcile_runs"
+        verbose_name = "reconciliation report"
         ordering = ["-started_at", "-id"]
