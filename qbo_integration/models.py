@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from kadouri.display import when
+
 from .fields import EncryptedTextField
 
 HARD_EXPIRY_WARNING = timedelta(days=30)
@@ -79,7 +81,7 @@ class IntegrationLog(models.Model):
         db_table = "quickbooks_integration_log"
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"
+        return f"{when(self.created_at)} {self.get_event_display()}"
 
 
 class QboSyncJob(models.Model):

@@ -156,6 +156,9 @@ def _layout_problems(page, name: str, viewport: dict) -> list[str]:
         if page.locator(selector).count() == 0:
             problems.append(f"{selector} is missing")
         problems += [f"{selector}: {p}" for p in page.evaluate(ON_SCREEN, selector)]
+    for box in page.locator("#line-rows select[name$='-product']").all():  # the order form's product pickers
+        if box.bounding_box()["width"] <= 120:
+            problems.append(f"the product select is only {box.bounding_box()['width']:.0f} px wide")
     return problems
 
 
