@@ -176,20 +176,30 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
     return order
 
 
-def _describe(name: str, value) -> str:
+def _describe(value) -> str:
     if isinstance(value, Account):
         return value.name
     if value in ("", None):
         return "—"
-    if name == "commission_rate":
-        return f"{plain(value)}%"
-    if name == "terms":
-        return Order.Terms(value).label if value in Order.Terms.values else str(value)
-    if isinstance(value, date):
-        return when(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
     return str(value)
+
+
+def _shown(name: str, described: str) -> str:
+    """A recorded header value (as _describe wrote it) the way the activity log shows it to people."""
+    if described == "—":
+        return described
+    if name == "commission_rate":
+        return f"{plain(described)}%"
+    if name == "terms" and described in Order.Terms.values:
+        return Order.Terms(described).label
+    if name == "order_date":
+        try:
+            return when(date.fromisoformat(described))
+        except ValueError:
+            return described
+    if name == "ready_to_push":
+        return {"True": "yes", "False": "no"}.get(described, described)
+    return described
 
 
 def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
@@ -201,7 +211,7 @@ def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
         if name == "number" and not new:
             continue
         if old != new:
-            changes[name] = [_describe(name, old), _describe(name, new)]
+            changes[name] = [_describe(old), _describe(new)]
     return changes
 
 
@@ -282,7 +292,7 @@ def _edit_description(order: Order, changes: dict, by) -> str:
         if name == "lines":
             parts.append(f"lines changed (total now {money(order.total)})")
         else:
-            parts.append(f"{name.replace('_', ' ')}: {old} → {new}")
+            parts.append(f"{name.replace('_', ' ')}: {_shown(name, old)} → {_shown(name, new)}")
     suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
     return f"Order {order.number} edited by {user_display_name(by)}: " + "; ".join(parts) + "." + suffix
 
