@@ -41,6 +41,7 @@ class OrderForm(forms.ModelForm):
             self.fields["version"].initial = self.instance.version
         self.fields["seller"].queryset = accounts.distinct()
         self.fields["buyer"].queryset = accounts.distinct()
+        self.fields["seller"].empty_label = self.fields["buyer"].empty_label = "Choose an account…"
 
     def clean(self):
         cleaned = super().clean()
