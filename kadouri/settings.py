@@ -64,6 +64,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The money, plain-number and date-time filters every page uses (kadouri/display.py).
+            "builtins": ["kadouri.display"],
         },
     },
 ]
@@ -88,6 +90,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
+# One date and time style everywhere ("Dec 6, 2026, 5:41 PM"), Django's defaults included.
+FORMAT_MODULE_PATH = ["kadouri.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import Account
+from kadouri.forms import PlainDecimalField
 from kadouri.text import validate_single_line
 from products.models import Product
 
@@ -33,6 +34,7 @@ class OrderForm(forms.ModelForm):
             "order_date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"commission_rate": PlainDecimalField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,6 +47,7 @@ class OrderForm(forms.ModelForm):
             self.fields["version"].required = True  # an edit is checked against the version it started from
         self.fields["seller"].queryset = accounts.distinct()
         self.fields["buyer"].queryset = accounts.distinct()
+        self.fields["seller"].empty_label = self.fields["buyer"].empty_label = "Choose an account…"
 
     def clean(self):
         cleaned = super().clean()
@@ -63,9 +66,10 @@ class OrderForm(forms.ModelForm):
 
 class OrderLineForm(forms.Form):
     product = forms.ModelChoiceField(
-        queryset=Product.objects.all(), error_messages={"required": "Choose a product for this line."}
+        queryset=Product.objects.all(), empty_label="Choose a product…",
+        error_messages={"required": "Choose a product for this line."},
     )
-    quantity = forms.DecimalField(
+    quantity = PlainDecimalField(
         max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
         error_messages={"min_value": "The quantity must be greater than zero."},
     )

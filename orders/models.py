@@ -243,6 +243,7 @@ class OrderActivity(AppendOnlyModel):
         STATUS_CHANGED = "status_changed", "Status changed"
         INVOICE_CREATED = "invoice_created", "Invoice created"
         INVOICE_UPDATED = "invoice_updated", "Invoice updated"
+        NOTHING_TO_UPDATE = "nothing_to_update", "Nothing to update"
         INVOICE_VOIDED = "invoice_voided", "Invoice voided"
         ESTIMATE_CREATED = "estimate_created", "Estimate created"
         ESTIMATE_CONVERTED = "estimate_converted", "Estimate converted"

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.display import money, plain, when
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 from qbo_integration.models import QboSyncJob  # models only: no import cycle (sync.py imports this module)
@@ -113,7 +114,7 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise OrderError(f"Line {index}: the unit price can have at most 2 decimals (cents).")
         price = line.product.unit_price if line.unit_price is None else line.unit_price
         if line.quantity * price >= MAX_LINE_AMOUNT:  # the amount column holds 12 digits before the point
-            raise OrderError(f"Line {index}: the amount is too large (at most ${MAX_LINE_AMOUNT - CENT:,}).")
+            raise OrderError(f"Line {index}: the amount is too large (at most {money(MAX_LINE_AMOUNT - CENT)}).")
 
 
 def _unit_price(line: LineInput) -> Decimal:
@@ -203,7 +204,8 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
     order_activity_log(
         order=order,
         activity_type=OrderActivity.Type.ORDER_CREATED,
-        description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} line(s), total ${order.total:,.2f}.",
+        description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} "
+                    f"line{'' if len(lines) == 1 else 's'}, total {money(order.total)}.",
         user=by,
         ip=ip,
         details={"lines": _line_summary(order)},
@@ -217,6 +219,24 @@ def _describe(value) -> str:
     if value in ("", None):
         return "—"
     return str(value)
+
+
+def _shown(name: str, described: str) -> str:
+    """A recorded header value (as _describe wrote it) the way the activity log shows it to people."""
+    if described == "—":
+        return described
+    if name == "commission_rate":
+        return f"{plain(described)}%"
+    if name == "terms" and described in Order.Terms.values:
+        return Order.Terms(described).label
+    if name == "order_date":
+        try:
+            return when(date.fromisoformat(described))
+        except ValueError:
+            return described
+    if name == "ready_to_push":
+        return {"True": "yes", "False": "no"}.get(described, described)
+    return described
 
 
 def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
@@ -237,8 +257,7 @@ def _lock_for_edit(order_id: int, expected_version: int | None) -> Order:
     order = Order.objects.select_for_update().get(pk=order_id)
     if expected_version is not None and order.version != expected_version:
         who = user_display_name(order.updated_by) if order.updated_by_id else "QuickBooks sync"
-        when = timezone.localtime(order.updated_at).strftime("%b %-d, %Y %-I:%M %p")
-        raise OrderConflict(f"This order was changed by {who} at {when}; reload it to see their changes, then edit again.")
+        raise OrderConflict(f"This order was changed by {who} at {when(order.updated_at)}; reload it to see their changes, then edit again.")
     return order
 
 
@@ -309,9 +328,9 @@ def _edit_description(order: Order, changes: dict, by) -> str:
     parts = []
     for name, (old, new) in changes.items():
         if name == "lines":
-            parts.append(f"lines changed (total now ${order.total:,.2f})")
+            parts.append(f"lines changed (total now {money(order.total)})")
         else:
-            parts.append(f"{name.replace('_', ' ')}: {old} → {new}")
+            parts.append(f"{name.replace('_', ' ')}: {_shown(name, old)} → {_shown(name, new)}")
     suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
     return f"Order {order.number} edited by {user_display_name(by)}: " + "; ".join(parts) + "." + suffix
 

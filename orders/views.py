@@ -56,10 +56,12 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 def _render_form(request, form, formset, order=None, status=200):
-    # List prices for the form's script: a blank unit price means the product's price (shown as a placeholder).
-    prices = {str(pk): str(price) for pk, price in Product.objects.values_list("pk", "unit_price")}
+    # For the form's script: a blank unit price means the product's list price (shown as a placeholder), and
+    # the unit the product is sold by shows beside the quantity.
+    products = {str(pk): {"price": str(price), "unit": unit}
+                for pk, price, unit in Product.objects.values_list("pk", "unit_price", "unit")}
     return render(request, "orders/order_form.html",
-                  {"form": form, "formset": formset, "order": order, "product_prices": prices}, status=status)
+                  {"form": form, "formset": formset, "order": order, "product_info": products}, status=status)
 
 
 @login_required

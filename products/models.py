@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from kadouri.text import validate_multi_line, validate_single_line
@@ -42,6 +43,12 @@ class Product(models.Model):
         ordering = ["name"]
         db_table = "products"
         indexes = [models.Index(fields=["qbo_item_id"])]
+        constraints = [
+            # SKUs identify products to people and in QuickBooks: one product per SKU, whatever its case.
+            # Products without a SKU are fine.
+            models.UniqueConstraint(Lower("sku"), condition=~models.Q(sku=""), name="product_sku_unique_ignoring_case",
+                                    violation_error_message="Another product already has this SKU."),
+        ]
 
     def __str__(self) -> str:
         return self.name

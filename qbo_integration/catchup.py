@@ -111,7 +111,7 @@ def _event_for(run: QboCatchUp, entity: str, obj: dict, *, covered: bool) -> Qbo
                             invoice_ids=payment_invoice_ids(obj) if entity == "Payment" else [])
     if covered:
         event.status, event.processed_at = QboWebhookEvent.Status.IGNORED, timezone.now()
-        event.result = "Covered by its invoice(s) in the same catch-up; nothing else to read."
+        event.result = "Covered by the invoices read in the same catch-up; nothing else to read."
     return event
 
 

@@ -30,6 +30,7 @@ from quickbooks.exceptions import QuickbooksException
 from requests.adapters import HTTPAdapter
 
 from kadouri.debug import remember_secret
+from kadouri.display import when as display_when
 from kadouri.text import is_ascii_digits, storable
 
 from .models import IntegrationLog, QboConnection
@@ -165,8 +166,8 @@ def _message_for(kind: str, code: str, detail: str, retry_at: datetime | None) -
     brief = f" (QuickBooks error {code})" if code else ""
     reason = f": {detail.rstrip('. ')}" if detail else ""
     if kind == "throttled":
-        when = timezone.localtime(retry_at).strftime("%H:%M:%S") if retry_at else "shortly"
-        return f"QuickBooks asked us to slow down{brief}. Kadouri pauses this company and retries at {when}."
+        when = f"at {display_when(retry_at)}" if retry_at else "shortly"
+        return f"QuickBooks asked us to slow down{brief}. Kadouri pauses this company and retries {when}."
     if kind == "transient":
         return f"QuickBooks is busy or unreachable right now{brief}. Kadouri retries automatically; if this lasts, check QuickBooks' status page."
     if kind == "stale":
@@ -413,7 +414,7 @@ def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None
             conn.last_refreshed_at = timezone.now()
             conn.save()
             log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESHED,
-                      message=f"Access token refreshed; valid until {timezone.localtime(tokens.access_expires_at):%Y-%m-%d %H:%M}.")
+                      message=f"Access token refreshed; valid until {display_when(tokens.access_expires_at)}.")
             return conn
     raise failure
 
@@ -468,7 +469,7 @@ def _pause_company(conn: QboConnection, response: requests.Response | None) -> d
     until = timezone.now() + pause
     QboConnection.objects.filter(pk=conn.pk).update(paused_until=until)
     log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.THROTTLED,
-              message=f"QuickBooks throttled this company (429); every worker pauses until {timezone.localtime(until):%H:%M:%S}.")
+              message=f"QuickBooks throttled this company (429); every worker pauses until {display_when(until)}.")
     return until
 
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from kadouri.append_only import AppendOnlyModel
+from kadouri.display import when
 
 from .fields import EncryptedTextField
 
@@ -82,7 +83,7 @@ class IntegrationLog(AppendOnlyModel):
         db_table = "quickbooks_integration_log"
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"
+        return f"{when(self.created_at)} {self.get_event_display()}"
 
 
 class QboSyncJob(models.Model):
@@ -129,6 +130,7 @@ class QboSyncJob(models.Model):
 
     class Meta:
         db_table = "quickbooks_sync_jobs"
+        verbose_name = "QuickBooks sync job"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "not_before"])]
 
@@ -164,6 +166,7 @@ class BulkPush(models.Model):
 
     class Meta:
         db_table = "quickbooks_bulk_pushes"
+        verbose_name, verbose_name_plural = "bulk push", "bulk pushes"
         ordering = ["-created_at"]
 
     @property
@@ -215,6 +218,7 @@ class QboWebhookEvent(models.Model):
 
     class Meta:
         db_table = "quickbooks_webhook_events"
+        verbose_name = "QuickBooks webhook event"
         ordering = ["received_at", "id"]
         indexes = [models.Index(fields=["realm_id", "status", "received_at"])]
 
@@ -236,6 +240,7 @@ class QboCatchUp(models.Model):
 
     class Meta:
         db_table = "quickbooks_catchups"
+        verbose_name = "QuickBooks catch-up"
         ordering = ["-started_at"]
 
 
@@ -271,6 +276,7 @@ class QboInboxLease(models.Model):
 
     class Meta:
         db_table = "quickbooks_inbox_leases"
+        verbose_name = "QuickBooks inbox lease"
 
 
 class QboWebhookCounter(models.Model):
@@ -284,6 +290,7 @@ class QboWebhookCounter(models.Model):
 
     class Meta:
         db_table = "quickbooks_webhook_counters"
+        verbose_name = "refused webhook counter"
 
     def __str__(self) -> str:
         return f"{self.name}: {self.count}"
@@ -302,4 +309,5 @@ class QboReconcileRun(models.Model):
 
     class Meta:
         db_table = "quickbooks_reconcile_runs"
+        verbose_name = "reconciliation report"
         ordering = ["-started_at", "-id"]

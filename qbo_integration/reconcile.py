@@ -12,6 +12,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from django.utils import timezone
 
+from kadouri.display import money as display_money
 from orders.models import Order
 
 from . import client
@@ -61,10 +62,6 @@ def _expected_status(order: Order, state: str) -> str | None:
     return Order.Status.PAID if state == "Paid" else Order.Status.POSTED_TO_QB
 
 
-def _fmt(value) -> str:
-    return "—" if value is None or value == "" else str(value)
-
-
 def compare(order: Order, doc: dict | None) -> Row:
     """Pure comparison of one order with its document (None = gone from QuickBooks)."""
     state = doc_state(entity_of(order), doc)
@@ -89,11 +86,11 @@ def compare(order: Order, doc: dict | None) -> Row:
                            f"Converted to invoice #{converted_to}"))
     total = money(doc.get("TotalAmt"))
     if total is not None and total != order.total:
-        drift.append(Drift("total", f"${order.total}", f"${total}"))
+        drift.append(Drift("total", display_money(order.total), display_money(total)))
     if order.qbo_doc_type != Order.DocType.ESTIMATE:
         balance = money(doc.get("Balance"))
         if balance != order.qbo_balance:
-            drift.append(Drift("balance", f"${_fmt(order.qbo_balance)}", f"${_fmt(balance)}"))
+            drift.append(Drift("balance", display_money(order.qbo_balance), display_money(balance)))
         payment = payment_status(total, balance)
         if payment != order.payment_status:
             drift.append(Drift("payment status", order.get_payment_status_display(),

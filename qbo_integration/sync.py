@@ -43,6 +43,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.display import when
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status, user_display_name
 from products.models import Product
@@ -251,9 +252,8 @@ def _queue_retry(job: QboSyncJob, error: QboError) -> None:
     job.in_doubt = job.in_doubt or error.in_doubt
     job.error_kind, job.error_code, job.last_error = error.kind, error.code, error.message[:500]
     job.save()
-    when = timezone.localtime(retry_at).strftime("%H:%M:%S")
     _log(job, OrderActivity.Type.SYNC_QUEUED,
-         f"{job.get_action_display()} queued — retrying at {when} "
+         f"{job.get_action_display()} queued — retrying at {when(retry_at)} "
          f"({'QuickBooks paused this company' if paused else f'attempt {job.attempts} of {job.max_attempts}'}): "
          f"{error.message}", _details(job, error, retryAt=retry_at.isoformat()))
     _schedule(job)
@@ -994,6 +994,14 @@ def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
             f"${paid:,.2f}, then update the invoice again.", status=409)
 
 
+def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
+    """Nothing changed in Kadouri since the last push, and QuickBooks' document still shows that push's number
+    and total (an edit made in QuickBooks is overwritten by an update, as reconciliation's "Push Kadouri's" asks)."""
+    return (fingerprint == order.pushed_fingerprint
+            and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
+            and money(current.get("TotalAmt")) == order.total)
+
+
 def _run_update(job: QboSyncJob) -> dict:
     order = _load_order(job)
     check_action(order, job.action)
@@ -1001,13 +1009,22 @@ def _run_update(job: QboSyncJob) -> dict:
     fingerprint = order.compute_fingerprint()
     customer_id, item_ids = _refs_for_order(order)
     payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order))
+    unchanged: list[dict] = []
 
     def write(current: dict, target: WriteTarget, request_id: str) -> dict:
         _refuse_if_settled(entity, current)
         _refuse_below_paid(entity, current, order)
+        if _quickbooks_matches(order, fingerprint, current):
+            unchanged.append(current)  # nothing to send: QuickBooks' history gets no empty edit
+            return current
         return client.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
 
     doc = _stale_safe(job, order, write)
+    if unchanged:
+        _log(job, OrderActivity.Type.NOTHING_TO_UPDATE,
+             f"Nothing to update: {doc_label(order)} #{doc.get('DocNumber') or order.qbo_doc_number} in QuickBooks "
+             f"already matches this order ({_who(job)} asked to update it).", _details(job, docId=order.qbo_doc_id), order)
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "nothingToUpdate": True}
     order = _mark_updated(job, order.pk, doc, fingerprint, entity=entity)
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
 

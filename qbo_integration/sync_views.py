@@ -13,10 +13,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
+from kadouri.display import when
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from kadouri.live import live_response, live_stamp
 from orders.models import Order
@@ -70,7 +70,7 @@ def _job_response(job: QboSyncJob, obj=None) -> JsonResponse:
         body["order"] = order_qbo_json(obj)
     status = job_status(job)
     if status == 202:
-        body["message"] = (f"Queued: QuickBooks is busy; retrying at {timezone.localtime(job.not_before):%H:%M:%S}."
+        body["message"] = (f"Queued: QuickBooks is busy; retrying at {when(job.not_before)}."
                            if job.state == State.PENDING else "QuickBooks is already working on this.")
     elif status != 200:
         body["error"] = job.last_error
@@ -177,7 +177,9 @@ def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
         texts = {
             "create_invoice": f"Invoice #{order.qbo_doc_number} created in QuickBooks.",
             "create_estimate": f"Estimate #{order.qbo_doc_number} created in QuickBooks.",
-            "update_document": f"QuickBooks {sync.doc_label(order)} #{order.qbo_doc_number} updated.",
+            "update_document": (f"Nothing to update: QuickBooks {sync.doc_label(order)} #{order.qbo_doc_number} "
+                                "already matches this order." if (job.result or {}).get("nothingToUpdate")
+                                else f"QuickBooks {sync.doc_label(order)} #{order.qbo_doc_number} updated."),
             "void_document": (f"Estimate #{order.qbo_doc_number} marked Rejected in QuickBooks; the order is cancelled."
                               if order.qbo_doc_type == Order.DocType.ESTIMATE
                               else f"Invoice #{order.qbo_doc_number} voided in QuickBooks; the order is cancelled."),
@@ -188,7 +190,7 @@ def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
         }
         return "success", texts.get(job.action, "Done.")
     if job.state == State.PENDING:
-        return "warning", (f"Queued — retrying at {timezone.localtime(job.not_before):%H:%M:%S}. {job.last_error}")
+        return "warning", (f"Queued — retrying at {when(job.not_before)}. {job.last_error}")
     if job.state == State.RUNNING:
         return "warning", "QuickBooks is already working on this order; this panel updates when it is done."
     return "error", job.last_error
@@ -255,7 +257,7 @@ def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         qbo_id = obj.qbo_customer_id if kind == "account" else obj.qbo_item_id
         entity = "customer" if kind == "account" else "item"
         level, text = (("success", f"Synced to QuickBooks {entity} {qbo_id}.") if job.state == State.DONE
-                       else ("warning", f"Queued — retrying at {timezone.localtime(job.not_before):%H:%M:%S}. {job.last_error}")
+                       else ("warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}")
                        if job.state == State.PENDING else ("error", job.last_error or "QuickBooks is busy; try again."))
     if request.htmx:
         return render(request, "qbo_integration/_sync_button.html",

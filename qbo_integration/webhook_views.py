@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
@@ -126,7 +127,7 @@ def inbox_replay(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one event to replay.")
     else:
         count = handlers.inbox_replay(event_ids=ids, by=request.user)
-        messages.success(request, f"{count} event(s) queued for replay; each is read again from QuickBooks.")
+        messages.success(request, f"{count} event{pluralize(count)} queued for replay; each is read again from QuickBooks.")
     return redirect(request.POST["next"]) if _safe_next(request) else redirect("qbo:inbox")
 
 

@@ -394,7 +394,17 @@ def test_it_logs_what_an_edit_changed(order_factory, staff_user, apples, pears, 
     assert changes["lines"][1][0] == "Gala Apples × 12 @ 32.50"
     assert "seller" not in changes
     assert "notes: — → Call first" in activity.description
+    assert "terms: Net 30 → Net 60" in activity.description  # people's words, not the stored codes
     assert "total now $537.00" in activity.description
+
+
+def test_an_edit_shows_rates_and_dates_the_way_people_write_them(order_factory, staff_user):
+    order = order_factory(commission_rate=Decimal("4.50"))
+    order_update(order_id=order.pk, fields={"commission_rate": Decimal("5"), "order_date": date(2026, 12, 6)},
+                 lines=None, by=staff_user)
+    description = order.activities.get(activity_type=OrderActivity.Type.ORDER_EDITED).description
+    assert "commission rate: 4.5% → 5%" in description
+    assert "order date: Nov 2, 2026 → Dec 6, 2026" in description
 
 
 def test_it_logs_status_changes(order_factory, staff_user):

@@ -94,3 +94,29 @@ def test_it_refuses_unknown_units(staff_client):
 def test_it_answers_404_for_missing_products(staff_client):
     for url in ["/products/999999/", "/products/999999/edit/"]:
         assert staff_client.get(url).status_code == 404
+
+
+# --- one product per SKU ------------------------------------------------------------------------
+
+def test_it_refuses_a_second_product_with_an_existing_sku_whatever_its_case(staff_client, apples):
+    Product.objects.filter(pk=apples.pk).update(sku="ORG-NAV")
+    response = staff_client.post("/products/new/", _form(sku=" org-nav "))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Another product already has this SKU." in html and 'value="Navel Oranges"' in html  # nothing lost
+    assert Product.objects.count() == 1
+
+
+def test_products_without_a_sku_and_a_product_keeping_its_own_sku_are_fine(staff_client, apples, pears):
+    assert staff_client.post("/products/new/", _form(sku="")).status_code == 302
+    assert staff_client.post("/products/new/", _form(name="Blood Oranges", sku="")).status_code == 302
+    Product.objects.filter(pk=apples.pk).update(sku="GA-88")
+    assert staff_client.post(f"/products/{apples.pk}/edit/", _form(name="Gala Apples", sku="ga-88")).status_code == 302
+
+
+def test_the_database_refuses_a_duplicate_sku_from_any_way_in(apples):
+    from django.db import IntegrityError, transaction
+
+    Product.objects.filter(pk=apples.pk).update(sku="GA-88")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(name="Other apples", sku="ga-88", unit_price=Decimal("1"))

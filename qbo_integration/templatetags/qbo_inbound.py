@@ -6,6 +6,17 @@ from kadouri.live import live_stamp
 
 register = template.Library()
 
+CATCHUP_COUNTS_SKIPPED = {"changes", "new_events", "processed"}
+
+
+@register.filter
+def catchup_found(found: dict) -> str:
+    """"2 payments, 1 invoice; 34 new to Kadouri" for a finished catch-up's counts (entities found none of: left out)."""
+    counts = [(entity.lower(), n) for entity, n in (found or {}).items()
+              if entity not in CATCHUP_COUNTS_SKIPPED and isinstance(n, int) and n]
+    listed = ", ".join(f"{n} {entity}{'' if n == 1 else 's'}" for entity, n in counts) or "no changes"
+    return f"{listed}; {(found or {}).get('new_events') or 0} new to Kadouri"
+
 
 @register.inclusion_tag("qbo_integration/_inbound_card.html", takes_context=True)
 def qbo_inbound_card(context):

@@ -145,7 +145,7 @@ def test_the_settings_button_runs_it_and_shows_what_it_found(admin_client, poste
     assert response.status_code == 200
     page = response.content.decode()
     assert "Catch-up started" in page and 'data-testid="last-catchup"' in page
-    assert "1 Invoice" in page and "Invoice marked as PAID" in page
+    assert "1 invoice" in page and "Invoice marked as PAID" in page
     posted.refresh_from_db()
     assert posted.status == "paid"
 

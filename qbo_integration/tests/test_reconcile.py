@@ -150,7 +150,7 @@ def test_replaying_many_events_from_the_inbox_reads_them_again(admin_client, pos
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post("/settings/quickbooks/inbox/replay/", {"event": [e.pk for e in events]}, follow=True)
 
-    assert "2 event(s) queued for replay" in response.content.decode()
+    assert "2 events queued for replay" in response.content.decode()
     assert set(QboWebhookEvent.objects.filter(pk__in=[e.pk for e in events]).values_list("status", flat=True)) == {"done"}
     posted.refresh_from_db()
     assert posted.status == "paid"

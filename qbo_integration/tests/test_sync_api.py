@@ -12,6 +12,7 @@ from qbo_integration.models import QboConnection
 from qbo_integration.testing import REALM_ID
 
 from .conftest import entities
+from .test_reconcile import edit_invoice_total
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,35 @@ def test_it_updates_the_invoice_keeping_its_id_and_number(staff_client, qbo_conn
     assert Decimal(str(invoice["TotalAmt"])) == Decimal("97.50") and invoice["PrivateNote"] == "Half pallet"
     order.refresh_from_db()
     assert not order.changed_since_push and order.qbo_total == Decimal("97.50")
+    assert order.activities.filter(activity_type="invoice_updated").count() == 1
+
+
+def test_an_update_with_nothing_changed_sends_nothing_and_says_so(staff_client, qbo_connected, order_factory):
+    order = posted(staff_client, order_factory())
+
+    response = api(staff_client, "PUT", f"sync/order/{order.pk}")
+
+    assert response.status_code == 200 and response.json()["job"]["result"]["nothingToUpdate"] is True
+    invoice, = entities(qbo_connected, "Invoice")
+    assert invoice["SyncToken"] == "0"  # QuickBooks received no update
+    assert not order.activities.filter(activity_type="invoice_updated").exists()
+    entry = order.activities.get(activity_type="nothing_to_update")
+    assert entry.get_activity_type_display() == "Nothing to update"
+    assert entry.description.startswith(f"Nothing to update: invoice #{order.number} in QuickBooks already matches")
+
+    # The order page's button says the same.
+    page = staff_client.post(f"/settings/quickbooks/orders/{order.pk}/update/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"Nothing to update: QuickBooks invoice #{order.number} already matches this order." in page
+
+
+def test_an_update_after_an_edit_in_quickbooks_puts_kadouris_values_back(staff_client, qbo_connected, order_factory):
+    order = posted(staff_client, order_factory())
+    edit_invoice_total(order)  # a bookkeeper changed a quantity in QuickBooks; Kadouri did not change
+
+    assert api(staff_client, "PUT", f"sync/order/{order.pk}").status_code == 200
+
+    invoice, = entities(qbo_connected, "Invoice")
+    assert Decimal(str(invoice["TotalAmt"])) == order.total and invoice["SyncToken"] == "2"
     assert order.activities.filter(activity_type="invoice_updated").count() == 1
 
 

@@ -6,19 +6,52 @@
     var template = document.getElementById("line-template");
     var index = parseInt(total.value, 10);
     var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    html = html.replace(/__number__/g, String(index + 1));
     document.getElementById("line-rows").insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
+    labelCells(document.getElementById("line-rows").closest("table"));
   }
 
-  // List prices: a blank unit price means the product's price, shown as the field's placeholder.
-  var pricesNode = document.getElementById("product-prices");
-  var prices = pricesNode ? JSON.parse(pricesNode.textContent) : {};
+  // Narrow screens show each table row as a card: every cell is led by its column's name (see app.css).
+  function labelCells(table) {
+    var heads = table.tHead ? Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
+      return th.textContent.trim();
+    }) : [];
+    if (!heads.length) { return; }
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.cells, function (cell) {
+          if (!cell.hasAttribute("data-label")) { cell.setAttribute("data-label", cell.colSpan > 1 ? "" : heads[column] || ""); }
+          column += cell.colSpan;
+        });
+      });
+    });
+  }
+
+  function labelAllTables(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("table.table").forEach(labelCells);
+    if (root.matches && root.matches("table.table")) { labelCells(root); }
+  }
+
+  // Each product's list price and unit: a blank unit price means the list price (the field's placeholder),
+  // and the unit the product is sold by shows beside the quantity.
+  var productsNode = document.getElementById("product-info");
+  var products = productsNode ? JSON.parse(productsNode.textContent) : {};
 
   function rowField(row, suffix) { return row.querySelector("[name$='-" + suffix + "']"); }
 
-  function showListPrice(row) {
+  function money(text) {
+    return "$" + Number(text).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
+
+  function showProduct(row) {
     var product = rowField(row, "product"), price = rowField(row, "unit_price");
-    if (product && price) { price.placeholder = prices[product.value] || ""; }
+    var info = product ? products[product.value] : null;
+    if (price) { price.placeholder = info ? info.price : ""; }
+    var unit = row.querySelector(".line-unit"), listPrice = row.querySelector(".line-list-price");
+    if (unit) { unit.textContent = info ? info.unit : ""; }
+    if (listPrice) { listPrice.textContent = info ? "List price " + money(info.price) + " per " + info.unit : ""; }
   }
 
   function cents(text) { var n = Number(text); return isFinite(n) ? Math.round(n * 100) : NaN; }
@@ -34,21 +67,23 @@
       var amount = Number(qty.value) * cents(unit);
       if (isFinite(amount) && qty.value !== "" && unit !== "") { sum += Math.round(amount); }
     });
-    total.textContent = "$" + (sum / 100).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    total.textContent = money(sum / 100);
   }
 
   document.addEventListener("input", updateRunningTotal);
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll(".line-row").forEach(showListPrice);
+    document.querySelectorAll(".line-row").forEach(showProduct);
+    labelAllTables(document);
     updateRunningTotal();
   });
+  document.addEventListener("htmx:load", function (event) { labelAllTables(event.target); });
 
   // "Remove" marks the row at once; the server drops it on save (and the box can be unticked to keep it).
   document.addEventListener("change", function (event) {
     var box = event.target;
     var row = box.closest ? box.closest(".line-row") : null;
     if (row && box.name && /-DELETE$/.test(box.name)) { row.classList.toggle("removed", box.checked); }
-    if (row && box.name && /-product$/.test(box.name)) { showListPrice(row); }
+    if (row && box.name && /-product$/.test(box.name)) { showProduct(row); }
     updateRunningTotal();
   });
 
