@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.template.defaultfilters import pluralize
 
 from django.utils import timezone as _tz
 
@@ -66,7 +67,7 @@ class QboWebhookEventAdmin(admin.ModelAdmin):
         from .handlers import inbox_replay
 
         count = inbox_replay(event_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
-        self.message_user(request, f"{count} event(s) queued for replay.")
+        self.message_user(request, f"{count} event{pluralize(count)} queued for replay.")
 
 
 @admin.register(QboCatchUp)
@@ -91,7 +92,7 @@ class SyncConflictAdmin(admin.ModelAdmin):
     def mark_resolved(self, request, queryset):
         count = queryset.filter(state=SyncConflict.State.OPEN).update(
             state=SyncConflict.State.RESOLVED, resolved_at=_tz.now(), resolution=f"Settled by {request.user.get_username()}")
-        self.message_user(request, f"{count} conflict(s) marked resolved.")
+        self.message_user(request, f"{count} conflict{pluralize(count)} marked resolved.")
 
 
 @admin.register(QboWebhookCounter)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from kadouri.display import money as display_money
 from orders.models import Order, OrderActivity, to_cents
 from orders.services import order_activity_log, order_set_status
 
@@ -25,11 +26,6 @@ TYPE_OF_ENTITY = {entity: doc_type for doc_type, entity in ENTITY_OF_TYPE.items(
 PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
 VOIDED_TEXT = "Invoice voided in QuickBooks"
 GONE_STATES = ("Voided", "Deleted")
-
-
-def usd(value: Decimal | None) -> str:
-    """Money in activity texts, as the pages show it: $1,440.00 ("—" when unknown)."""
-    return "—" if value is None else f"${value:,.2f}"
 
 
 def money(value) -> Decimal | None:
@@ -301,18 +297,18 @@ def document_link(order: Order, doc: dict, *, doc_type: str) -> None:
 
 
 def paid_text(order: Order) -> str:
-    return f"{PAID_TEXT} (invoice #{order.qbo_doc_number or order.qbo_doc_id}: {usd(order.qbo_total)} paid in full)"
+    return f"{PAID_TEXT} (invoice #{order.qbo_doc_number or order.qbo_doc_id}: {display_money(order.qbo_total)} paid in full)"
 
 
 def reopened_text(order: Order, because: str) -> str:
     return (f"{because or 'Invoice balance went up in QuickBooks'} - invoice #{order.qbo_doc_number or order.qbo_doc_id} "
-            f"balance is {usd(order.qbo_balance)} of {usd(order.qbo_total)}; the order is "
+            f"balance is {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}; the order is "
             f"{order.get_payment_status_display().lower()} again")
 
 
 def partial_payment_text(order: Order) -> str:
     return (f"Payment received in QuickBooks - invoice #{order.qbo_doc_number or order.qbo_doc_id} is partially paid, "
-            f"balance {usd(order.qbo_balance)} of {usd(order.qbo_total)}")
+            f"balance {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}")
 
 
 def paid_amount(total: Decimal | None, balance: Decimal | None) -> Decimal:

@@ -22,9 +22,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts.models import Account
+from kadouri.display import money as display_money
 from kadouri.text import clean_inbound_line
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log
@@ -49,7 +51,6 @@ from .documents import (
     money,
     partial_payment_text,
     reopened_text,
-    usd,
 )
 from .sync import customer_fingerprint, income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
@@ -163,8 +164,8 @@ def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
     else:
         prefix = _reversal_text(cause) if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total \
             else f"Invoice {doc} updated in QuickBooks"
-        text = (f"{prefix}: total {usd(old_total)} → {usd(order.qbo_total)}, balance "
-                f"{usd(old_balance)} → {usd(order.qbo_balance)} ({order.get_payment_status_display().lower()})")
+        text = (f"{prefix}: total {display_money(old_total)} → {display_money(order.qbo_total)}, balance "
+                f"{display_money(old_balance)} → {display_money(order.qbo_balance)} ({order.get_payment_status_display().lower()})")
         order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
     return Outcome(True, f"Order {order.number}: {text}.")
 
@@ -259,7 +260,7 @@ def _estimate_changed(order: Order, estimate: dict | None, cause: Cause, *, forc
     elif state != old_state:
         text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
     else:
-        text = f"Estimate {doc} updated in QuickBooks: total ${old_total} → ${order.qbo_total}"
+        text = f"Estimate {doc} updated in QuickBooks: total {display_money(old_total)} → {display_money(order.qbo_total)}"
     order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
                        user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
                                                                         invoices=invoices))
@@ -369,7 +370,7 @@ def _handle_payment(event: QboWebhookEvent, fresh: bool) -> Outcome:
                for o in orders]
     if any(r.changed for r in results):
         return Outcome.of(results)
-    return Outcome(False, f"Payment {event.entity_id} ({operation}): {len(results)} linked order(s) already up to date.")
+    return Outcome(False, f"Payment {event.entity_id} ({operation}): {len(results)} linked order{pluralize(len(results))} already up to date.")
 
 
 def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> Outcome:

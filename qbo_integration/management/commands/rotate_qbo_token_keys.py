@@ -5,6 +5,7 @@ then remove the old keys.
 """
 
 from django.core.management.base import BaseCommand
+from django.template.defaultfilters import pluralize
 from django.db import connection, transaction
 
 from qbo_integration.fields import reencrypt
@@ -29,4 +30,4 @@ class Command(BaseCommand):
                     f"UPDATE {table} SET access_token = %s, refresh_token = %s WHERE id = %s", [*new, row_id]
                 )
                 rotated += 1
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the tokens of {rotated} QuickBooks connection(s)."))
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the tokens of {rotated} QuickBooks connection{pluralize(rotated)}."))
