@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("products", "0002_qbo_create_request")]
-AFTER = [("products", "0003_sku_unique_ignoring_case")]
+BEFORE = [("products", "0003_text_rule")]
+AFTER = [("products", "0004_sku_unique_ignoring_case")]
 
 
 @pytest.mark.django_db(transaction=True)

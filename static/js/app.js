@@ -1,15 +1,28 @@
 // Adds and removes order lines in place (Django formset), and prevents double submits.
 (function () {
+  // An order has at most data-max lines (the server refuses more): the button stops there and says so, so
+  // nothing typed is ever lost to a refused save.
+  function atLineLimit(button, count) {
+    var max = parseInt(button.dataset.max || "0", 10);
+    var full = max > 0 && count >= max;
+    button.disabled = full;
+    var note = document.getElementById("line-limit");
+    if (note) { note.textContent = full ? "An order can have at most " + max + " lines." : ""; }
+    return full;
+  }
+
   function addLine(button) {
     var prefix = button.dataset.prefix;
     var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
     var template = document.getElementById("line-template");
     var index = parseInt(total.value, 10);
+    if (atLineLimit(button, index)) { return; }
     var html = template.innerHTML.replace(/__prefix__/g, String(index));
     html = html.replace(/__number__/g, String(index + 1));
     document.getElementById("line-rows").insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
     labelCells(document.getElementById("line-rows").closest("table"));
+    atLineLimit(button, index + 1);
   }
 
   // Narrow screens show each table row as a card: every cell is led by its column's name (see app.css).
@@ -73,6 +86,9 @@
   document.addEventListener("input", updateRunningTotal);
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".line-row").forEach(showProduct);
+    var addButton = document.getElementById("add-line");
+    var totalForms = addButton && document.getElementById("id_" + addButton.dataset.prefix + "-TOTAL_FORMS");
+    if (totalForms) { atLineLimit(addButton, parseInt(totalForms.value, 10)); }
     labelAllTables(document);
     updateRunningTotal();
   });

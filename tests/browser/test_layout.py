@@ -74,8 +74,10 @@ def shop(qbo_emulator_server, settings, admin_user):
 
     posted.refresh_from_db()
     invoice = client.read("Invoice", posted.qbo_doc_id)
+    lines = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
+    lines[0]["SalesItemLineDetail"]["Qty"], lines[0]["Amount"] = 99, 99 * lines[0]["SalesItemLineDetail"]["UnitPrice"]
     client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
-                              "DocNumber": "QB-EDITED-2026-0099"}, request_id=f"layout-{posted.pk}")
+                              "Line": lines}, request_id=f"layout-{posted.pk}")  # drift: the total, edited there
     reconcile.reconcile_run(by=admin_user)
     catchup.catchup_run(realm_id=REALM_ID)
     QboWebhookEvent.objects.create(dedupe_key="layout-1", source=QboWebhookEvent.Source.LEGACY, realm_id=REALM_ID,

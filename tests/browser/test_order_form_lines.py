@@ -62,3 +62,25 @@ def test_order_lines_have_labels_and_show_the_picked_products_unit_and_price(
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         context.close()
+
+
+def test_add_line_stops_at_the_promised_200_lines_and_says_so(chromium, live_server, staff_user, products):
+    """The server takes 200 lines; the button never lets anyone type a 201st that a save would refuse."""
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", "sam")
+        page.fill("#id_password", "pw-sam-123")
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"{live_server.url}/orders/new/")
+        expect(page.get_by_test_id("line-limit")).to_have_text("")
+
+        page.evaluate("() => { for (let i = 0; i < 210; i++) document.getElementById('add-line').click(); }")
+
+        expect(page.locator("#line-rows .line-row")).to_have_count(200)
+        expect(page.get_by_role("button", name="+ Add line")).to_be_disabled()
+        expect(page.get_by_test_id("line-limit")).to_have_text("An order can have at most 200 lines.")
+        assert page.input_value("#id_lines-TOTAL_FORMS") == "200"
+    finally:
+        context.close()
