@@ -101,8 +101,7 @@ def link_problem(order: Order, entity: str, doc: dict | None) -> str:
     number = str(doc.get("DocNumber") or "")
     if number and number not in known_numbers(order):
         return (f"QuickBooks {entity.lower()} {doc_id} carries number {number}, not this order's "
-                f"{' or '.join(known_numbers(order))}: it is another document. Kadouri applies nothing from it and "
-                "sends nothing to it; check the order's document in QuickBooks.")
+                f"{' or '.join(known_numbers(order))}: it is another document.")
     return ""
 
 

@@ -16,7 +16,7 @@ from kadouri.display import money as display_money
 from orders.models import Order
 
 from . import client
-from .documents import converting_invoice_id, doc_state, entity_of, link_problem, money, payment_status
+from .documents import converting_invoice_id, doc_state, entity_of, known_numbers, link_problem, money, payment_status
 from .handlers import Cause, converting_invoice, estimate_apply, invoice_apply, read_many
 from .models import QboReconcileRun
 
@@ -72,7 +72,7 @@ def compare(order: Order, doc: dict | None) -> Row:
     # order's would invite "taking QuickBooks' values" from someone else's invoice.
     row.wrong_link = link_problem(order, entity_of(order), doc)
     if row.wrong_link:
-        drift.append(Drift("link", f"#{' or #'.join(n for n in (order.number, order.qbo_doc_number) if n)}",
+        drift.append(Drift("link", f"#{' or #'.join(known_numbers(order))}",
                            f"#{(doc or {}).get('DocNumber')} (another document)"))
         return row
     expected = _expected_status(order, state)

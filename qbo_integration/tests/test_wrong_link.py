@@ -168,6 +168,7 @@ def test_reconciliation_shows_a_wrong_link_and_never_takes_its_values(wrongly_li
     run = reconcile.reconcile_latest()
     row = next(r for r in run.rows if r["order_id"] == wrongly_linked.pk)
     assert row["wrong_link"] and not row["pushable"]
+    assert row["drift"] == [{"field": "link", "kadouri": f"#{wrongly_linked.number}", "quickbooks": "#QB-9 (another document)"}]
     page = admin_client.get("/settings/quickbooks/reconcile/").content.decode()
     assert f'data-testid="wrong-link-{wrongly_linked.pk}"' in page
     assert f"take-quickbooks-{wrongly_linked.pk}" not in page and f"push-kadouri-{wrongly_linked.pk}" not in page
