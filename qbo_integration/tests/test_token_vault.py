@@ -98,13 +98,8 @@ def test_it_refreshes_once_for_ten_concurrent_callers(qbo_connected):
     assert QboConnection.objects.get().state == "connected"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_connected):
-    conn = QboConnection.objects.get()
-    qbo_connected.disconnect(REALM_ID)  # the user disconnected the app inside QuickBooks
-    expire_access_token(conn)
-    # The refused refresh answers slowly, so every other caller is already waiting for the row when it fails.
-    qbo_connected.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=0.5)
+def five_concurrent_calls(expected: type[Exception]) -> tuple[list[str], list[str]]:
+    """Five callers needing QuickBooks at the same instant: the messages of the `expected` errors, and any other."""
     start = threading.Barrier(5)
     failures, other_errors = [], []
 
@@ -112,9 +107,9 @@ def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_c
         try:
             start.wait(timeout=30)
             client.company_info(REALM_ID)
-        except client.QboAuthError as e:
+        except expected as e:
             failures.append(e.message)
-        except Exception as e:  # noqa: BLE001 — collected and asserted below
+        except Exception as e:  # noqa: BLE001 — collected and asserted by the caller
             other_errors.append(repr(e))
         finally:
             connections.close_all()
@@ -124,6 +119,17 @@ def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_c
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return failures, other_errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_connected):
+    conn = QboConnection.objects.get()
+    qbo_connected.disconnect(REALM_ID)  # the user disconnected the app inside QuickBooks
+    expire_access_token(conn)
+    # The refused refresh answers slowly, so every other caller is already waiting for the row when it fails.
+    qbo_connected.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=0.5)
+    failures, other_errors = five_concurrent_calls(client.QboAuthError)
 
     assert other_errors == []
     assert len(failures) == 5 and all("reconnect" in message.lower() for message in failures)
@@ -140,25 +146,7 @@ def test_it_tries_an_unreachable_sign_in_service_once_for_five_concurrent_caller
     # The first refresh times out; had anyone tried again, the emulator would have answered at once.
     settings.QBO_HTTP_TIMEOUT = 0.4
     emu.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=1.5)
-    start = threading.Barrier(5)
-    failures, other_errors = [], []
-
-    def call():
-        try:
-            start.wait(timeout=30)
-            client.company_info(REALM_ID)
-        except client.QboTransientError as e:
-            failures.append(e.message)
-        except Exception as e:  # noqa: BLE001 — collected and asserted below
-            other_errors.append(repr(e))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=call) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    failures, other_errors = five_concurrent_calls(client.QboTransientError)
 
     deadline = time.monotonic() + 10
     while token_calls(emu) == 0 and time.monotonic() < deadline:

@@ -20,6 +20,7 @@ from qbo_integration import catchup, client, reconcile
 from qbo_integration.models import BulkPush, IntegrationLog, QboConnection, QboWebhookEvent
 from qbo_integration.sync import order_push_request, order_void_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -209,10 +210,7 @@ def test_on_a_phone_each_table_row_is_a_card_that_names_its_columns(chromium, li
     context = chromium.new_context(viewport=PHONE)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "ada")
-        page.fill("#id_password", "pw-ada-123")
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, live_server, "ada", "pw-ada-123")
         page.goto(f"{live_server.url}/orders/{shop['posted'].pk}/")
         amount = page.get_by_test_id("lines").locator("tbody tr").first.locator("td").nth(6)
         expect(amount).to_have_attribute("data-label", "Amount")
@@ -231,10 +229,7 @@ def test_the_header_wraps_instead_of_clipping_on_a_phone(chromium, live_server, 
     context = chromium.new_context(viewport=PHONE)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "ada")
-        page.fill("#id_password", "pw-ada-123")
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, live_server, "ada", "pw-ada-123")
         expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
         expect(page.locator(".topbar .logout")).to_contain_text("Ada Admin")
         for name in NAV_LINKS:
@@ -250,10 +245,7 @@ def test_the_connection_card_names_who_connected_like_the_header(chromium, live_
     context = chromium.new_context(viewport=DESKTOP)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "ada")
-        page.fill("#id_password", "pw-ada-123")
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, live_server, "ada", "pw-ada-123")
         page.goto(f"{live_server.url}/settings/quickbooks/")
         expect(page.locator("#qbo-connection")).to_contain_text(re.compile(r"[AP]M by Ada Admin"))
     finally:

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import make_account, make_product
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,10 +30,7 @@ def test_order_lines_have_labels_and_show_the_picked_products_unit_and_price(
     context = chromium.new_context(viewport=viewport)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "sam")
-        page.fill("#id_password", "pw-sam-123")
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, live_server)
         page.goto(f"{live_server.url}/orders/new/")
 
         # Each input of a line is named with its line number, for screen readers and for get_by_label.
@@ -69,10 +67,7 @@ def test_add_line_stops_at_the_promised_200_lines_and_says_so(chromium, live_ser
     context = chromium.new_context(viewport=DESKTOP)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "sam")
-        page.fill("#id_password", "pw-sam-123")
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, live_server)
         page.goto(f"{live_server.url}/orders/new/")
         expect(page.get_by_test_id("line-limit")).to_have_text("")
 
