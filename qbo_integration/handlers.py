@@ -271,11 +271,12 @@ def _follow_converting_invoice(order: Order, invoice: dict, cause: Cause) -> Out
     """Converted in QuickBooks, not through Kadouri: the order now follows the invoice, so its payments reach
     the order (the estimate is closed and changes no more)."""
     estimate_ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    follow_invoice(order=order, invoice=invoice, actor=_actor(cause))
     text = (f"Estimate {estimate_ref} converted to invoice #{invoice.get('DocNumber') or invoice.get('Id')} in "
             "QuickBooks; the order now follows the invoice")
+    # The conversion first, then what the invoice brings (a payment already on it): the log reads in order.
     order_activity_log(order=order, activity_type=OrderActivity.Type.ESTIMATE_CONVERTED, description=text,
                        user_name=cause.user_name, details=cause.details(invoice_id=str(invoice.get("Id"))))
+    follow_invoice(order=order, invoice=invoice, actor=_actor(cause))
     return Outcome(True, f"Order {order.number}: {text}.")
 
 

@@ -1110,17 +1110,19 @@ def _run_convert(job: QboSyncJob) -> dict:
         locked.version += 1
         locked.save(update_fields=["pushed_fingerprint", "version", "updated_at"])
         if follows(locked, "Estimate", estimate_id):
+            # The conversion first, then what the invoice brings (a payment already on it): the log reads in order.
+            number = str(doc.get("DocNumber") or doc.get("Id"))
+            text = (f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {_who(job)}." if ours
+                    else f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the "
+                         f"order now follows that invoice and no second invoice was created (Convert to Invoice by "
+                         f"{_who(job)}).")
+            _log(job, OrderActivity.Type.ESTIMATE_CONVERTED, text,
+                 _details(job, estimateId=estimate_id, docId=str(doc.get("Id")), adopted=not ours), locked)
             follow_invoice(order=locked, invoice=doc, actor=_actor(job, estimateId=estimate_id))
         elif not older_than_stored(locked, doc, entity="Invoice"):
-            # A webhook switched the order to this invoice already; a newer version it stored (a payment) is
-            # kept: the older answer must not reopen a paid order.
+            # A webhook switched the order to this invoice already (and logged the conversion); a newer version it
+            # stored (a payment) is kept: the older answer must not reopen a paid order.
             document_apply(order=locked, doc=doc, entity="Invoice", actor=_actor(job, estimateId=estimate_id))
-        number = locked.qbo_doc_number or str(doc.get("DocNumber") or doc.get("Id"))
-        text = (f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {_who(job)}." if ours else
-                f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the order now "
-                f"follows that invoice and no second invoice was created (Convert to Invoice by {_who(job)}).")
-        _log(job, OrderActivity.Type.ESTIMATE_CONVERTED, text,
-             _details(job, estimateId=estimate_id, docId=locked.qbo_doc_id, adopted=not ours), locked)
     result = {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
     return result if ours else result | {"adopted": True}
 

@@ -285,3 +285,5 @@ def test_a_payment_already_on_the_invoice_an_order_starts_following_is_logged(we
     assert (order.qbo_doc_type, order.qbo_doc_id, order.payment_status) == ("invoice", invoice["Id"], "partial")
     assert order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
                                    description__contains="is partially paid").count() == 1
+    story = list(order.activities.order_by("created_at", "id").values_list("activity_type", flat=True))
+    assert story.index("estimate_converted") < story.index("payment_received")  # the log reads in order

@@ -66,6 +66,9 @@ REALM = "9130350000000001"
 BASE_DIR = Path(settings.BASE_DIR)
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 HTTP_TIMEOUT = 4.0  # the app's QuickBooks read timeout in the soak (QBO_HTTP_TIMEOUT)
+# How long the estimator waits for Kadouri to accept a step (its job busy with a retry) before it moves on to the
+# next order; the rest are finished after settling, so the estimates never hold the run phase up.
+ESTIMATE_PATIENCE = 10.0
 COMPRESSED_TIMING = {
     "QBO_HTTP_TIMEOUT": str(HTTP_TIMEOUT),
     "QBO_RETRY_BASE_SECONDS": "2",
@@ -160,7 +163,9 @@ class Run:
     ui_errors: list[str] = field(default_factory=list)
     estimate_statuses: Counter = field(default_factory=Counter)
     estimate_errors: list[str] = field(default_factory=list)
-    unconverted: list[int] = field(default_factory=list)  # still busy when the run phase ended: converted after settling
+    # Orders whose estimate job was still being retried after ESTIMATE_PATIENCE: finished after settling
+    # (order id, whether its estimate was accepted).
+    unconverted: list[tuple[int, bool]] = field(default_factory=list)
     actions: list[dict] = field(default_factory=list)
     action_errors: list[str] = field(default_factory=list)
     kill: dict = field(default_factory=dict)
@@ -534,17 +539,21 @@ class Soak:
 
         def estimate_then_convert(order_id: int) -> None:
             url = f"{self.app_url}/api/quickbooks/sync/order/{order_id}"
-            created = self._until_accepted(session, url, {"docType": "estimate"}, deadline)
-            time.sleep(delays[order_id])
-            converted = self._until_accepted(session, f"{url}/convert", {}, deadline)
+            created = self._until_accepted(session, url, {"docType": "estimate"},
+                                           min(deadline, time.monotonic() + ESTIMATE_PATIENCE))
+            converted = (0, "not tried")
+            if not self._busy(*created):
+                time.sleep(delays[order_id])
+                converted = self._until_accepted(session, f"{url}/convert", {},
+                                                 min(deadline, time.monotonic() + ESTIMATE_PATIENCE))
             with self.run_state.lock:
                 self.run_state.estimate_statuses[f"estimate {created[0]}, convert {converted[0]}"] += 1
-                if self._busy(*converted):  # its estimate job still waits for a retry: converted once settled
-                    self.run_state.unconverted.append(order_id)
+                if self._busy(*created) or self._busy(*converted):  # a job still waits for its retry: later
+                    self.run_state.unconverted.append((order_id, not self._busy(*created)))
                 elif converted[0] not in (200, 202) and not self._converted_meanwhile(*converted):
                     self.run_state.estimate_errors.append(f"order {order_id}: estimate {created}, convert {converted}")
 
-        with ThreadPoolExecutor(3) as pool:
+        with ThreadPoolExecutor(6) as pool:
             list(pool.map(estimate_then_convert, self.estimate_ids))
 
     def _until_accepted(self, session: requests.Session, url: str, body: dict, deadline: float) -> tuple[int, str]:
@@ -570,14 +579,17 @@ class Soak:
         return status in (0, 502, 503) or (status == 409 and "already working" in error)
 
     def _convert_the_rest(self) -> None:
-        """Estimates whose creation was still being retried when the run phase ended are converted now."""
+        """Estimates whose jobs were still being retried after ESTIMATE_PATIENCE are finished now, settled."""
         st = self.run_state
         if not st.unconverted:
             return
         session, deadline = self._session("soak-staff-1"), time.monotonic() + 60
-        for order_id in st.unconverted:
-            status, error = self._until_accepted(
-                session, f"{self.app_url}/api/quickbooks/sync/order/{order_id}/convert", {}, deadline)
+        for order_id, created in st.unconverted:
+            url = f"{self.app_url}/api/quickbooks/sync/order/{order_id}"
+            if not created:
+                self._until_accepted(session, url, {"docType": "estimate"}, deadline)
+                self._settle()
+            status, error = self._until_accepted(session, f"{url}/convert", {}, deadline)
             with st.lock:
                 st.estimate_statuses[f"convert after settling {status}"] += 1
                 if status not in (200, 202) and not self._converted_meanwhile(status, error):
