@@ -72,41 +72,16 @@ def test_it_never_uses_the_previous_refresh_token_again(qbo_connected):
     assert first_refresh != QboConnection.objects.get().refresh_token
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_refreshes_once_for_ten_concurrent_callers(qbo_connected):
-    conn = QboConnection.objects.get()
-    expire_access_token(conn)
-    results, errors = [], []
-
-    def call():
-        try:
-            results.append(client.company_info(REALM_ID)["CompanyName"])
-        except Exception as e:  # noqa: BLE001 — collected and asserted below
-            errors.append(repr(e))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=call) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
-    assert len(results) == 10
-    assert token_calls(qbo_connected) == 1, db_connection.vendor
-    assert QboConnection.objects.get().state == "connected"
-
-
-def five_concurrent_calls(expected: type[Exception]) -> tuple[list[str], list[str]]:
-    """Five callers needing QuickBooks at the same instant: the messages of the `expected` errors, and any other."""
-    start = threading.Barrier(5)
-    failures, other_errors = [], []
+def concurrent_calls(n: int, expected: tuple[type[Exception], ...] = ()) -> tuple[list, list[str], list[str]]:
+    """`n` callers needing QuickBooks at the same instant: the company names they got, the messages of the
+    `expected` errors, and any other error."""
+    start = threading.Barrier(n)
+    results, failures, other_errors = [], [], []
 
     def call():
         try:
             start.wait(timeout=30)
-            client.company_info(REALM_ID)
+            results.append(client.company_info(REALM_ID)["CompanyName"])
         except expected as e:
             failures.append(e.message)
         except Exception as e:  # noqa: BLE001 — collected and asserted by the caller
@@ -114,12 +89,24 @@ def five_concurrent_calls(expected: type[Exception]) -> tuple[list[str], list[st
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=call) for _ in range(5)]
+    threads = [threading.Thread(target=call) for _ in range(n)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    return failures, other_errors
+    return results, failures, other_errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refreshes_once_for_ten_concurrent_callers(qbo_connected):
+    conn = QboConnection.objects.get()
+    expire_access_token(conn)
+    results, _, errors = concurrent_calls(10)
+
+    assert errors == []
+    assert len(results) == 10
+    assert token_calls(qbo_connected) == 1, db_connection.vendor
+    assert QboConnection.objects.get().state == "connected"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,7 +116,7 @@ def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_c
     expire_access_token(conn)
     # The refused refresh answers slowly, so every other caller is already waiting for the row when it fails.
     qbo_connected.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=0.5)
-    failures, other_errors = five_concurrent_calls(client.QboAuthError)
+    _, failures, other_errors = concurrent_calls(5, (client.QboAuthError,))
 
     assert other_errors == []
     assert len(failures) == 5 and all("reconnect" in message.lower() for message in failures)
@@ -146,7 +133,7 @@ def test_it_tries_an_unreachable_sign_in_service_once_for_five_concurrent_caller
     # The first refresh times out; had anyone tried again, the emulator would have answered at once.
     settings.QBO_HTTP_TIMEOUT = 0.4
     emu.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=1.5)
-    failures, other_errors = five_concurrent_calls(client.QboTransientError)
+    _, failures, other_errors = concurrent_calls(5, (client.QboTransientError,))
 
     deadline = time.monotonic() + 10
     while token_calls(emu) == 0 and time.monotonic() < deadline:
