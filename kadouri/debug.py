@@ -16,12 +16,13 @@ from django.apps import apps
 from django.conf import settings
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
+from kadouri.logging import SECRET_QUERY_KEYS
+
 MIN_SECRET_LENGTH = 8  # shorter values would hide innocent text that happens to contain them
 SUBSTITUTE = SafeExceptionReporterFilter.cleansed_substitute
-SECRET_QUERY_KEYS = re.compile(r"(?i)^(code|state|access_token|refresh_token|token|client_secret)$")
+_SECRET_KEY_NAMES = "|".join(SECRET_QUERY_KEYS)
 # In a URL, a QUERY_STRING value or the HTML of either (where & is written &amp;).
-_SECRET_QUERY_PARAMS = re.compile(
-    r"(?i)(?<![\w-])(code|state|access_token|refresh_token|token|client_secret)=([^&\s\"'<>]+)")
+_SECRET_QUERY_PARAMS = re.compile(rf"(?i)(?<![\w-])({_SECRET_KEY_NAMES})=([^&\s\"'<>]+)")
 
 # Plaintext tokens and codes seen by this process recently (newest last); a bounded memory, not a store:
 # the same values already live in this process' memory while it uses them.
@@ -92,7 +93,7 @@ class SecretsExceptionReporter(ExceptionReporter):
     def get_traceback_data(self):
         data = super().get_traceback_data()
         if "request_GET_items" in data:
-            data["request_GET_items"] = [(key, SUBSTITUTE if SECRET_QUERY_KEYS.search(key) else value)
+            data["request_GET_items"] = [(key, SUBSTITUTE if key.lower() in SECRET_QUERY_KEYS else value)
                                          for key, value in data["request_GET_items"]]
         return data
 

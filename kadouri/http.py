@@ -28,6 +28,9 @@ def client_ip(request) -> str | None:
     return _valid_ip(request.META.get("REMOTE_ADDR", ""))
 
 
+LOG_IN_FIRST = "Authentication required: log in first."
+
+
 def json_error(status: int, message: str, **extra) -> JsonResponse:
     return JsonResponse({"error": message, **extra}, status=status)
 
@@ -38,7 +41,7 @@ def api_login_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return json_error(401, "Authentication required: log in first.")
+            return json_error(401, LOG_IN_FIRST)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -49,10 +52,9 @@ def api_permission_required(permission: str, message: str):
     `permission` — never a redirect to the login page, whatever the request's Accept header."""
 
     def decorator(view):
+        @api_login_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return json_error(401, "Authentication required: log in first.")
             if not request.user.has_perm(permission):
                 return json_error(403, message)
             return view(request, *args, **kwargs)

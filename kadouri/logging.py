@@ -4,7 +4,9 @@ import logging
 import re
 
 # Query-string parameters only (after ? or &): a log line's own "code=6240" must stay readable.
-_SECRET_PARAMS = re.compile(r"(?i)(?<=[?&])(code|state|access_token|refresh_token|token|client_secret)=([^&\s\"']+)")
+# Query parameters that carry OAuth secrets; the debug page (kadouri/debug.py) hides the same ones.
+SECRET_QUERY_KEYS = ("code", "state", "access_token", "refresh_token", "token", "client_secret")
+_SECRET_PARAMS = re.compile(rf"(?i)(?<=[?&])({'|'.join(SECRET_QUERY_KEYS)})=([^&\s\"']+)")
 
 
 def redact(text: str) -> str:

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
+from django.conf import settings
 from django.shortcuts import render
 
-LOCKED_OUT_STATUS = 429
+from kadouri.text import storable
+
 
 
 def _cool_off_words(cool_off: timedelta | None) -> str | None:
@@ -27,7 +29,7 @@ def lockout_response(request, original_response=None, credentials=None):
         "username": get_client_username(request, credentials) or "",
         "cool_off": _cool_off_words(get_cool_off(request)),
     }
-    return render(request, "registration/locked_out.html", context, status=LOCKED_OUT_STATUS)
+    return render(request, "registration/locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
 
 
 # Client-chosen text axes copies into its columns, with the columns' lengths.
@@ -38,7 +40,7 @@ USERNAME_COLUMN = 255
 def _storable(value: str, limit: int) -> str:
     # PostgreSQL refuses NUL in text and a value longer than its column: either would turn a log-in attempt into
     # a 500 instead of a counted failure.
-    return value.replace("\0", "")[:limit]
+    return storable(value)[:limit]
 
 
 def _storable_request(request) -> None:

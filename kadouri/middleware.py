@@ -2,11 +2,12 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from kadouri.http import LOG_IN_FIRST, json_error
+from kadouri.text import is_ascii_digits
 from kadouri.views import bad_request_response
 
 
@@ -20,7 +21,7 @@ class UnreadableContentLengthMiddleware:
 
     def __call__(self, request):
         declared = (request.META.get("CONTENT_LENGTH") or "").strip()
-        if request.META.get("CONTENT_LENGTH") and not (declared.isascii() and declared.isdigit()):
+        if request.META.get("CONTENT_LENGTH") and not is_ascii_digits(declared):
             return bad_request_response(request, "The Content-Length header is not a number.")
         return self.get_response(request)
 
@@ -66,13 +67,10 @@ class ApiErrorsAsJsonMiddleware:
         if not request.path.startswith("/api/"):
             return response
         if response.status_code in (301, 302, 303, 307, 308) and _is_login_redirect(response):
-            return JsonResponse({"error": "Authentication required: log in first."}, status=401)
+            return json_error(401, LOG_IN_FIRST)
         if response.status_code >= 400 and not response.streaming and not response.content:
             return _json_error_like(request, response)
         return response
-
-
-HTTP_STATUSES = {status.value for status in HTTPStatus}
 
 
 def _is_login_redirect(response) -> bool:
@@ -85,9 +83,11 @@ def _json_error_like(request, response):
         allowed = response.get("Allow", "")
         message = f"Method {request.method} is not allowed here; use {allowed or 'another method'}."
     else:
-        phrase = HTTPStatus(response.status_code).phrase if response.status_code in HTTP_STATUSES else "Refused"
-        message = f"{phrase}."
-    json_response = JsonResponse({"error": message}, status=response.status_code)
+        try:
+            message = f"{HTTPStatus(response.status_code).phrase}."
+        except ValueError:
+            message = "Refused."
+    json_response = json_error(response.status_code, message)
     for header in ("Allow", "WWW-Authenticate", "Retry-After"):
         if header in response:
             json_response[header] = response[header]

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import F
 
-from kadouri.append_only_admin import AppendOnlyAdmin
+from kadouri.read_only_admin import ReadOnlyAdmin
 from kadouri.http import client_ip
 
 from .models import Order, OrderActivity, OrderLine, to_cents
@@ -114,7 +114,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderActivity)
-class OrderActivityAdmin(AppendOnlyAdmin):
+class OrderActivityAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "order_number", "activity_type", "user_name", "ip_address"]
     list_filter = ["activity_type", "created_at"]
     search_fields = ["order_number", "description", "user_name"]

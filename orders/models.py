@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from kadouri.append_only import AppendOnlyModel
+from kadouri.display import when
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 
@@ -42,7 +43,7 @@ def validate_order_date(value: date) -> None:
     if not EARLIEST_ORDER_DATE <= value <= latest:
         raise ValidationError(
             "The order date must be between %(earliest)s and %(latest)s.", code="order_date_out_of_range",
-            params={"earliest": f"{EARLIEST_ORDER_DATE:%b %-d, %Y}", "latest": f"{latest:%b %-d, %Y}"},
+            params={"earliest": when(EARLIEST_ORDER_DATE), "latest": when(latest)},
         )
 
 

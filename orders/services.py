@@ -131,9 +131,9 @@ def order_refuse_total_below_paid(order: Order, total: Decimal) -> None:
     paid = order.amount_paid
     if paid > 0 and total < paid:
         raise OrderError(
-            f"${paid:,.2f} has already been paid on invoice #{order.qbo_doc_number or order.number} in QuickBooks, "
-            f"so the order total cannot go below that (these lines total ${total:,.2f}). Keep the total at "
-            f"${paid:,.2f} or more; a lower total needs the payment changed in QuickBooks first."
+            f"{money(paid)} has already been paid on invoice #{order.qbo_doc_number or order.number} in QuickBooks, "
+            f"so the order total cannot go below that (these lines total {money(total)}). Keep the total at "
+            f"{money(paid)} or more; a lower total needs the payment changed in QuickBooks first."
         )
 
 
@@ -355,7 +355,7 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
     order_activity_log(
         order=order,
         activity_type=OrderActivity.Type.ORDER_DELETED,
-        description=f"Order {number} ({order.get_status_display().lower()}, total ${order.total:,.2f}) deleted by "
+        description=f"Order {number} ({order.get_status_display().lower()}, total {money(order.total)}) deleted by "
                     f"{user_display_name(by)}.",
         user=by,
         ip=ip,

@@ -3,7 +3,7 @@ from django.template.defaultfilters import pluralize
 
 from django.utils import timezone as _tz
 
-from kadouri.append_only_admin import AppendOnlyAdmin
+from kadouri.read_only_admin import ReadOnlyAdmin
 
 from .models import (
     BulkPush,
@@ -39,7 +39,7 @@ class QboConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntegrationLog)
-class IntegrationLogAdmin(AppendOnlyAdmin):
+class IntegrationLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "realm_id", "event", "message", "user"]
     list_filter = ["event", "realm_id"]
     search_fields = ["message", "realm_id"]
@@ -110,19 +110,6 @@ class QboReconcileRunAdmin(admin.ModelAdmin):
     readonly_fields = ["realm_id", "checked", "rows", "error", "requested_by", "started_at", "finished_at"]
 
     def has_add_permission(self, request):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the background work owns: operators look and filter, the services write."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

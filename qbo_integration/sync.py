@@ -43,7 +43,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
-from kadouri.display import when
+from kadouri.display import money as display_money, when
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status, user_display_name
 from products.models import Product
@@ -74,6 +74,7 @@ from .documents import (
     link_problem_record,
     money,
     older_than_stored,
+    paid_amount,
     payment_seen_log,
     payment_status,
     write_target,
@@ -111,7 +112,7 @@ class SyncRefused(Exception):
 # --- the status table (spec: Business Rules) ------------------------------------------------------
 
 def doc_label(order: Order) -> str:
-    return "estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "invoice"
+    return entity_of(order).lower()
 
 
 def allowed_actions(order: Order) -> set[str]:
@@ -157,6 +158,11 @@ def check_action(order: Order, action: str) -> None:
 
 
 # --- jobs: creation, lease, outcome ----------------------------------------------------------------
+
+def _reapply_id(job: QboSyncJob) -> str:
+    """The request id of a job's second write after a stale SyncToken (5010): its own, so a replay is recognised."""
+    return _request_id(f"{job.request_id}:reapply")
+
 
 def _request_id(key: str) -> str:
     return str(uuid.uuid5(REQUEST_NAMESPACE, key))  # 36 characters: fits requestid (50) and batch (36)
@@ -326,7 +332,7 @@ def _own_write_left(job: QboSyncJob, sent: list[str]) -> bool:
     re-apply id after a stale SyncToken); the customers and items created on the way have their own markers."""
     if not job.order_id:
         return bool(sent)
-    return bool({job.request_id, _request_id(f"{job.request_id}:reapply")} & set(sent))
+    return bool({job.request_id, _reapply_id(job)} & set(sent))
 
 
 def _crashed(job: QboSyncJob, error: Exception, *, wrote: bool = True) -> None:
@@ -948,7 +954,7 @@ def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
     for attempt in (1, 2):
         current = client.read(entity, order.qbo_doc_id)
         target = _checked_target(job, order, current)
-        request_id = job.request_id if attempt == 1 else _request_id(f"{job.request_id}:reapply")
+        request_id = job.request_id if attempt == 1 else _reapply_id(job)
         try:
             return write(current, target, request_id)
         except QboStaleError as e:
@@ -986,12 +992,12 @@ def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
     total, balance = money(current.get("TotalAmt")), money(current.get("Balance"))
     if entity != "Invoice" or total is None or balance is None:
         return
-    paid = total - balance
+    paid = paid_amount(total, balance)
     if paid > 0 and order.total < paid:
         raise SyncRefused(
-            f"${paid:,.2f} has already been paid on invoice #{current.get('DocNumber') or order.number} in QuickBooks, "
-            f"but this order's total is ${order.total:,.2f}. Edit the order in Kadouri to a total of at least "
-            f"${paid:,.2f}, then update the invoice again.", status=409)
+            f"{display_money(paid)} has already been paid on invoice #{current.get('DocNumber') or order.number} in "
+            f"QuickBooks, but this order's total is {display_money(order.total)}. Edit the order in Kadouri to a total "
+            f"of at least {display_money(paid)}, then update the invoice again.", status=409)
 
 
 def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
@@ -1165,10 +1171,12 @@ def pending_orders():
     return sorted(ids - busy)
 
 
-def bulk_push_preview() -> list[Order]:
-    """What "Push all pending" would send now, for the page to show before the click."""
-    return list(Order.objects.filter(pk__in=pending_orders()).select_related("buyer").prefetch_related("lines")
-                .order_by("number"))
+def bulk_push_preview(*, limit: int) -> tuple[int, list[Order]]:
+    """What "Push all pending" would send now, for the page to show before the click: how many, and the first
+    `limit` of them (only those are loaded, with their lines)."""
+    ids = pending_orders()
+    shown = Order.objects.filter(pk__in=ids).select_related("buyer").prefetch_related("lines").order_by("number")
+    return len(ids), list(shown[:limit])
 
 
 @dataclass(frozen=True)

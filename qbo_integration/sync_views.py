@@ -297,9 +297,9 @@ def bulk_push(request: HttpRequest) -> HttpResponse:
             return render(request, "qbo_integration/_bulk_progress.html", _bulk_progress_context(bulk))
         return redirect("qbo:bulk-push")
     latest = BulkPush.objects.first()
-    preview = [] if latest is not None and latest.active else sync.bulk_push_preview()
+    pending, preview = (0, []) if latest is not None and latest.active else sync.bulk_push_preview(limit=PREVIEW_LIMIT)
     return render(request, "qbo_integration/bulk_push.html", {
-        "pending": len(preview), "preview": preview[:PREVIEW_LIMIT], "more": max(len(preview) - PREVIEW_LIMIT, 0),
+        "pending": pending, "preview": preview, "more": max(pending - PREVIEW_LIMIT, 0),
         **_bulk_progress_context(latest),
     })
 

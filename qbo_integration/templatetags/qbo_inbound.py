@@ -1,6 +1,7 @@
 """`{% qbo_inbound_card %}`: the Settings page card for webhooks, catch-up and reconciliation."""
 
 from django import template
+from django.template.defaultfilters import pluralize
 
 from kadouri.live import live_stamp
 
@@ -14,7 +15,7 @@ def catchup_found(found: dict) -> str:
     """"2 payments, 1 invoice; 34 new to Kadouri" for a finished catch-up's counts (entities found none of: left out)."""
     counts = [(entity.lower(), n) for entity, n in (found or {}).items()
               if entity not in CATCHUP_COUNTS_SKIPPED and isinstance(n, int) and n]
-    listed = ", ".join(f"{n} {entity}{'' if n == 1 else 's'}" for entity, n in counts) or "no changes"
+    listed = ", ".join(f"{n} {entity}{pluralize(n)}" for entity, n in counts) or "no changes"
     return f"{listed}; {(found or {}).get('new_events') or 0} new to Kadouri"
 
 

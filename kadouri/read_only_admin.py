@@ -1,10 +1,10 @@
-"""The admin face of append-only models: listed and read, never added, changed or deleted (no "Delete
-selected" action, no delete page, no change form that saves)."""
+"""The admin face of rows Kadouri writes itself (the audit trail, the background work's rows): listed and read,
+never added, changed or deleted (no "Delete selected" action, no delete page, no change form that saves)."""
 
 from django.contrib import admin
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
