@@ -16,14 +16,17 @@ from django.template.loader import render_to_string
 
 POLL_SECONDS = 2
 _PLACEHOLDER = "live-stamp-placeholder-0f3c"
-# A CSRF input's value is masked afresh on every render; it is no change worth a swap.
-_CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">')
+# A CSRF input's value is masked afresh on every render; it is no change worth a swap. What a poll answer adds
+# around the part (htmx out-of-band swaps, between <!--live:extra--> and <!--/live:extra-->) is not the part:
+# the page renders the part alone, once, and its stamp must equal the poll's.
+_NOT_THE_PART = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">'
+                           r"|<!--live:extra-->.*?<!--/live:extra-->", re.S)
 
 
 def render_live(request: HttpRequest, template: str, context: dict) -> tuple[str, str]:
-    """The part's HTML with its stamp in place, and the stamp."""
+    """The part's HTML with its stamp in place, and the stamp: a page renders its live parts with this, once."""
     html = render_to_string(template, context | {"live_stamp": _PLACEHOLDER}, request=request)
-    stamp = hashlib.sha256(_CSRF_INPUT.sub("", html).encode()).hexdigest()[:16]
+    stamp = hashlib.sha256(_NOT_THE_PART.sub("", html).encode()).hexdigest()[:16]
     return html.replace(_PLACEHOLDER, stamp), stamp
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from kadouri.http import client_ip
-from kadouri.live import live_stamp
+from kadouri.live import render_live
 from products.models import Product
 
 from . import selectors, services
@@ -49,10 +49,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _get_order(order_id)
     tab = "activity" if request.GET.get("tab") == "activity" else "lines"
     activities = Paginator(order.activities.all(), ACTIVITIES_PER_PAGE).get_page(request.GET.get("apage"))
-    # The QuickBooks panel polls with this stamp: it is swapped only once something it shows has changed.
-    stamp = live_stamp(request, "orders/_qbo_panel.html", {"order": order, "live": True})
+    # The QuickBooks panel polls with its stamp: it is swapped only once something it shows has changed.
+    panel, _ = render_live(request, "orders/_qbo_panel.html", {"order": order})
     return render(request, "orders/order_detail.html",
-                  {"order": order, "tab": tab, "activities": activities, "live_stamp": stamp})
+                  {"order": order, "tab": tab, "activities": activities, "qbo_panel": panel})
 
 
 def _render_form(request, form, formset, order=None, status=200):

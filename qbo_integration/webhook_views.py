@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
-from kadouri.live import live_response, live_stamp
+from kadouri.live import live_response, render_live
 from orders.models import Order
 
 from . import catchup, handlers, inbound, reconcile
@@ -160,9 +160,9 @@ def catchup_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def reconcile_page(request: HttpRequest) -> HttpResponse:
     report = {"run": reconcile.reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)}
+    report_html, _ = render_live(request, RECONCILE_REPORT, report)  # the page's part, polled with its stamp
     return render(request, "qbo_integration/reconcile.html", report | {
-        "conflicts": SyncConflict.objects.filter(state=SyncConflict.State.OPEN)[:100],
-        "live_stamp": live_stamp(request, RECONCILE_REPORT, report),
+        "conflicts": SyncConflict.objects.filter(state=SyncConflict.State.OPEN)[:100], "report": report_html,
     })
 
 

@@ -2,8 +2,9 @@
 
 from django import template
 from django.template.defaultfilters import pluralize
+from django.utils.safestring import mark_safe
 
-from kadouri.live import live_stamp
+from kadouri.live import render_live
 
 register = template.Library()
 
@@ -19,12 +20,11 @@ def catchup_found(found: dict) -> str:
     return f"{listed}; {(found or {}).get('new_events') or 0} new to Kadouri"
 
 
-@register.inclusion_tag("qbo_integration/_inbound_card.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def qbo_inbound_card(context):
     from ..webhook_views import INBOUND_CARD, settings_card_context
 
     card = settings_card_context() | {"can_manage": context.get("can_manage", False)}
-    request = context.get("request")
-    # The card polls with this stamp: it is swapped only once something it shows has changed.
-    return card | {"csrf_token": context.get("csrf_token"), "request": request,
-                   "live_stamp": live_stamp(request, INBOUND_CARD, card)}
+    # Rendered once; the card polls with its stamp and is swapped only once something it shows has changed.
+    html, _ = render_live(context["request"], INBOUND_CARD, card)
+    return mark_safe(html)
