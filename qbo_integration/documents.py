@@ -227,10 +227,12 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
 
 
 def document_apply(*, order: Order, doc: dict | None, entity: str, actor: Actor, void_hint: bool = False,
-                   voided_text: str = "", reopened_because: str = "") -> str:
+                   voided_text: str = "", reopened_because: str = "", payments_since: tuple | None = None) -> str:
     """Applies QuickBooks' document (None = deleted) to the locked order: its values, then the status change
     they imply, each with its activity entry — voided or deleted → cancelled; balance 0 → paid; a paid order
-    whose balance opens again → posted. Returns what changed: "cancelled", "paid", "reopened" or ""."""
+    whose balance opens again → posted. Returns what changed: "cancelled", "paid", "reopened" or "".
+    `payments_since` = (total, balance) as Kadouri knew them, for callers that read the document for another
+    reason (an update's answer, the invoice an order starts following): a partial payment since is logged."""
     old_state = order.qbo_doc_state
     document_store(order, doc, entity=entity, void_hint=void_hint)
     if entity != "Invoice":
@@ -263,6 +265,8 @@ def document_apply(*, order: Order, doc: dict | None, entity: str, actor: Actor,
         order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB,
                            description=reopened_text(order, reopened_because), **log_kw)
         return "reopened"
+    if payments_since is not None:
+        _payment_seen_log(order=order, before=payments_since, actor=actor)
     return ""
 
 
@@ -275,11 +279,8 @@ def follow_invoice(*, order: Order, invoice: dict, actor: Actor) -> str:
     order.version += 1  # a new document: later sync jobs must not be taken for ones done on the estimate
     order.save(update_fields=["version", "updated_at"])
     document_link(order, invoice, doc_type=Order.DocType.INVOICE)
-    total = money(invoice.get("TotalAmt"))
-    change = document_apply(order=order, doc=invoice, entity="Invoice", actor=actor)
-    if not change:  # a partial payment already on the invoice is news to the order's log
-        payment_seen_log(order=order, before=(total, total), actor=actor)
-    return change
+    total = money(invoice.get("TotalAmt"))  # nothing was paid as far as the order knew
+    return document_apply(order=order, doc=invoice, entity="Invoice", actor=actor, payments_since=(total, total))
 
 
 def document_link(order: Order, doc: dict, *, doc_type: str) -> None:
@@ -314,7 +315,7 @@ def paid_amount(total: Decimal | None, balance: Decimal | None) -> Decimal:
     return (total or ZERO) - (balance if balance is not None else (total or ZERO))
 
 
-def payment_seen_log(*, order: Order, before: tuple, actor: Actor) -> bool:
+def _payment_seen_log(*, order: Order, before: tuple, actor: Actor) -> bool:
     """A payment Kadouri learns of from a document it read for another reason (its own update's answer): logged
     as a payment received, as a webhook would have logged it. `before` = (total, balance) before the read."""
     if order.payment_status != Order.PaymentStatus.PARTIAL or paid_amount(*before) >= paid_amount(

@@ -75,7 +75,6 @@ from .documents import (
     money,
     older_than_stored,
     paid_amount,
-    payment_seen_log,
     payment_status,
     write_target,
 )
@@ -1049,9 +1048,8 @@ def _mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str, *
     if follows(order, entity, doc.get("Id")) and not older_than_stored(order, doc, entity=entity):
         # An invoice edited down to what was already paid is paid now: the same status change a webhook would make.
         # A payment the answer shows first (its webhook not processed yet) is logged as received, as it would be.
-        before, actor = (order.qbo_total, order.qbo_balance), _actor(job, docId=order.qbo_doc_id)
-        if not document_apply(order=order, doc=doc, entity=entity, actor=actor) and entity == "Invoice":
-            payment_seen_log(order=order, before=before, actor=actor)
+        document_apply(order=order, doc=doc, entity=entity, actor=_actor(job, docId=order.qbo_doc_id),
+                       payments_since=(order.qbo_total, order.qbo_balance))
     return order
 
 
