@@ -1,14 +1,19 @@
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin
 from django.db.models import F
 
-from kadouri.read_only_admin import ReadOnlyAdmin
 from kadouri.http import client_ip
+from kadouri.read_only_admin import ReadOnlyAdmin
 
-from .models import Order, OrderActivity, OrderLine, to_cents
-from .services import OrderError, order_activity_log, order_delete, order_refuse_total_below_paid, user_display_name
+from .models import Order, OrderActivity, OrderLine
+from .services import (
+    OrderError,
+    lines_total,
+    order_activity_log,
+    order_delete,
+    order_refuse_total_below_paid,
+    user_display_name,
+)
 
 
 class OrderLineFormSet(forms.BaseInlineFormSet):
@@ -19,7 +24,7 @@ class OrderLineFormSet(forms.BaseInlineFormSet):
         if any(self.errors) or self.instance.pk is None:
             return
         kept = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        total = to_cents(sum((to_cents(d["quantity"] * d["unit_price"]) for d in kept), Decimal("0")))
+        total = lines_total((d["quantity"], d["unit_price"]) for d in kept)
         try:
             order_refuse_total_below_paid(self.instance, total)
         except OrderError as e:

@@ -112,8 +112,7 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise OrderError(f"Line {index}: the quantity can have at most 3 decimals.")
         if line.unit_price is not None and line.unit_price.as_tuple().exponent < -2:
             raise OrderError(f"Line {index}: the unit price can have at most 2 decimals (cents).")
-        price = line.product.unit_price if line.unit_price is None else line.unit_price
-        if line.quantity * price >= MAX_LINE_AMOUNT:  # the amount column holds 12 digits before the point
+        if line.quantity * _unit_price(line) >= MAX_LINE_AMOUNT:  # the amount column holds 12 digits before the point
             raise OrderError(f"Line {index}: the amount is too large (at most {money(MAX_LINE_AMOUNT - CENT)}).")
 
 
@@ -121,8 +120,13 @@ def _unit_price(line: LineInput) -> Decimal:
     return line.product.unit_price if line.unit_price is None else line.unit_price
 
 
+def lines_total(priced) -> Decimal:
+    """The order total of (quantity, unit price) pairs, each line rounded to cents as it is stored."""
+    return to_cents(sum((to_cents(quantity * price) for quantity, price in priced), Decimal("0")))
+
+
 def _lines_total(lines: list[LineInput]) -> Decimal:
-    return to_cents(sum((to_cents(line.quantity * _unit_price(line)) for line in lines), Decimal("0")))
+    return lines_total((line.quantity, _unit_price(line)) for line in lines)
 
 
 def order_refuse_total_below_paid(order: Order, total: Decimal) -> None:
