@@ -225,25 +225,23 @@ def _describe(value) -> str:
     return str(value)
 
 
-def _shown(name: str, described: str) -> str:
-    """A recorded header value (as _describe wrote it) the way the activity log shows it to people."""
-    if described == "—":
-        return described
+def _shown(name: str, value) -> str:
+    """A header value the way the activity log shows it to people (details keep _describe's plain form)."""
+    if value in ("", None):
+        return "—"
     if name == "commission_rate":
-        return f"{plain(described)}%"
-    if name == "terms" and described in Order.Terms.values:
-        return Order.Terms(described).label
+        return f"{plain(value)}%"
+    if name == "terms" and value in Order.Terms.values:
+        return Order.Terms(value).label
     if name == "order_date":
-        try:
-            return when(date.fromisoformat(described))
-        except ValueError:
-            return described
+        return when(value)
     if name == "ready_to_push":
-        return {"True": "yes", "False": "no"}.get(described, described)
-    return described
+        return "yes" if value else "no"
+    return _describe(value)
 
 
-def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
+def _header_changes(order: Order, fields: dict) -> dict[str, tuple]:
+    """The header fields the edit changes: name → (old, new), as values."""
     changes = {}
     for name in HEADER_FIELDS:
         if name not in fields:
@@ -252,7 +250,7 @@ def _header_changes(order: Order, fields: dict) -> dict[str, list[str]]:
         if name == "number" and not new:
             continue
         if old != new:
-            changes[name] = [_describe(old), _describe(new)]
+            changes[name] = (old, new)
     return changes
 
 
@@ -303,7 +301,7 @@ def order_update(
         _write_lines(order, lines)
     after_lines = _line_summary(order)
     if before_lines != after_lines:
-        changes["lines"] = [before_lines, after_lines]
+        changes["lines"] = (before_lines, after_lines)
     _refresh_fingerprint(order)
     order_activity_log(
         order=order,
@@ -311,7 +309,8 @@ def order_update(
         description=_edit_description(order, changes, by),
         user=by,
         ip=ip,
-        details={"changes": changes},
+        details={"changes": {name: list(values) if name == "lines" else [_describe(v) for v in values]
+                             for name, values in changes.items()}},
     )
     return order
 
