@@ -8,7 +8,6 @@ from django.core.management import CommandError, call_command
 
 from orders.models import Order
 from qbo_integration.invariants import order_invariant_violations
-from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, webhooks  # noqa: F401
 

@@ -55,6 +55,7 @@ def assert_debug_page_without(response, secrets: dict[str, str]) -> None:
     text = response.content.decode("utf-8", "replace")
     assert response.status_code == 500 and DEBUG_PAGE_MARKER in text, text[:500]
     leaked = [name for name, value in secrets.items() if value in text]
+    assert leaked == [], f"the debug page shows {leaked}"
 
 
 
