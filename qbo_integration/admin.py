@@ -5,6 +5,7 @@ from django.utils import timezone as _tz
 
 from kadouri.read_only_admin import ReadOnlyAdmin
 
+from .handlers import inbox_replay
 from .models import (
     BulkPush,
     IntegrationLog,
@@ -64,8 +65,6 @@ class QboWebhookEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Replay the selected events (read again from QuickBooks)")
     def replay(self, request, queryset):
-        from .handlers import inbox_replay
-
         count = inbox_replay(event_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
         self.message_user(request, f"{count} event{pluralize(count)} queued for replay.")
 

@@ -22,8 +22,10 @@ from orders.models import Order, OrderActivity
 from products.models import Product
 
 from . import client
-from .handlers import Cause, inbox_process_realm, payment_invoice_ids, read_many
-from .inbound import parse_time
+from .documents.apply import Cause
+from .documents.reading import parse_time, payment_invoice_ids
+from .handlers import inbox_process_realm
+from .reads import read_many
 from .models import QboCatchUp, QboConnection, QboWebhookEvent
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,33 +25,16 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts.models import Account
-from kadouri.display import money as display_money
 from kadouri.text import clean_inbound_line
-from orders.models import Order, OrderActivity
-from orders.services import order_activity_log
+from orders.models import Order
 from products.models import Product
 
 from . import client, mapping
-from .documents import (
-    GONE_STATES,
-    ZERO,
-    Actor,
-    Version,
-    converting_invoice_id,
-    document_apply,
-    document_store,
-    entity_of,
-    follow_invoice,
-    follows,
-    is_voided,
-    link_problem,
-    link_problem_clear,
-    link_problem_record,
-    money,
-    partial_payment_text,
-    reopened_text,
-)
-from .sync import customer_fingerprint, income_account_id
+from .documents.apply import Cause, Outcome, converting_invoice, estimate_apply, invoice_apply
+from .documents.reading import Version, is_voided, money, payment_invoice_ids
+from .reads import read_many
+from .mapping import customer_fingerprint, product_edited_since_push, product_fingerprint
+from .sync import income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
 
 log = logging.getLogger(__name__)
@@ -71,213 +53,14 @@ class Ignored(Exception):
     """Nothing in Kadouri is concerned; the event is marked `ignored` with this reason."""
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a handler did: `changed` is stored on the event (catch-up lists the changes), `text` is its result."""
-
-    changed: bool
-    text: str
-
-    @classmethod
-    def of(cls, outcomes: list[Outcome], default: str = "") -> Outcome:
-        changed = [o.text for o in outcomes if o.changed]
-        return cls(bool(changed), " ".join(changed) or " ".join(o.text for o in outcomes) or default)
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a document is being applied: shapes the activity entry's wording and author."""
-
-    source: str = "manual"
-    event_id: int | None = None
-    payment_id: str = ""
-    payment_operation: str = ""  # Create / Update / Delete / Void
-    operation: str = ""
-
-    @property
-    def user_name(self) -> str:
-        return {
-            QboWebhookEvent.Source.LEGACY: "QuickBooks Webhook",
-            QboWebhookEvent.Source.CLOUDEVENTS: "QuickBooks Webhook",
-            QboWebhookEvent.Source.CDC: "QuickBooks Catch-up",
-            "sync": "QuickBooks sync",  # Kadouri's own push read the document back
-        }.get(self.source, "QuickBooks Reconciliation")
-
-    def details(self, **extra) -> dict:
-        data = {"source": self.source, "event_id": self.event_id}
-        if self.payment_id:
-            data |= {"payment_id": self.payment_id, "payment_operation": self.payment_operation}
-        return data | extra
-
-
 def _cause(event: QboWebhookEvent, **extra) -> Cause:
     return Cause(source=event.source, event_id=event.pk, operation=event.operation, **extra)
 
 
 # --- reading QuickBooks values ----------------------------------------------------------------------
 
-def payment_invoice_ids(payment: dict | None) -> list[str]:
-    ids = []
-    for line in (payment or {}).get("Line") or []:
-        for link in (line or {}).get("LinkedTxn") or []:
-            if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) not in ids:
-                ids.append(str(link.get("TxnId")))
-    return ids
-
 
 # --- applying an invoice to its order -----------------------------------------------------------------
-
-def _reversal_text(cause: Cause) -> str:
-    if cause.payment_id and cause.payment_operation in ("Delete", "Void"):
-        verb = "deleted" if cause.payment_operation == "Delete" else "voided"
-        return f"Payment {cause.payment_id} {verb} in QuickBooks"
-    return "Invoice balance went up in QuickBooks"
-
-
-def _actor(cause: Cause) -> Actor:
-    return Actor(user_name=cause.user_name, details=cause.details())
-
-
-def _change_text(order: Order, change: str, cause: Cause) -> str:
-    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    if change == "cancelled":
-        how = "voided" if order.qbo_doc_state == "Voided" else "deleted"
-        return f"Order {order.number} cancelled: invoice {order.qbo_doc_id} {how} in QuickBooks."
-    if change == "paid":
-        return f"Order {order.number} marked PAID (invoice {doc} balance $0.00)."
-    return f"Order {order.number}: {reopened_text(order, _reversal_text(cause))}."
-
-
-def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
-    """No status change: a partial payment or an edit in QuickBooks, recorded in the activity log."""
-    old_total, old_balance, old_payment = before
-    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    if (old_total, old_balance, old_payment) == (order.qbo_total, order.qbo_balance, order.payment_status):
-        return Outcome(False, f"Order {order.number}: invoice {doc} has no change that matters to Kadouri.")
-    log_kw = dict(order=order, user_name=cause.user_name, details=cause.details(
-        invoice_id=order.qbo_doc_id, total=str(order.qbo_total), balance=str(order.qbo_balance),
-        payment_status=order.payment_status))
-    if old_balance is not None and order.qbo_balance is not None and order.qbo_balance < old_balance \
-            and old_total == order.qbo_total:
-        text = partial_payment_text(order)
-        order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=text, **log_kw)
-    else:
-        prefix = _reversal_text(cause) if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total \
-            else f"Invoice {doc} updated in QuickBooks"
-        text = (f"{prefix}: total {display_money(old_total)} → {display_money(order.qbo_total)}, balance "
-                f"{display_money(old_balance)} → {display_money(order.qbo_balance)} ({order.get_payment_status_display().lower()})")
-        order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
-    return Outcome(True, f"Order {order.number}: {text}.")
-
-
-def _not_followed(order: Order, entity: str, doc_id: str) -> Outcome:
-    """A late event for a document the order no longer follows (an estimate whose order moved to its invoice)."""
-    return Outcome(False, f"Order {order.number} follows {entity_of(order).lower()} "
-                          f"#{order.qbo_doc_number or order.qbo_doc_id}, not {entity.lower()} {doc_id}: nothing applied.")
-
-
-def _checked_link(order: Order, entity: str, doc_id: str, doc: dict | None, cause: Cause) -> Outcome | None:
-    """Under the order's lock: an Outcome when the document must not be applied to this order (it no longer
-    follows it, or it is a wrong link); None when it may, after clearing a wrong link the document has healed."""
-    if not follows(order, entity, doc_id):
-        return _not_followed(order, entity, doc_id)
-    problem = link_problem(order, entity, doc)
-    if problem:
-        recorded = link_problem_record(order=order, problem=problem, actor=_actor(cause))
-        return Outcome(recorded, f"Order {order.number}: {problem}")
-    if doc is not None:
-        link_problem_clear(order=order, actor=_actor(cause))
-    return None
-
-
-def invoice_apply(*, order_id: int, doc_id: str, invoice: dict | None, cause: Cause, void_hint: bool = False,
-                  force: bool = False) -> Outcome:
-    """Applies QuickBooks invoice `doc_id` (None = deleted) to its order (documents.document_apply), never moving
-    backwards and only while the order follows that very invoice. `force` (an operator taking QuickBooks'
-    values) skips the version checks, never the link check."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        refused = _checked_link(order, "Invoice", doc_id, invoice, cause)
-        if refused is not None:
-            return refused
-        seen = 1
-        if invoice is not None:
-            seen = Version.of(invoice).compare(order.qbo_sync_token, order.qbo_last_updated)
-            if seen < 0 and not force:
-                return Outcome(False, f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
-                                      f"(SyncToken {invoice.get('SyncToken')}, Kadouri has {order.qbo_sync_token}).")
-        before = (order.qbo_total, order.qbo_balance, order.payment_status)
-        change = document_apply(order=order, doc=invoice, entity="Invoice", actor=_actor(cause), void_hint=void_hint,
-                                reopened_because=_reversal_text(cause))
-        if change:
-            return Outcome(True, _change_text(order, change, cause))
-        if order.qbo_doc_state in GONE_STATES:
-            return Outcome(False, f"Order {order.number}: invoice already {order.qbo_doc_state.lower()}; nothing changed.")
-        if seen == 0 and not force:
-            # An echo of Kadouri's own write or a duplicate: values refreshed silently, nothing logged.
-            return Outcome(False, f"Order {order.number}: invoice {order.qbo_doc_id} SyncToken "
-                                  f"{order.qbo_sync_token} already known; nothing changed.")
-        return _amounts_changed(order, before, cause)
-
-
-def estimate_apply(*, order_id: int, doc_id: str, estimate: dict | None, cause: Cause, force: bool = False,
-                   invoice: dict | None = None) -> Outcome:
-    """Applies QuickBooks estimate `doc_id` (None = deleted) to its order while the order still follows it; an
-    `invoice` made from it moves the order to that invoice. A late event for an estimate whose order already
-    follows its invoice changes nothing (it once moved an order onto another order's invoice)."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        refused = _checked_link(order, "Estimate", doc_id, estimate, cause)
-        if refused is not None:
-            return refused
-        if invoice is not None:
-            return _follow_converting_invoice(order, invoice, cause)
-        return _estimate_changed(order, estimate, cause, force=force)
-
-
-def _estimate_changed(order: Order, estimate: dict | None, cause: Cause, *, force: bool) -> Outcome:
-    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    if estimate is None:
-        if order.qbo_doc_state == "Deleted":
-            return Outcome(False, f"Order {order.number}: estimate already deleted.")
-        document_store(order, None, entity="Estimate")
-        text = f"Estimate {doc} deleted in QuickBooks; the order stays {order.get_status_display().lower()}"
-        order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
-                           user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id))
-        return Outcome(True, f"Order {order.number}: {text}.")
-    version = Version.of(estimate)
-    seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
-    if seen < 0 and not force:
-        return Outcome(False, f"Order {order.number}: skipped an older version of estimate {order.qbo_doc_id}.")
-    old_state, old_total = order.qbo_doc_state, order.qbo_total
-    document_store(order, estimate, entity="Estimate")
-    state = order.qbo_doc_state
-    if (seen == 0 and not force) or (old_state, old_total) == (state, order.qbo_total):
-        return Outcome(False, f"Order {order.number}: estimate {doc} unchanged ({state}).")
-    invoices = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
-    if state == "Closed" and invoices:
-        text = f"Estimate {doc} closed in QuickBooks by invoice {', '.join(invoices)}"
-    elif state != old_state:
-        text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
-    else:
-        text = f"Estimate {doc} updated in QuickBooks: total {display_money(old_total)} → {display_money(order.qbo_total)}"
-    order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
-                       user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
-                                                                        invoices=invoices))
-    return Outcome(True, f"Order {order.number}: {text}.")
-
-
-def _follow_converting_invoice(order: Order, invoice: dict, cause: Cause) -> Outcome:
-    """Converted in QuickBooks, not through Kadouri: the order now follows the invoice, so its payments reach
-    the order (the estimate is closed and changes no more)."""
-    estimate_ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    text = (f"Estimate {estimate_ref} converted to invoice #{invoice.get('DocNumber') or invoice.get('Id')} in "
-            "QuickBooks; the order now follows the invoice")
-    # The conversion first, then what the invoice brings (a payment already on it): the log reads in order.
-    order_activity_log(order=order, activity_type=OrderActivity.Type.ESTIMATE_CONVERTED, description=text,
-                       user_name=cause.user_name, details=cause.details(invoice_id=str(invoice.get("Id"))))
-    follow_invoice(order=order, invoice=invoice, actor=_actor(cause))
-    return Outcome(True, f"Order {order.number}: {text}.")
 
 
 # --- fetching ---------------------------------------------------------------------------------------
@@ -292,27 +75,6 @@ def _fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) 
         return client.read(entity, entity_id, realm_id=event.realm_id)
     except client.QboNotFoundError:
         return None
-
-
-def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict | None]:
-    """Documents by Id with one query per 100 ids; the ones a query leaves out (inactive names, deleted
-    transactions) are read one by one, and None means QuickBooks no longer has it (610)."""
-    found: dict[str, dict | None] = {}
-    ids = list(dict.fromkeys(str(i) for i in ids))
-    if len(ids) > 1:
-        for start in range(0, len(ids), 100):
-            chunk = ids[start:start + 100]
-            listed = ", ".join(f"'{client.query_escape(i)}'" for i in chunk)
-            rows = client.query(f"SELECT * FROM {entity} WHERE Id IN ({listed}) MAXRESULTS 1000", realm_id=realm_id)
-            for row in rows.get(entity, []):
-                found[str(row.get("Id"))] = row
-    for doc_id in ids:
-        if doc_id not in found:
-            try:
-                found[doc_id] = client.read(entity, doc_id, realm_id=realm_id)
-            except client.QboNotFoundError:
-                found[doc_id] = None
-    return found
 
 
 # --- handlers -----------------------------------------------------------------------------------
@@ -385,18 +147,6 @@ def _handle_estimate(event: QboWebhookEvent, fresh: bool) -> Outcome:
                                       invoice=invoice) for o in orders])
 
 
-def converting_invoice(estimate: dict | None, *, realm_id: str | None = None) -> dict | None:
-    """The invoice a bookkeeper made from the estimate in QuickBooks, read before the order is locked (also used
-    by the outbound Convert to Invoice and by reconciliation; `realm_id` None: the current connection)."""
-    invoice_id = converting_invoice_id(estimate)
-    if invoice_id is None:
-        return None
-    try:
-        return client.read("Invoice", invoice_id, realm_id=realm_id)
-    except client.QboNotFoundError:
-        return None
-
-
 def _merged_away_id(event: QboWebhookEvent) -> str:
     raw = event.raw or {}
     value = raw.get("deletedId") or raw.get("deletedid") or (raw.get("data") or {}).get("deletedid") \
@@ -442,18 +192,6 @@ def _handle_customer(event: QboWebhookEvent, fresh: bool) -> Outcome:
                 fields += ["name", "qbo_fingerprint"]
             account.save(update_fields=fields)
     return Outcome.of(texts, f"Customer {event.entity_id}: nothing to change.")
-
-
-def product_fingerprint(product: Product, *, income_account_id: str) -> str:
-    """The one definition, shared with the outbound sync (sync.ensure_refs): the fingerprint of the item
-    payload Kadouri would push. "Edited in Kadouri since its last push" = it differs from qbo_fingerprint."""
-    return mapping.fingerprint(mapping.item_payload(product, income_account_id=income_account_id))
-
-
-def product_edited_since_push(product: Product, *, income_account_id: str) -> bool:
-    # No fingerprint stored: the product was linked before fingerprints existed; QuickBooks wins.
-    return bool(product.qbo_fingerprint) and product.qbo_fingerprint != product_fingerprint(
-        product, income_account_id=income_account_id)
 
 
 def _conflict(product: Product, field: str, kadouri_value, quickbooks_value) -> str:

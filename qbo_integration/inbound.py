@@ -19,11 +19,11 @@ from datetime import datetime, timezone as dt_timezone
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from kadouri.text import is_hidden, storable
 
+from .documents.reading import parse_time
 from .models import QboConnection, QboWebhookCounter, QboWebhookEvent
 
 log = logging.getLogger(__name__)
@@ -111,22 +111,6 @@ def _text(value, what: str, *, required: bool = True, limit: int = ID_MAX) -> st
     if len(text) > limit:
         raise MalformedDelivery(f"{what} is longer than {limit} characters")
     return text
-
-
-def parse_time(value) -> datetime | None:
-    """ISO-8601 in the shapes Intuit uses: offset without colon, `Z`, milliseconds or nanoseconds (§7.1, §7.2)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python keeps microseconds at most
-    try:
-        moment = parse_datetime(text)
-    except ValueError:
-        return None
-    if moment is None:
-        return None
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt_timezone.utc)
 
 
 def _key(*parts: str) -> str:

@@ -6,7 +6,7 @@ the demo data is held to it too, so a demo order can never show a state nobody c
 
 from orders.models import Order
 
-from .documents import payment_status
+from .documents.reading import payment_status
 
 S, P, D = Order.Status, Order.PaymentStatus, Order.DocType
 

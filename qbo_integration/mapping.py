@@ -175,3 +175,29 @@ def sales_document_update(payload: dict, target) -> dict:
 def estimate_reject(target) -> dict:
     """QuickBooks cannot void an estimate: Rejected keeps it on the books, closed."""
     return {"Id": target.doc_id, "SyncToken": target.sync_token, "sparse": True, "TxnStatus": "Rejected"}
+
+
+def product_fingerprint(product: Product, *, income_account_id: str) -> str:
+    """The one definition, shared with the outbound sync (sync.ensure_refs): the fingerprint of the item
+    payload Kadouri would push. "Edited in Kadouri since its last push" = it differs from qbo_fingerprint."""
+    return fingerprint(item_payload(product, income_account_id=income_account_id))
+
+
+def product_edited_since_push(product: Product, *, income_account_id: str) -> bool:
+    # No fingerprint stored: the product was linked before fingerprints existed; QuickBooks wins.
+    return bool(product.qbo_fingerprint) and product.qbo_fingerprint != product_fingerprint(
+        product, income_account_id=income_account_id)
+
+
+def customer_fingerprint(account: Account) -> str:
+    """The fingerprint of the customer payload Kadouri would push now; ensure_refs pushes when it differs from
+    the stored qbo_fingerprint (the inbound handler stores it after following a rename in QuickBooks)."""
+    return fingerprint(customer_payload(account, display_name=customer_display_names([account])[account.pk]))
+
+
+def customer_display_names(accounts: list[Account]) -> dict[int, str]:
+    names = {}
+    for account in accounts:
+        clash = Account.objects.filter(name__iexact=account.name).exclude(pk=account.pk).exists()
+        names[account.pk] = customer_display_name(account, disambiguate=clash)
+    return names

@@ -15,9 +15,11 @@ from django.utils import timezone
 from kadouri.display import money as display_money
 from orders.models import Order
 
-from . import client
-from .documents import converting_invoice_id, doc_state, entity_of, known_numbers, link_problem, money, payment_status
-from .handlers import Cause, converting_invoice, estimate_apply, invoice_apply, read_many
+from . import client, sync
+from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply
+from .documents.reading import converting_invoice_id, doc_state, money, payment_status
+from .documents.store import entity_of, known_numbers, link_problem
+from .reads import read_many
 from .models import QboReconcileRun
 
 log = logging.getLogger(__name__)
@@ -170,8 +172,6 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
 
 def reconcile_push_kadouri(*, order_id: int, by=None, run_id: int | None = None) -> str:
     """Kadouri's order is the truth: the outbound sync updates the QuickBooks document (a queued job)."""
-    from . import sync
-
     order = Order.objects.get(pk=order_id)
     try:
         job = sync.order_update_request(order=order, by=by)

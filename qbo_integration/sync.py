@@ -60,7 +60,9 @@ from .client import (
     QboValidationError,
     QboWrongLinkError,
 )
-from .documents import (
+from .documents.apply import Cause, converting_invoice, invoice_apply
+from .documents.reading import is_voided, money, paid_amount, payment_status
+from .documents.store import (
     Actor,
     WriteTarget,
     document_apply,
@@ -69,13 +71,9 @@ from .documents import (
     entity_of,
     follow_invoice,
     follows,
-    is_voided,
     link_problem,
     link_problem_record,
-    money,
     older_than_stored,
-    paid_amount,
-    payment_status,
     write_target,
 )
 from .models import BulkPush, QboConnection, QboSyncJob
@@ -593,20 +591,6 @@ def _fault_error(fault: dict, what: str) -> QboError:
     return client.classify(code=first.get("code", ""), status=400, detail=detail[:500], token_rejected_as_auth=True)
 
 
-def _display_names(accounts: list[Account]) -> dict[int, str]:
-    names = {}
-    for account in accounts:
-        clash = Account.objects.filter(name__iexact=account.name).exclude(pk=account.pk).exists()
-        names[account.pk] = mapping.customer_display_name(account, disambiguate=clash)
-    return names
-
-
-def customer_fingerprint(account: Account) -> str:
-    """The fingerprint of the customer payload Kadouri would push now; ensure_refs pushes when it differs from
-    the stored qbo_fingerprint (the inbound handler stores it after following a rename in QuickBooks)."""
-    return mapping.fingerprint(mapping.customer_payload(account, display_name=_display_names([account])[account.pk]))
-
-
 def _lookup_by_name(entity: str, field_name: str, names: list[str], pacer: Pacer) -> dict[str, dict]:
     return _lookup_many([(entity, field_name, names)], pacer)[entity]
 
@@ -658,7 +642,7 @@ class _Ref:
 
 def _refs_to_push(accounts: list[Account], products: list[Product], pacer: Pacer) -> list[_Ref]:
     refs: list[_Ref] = []
-    names = _display_names(accounts)
+    names = mapping.customer_display_names(accounts)
     for account in accounts:
         refs.append(_Ref("account", account, names[account.pk],
                          mapping.customer_payload(account, display_name=names[account.pk])))
@@ -919,8 +903,6 @@ def _apply_bookkeeping_since_creation(order: Order, doc: dict) -> None:
     ignored, and catch-up would now find the very version stored above: the order would stay `posted` with a
     zero balance (found by the soak). Record it as created — full balance, version unknown — and let the
     inbound handler apply what happened since, with its activity entries."""
-    from .handlers import Cause, invoice_apply
-
     total = money(doc.get("TotalAmt", 0))
     balance = money(doc.get("Balance", total))
     if balance == total and not is_voided(doc):
@@ -1080,8 +1062,6 @@ def _run_void(job: QboSyncJob) -> dict:
 
 
 def _run_convert(job: QboSyncJob) -> dict:
-    from .handlers import converting_invoice  # handlers imports this module
-
     order = _load_order(job)
     if order.qbo_doc_type == Order.DocType.INVOICE and order.status != Order.Status.CANCELLED:
         # A convert job is only made for an estimate: the order follows the invoice made from it already (this

@@ -22,7 +22,7 @@ def catchup_found(found: dict) -> str:
 
 @register.simple_tag(takes_context=True)
 def qbo_inbound_card(context):
-    from ..webhook_views import INBOUND_CARD, settings_card_context
+    from ..views.inbound import INBOUND_CARD, settings_card_context
 
     card = settings_card_context() | {"can_manage": context.get("can_manage", False)}
     # Rendered once; the card polls with its stamp and is swapped only once something it shows has changed.

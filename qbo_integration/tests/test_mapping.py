@@ -11,7 +11,7 @@ from conftest import make_order
 from orders.models import Order
 from products.models import Product
 from qbo_integration import mapping
-from qbo_integration.documents import WriteTarget
+from qbo_integration.documents.store import WriteTarget
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django_q.models import OrmQ
 
+from qbo_integration.documents import reading
 from qbo_integration import inbound
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
@@ -212,10 +213,10 @@ def test_the_order_of_checks_never_reveals_more_than_it_should(client):
 
 
 def test_parse_time_reads_intuits_timestamp_shapes():
-    assert inbound.parse_time("2015-10-05T14:42:19-0700").isoformat() == "2015-10-05T14:42:19-07:00"
-    assert inbound.parse_time("2025-09-10T21:31:25.179851517Z").isoformat() == "2025-09-10T21:31:25.179851+00:00"
-    assert inbound.parse_time("2026-11-02T10:00:00") .isoformat() == "2026-11-02T10:00:00+00:00"
-    assert inbound.parse_time("yesterday") is None
+    assert reading.parse_time("2015-10-05T14:42:19-0700").isoformat() == "2015-10-05T14:42:19-07:00"
+    assert reading.parse_time("2025-09-10T21:31:25.179851517Z").isoformat() == "2025-09-10T21:31:25.179851+00:00"
+    assert reading.parse_time("2026-11-02T10:00:00") .isoformat() == "2026-11-02T10:00:00+00:00"
+    assert reading.parse_time("yesterday") is None
 
 
 def test_absurdly_deep_nesting_is_a_400_not_a_crash(client, posted):

@@ -328,9 +328,9 @@ def test_it_never_answers_5xx_to_an_empty_unsafe_request(crawl, staff_user, admi
     assert not problems, "\n".join(problems)
 
 
-# Views whose every action is an admin's: the connection (views.py) and the inbox / catch-up /
-# reconciliation operator pages (webhook_views.py). Their read-only pages are crawled too: they must not change anything.
-MANAGE_MODULES = {"qbo_integration.views", "qbo_integration.webhook_views"}
+# Views whose every action is an admin's: the connection (views/connection.py) and the inbox / catch-up /
+# reconciliation operator pages (views/inbound.py). Their read-only pages are crawled too: they must not change anything.
+MANAGE_MODULES = {"qbo_integration.views.connection", "qbo_integration.views.inbound"}
 
 
 def _manage_patterns() -> list[Pattern]:

@@ -977,7 +977,7 @@ class Phases:
         from accounts.models import Account
         from orders.models import Order, OrderActivity
         from products.models import Product
-        from qbo_integration.documents import is_voided as invoice_is_voided
+        from qbo_integration.documents.reading import is_voided as invoice_is_voided
         from qbo_integration.invariants import order_invariant_violations
         from qbo_integration.models import BulkPush, QboConnection, QboSyncJob, QboWebhookEvent
 

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_POST
 from kadouri.live import live_response, render_live
 from orders.models import Order
 
-from . import catchup, handlers, inbound, reconcile
-from .context_processors import can_manage_quickbooks
-from .models import QboCatchUp, QboConnection, QboWebhookCounter, QboWebhookEvent, SyncConflict
+from .. import catchup, handlers, inbound, reconcile
+from ..context_processors import can_manage_quickbooks
+from ..models import QboCatchUp, QboConnection, QboWebhookCounter, QboWebhookEvent, SyncConflict
 
 log = logging.getLogger(__name__)
 

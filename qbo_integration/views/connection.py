@@ -9,9 +9,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kadouri.http import api_login_required, api_permission_required, json_error
 
-from . import client, connection, demo
-from .context_processors import MANAGE_PERMISSION, can_manage_quickbooks
-from .models import IntegrationLog
+from .. import client, connection, demo
+from ..context_processors import MANAGE_PERMISSION, can_manage_quickbooks
+from ..models import IntegrationLog
 
 LOG_ENTRIES_SHOWN = 25
 

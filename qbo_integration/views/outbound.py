@@ -22,10 +22,10 @@ from kadouri.live import live_response, live_stamp
 from orders.models import Order
 from products.models import Product
 
-from . import sync
-from .client import QboAuthError, QboError
-from .models import BulkPush, QboSyncJob
-from .sync import SyncRefused
+from .. import sync
+from ..client import QboAuthError, QboError
+from ..models import BulkPush, QboSyncJob
+from ..sync import SyncRefused
 
 State = QboSyncJob.State
 UNAVAILABLE_KINDS = {"auth", "not_connected", "transient", "throttled"}

@@ -1,7 +1,7 @@
-"""A QuickBooks sales document (invoice or estimate) applied to its order: the one place that reads
-QuickBooks' amounts, state and version, and moves the order to paid, back to posted, or to cancelled.
+"""A QuickBooks sales document (invoice or estimate) stored on its order: the one place that moves the order
+to paid, back to posted, or to cancelled, and decides whether a document is the order's own.
 
-Used after every outbound write (sync.py), by the inbound handlers (webhooks, CDC catch-up) and by
+Used after every outbound write, by the inbound handlers (webhooks, CDC catch-up) and by
 reconciliation, so the three never disagree about what a document means.
 Facts: ../shared/reference/qbo-api.md §3.5 (a voided invoice keeps its number; every amount is 0 and its
 PrivateNote starts with "Voided").
@@ -10,64 +10,18 @@ PrivateNote starts with "Voided").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from kadouri.display import money as display_money
-from orders.models import Order, OrderActivity, to_cents
+from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status
 
-from .client import QboWrongLinkError
-from .inbound import parse_time
+from ..client import QboWrongLinkError
+from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
 
-ZERO = Decimal("0.00")
 ENTITY_OF_TYPE = {Order.DocType.INVOICE: "Invoice", Order.DocType.ESTIMATE: "Estimate"}
 TYPE_OF_ENTITY = {entity: doc_type for doc_type, entity in ENTITY_OF_TYPE.items()}
 PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
 VOIDED_TEXT = "Invoice voided in QuickBooks"
-GONE_STATES = ("Voided", "Deleted")
-
-
-def money(value) -> Decimal | None:
-    """QuickBooks amounts (JSON numbers or strings) in cents; None when missing or unreadable."""
-    try:
-        return None if value is None or value == "" else to_cents(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def payment_status(total: Decimal | None, balance: Decimal | None) -> str:
-    """unpaid / partial / paid. An overpaid invoice (balance below 0) is paid."""
-    if total is None or balance is None:
-        return Order.PaymentStatus.UNPAID
-    if balance <= ZERO and total > ZERO:
-        return Order.PaymentStatus.PAID
-    if ZERO < balance < total:
-        return Order.PaymentStatus.PARTIAL
-    return Order.PaymentStatus.UNPAID
-
-
-def is_voided(doc: dict | None, *, void_hint: bool = False) -> bool:
-    """A voided invoice or payment stays in QuickBooks with every amount 0 and "Voided" before its
-    PrivateNote (§3.5); `void_hint` (a Void operation) stands in for the note."""
-    if not doc:
-        return False
-    zero = money(doc.get("TotalAmt")) == ZERO and money(doc.get("Balance")) in (ZERO, None)
-    note = str(doc.get("PrivateNote") or "").lower().startswith("voided")
-    return zero and (note or void_hint)
-
-
-def doc_state(entity: str, doc: dict | None, *, void_hint: bool = False) -> str:
-    """The document's state as Kadouri shows it: Deleted, Voided, Paid, Partially paid, Open; an
-    estimate's own TxnStatus (Pending, Accepted, Closed, Rejected)."""
-    if doc is None:
-        return "Deleted"
-    if entity == "Estimate":
-        return str(doc.get("TxnStatus") or "Pending")[:20]
-    if is_voided(doc, void_hint=void_hint):
-        return "Voided"
-    status = payment_status(money(doc.get("TotalAmt")), money(doc.get("Balance")))
-    return {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(status, "Open")
 
 
 # --- which document an order follows --------------------------------------------------------------
@@ -149,48 +103,10 @@ def link_problem_clear(*, order: Order, actor: Actor) -> None:
                        details=actor.details | {"docId": order.qbo_doc_id})
 
 
-def _token(value) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass(frozen=True)
-class Version:
-    """A QuickBooks object's version: SyncToken, then LastUpdatedTime. One definition for the inbound handlers
-    and the outbound sync, so neither ever moves an order backwards."""
-
-    sync_token: int | None
-    last_updated: datetime | None
-
-    @classmethod
-    def of(cls, obj: dict) -> Version:
-        return cls(_token(obj.get("SyncToken")), parse_time((obj.get("MetaData") or {}).get("LastUpdatedTime")))
-
-    def compare(self, known_token: str, known_time: datetime | None) -> int:
-        """-1 older than what Kadouri saw, 0 the same version, 1 newer (or nothing known)."""
-        known = _token(known_token)
-        if self.sync_token is not None and known is not None and self.sync_token != known:
-            return -1 if self.sync_token < known else 1
-        if self.last_updated and known_time:
-            if self.last_updated != known_time:
-                return -1 if self.last_updated < known_time else 1
-        return 0 if known is not None else 1
-
-
 def older_than_stored(order: Order, doc: dict, *, entity: str) -> bool:
     """True when `doc` is an older version of the very document the (locked) order follows: a webhook stored a
     newer one between QuickBooks' answer and the lock. Another document (an estimate's invoice) is never older."""
     return follows(order, entity, doc.get("Id")) and Version.of(doc).compare(order.qbo_sync_token, order.qbo_last_updated) < 0
-
-
-def converting_invoice_id(estimate: dict | None) -> str | None:
-    """The invoice an estimate was converted to (QuickBooks closes it and links the invoice), or None."""
-    if not estimate or doc_state("Estimate", estimate) != "Closed":
-        return None
-    linked = [str(link.get("TxnId")) for link in estimate.get("LinkedTxn") or [] if link.get("TxnType") == "Invoice"]
-    return linked[0] if linked else None
 
 
 @dataclass(frozen=True)
@@ -309,10 +225,6 @@ def reopened_text(order: Order, because: str) -> str:
 def partial_payment_text(order: Order) -> str:
     return (f"Payment received in QuickBooks - invoice #{order.qbo_doc_number or order.qbo_doc_id} is partially paid, "
             f"balance {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}")
-
-
-def paid_amount(total: Decimal | None, balance: Decimal | None) -> Decimal:
-    return (total or ZERO) - (balance if balance is not None else (total or ZERO))
 
 
 def _payment_seen_log(*, order: Order, before: tuple, actor: Actor) -> bool:
