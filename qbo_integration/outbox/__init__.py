@@ -1,0 +1,1 @@
+"""The outbox: QuickBooks-bound work recorded first, then run, retried and reclaimed by workers."""
