@@ -52,25 +52,25 @@ def qbo_bulk_push_run(bulk_id) -> str:
 # --- inbound (webhooks, CDC catch-up, reconciliation); the inbox rows own retries ----------------------
 
 def qbo_inbox_process(realm_id) -> int:
-    from . import handlers
+    from .inbound import inbox
 
-    return handlers.inbox_process_realm(realm_id=str(realm_id))
+    return inbox.inbox_process_realm(realm_id=str(realm_id))
 
 
 def qbo_inbox_process_due() -> int:
-    from . import handlers
+    from .inbound import inbox
 
-    return handlers.inbox_process_due()
+    return inbox.inbox_process_due()
 
 
 def qbo_catchup_all() -> list[int]:
-    from . import catchup
+    from .inbound import catchup
 
     return [run.pk for run in catchup.catchup_all()]
 
 
 def qbo_catchup_realm(realm_id, full=False) -> int:
-    from . import catchup
+    from .inbound import catchup
 
     return catchup.catchup_run(realm_id=str(realm_id), full=bool(full)).pk
 
