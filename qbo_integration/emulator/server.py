@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from .accounting import AccountingApi, QboFault
+from .engine import AccountingApi, QboFault
 from .clock import Clock
 from .faults import (
     RESPONSE_KINDS,

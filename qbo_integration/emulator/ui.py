@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
-from .accounting import QboFault
+from .engine.errors import QboFault
 from .faults import Response
 
 if TYPE_CHECKING:
