@@ -19,7 +19,7 @@ from typing import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from .clock import Clock
-from .faults import Response
+from .web.responses import Response
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 ACCESS_TOKEN_SECONDS = 3600
@@ -75,6 +75,21 @@ def _oauth_error(status: int, error: str, description: str | None = None) -> Res
     return _json(status, payload, extra)
 
 
+def _empty_stats() -> dict[str, int]:
+    return {
+        "authorization_code": 0,
+        "refresh_token": 0,
+        "revoke": 0,
+        "authorization_code_failed": 0,
+        "refresh_token_failed": 0,
+        "revoke_failed": 0,
+        "unsupported_grant_type": 0,
+        "invalid_client": 0,
+        "authorizations": 0,
+        "denials": 0,
+    }
+
+
 class OAuthServer:
     def __init__(self, clock: Clock, config: OAuthConfig, companies: CompanyLister) -> None:
         self.clock = clock
@@ -85,22 +100,7 @@ class OAuthServer:
         self._grants: dict[str, dict] = {}
         self._access: dict[str, dict] = {}
         self._refresh: dict[str, dict] = {}
-        self.stats: dict[str, int] = self._empty_stats()
-
-    @staticmethod
-    def _empty_stats() -> dict[str, int]:
-        return {
-            "authorization_code": 0,
-            "refresh_token": 0,
-            "revoke": 0,
-            "authorization_code_failed": 0,
-            "refresh_token_failed": 0,
-            "revoke_failed": 0,
-            "unsupported_grant_type": 0,
-            "invalid_client": 0,
-            "authorizations": 0,
-            "denials": 0,
-        }
+        self.stats: dict[str, int] = _empty_stats()
 
     # ---- public helpers ------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class OAuthServer:
             self._grants.clear()
             self._access.clear()
             self._refresh.clear()
-            self.stats = self._empty_stats()
+            self.stats = _empty_stats()
 
     def to_state(self) -> dict:
         with self._lock:
@@ -188,7 +188,7 @@ class OAuthServer:
             self._grants = dict(data["grants"])
             self._access = dict(data["access"])
             self._refresh = dict(data["refresh"])
-            self.stats = {**self._empty_stats(), **data.get("stats", {})}
+            self.stats = {**_empty_stats(), **data.get("stats", {})}
 
     # ---- routing -------------------------------------------------------------------------
 

@@ -21,7 +21,10 @@ import pytest
 import requests
 import responses
 
-from .server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, ConnectionDropped, Emulator, LiveServer
+from .core import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI
+from .facade import Emulator
+from .web.live import LiveServer
+from .web.responses import ConnectionDropped
 
 IN_PROCESS_BASE_URL = "http://qbo.emulator.test"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
