@@ -90,7 +90,8 @@ class FaultInjector:
             raise ValueError("delay cannot be negative")
         re.compile(path or ".*")
         re.compile(body or "")
-        rule = FaultRule(kind=kind, method=method or "*", path=path or ".*", count=None if count is None else int(count),
+        rule = FaultRule(kind=kind, method=method or "*", path=path or ".*",
+                         count=None if count is None else int(count),
                          delay=float(delay or 0), rate=rate, body=body or "")
         with self._lock:
             self._rules.append(rule)

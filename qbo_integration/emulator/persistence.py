@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .clock import Clock
@@ -51,7 +51,7 @@ def snapshot(clock: Clock, api: AccountingApi, oauth: OAuthServer) -> dict:
     return {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,
-        "saved_at": datetime.now(timezone.utc).isoformat(),
+        "saved_at": datetime.now(UTC).isoformat(),
         "clock_offset": clock.offset_seconds,
         "accounting": api.to_state(),
         "oauth": oauth.to_state(),

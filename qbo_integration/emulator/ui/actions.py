@@ -3,7 +3,8 @@ saved as an API change is) and redirects back (303) with a flash message, or the
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core import EmulatorCore
 from ..engine.errors import QboFault
@@ -50,7 +51,7 @@ def _run_action(emu: EmulatorCore, realm: str, kind: str, rest: list[str], form:
         ("payments", "delete"): lambda: emu.delete_payment(realm, entity_id),
         ("payments", "void"): lambda: emu.void_payment(realm, entity_id),
         ("customers", "rename"): lambda: emu.rename_customer(realm, entity_id, form["display_name"].strip()),
-        ("items", "active"): lambda: emu.set_item_active(realm, entity_id, form.get("active", "false").lower() == "true"),
+        ("items", "active"): lambda: emu.set_item_active(realm, entity_id, _checked(form.get("active", "false"))),
     }
     run = actions.get((kind, verb))
     if run is None:
@@ -64,6 +65,10 @@ def _run_action(emu: EmulatorCore, realm: str, kind: str, rest: list[str], form:
         "active": f"Item {entity_id} updated",
     }
     return messages[verb]
+
+
+def _checked(value: str) -> bool:
+    return value.lower() == "true"
 
 
 def _amount(value: str) -> float | None:

@@ -19,17 +19,20 @@ KINDS = {
 }
 
 STYLE = """
-*{box-sizing:border-box}body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f6f7f9;color:#1f2933}
+*{box-sizing:border-box}\
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f6f7f9;color:#1f2933}
 header{background:#2ca01c;color:#fff;padding:12px 24px;display:flex;gap:24px;align-items:center}
 header a{color:#fff;text-decoration:none;font-weight:600}main{padding:20px 24px;max-width:1200px}
-nav.tabs a{margin-right:14px;font-weight:600;color:#1d4ed8;text-decoration:none}nav.tabs a.active{color:#111;border-bottom:2px solid #2ca01c}
+nav.tabs a{margin-right:14px;font-weight:600;color:#1d4ed8;text-decoration:none}\
+nav.tabs a.active{color:#111;border-bottom:2px solid #2ca01c}
 table{border-collapse:collapse;width:100%;background:#fff;margin:12px 0;font-size:.92rem}
 th,td{border-bottom:1px solid #e4e7eb;padding:7px 9px;text-align:left;vertical-align:middle}th{background:#eef0f3}
 td.num{text-align:right;font-variant-numeric:tabular-nums}form.inline{display:inline-flex;gap:4px;margin:0 4px 0 0}
 input[type=text],input[type=number],select{padding:4px 6px;border:1px solid #cbd2d9;border-radius:4px}
 button{padding:4px 10px;border-radius:4px;border:1px solid #9aa5b1;background:#fff;cursor:pointer}
 button.danger{border-color:#d64545;color:#b42318}button.primary{border-color:#2ca01c;background:#2ca01c;color:#fff}
-.flash{padding:8px 12px;border-radius:6px;margin:8px 0}.ok{background:#e3f9e5;color:#05400a}.err{background:#ffe3e3;color:#8a041a}
+.flash{padding:8px 12px;border-radius:6px;margin:8px 0}.ok{background:#e3f9e5;color:#05400a}\
+.err{background:#ffe3e3;color:#8a041a}
 .muted{color:#616e7c}.status{font-weight:600}.card{background:#fff;padding:12px 16px;border-radius:8px;margin:12px 0}
 """
 
@@ -86,8 +89,10 @@ def flash(params: dict[str, str]) -> str:
 
 
 def page(status: int, title: str, body: str) -> Response:
-    text = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title><style>{STYLE}</style></head>
-<body><header><a href="{ROOT}/" id="home">QBO emulator</a><span class="muted" style="color:#e3f9e5">offline QuickBooks Online</span></header>
+    text = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title><style>{STYLE}\
+</style></head>
+<body><header><a href="{ROOT}/" id="home">QBO emulator</a>\
+<span class="muted" style="color:#e3f9e5">offline QuickBooks Online</span></header>
 <main>{body}</main></body></html>"""
     return status, {"Content-Type": "text/html; charset=utf-8"}, text.encode()
 

@@ -43,14 +43,19 @@ def _index(emu: EmulatorCore, params: dict[str, str]) -> Response:
     pending = len(emu.webhooks.pending_events())
     body = f"""{flash(params)}
 <h1>Companies</h1>
-<table id="companies"><thead><tr><th>Realm ID</th><th>Company</th><th colspan="5">Browse</th></tr></thead><tbody>{rows}</tbody></table>
-<div class="card"><h2>Clock</h2><p>Emulator time: <strong id="clock-now">{esc(emu.now().isoformat(timespec="seconds"))}</strong>
+<table id="companies"><thead><tr><th>Realm ID</th><th>Company</th><th colspan="5">Browse</th></tr></thead>\
+<tbody>{rows}</tbody></table>
+<div class="card"><h2>Clock</h2><p>Emulator time: \
+<strong id="clock-now">{esc(emu.now().isoformat(timespec="seconds"))}</strong>
 (offset {emu.clock.offset_seconds:.0f} s)</p>
 <form method="post" action="{ROOT}/clock/advance" class="inline"><label for="advance-seconds">Advance seconds</label>
-<input type="number" id="advance-seconds" name="seconds" value="3600" step="1"><button type="submit" id="advance-clock">Advance clock</button></form></div>
-<div class="card"><h2>Webhooks</h2><p>Target: <code id="webhook-url">{esc(hook.url or "(none)")}</code>, format <code>{esc(hook.format)}</code>,
+<input type="number" id="advance-seconds" name="seconds" value="3600" step="1">\
+<button type="submit" id="advance-clock">Advance clock</button></form></div>
+<div class="card"><h2>Webhooks</h2><p>Target: <code id="webhook-url">{esc(hook.url or "(none)")}</code>, format \
+<code>{esc(hook.format)}</code>,
 pending events: <strong id="webhook-pending">{pending}</strong>, attempts so far: {len(emu.webhooks.history)}</p>
-<form method="post" action="{ROOT}/webhooks/flush" class="inline"><button type="submit" id="flush-webhooks">Flush webhooks</button></form></div>
+<form method="post" action="{ROOT}/webhooks/flush" class="inline">\
+<button type="submit" id="flush-webhooks">Flush webhooks</button></form></div>
 <p class="muted">JSON control API under <code>{ROOT}/api/</code>; discovery document at
 <a href="/.well-known/openid_configuration">/.well-known/openid_configuration</a>.</p>"""
     return page(200, "QuickBooks Online emulator", body)

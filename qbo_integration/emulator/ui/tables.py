@@ -6,7 +6,8 @@ Element ids and button labels are stable for browser tests. A new list: a render
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .html import ROOT, active_label, esc, linked, money, ref_name, table
 
@@ -39,13 +40,17 @@ def items_table(realm: str, records: list[dict]) -> str:
 
     def action(item: dict) -> str:
         active = item.get("Active", True)
-        label, value, button_id = ("Make inactive", "false", "deactivate") if active else ("Make active", "true", "activate")
+        if active:
+            label, value, button_id = "Make inactive", "false", "deactivate"
+        else:
+            label, value, button_id = "Make active", "true", "activate"
         return (f'<form method="post" action="{base}/{esc(item["Id"])}/active" class="inline">'
                 f'<input type="hidden" name="active" value="{value}">'
                 f'<button type="submit" id="{button_id}-{esc(item["Id"])}">{label}</button></form>')
 
     rows = "".join(
-        f"""<tr id="item-{esc(i["Id"])}"><td>{esc(i["Id"])}</td><td class="name">{esc(i.get("Name"))}</td><td>{esc(i.get("Type"))}</td>
+        f"""<tr id="item-{esc(i["Id"])}"><td>{esc(i["Id"])}</td><td class="name">{esc(i.get("Name"))}</td>\
+<td>{esc(i.get("Type"))}</td>
 <td class="num">{money(i.get("UnitPrice"))}</td><td>{esc(active_label(i))}</td><td>{action(i)}</td></tr>"""
         for i in records
     )
@@ -73,7 +78,8 @@ def invoices_table(realm: str, records: list[dict]) -> str:
         return pay + void + delete
 
     rows = "".join(
-        f"""<tr id="invoice-{esc(inv["Id"])}"><td>{esc(inv["Id"])}</td><td class="docnumber">{esc(inv.get("DocNumber"))}</td>
+        f"""<tr id="invoice-{esc(inv["Id"])}"><td>{esc(inv["Id"])}</td>\
+<td class="docnumber">{esc(inv.get("DocNumber"))}</td>
 <td>{esc(ref_name(inv.get("CustomerRef")))}</td><td>{esc(inv.get("TxnDate"))}</td><td>{esc(inv.get("DueDate"))}</td>
 <td class="num total">{money(inv.get("TotalAmt"))}</td><td class="num balance">{money(inv.get("Balance"))}</td>
 <td class="status">{esc(invoice_status(inv))}</td><td>{actions(inv)}</td></tr>"""
@@ -85,8 +91,10 @@ def invoices_table(realm: str, records: list[dict]) -> str:
 
 def estimates_table(realm: str, records: list[dict]) -> str:
     rows = "".join(
-        f"""<tr id="estimate-{esc(est["Id"])}"><td>{esc(est["Id"])}</td><td class="docnumber">{esc(est.get("DocNumber"))}</td>
-<td>{esc(ref_name(est.get("CustomerRef")))}</td><td>{esc(est.get("TxnDate"))}</td><td class="num total">{money(est.get("TotalAmt"))}</td>
+        f"""<tr id="estimate-{esc(est["Id"])}"><td>{esc(est["Id"])}</td>\
+<td class="docnumber">{esc(est.get("DocNumber"))}</td>
+<td>{esc(ref_name(est.get("CustomerRef")))}</td><td>{esc(est.get("TxnDate"))}</td>\
+<td class="num total">{money(est.get("TotalAmt"))}</td>
 <td class="status">{esc(est.get("TxnStatus", "Pending"))}</td><td>{esc(linked(est))}</td></tr>"""
         for est in records
     )
@@ -106,7 +114,8 @@ def payments_table(realm: str, records: list[dict]) -> str:
 
     rows = "".join(
         f"""<tr id="payment-{esc(pay["Id"])}"><td>{esc(pay["Id"])}</td><td>{esc(ref_name(pay.get("CustomerRef")))}</td>
-<td>{esc(pay.get("TxnDate"))}</td><td class="num total">{money(pay.get("TotalAmt"))}</td><td class="num">{money(pay.get("UnappliedAmt"))}</td>
+<td>{esc(pay.get("TxnDate"))}</td><td class="num total">{money(pay.get("TotalAmt"))}</td>\
+<td class="num">{money(pay.get("UnappliedAmt"))}</td>
 <td>{esc(_applied_to(pay))}</td><td>{esc(pay.get("PrivateNote"))}</td><td>{actions(pay)}</td></tr>"""
         for pay in records
     )

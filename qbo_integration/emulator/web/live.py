@@ -9,9 +9,10 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from ..limits import Slot
@@ -49,7 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, response_headers, payload = self.server.emulator.handle(self.command, self.path, headers, body, slot)
+            emulator = self.server.emulator
+            status, response_headers, payload = emulator.handle(self.command, self.path, headers, body, slot)
         except ConnectionDropped:
             self._drop()
             return
