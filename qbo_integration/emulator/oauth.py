@@ -79,6 +79,24 @@ def _post_required() -> Response:
     return _oauth_error(405, "invalid_request", "POST required")
 
 
+def discovery(base_url: str) -> dict:
+    """The OpenID discovery document, every endpoint on ``base_url``."""
+    return {
+        "issuer": f"{base_url}/op/v1",
+        "authorization_endpoint": f"{base_url}{AUTHORIZE_PATH}",
+        "token_endpoint": f"{base_url}{TOKEN_PATH}",
+        "userinfo_endpoint": f"{base_url}{USERINFO_PATH}",
+        "revocation_endpoint": f"{base_url}{REVOKE_PATH}",
+        "jwks_uri": f"{base_url}{JWKS_PATH}",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
+
+
 def _empty_stats() -> dict[str, int]:
     return {
         "authorization_code": 0,
@@ -107,22 +125,6 @@ class OAuthServer:
         self.stats: dict[str, int] = _empty_stats()
 
     # ---- public helpers ------------------------------------------------------------------
-
-    def discovery(self, base_url: str) -> dict:
-        return {
-            "issuer": f"{base_url}/op/v1",
-            "authorization_endpoint": f"{base_url}{AUTHORIZE_PATH}",
-            "token_endpoint": f"{base_url}{TOKEN_PATH}",
-            "userinfo_endpoint": f"{base_url}{USERINFO_PATH}",
-            "revocation_endpoint": f"{base_url}{REVOKE_PATH}",
-            "jwks_uri": f"{base_url}{JWKS_PATH}",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
-        }
 
     def issue_tokens(self, realm_id: str, scope: str = ACCOUNTING_SCOPE, include_hard: bool = True) -> dict:
         """Mint a fresh grant for ``realm_id`` without the consent flow (for tests and scripts)."""
@@ -201,7 +203,7 @@ class OAuthServer:
     def handle(self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes,
                base_url: str) -> Response | None:
         if path in DISCOVERY_PATHS:
-            return _json(200, self.discovery(base_url))
+            return _json(200, discovery(base_url))
         if path == AUTHORIZE_PATH:
             return self._authorize(method, params, body)
         if path == TOKEN_PATH:
