@@ -1,11 +1,15 @@
 from django.db import models
 from django.urls import reverse
 
+from kadouri.qbo_link import QboLinkedModel, qbo_id_field
 from kadouri.text import validate_multi_line, validate_single_line
 
 
-class Account(models.Model):
+class Account(QboLinkedModel):
     """A company Kadouri brokers for: a seller, a buyer, or both. Becomes a QuickBooks Customer."""
+
+    qbo_id_field_name = "qbo_customer_id"
+    qbo_entity = "customer"
 
     name = models.CharField(max_length=200, validators=[validate_single_line])
     code = models.CharField(max_length=20, unique=True, help_text="Short unique code, e.g. ACME.",
@@ -22,17 +26,7 @@ class Account(models.Model):
     country = models.CharField(max_length=100, blank=True, default="USA", validators=[validate_single_line])
     active = models.BooleanField(default=True)
     notes = models.TextField(blank=True, validators=[validate_multi_line])
-    qbo_customer_id = models.CharField("QuickBooks customer id", max_length=32, null=True, blank=True,
-                                       validators=[validate_single_line])
-    qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
-    qbo_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks.",
-        validators=[validate_single_line],
-    )
-    qbo_create_request = models.CharField(
-        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown.",
-        validators=[validate_single_line],
-    )
+    qbo_customer_id = qbo_id_field("QuickBooks customer id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

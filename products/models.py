@@ -5,11 +5,15 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from kadouri.qbo_link import QboLinkedModel, qbo_id_field
 from kadouri.text import validate_multi_line, validate_single_line
 
 
-class Product(models.Model):
+class Product(QboLinkedModel):
     """Something Kadouri's sellers sell. Becomes a QuickBooks Service item."""
+
+    qbo_id_field_name = "qbo_item_id"
+    qbo_entity = "item"
 
     class Unit(models.TextChoices):
         LB = "lb", "lb"
@@ -25,17 +29,7 @@ class Product(models.Model):
     unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.CASE)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
     active = models.BooleanField(default=True)
-    qbo_item_id = models.CharField("QuickBooks item id", max_length=32, null=True, blank=True,
-                                   validators=[validate_single_line])
-    qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
-    qbo_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks.",
-        validators=[validate_single_line],
-    )
-    qbo_create_request = models.CharField(
-        max_length=64, blank=True, help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown.",
-        validators=[validate_single_line],
-    )
+    qbo_item_id = qbo_id_field("QuickBooks item id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,7 +3,7 @@
 The whole system as real processes — a PostgreSQL database of its own on DATABASE_URL's server (or
 127.0.0.1:5432), the app under gunicorn, the django-q2 worker, the QuickBooks emulator — with 20 % transient
 faults, lost/duplicated/reordered webhooks, a bookkeeper at work and the worker SIGKILLed mid-run. The full
-form (300 orders) is `make soak`. See qbo_integration/management/commands/soak.py.
+form (300 orders) is `make soak`. See loadtest/soak/.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ def _server_url() -> str:
 def soak(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("soak") / "figures.json"
     seed = os.environ.get("SOAK_SEED", "7")
-    argv = [sys.executable, "manage.py", "soak", "--settings=kadouri.test_settings", "--orders", "40", "--buyers", "8",
+    argv = [sys.executable, "-m", "loadtest.soak", "--orders", "40", "--buyers", "8",
             "--products", "12", "--clients", "4", "--seed", seed, "--database-url", _server_url(),
             "--run-timeout", "45", "--settle-timeout", "90", "--json", str(out)]
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "kadouri.test_settings"}
     done = subprocess.run(argv, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
     print(done.stdout[-6000:])  # the figures table, shown with -s or on failure
     print(done.stderr[-4000:], file=sys.stderr)

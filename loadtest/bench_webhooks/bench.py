@@ -1,7 +1,7 @@
 """Benchmark: QuickBooks webhooks into Kadouri over real HTTP. Prints figures; it is not a test.
 
-    python manage.py bench_webhooks [--deliveries 2000 --senders 10 --web-workers 4 --q-workers 2]
-                                    [--database-url postgres://postgres@127.0.0.1:5432/kadouri_bench]
+    python -m loadtest.bench_webhooks [--deliveries 2000 --senders 10 --web-workers 4 --q-workers 2]
+                                      [--database-url postgres://postgres@127.0.0.1:5432/kadouri_bench]
 
 1. Acknowledgement: the app is served by gunicorn on a free 127.0.0.1 port with a throw-away database
    (SQLite in a temp dir, or a PostgreSQL database it creates and drops); `--senders` threads post
@@ -16,6 +16,7 @@ Only loopback addresses are used; every loop is bounded in count and time.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -30,50 +31,29 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psycopg
 import requests
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from accounts.models import Account
+from orders.services import LineInput, order_create
+from products.models import Product
 from qbo_integration.emulator import Emulator
-from qbo_integration.inbound import sign
+from qbo_integration.inbound.intake import sign
+from qbo_integration.models import QboConnection
+from qbo_integration.sync import order_push_request
 
 REALM = "9130350000000001"
 TOKEN = "bench-verifier-token"
 BASE_DIR = Path(settings.BASE_DIR)
-
-SEED = r"""
-import json, os
-from datetime import date, timedelta
-from decimal import Decimal
-from django.utils import timezone
-from accounts.models import Account
-from products.models import Product
-from orders.services import LineInput, order_create
-from qbo_integration.models import QboConnection
-from qbo_integration.sync import order_push_request
-tokens = json.loads(os.environ["BENCH_TOKENS"])
-now = timezone.now()
-QboConnection.objects.create(realm_id=os.environ["BENCH_REALM"], company_name="Bench", environment="emulator",
-    access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-    access_expires_at=now + timedelta(seconds=3000), refresh_expires_at=now + timedelta(days=90), connected_at=now)
-seller = Account.objects.create(name="Bench Seller", code="BSELL")
-buyers = [Account.objects.create(name=f"Bench Buyer {i}", code=f"BB{i}") for i in range(5)]
-products = [Product.objects.create(name=f"Bench Product {i}", unit_price=Decimal("10.00") + i) for i in range(5)]
-out = []
-for i in range(int(os.environ["BENCH_ORDERS"])):
-    order = order_create(fields={"seller": seller, "buyer": buyers[i % 5], "order_date": date(2026, 11, 2),
-                                 "terms": "net_30", "commission_rate": Decimal("5"), "notes": ""},
-                         lines=[LineInput(product=products[i % 5], quantity=Decimal("3"))], by=None)
-    job = order_push_request(order=order, doc_type="invoice", by=None)
-    assert job.state == "done", job.last_error
-    order.refresh_from_db()
-    out.append([order.pk, order.qbo_doc_id])
-print("BENCH-ORDERS " + json.dumps(out))
-"""
 
 
 def _free_port() -> int:
@@ -103,15 +83,11 @@ class Database:
             self.url = f"sqlite:///{self.path}"
 
     def _pg(self, sql: str) -> None:
-        import psycopg
-
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(sql)
 
     def scalar(self, sql: str, *params):
         if self.admin_url:
-            import psycopg
-
             with psycopg.connect(self.url) as conn:
                 return conn.execute(sql.replace("?", "%s"), params).fetchone()[0]
         with sqlite3.connect(self.path, timeout=10) as conn:
@@ -119,8 +95,6 @@ class Database:
 
     def rows(self, sql: str, *params) -> list:
         if self.admin_url:
-            import psycopg
-
             with psycopg.connect(self.url) as conn:
                 return conn.execute(sql.replace("?", "%s"), params).fetchall()
         with sqlite3.connect(self.path, timeout=10) as conn:
@@ -131,21 +105,35 @@ class Database:
             self._pg(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
-class Command(BaseCommand):
-    help = "Prints webhook acknowledgement latency, processing throughput and end-to-end latency over real HTTP."
+class BenchError(Exception):
+    """A step of the benchmark failed (a child did not start, a command exited non-zero)."""
 
-    def add_arguments(self, parser):
-        parser.add_argument("--deliveries", type=int, default=2000)
-        parser.add_argument("--senders", type=int, default=10)
-        parser.add_argument("--orders", type=int, default=200, help="invoiced orders the events refer to")
-        parser.add_argument("--payments", type=int, default=10, help="end-to-end samples")
-        parser.add_argument("--web-workers", type=int, default=3)
-        parser.add_argument("--q-workers", type=int, default=2)
-        parser.add_argument("--batch-window", type=float, default=0.2,
-                            help="emulator webhook aggregation, seconds (Intuit: near real time in sandbox, 1-5 min in production)")
-        parser.add_argument("--database-url", default="", help="postgres://… to bench on PostgreSQL (a temp database is created)")
 
-    def handle(self, *args, **opts):
+def seed_phase() -> None:
+    """In the bench database: the connected company, buyers and products, and `BENCH_ORDERS` invoiced orders."""
+    tokens = json.loads(os.environ["BENCH_TOKENS"])
+    now = timezone.now()
+    QboConnection.objects.create(
+        realm_id=os.environ["BENCH_REALM"], company_name="Bench", environment="emulator",
+        access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+        access_expires_at=now + timedelta(seconds=3000), refresh_expires_at=now + timedelta(days=90), connected_at=now)
+    seller = Account.objects.create(name="Bench Seller", code="BSELL")
+    buyers = [Account.objects.create(name=f"Bench Buyer {i}", code=f"BB{i}") for i in range(5)]
+    products = [Product.objects.create(name=f"Bench Product {i}", unit_price=Decimal("10.00") + i) for i in range(5)]
+    out = []
+    for i in range(int(os.environ["BENCH_ORDERS"])):
+        order = order_create(fields={"seller": seller, "buyer": buyers[i % 5], "order_date": date(2026, 11, 2),
+                                     "terms": "net_30", "commission_rate": Decimal("5"), "notes": ""},
+                             lines=[LineInput(product=products[i % 5], quantity=Decimal("3"))], by=None)
+        job = order_push_request(order=order, doc_type="invoice", by=None)
+        assert job.state == "done", job.last_error
+        order.refresh_from_db()
+        out.append([order.pk, order.qbo_doc_id])
+    print("BENCH-ORDERS " + json.dumps(out))
+
+
+class Bench:
+    def run(self, opts: dict) -> None:
         tmp = Path(tempfile.mkdtemp(prefix="kadouri-bench-"))
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks http on loopback
         emu = Emulator("http://127.0.0.1", client_id="bench-client", client_secret="bench-secret",
@@ -156,7 +144,7 @@ class Command(BaseCommand):
         children: list[subprocess.Popen] = []
         try:
             env = self._env(emu, db, opts)
-            self._run(env, "migrate", "--noinput")
+            self._run(env, "manage.py", "migrate", "--noinput")
             orders = self._seed(env, emu, opts)
             port = _free_port()
             children.append(self._spawn(env, tmp / "gunicorn.log", [
@@ -198,16 +186,17 @@ class Command(BaseCommand):
         return env
 
     def _run(self, env, *args) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
+        result = subprocess.run([sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True,
                                 text=True, timeout=300)
         if result.returncode:
-            raise CommandError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+            shown = " ".join(["python", *args] if args[0] == "-m" else args)
+            raise BenchError(f"{shown} failed:\n{result.stderr[-2000:]}")
         return result.stdout
 
     def _seed(self, env, emu, opts) -> list[list]:
         env = env | {"BENCH_TOKENS": json.dumps(emu.issue_tokens(REALM)), "BENCH_REALM": REALM,
                      "BENCH_ORDERS": str(opts["orders"])}
-        out = self._run(env, "shell", "-c", SEED)
+        out = self._run(env, "-m", "loadtest.bench_webhooks", "--phase", "seed")
         line = next(line for line in out.splitlines() if line.startswith("BENCH-ORDERS "))
         emu.webhooks.reset()  # the seed's own events are not part of the measurement
         return json.loads(line.split(" ", 1)[1])
@@ -224,7 +213,7 @@ class Command(BaseCommand):
                     return
             except requests.RequestException:
                 time.sleep(0.2)
-        raise CommandError("gunicorn did not come up within 30 s")
+        raise BenchError("gunicorn did not come up within 30 s")
 
     # --- phase 1: acknowledgement ----------------------------------------------------------------------
 
@@ -282,7 +271,7 @@ class Command(BaseCommand):
         done = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE status = 'done'")
         covered = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE result LIKE ?", "Covered by event%")
         failed = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE status <> 'done'")
-        self.stdout.write(f"   (events by status: {db.rows('SELECT status, COUNT(*) FROM quickbooks_webhook_events GROUP BY status')}; "
+        print(f"   (events by status: {db.rows('SELECT status, COUNT(*) FROM quickbooks_webhook_events GROUP BY status')}; "
                           f"a non-done result: {db.rows('SELECT result, last_error FROM quickbooks_webhook_events WHERE status <> ? LIMIT 1', 'done')})")
         first = db.scalar("SELECT MIN(processed_at) FROM quickbooks_webhook_events")
         last = db.scalar("SELECT MAX(processed_at) FROM quickbooks_webhook_events")
@@ -308,7 +297,7 @@ class Command(BaseCommand):
     def _print(self, opts, db, ack, processing, e2e) -> None:
         ms = [x * 1000 for x in ack["latencies"]]
         backend = "PostgreSQL" if db.admin_url else "SQLite"
-        w = self.stdout.write
+        w = print
         w(f"Webhook benchmark — gunicorn {opts['web_workers']} workers, django-q2 {opts['q_workers']} workers, {backend}, "
           f"emulator on loopback, {os.cpu_count()} CPUs")
         w(f"1. Acknowledgement: {len(ms)} signed deliveries from {opts['senders']} concurrent senders in {ack['wall']:.2f} s")
@@ -339,6 +328,37 @@ def _signal_group(child: subprocess.Popen, sig: int) -> None:
 def _seconds(value) -> float:
     if hasattr(value, "timestamp"):
         return value.timestamp()
-    from django.utils.dateparse import parse_datetime
-
     return parse_datetime(str(value)).timestamp()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.bench_webhooks",
+        description="Prints webhook acknowledgement latency, processing throughput and end-to-end latency over "
+                    "real HTTP.")
+    parser.add_argument("--deliveries", type=int, default=2000)
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--orders", type=int, default=200, help="invoiced orders the events refer to")
+    parser.add_argument("--payments", type=int, default=10, help="end-to-end samples")
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--q-workers", type=int, default=2)
+    parser.add_argument("--batch-window", type=float, default=0.2,
+                        help="emulator webhook aggregation, seconds "
+                             "(Intuit: near real time in sandbox, 1-5 min in production)")
+    parser.add_argument("--database-url", default="",
+                        help="postgres://… to bench on PostgreSQL (a temp database is created)")
+    # Internal: the seed runs inside the children's environment (the bench database).
+    parser.add_argument("--phase", choices=["seed"], help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    opts = vars(build_parser().parse_args(argv))
+    try:
+        if opts["phase"] == "seed":
+            seed_phase()
+        else:
+            Bench().run(opts)
+    except BenchError as e:
+        sys.stderr.write(f"{e.__class__.__name__}: {e}\n")
+        sys.exit(1)

@@ -1,6 +1,6 @@
 """Benchmark: Kadouri's bulk push vs. a naive python-quickbooks loop, against the QuickBooks emulator.
 
-    python manage.py bench_outbound [--orders 1000 --buyers 50 --products 200 --lines 5] [--keep]
+    python -m loadtest.bench_outbound [--orders 1000 --buyers 50 --products 200 --lines 5] [--keep]
 
 Everything happens inside one database transaction that is rolled back (unless --keep), against an
 in-process emulator (no sockets). It prints figures; it is not a test.
@@ -12,15 +12,20 @@ client.py that imports python-quickbooks, on purpose: it is the baseline being m
 
 from __future__ import annotations
 
+import argparse
 import math
+import os
 import time
 from datetime import date
 from decimal import Decimal
 
 import responses
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.invoice import Invoice
+from quickbooks.objects.item import Item
 
 from accounts.models import Account
 from orders.models import Order, OrderLine, to_cents
@@ -46,19 +51,20 @@ def lower_bound_seconds(requests: int, batch_requests: int) -> float:
     return max(float(windows), requests / PER_SECOND)
 
 
-class Command(BaseCommand):
-    help = "Prints QuickBooks requests and wall time for pushing N orders: bulk push vs. a naive loop."
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.bench_outbound",
+        description="Prints QuickBooks requests and wall time for pushing N orders: bulk push vs. a naive loop.")
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--buyers", type=int, default=50)
+    parser.add_argument("--products", type=int, default=200)
+    parser.add_argument("--lines", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the generated rows (default: roll back)")
+    return parser
 
-    def add_arguments(self, parser):
-        parser.add_argument("--orders", type=int, default=1000)
-        parser.add_argument("--buyers", type=int, default=50)
-        parser.add_argument("--products", type=int, default=200)
-        parser.add_argument("--lines", type=int, default=5)
-        parser.add_argument("--keep", action="store_true", help="keep the generated rows (default: roll back)")
 
-    def handle(self, *args, **opts):
-        import os
-
+class Bench:
+    def run(self, opts: dict) -> None:
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the in-process emulator is http:// (§11.2)
         emu = Emulator(IN_PROCESS_BASE_URL)
         emu.configure_limits(per_minute=None, concurrent=None, batch_per_minute=None)  # bounds are computed instead
@@ -115,11 +121,6 @@ class Command(BaseCommand):
     # --- the naive loop (python-quickbooks README style) ----------------------------------------------
 
     def _naive(self, emu: Emulator, opts) -> dict:
-        from quickbooks.objects.customer import Customer
-        from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
-        from quickbooks.objects.invoice import Invoice
-        from quickbooks.objects.item import Item
-
         qb = make_quickbooks(emu, NAIVE_REALM)
         income = {"value": "1", "name": "Services"}
         orders = list(Order.objects.filter(number__startswith="BENCH-").select_related("buyer")
@@ -171,11 +172,15 @@ class Command(BaseCommand):
             ("lower bound from the limits", f"{lower_bound_seconds(ours['requests'], ours['batches']):.1f} s",
              f"{lower_bound_seconds(naive['requests'], naive['batches']):.1f} s"),
         ]
-        self.stdout.write(f"Pushing {n} orders ({opts['buyers']} buyers, {opts['products']} products, {opts['lines']} lines each)")
-        self.stdout.write("limits: 500 requests/min, 120 batch requests/min, 10 requests/s, 10 concurrent per company\n")
-        self.stdout.write(f"{'':40} {'Kadouri bulk push':>20} {'naive python-quickbooks':>26}")
+        print(f"Pushing {n} orders ({opts['buyers']} buyers, {opts['products']} products, {opts['lines']} lines each)")
+        print("limits: 500 requests/min, 120 batch requests/min, 10 requests/s, 10 concurrent per company")
+        print(f"{'':40} {'Kadouri bulk push':>20} {'naive python-quickbooks':>26}")
         for label, a, b in rows:
-            self.stdout.write(f"{label:40} {a:>20} {b:>26}")
+            print(f"{label:40} {a:>20} {b:>26}")
         ratio = naive["requests"] / max(ours["requests"], 1)
         bound_ratio = lower_bound_seconds(naive["requests"], 0) / max(lower_bound_seconds(ours["requests"], ours["batches"]), 0.001)
-        self.stdout.write(f"\nratio (naive / bulk): {ratio:.0f}× the requests, {bound_ratio:.0f}× the minimum wall time")
+        print(f"\nratio (naive / bulk): {ratio:.0f}× the requests, {bound_ratio:.0f}× the minimum wall time")
+
+
+def main(argv: list[str] | None = None) -> None:
+    Bench().run(vars(build_parser().parse_args(argv)))

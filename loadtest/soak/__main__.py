@@ -1,0 +1,9 @@
+"""`python -m loadtest.soak`: Django first, then the modules that import its models."""
+
+from loadtest.bootstrap import django_setup
+
+django_setup()
+
+from loadtest.soak.cli import main  # noqa: E402  (imports models: after the set-up)
+
+main()
