@@ -208,7 +208,7 @@ QBO_TOKEN_KEYS = env.list("QBO_TOKEN_KEYS", default=[])
 # Income account for new QuickBooks items: an Account Id; blank = the company's first Income account.
 QBO_INCOME_ACCOUNT_ID = env("QBO_INCOME_ACCOUNT_ID", default="")
 QBO_HTTP_TIMEOUT = env.float("QBO_HTTP_TIMEOUT", default=30.0)
-# Background timing (seconds). Keep the defaults in production; `manage.py soak` compresses them to fit a test run.
+# Background timing (seconds). Keep the defaults in production; the soak (`make soak`) compresses them to fit a test run.
 QBO_RETRY_BASE_SECONDS = env.float("QBO_RETRY_BASE_SECONDS", default=30.0)  # sync jobs: base × 2^(attempt-1), at most 1 h
 # A job whose worker died is retried after this long; keep it above Q_CLUSTER's task timeout (a system check says so).
 QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=1200.0)

@@ -120,7 +120,8 @@ class Cluster:
     def phase(self, phase: str, **extra) -> dict:
         args = ["--phase", phase, "--work-dir", str(self.work), "--seed", str(self.seed),
                 "--orders", str(self.opts["orders"]), "--buyers", str(self.opts["buyers"]),
-                "--products", str(self.opts["products"]), "--sellers", str(self.opts["sellers"])]
+                "--products", str(self.opts["products"]), "--sellers", str(self.opts["sellers"]),
+                "--estimate-share", str(self.opts["estimate_share"])]
         out = self._run_logged(["-m", "loadtest.soak", *args], log=f"phase-{phase}")
         line = next((line for line in out.splitlines() if line.startswith("SOAK-JSON ")), None)
         if line is None:
