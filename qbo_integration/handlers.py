@@ -29,12 +29,14 @@ from kadouri.text import clean_inbound_line
 from orders.models import Order
 from products.models import Product
 
-from . import client, mapping
+from . import mapping
+from .client.errors import QboError, QboNotFoundError, QboPausedError
+from .connection import calls
 from .documents.apply import Cause, Outcome, converting_invoice, estimate_apply, invoice_apply
 from .documents.reading import Version, is_voided, money, payment_invoice_ids
 from .reads import read_many
 from .mapping import customer_fingerprint, product_edited_since_push, product_fingerprint
-from .sync import income_account_id
+from .refs.accounts import income_account_id
 from .models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
 
 log = logging.getLogger(__name__)
@@ -72,8 +74,8 @@ def _fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) 
             and event.entity_id == entity_id and event.raw.get("Id"):
         return None if event.raw.get("status") == "Deleted" else event.raw
     try:
-        return client.read(entity, entity_id, realm_id=event.realm_id)
-    except client.QboNotFoundError:
+        return calls.read(entity, entity_id, realm_id=event.realm_id)
+    except QboNotFoundError:
         return None
 
 
@@ -313,14 +315,14 @@ def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookE
         outcome = handler(event, fresh)
     except Ignored as e:
         _finish(event, Status.IGNORED, str(e))
-    except client.QboPausedError as e:
+    except QboPausedError as e:
         # Nothing was sent: the company is paused after a 429. Waiting is not a failed attempt — counting it made
         # events fail for good during a burst of throttling (found by the soak).
         event.attempts -= 1
         event.status, event.not_before, event.last_error = Status.PENDING, e.retry_at or timezone.now(), f"{e.kind}: {e.message}"[:500]
         QboWebhookEvent.objects.filter(pk=event.pk).update(status=event.status, not_before=event.not_before,
                                                            last_error=event.last_error, attempts=event.attempts)
-    except client.QboError as e:
+    except QboError as e:
         _retry_or_fail(event, f"{e.kind}: {e.message}", retry_at=e.retry_at)
     except Exception as e:  # a bug must not stop the company's queue; the row shows it and it retries
         log.exception("quickbooks inbox event %s crashed", event.pk)

@@ -24,7 +24,7 @@ from orders.services import LineInput, order_update
 from qbo_integration import catchup, reconcile
 from qbo_integration.models import (BulkPush, IntegrationLog, QboConnection, QboReconcileRun, QboSyncJob,
                                     QboWebhookEvent)
-from qbo_integration.sync import order_update_request, order_void_request
+from qbo_integration.outbound.requests import order_update_request, order_void_request
 from qbo_integration.testing import REALM_ID
 from qbo_integration.tests.inbound_support import entities, invoiced, webhooks  # noqa: F401
 from qbo_integration.tests.test_reconcile import edit_invoice_total

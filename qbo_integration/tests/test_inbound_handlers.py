@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order, OrderActivity
-from qbo_integration import client, handlers, mapping
+from qbo_integration import handlers, mapping
+from qbo_integration.connection import calls as client
 from qbo_integration.models import QboConnection, QboWebhookEvent, SyncConflict
-from qbo_integration.sync import order_update_request
+from qbo_integration.outbound.requests import order_update_request
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
@@ -405,7 +406,7 @@ def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_na
 
 
 def test_a_rename_followed_from_quickbooks_is_not_pushed_back(webhooks, posted, caplog):
-    from qbo_integration import sync
+    from qbo_integration.refs import ensure as sync
 
     buyer = posted.buyer
     webhooks.emu.rename_customer(REALM_ID, buyer.qbo_customer_id, "Harbor Fresh West")

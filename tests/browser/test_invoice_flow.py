@@ -13,7 +13,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def live_qbo(qbo_emulator_server, live_server, settings):
     point_settings_at(qbo_emulator_server, settings)
-    settings.QBO_INLINE_RETRY_DELAYS = (0.1, 0.3)
     store_connection(qbo_emulator_server)
     return qbo_emulator_server
 
