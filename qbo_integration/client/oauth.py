@@ -77,7 +77,8 @@ def _oauth_failure(e: Exception, action: str) -> QboError:
             error = ""
         if error in {"invalid_grant", "invalid_client", "unauthorized_client"}:
             detail = {"invalid_grant": "QuickBooks rejected the refresh token or code (invalid_grant)",
-                      "invalid_client": "QuickBooks rejected the client id or secret (invalid_client)"}.get(error, error)
+                      "invalid_client": "QuickBooks rejected the client id or secret (invalid_client)",
+                      }.get(error, error)
             return QboAuthError(f"{action} failed: {detail}. {RECONNECT_MESSAGE}", code=error, status=e.status_code)
         if e.status_code and e.status_code < 500:
             return QboAuthError(f"{action} failed (HTTP {e.status_code}). {RECONNECT_MESSAGE}", status=e.status_code)

@@ -102,7 +102,8 @@ def oauth_callback(*, session, params, user) -> QboConnection:
     except ConnectError as e:
         _discard_new_grant(tokens, realm_id, user, str(e))
         raise
-    conn, replaced = _save_connection(realm_id, tokens, user, company_name=clean_inbound_line(info.get("CompanyName") or "")[:255])
+    company_name = clean_inbound_line(info.get("CompanyName") or "")[:255]
+    conn, replaced = _save_connection(realm_id, tokens, user, company_name=company_name)
     note = _revoke_replaced(replaced)
     log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECTED,
                      message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}", user=user)
@@ -163,7 +164,8 @@ def _loggable_realm(realm_id: str) -> str:
 
 @transaction.atomic
 @sensitive_variables("tokens")
-def _save_connection(realm_id: str, tokens: oauth.TokenSet, user, *, company_name: str) -> tuple[QboConnection, list[str]]:
+def _save_connection(realm_id: str, tokens: oauth.TokenSet, user, *,
+                     company_name: str) -> tuple[QboConnection, list[str]]:
     """Returns the connection and the refresh tokens of the sign-ins it replaced (to revoke once committed)."""
     rows = list(QboConnection.objects.select_for_update().order_by("pk"))
     replaced = [row.refresh_token for row in rows if row.refresh_token]
@@ -217,7 +219,8 @@ def disconnect(*, user) -> QboConnection | None:
 def clear_linked_ids(*, user) -> dict[str, int]:
     """For switching companies: forget every QuickBooks id of the old company."""
     counts = {
-        "accounts": Account.objects.filter(qbo_customer_id__isnull=False).update(qbo_customer_id=None, qbo_sync_token=""),
+        "accounts": Account.objects.filter(qbo_customer_id__isnull=False).update(qbo_customer_id=None,
+                                                                                 qbo_sync_token=""),
         "products": Product.objects.filter(qbo_item_id__isnull=False).update(qbo_item_id=None, qbo_sync_token=""),
         "orders": Order.objects.filter(qbo_doc_id__isnull=False).update(
             qbo_doc_id=None, qbo_doc_number="", qbo_doc_type="", qbo_sync_token="", qbo_balance=None, qbo_total=None,

@@ -79,10 +79,12 @@ def clear_ids(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Disconnect QuickBooks before clearing its ids.")
         return redirect("qbo:settings")
     if request.POST.get("confirm") != "CLEAR":
-        messages.error(request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and orders.")
+        messages.error(request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and "
+                                "orders.")
         return redirect("qbo:settings")
     counts = connection.clear_linked_ids(user=request.user)
-    messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, {counts['orders']} orders.")
+    messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, "
+                              f"{counts['orders']} orders.")
     return redirect("qbo:settings")
 
 
