@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.template.defaultfilters import pluralize
-
 from django.utils import timezone as _tz
 
 from kadouri.read_only_admin import ReadOnlyAdmin
 
-from .handlers import inbox_replay
+from .inbound.inbox import inbox_replay
 from .models import (
     BulkPush,
     IntegrationLog,
@@ -23,7 +22,8 @@ from .models import (
 @admin.register(QboConnection)
 class QboConnectionAdmin(admin.ModelAdmin):
     # Tokens are never shown: not in lists, not in forms.
-    list_display = ["realm_id", "company_name", "environment", "state", "access_expires_at", "last_success_at", "last_error"]
+    list_display = ["realm_id", "company_name", "environment", "state", "access_expires_at", "last_success_at",
+                    "last_error"]
     list_filter = ["state", "environment"]
     search_fields = ["realm_id", "company_name"]
     fields = ["realm_id", "company_name", "environment", "state", "access_expires_at", "refresh_expires_at",
@@ -90,7 +90,8 @@ class SyncConflictAdmin(admin.ModelAdmin):
     @admin.action(description="Mark resolved (the values were settled by hand)")
     def mark_resolved(self, request, queryset):
         count = queryset.filter(state=SyncConflict.State.OPEN).update(
-            state=SyncConflict.State.RESOLVED, resolved_at=_tz.now(), resolution=f"Settled by {request.user.get_username()}")
+            state=SyncConflict.State.RESOLVED, resolved_at=_tz.now(),
+            resolution=f"Settled by {request.user.get_username()}")
         self.message_user(request, f"{count} conflict{pluralize(count)} marked resolved.")
 
 
@@ -114,7 +115,8 @@ class QboReconcileRunAdmin(admin.ModelAdmin):
 
 @admin.register(QboSyncJob)
 class QboSyncJobAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "order", "account", "product", "state", "attempts", "not_before", "error_code", "last_error"]
+    list_display = ["created_at", "action", "order", "account", "product", "state", "attempts", "not_before",
+                    "error_code", "last_error"]
     list_filter = ["state", "action", "error_kind", "in_doubt"]
     search_fields = ["request_id", "order__number", "last_error"]
 

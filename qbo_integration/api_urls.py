@@ -1,6 +1,7 @@
 from django.urls import path
 
-from .views import connection_api, connection_pages, inbound, sync_api
+from .views import connection_api, connection_pages, sync_api
+from .views import webhook
 
 urlpatterns = [
     path("connect", connection_pages.connect, name="qbo-connect"),
@@ -12,5 +13,5 @@ urlpatterns = [
     path("sync/account/<int:account_id>", sync_api.api_sync_account, name="qbo-sync-account"),
     path("sync/product/<int:product_id>", sync_api.api_sync_product, name="qbo-sync-product"),
     path("status/order/<int:order_id>", sync_api.api_order_status, name="qbo-status-order"),
-    path("webhook", inbound.webhook, name="qbo-webhook"),
+    path("webhook", webhook.webhook, name="qbo-webhook"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
+
 from django.utils import timezone
 
 from kadouri.display import money as display_money
@@ -18,12 +19,12 @@ from orders.models import Order
 from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
 from .connection import calls
 from .connection.vault import current_connection
-from .outbound.requests import order_update_request
 from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply
 from .documents.reading import converting_invoice_id, doc_state, money, payment_status
 from .documents.store import entity_of, known_numbers, link_problem
-from .reads import read_many
 from .models import QboReconcileRun
+from .outbound.requests import order_update_request
+from .reads import read_many
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +127,13 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
     else:
         rows = [compare(o, docs.get((o.qbo_doc_type, o.qbo_doc_id))) for o in orders]
         for row in rows:
-            row.pushable = not row.wrong_link and row.status == Order.Status.POSTED_TO_QB and any(d.field in PUSHABLE for d in row.drift)
+            row.pushable = not row.wrong_link and row.status == Order.Status.POSTED_TO_QB \
+                and any(d.field in PUSHABLE for d in row.drift)
         run.rows = [asdict(r) for r in rows if r.drift]
         run.checked = len(orders)
     run.finished_at = timezone.now()
     run.save()
     return run
-
-
-def reconcile_latest() -> QboReconcileRun | None:
-    return QboReconcileRun.objects.order_by("-started_at", "-id").first()
 
 
 def _mark_fixed(run_id: int | None, order_id: int, text: str) -> None:

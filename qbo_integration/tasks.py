@@ -7,10 +7,11 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from . import catchup, handlers, reconcile
+from . import reconcile
 from .bulk.push import bulk_push_run
 from .client.errors import QboError
 from .connection.vault import needs_refresh, refresh_connection
+from .inbound import catchup, inbox
 from .models import QboConnection
 from .outbound.runners import qbo_job_run, qbo_jobs_process_due
 
@@ -52,11 +53,11 @@ def qbo_bulk_push_run(bulk_id) -> str:
 # --- inbound (webhooks, CDC catch-up, reconciliation) ---------------------------------------------------
 
 def qbo_inbox_process(realm_id) -> int:
-    return handlers.inbox_process_realm(realm_id=str(realm_id))
+    return inbox.inbox_process_realm(realm_id=str(realm_id))
 
 
 def qbo_inbox_process_due() -> int:
-    return handlers.inbox_process_due()
+    return inbox.inbox_process_due()
 
 
 def qbo_catchup_all() -> list[int]:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from .views import bulk_pages, connection_pages, inbound, sync_pages
+from .views import bulk_pages, connection_pages, sync_pages
+from .views import catchup_pages, inbox_pages, reconcile_pages
 
 app_name = "qbo"
 
@@ -13,13 +14,13 @@ urlpatterns = [
     path("quickbooks/sync/<str:kind>/<int:pk>/", sync_pages.sync_ref, name="sync-ref"),
     path("quickbooks/push/", bulk_pages.bulk_push, name="bulk-push"),
     path("quickbooks/push/<int:bulk_id>/progress/", bulk_pages.bulk_push_progress, name="bulk-push-progress"),
-    path("quickbooks/inbox/", inbound.inbox, name="inbox"),
-    path("quickbooks/inbox/replay/", inbound.inbox_replay, name="inbox-replay"),
-    path("quickbooks/inbox/<int:event_id>/", inbound.inbox_event, name="inbox-event"),
-    path("quickbooks/catchup/", inbound.catchup_start, name="catchup"),
-    path("quickbooks/inbound-card/", inbound.inbound_card, name="inbound-card"),
-    path("quickbooks/reconcile/", inbound.reconcile_page, name="reconcile"),
-    path("quickbooks/reconcile/run/", inbound.reconcile_start, name="reconcile-run"),
-    path("quickbooks/reconcile/report/", inbound.reconcile_report, name="reconcile-report"),
-    path("quickbooks/reconcile/<int:order_id>/fix/", inbound.reconcile_fix, name="reconcile-fix"),
+    path("quickbooks/inbox/", inbox_pages.inbox, name="inbox"),
+    path("quickbooks/inbox/replay/", inbox_pages.inbox_replay, name="inbox-replay"),
+    path("quickbooks/inbox/<int:event_id>/", inbox_pages.inbox_event, name="inbox-event"),
+    path("quickbooks/catchup/", catchup_pages.catchup_start, name="catchup"),
+    path("quickbooks/inbound-card/", catchup_pages.inbound_card, name="inbound-card"),
+    path("quickbooks/reconcile/", reconcile_pages.reconcile_page, name="reconcile"),
+    path("quickbooks/reconcile/run/", reconcile_pages.reconcile_start, name="reconcile-run"),
+    path("quickbooks/reconcile/report/", reconcile_pages.reconcile_report, name="reconcile-report"),
+    path("quickbooks/reconcile/<int:order_id>/fix/", reconcile_pages.reconcile_fix, name="reconcile-fix"),
 ]

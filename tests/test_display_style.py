@@ -21,7 +21,8 @@ from conftest import make_order
 from kadouri.display import money, plain, when
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_update
-from qbo_integration import catchup, reconcile
+from qbo_integration import reconcile
+from qbo_integration.inbound import catchup
 from qbo_integration.models import (BulkPush, IntegrationLog, QboConnection, QboReconcileRun, QboSyncJob,
                                     QboWebhookEvent)
 from qbo_integration.outbound.requests import order_update_request, order_void_request

@@ -19,7 +19,7 @@ from typing import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from .clock import Clock
-from .faults import Response
+from .web.responses import Response
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 ACCESS_TOKEN_SECONDS = 3600
@@ -75,6 +75,43 @@ def _oauth_error(status: int, error: str, description: str | None = None) -> Res
     return _json(status, payload, extra)
 
 
+def _post_required() -> Response:
+    return _oauth_error(405, "invalid_request", "POST required")
+
+
+def discovery(base_url: str) -> dict:
+    """The OpenID discovery document, every endpoint on ``base_url``."""
+    return {
+        "issuer": f"{base_url}/op/v1",
+        "authorization_endpoint": f"{base_url}{AUTHORIZE_PATH}",
+        "token_endpoint": f"{base_url}{TOKEN_PATH}",
+        "userinfo_endpoint": f"{base_url}{USERINFO_PATH}",
+        "revocation_endpoint": f"{base_url}{REVOKE_PATH}",
+        "jwks_uri": f"{base_url}{JWKS_PATH}",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
+
+
+def _empty_stats() -> dict[str, int]:
+    return {
+        "authorization_code": 0,
+        "refresh_token": 0,
+        "revoke": 0,
+        "authorization_code_failed": 0,
+        "refresh_token_failed": 0,
+        "revoke_failed": 0,
+        "unsupported_grant_type": 0,
+        "invalid_client": 0,
+        "authorizations": 0,
+        "denials": 0,
+    }
+
+
 class OAuthServer:
     def __init__(self, clock: Clock, config: OAuthConfig, companies: CompanyLister) -> None:
         self.clock = clock
@@ -85,40 +122,9 @@ class OAuthServer:
         self._grants: dict[str, dict] = {}
         self._access: dict[str, dict] = {}
         self._refresh: dict[str, dict] = {}
-        self.stats: dict[str, int] = self._empty_stats()
-
-    @staticmethod
-    def _empty_stats() -> dict[str, int]:
-        return {
-            "authorization_code": 0,
-            "refresh_token": 0,
-            "revoke": 0,
-            "authorization_code_failed": 0,
-            "refresh_token_failed": 0,
-            "revoke_failed": 0,
-            "unsupported_grant_type": 0,
-            "invalid_client": 0,
-            "authorizations": 0,
-            "denials": 0,
-        }
+        self.stats: dict[str, int] = _empty_stats()
 
     # ---- public helpers ------------------------------------------------------------------
-
-    def discovery(self, base_url: str) -> dict:
-        return {
-            "issuer": f"{base_url}/op/v1",
-            "authorization_endpoint": f"{base_url}{AUTHORIZE_PATH}",
-            "token_endpoint": f"{base_url}{TOKEN_PATH}",
-            "userinfo_endpoint": f"{base_url}{USERINFO_PATH}",
-            "revocation_endpoint": f"{base_url}{REVOKE_PATH}",
-            "jwks_uri": f"{base_url}{JWKS_PATH}",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
-        }
 
     def issue_tokens(self, realm_id: str, scope: str = ACCOUNTING_SCOPE, include_hard: bool = True) -> dict:
         """Mint a fresh grant for ``realm_id`` without the consent flow (for tests and scripts)."""
@@ -145,9 +151,11 @@ class OAuthServer:
             return "ok"
 
     def grants(self, realm_id: str | None = None) -> list[dict]:
-        """Every grant issued (consent + code exchange, or ``issue_tokens``), oldest first, with whether it was revoked."""
+        """Every grant issued (consent + code exchange, or ``issue_tokens``), oldest first, with whether it was
+        revoked."""
         with self._lock:
-            return [{"id": grant_id, "realm": grant["realm"], "created_at": grant["created_at"], "revoked": grant["revoked"]}
+            return [{"id": grant_id, "realm": grant["realm"], "created_at": grant["created_at"],
+                     "revoked": grant["revoked"]}
                     for grant_id, grant in self._grants.items() if realm_id in (None, grant["realm"])]
 
     def grant_of(self, token: str) -> str | None:
@@ -170,7 +178,7 @@ class OAuthServer:
             self._grants.clear()
             self._access.clear()
             self._refresh.clear()
-            self.stats = self._empty_stats()
+            self.stats = _empty_stats()
 
     def to_state(self) -> dict:
         with self._lock:
@@ -188,19 +196,20 @@ class OAuthServer:
             self._grants = dict(data["grants"])
             self._access = dict(data["access"])
             self._refresh = dict(data["refresh"])
-            self.stats = {**self._empty_stats(), **data.get("stats", {})}
+            self.stats = {**_empty_stats(), **data.get("stats", {})}
 
     # ---- routing -------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes, base_url: str) -> Response | None:
+    def handle(self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes,
+               base_url: str) -> Response | None:
         if path in DISCOVERY_PATHS:
-            return _json(200, self.discovery(base_url))
+            return _json(200, discovery(base_url))
         if path == AUTHORIZE_PATH:
             return self._authorize(method, params, body)
         if path == TOKEN_PATH:
-            return self._token(method, headers, body) if method == "POST" else _oauth_error(405, "invalid_request", "POST required")
+            return self._token(method, headers, body) if method == "POST" else _post_required()
         if path == REVOKE_PATH:
-            return self._revoke(method, headers, body) if method == "POST" else _oauth_error(405, "invalid_request", "POST required")
+            return self._revoke(method, headers, body) if method == "POST" else _post_required()
         if path == JWKS_PATH:
             return _json(200, {"keys": []})
         if path == USERINFO_PATH:
@@ -326,7 +335,8 @@ class OAuthServer:
 
     def _new_grant(self, realm: str, client_id: str, scope: str) -> str:
         grant_id = secrets.token_hex(8)
-        self._grants[grant_id] = {"realm": realm, "client_id": client_id, "scope": scope, "created_at": self._now(), "revoked": False}
+        self._grants[grant_id] = {"realm": realm, "client_id": client_id, "scope": scope, "created_at": self._now(),
+                                  "revoked": False}
         return grant_id
 
     def _token_body(self, grant_id: str, include_hard: bool) -> dict:
@@ -334,7 +344,8 @@ class OAuthServer:
         grant = self._grants[grant_id]
         access = "eyJlbmMiOiJlbXUifQ." + secrets.token_urlsafe(40)
         refresh = "AB11" + secrets.token_hex(24)
-        self._access[access] = {"grant": grant_id, "realm": grant["realm"], "issued_at": now, "expires_at": now + ACCESS_TOKEN_SECONDS}
+        self._access[access] = {"grant": grant_id, "realm": grant["realm"], "issued_at": now,
+                                "expires_at": now + ACCESS_TOKEN_SECONDS}
         self._refresh[refresh] = {"grant": grant_id, "issued_at": now, "last_used_at": now, "superseded_at": None}
         hard_left = math.ceil(grant["created_at"] + HARD_EXPIRY_SECONDS - now)
         body = {
@@ -354,7 +365,8 @@ class OAuthServer:
     def _revoke(self, method: str, headers: dict[str, str], body: bytes) -> Response:
         with self._lock:
             self.stats["revoke"] += 1
-            if _basic_credentials(headers.get("authorization", "")) != (self.config.client_id, self.config.client_secret):
+            client = (self.config.client_id, self.config.client_secret)
+            if _basic_credentials(headers.get("authorization", "")) != client:
                 self.stats["invalid_client"] += 1
                 self.stats["revoke_failed"] += 1
                 return _oauth_error(401, "invalid_client")
@@ -375,7 +387,8 @@ class OAuthServer:
             record = self._access.get(token or "")
             if record is None or self.check_access_token(token, record["realm"]) != "ok":
                 return _oauth_error(401, "invalid_token")
-            return _json(200, {"sub": record["grant"], "realmid": record["realm"], "email": "bookkeeper@example.test", "emailVerified": True,
+            return _json(200, {"sub": record["grant"], "realmid": record["realm"], "email": "bookkeeper@example.test",
+                               "emailVerified": True,
                                "givenName": "Emulated", "familyName": "Bookkeeper"})
 
     def _now(self) -> float:
@@ -415,7 +428,8 @@ def _revocation_token(headers: dict[str, str], body: bytes) -> str:
 
 _PAGE_STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f4f5f7;color:#1f2933;margin:0}
-main{max-width:520px;margin:48px auto;background:#fff;border-radius:10px;padding:28px 32px;box-shadow:0 2px 10px rgba(0,0,0,.08)}
+main{max-width:520px;margin:48px auto;background:#fff;border-radius:10px;\
+padding:28px 32px;box-shadow:0 2px 10px rgba(0,0,0,.08)}
 h1{font-size:1.3rem;margin-top:0}.brand{color:#2ca01c;font-weight:700}
 fieldset{border:1px solid #d9dde3;border-radius:8px;padding:12px 16px;margin:16px 0}
 label{display:block;padding:6px 0}.buttons{display:flex;gap:12px;margin-top:16px}
@@ -432,15 +446,18 @@ def _consent_page(params: dict[str, str], companies: list[tuple[str, str]]) -> s
         for key in ("client_id", "redirect_uri", "response_type", "scope", "state")
     )
     choices = "".join(
-        f'<label for="realm-{esc(realm)}"><input type="radio" id="realm-{esc(realm)}" name="realm_id" value="{esc(realm)}"'
+        f'<label for="realm-{esc(realm)}">'
+        f'<input type="radio" id="realm-{esc(realm)}" name="realm_id" value="{esc(realm)}"'
         f'{" checked" if index == 0 else ""}> {esc(name)} <span class="muted">({esc(realm)})</span></label>'
         for index, (realm, name) in enumerate(companies)
     )
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Connect to QuickBooks (emulator)</title>
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Connect to QuickBooks (emulator)\
+</title>
 <style>{_PAGE_STYLE}</style></head><body><main>
 <p class="brand">intuit quickbooks &middot; emulator</p>
 <h1>Connect your QuickBooks company</h1>
-<p class="muted">The app <strong id="client-id">{esc(params.get("client_id", ""))}</strong> wants access to your accounting data
+<p class="muted">The app <strong id="client-id">{esc(params.get("client_id", ""))}\
+</strong> wants access to your accounting data
 (<code>{esc(params.get("scope", ""))}</code>).</p>
 <form method="post" action="{AUTHORIZE_PATH}" id="consent-form">{hidden}
 <fieldset><legend>Choose a company</legend>{choices}</fieldset>

@@ -21,7 +21,10 @@ import pytest
 import requests
 import responses
 
-from .server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, ConnectionDropped, Emulator, LiveServer
+from .core import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI
+from .facade import Emulator
+from .web.live import LiveServer
+from .web.responses import ConnectionDropped
 
 IN_PROCESS_BASE_URL = "http://qbo.emulator.test"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -40,7 +43,8 @@ def install_responses(emu: Emulator, mock: responses.RequestsMock) -> None:
         try:
             return emu.handle(request.method or "GET", request.path_url, dict(request.headers), body)
         except ConnectionDropped as exc:
-            raise requests.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+            raise requests.ConnectionError("('Connection aborted.', "
+                                           "RemoteDisconnected('Remote end closed connection without response'))",
                                            request=request) from exc
 
     for method in HTTP_METHODS:
@@ -87,8 +91,10 @@ def make_quickbooks(emu: Emulator, realm_id: str, tokens: dict | None = None, mi
     from quickbooks import QuickBooks
 
     tokens = tokens or emu.issue_tokens(realm_id)
-    auth_client = make_auth_client(emu, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"], realm_id=realm_id)
-    client = QuickBooks(auth_client=auth_client, refresh_token=tokens["refresh_token"], company_id=realm_id, minorversion=minorversion)
+    auth_client = make_auth_client(emu, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+                                   realm_id=realm_id)
+    client = QuickBooks(auth_client=auth_client, refresh_token=tokens["refresh_token"], company_id=realm_id,
+                        minorversion=minorversion)
     # Both attributes: a non-"sandbox" environment selects api_url_v3 (qbo-api.md §11.2).
     client.api_url_v3 = client.sandbox_api_url_v3 = emu.api_url()
     return client

@@ -31,7 +31,14 @@ RETRY_SCHEDULE = (10, 20, 30, 300, 1200, 7200, 14400, 21600)
 ACK_DEADLINE_SECONDS = 3.0
 MAX_EVENTS_PER_DELIVERY = 100
 FORMATS = ("legacy", "cloudevents")
-VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Void": "voided", "Merge": "merged", "Emailed": "emailed"}
+VERBS = {
+    "Create": "created",
+    "Update": "updated",
+    "Delete": "deleted",
+    "Void": "voided",
+    "Merge": "merged",
+    "Emailed": "emailed",
+}
 
 Deliver = Callable[[str, bytes, dict], int]
 
@@ -116,12 +123,14 @@ def legacy_payload(events: list[Event]) -> dict:
     """One eventNotifications entry per realm (qbo-api.md §7.1)."""
     by_realm: dict[str, list[dict]] = {}
     for event in events:
-        entity = {"name": event.entity, "id": event.entity_id, "operation": event.operation, "lastUpdated": _iso_z(event.last_updated)}
+        entity = {"name": event.entity, "id": event.entity_id, "operation": event.operation,
+                  "lastUpdated": _iso_z(event.last_updated)}
         deleted_id = _deleted_id(event)
         if deleted_id:
             entity["deletedId"] = deleted_id
         by_realm.setdefault(event.realm_id, []).append(entity)
-    return {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": entities}} for realm, entities in by_realm.items()]}
+    return {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": entities}}
+                                   for realm, entities in by_realm.items()]}
 
 
 def cloudevents_payload(events: list[Event], app_id: str) -> list[dict]:
@@ -156,7 +165,8 @@ def _deleted_id(event: Event) -> str | None:
 
 
 class WebhookDispatcher:
-    def __init__(self, clock: Clock, config: WebhookConfig | None = None, deliver: Deliver | None = None, seed: int | None = None) -> None:
+    def __init__(self, clock: Clock, config: WebhookConfig | None = None, deliver: Deliver | None = None,
+                 seed: int | None = None) -> None:
         self.clock = clock
         self.config = config or WebhookConfig()
         self.deliver: Deliver = deliver or default_deliver
@@ -172,9 +182,11 @@ class WebhookDispatcher:
 
     # ---- intake --------------------------------------------------------------------------
 
-    def on_change(self, realm_id: str, entity: str, entity_id: str, operation: str, last_updated: datetime, extra: dict | None = None) -> None:
+    def on_change(self, realm_id: str, entity: str, entity_id: str, operation: str, last_updated: datetime,
+                  extra: dict | None = None) -> None:
         """The accounting engine's ChangeListener."""
-        event = Event(str(realm_id), entity, str(entity_id), operation, last_updated, self.clock.now(), dict(extra or {}))
+        event = Event(str(realm_id), entity, str(entity_id), operation, last_updated, self.clock.now(),
+                      dict(extra or {}))
         with self._lock:
             self.events.append(event)
             self._open.append(event)
@@ -316,7 +328,8 @@ class WebhookDispatcher:
         }
         return body, headers
 
-    def _record(self, delivery: Delivery, outcome: str, status: int | None, error: str | None, body: bytes, headers: dict) -> dict:
+    def _record(self, delivery: Delivery, outcome: str, status: int | None, error: str | None, body: bytes,
+                headers: dict) -> dict:
         entry = {
             "delivery_id": delivery.id,
             "outcome": outcome,

@@ -6,6 +6,8 @@ from django.utils.safestring import mark_safe
 
 from kadouri.live import render_live
 
+from ..selectors.inbound import INBOUND_CARD, settings_card_context
+
 register = template.Library()
 
 CATCHUP_COUNTS_SKIPPED = {"changes", "new_events", "processed"}
@@ -13,7 +15,8 @@ CATCHUP_COUNTS_SKIPPED = {"changes", "new_events", "processed"}
 
 @register.filter
 def catchup_found(found: dict) -> str:
-    """"2 payments, 1 invoice; 34 new to Kadouri" for a finished catch-up's counts (entities found none of: left out)."""
+    """"2 payments, 1 invoice; 34 new to Kadouri" for a finished catch-up's counts (entities found none of: left
+    out)."""
     counts = [(entity.lower(), n) for entity, n in (found or {}).items()
               if entity not in CATCHUP_COUNTS_SKIPPED and isinstance(n, int) and n]
     listed = ", ".join(f"{n} {entity}{pluralize(n)}" for entity, n in counts) or "no changes"
@@ -22,8 +25,6 @@ def catchup_found(found: dict) -> str:
 
 @register.simple_tag(takes_context=True)
 def qbo_inbound_card(context):
-    from ..views.inbound import INBOUND_CARD, settings_card_context
-
     card = settings_card_context() | {"can_manage": context.get("can_manage", False)}
     # Rendered once; the card polls with its stamp and is swapped only once something it shows has changed.
     html, _ = render_live(context["request"], INBOUND_CARD, card)

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from orders.models import Order
-from qbo_integration import inbound
+from qbo_integration.inbound import intake
 from qbo_integration.outbound.requests import order_push_request
 from qbo_integration.testing import REALM_ID
 
@@ -31,7 +31,7 @@ def post_webhook(client, body: bytes | str, *, signature: str | None = "sign", c
     raw = body.encode() if isinstance(body, str) else body
     headers = {}
     if signature == "sign":
-        headers["intuit-signature"] = inbound.sign(raw, token or settings.QBO_WEBHOOK_VERIFIER_TOKEN)
+        headers["intuit-signature"] = intake.sign(raw, token or settings.QBO_WEBHOOK_VERIFIER_TOKEN)
     elif signature is not None:
         headers["intuit-signature"] = signature
     return client.generic("POST", WEBHOOK, raw, content_type=content_type, headers=headers)

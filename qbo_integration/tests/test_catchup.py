@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from orders.models import OrderActivity
-from qbo_integration import catchup
+from qbo_integration.inbound import catchup
 from qbo_integration.models import QboCatchUp, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 

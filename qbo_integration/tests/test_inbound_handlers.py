@@ -6,11 +6,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from conftest import make_account, make_order
 from orders.models import Order, OrderActivity
-from qbo_integration import handlers, mapping
+from orders.services import LineInput, order_update
+from qbo_integration import mapping
 from qbo_integration.connection import calls as client
-from qbo_integration.models import QboConnection, QboWebhookEvent, SyncConflict
+from qbo_integration.inbound import inbox
+from qbo_integration.models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
 from qbo_integration.outbound.requests import order_update_request
+from qbo_integration.refs import ensure as sync
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
@@ -144,7 +148,7 @@ def test_it_never_moves_an_order_backwards_on_an_older_version(webhooks, posted)
     event = QboWebhookEvent.objects.create(dedupe_key="cdc:old", source="cdc", realm_id=REALM_ID, entity="Invoice",
                                            entity_id=posted.qbo_doc_id, operation="Update", raw=stale_snapshot)
 
-    handlers.inbox_process_realm(realm_id=REALM_ID)
+    inbox.inbox_process_realm(realm_id=REALM_ID)
 
     event.refresh_from_db()
     posted.refresh_from_db()
@@ -291,20 +295,40 @@ def test_it_retries_with_backoff_then_gives_up_visibly(webhooks, posted):
     assert (event.status, event.attempts) == ("pending", 1)
     assert event.not_before > timezone.now() + timedelta(seconds=20) and "transient" in event.last_error
 
-    for _ in range(handlers.MAX_ATTEMPTS):
+    for _ in range(inbox.MAX_ATTEMPTS):
         QboWebhookEvent.objects.filter(status="pending").update(not_before=timezone.now())
-        handlers.inbox_process_due()
+        inbox.inbox_process_due()
     event.refresh_from_db()
-    assert (event.status, event.attempts) == ("failed", handlers.MAX_ATTEMPTS)
+    assert (event.status, event.attempts) == ("failed", inbox.MAX_ATTEMPTS)
     posted.refresh_from_db()
     assert posted.status == "posted_to_qb"
 
     webhooks.emu.clear_faults()
-    handlers.inbox_replay(event_ids=[event.pk])
-    handlers.inbox_process_realm(realm_id=REALM_ID)
+    inbox.inbox_replay(event_ids=[event.pk])
+    inbox.inbox_process_realm(realm_id=REALM_ID)
     event.refresh_from_db()
     posted.refresh_from_db()
     assert event.status == "done" and posted.status == "paid"
+
+
+def test_each_retry_waits_the_next_step_of_qbo_inbox_backoff_seconds(webhooks, posted, settings):
+    assert inbox.BACKOFF_SECONDS == tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
+    webhooks.emu.add_fault("500", method="GET", path=r"/invoice/", count=100)
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
+    webhooks.flush()
+    event = QboWebhookEvent.objects.get(entity="Payment")
+
+    waits = []
+    for attempt in range(1, inbox.MAX_ATTEMPTS):
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == ("pending", attempt)
+        waits.append((event.not_before - timezone.now()).total_seconds())
+        QboWebhookEvent.objects.filter(pk=event.pk).update(not_before=timezone.now())
+        inbox.inbox_process_due()
+
+    steps = inbox.BACKOFF_SECONDS
+    expected = [steps[min(n, len(steps)) - 1] for n in range(1, inbox.MAX_ATTEMPTS)]
+    assert len(waits) == len(expected) and all(e - 5 < w <= e for w, e in zip(waits, expected)), (waits, expected)
 
 
 def test_waiting_for_a_pause_does_not_use_up_an_events_attempts(webhooks, posted):
@@ -316,30 +340,30 @@ def test_waiting_for_a_pause_does_not_use_up_an_events_attempts(webhooks, posted
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()
 
-    for _ in range(handlers.MAX_ATTEMPTS + 2):
+    for _ in range(inbox.MAX_ATTEMPTS + 2):
         QboWebhookEvent.objects.filter(status="pending").update(not_before=timezone.now())
-        handlers.inbox_process_due()
+        inbox.inbox_process_due()
 
     events = QboWebhookEvent.objects.exclude(pk__in=before)
     assert len(events) == 2 and {(e.status, e.attempts) for e in events} == {("pending", 0)}
     assert all(e.not_before >= paused_until - timedelta(seconds=1) and "throttled" in e.last_error for e in events)
     QboConnection.objects.update(paused_until=None)
     QboWebhookEvent.objects.filter(status="pending").update(not_before=timezone.now())
-    handlers.inbox_process_due()
+    inbox.inbox_process_due()
     posted.refresh_from_db()
     assert posted.status == "paid"
 
 
 def test_a_company_is_processed_by_one_worker_at_a_time(webhooks, posted):
-    assert handlers._lease_take(REALM_ID) is not None
+    assert inbox._lease_take(REALM_ID) is not None
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()  # the task finds the lease taken and leaves the events for its holder
 
     assert QboWebhookEvent.objects.filter(status="pending").exists()
     posted.refresh_from_db()
     assert posted.status == "posted_to_qb"
-    handlers.QboInboxLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # the holder died
-    handlers.inbox_process_due()
+    QboInboxLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # the holder died
+    inbox.inbox_process_due()
     posted.refresh_from_db()
     assert posted.status == "paid"
 
@@ -354,7 +378,7 @@ def test_doorbells_for_the_same_document_share_one_read(webhooks, posted):
                                        entity_id=posted.qbo_doc_id, operation="Update")
     webhooks.emu.clear_requests()
 
-    assert handlers.inbox_process_realm(realm_id=REALM_ID) == 3
+    assert inbox.inbox_process_realm(realm_id=REALM_ID) == 3
 
     assert webhooks.emu.count_requests(method="GET", path=r"/invoice/") == 1
     first, *others = QboWebhookEvent.objects.filter(dedupe_key__startswith="legacy:x:").order_by("id")
@@ -364,8 +388,6 @@ def test_doorbells_for_the_same_document_share_one_read(webhooks, posted):
 
 
 def test_it_marks_the_order_paid_when_kadouri_edits_the_invoice_down_to_what_was_paid(webhooks, posted, staff_user, apples):
-    from orders.services import LineInput, order_update
-
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 325)  # the apples; the pears were not delivered
     webhooks.flush()
     order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("10"))], by=staff_user)
@@ -385,8 +407,6 @@ def test_it_marks_the_order_paid_when_kadouri_edits_the_invoice_down_to_what_was
 
 
 def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_name(webhooks, seller, apples, staff_user):
-    from conftest import make_account, make_order
-
     make_account("Acme", "ACM1")
     acme = make_account("Acme", "ACM2")  # a duplicate name: QuickBooks knows it as "Acme (ACM2)"
     invoiced(make_order(seller=seller, buyer=acme, lines=[(apples, "1")], by=staff_user), by=staff_user)
@@ -406,8 +426,6 @@ def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_na
 
 
 def test_a_rename_followed_from_quickbooks_is_not_pushed_back(webhooks, posted, caplog):
-    from qbo_integration.refs import ensure as sync
-
     buyer = posted.buyer
     webhooks.emu.rename_customer(REALM_ID, buyer.qbo_customer_id, "Harbor Fresh West")
     webhooks.flush()
@@ -464,4 +482,4 @@ def test_an_unexpected_crash_stores_only_the_exception_class_on_the_event(webhoo
     event = QboWebhookEvent.objects.get(entity="Payment")
     assert (event.status, event.attempts) == ("pending", 1)
     # The class and a fixed message: never the exception's text, which may hold anything QuickBooks sent.
-    assert event.last_error == f"KeyError: {handlers.UNEXPECTED_ERROR}"
+    assert event.last_error == f"KeyError: {inbox.UNEXPECTED_ERROR}"

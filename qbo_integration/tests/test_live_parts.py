@@ -8,7 +8,8 @@ from html import unescape as html_unescape
 
 import pytest
 
-from qbo_integration import catchup, reconcile
+from qbo_integration import reconcile
+from qbo_integration.inbound import catchup
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401

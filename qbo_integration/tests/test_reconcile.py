@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django_q.models import OrmQ, Task
 
 from orders.models import OrderActivity
 from qbo_integration import reconcile
@@ -239,8 +240,6 @@ def test_the_report_reads_order_totals_without_a_query_per_order(webhooks, order
 
 @pytest.mark.parametrize("action", ["take_quickbooks", "push_kadouri"])
 def test_a_fix_for_an_order_that_does_not_exist_is_a_404_and_queues_nothing(admin_client, posted, action):
-    from django_q.models import OrmQ, Task
-
     admin_client.post("/settings/quickbooks/reconcile/run/")
     tasks_before = Task.objects.count()
 

@@ -102,7 +102,7 @@ class LoseTheAnswer:
         self.emu, self.handle, self.fired = emu, emu.handle, False
 
     def __call__(self, method, path, headers=None, body=b""):
-        from qbo_integration.emulator.server import ConnectionDropped
+        from qbo_integration.emulator import ConnectionDropped
 
         answer = self.handle(method, path, headers, body)
         text = body.decode() if isinstance(body, bytes) else (body or "")

@@ -9,7 +9,7 @@ from django.test import Client
 from django_q.models import OrmQ
 
 from qbo_integration.documents import reading
-from qbo_integration import inbound
+from qbo_integration.inbound import intake
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 
@@ -107,7 +107,7 @@ FORGED = base64.b64encode(b"x" * 32).decode()
 @pytest.mark.parametrize("case, signature, counter_name", [
     ("missing", None, "missing_signature"),
     ("forged", FORGED, "bad_signature"),
-    ("other body", inbound.sign(b'{"eventNotifications": []}', "test-verifier-token-do-not-leak"), "bad_signature"),
+    ("other body", intake.sign(b'{"eventNotifications": []}', "test-verifier-token-do-not-leak"), "bad_signature"),
     ("wrong token", "sign-with-wrong-token", "bad_signature"),
     ("not base64", "%%%", "bad_signature"),
 ])
@@ -115,7 +115,7 @@ def test_it_refuses_a_missing_or_wrong_signature_storing_only_a_counter(client, 
     before, stored = snapshot(posted), QboWebhookEvent.objects.count()
     body = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id, "Void"))
     if signature == "sign-with-wrong-token":
-        signature = inbound.sign(body, "not-the-token")
+        signature = intake.sign(body, "not-the-token")
     response = post_webhook(client, body, signature=signature)
     assert response.status_code == 401
     assert QboWebhookEvent.objects.count() == stored and snapshot(posted) == before

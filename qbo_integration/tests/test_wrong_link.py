@@ -17,6 +17,7 @@ from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
 from qbo_integration.connection import calls
 from qbo_integration.models import QboWebhookEvent
 from qbo_integration.outbound.requests import order_convert_request, order_void_request
+from qbo_integration.selectors.inbound import reconcile_latest
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, webhooks  # noqa: F401
@@ -167,7 +168,7 @@ def test_reconciliation_shows_a_wrong_link_and_never_takes_its_values(wrongly_li
     webhooks.flush()
     admin_client.post("/settings/quickbooks/reconcile/run/")
 
-    run = reconcile.reconcile_latest()
+    run = reconcile_latest()
     row = next(r for r in run.rows if r["order_id"] == wrongly_linked.pk)
     assert row["wrong_link"] and not row["pushable"]
     assert row["drift"] == [{"field": "link", "kadouri": f"#{wrongly_linked.number}", "quickbooks": "#QB-9 (another document)"}]

@@ -16,8 +16,9 @@ from playwright.sync_api import expect
 
 from conftest import make_account, make_order, make_product
 from orders.models import Order
-from qbo_integration import catchup, reconcile
+from qbo_integration import reconcile
 from qbo_integration.connection import calls
+from qbo_integration.inbound import catchup
 from qbo_integration.models import BulkPush, IntegrationLog, QboConnection, QboWebhookEvent
 from qbo_integration.outbound.requests import order_push_request, order_void_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection

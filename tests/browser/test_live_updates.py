@@ -10,7 +10,8 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from orders.models import Order
-from qbo_integration import catchup, reconcile
+from qbo_integration import reconcile
+from qbo_integration.inbound import catchup
 from qbo_integration.invariants import order_invariant_violations
 from qbo_integration.outbound.requests import order_push_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection

@@ -20,7 +20,8 @@ from django.test import Client
 
 from accounts.models import Account
 from products.models import Product
-from qbo_integration import inbound, mapping
+from qbo_integration import mapping
+from qbo_integration.inbound import intake
 from qbo_integration.testing import REALM_ID
 
 from .conftest import World, assert_no_leak, business_snapshot, diff, secrets_now
@@ -131,7 +132,7 @@ def _delivery(entity_id: str = "1", realm: str = REALM_ID) -> bytes:
 
 def signed(body: bytes | None = None, *, token: str | None = None, sign_body: bytes | None = None) -> dict:
     body = _delivery() if body is None else body
-    return {"body": body, "sig": inbound.sign(sign_body if sign_body is not None else body,
+    return {"body": body, "sig": intake.sign(sign_body if sign_body is not None else body,
                                                token or settings.QBO_WEBHOOK_VERIFIER_TOKEN)}
 
 
@@ -139,7 +140,7 @@ def delivered_once(client: Client, w: World) -> dict:
     """A genuine delivery, stored before the snapshot; the case replays it byte for byte."""
     body = _delivery("77")
     response = Client().post("/api/quickbooks/webhook", body, content_type="application/json",
-                             HTTP_INTUIT_SIGNATURE=inbound.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+                             HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
     assert response.status_code == 200, response.content
     return {}
 

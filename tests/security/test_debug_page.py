@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.debug import technical_500_response
 
 from qbo_integration.connection.vault import refresh_connection
-from qbo_integration import inbound
+from qbo_integration.inbound import intake
 from qbo_integration.models import QboConnection
 from qbo_integration.testing import REALM_ID
 
@@ -97,7 +97,7 @@ def test_it_still_reads_a_well_formed_content_length(world: World):
     body = _delivery("5")
     response = Client().post("/api/quickbooks/webhook", body, content_type="application/json",
                              CONTENT_LENGTH=str(len(body)),
-                             HTTP_INTUIT_SIGNATURE=inbound.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+                             HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
     assert response.status_code == 200 and response.json()["stored"] == 1
 
 
@@ -109,7 +109,7 @@ def test_the_debug_page_of_a_crashed_webhook_hides_the_verifier_token(world: Wor
     with database_refuses("INSERT", "quickbooks_webhook_events"):
         response = debug_client().post(
             "/api/quickbooks/webhook", body, content_type="application/json",
-            HTTP_INTUIT_SIGNATURE=inbound.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+            HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
 
     assert_debug_page_without(response, secrets_now())
 
@@ -181,7 +181,7 @@ def test_production_error_pages_show_no_traceback(world: World, settings):
     with database_refuses("INSERT", "quickbooks_webhook_events"):
         response = debug_client().post(
             "/api/quickbooks/webhook", body, content_type="application/json",
-            HTTP_INTUIT_SIGNATURE=inbound.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+            HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
     text = response.content.decode()
     assert response.status_code == 500 and not any(marker in text for marker in TRACEBACK_MARKERS)
 

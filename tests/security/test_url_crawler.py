@@ -329,14 +329,17 @@ def test_it_never_answers_5xx_to_an_empty_unsafe_request(crawl, staff_user, admi
 
 
 # Views whose every action is an admin's: the connection (views/connection_pages.py, views/connection_api.py) and
-# the inbox / catch-up / reconciliation operator pages (views/inbound.py). Their read-only pages are crawled too: they must not change anything.
+# the inbox / catch-up / reconciliation operator pages (views/inbox_pages.py, catchup_pages.py, reconcile_pages.py).
+# Their read-only pages are crawled too: they must not change anything.
 MANAGE_MODULES = {"qbo_integration.views.connection_pages", "qbo_integration.views.connection_api",
-                  "qbo_integration.views.inbound"}
+                  "qbo_integration.views.inbox_pages", "qbo_integration.views.catchup_pages",
+                  "qbo_integration.views.reconcile_pages"}
 
 
 def _manage_patterns() -> list[Pattern]:
     found = [p for p in ALL_PATTERNS if p.name in MANAGE or getattr(p.callback, "__module__", "") in MANAGE_MODULES]
     assert {p.name for p in found} >= MANAGE
+    assert {getattr(p.callback, "__module__", "") for p in found} >= MANAGE_MODULES  # a renamed module is not skipped
     return [p for p in found if not p.is_webhook]
 
 

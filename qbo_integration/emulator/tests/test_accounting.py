@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from qbo_integration.emulator.accounting import AccountingApi, Company, QboFault
+from qbo_integration.emulator.engine import AccountingApi, Company, QboFault
 from qbo_integration.emulator.clock import Clock
 
 REALM = "9130354"

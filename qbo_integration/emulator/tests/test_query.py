@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from qbo_integration.emulator.query import (
+from qbo_integration.emulator.engine.querylang import (
     Condition,
     OrderKey,
     QueryError,

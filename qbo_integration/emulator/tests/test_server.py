@@ -19,7 +19,7 @@ from intuitlib.enums import Scopes
 from quickbooks import QuickBooks
 
 from qbo_integration.emulator import webhooks as webhooks_module
-from qbo_integration.emulator.server import Emulator, LiveServer, StateFileError, make_wsgi_app
+from qbo_integration.emulator import Emulator, LiveServer, StateFileError, make_wsgi_app
 from qbo_integration.emulator.testing import (  # noqa: F401  (fixtures)
     WebhookRecorder,
     make_auth_client,

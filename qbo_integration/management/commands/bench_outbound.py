@@ -26,7 +26,7 @@ from accounts.models import Account
 from orders.models import Order, OrderLine, to_cents
 from products.models import Product
 from qbo_integration import sync
-from qbo_integration.emulator.server import Emulator
+from qbo_integration.emulator import Emulator
 from qbo_integration.emulator.testing import IN_PROCESS_BASE_URL, install_responses, make_quickbooks
 from qbo_integration.models import BulkPush
 from qbo_integration.testing import store_connection

@@ -38,7 +38,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from qbo_integration.emulator.server import Emulator
+from qbo_integration.emulator import Emulator
 from qbo_integration.inbound import sign
 
 REALM = "9130350000000001"

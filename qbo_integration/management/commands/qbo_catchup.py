@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from qbo_integration.catchup import catchup_run
+from qbo_integration.inbound.catchup import catchup_run
 from qbo_integration.models import QboConnection
 
 

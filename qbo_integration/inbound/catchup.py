@@ -21,13 +21,13 @@ from accounts.models import Account
 from orders.models import Order, OrderActivity
 from products.models import Product
 
-from .client.errors import QboError
-from .connection import calls
-from .documents.apply import Cause
-from .documents.reading import parse_time, payment_invoice_ids
-from .handlers import inbox_process_realm
-from .reads import read_many
-from .models import QboCatchUp, QboConnection, QboWebhookEvent
+from ..client.errors import QboError
+from ..connection import calls
+from ..documents.apply import Cause
+from ..documents.reading import parse_time, payment_invoice_ids
+from ..models import QboCatchUp, QboConnection, QboWebhookEvent
+from ..reads import read_many
+from .inbox import inbox_process_realm
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ class CatchUpError(Exception):
 
 def catchup_watermark(*, realm_id: str) -> datetime | None:
     """Where the next run starts: the last clean run's watermark (before the overlap is taken off)."""
-    last = QboCatchUp.objects.filter(realm_id=realm_id, error="", watermark__isnull=False).order_by("-started_at", "-id").first()
+    clean = QboCatchUp.objects.filter(realm_id=realm_id, error="", watermark__isnull=False)
+    last = clean.order_by("-started_at", "-id").first()
     return last.watermark if last else None
 
 
@@ -90,13 +91,16 @@ def _linked_documents(realm_id: str) -> dict[str, list[dict]]:
     wanted = {
         "Invoice": orders.filter(qbo_doc_type=Order.DocType.INVOICE).values_list("qbo_doc_id", flat=True),
         "Estimate": orders.filter(qbo_doc_type=Order.DocType.ESTIMATE).values_list("qbo_doc_id", flat=True),
-        "Customer": Account.objects.exclude(qbo_customer_id__isnull=True).exclude(qbo_customer_id="").values_list("qbo_customer_id", flat=True),
-        "Item": Product.objects.exclude(qbo_item_id__isnull=True).exclude(qbo_item_id="").values_list("qbo_item_id", flat=True),
+        "Customer": Account.objects.exclude(qbo_customer_id__isnull=True).exclude(qbo_customer_id="")
+        .values_list("qbo_customer_id", flat=True),
+        "Item": Product.objects.exclude(qbo_item_id__isnull=True).exclude(qbo_item_id="")
+        .values_list("qbo_item_id", flat=True),
     }
     found: dict[str, list[dict]] = {"Payment": []}
     for entity, ids in wanted.items():
         docs = read_many(entity, sorted(set(ids)), realm_id=realm_id)
-        found[entity] = [doc if doc is not None else {"Id": doc_id, "status": "Deleted"} for doc_id, doc in docs.items()]
+        found[entity] = [doc if doc is not None else {"Id": doc_id, "status": "Deleted"}
+                         for doc_id, doc in docs.items()]
     return found
 
 
@@ -176,7 +180,3 @@ def catchup_all(*, full: bool = False) -> list[QboCatchUp]:
     """The scheduled task: every connected company."""
     return [catchup_run(realm_id=realm_id, full=full) for realm_id in QboConnection.objects.filter(
         state=QboConnection.State.CONNECTED).values_list("realm_id", flat=True)]
-
-
-def catchup_last() -> QboCatchUp | None:
-    return QboCatchUp.objects.order_by("-started_at", "-id").first()

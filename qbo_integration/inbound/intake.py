@@ -1,7 +1,7 @@
 """Webhook intake: verify, parse (legacy and CloudEvents with one parser), store in the inbox, enqueue.
 
 The webhook is a doorbell (STYLE.md C6): nothing here calls QuickBooks, so the request is answered in
-milliseconds; `handlers.py` reads each entity from QuickBooks later, per company and in order.
+milliseconds; the inbox's handlers read each entity from QuickBooks later, per company and in order.
 Facts: ../shared/reference/qbo-api.md §7 (formats §7.1/§7.2, signature §7.3, delivery semantics §7.4).
 """
 
@@ -14,7 +14,8 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.db import transaction
 from django.db.models import F
@@ -23,15 +24,17 @@ from django.views.decorators.debug import sensitive_variables
 
 from kadouri.text import is_hidden, storable
 
-from .documents.reading import parse_time
-from .models import QboConnection, QboWebhookCounter, QboWebhookEvent
+from ..documents.reading import parse_time
+from ..models import QboConnection, QboWebhookCounter, QboWebhookEvent
+from .handlers import HANDLERS
+from .inbox import inbox_enqueue
 
 log = logging.getLogger(__name__)
 
 # Intuit sends at most 100 events and about 1 MB per delivery (§5, §7.2); anything larger is not Intuit.
 MAX_BODY_BYTES = 1_048_576
 MAX_EVENTS_PER_DELIVERY = 1000
-HANDLED_ENTITIES = ("Invoice", "Payment", "Estimate", "Customer", "Item")
+HANDLED_ENTITIES = tuple(HANDLERS)
 OPERATIONS = ("Create", "Update", "Delete", "Merge", "Void", "Emailed")
 # CloudEvents `type` is qbo.<entity lower-case>.<past-tense verb>.v1 (§7.2).
 CE_VERBS = {"created": "Create", "updated": "Update", "deleted": "Delete", "merged": "Merge", "voided": "Void",
@@ -88,12 +91,12 @@ def signature_valid(*, body: bytes, signature: str, token: str) -> bool:
 def rejection_count(*, name: str, detail: str) -> None:
     """Counts a refused delivery. Only a counter and a log line: the body of an unsigned request is never stored."""
     now = timezone.now()
-    updated = QboWebhookCounter.objects.filter(name=name).update(count=F("count") + 1, last_at=now, last_detail=detail[:200])
-    if not updated:
-        counter, created = QboWebhookCounter.objects.get_or_create(name=name, defaults={"count": 1, "last_at": now,
-                                                                                          "last_detail": detail[:200]})
+    bump = {"count": F("count") + 1, "last_at": now, "last_detail": detail[:200]}
+    if not QboWebhookCounter.objects.filter(name=name).update(**bump):
+        counter, created = QboWebhookCounter.objects.get_or_create(
+            name=name, defaults={"count": 1, "last_at": now, "last_detail": detail[:200]})
         if not created:
-            QboWebhookCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1, last_at=now, last_detail=detail[:200])
+            QboWebhookCounter.objects.filter(pk=counter.pk).update(**bump)
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -204,7 +207,8 @@ def _connected_realms() -> set[str]:
 
 def _initial_status(event: ParsedEvent, realms: set[str]) -> tuple[str, str]:
     if event.realm_id not in realms:
-        return QboWebhookEvent.Status.IGNORED, f"Company {event.realm_id} is not connected to Kadouri; nothing was changed."
+        return (QboWebhookEvent.Status.IGNORED,
+                f"Company {event.realm_id} is not connected to Kadouri; nothing was changed.")
     if event.entity not in HANDLED_ENTITIES:
         return QboWebhookEvent.Status.IGNORED, f"Kadouri does not act on {event.entity} changes."
     if event.operation not in OPERATIONS:
@@ -228,8 +232,9 @@ def inbox_store(*, events: list[ParsedEvent]) -> IngestResult:
             continue
         status, reason = _initial_status(event, realms)
         rows.append(QboWebhookEvent(
-            dedupe_key=key, source=event.source, realm_id=event.realm_id, entity=event.entity, entity_id=event.entity_id,
-            operation=event.operation, occurred_at=event.occurred_at, raw=event.raw, status=status, result=reason,
+            dedupe_key=key, source=event.source, realm_id=event.realm_id, entity=event.entity,
+            entity_id=event.entity_id, operation=event.operation, occurred_at=event.occurred_at, raw=event.raw,
+            status=status, result=reason,
             processed_at=timezone.now() if status == QboWebhookEvent.Status.IGNORED else None,
         ))
         if status == QboWebhookEvent.Status.IGNORED:
@@ -253,9 +258,3 @@ def webhook_ingest(*, body: bytes) -> IngestResult:
             transaction.on_commit(lambda realm_id=realm_id: inbox_enqueue(realm_id=realm_id))
     return result
 
-
-def inbox_enqueue(*, realm_id: str) -> None:
-    """Hands the company's inbox to the worker (django-q2); in tests Q_SYNC runs it inline."""
-    from django_q.tasks import async_task
-
-    async_task("qbo_integration.tasks.qbo_inbox_process", realm_id, group="qbo-inbox")

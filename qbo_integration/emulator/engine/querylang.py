@@ -1,7 +1,7 @@
 """QBO's query language: parse and evaluate ``SELECT ... FROM ...`` (qbo-api.md §3.6).
 
 Grammar (keywords case-insensitive, field names case-sensitive; the engine resolves the entity name in
-any letter case, see ``accounting.entity_named``)::
+any letter case, see ``catalogue.entity_named``)::
 
     SELECT * | COUNT(*) FROM <Entity>
       [WHERE <cond> [AND <cond>]...]
@@ -16,7 +16,7 @@ any letter case, see ``accounting.entity_named``)::
 Pure Python: no Django, no I/O. ``parse`` raises ``QueryError`` for anything it cannot
 read; the engine turns it into a QBO fault (code 4000, "Error parsing query").
 
-Comparison rules (see DECISIONS in accounting.py): a field that is missing or empty
+Comparison rules (see "Decisions" in the emulator README): a field that is missing or empty
 never matches; refs (``CustomerRef``) compare by their ``value``; numbers compare
 numerically; two ISO dates/date-times compare as instants (naive = UTC); other
 strings compare case-insensitively. LIKE is case-insensitive, ``%`` is the only

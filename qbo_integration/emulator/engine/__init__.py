@@ -1,0 +1,17 @@
+"""The Accounting API engine of the QBO emulator: companies, entities, query, batch, CDC, ``requestid``.
+
+A separate system: pure Python, no Django, no network. ``AccountingApi.handle`` takes what follows
+``/v3/company/<realm>/`` and answers ``(http_status, json_dict)`` the way QuickBooks Online does
+(``/work/shared/reference/qbo-api.md`` is the source for every behaviour; section numbers are cited in comments
+as ``§n``). Authentication, rate limits, fault injection, webhooks and HTTP live outside the engine; they observe
+changes through the ``on_change`` listener. Every timestamp comes from the shared ``Clock``.
+
+The behaviours chosen where the fact sheet is UNVERIFIED or silent are listed once, in the emulator's
+README.md ("Decisions where the fact sheet is unsure"); its module map shows where each part lives.
+"""
+
+from .api import AccountingApi
+from .company import Company
+from .errors import QboFault
+
+__all__ = ["AccountingApi", "Company", "QboFault"]

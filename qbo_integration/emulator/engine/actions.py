@@ -1,0 +1,74 @@
+"""Bookkeeper actions: what a person does in QuickBooks itself (receive a payment, void, merge, ...).
+
+Used by the human UI and the control API; each runs under the company lock and emits webhooks as the API does,
+and raises ``QboFault`` where the API would answer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TypeVar
+
+from .books import Books
+from .entities.customer import merge_customers
+from .errors import business
+from .values import Obj, ref_value, to_decimal
+
+T = TypeVar("T")
+
+
+class BookkeeperActions:
+    def _act(self, realm_id: str, action: Callable[[Books], T]) -> T:
+        raise NotImplementedError
+
+    def record_payment(self, realm_id: str, invoice_id: str, amount: Decimal | None = None) -> Obj:
+        """Receive a payment for an invoice (its full balance when ``amount`` is None)."""
+
+        def act(books: Books) -> Obj:
+            invoice = books.find("Invoice", invoice_id)
+            paid = invoice["Balance"] if amount is None else to_decimal(amount, "Amount")
+            if not paid or paid <= 0:
+                raise business(f"Invoice {invoice_id} has no open balance to pay.")
+            line = {"Amount": paid, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+            body = {"CustomerRef": {"value": ref_value(invoice, "CustomerRef")}, "TotalAmt": paid, "Line": [line]}
+            return books.create("Payment", body)
+
+        return self._act(realm_id, act)
+
+    def void_invoice(self, realm_id: str, invoice_id: str) -> Obj:
+        return self._act(realm_id, lambda b: b.void("Invoice", _current(b, "Invoice", invoice_id)))
+
+    def void_payment(self, realm_id: str, payment_id: str) -> Obj:
+        return self._act(realm_id, lambda b: b.void("Payment", _current(b, "Payment", payment_id)))
+
+    def delete_invoice(self, realm_id: str, invoice_id: str) -> None:
+        self._act(realm_id, lambda b: b.delete("Invoice", _current(b, "Invoice", invoice_id)))
+
+    def delete_payment(self, realm_id: str, payment_id: str) -> None:
+        self._act(realm_id, lambda b: b.delete("Payment", _current(b, "Payment", payment_id)))
+
+    def rename_customer(self, realm_id: str, customer_id: str, display_name: str) -> Obj:
+        def act(books: Books) -> Obj:
+            body = {**_current(books, "Customer", customer_id), "sparse": True}
+            return books.update("Customer", {**body, "DisplayName": display_name})
+
+        return self._act(realm_id, act)
+
+    def merge_customers(self, realm_id: str, from_id: str, into_id: str) -> Obj:
+        def act(books: Books) -> Obj:
+            return books.render("Customer", merge_customers(books, str(from_id), str(into_id)))
+
+        return self._act(realm_id, act)
+
+    def set_item_active(self, realm_id: str, item_id: str, active: bool) -> Obj:
+        def act(books: Books) -> Obj:
+            body = {**_current(books, "Item", item_id), "sparse": True}
+            return books.update("Item", {**body, "Active": bool(active)})
+
+        return self._act(realm_id, act)
+
+
+def _current(books: Books, entity: str, entity_id: str) -> Obj:
+    obj = books.find(entity, entity_id)
+    return {"Id": obj["Id"], "SyncToken": obj["SyncToken"]}

@@ -1,0 +1,30 @@
+"""Every entity the engine models, one module each, and the registry the generic operations consult.
+
+A new entity: a module here with its ``EntityKind`` (properties, ``build`` and the hooks it needs), one line in
+``KINDS`` below, and its name moved from ``catalogue.UNMODELLED`` to ``catalogue.MODELLED``.
+"""
+
+from __future__ import annotations
+
+from ..catalogue import MODELLED
+from .account import Account
+from .base import EntityKind
+from .company_info import CompanyInfo
+from .customer import Customer
+from .estimate import Estimate
+from .invoice import Invoice
+from .item import Item
+from .payment import Payment
+from .term import Term
+
+KINDS: dict[str, EntityKind] = {
+    kind.name: kind
+    for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo())
+}
+if tuple(KINDS) != MODELLED:
+    raise RuntimeError(f"entities registered {tuple(KINDS)} differ from catalogue.MODELLED {MODELLED}")
+
+# A ref property (CustomerRef, IncomeAccountRef, ...) -> the entity it points at.
+REF_TARGETS = {key: kind.name for kind in KINDS.values() for key in kind.ref_keys}
+
+__all__ = ["KINDS", "REF_TARGETS", "EntityKind"]

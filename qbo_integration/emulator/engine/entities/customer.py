@@ -1,0 +1,112 @@
+"""Customer (§2.1): names, sub-customers, terms, the opening balance, the derived Balance, and merges."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+from ..errors import QboFault, business, invalid_ref
+from ..ledger import Ledger
+from ..values import ZERO, Obj, cents, check_lengths, check_separators, fields_of, names, ref_value, to_bool, to_decimal
+from .names import NameList
+
+NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
+LIMITS = {  # §2.1
+    "DisplayName": 500,
+    "Title": 16,
+    "GivenName": 100,
+    "MiddleName": 100,
+    "FamilyName": 100,
+    "Suffix": 16,
+    "CompanyName": 100,
+    "PrintOnCheckName": 110,
+    "Notes": 2000,
+}
+
+
+class Customer(NameList):
+    name = "Customer"
+    name_field = "DisplayName"
+    hierarchical = True
+    ref_keys = ("CustomerRef",)
+    writable = names(
+        "Title GivenName MiddleName FamilyName Suffix DisplayName CompanyName "
+        "PrintOnCheckName Active PrimaryPhone AlternatePhone Mobile Fax PrimaryEmailAddr "
+        "WebAddr BillAddr ShipAddr OtherAddr Notes Taxable Job BillWithParent ParentRef "
+        "SalesTermRef PaymentMethodRef CurrencyRef DefaultTaxCodeRef "
+        "PreferredDeliveryMethod ResaleNum PrimaryTaxIdentifier SecondaryTaxIdentifier "
+        "ARAccountRef TaxExemptionReasonId OpenBalanceDate CustomerTypeRef "
+        "BusinessNumber GSTIN GSTRegistrationType"
+    )
+    read_only = names("FullyQualifiedName Balance BalanceWithJobs Level IsProject")
+
+    def build(self, books: Ledger, fields: Obj, old: Obj | None, body: Obj, include: frozenset[str]) -> Obj:
+        obj = dict(fields)
+        check_lengths(obj, LIMITS)
+        check_separators(obj, ("DisplayName", *NAME_PARTS, "PrintOnCheckName"))
+        if not obj.get("DisplayName"):  # §2.1: built from the name parts
+            parts = [str(obj[p]) for p in NAME_PARTS if obj.get(p)]
+            if not parts:
+                raise QboFault(
+                    400,
+                    "6080",
+                    "No name provided",
+                    "Business Validation Error: Please supply a DisplayName or at "
+                    "least one of Title, GivenName, MiddleName, FamilyName, Suffix.",
+                    "DisplayName",
+                )
+            obj["DisplayName"] = " ".join(parts)
+            check_lengths(obj, {"DisplayName": LIMITS["DisplayName"]})
+        own_id = old["Id"] if old else None
+        self.check_unique_name(books, obj["DisplayName"], own_id, "customer, vendor or employee")
+        obj["Active"] = to_bool(obj.get("Active"), "Active", True)
+        obj["Job"] = self.check_parent(books, obj, old)
+        if "SalesTermRef" in obj:
+            obj["SalesTermRef"] = books.resolve_ref(
+                "Term", obj["SalesTermRef"], "SalesTermRef", [ref_value(old, "SalesTermRef")]
+            )
+        if old is None:  # §2.1: Balance is an opening balance, write-on-create
+            opening = to_decimal(body.get("Balance"), "Balance") or ZERO
+            obj["_opening_balance"] = cents(opening)
+        return obj
+
+    def render(self, books: Ledger, obj: Obj, out: Obj, balances: dict[str, Decimal] | None) -> None:
+        super().render(books, obj, out, balances)
+        balance = (balances or customer_balances(books)).get(obj["Id"], ZERO)
+        out["Balance"] = out["BalanceWithJobs"] = cents(balance)
+
+
+def customer_balances(books: Ledger) -> dict[str, Decimal]:
+    """Derived on read: opening balance + open invoice balances - unapplied payments."""
+    balances = {c["Id"]: c.get("_opening_balance", ZERO) for c in books.table("Customer").values()}
+    for invoice in books.table("Invoice").values():
+        customer_id = ref_value(invoice, "CustomerRef") or ""
+        balances[customer_id] = balances.get(customer_id, ZERO) + invoice["Balance"]
+    for payment in books.table("Payment").values():
+        customer_id = ref_value(payment, "CustomerRef") or ""
+        balances[customer_id] = balances.get(customer_id, ZERO) - payment["UnappliedAmt"]
+    return balances
+
+
+def merge_customers(books: Ledger, from_id: str, into_id: str) -> Obj:
+    """Merge ``from_id`` into ``into_id`` (a bookkeeper action): the stored survivor."""
+    source, target = books.find("Customer", from_id), books.find("Customer", into_id)
+    if source["Id"] == target["Id"]:
+        raise business("A customer can't be merged into itself.")
+    if source.get("_merged_into"):
+        raise business(f"Customer {from_id} has already been merged.")
+    if not target["Active"]:
+        raise invalid_ref("CustomerRef", into_id)
+    target_fields = copy.deepcopy(fields_of(target))
+    target_fields["_opening_balance"] = target.get("_opening_balance", ZERO) + source.get("_opening_balance", ZERO)
+    books.replace("Customer", target, target_fields, "Merge", deletedId=source["Id"])
+    source_fields = copy.deepcopy(fields_of(source))
+    source_fields.update(Active=False, _merged_into=target["Id"], _opening_balance=ZERO)
+    books.replace("Customer", source, source_fields, operation=None)
+    for entity in ("Invoice", "Estimate", "Payment"):
+        for obj in books.rows(entity):
+            if ref_value(obj, "CustomerRef") == source["Id"]:
+                fields = copy.deepcopy(fields_of(obj))
+                fields["CustomerRef"] = {"value": target["Id"]}
+                books.replace(entity, obj, fields)
+    return books.table("Customer")[target["Id"]]

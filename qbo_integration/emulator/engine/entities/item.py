@@ -1,0 +1,55 @@
+"""Item (§2.2): Service and NonInventory products, their income account and sub-items."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..errors import invalid_enum, required, unsupported
+from ..ledger import Ledger
+from ..values import Obj, check_lengths, check_separators, names, ref_value, to_bool, to_decimal
+from .names import NameList
+
+LIMITS = {"Name": 100, "Description": 4000, "Sku": 100}  # §2.2
+ACCOUNT_REFS = ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef")
+
+
+class Item(NameList):
+    name = "Item"
+    hierarchical = True
+    ref_keys = ("ItemRef",)
+    writable = names(
+        "Name Description Active SubItem ParentRef UnitPrice Type IncomeAccountRef "
+        "ExpenseAccountRef AssetAccountRef PurchaseDesc PurchaseCost Taxable "
+        "SalesTaxIncluded PurchaseTaxIncluded SalesTaxCodeRef PurchaseTaxCodeRef "
+        "TrackQtyOnHand QtyOnHand InvStartDate Sku ServiceType AbatementRate "
+        "ReverseChargeRate ItemCategoryType ReorderPoint PrefVendorRef ClassRef "
+        "TaxClassificationRef"
+    )
+    read_only = names("FullyQualifiedName Level")
+
+    def build(self, books: Ledger, fields: Obj, old: Obj | None, body: Obj, include: frozenset[str]) -> Obj:
+        obj = dict(fields)
+        if not obj.get("Name"):
+            raise required("Name")
+        obj["Name"] = str(obj["Name"])
+        check_lengths(obj, LIMITS)
+        check_separators(obj, ("Name",))
+        self.check_unique_name(books, obj["Name"], old["Id"] if old else None, "product or service")
+        item_type = obj.get("Type")
+        if not item_type:  # §2.2: Type must be explicit since minorversion 4
+            raise required("Type")
+        if item_type in ("Inventory", "Category", "Group"):
+            raise unsupported(f"The emulator does not support Item Type {item_type}")
+        if item_type not in ("Service", "NonInventory"):
+            raise invalid_enum("Type", item_type)
+        for key in ACCOUNT_REFS:
+            if key in obj:
+                obj[key] = books.resolve_ref("Account", obj[key], key, [ref_value(old, key)])
+        if item_type == "Service" and "IncomeAccountRef" not in obj:  # §2.2
+            raise required("IncomeAccountRef")
+        obj["UnitPrice"] = to_decimal(obj.get("UnitPrice"), "UnitPrice") or Decimal(0)
+        obj["Active"] = to_bool(obj.get("Active"), "Active", True)
+        obj["Taxable"] = to_bool(obj.get("Taxable"), "Taxable", False)
+        obj["TrackQtyOnHand"] = to_bool(obj.get("TrackQtyOnHand"), "TrackQtyOnHand", False)
+        obj["SubItem"] = self.check_parent(books, obj, old)
+        return obj

@@ -1,0 +1,76 @@
+"""The Accounting API's resources: what follows ``/v3/company/<realm>/`` mapped onto the operations.
+
+``query``, ``batch``, ``cdc``, and per entity ``POST /<entity>`` (create, update, delete, void by the body and
+``operation`` / ``include``) and ``GET /<entity>/<id>``. Entity names in the path are read in any case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .batch import run_batch
+from .books import Books, check_properties
+from .catalogue import MODELLED, entity_named
+from .cdc import run_cdc
+from .company import Company, Event
+from .errors import unsupported
+from .query import run_query
+from .values import Obj, parse_json_body
+
+
+def route(
+    company: Company, method: str, path: str, params: dict[str, str], body: bytes, now: datetime, events: list[Event]
+) -> Obj:
+    segments = [s for s in path.split("/") if s]
+    head = segments[0] if segments else ""
+    books = Books(company, now, events)
+    if segments == ["query"]:
+        allow(method, "GET", "POST")
+        text = params.get("query", "") if method == "GET" else body.decode("utf-8", "replace")
+        return run_query(books, text)
+    if segments == ["batch"]:
+        allow(method, "POST")
+        return run_batch(company, body, now, events)
+    if segments == ["cdc"]:
+        allow(method, "GET")
+        return run_cdc(books, params)
+    entity = entity_named(head)
+    if entity is not None and entity in MODELLED:
+        if len(segments) == 1:
+            allow(method, "POST")
+            return {entity: write(books, entity, params, parse_json_body(body))}
+        if len(segments) == 2:
+            allow(method, "GET")
+            return {entity: books.read(entity, segments[1])}
+        if len(segments) == 3 and segments[2] in ("pdf", "send"):
+            raise unsupported(f"The emulator does not implement /{segments[2]}")
+    raise unsupported(
+        f"Operation Could not find resource for relative : /{path} of full path: /v3/company/{company.realm_id}/{path}",
+        status=404,
+    )
+
+
+def write(books: Books, entity: str, params: dict[str, str], body: Obj) -> Obj:
+    check_properties(entity, body)
+    operation = params.get("operation", "").lower()
+    include = frozenset(p.strip().lower() for p in params.get("include", "").split(","))
+    if operation == "delete":
+        return books.delete(entity, body)
+    if operation == "void":  # §3.5: invoices void with ?operation=void
+        if entity != "Invoice":
+            raise unsupported(f"Operation void is not supported for {entity}")
+        return books.void(entity, body)
+    if operation == "update" and "void" in include:  # §3.5: payments
+        if entity != "Payment":
+            raise unsupported(f"include=void is not supported for {entity}")
+        return books.void(entity, body)
+    if operation not in ("", "update", "create"):
+        raise unsupported(f"Operation {operation} is not supported")
+    if body.get("Id") not in (None, "", 0, "0") or not books.kind(entity).creatable:
+        return books.update(entity, body, include)  # §3.3: Id in body = update; CompanyInfo is only updated
+    return books.create(entity, body, include)
+
+
+def allow(method: str, *allowed: str) -> None:
+    if method not in allowed:
+        raise unsupported(f"Method {method} is not allowed here", status=405)

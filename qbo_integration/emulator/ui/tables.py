@@ -1,0 +1,149 @@
+"""One table per list page (customers, items, invoices, estimates, payments), with each row's action forms.
+
+Element ids and button labels are stable for browser tests. A new list: a renderer here, registered in
+``TABLES``, and its URL segment in ``html.KINDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .html import ROOT, active_label, esc, linked, money, ref_name, table
+
+
+def customers_table(realm: str, records: list[dict]) -> str:
+    base = f"{ROOT}/company/{esc(realm)}/customers"
+    options = "".join(
+        f'<option value="{esc(c["Id"])}">{esc(c.get("DisplayName"))} (#{esc(c["Id"])})</option>'
+        for c in records
+        if c.get("Active", True)
+    )
+    merge = f"""<form method="post" action="{base}/merge" id="merge-form" class="card">
+<label for="merge-from">Merge customer</label> <select id="merge-from" name="from_id">{options}</select>
+<label for="merge-into">into</label> <select id="merge-into" name="into_id">{options}</select>
+<button type="submit" id="merge-customers">Merge customers</button></form>"""
+    rows = "".join(
+        f"""<tr id="customer-{esc(c["Id"])}"><td>{esc(c["Id"])}</td><td class="name">{esc(c.get("DisplayName"))}</td>
+<td>{esc(active_label(c))}</td><td class="num">{money(c.get("Balance"))}</td><td>{esc(c.get("SyncToken"))}</td>
+<td><form method="post" action="{base}/{esc(c["Id"])}/rename" class="inline" id="rename-form-{esc(c["Id"])}">
+<label for="rename-{esc(c["Id"])}" class="muted">New name</label>
+<input type="text" id="rename-{esc(c["Id"])}" name="display_name" value="{esc(c.get("DisplayName"))}">
+<button type="submit" id="rename-button-{esc(c["Id"])}">Rename</button></form></td></tr>"""
+        for c in records
+    )
+    return merge + table("customers", ["Id", "Display name", "Status", "Balance", "SyncToken", "Actions"], rows)
+
+
+def items_table(realm: str, records: list[dict]) -> str:
+    base = f"{ROOT}/company/{esc(realm)}/items"
+
+    def action(item: dict) -> str:
+        active = item.get("Active", True)
+        if active:
+            label, value, button_id = "Make inactive", "false", "deactivate"
+        else:
+            label, value, button_id = "Make active", "true", "activate"
+        return (f'<form method="post" action="{base}/{esc(item["Id"])}/active" class="inline">'
+                f'<input type="hidden" name="active" value="{value}">'
+                f'<button type="submit" id="{button_id}-{esc(item["Id"])}">{label}</button></form>')
+
+    rows = "".join(
+        f"""<tr id="item-{esc(i["Id"])}"><td>{esc(i["Id"])}</td><td class="name">{esc(i.get("Name"))}</td>\
+<td>{esc(i.get("Type"))}</td>
+<td class="num">{money(i.get("UnitPrice"))}</td><td>{esc(active_label(i))}</td><td>{action(i)}</td></tr>"""
+        for i in records
+    )
+    return table("items", ["Id", "Name", "Type", "Unit price", "Status", "Actions"], rows)
+
+
+def invoices_table(realm: str, records: list[dict]) -> str:
+    base = f"{ROOT}/company/{esc(realm)}/invoices"
+
+    def actions(inv: dict) -> str:
+        iid = esc(inv["Id"])
+        status = invoice_status(inv)
+        pay = ""
+        if status in ("Open", "Partially paid"):
+            pay = (f'<form method="post" action="{base}/{iid}/pay" class="inline" id="pay-form-{iid}">'
+                   f'<label for="payment-amount-{iid}" class="muted">Amount</label>'
+                   f'<input type="number" step="0.01" min="0" id="payment-amount-{iid}" name="amount" '
+                   f'placeholder="{money(inv.get("Balance"))}">'
+                   f'<button type="submit" class="primary" id="record-payment-{iid}">Record payment</button></form>')
+        void = "" if status == "Voided" else (
+            f'<form method="post" action="{base}/{iid}/void" class="inline">'
+            f'<button type="submit" class="danger" id="void-invoice-{iid}">Void</button></form>')
+        delete = (f'<form method="post" action="{base}/{iid}/delete" class="inline">'
+                  f'<button type="submit" class="danger" id="delete-invoice-{iid}">Delete invoice</button></form>')
+        return pay + void + delete
+
+    rows = "".join(
+        f"""<tr id="invoice-{esc(inv["Id"])}"><td>{esc(inv["Id"])}</td>\
+<td class="docnumber">{esc(inv.get("DocNumber"))}</td>
+<td>{esc(ref_name(inv.get("CustomerRef")))}</td><td>{esc(inv.get("TxnDate"))}</td><td>{esc(inv.get("DueDate"))}</td>
+<td class="num total">{money(inv.get("TotalAmt"))}</td><td class="num balance">{money(inv.get("Balance"))}</td>
+<td class="status">{esc(invoice_status(inv))}</td><td>{actions(inv)}</td></tr>"""
+        for inv in records
+    )
+    headings = ["Id", "Number", "Customer", "Date", "Due", "Total", "Balance", "Status", "Actions"]
+    return table("invoices", headings, rows)
+
+
+def estimates_table(realm: str, records: list[dict]) -> str:
+    rows = "".join(
+        f"""<tr id="estimate-{esc(est["Id"])}"><td>{esc(est["Id"])}</td>\
+<td class="docnumber">{esc(est.get("DocNumber"))}</td>
+<td>{esc(ref_name(est.get("CustomerRef")))}</td><td>{esc(est.get("TxnDate"))}</td>\
+<td class="num total">{money(est.get("TotalAmt"))}</td>
+<td class="status">{esc(est.get("TxnStatus", "Pending"))}</td><td>{esc(linked(est))}</td></tr>"""
+        for est in records
+    )
+    return table("estimates", ["Id", "Number", "Customer", "Date", "Total", "Status", "Linked"], rows)
+
+
+def payments_table(realm: str, records: list[dict]) -> str:
+    base = f"{ROOT}/company/{esc(realm)}/payments"
+
+    def actions(pay: dict) -> str:
+        pid = esc(pay["Id"])
+        void = "" if str(pay.get("PrivateNote") or "").startswith("Voided") else (
+            f'<form method="post" action="{base}/{pid}/void" class="inline">'
+            f'<button type="submit" class="danger" id="void-payment-{pid}">Void payment</button></form>')
+        return void + (f'<form method="post" action="{base}/{pid}/delete" class="inline">'
+                       f'<button type="submit" class="danger" id="delete-payment-{pid}">Delete payment</button></form>')
+
+    rows = "".join(
+        f"""<tr id="payment-{esc(pay["Id"])}"><td>{esc(pay["Id"])}</td><td>{esc(ref_name(pay.get("CustomerRef")))}</td>
+<td>{esc(pay.get("TxnDate"))}</td><td class="num total">{money(pay.get("TotalAmt"))}</td>\
+<td class="num">{money(pay.get("UnappliedAmt"))}</td>
+<td>{esc(_applied_to(pay))}</td><td>{esc(pay.get("PrivateNote"))}</td><td>{actions(pay)}</td></tr>"""
+        for pay in records
+    )
+    headings = ["Id", "Customer", "Date", "Amount", "Unapplied", "Invoices", "Note", "Actions"]
+    return table("payments", headings, rows)
+
+
+TABLES: dict[str, Callable[[str, list[dict]], str]] = {
+    "customers": customers_table,
+    "items": items_table,
+    "invoices": invoices_table,
+    "estimates": estimates_table,
+    "payments": payments_table,
+}
+
+
+def invoice_status(inv: dict) -> str:
+    total, balance = float(inv.get("TotalAmt") or 0), float(inv.get("Balance") or 0)
+    if str(inv.get("PrivateNote") or "").startswith("Voided") and total == 0:
+        return "Voided"
+    if balance <= 0 and total > 0:
+        return "Paid"
+    if 0 < balance < total:
+        return "Partially paid"
+    return "Open"
+
+
+def _applied_to(pay: dict[str, Any]) -> str:
+    links = [f'{link.get("TxnType")} {link.get("TxnId")}: {money(line.get("Amount"))}'
+             for line in pay.get("Line") or [] for link in line.get("LinkedTxn") or []]
+    return ", ".join(links)

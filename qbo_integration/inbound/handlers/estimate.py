@@ -1,0 +1,20 @@
+"""An estimate changed in QuickBooks (edited, voided, deleted, or converted to an invoice there)."""
+
+from __future__ import annotations
+
+from orders.models import Order
+
+from ...documents.apply import Outcome, converting_invoice, estimate_apply
+from ...models import QboWebhookEvent
+from .common import Ignored, event_cause, fetch
+
+
+def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+    orders = list(Order.objects.linked_to(Order.DocType.ESTIMATE, [event.entity_id]))
+    if not orders:
+        raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
+    estimate = fetch(event, "Estimate", event.entity_id, fresh=fresh)
+    invoice = converting_invoice(estimate, realm_id=event.realm_id)
+    cause = event_cause(event)
+    return Outcome.of([estimate_apply(order_id=o.pk, doc_id=event.entity_id, estimate=estimate, cause=cause,
+                                      invoice=invoice) for o in orders])

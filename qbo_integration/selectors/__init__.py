@@ -1,0 +1,1 @@
+"""Read queries shared by pages, live parts and template tags; they change nothing."""
