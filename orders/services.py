@@ -14,7 +14,7 @@ from accounts.models import Account
 from kadouri.display import money, plain, when
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
-from qbo_integration.models import QboSyncJob  # models only: no import cycle (sync.py imports this module)
+from qbo_integration.models import QboSyncJob  # models only: no import cycle (the outbound services import this module)
 
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
 

@@ -1,17 +1,17 @@
 from django.urls import path
 
-from .views import connection, outbound
+from .views import connection_api, connection_pages, sync_api
 from .views import webhook
 
 urlpatterns = [
-    path("connect", connection.connect, name="qbo-connect"),
-    path("callback", connection.callback, name="qbo-callback"),
-    path("status", connection.status, name="qbo-status"),
-    path("disconnect", connection.disconnect, name="qbo-disconnect"),
-    path("sync/order/<int:order_id>", outbound.api_sync_order, name="qbo-sync-order"),
-    path("sync/order/<int:order_id>/convert", outbound.api_convert_order, name="qbo-sync-order-convert"),
-    path("sync/account/<int:account_id>", outbound.api_sync_account, name="qbo-sync-account"),
-    path("sync/product/<int:product_id>", outbound.api_sync_product, name="qbo-sync-product"),
-    path("status/order/<int:order_id>", outbound.api_order_status, name="qbo-status-order"),
+    path("connect", connection_pages.connect, name="qbo-connect"),
+    path("callback", connection_pages.callback, name="qbo-callback"),
+    path("status", connection_api.status, name="qbo-status"),
+    path("disconnect", connection_api.disconnect, name="qbo-disconnect"),
+    path("sync/order/<int:order_id>", sync_api.api_sync_order, name="qbo-sync-order"),
+    path("sync/order/<int:order_id>/convert", sync_api.api_convert_order, name="qbo-sync-order-convert"),
+    path("sync/account/<int:account_id>", sync_api.api_sync_account, name="qbo-sync-account"),
+    path("sync/product/<int:product_id>", sync_api.api_sync_product, name="qbo-sync-product"),
+    path("status/order/<int:order_id>", sync_api.api_order_status, name="qbo-status-order"),
     path("webhook", webhook.webhook, name="qbo-webhook"),
 ]

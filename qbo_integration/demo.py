@@ -12,8 +12,11 @@ from django.conf import settings
 
 from orders.models import Order
 
-from . import client, sync
+from .client.errors import QboError
+from .connection.vault import usable_connection
 from .models import QboSyncJob
+from .outbound.requests import order_push_request, order_void_request
+from .outbox.jobs import SyncRefused
 
 S, D = Order.Status, Order.DocType
 
@@ -41,7 +44,7 @@ def demo_documents_waiting() -> bool:
 
 def demo_documents_load(*, by) -> list[str]:
     """One line per demo order saying what was done. Raises QboError when QuickBooks is not connected."""
-    realm_id = client.usable_connection().realm_id
+    realm_id = usable_connection().realm_id
     return [_load(demo, realm_id=realm_id, by=by) for demo in DEMO_DOCUMENTS]
 
 
@@ -52,10 +55,10 @@ def _load(demo: DemoDocument, *, realm_id: str, by) -> str:
     if order.status != S.DRAFT or order.qbo_doc_id:
         return f"{demo.number}: left as it is ({order.get_status_display().lower()})."
     try:
-        job = sync.order_push_request(order=order, doc_type=demo.doc_type, by=by)
+        job = order_push_request(order=order, doc_type=demo.doc_type, by=by)
         if job.state == QboSyncJob.State.DONE and demo.then == "void":
-            job = sync.order_void_request(order=Order.objects.get(pk=order.pk), by=by)
-    except (sync.SyncRefused, client.QboError) as e:
+            job = order_void_request(order=Order.objects.get(pk=order.pk), by=by)
+    except (SyncRefused, QboError) as e:
         return f"{demo.number}: {e.message}"
     order.refresh_from_db()
     if job.state != QboSyncJob.State.DONE:

@@ -178,7 +178,7 @@ def estimate_reject(target) -> dict:
 
 
 def product_fingerprint(product: Product, *, income_account_id: str) -> str:
-    """The one definition, shared with the outbound sync (sync.ensure_refs): the fingerprint of the item
+    """The one definition, shared with the outbound sync (refs.ensure.ensure_refs): the fingerprint of the item
     payload Kadouri would push. "Edited in Kadouri since its last push" = it differs from qbo_fingerprint."""
     return fingerprint(item_payload(product, income_account_id=income_account_id))
 

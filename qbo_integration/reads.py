@@ -1,8 +1,25 @@
-"""Reading many QuickBooks objects by Id at once (one query per 100 ids)."""
+"""Reading many QuickBooks objects at once: the one place that writes `... WHERE field IN (...)` queries, 100
+values a query (name and DocNumber look-ups, a bulk push's current documents and `read_many` all use it)."""
 
 from __future__ import annotations
 
-from . import client
+from .client.errors import QboNotFoundError
+from .client.http import query_escape
+from .connection import calls
+
+QUERY_IN_CHUNK = 100  # values per IN (...) query
+QUERY_MAX_RESULTS = 1000  # rows a query answers at most (§3.6)
+
+
+def quoted(value: str) -> str:
+    return f"'{query_escape(value)}'"
+
+
+def in_queries(entity: str, field: str, values: list[str]) -> list[str]:
+    """One query per 100 values (each answers up to 1000 rows; inactive names are left out, §3.6)."""
+    chunks = [values[start:start + QUERY_IN_CHUNK] for start in range(0, len(values), QUERY_IN_CHUNK)]
+    return [f"select * from {entity} where {field} in ({', '.join(map(quoted, chunk))}) MAXRESULTS {QUERY_MAX_RESULTS}"
+            for chunk in chunks]
 
 
 def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict | None]:
@@ -11,16 +28,13 @@ def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict |
     found: dict[str, dict | None] = {}
     ids = list(dict.fromkeys(str(i) for i in ids))
     if len(ids) > 1:
-        for start in range(0, len(ids), 100):
-            chunk = ids[start:start + 100]
-            listed = ", ".join(f"'{client.query_escape(i)}'" for i in chunk)
-            rows = client.query(f"SELECT * FROM {entity} WHERE Id IN ({listed}) MAXRESULTS 1000", realm_id=realm_id)
-            for row in rows.get(entity, []):
+        for sql in in_queries(entity, "Id", ids):
+            for row in calls.query(sql, realm_id=realm_id).get(entity, []):
                 found[str(row.get("Id"))] = row
     for doc_id in ids:
         if doc_id not in found:
             try:
-                found[doc_id] = client.read(entity, doc_id, realm_id=realm_id)
-            except client.QboNotFoundError:
+                found[doc_id] = calls.read(entity, doc_id, realm_id=realm_id)
+            except QboNotFoundError:
                 found[doc_id] = None
     return found

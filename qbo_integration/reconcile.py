@@ -16,11 +16,14 @@ from django.utils import timezone
 from kadouri.display import money as display_money
 from orders.models import Order
 
-from . import client, sync
+from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
+from .connection import calls
+from .connection.vault import current_connection
 from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply
 from .documents.reading import converting_invoice_id, doc_state, money, payment_status
 from .documents.store import entity_of, known_numbers, link_problem
 from .models import QboReconcileRun
+from .outbound.requests import order_update_request
 from .reads import read_many
 
 log = logging.getLogger(__name__)
@@ -112,14 +115,14 @@ def _documents(orders: list[Order], realm_id: str) -> dict[tuple[str, str], dict
 
 def reconcile_run(*, by=None) -> QboReconcileRun:
     """Builds and stores the report. QuickBooks errors are recorded on the run, never raised."""
-    conn = client.current_connection()
+    conn = current_connection()
     run = QboReconcileRun.objects.create(realm_id=conn.realm_id if conn else "", requested_by=by)
     orders = list(_linked_orders())
     try:
         if conn is None:
-            raise client.QboNotConnected(client.NOT_CONNECTED_MESSAGE)
+            raise QboNotConnected(NOT_CONNECTED_MESSAGE)
         docs = _documents(orders, conn.realm_id)
-    except client.QboError as e:
+    except QboError as e:
         run.error = e.message[:500]
     else:
         rows = [compare(o, docs.get((o.qbo_doc_type, o.qbo_doc_id))) for o in orders]
@@ -152,8 +155,8 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
     cause = Cause(source="manual")
     entity, doc_id = entity_of(order), order.qbo_doc_id
     try:
-        doc = client.read(entity, doc_id)
-    except client.QboNotFoundError:
+        doc = calls.read(entity, doc_id)
+    except QboNotFoundError:
         doc = None
     # A wrong link is refused inside the apply functions, under the order's lock (documents.link_problem).
     if entity == "Estimate":
@@ -172,7 +175,7 @@ def reconcile_push_kadouri(*, order_id: int, by=None, run_id: int | None = None)
     """Kadouri's order is the truth: the outbound sync updates the QuickBooks document (a queued job)."""
     order = Order.objects.get(pk=order_id)
     try:
-        job = sync.order_update_request(order=order, by=by)
+        job = order_update_request(order=order, by=by)
     except Exception as e:  # SyncRefused (paid, cancelled, …) or a domain error: say why
         text = f"Could not push Kadouri's values: {e}"
     else:

@@ -1,12 +1,19 @@
-"""django-q2 entry points: thin wrappers that call services."""
+"""django-q2 entry points: thin wrappers that call services. django-q2 runs each task once; the job rows, the
+pushes and the inbox rows own their retries."""
 
 import logging
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from . import client
+from . import reconcile
+from .bulk.push import bulk_push_run
+from .client.errors import QboError
+from .connection.vault import needs_refresh, refresh_connection
+from .inbound import catchup, inbox
 from .models import QboConnection
+from .outbound.runners import qbo_job_run, qbo_jobs_process_due
 
 log = logging.getLogger(__name__)
 
@@ -19,77 +26,57 @@ def refresh_tokens_proactively() -> int:
     cutoff = timezone.now() - PROACTIVE_REFRESH_AFTER
     for conn in QboConnection.objects.filter(state=QboConnection.State.CONNECTED):
         last = conn.last_refreshed_at or conn.connected_at
-        if last and last > cutoff and not client.needs_refresh(conn):
+        if last and last > cutoff and not needs_refresh(conn):
             continue
         try:
-            client.refresh_connection(conn.pk, force=True)
+            refresh_connection(conn.pk, force=True)
             refreshed += 1
-        except client.QboError as e:
+        except QboError as e:
             log.warning("proactive refresh failed for realm %s: %s", conn.realm_id, e.kind)
     return refreshed
 
 
-# --- outbound sync (qbo_integration/sync.py); django-q2 runs each task once, the job rows own retries ---
+# --- outbound: order documents, accounts and products, the bulk push ------------------------------------
 
 def qbo_run_job(job_id) -> str:
-    from . import sync
-
-    return sync.qbo_job_run(job_id=int(job_id)).state
+    return qbo_job_run(job_id=int(job_id)).state
 
 
 def qbo_drain_due_jobs() -> int:
-    from . import sync
-
-    return sync.qbo_jobs_process_due(limit=100)
+    return qbo_jobs_process_due(limit=100)
 
 
 def qbo_bulk_push_run(bulk_id) -> str:
-    from . import sync
-
-    return sync.bulk_push_run(bulk_id=int(bulk_id)).state
+    return bulk_push_run(bulk_id=int(bulk_id)).state
 
 
-# --- inbound (webhooks, CDC catch-up, reconciliation); the inbox rows own retries ----------------------
+# --- inbound (webhooks, CDC catch-up, reconciliation) ---------------------------------------------------
 
 def qbo_inbox_process(realm_id) -> int:
-    from .inbound import inbox
-
     return inbox.inbox_process_realm(realm_id=str(realm_id))
 
 
 def qbo_inbox_process_due() -> int:
-    from .inbound import inbox
-
     return inbox.inbox_process_due()
 
 
 def qbo_catchup_all() -> list[int]:
-    from .inbound import catchup
-
     return [run.pk for run in catchup.catchup_all()]
 
 
 def qbo_catchup_realm(realm_id, full=False) -> int:
-    from .inbound import catchup
-
     return catchup.catchup_run(realm_id=str(realm_id), full=bool(full)).pk
 
 
+def _user(user_id):
+    return get_user_model().objects.filter(pk=user_id).first() if user_id else None
+
+
 def qbo_reconcile_run(user_id=None) -> int:
-    from django.contrib.auth import get_user_model
-
-    from . import reconcile
-
-    by = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return reconcile.reconcile_run(by=by).pk
+    return reconcile.reconcile_run(by=_user(user_id)).pk
 
 
 def qbo_reconcile_fix(order_id, action, run_id=None, user_id=None) -> str:
-    from django.contrib.auth import get_user_model
-
-    from . import reconcile
-
     if action == "take_quickbooks":
         return reconcile.reconcile_take_quickbooks(order_id=int(order_id), run_id=run_id)
-    by = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return reconcile.reconcile_push_kadouri(order_id=int(order_id), by=by, run_id=run_id)
+    return reconcile.reconcile_push_kadouri(order_id=int(order_id), by=_user(user_id), run_id=run_id)

@@ -1,19 +1,19 @@
 from django.urls import path
 
-from .views import connection, outbound
+from .views import bulk_pages, connection_pages, sync_pages
 from .views import catchup_pages, inbox_pages, reconcile_pages
 
 app_name = "qbo"
 
 urlpatterns = [
-    path("quickbooks/", connection.settings_quickbooks, name="settings"),
-    path("quickbooks/clear-ids/", connection.clear_ids, name="clear-ids"),
-    path("quickbooks/demo-documents/", connection.demo_documents, name="demo-documents"),
-    path("quickbooks/orders/<int:order_id>/live/", outbound.order_panel, name="order-panel"),
-    path("quickbooks/orders/<int:order_id>/<str:action>/", outbound.order_action, name="order-action"),
-    path("quickbooks/sync/<str:kind>/<int:pk>/", outbound.sync_ref, name="sync-ref"),
-    path("quickbooks/push/", outbound.bulk_push, name="bulk-push"),
-    path("quickbooks/push/<int:bulk_id>/progress/", outbound.bulk_push_progress, name="bulk-push-progress"),
+    path("quickbooks/", connection_pages.settings_quickbooks, name="settings"),
+    path("quickbooks/clear-ids/", connection_pages.clear_ids, name="clear-ids"),
+    path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
+    path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),
+    path("quickbooks/orders/<int:order_id>/<str:action>/", sync_pages.order_action, name="order-action"),
+    path("quickbooks/sync/<str:kind>/<int:pk>/", sync_pages.sync_ref, name="sync-ref"),
+    path("quickbooks/push/", bulk_pages.bulk_push, name="bulk-push"),
+    path("quickbooks/push/<int:bulk_id>/progress/", bulk_pages.bulk_push_progress, name="bulk-push-progress"),
     path("quickbooks/inbox/", inbox_pages.inbox, name="inbox"),
     path("quickbooks/inbox/replay/", inbox_pages.inbox_replay, name="inbox-replay"),
     path("quickbooks/inbox/<int:event_id>/", inbox_pages.inbox_event, name="inbox-event"),

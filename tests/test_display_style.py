@@ -25,7 +25,7 @@ from qbo_integration import reconcile
 from qbo_integration.inbound import catchup
 from qbo_integration.models import (BulkPush, IntegrationLog, QboConnection, QboReconcileRun, QboSyncJob,
                                     QboWebhookEvent)
-from qbo_integration.sync import order_update_request, order_void_request
+from qbo_integration.outbound.requests import order_update_request, order_void_request
 from qbo_integration.testing import REALM_ID
 from qbo_integration.tests.inbound_support import entities, invoiced, webhooks  # noqa: F401
 from qbo_integration.tests.test_reconcile import edit_invoice_total

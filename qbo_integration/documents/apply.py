@@ -12,7 +12,8 @@ from kadouri.display import money as display_money
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log
 
-from .. import client
+from ..client.errors import QboNotFoundError
+from ..connection import calls
 from ..models import QboWebhookEvent
 from .reading import GONE_STATES, ZERO, Version, converting_invoice_id
 from .store import (
@@ -229,6 +230,6 @@ def converting_invoice(estimate: dict | None, *, realm_id: str | None = None) ->
     if invoice_id is None:
         return None
     try:
-        return client.read("Invoice", invoice_id, realm_id=realm_id)
-    except client.QboNotFoundError:
+        return calls.read("Invoice", invoice_id, realm_id=realm_id)
+    except QboNotFoundError:
         return None

@@ -15,7 +15,7 @@ from kadouri.display import money as display_money
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status
 
-from ..client import QboWrongLinkError
+from ..client.errors import QboWrongLinkError
 from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
 
 ENTITY_OF_TYPE = {Order.DocType.INVOICE: "Invoice", Order.DocType.ESTIMATE: "Estimate"}

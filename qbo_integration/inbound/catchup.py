@@ -21,7 +21,8 @@ from accounts.models import Account
 from orders.models import Order, OrderActivity
 from products.models import Product
 
-from .. import client
+from ..client.errors import QboError
+from ..connection import calls
 from ..documents.apply import Cause
 from ..documents.reading import parse_time, payment_invoice_ids
 from ..models import QboCatchUp, QboConnection, QboWebhookEvent
@@ -62,7 +63,7 @@ def _cdc_objects(realm_id: str, since: datetime) -> tuple[dict[str, list[dict]],
     found: dict[str, dict[tuple, dict]] = {entity: {} for entity in ENTITIES}
     server_time, cursor = None, since
     for _ in range(MAX_PAGES):
-        response = client.cdc(list(ENTITIES), cursor, realm_id=realm_id)
+        response = calls.cdc(list(ENTITIES), cursor, realm_id=realm_id)
         server_time = server_time or parse_time(response.get("time"))
         page = []
         for block in response.get("CDCResponse") or []:
@@ -162,7 +163,7 @@ def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
             objects, server_time = _linked_documents(realm_id), None
         stored = _store(run, objects)
         processed = inbox_process_realm(realm_id=realm_id)
-    except (client.QboError, CatchUpError) as e:
+    except (QboError, CatchUpError) as e:
         run.error = (getattr(e, "message", "") or str(e))[:500]
         log.warning("quickbooks catch-up realm=%s failed: %s", realm_id, run.error)
     else:

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from .. import client
+from ..client.errors import QboError
 from ..models import QboConnection, QboInboxLease, QboWebhookEvent
 from ..outbox.retry import next_try, stepped_delay
 from .handlers import HANDLERS, Ignored
@@ -60,7 +60,7 @@ def _event_finish(event: QboWebhookEvent, status: str, result: str, *, changed: 
         attempts=event.attempts, changed=changed)
 
 
-def _event_retry_or_fail(event: QboWebhookEvent, message: str, error: client.QboError | None) -> None:
+def _event_retry_or_fail(event: QboWebhookEvent, message: str, error: QboError | None) -> None:
     counted = event.attempts
     step = next_try(attempts=counted, max_attempts=MAX_ATTEMPTS, error=error,
                     delay=stepped_delay(counted, steps=BACKOFF_SECONDS))
@@ -92,7 +92,7 @@ def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookE
         outcome = handler(event, fresh)
     except Ignored as e:
         _event_finish(event, Status.IGNORED, str(e))
-    except client.QboError as e:
+    except QboError as e:
         _event_retry_or_fail(event, f"{e.kind}: {e.message}", e)
     except Exception as e:  # a bug must not stop the company's queue; the row shows it and it retries
         log.exception("quickbooks inbox event %s crashed", event.pk)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from ..client import QboError, QboPausedError
+from ..client.errors import QboError, QboPausedError
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from django import template
 from orders.models import OrderActivity
 
 from ..models import QboSyncJob
-from ..sync import allowed_actions
+from ..outbound.rules import allowed_actions
 
 register = template.Library()
 

@@ -4,9 +4,8 @@ from qbo_integration.testing import REALM_ID
 
 
 @pytest.fixture(autouse=True)
-def _no_inline_sleep(settings):
-    # The in-request retry is bounded by a list of delays; tests keep the count but not the waiting.
-    settings.QBO_INLINE_RETRY_DELAYS = (0, 0)
+def _no_resend_sleep(settings):
+    # A bulk push resends a failed batch after a list of delays; tests keep the count but not the waiting.
     settings.QBO_BULK_RETRY_DELAYS = (0, 0, 0, 0, 0)
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from orders.models import Order
 from qbo_integration.inbound import intake
-from qbo_integration.sync import order_push_request
+from qbo_integration.outbound.requests import order_push_request
 from qbo_integration.testing import REALM_ID
 
 WEBHOOK = "/api/quickbooks/webhook"

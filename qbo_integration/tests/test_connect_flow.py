@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from accounts.models import Account
-from qbo_integration.connection import STATE_SESSION_KEY
+from qbo_integration.connection.connect import STATE_SESSION_KEY
 from qbo_integration.models import IntegrationLog, QboConnection
 from qbo_integration.testing import REALM_ID, store_connection
 

@@ -9,10 +9,12 @@ from django.utils import timezone
 from conftest import make_account, make_order
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_update
-from qbo_integration import client, mapping, sync
+from qbo_integration import mapping
+from qbo_integration.connection import calls as client
 from qbo_integration.inbound import inbox
 from qbo_integration.models import QboConnection, QboInboxLease, QboWebhookEvent, SyncConflict
-from qbo_integration.sync import order_update_request
+from qbo_integration.outbound.requests import order_update_request
+from qbo_integration.refs import ensure as sync
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401

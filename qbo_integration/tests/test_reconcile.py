@@ -6,7 +6,8 @@ import pytest
 from django_q.models import OrmQ, Task
 
 from orders.models import OrderActivity
-from qbo_integration import client, reconcile
+from qbo_integration import reconcile
+from qbo_integration.connection import calls as client
 from qbo_integration.models import QboReconcileRun, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 

@@ -4,11 +4,13 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from conftest import make_order
 from orders.models import Order, OrderActivity
 from orders.services import order_set_status
-from qbo_integration.models import QboConnection
+from qbo_integration import tasks
+from qbo_integration.models import QboConnection, QboSyncJob
 from qbo_integration.testing import REALM_ID
 
 from .conftest import entities
@@ -268,10 +270,14 @@ def test_it_sends_customer_updates_with_a_stable_request_id(staff_client, qbo_co
     buyer.phone = "559-555-0100"
     buyer.save()
     qbo_connected.clear_requests()
-    qbo_connected.add_fault("503", method="POST", path="/batch$", count=1)  # the first try of the update fails
+    qbo_connected.add_fault("503", method="POST", path="/batch$", count=1)  # the click's try of the update fails
 
-    assert api(staff_client, "POST", f"sync/account/{buyer.pk}").status_code == 200
+    queued = api(staff_client, "POST", f"sync/account/{buyer.pk}")
+    assert queued.status_code == 202 and queued.json()["job"]["state"] == "pending"
+    QboSyncJob.objects.filter(pk=queued.json()["job"]["id"]).update(not_before=timezone.now())
+    assert tasks.qbo_drain_due_jobs() == 1  # the worker's retry
 
+    assert QboSyncJob.objects.get(pk=queued.json()["job"]["id"]).state == "done"
     updates = qbo_connected.requests(method="POST", subpath="batch")
     assert [r["status"] for r in updates] == [503, 200]
     ids = {r["params"].get("requestid") for r in updates}
@@ -281,10 +287,10 @@ def test_it_sends_customer_updates_with_a_stable_request_id(staff_client, qbo_co
 
 
 def test_a_corrected_account_syncs_after_a_refused_rename(staff_client, qbo_connected, buyer):
-    from qbo_integration import client as qbo_client
+    from qbo_integration.connection import calls
 
     assert api(staff_client, "POST", f"sync/account/{buyer.pk}").status_code == 200
-    qbo_client.create("Customer", {"DisplayName": "Taken Name"}, request_id="taken-1")
+    calls.create("Customer", {"DisplayName": "Taken Name"}, request_id="taken-1")
     buyer.refresh_from_db()
     buyer.name = "Taken Name"
     buyer.save()

@@ -11,7 +11,19 @@ from django.utils import timezone
 from conftest import make_account, make_order, make_product
 from orders.models import Order
 from orders.services import order_update
-from qbo_integration import client, sync
+from qbo_integration import mapping
+from qbo_integration.bulk.lease import progress
+from qbo_integration.bulk.outcomes import pending_orders
+from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
+from qbo_integration.client import http
+from qbo_integration.connection import calls
+from qbo_integration.outbound.record import mark_created
+from qbo_integration.outbound.requests import enqueue_order_job
+from qbo_integration.outbound.runners import qbo_jobs_process_due
+from qbo_integration.outbox.jobs import STUCK_AFTER, claim
+from qbo_integration.refs.accounts import term_id_for
+from qbo_integration.refs.ensure import refs_for_order
+from qbo_integration.refs.pacing import Pacer
 from qbo_integration.models import BulkPush, QboConnection, QboSyncJob
 
 from .conftest import entities
@@ -118,7 +130,7 @@ def test_it_never_creates_twice_when_a_batch_answer_is_lost(qbo_connected, pendi
 def test_it_paces_itself_under_the_limits():
     clock = [0.0]
     slept = []
-    pacer = sync.Pacer(per_minute=3, batch_per_minute=2, sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)),
+    pacer = Pacer(per_minute=3, batch_per_minute=2, sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)),
                        clock=lambda: clock[0])
     for _ in range(3):
         pacer.before(is_batch=True)
@@ -142,20 +154,20 @@ def _die_mid_run(bulk: BulkPush, orders, *, created: int) -> None:
 
     from django.utils import timezone
 
-    long_ago = timezone.now() - sync.STUCK_AFTER - timedelta(seconds=5)
+    long_ago = timezone.now() - STUCK_AFTER - timedelta(seconds=5)
     BulkPush.objects.filter(pk=bulk.pk).update(state="running", started_at=long_ago, heartbeat_at=long_ago,
                                                total=len(orders))
     for order in orders:
-        job, _ = sync._enqueue_order_job(order=order, action="create_invoice", by=None, ip=None, bulk=bulk)
-        assert sync._claim(job.pk)
+        job, _ = enqueue_order_job(order=order, action="create_invoice", by=None, ip=None, bulk=bulk)
+        assert claim(job.pk)
     QboSyncJob.objects.filter(bulk_push=bulk).update(claimed_at=long_ago)
     for order in orders[:created]:
         job = QboSyncJob.objects.get(order=order)
-        customer_id, item_ids = sync._refs_for_order(order)
-        payload = sync.mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
-                                                      term_id=sync.term_id_for(order))
-        doc = sync.client.create("Invoice", payload, request_id=job.request_id)
-        sync._mark_created(job, doc, "invoice", order.compute_fingerprint())
+        customer_id, item_ids = refs_for_order(order)
+        payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
+                                                      term_id=term_id_for(order))
+        doc = calls.create("Invoice", payload, request_id=job.request_id)
+        mark_created(job, doc, "invoice", order.compute_fingerprint())
 
 
 def test_a_bulk_push_whose_worker_died_is_resumed_when_django_q_redelivers_it(qbo_connected, pending):
@@ -163,24 +175,24 @@ def test_a_bulk_push_whose_worker_died_is_resumed_when_django_q_redelivers_it(qb
     bulk = BulkPush.objects.create(total=0)
     _die_mid_run(bulk, orders, created=3)
 
-    resumed = sync.bulk_push_run(bulk_id=bulk.pk)
+    resumed = bulk_push_run(bulk_id=bulk.pk)
 
     assert (resumed.state, resumed.total, resumed.succeeded, resumed.failed) == ("done", 61, 61, 0)
     assert len(entities(qbo_connected, "Invoice")) == 61
     assert all(o.activities.filter(activity_type="invoice_created").count() == 1 for o in Order.objects.all())
     assert not QboSyncJob.objects.exclude(state="done").exists()
     # A second redelivery of the same task changes nothing.
-    assert sync.bulk_push_run(bulk_id=bulk.pk).succeeded == 61
+    assert bulk_push_run(bulk_id=bulk.pk).succeeded == 61
 
 
 def test_a_killed_push_whose_heartbeat_went_stale_is_resumed_by_the_drain(qbo_connected, pending, staff_user):
     orders = pending[:10]
     bulk = BulkPush.objects.create(total=0)
     _die_mid_run(bulk, orders, created=3)
-    assert sync.bulk_push_start(by=staff_user).pk == bulk.pk  # blocked while it looks alive
+    assert bulk_push_start(by=staff_user).pk == bulk.pk  # blocked while it looks alive
     qbo_connected.clear_requests()
 
-    sync.qbo_jobs_process_due()
+    qbo_jobs_process_due()
 
     # The same push carried on (Q_SYNC runs the resumed task at once in tests): no new push, no order scattered
     # into one-by-one retries, every order pushed in a batch and created exactly once.
@@ -192,7 +204,7 @@ def test_a_killed_push_whose_heartbeat_went_stale_is_resumed_by_the_drain(qbo_co
     assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
     assert all(o.activities.filter(activity_type="invoice_created").count() == 1 for o in Order.objects.all())
     assert _invoices_per_number(qbo_connected) == {o.number: 1 for o in Order.objects.all()}
-    assert sync.bulk_push_run(bulk_id=bulk.pk).resumes == 1  # django-q2's late redelivery: nothing to do
+    assert bulk_push_run(bulk_id=bulk.pk).resumes == 1  # django-q2's late redelivery: nothing to do
 
 
 def test_a_live_push_is_left_alone_by_the_drain_and_by_a_second_delivery(qbo_connected, pending):
@@ -200,8 +212,8 @@ def test_a_live_push_is_left_alone_by_the_drain_and_by_a_second_delivery(qbo_con
     _die_mid_run(bulk, pending[:10], created=0)
     BulkPush.objects.filter(pk=bulk.pk).update(heartbeat_at=timezone.now())  # its worker is alive, just slow
 
-    sync.qbo_jobs_process_due()
-    second = sync.bulk_push_run(bulk_id=bulk.pk)
+    qbo_jobs_process_due()
+    second = bulk_push_run(bulk_id=bulk.pk)
 
     assert (second.state, second.succeeded, second.resumes) == ("running", 0, 0)
     assert QboSyncJob.objects.filter(bulk_push=bulk, state="running").count() == 10  # not scattered, not run twice
@@ -238,13 +250,13 @@ def test_a_live_bulk_push_renews_its_claims_so_no_job_looks_dead(qbo_connected, 
     from django.utils import timezone
 
     bulk = BulkPush.objects.create(state="running", total=1)
-    job, _ = sync._enqueue_order_job(order=order_factory(ready_to_push=True), action="create_invoice", by=None, ip=None,
+    job, _ = enqueue_order_job(order=order_factory(ready_to_push=True), action="create_invoice", by=None, ip=None,
                                      bulk=bulk)
-    assert sync._claim(job.pk)
-    long_ago = timezone.now() - sync.STUCK_AFTER - timedelta(seconds=5)
+    assert claim(job.pk)
+    long_ago = timezone.now() - STUCK_AFTER - timedelta(seconds=5)
     QboSyncJob.objects.filter(pk=job.pk).update(claimed_at=long_ago)
 
-    sync._progress(bulk, sync.Pacer())  # what a pacing push does between batches
+    progress(bulk, Pacer())  # what a pacing push does between batches
 
     job.refresh_from_db()
     assert job.state == "running" and job.claimed_at > timezone.now() - timedelta(seconds=5)
@@ -296,8 +308,8 @@ class PassingTime:
 
 
 def _push(pacer=None) -> BulkPush:
-    bulk = BulkPush.objects.create(total=len(sync.pending_orders()))
-    return sync.bulk_push_run(bulk_id=bulk.pk, pacer=pacer)
+    bulk = BulkPush.objects.create(total=len(pending_orders()))
+    return bulk_push_run(bulk_id=bulk.pk, pacer=pacer)
 
 
 def _assert_all_pushed_in_batches(emu, bulk, orders) -> None:
@@ -336,11 +348,11 @@ def test_a_throttled_batch_waits_the_pause_quickbooks_asked_for_then_goes_again(
     qbo_connected.add_fault("429", method="POST", path="/batch$", body=INVOICE_BATCH, count=1)
     passing = PassingTime()
 
-    bulk = _push(sync.Pacer(sleep=passing))
+    bulk = _push(Pacer(sleep=passing))
 
     _assert_all_pushed_in_batches(qbo_connected, bulk, pending)
     assert [statuses for statuses in _sends_by_request_id(qbo_connected).values() if len(statuses) > 1] == [[429, 200]]
-    assert sum(passing.waits) >= client.DEFAULT_THROTTLE_PAUSE.total_seconds()  # QuickBooks' pause, not a quick retry
+    assert sum(passing.waits) >= http.DEFAULT_THROTTLE_PAUSE.total_seconds()  # QuickBooks' pause, not a quick retry
 
 
 def test_a_batch_that_keeps_failing_is_sent_a_bounded_number_of_times_then_its_orders_retry_on_their_own(
@@ -376,7 +388,7 @@ class FailNth:
 def test_a_hiccup_on_any_request_of_a_push_is_ridden_out(qbo_connected, pending, monkeypatch, n, kind):
     monkeypatch.setattr(qbo_connected, "handle", FailNth(qbo_connected, n, kind))
 
-    bulk = _push(sync.Pacer(sleep=PassingTime()))
+    bulk = _push(Pacer(sleep=PassingTime()))
 
     assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 61, 0, 0), bulk.message
     assert _invoices_per_number(qbo_connected) == {o.number: 1 for o in pending}
@@ -393,7 +405,7 @@ def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, 
     qbo_connected.clear_requests()
     monkeypatch.setattr(qbo_connected, "handle", FailNth(qbo_connected, n, kind))
 
-    bulk = _push(sync.Pacer(sleep=PassingTime()))
+    bulk = _push(Pacer(sleep=PassingTime()))
 
     assert (bulk.state, bulk.succeeded, bulk.failed, bulk.retrying) == ("done", 35, 0, 0), bulk.message
     assert sum(1 for i in entities(qbo_connected, "Invoice") if i.get("PrivateNote") == "re-weighed") == 35
@@ -412,7 +424,7 @@ def test_a_stalled_push_taken_over_by_another_worker_stops_before_its_next_batch
 
     monkeypatch.setattr(qbo_connected, "handle", taken_over_during_the_look_up)
 
-    stopped = sync.bulk_push_run(bulk_id=bulk.pk)
+    stopped = bulk_push_run(bulk_id=bulk.pk)
 
     assert (stopped.state, stopped.lease, stopped.succeeded) == ("running", "another-worker", 0)
     assert not entities(qbo_connected, "Invoice")  # no invoice batch was sent by the worker that lost the push

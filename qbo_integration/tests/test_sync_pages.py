@@ -146,3 +146,48 @@ def test_it_asks_for_confirmation_before_voiding_without_htmx_too(staff_client, 
     asked = dict(re.findall(r'(hx-confirm|data-confirm)="([^"]*)"', form))
     assert asked.get("data-confirm") and asked["data-confirm"] == asked["hx-confirm"]  # app.js asks it without htmx
     assert "cannot be undone" in asked["data-confirm"]
+
+
+def _poll(client, html: str):
+    """The panel's own poll, as htmx sends it: its URL with the stamp it carries; and its polling interval."""
+    import json
+    import re
+    from html import unescape
+
+    tag = re.search(r'<section [^>]*id="qbo-panel"[^>]*>', html).group(0)
+    since = json.loads(unescape(re.search(r"hx-vals='([^']+)'", tag).group(1)))["since"]
+    url = re.search(r'hx-get="([^"]+)"', tag).group(1)
+    return client.get(f"{url}?since={since}", **HTMX), re.search(r'hx-trigger="every (\d+s)"', tag).group(1)
+
+
+def test_a_click_tries_once_and_the_panel_follows_the_job_to_the_workers_outcome(staff_client, qbo_connected,
+                                                                               order_factory):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qbo_integration import tasks
+    from qbo_integration.models import QboSyncJob
+
+    order = order_factory()
+    qbo_connected.add_fault("503", method="POST", path="/invoice$", count=1)
+
+    html = press(staff_client, order, "invoice").content.decode()
+
+    job = QboSyncJob.objects.get(order=order)
+    assert (job.state, job.attempts) == ("pending", 1)
+    assert qbo_connected.count_requests(method="POST", subpath="invoice") == 1  # one try, no sleep, no retry
+    assert "Queued — retrying at" in html and 'class="notice warning"' in html
+    poll, every = _poll(staff_client, html)
+    assert (poll.status_code, every) == (204, "1s")  # nothing new yet; polled faster while the job is queued
+
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+    tasks.qbo_drain_due_jobs()  # the worker's retry
+
+    poll, _ = _poll(staff_client, html)
+    assert poll.status_code == 200
+    panel = poll.content.decode()
+    assert f'data-testid="qbo-doc">Invoice #{order.number}<' in panel and "Void Invoice" in panel
+    assert 'data-testid="status-badge">Posted to QuickBooks<' in panel  # the header's badge follows too
+    again, every = _poll(staff_client, panel)
+    assert (again.status_code, every) == (204, "2s")  # done: unchanged since, and back to the usual pace

@@ -7,7 +7,9 @@ import pytest
 
 from orders.models import Order, OrderActivity
 from orders.services import order_update
-from qbo_integration import client, sync
+from qbo_integration.bulk.push import bulk_push_run
+from qbo_integration.connection import calls
+from qbo_integration.outbound.requests import order_convert_request, order_update_request
 from qbo_integration.models import BulkPush, QboSyncJob
 from qbo_integration.testing import REALM_ID
 
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def convert_in_quickbooks(emu, estimate_id: str) -> dict:
     """The bookkeeper turns the estimate into an invoice in QuickBooks (its own API, not Kadouri's client):
     QuickBooks gives the invoice its next automatic number and closes the estimate."""
-    estimate = client.read("Estimate", estimate_id)
+    estimate = calls.read("Estimate", estimate_id)
     lines = [line for line in estimate["Line"] if line["DetailType"] == "SalesItemLineDetail"]
     body = {"CustomerRef": estimate["CustomerRef"], "Line": lines,
             "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}
@@ -35,7 +37,7 @@ def test_converting_an_estimate_the_bookkeeper_already_converted_adopts_their_in
     assert theirs["DocNumber"] != order.number  # so the DocNumber look-up cannot find it
     qbo_connected.clear_requests()
 
-    job = sync.order_convert_request(order=order, by=staff_user)
+    job = order_convert_request(order=order, by=staff_user)
 
     assert job.state == "done", job.last_error
     assert [i["Id"] for i in entities(qbo_connected, "Invoice")] == [theirs["Id"]]  # no second invoice
@@ -66,7 +68,7 @@ class BeforeTheBatch:
 def test_a_bulk_reapply_after_5010_does_not_overwrite_an_invoice_paid_meanwhile(qbo_connected, order_factory, staff_user,
                                                                                monkeypatch):
     orders = [order_factory(ready_to_push=True) for _ in range(2)]
-    sync.bulk_push_run(bulk_id=BulkPush.objects.create().pk)
+    bulk_push_run(bulk_id=BulkPush.objects.create().pk)
     first, second = (Order.objects.get(pk=o.pk) for o in orders)
     for order in (first, second):
         order_update(order_id=order.pk, fields={"notes": "late edit"}, lines=None, by=staff_user)
@@ -74,7 +76,7 @@ def test_a_bulk_reapply_after_5010_does_not_overwrite_an_invoice_paid_meanwhile(
     lose = BeforeTheBatch(qbo_connected, lambda: qbo_connected.record_payment(REALM_ID, first.qbo_doc_id))
     monkeypatch.setattr(qbo_connected, "handle", lose)
 
-    bulk = sync.bulk_push_run(bulk_id=BulkPush.objects.create().pk)
+    bulk = bulk_push_run(bulk_id=BulkPush.objects.create().pk)
 
     assert lose.fired
     assert (bulk.succeeded, bulk.failed) == (1, 1)
@@ -111,12 +113,12 @@ def test_an_update_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_
     race = PaidBeforeTheAnswer(webhooks.emu, webhooks, creates=False)
     monkeypatch.setattr(webhooks.emu, "handle", race)
 
-    job = sync.order_update_request(order=Order.objects.get(pk=order.pk), by=staff_user)
+    job = order_update_request(order=Order.objects.get(pk=order.pk), by=staff_user)
 
     assert race.fired and job.state == "done", job.last_error
     order.refresh_from_db()
     assert (order.status, order.payment_status, order.qbo_balance) == ("paid", "paid", 0)
-    assert order.qbo_sync_token == client.read("Invoice", order.qbo_doc_id)["SyncToken"]
+    assert order.qbo_sync_token == calls.read("Invoice", order.qbo_doc_id)["SyncToken"]
     assert not order.changed_since_push
     assert order.activities.filter(activity_type=OrderActivity.Type.INVOICE_UPDATED).count() == 1
     assert not order.activities.filter(activity_type=OrderActivity.Type.SYNCED_FROM_QB,
@@ -130,7 +132,7 @@ def test_a_convert_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_
     race = PaidBeforeTheAnswer(webhooks.emu, webhooks, creates=True)
     monkeypatch.setattr(webhooks.emu, "handle", race)
 
-    job = sync.order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user)
+    job = order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user)
 
     assert race.fired and job.state == "done", job.last_error
     invoice, = entities(webhooks.emu, "Invoice")

@@ -13,7 +13,8 @@ from django.db import connection as db_connection
 from django.db import connections
 from django.utils import timezone
 
-from qbo_integration import client
+from qbo_integration.client import errors, http
+from qbo_integration.connection import calls, vault
 from qbo_integration.checks import quickbooks_settings
 from qbo_integration.models import IntegrationLog, QboConnection
 from qbo_integration.tasks import refresh_tokens_proactively
@@ -33,7 +34,7 @@ def token_calls(emu) -> int:
 
 @pytest.mark.django_db
 def test_it_calls_quickbooks_without_refreshing_a_fresh_token(qbo_connected):
-    info = client.company_info(REALM_ID)
+    info = calls.company_info(REALM_ID)
 
     assert info["CompanyName"] == "Kadouri Demo Produce LLC"
     assert token_calls(qbo_connected) == 0
@@ -46,7 +47,7 @@ def test_it_refreshes_an_expiring_token_and_stores_the_rotated_one(qbo_connected
     old_access, old_refresh = conn.access_token, conn.refresh_token
     QboConnection.objects.filter(pk=conn.pk).update(access_expires_at=timezone.now() + timedelta(minutes=4))
 
-    client.company_info(REALM_ID)
+    calls.company_info(REALM_ID)
 
     conn.refresh_from_db()
     assert token_calls(qbo_connected) == 1
@@ -60,11 +61,11 @@ def test_it_never_uses_the_previous_refresh_token_again(qbo_connected):
     conn = QboConnection.objects.get()
     first_refresh = conn.refresh_token
     expire_access_token(conn)
-    client.company_info(REALM_ID)
+    calls.company_info(REALM_ID)
 
     qbo_connected.advance(25 * HOUR)  # the previous refresh token is now dead at Intuit (§6.5)
     expire_access_token(conn)
-    client.company_info(REALM_ID)
+    calls.company_info(REALM_ID)
 
     sent = [r for r in qbo_connected.requests(method="POST", path=TOKEN_PATH)]
     assert len(sent) == 2
@@ -81,7 +82,7 @@ def concurrent_calls(n: int, expected: tuple[type[Exception], ...] = ()) -> tupl
     def call():
         try:
             start.wait(timeout=30)
-            results.append(client.company_info(REALM_ID)["CompanyName"])
+            results.append(calls.company_info(REALM_ID)["CompanyName"])
         except expected as e:
             failures.append(e.message)
         except Exception as e:  # noqa: BLE001 — collected and asserted by the caller
@@ -116,7 +117,7 @@ def test_it_tries_a_revoked_refresh_token_once_for_five_concurrent_callers(qbo_c
     expire_access_token(conn)
     # The refused refresh answers slowly, so every other caller is already waiting for the row when it fails.
     qbo_connected.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=0.5)
-    _, failures, other_errors = concurrent_calls(5, (client.QboAuthError,))
+    _, failures, other_errors = concurrent_calls(5, (errors.QboAuthError,))
 
     assert other_errors == []
     assert len(failures) == 5 and all("reconnect" in message.lower() for message in failures)
@@ -133,7 +134,7 @@ def test_it_tries_an_unreachable_sign_in_service_once_for_five_concurrent_caller
     # The first refresh times out; had anyone tried again, the emulator would have answered at once.
     settings.QBO_HTTP_TIMEOUT = 0.4
     emu.add_fault("slow", method="POST", path=TOKEN_PATH, count=1, delay=1.5)
-    _, failures, other_errors = concurrent_calls(5, (client.QboTransientError,))
+    _, failures, other_errors = concurrent_calls(5, (errors.QboTransientError,))
 
     deadline = time.monotonic() + 10
     while token_calls(emu) == 0 and time.monotonic() < deadline:
@@ -152,10 +153,10 @@ def test_it_needs_reconnect_when_the_refresh_token_is_revoked(qbo_connected, sta
     qbo_connected.disconnect(REALM_ID)  # the user disconnected the app inside QuickBooks
     expire_access_token(conn)
 
-    with pytest.raises(client.QboAuthError) as refused:
-        client.company_info(REALM_ID)
-    with pytest.raises(client.QboAuthError) as again:
-        client.company_info(REALM_ID)
+    with pytest.raises(errors.QboAuthError) as refused:
+        calls.company_info(REALM_ID)
+    with pytest.raises(errors.QboAuthError) as again:
+        calls.company_info(REALM_ID)
 
     assert QboConnection.objects.get().state == "needs_reconnect"
     assert "Reconnect" in str(refused.value) and "Reconnect" in str(again.value)
@@ -169,7 +170,7 @@ def test_it_needs_reconnect_when_the_refresh_token_is_revoked(qbo_connected, sta
 def test_it_refreshes_once_and_replays_after_a_401(qbo_connected):
     qbo_connected.add_fault("401", method="GET", path=r"/companyinfo/", count=1)
 
-    info = client.company_info(REALM_ID)
+    info = calls.company_info(REALM_ID)
 
     assert info["CompanyName"] == "Kadouri Demo Produce LLC"
     assert token_calls(qbo_connected) == 1
@@ -180,11 +181,11 @@ def test_it_refreshes_once_and_replays_after_a_401(qbo_connected):
 def test_it_pauses_the_whole_company_after_a_429(qbo_connected):
     qbo_connected.add_fault("429", method="GET", path=r"/companyinfo/", count=1)
 
-    with pytest.raises(client.QboThrottledError) as throttled:
-        client.company_info(REALM_ID)
+    with pytest.raises(errors.QboThrottledError) as throttled:
+        calls.company_info(REALM_ID)
     sent_before = qbo_connected.count_requests(path=f"/v3/company/{REALM_ID}/")
-    with pytest.raises(client.QboThrottledError):
-        client.read("Customer", "1", realm_id=REALM_ID)
+    with pytest.raises(errors.QboThrottledError):
+        calls.read("Customer", "1", realm_id=REALM_ID)
 
     conn = QboConnection.objects.get()
     assert conn.paused_until > timezone.now() + timedelta(seconds=30)
@@ -200,25 +201,25 @@ def test_it_reads_only_ascii_digits_in_retry_after(qbo_connected, retry_after, p
     answer = requests.Response()  # what QuickBooks' gateway sent with its 429
     answer.status_code, answer.headers["Retry-After"] = 429, retry_after
 
-    until = client._pause_company(conn, answer)
+    until = vault.pause_company(conn, http.throttle_until(answer))
 
-    expected = pause_seconds or client.DEFAULT_THROTTLE_PAUSE.total_seconds()  # unreadable: the default pause
+    expected = pause_seconds or http.DEFAULT_THROTTLE_PAUSE.total_seconds()  # unreadable: the default pause
     assert abs((until - timezone.now()).total_seconds() - expected) < 5
     assert QboConnection.objects.get().paused_until == until
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("fault, error_class", [
-    ("500", client.QboTransientError),
-    ("503", client.QboTransientError),
-    ("xml", client.QboThrottledError),
-    ("drop", client.QboTransientError),
+    ("500", errors.QboTransientError),
+    ("503", errors.QboTransientError),
+    ("xml", errors.QboThrottledError),
+    ("drop", errors.QboTransientError),
 ])
 def test_it_classifies_faults_by_code_not_by_exception_class(qbo_connected, fault, error_class):
     qbo_connected.add_fault(fault, method="GET", path=r"/companyinfo/", count=1)
 
     with pytest.raises(error_class) as failure:
-        client.company_info(REALM_ID)
+        calls.company_info(REALM_ID)
 
     assert failure.value.message and "Traceback" not in failure.value.message
     assert QboConnection.objects.get().last_error == failure.value.message
@@ -226,14 +227,14 @@ def test_it_classifies_faults_by_code_not_by_exception_class(qbo_connected, faul
 
 @pytest.mark.django_db
 def test_it_classifies_quickbooks_business_faults(qbo_connected):
-    with pytest.raises(client.QboNotFoundError) as missing:
-        client.read("Customer", "999999", realm_id=REALM_ID)
-    created = client.create("Customer", {"DisplayName": "Acme"}, request_id="r-1")
-    with pytest.raises(client.QboDuplicateError) as duplicate:
-        client.create("Customer", {"DisplayName": "acme"}, request_id="r-2")
-    client.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "x"}, request_id="r-3")
-    with pytest.raises(client.QboStaleError) as stale:
-        client.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "y"}, request_id="r-4")
+    with pytest.raises(errors.QboNotFoundError) as missing:
+        calls.read("Customer", "999999", realm_id=REALM_ID)
+    created = calls.create("Customer", {"DisplayName": "Acme"}, request_id="r-1")
+    with pytest.raises(errors.QboDuplicateError) as duplicate:
+        calls.create("Customer", {"DisplayName": "acme"}, request_id="r-2")
+    calls.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "x"}, request_id="r-3")
+    with pytest.raises(errors.QboStaleError) as stale:
+        calls.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "y"}, request_id="r-4")
 
     assert (missing.value.code, duplicate.value.code, stale.value.code) == ("610", "6240", "5010")
     assert "already has a record" in duplicate.value.message
@@ -241,8 +242,8 @@ def test_it_classifies_quickbooks_business_faults(qbo_connected):
 
 @pytest.mark.django_db
 def test_it_refuses_calls_when_not_connected(qbo):
-    with pytest.raises(client.QboNotConnected) as refused:
-        client.company_info(REALM_ID)
+    with pytest.raises(errors.QboNotConnected) as refused:
+        calls.company_info(REALM_ID)
 
     assert "not connected" in str(refused.value)
     assert qbo.count_requests() == 0
@@ -280,11 +281,11 @@ def test_it_keeps_tokens_and_secrets_out_of_logs(qbo_connected, caplog, settings
     conn = QboConnection.objects.get()
     secrets = [conn.access_token, conn.refresh_token, settings.QBO_CLIENT_SECRET]
     expire_access_token(conn)
-    client.company_info(REALM_ID)
+    calls.company_info(REALM_ID)
     conn.refresh_from_db()
     qbo_connected.add_fault("500", method="GET", path=r"/companyinfo/", count=1)
-    with pytest.raises(client.QboTransientError):
-        client.company_info(REALM_ID)
+    with pytest.raises(errors.QboTransientError):
+        calls.company_info(REALM_ID)
 
     logged = caplog.text + " ".join(IntegrationLog.objects.values_list("message", flat=True))
     for secret in secrets + [conn.access_token, conn.refresh_token]:
@@ -313,7 +314,7 @@ def test_it_fails_the_system_check_when_settings_are_missing(settings):
 def test_it_points_every_url_at_intuit_outside_the_emulator(settings):
     settings.QBO_ENVIRONMENT = "production"
 
-    urls = client.endpoints()
+    urls = http.endpoints()
 
     assert urls.api_base == "https://quickbooks.api.intuit.com/v3"
     assert urls.token == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
@@ -326,8 +327,8 @@ def test_it_reports_an_unreachable_sign_in_service_as_transient(qbo_connected, s
     expire_access_token(conn)
     settings.QBO_EMULATOR_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
 
-    with pytest.raises(client.QboTransientError) as failure:
-        client.company_info(REALM_ID)
+    with pytest.raises(errors.QboTransientError) as failure:
+        calls.company_info(REALM_ID)
 
     assert "could not be reached" in failure.value.message
     assert QboConnection.objects.get().state == "connected"  # a network error never forces a reconnect

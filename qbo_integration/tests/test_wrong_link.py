@@ -12,10 +12,12 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from orders.models import Order, OrderActivity
-from qbo_integration import client, reconcile
+from qbo_integration import reconcile
+from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
+from qbo_integration.connection import calls
 from qbo_integration.models import QboWebhookEvent
+from qbo_integration.outbound.requests import order_convert_request, order_void_request
 from qbo_integration.selectors.inbound import reconcile_latest
-from qbo_integration.sync import bulk_push_run, bulk_push_start, order_convert_request, order_void_request
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, webhooks  # noqa: F401
@@ -97,8 +99,8 @@ def wrongly_linked(webhooks, other_paid, order_factory, staff_user):
     order's document any more (the bookkeeper reused the invoice for another sale)."""
     order = invoiced(order_factory(), by=staff_user)
     webhooks.flush()
-    invoice = client.read("Invoice", order.qbo_doc_id)
-    client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
+    invoice = calls.read("Invoice", order.qbo_doc_id)
+    calls.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
                               "DocNumber": "QB-9"}, request_id=f"renumber-{order.pk}")
     webhooks.flush()
     order.refresh_from_db()
@@ -181,8 +183,8 @@ def test_reconciliation_shows_a_wrong_link_and_never_takes_its_values(wrongly_li
 
 
 def test_a_wrong_link_heals_when_the_document_carries_the_orders_number_again(wrongly_linked, webhooks):
-    invoice = client.read("Invoice", wrongly_linked.qbo_doc_id)
-    client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
+    invoice = calls.read("Invoice", wrongly_linked.qbo_doc_id)
+    calls.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
                               "DocNumber": wrongly_linked.number}, request_id=f"renumber-back-{wrongly_linked.pk}")
     webhooks.flush()
 
@@ -220,7 +222,7 @@ def test_no_code_looks_an_order_up_by_a_quickbooks_id_without_its_type():
 def test_a_payment_first_seen_in_an_updates_answer_is_logged_as_received(webhooks, order_factory, staff_user):
     """The bookkeeper's partial payment reached Kadouri only through its own Update's answer (the webhook was
     lost): the order's log still says a payment was received, as a webhook would have."""
-    from qbo_integration.sync import order_update_request
+    from qbo_integration.outbound.requests import order_update_request
 
     order = invoiced(order_factory(), by=staff_user)
     webhooks.flush()
@@ -252,7 +254,6 @@ def test_a_retried_convert_after_the_estimates_webhook_moved_the_order_ends_done
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
     webhooks.flush()
     webhooks.emu.add_fault("drop", method="POST", path="/invoice$")
-    settings.QBO_INLINE_RETRY_DELAYS = []  # one try in the request, then the worker's queue
 
     job = order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user)
     assert job.state == "pending"
@@ -274,8 +275,8 @@ def test_a_payment_already_on_the_invoice_an_order_starts_following_is_logged(we
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
     webhooks.flush()
     webhooks.emu.configure_webhooks(drop_rate=1.0)
-    estimate = client.read("Estimate", order.qbo_doc_id)
-    invoice = client.create("Invoice", {
+    estimate = calls.read("Estimate", order.qbo_doc_id)
+    invoice = calls.create("Invoice", {
         "CustomerRef": estimate["CustomerRef"], "Line": estimate["Line"], "DocNumber": "QB-77",
         "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}, request_id=f"bookkeeper-{order.pk}")
     webhooks.emu.record_payment(REALM_ID, invoice["Id"], 100)

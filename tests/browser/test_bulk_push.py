@@ -7,7 +7,7 @@ from django_q.conf import Conf
 from playwright.sync_api import expect
 
 from orders.services import order_update
-from qbo_integration import sync
+from qbo_integration.bulk.push import bulk_push_run
 from qbo_integration.models import BulkPush
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
 from tests.browser.conftest import ARTIFACTS
@@ -51,7 +51,7 @@ def test_push_all_pending_shows_the_list_then_each_outcome_without_a_reload(
     page.evaluate("window.stillTheSamePage = true")
     page.get_by_test_id("bulk-push").click()
     expect(page.get_by_test_id("bulk-progress")).to_have_attribute("data-state", "queued")
-    sync.bulk_push_run(bulk_id=BulkPush.objects.get(state="queued").pk)  # the worker's part
+    bulk_push_run(bulk_id=BulkPush.objects.get(state="queued").pk)  # the worker's part
 
     expect(page.get_by_test_id("bulk-progress")).to_have_attribute("data-state", "done", timeout=15_000)
     assert page.evaluate("window.stillTheSamePage") is True  # it updated itself: no reload

@@ -13,7 +13,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def live_qbo(qbo_emulator_server, live_server, settings):
     point_settings_at(qbo_emulator_server, settings)
-    settings.QBO_INLINE_RETRY_DELAYS = (0.1, 0.3)
     store_connection(qbo_emulator_server)
     return qbo_emulator_server
 
@@ -64,4 +63,44 @@ def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, s
     expect(log).to_contain_text(f"Invoice #{order.number} voided in QuickBooks by Sam Staff.")
     expect(page.locator("#qbo-panel button")).to_have_count(0)
     assert Order.objects.get(pk=order.pk).status == "cancelled"
+    assert csp_violations == []
+
+
+def test_a_click_whose_try_fails_is_finished_by_the_worker_and_the_panel_follows(
+        page, live_server, live_qbo, staff_user, order_factory, csp_violations):
+    """The click makes one try and never waits in the request; QuickBooks answers 503, so the job is queued. The
+    worker's retry creates the invoice, and the open page shows it by itself: no reload, no second click."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qbo_integration import tasks
+    from qbo_integration.models import QboSyncJob
+
+    order = order_factory()
+    live_qbo.add_fault("503", method="POST", path="/invoice$", count=1)
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    page.evaluate("window.__notReloaded = true")
+    panel = page.locator("#qbo-panel")
+
+    panel.get_by_role("button", name="Create Invoice in QB").click()
+
+    expect(page.get_by_test_id("qbo-outcome")).to_contain_text("Queued — retrying at")
+    job = QboSyncJob.objects.get(order=order)
+    assert (job.state, job.attempts) == ("pending", 1)
+    assert live_qbo.count_requests(method="POST", subpath="invoice") == 1
+    expect(page.get_by_test_id("status-badge")).to_have_text("Draft")
+
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+    assert tasks.qbo_drain_due_jobs() == 1  # what the worker does when the retry is due
+
+    expect(page.get_by_test_id("qbo-doc")).to_have_text(f"Invoice #{order.number}")
+    expect(page.get_by_test_id("qbo-outcome")).to_have_count(0)  # the queued notice gave way to the outcome
+    expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
+    expect(panel.get_by_role("button", name="Void Invoice")).to_have_count(1)
+    assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+    invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
+    assert invoice["DocNumber"] == order.number
+    assert QboSyncJob.objects.get(pk=job.pk).state == "done"
     assert csp_violations == []

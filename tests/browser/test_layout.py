@@ -16,10 +16,11 @@ from playwright.sync_api import expect
 
 from conftest import make_account, make_order, make_product
 from orders.models import Order
-from qbo_integration import client, reconcile
+from qbo_integration import reconcile
+from qbo_integration.connection import calls
 from qbo_integration.inbound import catchup
 from qbo_integration.models import BulkPush, IntegrationLog, QboConnection, QboWebhookEvent
-from qbo_integration.sync import order_push_request, order_void_request
+from qbo_integration.outbound.requests import order_push_request, order_void_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
 from tests.browser.helpers import log_in
 
@@ -75,10 +76,10 @@ def shop(qbo_emulator_server, settings, admin_user):
     assert order_void_request(order=Order.objects.get(pk=cancelled.pk), by=admin_user).state == "done"
 
     posted.refresh_from_db()
-    invoice = client.read("Invoice", posted.qbo_doc_id)
+    invoice = calls.read("Invoice", posted.qbo_doc_id)
     lines = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
     lines[0]["SalesItemLineDetail"]["Qty"], lines[0]["Amount"] = 99, 99 * lines[0]["SalesItemLineDetail"]["UnitPrice"]
-    client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
+    calls.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
                               "Line": lines}, request_id=f"layout-{posted.pk}")  # drift: the total, edited there
     reconcile.reconcile_run(by=admin_user)
     catchup.catchup_run(realm_id=REALM_ID)

@@ -13,7 +13,7 @@ from orders.models import Order
 from qbo_integration import reconcile
 from qbo_integration.inbound import catchup
 from qbo_integration.invariants import order_invariant_violations
-from qbo_integration.sync import order_push_request
+from qbo_integration.outbound.requests import order_push_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
 from tests.browser.helpers import log_in
 

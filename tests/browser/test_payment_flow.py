@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from orders.models import Order
 from qbo_integration.invariants import order_invariant_violations
-from qbo_integration.sync import order_push_request
+from qbo_integration.outbound.requests import order_push_request
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
 from tests.browser.helpers import log_in
 

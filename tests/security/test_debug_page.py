@@ -20,7 +20,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from django.views.debug import technical_500_response
 
-from qbo_integration import client as qbo_client
+from qbo_integration.connection.vault import refresh_connection
 from qbo_integration.inbound import intake
 from qbo_integration.models import QboConnection
 from qbo_integration.testing import REALM_ID
@@ -140,7 +140,7 @@ def test_the_debug_page_of_a_crashed_token_refresh_hides_the_tokens(qbo_connecte
 
     with database_refuses("UPDATE", "quickbooks_tokens"), pytest.raises(DatabaseError):
         try:
-            qbo_client.refresh_connection(conn.pk)
+            refresh_connection(conn.pk)
         except DatabaseError:
             exc_info = sys.exc_info()
             raise

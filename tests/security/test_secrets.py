@@ -16,7 +16,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from qbo_integration import client as qbo_client
+from qbo_integration.client.errors import QboError
+from qbo_integration.connection import calls
 from qbo_integration.models import QboConnection
 from qbo_integration.testing import REALM_ID
 
@@ -75,13 +76,13 @@ def run(qbo, admin_user, staff_user, caplog):
     vault.note_connection()
 
     QboConnection.objects.update(access_expires_at=timezone.now() - timedelta(seconds=1))
-    qbo_client.company_info(REALM_ID)  # refresh with rotation
+    calls.company_info(REALM_ID)  # refresh with rotation
     vault.note_connection()
 
     qbo.disconnect(REALM_ID)  # the company revoked us at Intuit: the next refresh gets invalid_grant
     QboConnection.objects.update(access_expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(qbo_client.QboError):
-        qbo_client.company_info(REALM_ID)
+    with pytest.raises(QboError):
+        calls.company_info(REALM_ID)
     assert QboConnection.objects.get().state == QboConnection.State.NEEDS_RECONNECT
 
     params = _start(admin)  # reconnect, then a refused code

@@ -18,7 +18,7 @@ from kadouri.text import validate_multi_line, validate_single_line
 from orders.models import Order, OrderActivity, OrderLine
 from orders.services import LineInput, OrderError, order_create
 from products.models import Product
-from qbo_integration import client
+from qbo_integration.connection import calls
 from qbo_integration.testing import REALM_ID
 from qbo_integration.tests.inbound_support import posted, webhooks  # noqa: F401
 
@@ -241,8 +241,8 @@ def test_a_customer_renamed_in_quickbooks_comes_in_without_hidden_characters(pos
 
 def test_an_item_renamed_in_quickbooks_comes_in_without_hidden_characters(posted, webhooks):
     product = posted.lines.first().product
-    item = client.read("Item", product.qbo_item_id)
-    client.update("Item", {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True,
+    item = calls.read("Item", product.qbo_item_id)
+    calls.update("Item", {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True,
                            "Name": "Gala\u200b Apples\u202e XL"}, request_id="rename-item-1")
 
     webhooks.flush()

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern
 
 from orders.models import Order
-from qbo_integration.connection import STATE_SESSION_KEY
+from qbo_integration.connection.connect import STATE_SESSION_KEY
 from qbo_integration.models import IntegrationLog, QboConnection
 
 from .conftest import WEBHOOK_PATH, World, add_integration_rows, assert_no_leak, diff, full_snapshot, secrets_now
@@ -328,11 +328,12 @@ def test_it_never_answers_5xx_to_an_empty_unsafe_request(crawl, staff_user, admi
     assert not problems, "\n".join(problems)
 
 
-# Views whose every action is an admin's: the connection (views/connection.py) and the inbox / catch-up /
-# reconciliation operator pages (views/inbox_pages.py, catchup_pages.py, reconcile_pages.py). Their read-only pages
-# are crawled too: they must not change anything.
-MANAGE_MODULES = {"qbo_integration.views.connection", "qbo_integration.views.inbox_pages",
-                  "qbo_integration.views.catchup_pages", "qbo_integration.views.reconcile_pages"}
+# Views whose every action is an admin's: the connection (views/connection_pages.py, views/connection_api.py) and
+# the inbox / catch-up / reconciliation operator pages (views/inbox_pages.py, catchup_pages.py, reconcile_pages.py).
+# Their read-only pages are crawled too: they must not change anything.
+MANAGE_MODULES = {"qbo_integration.views.connection_pages", "qbo_integration.views.connection_api",
+                  "qbo_integration.views.inbox_pages", "qbo_integration.views.catchup_pages",
+                  "qbo_integration.views.reconcile_pages"}
 
 
 def _manage_patterns() -> list[Pattern]:

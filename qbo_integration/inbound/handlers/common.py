@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from orders.models import Order
 
-from ... import client
+from ...client.errors import QboNotFoundError
+from ...connection import calls
 from ...documents.apply import Cause
 from ...models import QboWebhookEvent
 
@@ -24,8 +25,8 @@ def fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) -
             and event.entity_id == entity_id and event.raw.get("Id"):
         return None if event.raw.get("status") == "Deleted" else event.raw
     try:
-        return client.read(entity, entity_id, realm_id=event.realm_id)
-    except client.QboNotFoundError:
+        return calls.read(entity, entity_id, realm_id=event.realm_id)
+    except QboNotFoundError:
         return None
 
 

@@ -12,7 +12,7 @@ from ...documents.apply import Outcome
 from ...documents.reading import Version, money
 from ...mapping import product_edited_since_push, product_fingerprint
 from ...models import QboWebhookEvent, SyncConflict
-from ...sync import income_account_id
+from ...refs.accounts import income_account_id
 from .common import Ignored, fetch
 
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from qbo_integration.client import QboError
+from qbo_integration.client.errors import QboError
 from qbo_integration.demo import demo_documents_load
 
 

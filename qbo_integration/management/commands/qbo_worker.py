@@ -2,8 +2,8 @@
 
 On Ctrl-C or SIGTERM django-q2 stops gracefully but without a deadline: every worker finishes the task it holds,
 then every task already handed to it, before it reads its stop pill. One slow task (a QuickBooks call against a
-company that stopped answering, an in-request retry pause, a bulk push pacing itself under QuickBooks' limits)
-keeps the whole cluster up for minutes. Nothing Kadouri's tasks do depends on finishing: job rows are leased
+company that stopped answering, a bulk push pacing itself under QuickBooks' limits) keeps the whole cluster up for
+minutes. Nothing Kadouri's tasks do depends on finishing: job rows are leased
 and reclaimed when their worker dies (in doubt, looked up before any re-create), inbox leases expire, a dead
 bulk push is resumed, and an unacknowledged django-q2 task is delivered again. So the stop gets a deadline:
 the graceful stop first, then whatever is still running is killed.

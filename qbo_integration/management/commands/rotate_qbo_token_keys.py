@@ -5,8 +5,8 @@ then remove the old keys.
 """
 
 from django.core.management.base import BaseCommand
-from django.template.defaultfilters import pluralize
 from django.db import connection, transaction
+from django.template.defaultfilters import pluralize
 
 from qbo_integration.fields import reencrypt
 from qbo_integration.models import QboConnection
@@ -23,11 +23,13 @@ class Command(BaseCommand):
         rotated = 0
         with connection.cursor() as cursor:
             # FOR UPDATE: a token refresh committing meanwhile must not be overwritten by the old ciphertext.
-            cursor.execute(f"SELECT id, access_token, refresh_token FROM {table}{' FOR UPDATE' if connection.features.has_select_for_update else ''}")
+            lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            cursor.execute(f"SELECT id, access_token, refresh_token FROM {table}{lock}")
             for row_id, *ciphertexts in cursor.fetchall():
                 new = [reencrypt(value) if value else value for value in ciphertexts]
                 cursor.execute(
                     f"UPDATE {table} SET access_token = %s, refresh_token = %s WHERE id = %s", [*new, row_id]
                 )
                 rotated += 1
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the tokens of {rotated} QuickBooks connection{pluralize(rotated)}."))
+        self.stdout.write(self.style.SUCCESS(
+            f"Re-encrypted the tokens of {rotated} QuickBooks connection{pluralize(rotated)}."))

@@ -14,9 +14,10 @@ from kadouri.text import clean_inbound_line, is_ascii_digits
 from orders.models import Order
 from products.models import Product
 
-from . import client
-from .client import QboAuthError, QboError
-from .models import IntegrationLog, QboConnection
+from ..client import http, oauth
+from ..client.errors import QboAuthError, QboError, QboValidationError, TokenRejected
+from ..models import IntegrationLog, QboConnection
+from .vault import current_connection, latest_connection, log_event, store_tokens
 
 STATE_SESSION_KEY = "qbo_oauth_state"
 STATE_MAX_AGE_SECONDS = 600
@@ -36,7 +37,7 @@ def oauth_start(*, session) -> str:
     """A single-use, short-lived `state` bound to this session; returns the authorization URL."""
     state = secrets.token_urlsafe(32)
     session[STATE_SESSION_KEY] = {"value": state, "issued": time.time()}
-    return client.authorization_url(state)
+    return oauth.authorization_url(state)
 
 
 def _accept_state(session, state: str) -> None:
@@ -101,30 +102,31 @@ def oauth_callback(*, session, params, user) -> QboConnection:
     except ConnectError as e:
         _discard_new_grant(tokens, realm_id, user, str(e))
         raise
-    conn, replaced = _save_connection(realm_id, tokens, user, company_name=clean_inbound_line(info.get("CompanyName") or "")[:255])
+    company_name = clean_inbound_line(info.get("CompanyName") or "")[:255]
+    conn, replaced = _save_connection(realm_id, tokens, user, company_name=company_name)
     note = _revoke_replaced(replaced)
-    client.log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECTED,
+    log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECTED,
                      message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}", user=user)
     return conn
 
 
-def _exchange_code(code: str, realm_id: str, user) -> client.TokenSet:
+def _exchange_code(code: str, realm_id: str, user) -> oauth.TokenSet:
     try:
-        return client.exchange_code(code, realm_id if is_realm_id(realm_id) else "")
+        return oauth.exchange_code(code, realm_id if is_realm_id(realm_id) else "")
     except QboError as e:
-        client.log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
+        log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
                          message=e.message, user=user)
         raise ConnectError(e.message) from None
 
 
-def _verify_company(tokens: client.TokenSet, realm_id: str) -> dict:
+def _verify_company(tokens: oauth.TokenSet, realm_id: str) -> dict:
     if not realm_id:
         raise ConnectError("QuickBooks sent back an incomplete answer (no company id). Click Connect again.")
     if not is_realm_id(realm_id):
         raise ConnectError("QuickBooks sent back an invalid company id (it must be digits 0-9). "
                            "Nothing was changed. Click Connect again.")
     try:
-        return client.company_info_with_new_tokens(tokens, realm_id)
+        return _company_info_with_new_tokens(tokens, realm_id)
     except QboAuthError:
         raise ConnectError(f"QuickBooks did not confirm company {realm_id}: this sign-in was not granted for it. "
                            "Nothing was changed. Click Connect and choose the company again.") from None
@@ -133,13 +135,26 @@ def _verify_company(tokens: client.TokenSet, realm_id: str) -> dict:
                            f"{e.message}") from None
 
 
-def _discard_new_grant(tokens: client.TokenSet, realm_id: str, user, reason: str) -> None:
+@sensitive_variables("tokens")
+def _company_info_with_new_tokens(tokens: oauth.TokenSet, realm_id: str) -> dict:
+    """Reads CompanyInfo with tokens that are not stored yet: QuickBooks answers only if they were granted
+    for `realm_id` (403 otherwise), which proves which company a sign-in connected before anything is saved."""
+    try:
+        return http.send(realm_id=realm_id, access_token=tokens.access_token, method="GET",
+                         path=f"companyinfo/{realm_id}")["CompanyInfo"]
+    except TokenRejected:
+        raise QboAuthError("QuickBooks did not accept the new sign-in's access token.", status=401) from None
+    except KeyError:
+        raise QboValidationError("QuickBooks answered without the company's details.") from None
+
+
+def _discard_new_grant(tokens: oauth.TokenSet, realm_id: str, user, reason: str) -> None:
     note = "The new sign-in was revoked at QuickBooks."
     try:
-        client.revoke(tokens.refresh_token)
+        oauth.revoke(tokens.refresh_token)
     except QboError as e:
         note = f"Revoking the new sign-in at QuickBooks failed ({e.message})."
-    client.log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
+    log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
                      message=f"{reason} Company id in the answer: {ascii(realm_id[:40])}. {note}", user=user)
 
 
@@ -149,13 +164,14 @@ def _loggable_realm(realm_id: str) -> str:
 
 @transaction.atomic
 @sensitive_variables("tokens")
-def _save_connection(realm_id: str, tokens: client.TokenSet, user, *, company_name: str) -> tuple[QboConnection, list[str]]:
+def _save_connection(realm_id: str, tokens: oauth.TokenSet, user, *,
+                     company_name: str) -> tuple[QboConnection, list[str]]:
     """Returns the connection and the refresh tokens of the sign-ins it replaced (to revoke once committed)."""
     rows = list(QboConnection.objects.select_for_update().order_by("pk"))
     replaced = [row.refresh_token for row in rows if row.refresh_token]
     QboConnection.objects.exclude(realm_id=realm_id).delete()  # only reached when no old ids remain
     conn = next((row for row in rows if row.realm_id == realm_id), None) or QboConnection(realm_id=realm_id)
-    client.store_tokens(conn, tokens)
+    store_tokens(conn, tokens)
     conn.company_name = company_name or conn.company_name
     conn.environment = settings.QBO_ENVIRONMENT
     conn.state = QboConnection.State.CONNECTED
@@ -170,7 +186,7 @@ def _revoke_replaced(refresh_tokens: list[str]) -> str:
     failures = []
     for refresh_token in refresh_tokens:
         try:
-            client.revoke(refresh_token)
+            oauth.revoke(refresh_token)
         except QboError as e:
             failures.append(e.message)
     if failures:
@@ -181,20 +197,20 @@ def _revoke_replaced(refresh_tokens: list[str]) -> str:
 def disconnect(*, user) -> QboConnection | None:
     """Revokes at Intuit, then deletes the tokens. QuickBooks ids on records stay (reconnect resumes).
     None when there was no live connection to disconnect."""
-    conn = client.current_connection()
+    conn = current_connection()
     if conn is None:
         return None  # already disconnected (or never connected): nothing to revoke, nothing to log
     note = ""
     if conn.refresh_token:
         try:
-            client.revoke(conn.refresh_token)
+            oauth.revoke(conn.refresh_token)
         except QboError as e:
             note = f" Revoking at QuickBooks failed ({e.message}); the tokens were deleted here anyway."
     conn.access_token = conn.refresh_token = ""
     conn.access_expires_at = conn.refresh_expires_at = None
     conn.state = QboConnection.State.DISCONNECTED
     conn.save()
-    client.log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.DISCONNECTED,
+    log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.DISCONNECTED,
                      message=f"Disconnected by {user.get_username()}.{note}", user=user)
     return conn
 
@@ -203,7 +219,8 @@ def disconnect(*, user) -> QboConnection | None:
 def clear_linked_ids(*, user) -> dict[str, int]:
     """For switching companies: forget every QuickBooks id of the old company."""
     counts = {
-        "accounts": Account.objects.filter(qbo_customer_id__isnull=False).update(qbo_customer_id=None, qbo_sync_token=""),
+        "accounts": Account.objects.filter(qbo_customer_id__isnull=False).update(qbo_customer_id=None,
+                                                                                 qbo_sync_token=""),
         "products": Product.objects.filter(qbo_item_id__isnull=False).update(qbo_item_id=None, qbo_sync_token=""),
         "orders": Order.objects.filter(qbo_doc_id__isnull=False).update(
             qbo_doc_id=None, qbo_doc_number="", qbo_doc_type="", qbo_sync_token="", qbo_balance=None, qbo_total=None,
@@ -216,13 +233,13 @@ def clear_linked_ids(*, user) -> dict[str, int]:
     old = QboConnection.objects.filter(state=QboConnection.State.DISCONNECTED)
     realms = list(old.values_list("realm_id", flat=True))
     old.delete()
-    client.log_event(realm_id=",".join(realms), event=IntegrationLog.Event.IDS_CLEARED,
+    log_event(realm_id=",".join(realms), event=IntegrationLog.Event.IDS_CLEARED,
                      message=f"QuickBooks ids cleared by {user.get_username()}: {counts}.", user=user)
     return counts
 
 
 def status_json() -> dict:
-    conn = client.latest_connection()
+    conn = latest_connection()
 
     def iso(value):
         return value.isoformat() if value else None

@@ -1,23 +1,24 @@
-"""QuickBooks connection: the Settings page and the spec's OAuth endpoints."""
+"""QuickBooks connection pages: the Settings page, connecting (the OAuth redirect and its callback), clearing the
+old company's ids and loading the demo documents."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from kadouri.http import api_login_required, api_permission_required, json_error
+from kadouri.http import api_permission_required, json_error
 
-from .. import client, connection, demo
+from .. import demo
+from ..client.errors import QboError
+from ..client.http import endpoints
+from ..connection import connect as connection
+from ..connection.vault import current_connection, latest_connection
 from ..context_processors import MANAGE_PERMISSION, can_manage_quickbooks
 from ..models import IntegrationLog
 
 LOG_ENTRIES_SHOWN = 25
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
@@ -31,14 +32,14 @@ def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
 @login_required
 @require_GET
 def settings_quickbooks(request: HttpRequest) -> HttpResponse:
-    conn = client.latest_connection()
+    conn = latest_connection()
     return render(request, "qbo_integration/settings.html", {
         "conn": conn,
         "status": connection.status_json(),
         "can_manage": can_manage_quickbooks(request.user),
         "linked_ids_exist": connection.linked_ids_exist(),
         "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
-        "environment": client.endpoints(),
+        "environment": endpoints(),
         "demo_waiting": demo.demo_documents_waiting(),
     })
 
@@ -48,7 +49,7 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
 def connect(request: HttpRequest) -> HttpResponse:
     try:
         url = connection.oauth_start(session=request.session)
-    except client.QboError as e:
+    except QboError as e:
         messages.error(request, e.message)
         return redirect("qbo:settings")
     return redirect(url)
@@ -68,43 +69,22 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("qbo:settings")
 
 
-@api_login_required
-@require_GET
-def status(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(connection.status_json())
-
-
-@api_permission_required(MANAGE_PERMISSION, "Only admins can disconnect QuickBooks.")
-@require_POST
-def disconnect(request: HttpRequest) -> HttpResponse:
-    conn = connection.disconnect(user=request.user)
-    if conn is None:
-        text = "QuickBooks is not connected: there was nothing to disconnect."
-        if _wants_json(request):
-            return json_error(409, text)
-        messages.error(request, text)
-        return redirect("qbo:settings")
-    text = "QuickBooks disconnected. Records keep their QuickBooks ids; reconnecting the same company resumes."
-    if _wants_json(request):
-        return JsonResponse({"disconnected": True, "message": text})
-    messages.success(request, text)
-    return redirect("qbo:settings")
-
-
 @login_required
 @require_POST
 def clear_ids(request: HttpRequest) -> HttpResponse:
     if not can_manage_quickbooks(request.user):
         messages.error(request, "Only admins can clear QuickBooks ids.")
         return redirect("qbo:settings")
-    if client.current_connection() is not None:
+    if current_connection() is not None:
         messages.error(request, "Disconnect QuickBooks before clearing its ids.")
         return redirect("qbo:settings")
     if request.POST.get("confirm") != "CLEAR":
-        messages.error(request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and orders.")
+        messages.error(request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and "
+                                "orders.")
         return redirect("qbo:settings")
     counts = connection.clear_linked_ids(user=request.user)
-    messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, {counts['orders']} orders.")
+    messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, "
+                              f"{counts['orders']} orders.")
     return redirect("qbo:settings")
 
 
@@ -116,7 +96,7 @@ def demo_documents(request: HttpRequest) -> HttpResponse:
         return redirect("qbo:settings")
     try:
         lines = demo.demo_documents_load(by=request.user)
-    except client.QboError as e:
+    except QboError as e:
         messages.error(request, e.message)
         return redirect("qbo:settings")
     for line in lines:

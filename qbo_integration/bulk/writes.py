@@ -1,0 +1,155 @@
+"""A push's writes: invoices created 30 per batch request (after one DocNumber look-up for them all) and
+documents updated 30 per batch (after reading them all: a paid, voided or wrongly linked one is not written)."""
+
+from __future__ import annotations
+
+from orders.models import Order
+
+from .. import mapping
+from ..client.errors import (
+    QboError,
+    QboNotFoundError,
+    QboStaleError,
+    QboThrottledError,
+    QboTransientError,
+    batch_fault,
+)
+from ..documents.store import entity_of
+from ..models import BulkPush
+from ..outbound.adopt import adoptable
+from ..outbound.record import checked_target, mark_created, mark_updated, refuse_if_settled
+from ..outbox.jobs import job_done, request_id
+from ..refs import pacing
+from ..refs.lookups import find_by_doc_number, lookup_by_name, rows_by_id
+from ..refs.pacing import BATCH_MAX_ITEMS, Pacer
+from .lease import Work, fail_work, heartbeat, progress, settle_transient
+
+
+def bulk_creates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> None:
+    for w in [w for w in work if w.order.qbo_doc_id]:
+        # Recorded by an earlier run whose worker died before it closed the job: nothing to send or log again.
+        job_done(w.job, {"docId": w.order.qbo_doc_id, "docNumber": w.order.qbo_doc_number, "adopted": True})
+        progress(bulk, pacer, succeeded=1)
+    work = [w for w in work if not w.order.qbo_doc_id]
+    # DocNumber look-up first, for every order: one batch request per 3,000 orders.
+    numbers = [w.order.number for w in work]
+    found = lookup_by_name("Invoice", "DocNumber", numbers, pacer) if numbers else {}
+    fresh = []
+    for w in work:
+        doc = found.get(w.order.number.casefold())
+        if doc is None:
+            fresh.append(w)
+            continue
+        _bulk_adopt(bulk, w, doc, pacer)
+    for start in range(0, len(fresh), BATCH_MAX_ITEMS):
+        chunk = fresh[start:start + BATCH_MAX_ITEMS]
+        items = [{"bId": f"j{w.job.pk}", "operation": "create", "Invoice": w.payload} for w in chunk]
+        heartbeat(bulk, force=True)  # still this worker's push: never send a batch another worker now owns
+        try:
+            rid = request_id("bulk-create:" + ",".join(w.job.request_id for w in chunk))
+            answers = pacing.batch(items, pacer, request_id=rid)
+        except (QboTransientError, QboThrottledError) as e:
+            settle_transient(bulk, chunk, e, pacer)
+            continue
+        for w in chunk:
+            answer = answers.get(f"j{w.job.pk}", {})
+            if "Invoice" in answer:
+                _bulk_created(bulk, w, answer["Invoice"], pacer)
+                continue
+            error = batch_fault(answer.get("Fault"), f"Invoice #{w.order.number}")
+            try:
+                doc = find_by_doc_number("Invoice", w.order.number, pacer) if error.code == "6140" else None
+            except QboError as lookup_error:
+                error, doc = lookup_error, None
+            if doc is None:
+                fail_work(bulk, w, error, pacer)
+            else:
+                _bulk_adopt(bulk, w, doc, pacer)
+
+
+def _bulk_adopt(bulk: BulkPush, w: Work, doc: dict, pacer: Pacer) -> None:
+    """An invoice with the order's number already exists: ours (adopted) or not (the job fails)."""
+    try:
+        adoptable(doc, customer_id=w.customer_id, order=w.order, entity="Invoice")
+    except QboError as e:
+        fail_work(bulk, w, e, pacer)
+    else:
+        _bulk_created(bulk, w, doc, pacer)
+
+
+def _bulk_created(bulk: BulkPush, w: Work, doc: dict, pacer: Pacer) -> None:
+    order = mark_created(w.job, doc, Order.DocType.INVOICE, w.fingerprint)
+    job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": "invoice"})
+    progress(bulk, pacer, succeeded=1)
+
+
+def _current_documents(work: list[Work], pacer: Pacer, entities: tuple[str, ...]) -> dict[tuple[str, str], dict]:
+    """The documents as QuickBooks has them now, by (entity, Id): one query per entity and 100 documents."""
+    current: dict[tuple[str, str], dict] = {}
+    for entity in entities:
+        ids = [w.order.qbo_doc_id for w in work if entity_of(w.order) == entity]
+        current |= {(entity, doc_id): row for doc_id, row in rows_by_id(entity, ids, pacer).items()}
+    return current
+
+
+def _without_settled(bulk: BulkPush, work: list[Work], pacer: Pacer, *,
+                     entities: tuple[str, ...] = ("Invoice",)) -> tuple[list[Work], dict[tuple[str, str], dict]]:
+    """The single-order update's rules in bulk: the document read must be the order's own (a wrong link gets no
+    write) and an invoice paid or voided in QuickBooks is not overwritten; such a job fails with the reason in
+    the order's Activity Log. Returns the orders still to update, each with its write target, and the
+    documents it read (`entities`)."""
+    current = _current_documents(work, pacer, entities)
+    ready = []
+    for w in work:
+        entity = entity_of(w.order)
+        doc = current.get((entity, str(w.order.qbo_doc_id)))
+        try:
+            if doc is None:
+                raise QboNotFoundError(f"QuickBooks no longer has {entity.lower()} {w.order.qbo_doc_id}; "
+                                       "nothing was updated.")
+            w.target = checked_target(w.job, w.order, doc)
+            refuse_if_settled(entity, doc)
+        except QboError as e:
+            fail_work(bulk, w, e, pacer)
+            continue
+        ready.append(w)
+    return ready, current
+
+
+def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: bool = False) -> None:
+    stale: list[Work] = []
+    if not reapply:
+        work, _ = _without_settled(bulk, work, pacer, entities=_entities(work))
+    for start in range(0, len(work), BATCH_MAX_ITEMS):
+        chunk = work[start:start + BATCH_MAX_ITEMS]
+        items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
+            w.payload, w.target)} for w in chunk]
+        prefix = "bulk-update-reapply:" if reapply else "bulk-update:"
+        heartbeat(bulk, force=True)
+        try:
+            rid = request_id(prefix + ",".join(w.job.request_id for w in chunk))
+            answers = pacing.batch(items, pacer, request_id=rid)
+        except (QboTransientError, QboThrottledError) as e:
+            settle_transient(bulk, chunk, e, pacer)
+            continue
+        for w in chunk:
+            answer, entity = answers.get(f"j{w.job.pk}", {}), entity_of(w.order)
+            if entity in answer:
+                order = mark_updated(w.job, w.order.pk, answer[entity], w.fingerprint, entity=entity)
+                job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number})
+                progress(bulk, pacer, succeeded=1)
+                continue
+            error = batch_fault(answer.get("Fault"), f"{entity} #{w.order.qbo_doc_number}")
+            if isinstance(error, QboStaleError) and not reapply:
+                stale.append(w)
+            else:
+                fail_work(bulk, w, error, pacer)
+    if stale:
+        # 5010: someone changed them in QuickBooks. Re-read them (one query per entity and 100 documents); one paid
+        # or voided meanwhile is not overwritten (the same check as above); the rest are re-applied once.
+        stale, _ = _without_settled(bulk, stale, pacer, entities=_entities(stale))
+        bulk_updates(bulk, stale, pacer, reapply=True)
+
+
+def _entities(work: list[Work]) -> tuple[str, ...]:
+    return tuple(sorted({entity_of(w.order) for w in work}))

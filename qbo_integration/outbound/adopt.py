@@ -1,0 +1,44 @@
+"""Before creating a document: look for one with the order's number, and adopt it when it is ours."""
+
+from __future__ import annotations
+
+from orders.models import Order
+
+from ..client.errors import QboDuplicateError
+from ..connection import calls
+from ..documents.reading import is_voided, money
+from ..models import QboSyncJob
+from ..refs.lookups import find_by_doc_number
+
+
+def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict:
+    """A document found by DocNumber is ours only if customer and total match (Invoice Ninja's check)."""
+    same_customer = str((doc.get("CustomerRef") or {}).get("value")) == str(customer_id)
+    same_total = money(doc.get("TotalAmt", "0")) == order.total
+    # A voided invoice keeps its number and customer but every amount is 0 (§3.5): ours, voided by the bookkeeper
+    # after a try whose answer was lost (found by the soak). Refusing it would fail the job for good.
+    voided = entity == "Invoice" and is_voided(doc)
+    if same_customer and (same_total or voided):
+        return doc
+    raise QboDuplicateError(
+        f"QuickBooks already has {entity.lower()} #{order.number} (Id {doc.get('Id')}) for another customer or "
+        f"amount. Check it in QuickBooks: delete or renumber it there if it is not this order, then try again.",
+        code="6140")
+
+
+def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, customer_id: str) -> dict:
+    # Always look before creating (one query): not only this job's earlier tries, but an earlier job that
+    # ended failed while in doubt, or one from before the order was edited (the job key holds the version),
+    # may have reached QuickBooks although we saw an error.
+    found = find_by_doc_number(entity, order.number)
+    if found is not None:
+        return adoptable(found, customer_id=customer_id, order=order, entity=entity)
+    try:
+        return calls.create(entity, payload, request_id=job.request_id)
+    except QboDuplicateError as e:
+        if e.code != "6140":
+            raise
+        found = find_by_doc_number(entity, order.number)
+        if found is None:
+            raise
+        return adoptable(found, customer_id=customer_id, order=order, entity=entity)

@@ -1,0 +1,113 @@
+"""What a person's click asks of QuickBooks (the order page's buttons, the spec's JSON API, the Sync buttons of
+accounts and products).
+
+A request checks the status table, records the job under the order's lock, and makes at most one short attempt
+of it: no sleep and no retry loop inside the web request. Any retry belongs to the worker — the job stays pending
+with its `not_before`, scheduled on django-q2 — and the order's QuickBooks panel follows the job by itself.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import Account
+from orders.models import Order
+from products.models import Product
+
+from ..connection import calls
+from ..connection.vault import usable_connection
+from ..documents.reading import money, payment_status
+from ..documents.store import entity_of, link_problem
+from ..models import BulkPush, QboSyncJob
+from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
+from ..outbox.log import person_or_none
+from .rules import check_action
+from .runners import qbo_job_run
+
+Action = QboSyncJob.Action
+
+
+def enqueue_order_job(*, order: Order, action: str, by, ip: str | None,
+                      bulk: BulkPush | None = None) -> tuple[QboSyncJob, bool]:
+    """The order's job for `action` (joined when the same work is already queued or running), and whether it is
+    new. Refused while another action's job is active, or by the status table."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)  # the per-order lock
+        active = locked.qbo_jobs.filter(state__in=ACTIVE).first()
+        if active is not None:
+            if active.action == action:
+                return active, False  # the same work is already queued or running: join it
+            raise SyncRefused(f"QuickBooks is already working on order {locked.number} "
+                              f"({active.get_action_display().lower()}); wait for it to finish.", status=409)
+        check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
+        realm_id = usable_connection().realm_id
+        key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
+        return job_for(key=key, lookup={"order": locked, "action": action},
+                       defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip,
+                                 "bulk_push": bulk})
+
+
+def _attempt_once(job: QboSyncJob) -> QboSyncJob:
+    """The click's one attempt, if the job is due; a job already running or waiting for its retry is left
+    to its worker."""
+    return qbo_job_run(job_id=job.pk) if is_due(job) else job
+
+
+def _request(order: Order, action: str, by, ip: str | None) -> QboSyncJob:
+    job, _ = enqueue_order_job(order=order, action=action, by=by, ip=ip)
+    return _attempt_once(job)
+
+
+def order_push_request(*, order: Order, doc_type: str, by, ip: str | None = None) -> QboSyncJob:
+    """Create Invoice / Create Estimate in QB."""
+    if doc_type not in Order.DocType.values:
+        raise SyncRefused(f"docType must be one of: {', '.join(Order.DocType.values)}.", status=400)
+    action = Action.CREATE_ESTIMATE if doc_type == Order.DocType.ESTIMATE else Action.CREATE_INVOICE
+    return _request(order, action, by, ip)
+
+
+def order_update_request(*, order: Order, by, ip: str | None = None) -> QboSyncJob:
+    return _request(order, Action.UPDATE_DOCUMENT, by, ip)
+
+
+def order_void_request(*, order: Order, by, ip: str | None = None) -> QboSyncJob:
+    return _request(order, Action.VOID_DOCUMENT, by, ip)
+
+
+def order_convert_request(*, order: Order, by, ip: str | None = None) -> QboSyncJob:
+    return _request(order, Action.CONVERT_ESTIMATE, by, ip)
+
+
+def _ref_request(*, obj: Account | Product, kind: str, by, ip: str | None) -> QboSyncJob:
+    realm_id = usable_connection().realm_id
+    action = Action.SYNC_ACCOUNT if kind == "account" else Action.SYNC_PRODUCT
+    stamp = int(obj.updated_at.timestamp() * 1000)
+    job, _ = job_for(key=f"{realm_id}:{kind}:{obj.pk}:{stamp}", lookup={kind: obj, "action": action},
+                     defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip})
+    return _attempt_once(job)
+
+
+def account_sync_request(*, account: Account, by, ip: str | None = None) -> QboSyncJob:
+    return _ref_request(obj=account, kind="account", by=by, ip=ip)
+
+
+def product_sync_request(*, product: Product, by, ip: str | None = None) -> QboSyncJob:
+    return _ref_request(obj=product, kind="product", by=by, ip=ip)
+
+
+def order_qbo_status(*, order: Order) -> dict:
+    """The document as QuickBooks has it now (spec: GET /api/quickbooks/status/order/:id)."""
+    if not order.qbo_doc_id:
+        raise SyncRefused(f"Order {order.number} is not in QuickBooks.", status=409)
+    doc = calls.read(entity_of(order), order.qbo_doc_id)
+    problem = link_problem(order, entity_of(order), doc)
+    total, balance = Decimal(str(doc.get("TotalAmt", 0))), Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
+    payment = (Order.PaymentStatus.UNPAID if order.qbo_doc_type == Order.DocType.ESTIMATE
+               else payment_status(money(total), money(balance)))
+    return {"orderId": order.pk, "docId": doc["Id"], "docNumber": doc.get("DocNumber", ""),
+            "docType": order.qbo_doc_type, "total": str(total), "balance": str(balance),
+            "paymentStatus": payment, "syncToken": doc.get("SyncToken"),
+            "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"), "status": doc.get("TxnStatus"),
+            "wrongLink": bool(problem), "linkProblem": problem}

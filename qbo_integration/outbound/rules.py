@@ -1,0 +1,58 @@
+"""The status table (spec: Business Rules): what may be sent to QuickBooks for an order in each status."""
+
+from __future__ import annotations
+
+from orders.models import Order
+
+from ..documents.store import entity_of
+from ..models import QboSyncJob
+from ..outbox.jobs import SyncRefused
+
+Action = QboSyncJob.Action
+CREATE_ACTIONS = {Action.CREATE_INVOICE: Order.DocType.INVOICE, Action.CREATE_ESTIMATE: Order.DocType.ESTIMATE}
+
+
+def doc_label(order: Order) -> str:
+    return entity_of(order).lower()
+
+
+def allowed_actions(order: Order) -> set[str]:
+    """What the order page may offer; the server applies the same table in `check_action`. Nothing is
+    offered for a wrongly linked order: every action would write to another document."""
+    if order.qbo_link_problem:
+        return set()
+    if order.status == Order.Status.DRAFT and not order.qbo_doc_id:
+        return {Action.CREATE_INVOICE, Action.CREATE_ESTIMATE}
+    if order.status == Order.Status.POSTED_TO_QB and order.qbo_doc_id:
+        actions = {Action.UPDATE_DOCUMENT, Action.VOID_DOCUMENT}
+        if order.qbo_doc_type == Order.DocType.ESTIMATE:
+            actions.add(Action.CONVERT_ESTIMATE)
+        return actions
+    return set()
+
+
+def _refusal(order: Order, action: str) -> str:
+    label = doc_label(order)
+    if order.qbo_link_problem:
+        return f"Order {order.number}'s QuickBooks link looks wrong, so nothing is sent: {order.qbo_link_problem}"
+    if order.status == Order.Status.PAID:
+        return f"Order {order.number} is paid in QuickBooks and read-only. Make changes in QuickBooks instead."
+    if order.status == Order.Status.CANCELLED:
+        return f"Order {order.number} is cancelled; its {label} was voided. Create a new order instead."
+    if action in CREATE_ACTIONS:
+        return (f"Order {order.number} already has {label} #{order.qbo_doc_number} in QuickBooks. "
+                f"Use “Update QB {label.title()}” instead.")
+    if action == Action.CONVERT_ESTIMATE and order.status == Order.Status.POSTED_TO_QB:
+        return f"Order {order.number} is posted as an invoice, not an estimate; there is nothing to convert."
+    return f"Order {order.number} is a draft and not in QuickBooks yet. Create the invoice first."
+
+
+def check_action(order: Order, action: str) -> None:
+    if action not in allowed_actions(order):
+        raise SyncRefused(_refusal(order, action), status=409)
+    if action in CREATE_ACTIONS or action in (Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE):
+        missing = [what for what, ok in (("a seller", order.seller_id), ("a buyer", order.buyer_id),
+                                          ("at least one line", order.lines.exists())) if not ok]
+        if missing:
+            raise SyncRefused(f"Order {order.number} needs {', '.join(missing)} before it can go to QuickBooks.",
+                              status=422)

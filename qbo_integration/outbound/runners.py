@@ -1,0 +1,242 @@
+"""What each kind of job does in QuickBooks, one attempt at a time: create, update, void and convert an order's
+document, sync an account or a product. `qbo_job_run` and `qbo_jobs_process_due` run them through the outbox."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Account
+from kadouri.display import money as display_money
+from orders.models import Order, OrderActivity
+from orders.services import order_set_status
+from products.models import Product
+
+from .. import mapping
+from ..client.errors import QboStaleError, QboWrongLinkError
+from ..connection import calls
+from ..documents.apply import converting_invoice
+from ..documents.reading import money, paid_amount
+from ..documents.store import WriteTarget, document_apply, entity_of, follow_invoice, follows, older_than_stored
+from ..models import QboSyncJob
+from ..outbox import jobs
+from ..outbox.jobs import SyncRefused, reapply_id
+from ..outbox.log import job_actor, job_details, job_log, job_user_name
+from ..refs.accounts import term_id_for
+from ..refs.ensure import ensure_refs, refs_for_order
+from .adopt import create_or_adopt
+from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
+from .rules import CREATE_ACTIONS, check_action, doc_label
+
+Action = QboSyncJob.Action
+
+
+def _document_payload(order: Order, **extra) -> tuple[str, dict]:
+    """The customer id and the document payload, customers and items created or updated first."""
+    customer_id, item_ids = refs_for_order(order)
+    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
+                                             term_id=term_id_for(order), **extra)
+    return customer_id, payload
+
+
+def _run_create(job: QboSyncJob) -> dict:
+    doc_type = CREATE_ACTIONS[job.action]
+    order = load_order(job)
+    if order.qbo_doc_id:  # done by an earlier job already (e.g. bulk push); nothing to send
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
+    check_action(order, job.action)
+    fingerprint = order.compute_fingerprint()
+    customer_id, payload = _document_payload(order)
+    entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
+    doc = create_or_adopt(job, order, entity, payload, customer_id)
+    order = mark_created(job, doc, doc_type, fingerprint)
+    return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": doc_type}
+
+
+def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
+    """Read the current SyncToken, check the document is the order's own, write; on 5010 re-read and re-apply
+    once, then report (spec)."""
+    entity = entity_of(order)
+    for attempt in (1, 2):
+        current = calls.read(entity, order.qbo_doc_id)
+        target = checked_target(job, order, current)
+        request_id = job.request_id if attempt == 1 else reapply_id(job)
+        try:
+            return write(current, target, request_id)
+        except QboStaleError as e:
+            if attempt == 2:
+                raise QboStaleError(
+                    f"The {entity.lower()} was changed in QuickBooks twice while Kadouri updated it (QuickBooks error "
+                    f"{e.code}). Reload the order, check the {entity.lower()} in QuickBooks, then try again.",
+                    code=e.code, detail=e.detail) from None
+    raise AssertionError("unreachable")
+
+
+def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
+    """QuickBooks refuses a total below the payments applied, and its answer sends the user to QuickBooks; the
+    fix is the order's lines in Kadouri, so say that, and send nothing."""
+    total, balance = money(current.get("TotalAmt")), money(current.get("Balance"))
+    if entity != "Invoice" or total is None or balance is None:
+        return
+    paid = paid_amount(total, balance)
+    if paid > 0 and order.total < paid:
+        raise SyncRefused(
+            f"{display_money(paid)} has already been paid on invoice #{current.get('DocNumber') or order.number} in "
+            f"QuickBooks, but this order's total is {display_money(order.total)}. Edit the order in Kadouri to a total "
+            f"of at least {display_money(paid)}, then update the invoice again.", status=409)
+
+
+def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
+    """Nothing changed in Kadouri since the last push, and QuickBooks' document still shows that push's number
+    and total (an edit made in QuickBooks is overwritten by an update, as reconciliation's "Push Kadouri's" asks)."""
+    return (fingerprint == order.pushed_fingerprint
+            and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
+            and money(current.get("TotalAmt")) == order.total)
+
+
+def _run_update(job: QboSyncJob) -> dict:
+    order = load_order(job)
+    check_action(order, job.action)
+    entity = entity_of(order)
+    fingerprint = order.compute_fingerprint()
+    _, payload = _document_payload(order)
+    unchanged: list[dict] = []
+
+    def write(current: dict, target: WriteTarget, request_id: str) -> dict:
+        refuse_if_settled(entity, current)
+        _refuse_below_paid(entity, current, order)
+        if _quickbooks_matches(order, fingerprint, current):
+            unchanged.append(current)  # nothing to send: QuickBooks' history gets no empty edit
+            return current
+        return calls.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
+
+    doc = _stale_safe(job, order, write)
+    if unchanged:
+        job_log(job, OrderActivity.Type.NOTHING_TO_UPDATE,
+                f"Nothing to update: {doc_label(order)} #{doc.get('DocNumber') or order.qbo_doc_number} in QuickBooks "
+                f"already matches this order ({job_user_name(job)} asked to update it).",
+                job_details(job, docId=order.qbo_doc_id), order)
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "nothingToUpdate": True}
+    order = mark_updated(job, order.pk, doc, fingerprint, entity=entity)
+    return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
+
+
+def _run_void(job: QboSyncJob) -> dict:
+    order = load_order(job)
+    check_action(order, job.action)
+    entity = entity_of(order)
+    who = job_user_name(job)
+
+    def write(current: dict, target: WriteTarget, request_id: str) -> dict:
+        if entity == "Estimate":  # QuickBooks cannot void estimates; Rejected keeps it on the books, closed
+            return calls.update("Estimate", mapping.estimate_reject(target), request_id=request_id)
+        return calls.void_invoice(target.doc_id, target.sync_token, request_id=request_id)
+
+    doc = _stale_safe(job, order, write)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        text = (f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {who} (QuickBooks cannot void "
+                "estimates)." if entity == "Estimate"
+                else f"Invoice #{locked.qbo_doc_number} voided in QuickBooks by {who}.")
+        document_apply(order=locked, doc=doc, entity=entity, actor=job_actor(job, docId=locked.qbo_doc_id),
+                       void_hint=True, voided_text=text)
+        if locked.status != Order.Status.CANCELLED:  # an estimate (Rejected), or an answer that does not look voided
+            locked.qbo_doc_state = "Rejected" if entity == "Estimate" else "Voided"
+            locked.save(update_fields=["qbo_doc_state", "updated_at"])
+            done = "rejected" if entity == "Estimate" else "voided"
+            order_set_status(order=locked, status=Order.Status.CANCELLED, by=job.created_by, user_name=who,
+                             ip=job.ip_address, reason=f"{entity.lower()} {done} in QuickBooks")
+            job_log(job, OrderActivity.Type.INVOICE_VOIDED, text, job_details(job, docId=locked.qbo_doc_id), locked)
+    return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number}
+
+
+def _run_convert(job: QboSyncJob) -> dict:
+    order = load_order(job)
+    if order.qbo_doc_type == Order.DocType.INVOICE and order.status != Order.Status.CANCELLED:
+        # A convert job is only made for an estimate: the order follows the invoice made from it already (this
+        # job's earlier try created it, its answer was lost, and the estimate's webhook moved the order on).
+        return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
+    check_action(order, job.action)
+    estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
+    fingerprint = order.compute_fingerprint()
+    # The bookkeeper may have converted the estimate in QuickBooks already (its webhook not processed yet).
+    # QuickBooks numbered that invoice itself, so the DocNumber look-up would miss it and a second invoice would
+    # be created: the order follows theirs instead, as the estimate handler does.
+    theirs = converting_invoice(calls.read("Estimate", estimate_id))
+    if theirs is not None:
+        doc = theirs
+    else:
+        customer_id, payload = _document_payload(order, estimate_id=estimate_id)
+        doc = create_or_adopt(job, order, "Invoice", payload, customer_id)
+    # Kadouri numbers its invoices with the order number: one found by the estimate's link with that number was
+    # created by an earlier try of ours whose answer was lost.
+    ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number
+    locked = _record_conversion(job, order.pk, doc, estimate_id, estimate_number, fingerprint, ours=ours)
+    result = {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
+    return result if ours else result | {"adopted": True}
+
+
+@transaction.atomic
+def _record_conversion(job: QboSyncJob, order_id: int, doc: dict, estimate_id: str, estimate_number: str,
+                       fingerprint: str, *, ours: bool) -> Order:
+    locked = Order.objects.select_for_update().get(pk=order_id)
+    if not (follows(locked, "Estimate", estimate_id) or follows(locked, "Invoice", doc.get("Id"))):
+        raise QboWrongLinkError(f"Order {locked.number} no longer follows estimate {estimate_id} "
+                                f"({locked.qbo_doc_type} {locked.qbo_doc_id}); the conversion is not applied.")
+    if ours:
+        locked.pushed_fingerprint = fingerprint
+    locked.version += 1
+    locked.save(update_fields=["pushed_fingerprint", "version", "updated_at"])
+    if follows(locked, "Estimate", estimate_id):
+        # The conversion first, then what the invoice brings (a payment already on it): the log reads in order.
+        number, who = str(doc.get("DocNumber") or doc.get("Id")), job_user_name(job)
+        text = (f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {who}." if ours
+                else f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the "
+                     f"order now follows that invoice and no second invoice was created (Convert to Invoice by "
+                     f"{who}).")
+        job_log(job, OrderActivity.Type.ESTIMATE_CONVERTED, text,
+                job_details(job, estimateId=estimate_id, docId=str(doc.get("Id")), adopted=not ours), locked)
+        follow_invoice(order=locked, invoice=doc, actor=job_actor(job, estimateId=estimate_id))
+    elif not older_than_stored(locked, doc, entity="Invoice"):
+        # A webhook switched the order to this invoice already (and logged the conversion); a newer version it
+        # stored (a payment) is kept: the older answer must not reopen a paid order.
+        document_apply(order=locked, doc=doc, entity="Invoice", actor=job_actor(job, estimateId=estimate_id))
+    return locked
+
+
+def _run_ref(job: QboSyncJob) -> dict:
+    if job.account_id:
+        account = Account.objects.get(pk=job.account_id)
+        refs = ensure_refs(accounts=[account], products=[], force_update=True)
+        key, ids = ("account", account.pk), refs.customers
+    else:
+        product = Product.objects.get(pk=job.product_id)
+        refs = ensure_refs(accounts=[], products=[product], force_update=True)
+        key, ids = ("product", product.pk), refs.items
+    if key in refs.errors:
+        raise refs.errors[key]
+    return {"qboId": ids[key[1]]}
+
+
+RUNNERS = {
+    Action.CREATE_INVOICE: _run_create,
+    Action.CREATE_ESTIMATE: _run_create,
+    Action.UPDATE_DOCUMENT: _run_update,
+    Action.VOID_DOCUMENT: _run_void,
+    Action.CONVERT_ESTIMATE: _run_convert,
+    Action.SYNC_ACCOUNT: _run_ref,
+    Action.SYNC_PRODUCT: _run_ref,
+}
+
+
+def run_job(job: QboSyncJob) -> dict:
+    return RUNNERS[job.action](job)
+
+
+def qbo_job_run(*, job_id: int) -> QboSyncJob:
+    """One attempt of a due job (the click's, or the worker's); a retry is left to the worker."""
+    return jobs.job_run(job_id=job_id, run=run_job)
+
+
+def qbo_jobs_process_due(*, limit: int = 100) -> int:
+    """The drain: reclaim stuck jobs, resume dead bulk pushes, then run due jobs (scheduled every minute)."""
+    return jobs.process_due(run=run_job, limit=limit)

@@ -1,0 +1,177 @@
+"""The spec's JSON sync API: push, update, void and convert an order's document, sync an account or a product,
+read an order's document as QuickBooks has it. Thin: one service call each.
+
+Statuses: 401 not logged in · 404 unknown id · 409 the status table forbids · 422 the order is incomplete ·
+502 QuickBooks refused (with its reason and code) · 503 QuickBooks unreachable or not connected ·
+202 the work was queued (with the job and its retry time; the worker finishes it) · 200 done.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Account
+from kadouri.display import when
+from kadouri.http import api_login_required, client_ip, json_error, json_object_body
+from orders.models import Order
+from products.models import Product
+
+from ..client.errors import QboAuthError, QboError
+from ..models import QboSyncJob
+from ..outbound.requests import (
+    account_sync_request,
+    order_convert_request,
+    order_push_request,
+    order_qbo_status,
+    order_update_request,
+    order_void_request,
+    product_sync_request,
+)
+from ..outbox.jobs import SyncRefused
+
+State = QboSyncJob.State
+UNAVAILABLE_KINDS = {"auth", "not_connected", "transient", "throttled"}
+
+
+def json_object_or_404(model, label: str):
+    """The view gets the object named by the URL's one id, or the client gets a JSON 404."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, **kwargs) -> JsonResponse:
+            (pk,) = kwargs.values()
+            obj = model.objects.filter(pk=pk).first()
+            if obj is None:
+                return json_error(404, f"{label} {pk} does not exist.")
+            return view(request, obj)
+        return wrapper
+    return decorator
+
+
+def job_json(job: QboSyncJob) -> dict:
+    return {
+        "id": job.pk, "action": job.action, "state": job.state, "requestId": job.request_id,
+        "attempts": job.attempts, "maxAttempts": job.max_attempts, "inDoubt": job.in_doubt,
+        "retryAt": job.not_before.isoformat() if job.state == State.PENDING else None,
+        "errorKind": job.error_kind or None, "errorCode": job.error_code or None, "error": job.last_error or None,
+        "result": job.result,
+    }
+
+
+def order_qbo_json(order: Order) -> dict:
+    return {
+        "id": order.pk, "number": order.number, "status": order.status, "qboDocId": order.qbo_doc_id,
+        "qboDocNumber": order.qbo_doc_number, "qboDocType": order.qbo_doc_type,
+        "qboTotal": None if order.qbo_total is None else str(order.qbo_total),
+        "qboBalance": None if order.qbo_balance is None else str(order.qbo_balance),
+        "paymentStatus": order.payment_status, "changedSinceLastSync": order.changed_since_push,
+    }
+
+
+def job_status(job: QboSyncJob) -> int:
+    if job.state == State.DONE:
+        return 200
+    if job.state in (State.PENDING, State.RUNNING):
+        return 202
+    if job.error_kind == "refused":
+        return 409
+    return 503 if job.error_kind in UNAVAILABLE_KINDS else 502
+
+
+def _job_body(job: QboSyncJob) -> tuple[dict, int]:
+    body, status = {"job": job_json(job)}, job_status(job)
+    if status == 202:
+        body["message"] = (f"Queued: QuickBooks is busy; retrying at {when(job.not_before)}."
+                           if job.state == State.PENDING else "QuickBooks is already working on this.")
+    elif status != 200:
+        body["error"] = job.last_error
+        body["code"] = job.error_code or None
+    return body, status
+
+
+def _order_job_response(job: QboSyncJob, order: Order) -> JsonResponse:
+    body, status = _job_body(job)
+    order.refresh_from_db()
+    return JsonResponse(body | {"order": order_qbo_json(order)}, status=status)
+
+
+def _refused(e: Exception) -> JsonResponse:
+    if isinstance(e, SyncRefused):
+        return json_error(e.status, e.message)
+    assert isinstance(e, QboError)
+    return json_error(503 if isinstance(e, QboAuthError) or e.kind in UNAVAILABLE_KINDS else 502, e.message,
+                      code=e.code or None)
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        return json_object_body(request)
+    except ValueError as e:
+        raise SyncRefused(str(e), status=400) from None
+
+
+@api_login_required
+@require_http_methods(["POST", "PUT", "DELETE"])
+@json_object_or_404(Order, "Order")
+def api_sync_order(request: HttpRequest, order: Order) -> JsonResponse:
+    who = {"order": order, "by": request.user, "ip": client_ip(request)}
+    try:
+        if request.method == "POST":
+            job = order_push_request(doc_type=str(_body(request).get("docType", "invoice")), **who)
+        elif request.method == "PUT":
+            job = order_update_request(**who)
+        else:
+            job = order_void_request(**who)
+    except (SyncRefused, QboError) as e:
+        return _refused(e)
+    return _order_job_response(job, order)
+
+
+@api_login_required
+@require_POST
+@json_object_or_404(Order, "Order")
+def api_convert_order(request: HttpRequest, order: Order) -> JsonResponse:
+    try:
+        job = order_convert_request(order=order, by=request.user, ip=client_ip(request))
+    except (SyncRefused, QboError) as e:
+        return _refused(e)
+    return _order_job_response(job, order)
+
+
+def _ref_response(request: HttpRequest, obj: Account | Product, kind: str) -> JsonResponse:
+    service = account_sync_request if kind == "account" else product_sync_request
+    try:
+        job = service(**{kind: obj}, by=request.user, ip=client_ip(request))
+    except (SyncRefused, QboError) as e:
+        return _refused(e)
+    body, status = _job_body(job)
+    obj.refresh_from_db()
+    body[kind] = {"id": obj.pk, "qboId": obj.qbo_customer_id if kind == "account" else obj.qbo_item_id,
+                  "qboSyncToken": obj.qbo_sync_token}
+    return JsonResponse(body, status=status)
+
+
+@api_login_required
+@require_POST
+@json_object_or_404(Account, "Account")
+def api_sync_account(request: HttpRequest, account: Account) -> JsonResponse:
+    return _ref_response(request, account, "account")
+
+
+@api_login_required
+@require_POST
+@json_object_or_404(Product, "Product")
+def api_sync_product(request: HttpRequest, product: Product) -> JsonResponse:
+    return _ref_response(request, product, "product")
+
+
+@api_login_required
+@require_GET
+@json_object_or_404(Order, "Order")
+def api_order_status(request: HttpRequest, order: Order) -> JsonResponse:
+    try:
+        return JsonResponse(order_qbo_status(order=order))
+    except (SyncRefused, QboError) as e:
+        return _refused(e)

@@ -1,0 +1,137 @@
+"""The order page's QuickBooks panel (its buttons and its live refresh) and the Sync buttons of accounts and
+products. A click makes at most one short attempt; when the job is queued, the panel follows it by itself."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Account
+from kadouri.display import when
+from kadouri.http import client_ip
+from kadouri.live import live_response, live_stamp
+from orders.models import Order
+from products.models import Product
+
+from ..client.errors import QboError
+from ..models import QboSyncJob
+from ..outbound.requests import (
+    account_sync_request,
+    order_convert_request,
+    order_push_request,
+    order_update_request,
+    order_void_request,
+    product_sync_request,
+)
+from ..outbound.rules import doc_label
+from ..outbox.jobs import SyncRefused
+
+State = QboSyncJob.State
+ORDER_ACTIONS = {"invoice", "estimate", "update", "void", "convert"}
+PANEL = "orders/_qbo_panel.html"
+
+
+def _done_text(job: QboSyncJob, order: Order) -> str:
+    result = job.result or {}
+    number = order.qbo_doc_number
+    texts = {
+        "create_invoice": f"Invoice #{number} created in QuickBooks.",
+        "create_estimate": f"Estimate #{number} created in QuickBooks.",
+        "update_document": (f"Nothing to update: QuickBooks {doc_label(order)} #{number} already matches this order."
+                            if result.get("nothingToUpdate") else f"QuickBooks {doc_label(order)} #{number} updated."),
+        "void_document": (f"Estimate #{number} marked Rejected in QuickBooks; the order is cancelled."
+                          if order.qbo_doc_type == Order.DocType.ESTIMATE
+                          else f"Invoice #{number} voided in QuickBooks; the order is cancelled."),
+        "convert_estimate": (f"Converted: the estimate was already converted to Invoice #{number} in QuickBooks; the "
+                             "order now follows it (no second invoice was created)." if result.get("adopted")
+                             else f"Converted: Invoice #{number} created in QuickBooks from the estimate."),
+    }
+    return texts.get(job.action, "Done.")
+
+
+def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
+    if job.state == State.DONE:
+        return "success", _done_text(job, order)
+    if job.state == State.PENDING:
+        return "warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}"
+    if job.state == State.RUNNING:
+        return "warning", "QuickBooks is already working on this order; this panel updates when it is done."
+    return "error", job.last_error
+
+
+def _run_order_action(request: HttpRequest, order: Order, action: str) -> tuple[str, str]:
+    who = {"order": order, "by": request.user, "ip": client_ip(request)}
+    try:
+        if action in ("invoice", "estimate"):
+            job = order_push_request(doc_type=action, **who)
+        elif action == "update":
+            job = order_update_request(**who)
+        elif action == "void":
+            job = order_void_request(**who)
+        else:
+            job = order_convert_request(**who)
+    except (SyncRefused, QboError) as e:
+        return "error", e.message
+    order.refresh_from_db()
+    return _outcome_text(job, order)
+
+
+@login_required
+@require_POST
+def order_action(request: HttpRequest, order_id: int, action: str) -> HttpResponse:
+    if action not in ORDER_ACTIONS:
+        raise Http404("No such QuickBooks action.")
+    order = get_object_or_404(Order.objects.select_related("seller", "buyer"), pk=order_id)
+    level, text = _run_order_action(request, order, action)
+    if request.htmx:
+        order = Order.objects.select_related("seller", "buyer").get(pk=order.pk)
+        # The stamp of the panel without the outcome: the next polls keep the outcome until something changes
+        # (the worker finishing a queued job, a webhook).
+        stamp = live_stamp(request, PANEL, {"order": order, "live": True})
+        return render(request, PANEL, {"order": order, "qbo_outcome": {"level": level, "text": text},
+                                       "live_stamp": stamp})
+    getattr(messages, level)(request, text)
+    return redirect(order)
+
+
+@login_required
+@require_GET
+def order_panel(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The order page polls this: the QuickBooks panel and the header's badges and buttons, when they changed
+    (a webhook paid the invoice, the worker finished a queued job)."""
+    order = get_object_or_404(Order.objects.select_related("seller", "buyer"), pk=order_id)
+    return live_response(request, PANEL, {"order": order, "live": True})
+
+
+def _ref_outcome(job: QboSyncJob, obj: Account | Product, kind: str) -> tuple[str, str]:
+    obj.refresh_from_db()
+    if job.state == State.DONE:
+        qbo_id = obj.qbo_customer_id if kind == "account" else obj.qbo_item_id
+        return "success", f"Synced to QuickBooks {'customer' if kind == 'account' else 'item'} {qbo_id}."
+    if job.state == State.PENDING:
+        return "warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}"
+    return "error", job.last_error or "QuickBooks is busy; try again."
+
+
+@login_required
+@require_POST
+def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    model = {"account": Account, "product": Product}.get(kind)
+    if model is None:
+        raise Http404("Nothing to sync.")
+    obj = get_object_or_404(model, pk=pk)
+    service = account_sync_request if kind == "account" else product_sync_request
+    try:
+        job = service(**{kind: obj}, by=request.user, ip=client_ip(request))
+    except (SyncRefused, QboError) as e:
+        level, text = "error", e.message
+    else:
+        level, text = _ref_outcome(job, obj, kind)
+    if request.htmx:
+        return render(request, "qbo_integration/_sync_button.html",
+                      {"kind": kind, "obj": obj, "qbo_outcome": {"level": level, "text": text}})
+    getattr(messages, level)(request, text)
+    return redirect(obj)
