@@ -49,7 +49,7 @@ from products.models import Product
 from qbo_integration.emulator import Emulator
 from qbo_integration.inbound.intake import sign
 from qbo_integration.models import QboConnection
-from qbo_integration.sync import order_push_request
+from qbo_integration.outbound.requests import order_push_request
 
 REALM = "9130350000000001"
 TOKEN = "bench-verifier-token"

@@ -7,7 +7,7 @@ from loadtest.soak.processes import Cluster
 
 # Shares of the transient faults (they add up to --fault-rate of all Accounting API requests).
 FAULT_MIX = (
-    ("429", {}, 0.1),  # each one pauses the whole company (client.py), so fewer of them
+    ("429", {}, 0.1),  # each one pauses the whole company (connection/calls.py), so fewer of them
     ("500", {}, 0.25),
     ("503", {}, 0.25),
     ("slow", {"delay": 1.5}, 0.15),  # slow but answered in time

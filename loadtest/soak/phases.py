@@ -21,10 +21,10 @@ from loadtest.soak.common import money
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_create
 from products.models import Product
-from qbo_integration import sync
 from qbo_integration.documents.reading import is_voided as invoice_is_voided
 from qbo_integration.inbound import inbox
 from qbo_integration.invariants import order_invariant_violations
+from qbo_integration.outbound.runners import qbo_jobs_process_due
 from qbo_integration.models import BulkPush, QboConnection, QboSyncJob, QboWebhookEvent
 
 
@@ -71,7 +71,7 @@ def seed(opts: dict) -> dict:
 
 def tick(opts: dict) -> dict:
     """What the worker's schedules run, triggered now."""
-    ran = sync.qbo_jobs_process_due(limit=500)
+    ran = qbo_jobs_process_due(limit=500)
     processed = inbox.inbox_process_due()
     active = QboSyncJob.objects.filter(state__in=["pending", "running"])
     next_due = active.filter(state="pending").order_by("not_before").values_list("not_before", flat=True).first()
