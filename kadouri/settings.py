@@ -156,7 +156,7 @@ ORDER_FORM_FIELDS_PER_LINE = 10
 DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_LINES_SHOWN_BACK * ORDER_FORM_FIELDS_PER_LINE + 100  # + the header fields
 
 # django-q2: the ORM broker; the QuickBooks job rows own retry state, so the queue
-# itself never redelivers a task forever (qbo-api.md §11.6, STYLE.md C9).
+# itself never redelivers a task forever (docs/quickbooks/libraries.md#django-q2).
 Q_CLUSTER = {
     "name": "kadouri",
     "orm": "default",

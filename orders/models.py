@@ -17,7 +17,7 @@ from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 
 CENT = Decimal("0.01")
-DOC_NUMBER_MAX_LENGTH = 21  # QuickBooks DocNumber limit, qbo-api.md §2.3
+DOC_NUMBER_MAX_LENGTH = 21  # QuickBooks DocNumber limit, docs/quickbooks/entities.md#invoice
 
 
 def to_cents(value: Decimal) -> Decimal:

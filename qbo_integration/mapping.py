@@ -1,7 +1,7 @@
 """Pure functions from Kadouri rows to QuickBooks JSON (the spec's "Sync Mapping").
 
 No HTTP and no database writes: every QuickBooks id a payload needs is passed in.
-Facts: ../shared/reference/qbo-api.md (§2.1 Customer, §2.2 Item, §2.3 Invoice, §2.4 Estimate).
+Facts: docs/quickbooks/entities.md (customer, item, invoice, estimate).
 Commission stays in Kadouri: it is never sent (the spec says so three times; its one mention of
 a commission line is overruled by the issue).
 """
@@ -19,17 +19,18 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
-DISPLAY_NAME_MAX = 500  # §2.1
-COMPANY_NAME_MAX = 100  # §2.1
-PHONE_MAX = 30  # §2.1
-ITEM_NAME_MAX = 100  # §2.2
-ITEM_DESCRIPTION_MAX = 4000  # §2.2
-SKU_MAX = 100  # §2.2
+DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
+COMPANY_NAME_MAX = 100  # docs/quickbooks/entities.md#customer
+PHONE_MAX = 30  # docs/quickbooks/entities.md#customer
+ITEM_NAME_MAX = 100  # docs/quickbooks/entities.md#item
+ITEM_DESCRIPTION_MAX = 4000  # docs/quickbooks/entities.md#item
+SKU_MAX = 100  # docs/quickbooks/entities.md#item
 CUSTOMER_MEMO_MAX = 1000
 PRIVATE_NOTE_MAX = 4000
 ADDRESS_LINE_MAX = 500
 
-# Order.Terms → QuickBooks Term name (the names every QuickBooks company starts with, §2.7) and days.
+# Order.Terms → QuickBooks Term name (the names every QuickBooks company starts with, docs/quickbooks/entities.md#term)
+# and days.
 TERM_NAMES = {
     Order.Terms.DUE_ON_RECEIPT: "Due on receipt",
     Order.Terms.NET_15: "Net 15",
@@ -38,7 +39,8 @@ TERM_NAMES = {
 }
 TERM_DAYS = {Order.Terms.DUE_ON_RECEIPT: 0, Order.Terms.NET_15: 15, Order.Terms.NET_30: 30, Order.Terms.NET_60: 60}
 
-# Colon is QuickBooks' hierarchy separator (Parent:Child); tab and newline are refused (§2.1, §2.2).
+# Colon is QuickBooks' hierarchy separator (Parent:Child); tab and newline are refused
+# (docs/quickbooks/entities.md#customer, docs/quickbooks/entities.md#item).
 _FORBIDDEN = re.compile(r"[:\t\r\n]+")
 _SPACES = re.compile(r"\s{2,}")
 
@@ -57,8 +59,8 @@ def clean_name(text: str, max_length: int) -> str:
 
 
 def customer_display_name(account: Account, *, disambiguate: bool = False) -> str:
-    """DisplayName is unique across customers, vendors and employees (§2.1). When another Kadouri
-    account has the same name, the account code (unique in Kadouri) keeps the two apart."""
+    """DisplayName is unique across customers, vendors and employees (docs/quickbooks/entities.md#customer). When
+    another Kadouri account has the same name, the account code (unique in Kadouri) keeps the two apart."""
     base = clean_name(account.name, DISPLAY_NAME_MAX) or clean_name(account.code, DISPLAY_NAME_MAX)
     if not disambiguate:
         return base
@@ -88,7 +90,8 @@ def customer_payload(account: Account, *, display_name: str) -> dict:
     address = _address(account)
     if address:
         payload["BillAddr"] = address
-    if account.email and "@" in account.email and "." in account.email.split("@")[-1]:  # §2.1
+    # docs/quickbooks/entities.md#customer
+    if account.email and "@" in account.email and "." in account.email.split("@")[-1]:
         payload["PrimaryEmailAddr"] = {"Address": account.email}
     if account.phone:
         payload["PrimaryPhone"] = {"FreeFormNumber": account.phone[:PHONE_MAX]}
@@ -97,7 +100,7 @@ def customer_payload(account: Account, *, display_name: str) -> dict:
 
 
 def item_payload(product: Product, *, income_account_id: str) -> dict:
-    """Product → Service item (§2.2: IncomeAccountRef is required for Service)."""
+    """Product → Service item (docs/quickbooks/entities.md#item: IncomeAccountRef is required for Service)."""
     payload: dict = {
         "Name": item_name(product),
         "Type": "Service",
@@ -123,7 +126,8 @@ def line_description(line: OrderLine) -> str:
 
 
 def line_payload(line: OrderLine, *, item_id: str) -> dict:
-    # Amount must equal Qty × UnitPrice rounded to the cent (§2.3, error 6070); OrderLine.amount is exactly that.
+    # Amount must equal Qty × UnitPrice rounded to the cent (docs/quickbooks/entities.md#invoice, error 6070);
+    # OrderLine.amount is exactly that.
     return {
         "DetailType": "SalesItemLineDetail",
         "Amount": number(line.amount),
@@ -142,8 +146,9 @@ def due_date(order: Order) -> date:
 
 def sales_document_payload(order: Order, *, customer_id: str, item_ids: dict[int, str],
                            term_id: str | None, estimate_id: str | None = None) -> dict:
-    """Order → Invoice or Estimate (same shape, §2.4). `item_ids` maps product pk → Item Id.
-    `estimate_id` links a converted estimate (§2.4: LinkedTxn on the new invoice)."""
+    """Order → Invoice or Estimate (same shape, docs/quickbooks/entities.md#estimate). `item_ids` maps product pk → Item
+    Id. `estimate_id` links a converted estimate (docs/quickbooks/entities.md#estimate: LinkedTxn on the new
+    invoice)."""
     payload: dict = {
         "CustomerRef": {"value": str(customer_id)},
         # The order's number, unless the order follows a document QuickBooks numbered (converted there).
@@ -163,9 +168,10 @@ def sales_document_payload(order: Order, *, customer_id: str, item_ids: dict[int
 
 
 def sales_document_update(payload: dict, target) -> dict:
-    """A sparse update that replaces every line (a sent Line array replaces all lines, §3.3) and the
-    header fields, keeping the document's Id and DocNumber. Empty notes are cleared explicitly. `target` is a
-    documents.WriteTarget: the order's own document, checked just before (never an id on its own)."""
+    """A sparse update that replaces every line (a sent Line array replaces all lines,
+    docs/quickbooks/api.md#full-and-sparse-updates) and the header fields, keeping the document's Id and DocNumber.
+    Empty notes are cleared explicitly. `target` is a documents.WriteTarget: the order's own document, checked just
+    before (never an id on its own)."""
     body = {"Id": target.doc_id, "SyncToken": target.sync_token, "sparse": True, **payload}
     body.setdefault("CustomerMemo", {"value": ""})
     body.setdefault("PrivateNote", "")

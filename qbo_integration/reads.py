@@ -8,7 +8,7 @@ from .client.http import query_escape
 from .connection import calls
 
 QUERY_IN_CHUNK = 100  # values per IN (...) query
-QUERY_MAX_RESULTS = 1000  # rows a query answers at most (§3.6)
+QUERY_MAX_RESULTS = 1000  # rows a query answers at most (docs/quickbooks/api.md#query-language)
 
 
 def quoted(value: str) -> str:
@@ -16,7 +16,8 @@ def quoted(value: str) -> str:
 
 
 def in_queries(entity: str, field: str, values: list[str]) -> list[str]:
-    """One query per 100 values (each answers up to 1000 rows; inactive names are left out, §3.6)."""
+    """One query per 100 values (each answers up to 1000 rows; inactive names are left out,
+    docs/quickbooks/api.md#query-language)."""
     chunks = [values[start:start + QUERY_IN_CHUNK] for start in range(0, len(values), QUERY_IN_CHUNK)]
     return [f"select * from {entity} where {field} in ({', '.join(map(quoted, chunk))}) MAXRESULTS {QUERY_MAX_RESULTS}"
             for chunk in chunks]

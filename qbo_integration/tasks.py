@@ -17,7 +17,8 @@ from .outbound.runners import qbo_job_run, qbo_jobs_process_due
 
 log = logging.getLogger(__name__)
 
-# Refreshing daily keeps the 100-day rolling refresh token alive on a quiet installation (§6.5).
+# Refreshing daily keeps the 100-day rolling refresh token alive on a quiet installation
+# (docs/quickbooks/oauth.md#token-lifetimes-and-rotation).
 PROACTIVE_REFRESH_AFTER = timedelta(hours=20)
 
 

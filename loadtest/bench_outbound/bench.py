@@ -37,7 +37,7 @@ from qbo_integration.models import BulkPush
 from qbo_integration.testing import store_connection
 
 OURS_REALM, NAIVE_REALM = "9130350000000001", "9130350000000002"
-PER_MINUTE, BATCH_PER_MINUTE, PER_SECOND = 500, 120, 10  # qbo-api.md §5
+PER_MINUTE, BATCH_PER_MINUTE, PER_SECOND = 500, 120, 10  # docs/quickbooks/limits.md#request-limits
 
 
 class Rollback(Exception):
@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 class Bench:
     def run(self, opts: dict) -> None:
-        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the in-process emulator is http:// (§11.2)
+        # the in-process emulator is http:// (docs/quickbooks/libraries.md#pointing-at-the-emulator)
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         emu = Emulator(IN_PROCESS_BASE_URL)
         emu.configure_limits(per_minute=None, concurrent=None, batch_per_minute=None)  # bounds are computed instead
         settings = {"QBO_ENVIRONMENT": "emulator", "QBO_EMULATOR_URL": emu.base_url,

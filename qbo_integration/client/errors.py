@@ -1,5 +1,6 @@
 """QuickBooks failures, classified: one table from fault code (and HTTP status) to a few error classes, each
-with a message a person can act on. Facts: ../shared/reference/qbo-api.md (cited below as §n)."""
+with a message a person can act on. QuickBooks' behaviours this relies on are described in docs/quickbooks.md, cited
+below by page and section."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ class QboWrongLinkError(QboError):
 
 
 class TokenRejected(Exception):
-    """An API 401: the caller refreshes the token once and replays the request (§11.3)."""
+    """An API 401: the caller refreshes the token once and replays the request
+    (docs/quickbooks/libraries.md#tokens-and-timeouts)."""
 
 
 CONNECTION_KINDS = {"transient", "throttled", "auth", "not_connected"}
@@ -114,7 +116,7 @@ _XML_DETAIL = re.compile(r"<Detail>(.*?)</Detail>", re.I | re.S)
 
 
 def xml_fault(text: str) -> tuple[str, str] | None:
-    """The code and detail of an XML fault (§1.4), or None when `text` holds none."""
+    """The code and detail of an XML fault (docs/quickbooks/api.md#headers), or None when `text` holds none."""
     match = _XML_CODE.search(text)
     if not match:
         return None
@@ -124,9 +126,10 @@ def xml_fault(text: str) -> tuple[str, str] | None:
 
 def classify(*, code: str | int | None, status: int | None, detail: str = "", in_doubt: bool = False,
              retry_at: datetime | None = None, token_rejected_as_auth: bool = False) -> QboError:
-    """One table from fault code (and HTTP status) to error class; §4.3, §4.4, §11.4. A rejected token raises
-    TokenRejected so the caller can refresh the token and replay the request; with `token_rejected_as_auth` (a
-    fault inside a batch answer, which cannot be replayed on its own) it is an auth error for the caller to stop on."""
+    """One table from fault code (and HTTP status) to error class; docs/quickbooks/errors.md#fault-codes,
+    docs/quickbooks/errors.md#what-python-quickbooks-raises. A rejected token raises TokenRejected so the caller can
+    refresh the token and replay the request; with `token_rejected_as_auth` (a fault inside a batch answer, which cannot
+    be replayed on its own) it is an auth error for the caller to stop on."""
     code = str(code or "").lstrip("0")
     if code == "3001" or status == 429:
         kind, cls = "throttled", QboThrottledError

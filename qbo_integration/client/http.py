@@ -5,7 +5,7 @@ with that token so the library never refreshes on its own, minorversion 75 is pi
 carry their `requestid`, and every failure is sorted by QuickBooks' fault code into an error class (a 401 is
 TokenRejected: the caller refreshes and replays). Which token, the refresh and the company's pause after a 429
 belong to the stored connection (`qbo_integration.connection.calls`).
-Facts: ../shared/reference/qbo-api.md (cited below as §n).
+QuickBooks' behaviours this relies on are described in docs/quickbooks.md, cited below by page and section.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from kadouri.text import is_ascii_digits
 
 from .errors import QboTransientError, QboValidationError, classify, message_for, xml_fault
 
-MINOR_VERSION = 75  # below 75 Intuit ignores the value since 2025-08-01 (§1.3)
-# Intuit advises a 60 s wait after a 429 (field-lessons §0); settings.QBO_THROTTLE_PAUSE_SECONDS (the soak shortens it).
+MINOR_VERSION = 75  # below 75 Intuit ignores the value since 2025-08-01 (docs/quickbooks/api.md#minor-versions)
+# Intuit advises a 60 s wait after a 429 (docs/quickbooks/limits.md#waiting-after-a-429);
+# settings.QBO_THROTTLE_PAUSE_SECONDS (the soak shortens it).
 DEFAULT_THROTTLE_PAUSE = timedelta(seconds=settings.QBO_THROTTLE_PAUSE_SECONDS)
 MAX_THROTTLE_PAUSE = timedelta(hours=1)
 
@@ -45,7 +46,7 @@ class Endpoints:
     api_base: str  # ".../v3"
 
 
-INTUIT_ENDPOINTS = {  # §1.1, §6.1
+INTUIT_ENDPOINTS = {  # docs/quickbooks/api.md#base-urls, docs/quickbooks/oauth.md#endpoints-and-discovery
     "sandbox": Endpoints(
         discovery="https://developer.intuit.com/.well-known/openid_sandbox_configuration/",
         authorization="https://appcenter.intuit.com/connect/oauth2",
@@ -83,7 +84,7 @@ def default_timeout() -> tuple[float, float]:
 
 
 class _DefaultTimeoutAdapter(HTTPAdapter):
-    # Neither python-quickbooks nor intuit-oauth passes a timeout (§11.3).
+    # Neither python-quickbooks nor intuit-oauth passes a timeout (docs/quickbooks/libraries.md#tokens-and-timeouts).
     def send(self, request, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = default_timeout()
@@ -109,7 +110,8 @@ class _BearerSession(requests.Session):
 @sensitive_variables("access_token")
 def _build_qb(realm_id: str, access_token: str) -> QuickBooks:
     qb = QuickBooks(company_id=realm_id, minorversion=MINOR_VERSION)
-    qb.api_url_v3 = qb.sandbox_api_url_v3 = endpoints().api_base  # §8.4, §11.2
+    # docs/quickbooks/libraries.md#pointing-at-the-emulator
+    qb.api_url_v3 = qb.sandbox_api_url_v3 = endpoints().api_base
     qb.session = _BearerSession(access_token)
     return qb
 
@@ -150,7 +152,7 @@ def throttle_until(response: requests.Response | None) -> datetime:
 
 
 def _fault_code_and_detail(e: QuickbooksException) -> tuple[str, str]:
-    if e.error_code == 10000:  # non-JSON or non-200 without Fault: maybe an XML fault (§1.4)
+    if e.error_code == 10000:  # non-JSON or non-200 without Fault: maybe an XML fault (docs/quickbooks/api.md#headers)
         return xml_fault(f"{e.message} {e.detail or ''}") or ("10000", "")
     return str(e.error_code), (e.detail or e.message or "")
 

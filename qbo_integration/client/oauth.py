@@ -1,5 +1,5 @@
 """Intuit's OAuth 2.0 service through intuit-oauth: the authorization URL, exchanging a code, refreshing and
-revoking tokens. Every failure becomes a classified QboError. Facts: ../shared/reference/qbo-api.md (§n)."""
+revoking tokens. Every failure becomes a classified QboError. Facts: docs/quickbooks/oauth.md."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ from kadouri.debug import remember_secret
 from .errors import RECONNECT_MESSAGE, QboAuthError, QboError, QboTransientError
 from .http import INTUIT_ENDPOINTS, default_timeout, endpoints
 
-HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"  # §6.4
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"  # docs/quickbooks/oauth.md#token-requests
 
 
 class _TimedAuthClient(AuthClient):
-    # intuit-oauth passes no timeout, and its constructor already GETs the discovery document (§11.3),
-    # so the timeout goes on the session itself, before that first request.
+    # intuit-oauth passes no timeout, and its constructor already GETs the discovery document
+    # (docs/quickbooks/libraries.md#tokens-and-timeouts), so the timeout goes on the session itself, before that first
+    # request.
     def request(self, method, url, *args, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = default_timeout()

@@ -1,7 +1,7 @@
 """QuickBooks Accounting API calls made with the stored connection: every call in the project goes through
 `api_call`. It takes a fresh access token from the vault (single-flight refresh), refuses to send while the
 company is paused after a 429 (and starts that pause when QuickBooks throttles), replays once after a 401 with a
-refreshed token, and records the outcome on the connection row. Facts: ../shared/reference/qbo-api.md (§n).
+refreshed token, and records the outcome on the connection row. Facts: docs/quickbooks/api.md.
 """
 
 from __future__ import annotations
@@ -79,12 +79,14 @@ def create(entity: str, payload: dict, *, request_id: str, realm_id: str | None 
 
 
 def update(entity: str, payload: dict, *, request_id: str, realm_id: str | None = None) -> dict:
-    # A full update clears omitted writable fields; send "sparse": true for a partial one (§3.3).
+    # A full update clears omitted writable fields; send "sparse": true for a partial one
+    # (docs/quickbooks/api.md#full-and-sparse-updates).
     return api_call("POST", entity.lower(), body=payload, request_id=request_id, realm_id=realm_id)[entity]
 
 
 def void_invoice(invoice_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:
-    # python-quickbooks' void() takes no requestid (§11.5), so post it ourselves.
+    # python-quickbooks' void() takes no requestid (docs/quickbooks/libraries.md#writes-and-queries), so post it
+    # ourselves.
     return api_call("POST", "invoice", params={"operation": "void"}, body={"Id": invoice_id, "SyncToken": sync_token},
                     request_id=request_id, realm_id=realm_id)["Invoice"]
 
@@ -95,14 +97,15 @@ def delete(entity: str, entity_id: str, sync_token: str, *, request_id: str, rea
 
 
 def query(sql: str, *, realm_id: str | None = None) -> dict:
-    # python-quickbooks posts queries as text (§1.2); we do the same.
+    # python-quickbooks posts queries as text (docs/quickbooks/api.md#url-pattern); we do the same.
     answer = api_call("POST", "query", body=sql, content_type="application/text", realm_id=realm_id)
     return answer.get("QueryResponse", {})
 
 
 def batch(items: list[dict], *, realm_id: str | None = None, request_id: str | None = None) -> list[dict]:
-    # At most 30 items per batch (§3.7); each answer carries its bId and either the entity or a Fault.
-    # A batch `requestid` is at most 36 characters and its bIds at most 10 (§3.7, §3.9).
+    # At most 30 items per batch (docs/quickbooks/api.md#batch); each answer carries its bId and either the entity or a
+    # Fault. A batch `requestid` is at most 36 characters and its bIds at most 10 (docs/quickbooks/api.md#batch,
+    # docs/quickbooks/api.md#idempotent-writes-requestid).
     return api_call("POST", "batch", body={"BatchItemRequest": items}, realm_id=realm_id,
                     request_id=request_id).get("BatchItemResponse", [])
 

@@ -1,5 +1,6 @@
 """The token vault: the connection row, its single-flight refresh under a row lock, the company's pause after a
-429, and the integration log. Facts: ../shared/reference/qbo-api.md (cited below as §n)."""
+429, and the integration log. QuickBooks' behaviours this relies on are described in docs/quickbooks.md, cited below by
+page and section."""
 
 from __future__ import annotations
 
@@ -68,8 +69,9 @@ def mark_needs_reconnect(conn_pk: int, reason: str) -> None:
 @sensitive_variables("tokens", "rejected_access_token")
 def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None, force: bool = False) -> QboConnection:
     """Refreshes at most once however many workers ask: the row lock makes the others wait, then they
-    re-read the row and find the new token (§6.5: a lost rotated refresh token means reconnecting).
-    A failure is recorded before the lock is released, so the waiting callers learn it instead of trying again."""
+    re-read the row and find the new token (docs/quickbooks/oauth.md#token-lifetimes-and-rotation: a lost rotated
+    refresh token means reconnecting). A failure is recorded before the lock is released, so the waiting callers learn
+    it instead of trying again."""
     waiting_since = timezone.now()
     failure: QboError | None = None
     with transaction.atomic():

@@ -40,7 +40,7 @@ def payment_status(total: Decimal | None, balance: Decimal | None) -> str:
 
 def is_voided(doc: dict | None, *, void_hint: bool = False) -> bool:
     """A voided invoice or payment stays in QuickBooks with every amount 0 and "Voided" before its
-    PrivateNote (§3.5); `void_hint` (a Void operation) stands in for the note."""
+    PrivateNote (docs/quickbooks/api.md#void); `void_hint` (a Void operation) stands in for the note."""
     if not doc:
         return False
     zero = money(doc.get("TotalAmt")) == ZERO and money(doc.get("Balance")) in (ZERO, None)
@@ -104,7 +104,8 @@ def paid_amount(total: Decimal | None, balance: Decimal | None) -> Decimal:
 
 
 def parse_time(value) -> datetime | None:
-    """ISO-8601 in the shapes Intuit uses: offset without colon, `Z`, milliseconds or nanoseconds (§7.1, §7.2)."""
+    """ISO-8601 in the shapes Intuit uses: offset without colon, `Z`, milliseconds or nanoseconds
+    (docs/quickbooks/webhooks.md#legacy-payload, docs/quickbooks/webhooks.md#cloudevents-payload)."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")

@@ -3,7 +3,7 @@ to paid, back to posted, or to cancelled, and decides whether a document is the 
 
 Used after every outbound write, by the inbound handlers (webhooks, CDC catch-up) and by
 reconciliation, so the three never disagree about what a document means.
-Facts: ../shared/reference/qbo-api.md §3.5 (a voided invoice keeps its number; every amount is 0 and its
+Facts: docs/quickbooks/api.md#void (a voided invoice keeps its number; every amount is 0 and its
 PrivateNote starts with "Voided").
 """
 
@@ -28,7 +28,7 @@ VOIDED_TEXT = "Invoice voided in QuickBooks"
 # QuickBooks numbers invoices and estimates apart, so an id is only ever stored, compared or looked up with its
 # type (the order's qbo_doc_type; a database constraint keeps the two together). A document at the right id
 # whose DocNumber is neither the order's number nor the number QuickBooks gave it when Kadouri linked it is a
-# wrong link: nothing is applied from it and nothing is sent to it (docs/quickbooks.md, "Wrong links").
+# wrong link: nothing is applied from it and nothing is sent to it (docs/quickbooks.md#wrong-links).
 
 def entity_of(order: Order) -> str:
     return ENTITY_OF_TYPE.get(order.qbo_doc_type, "Invoice")

@@ -1,5 +1,5 @@
-"""Per-company request limits (qbo-api.md §5): 500 requests a minute, 10 concurrent, 120 batch
-requests a minute; optionally 10 a second (off by default). Windows slide over emulator time.
+"""Per-company request limits (docs/quickbooks/limits.md#request-limits): 500 requests a minute, 10 concurrent, 120
+batch requests a minute; optionally 10 a second (off by default). Windows slide over emulator time.
 
 Only admitted requests fill a window; a throttled one is counted in ``throttled`` but does not
 extend the penalty (Intuit's exact accounting is not documented).

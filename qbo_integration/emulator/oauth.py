@@ -1,4 +1,5 @@
-"""Intuit OAuth 2.0 / OpenID server of the emulator (qbo-api.md §6, §8.5, §11.2, §11.3).
+"""Intuit OAuth 2.0 / OpenID server of the emulator (docs/quickbooks/oauth.md,
+docs/quickbooks/libraries.md#intuit-oauth-authclient).
 
 Serves the discovery document, the consent page, the token endpoint (authorization_code and
 refresh_token grants, HTTP Basic or form client authentication), revocation, a JWKS stub and
@@ -223,7 +224,7 @@ class OAuthServer:
             params = {**params, **dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))}
         problem = self._client_problem(params)
         if problem:
-            # Never redirect to an unverified redirect_uri (RFC 6749 §4.1.2.1).
+            # Never redirect to an unverified redirect_uri (RFC 6749, section 4.1.2.1).
             return _html(400, _error_page(problem))
         redirect_uri, state = params["redirect_uri"], params.get("state", "")
         if params.get("response_type") != "code":
@@ -244,7 +245,7 @@ class OAuthServer:
     def _decide(self, params: dict[str, str], redirect_uri: str, state: str) -> Response:
         if params.get("action") != "connect":
             self.stats["denials"] += 1
-            # RFC 6749 denial; Intuit specifics unverified (qbo-api.md §6.3).
+            # RFC 6749 denial; Intuit specifics unverified (docs/quickbooks/oauth.md#consent-and-callback).
             return _redirect(redirect_uri, {"error": "access_denied", "state": state})
         realms = dict(self.companies())
         realm = params.get("realm_id", "")
@@ -300,7 +301,8 @@ class OAuthServer:
     def _exchange_code(self, form: dict[str, str], include_hard: bool) -> Response:
         record = self._codes.get(form.get("code", ""))
         if record is None or record["used"] or self._now() >= record["expires_at"]:
-            # Codes are single use and short lived; Intuit's exact text is unverified (qbo-api.md §6.4).
+            # Codes are single use and short lived; Intuit's exact text is unverified
+            # (docs/quickbooks/oauth.md#token-requests).
             return _oauth_error(400, "invalid_grant")
         if form.get("redirect_uri") != record["redirect_uri"] or record["client_id"] != self.config.client_id:
             return _oauth_error(400, "invalid_grant")
@@ -312,12 +314,13 @@ class OAuthServer:
         token = form.get("refresh_token", "")
         record = self._refresh.get(token)
         if record is None or not self._refresh_alive(record):
-            # Text as Intuit sends it (qbo-api.md §6.4).
+            # Text as Intuit sends it (docs/quickbooks/oauth.md#token-requests).
             return _oauth_error(400, "invalid_grant", "Incorrect or invalid refresh token")
         now = self._now()
         record["last_used_at"] = now
         if record["superseded_at"] is None:
-            # The previous token keeps working for 24 h after rotation (qbo-api.md §6.5).
+            # The previous token keeps working for 24 h after rotation
+            # (docs/quickbooks/oauth.md#token-lifetimes-and-rotation).
             record["superseded_at"] = now
         return _json(200, self._token_body(record["grant"], include_hard))
 
@@ -356,7 +359,8 @@ class OAuthServer:
             "x_refresh_token_expires_in": min(REFRESH_IDLE_SECONDS, hard_left),
         }
         if include_hard:
-            # Only when asked with the header (qbo-api.md §6.4, §11.3).
+            # Only when asked with the header (docs/quickbooks/oauth.md#token-requests,
+            # docs/quickbooks/libraries.md#tokens-and-timeouts).
             body["x_refresh_token_hard_expires_in"] = hard_left
         return body
 
@@ -376,7 +380,7 @@ class OAuthServer:
                 return _oauth_error(400, "invalid_request", "token is required")
             record = self._refresh.get(token) or self._access.get(token)
             if record is not None and record["grant"] in self._grants:
-                # Revoking either token kills the whole grant (qbo-api.md §6.4).
+                # Revoking either token kills the whole grant (docs/quickbooks/oauth.md#token-requests).
                 self._grants[record["grant"]]["revoked"] = True
             # Unknown tokens answer 200 as RFC 7009 asks; Intuit's behaviour is unverified.
             return 200, {"Content-Type": "application/json;charset=UTF-8"}, b""
@@ -420,7 +424,7 @@ def _revocation_token(headers: dict[str, str], body: bytes) -> str:
             return str(json.loads(text).get("token", ""))
         except (ValueError, AttributeError):
             return ""
-    # The Java client sends a form body (qbo-api.md §6.4).
+    # The Java client sends a form body (docs/quickbooks/oauth.md#token-requests).
     return dict(parse_qsl(text)).get("token", "")
 
 

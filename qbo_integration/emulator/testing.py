@@ -95,14 +95,15 @@ def make_quickbooks(emu: Emulator, realm_id: str, tokens: dict | None = None, mi
                                    realm_id=realm_id)
     client = QuickBooks(auth_client=auth_client, refresh_token=tokens["refresh_token"], company_id=realm_id,
                         minorversion=minorversion)
-    # Both attributes: a non-"sandbox" environment selects api_url_v3 (qbo-api.md §11.2).
+    # Both attributes: a non-"sandbox" environment selects api_url_v3
+    # (docs/quickbooks/libraries.md#pointing-at-the-emulator).
     client.api_url_v3 = client.sandbox_api_url_v3 = emu.api_url()
     return client
 
 
 @pytest.fixture
 def qbo_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    # requests-oauthlib refuses http:// without this (qbo-api.md §11.2).
+    # requests-oauthlib refuses http:// without this (docs/quickbooks/libraries.md#pointing-at-the-emulator).
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     emu = Emulator(IN_PROCESS_BASE_URL, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
                    redirect_uris=[DEFAULT_REDIRECT_URI])

@@ -1,9 +1,9 @@
-"""Webhook dispatcher (qbo-api.md §7).
+"""Webhook dispatcher (docs/quickbooks/webhooks.md).
 
 Every change reported by the accounting engine is queued as an event. Events are batched over a
 short window into deliveries; deliveries go out strictly in order, one at a time (Intuit's
-in-order queue per app, §7.4): a delivery that is not acknowledged (2xx within 3 s) is retried on
-Intuit's schedule in emulator time and everything after it waits. Fault injection can drop,
+in-order queue per app, docs/quickbooks/webhooks.md#delivery): a delivery that is not acknowledged (2xx within 3 s) is
+retried on Intuit's schedule in emulator time and everything after it waits. Fault injection can drop,
 duplicate or reorder deliveries.
 """
 
@@ -26,7 +26,7 @@ import requests
 
 from .clock import Clock
 
-# 10 s, 20 s, 30 s, 5 min, 20 min, 2 h, 4 h, 6 h, then every 6 h (qbo-api.md §7.4).
+# 10 s, 20 s, 30 s, 5 min, 20 min, 2 h, 4 h, 6 h, then every 6 h (docs/quickbooks/webhooks.md#delivery).
 RETRY_SCHEDULE = (10, 20, 30, 300, 1200, 7200, 14400, 21600)
 ACK_DEADLINE_SECONDS = 3.0
 MAX_EVENTS_PER_DELIVERY = 100
@@ -48,7 +48,7 @@ def default_deliver(url: str, body: bytes, headers: dict) -> int:
 
 
 def sign(verifier_token: str, body: bytes) -> str:
-    """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (qbo-api.md §7.3)."""
+    """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (docs/quickbooks/webhooks.md#signature)."""
     digest = hmac.new(verifier_token.encode("utf-8"), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
@@ -120,7 +120,7 @@ def _iso_z(moment: datetime) -> str:
 
 
 def legacy_payload(events: list[Event]) -> dict:
-    """One eventNotifications entry per realm (qbo-api.md §7.1)."""
+    """One eventNotifications entry per realm (docs/quickbooks/webhooks.md#legacy-payload)."""
     by_realm: dict[str, list[dict]] = {}
     for event in events:
         entity = {"name": event.entity, "id": event.entity_id, "operation": event.operation,
@@ -134,7 +134,7 @@ def legacy_payload(events: list[Event]) -> dict:
 
 
 def cloudevents_payload(events: list[Event], app_id: str) -> list[dict]:
-    """A JSON array of CloudEvents (qbo-api.md §7.2)."""
+    """A JSON array of CloudEvents (docs/quickbooks/webhooks.md#cloudevents-payload)."""
     source = "intuit." + base64.b64encode(hashlib.sha256(app_id.encode()).digest()).decode()
     batch = []
     for event in events:
@@ -257,7 +257,7 @@ class WebhookDispatcher:
             events, self._open = self._open, []
         batches = [events[i:i + MAX_EVENTS_PER_DELIVERY] for i in range(0, len(events), MAX_EVENTS_PER_DELIVERY)]
         if self.config.reorder:
-            # Out-of-sequence arrival (qbo-api.md §7.4): newest first.
+            # Out-of-sequence arrival (docs/quickbooks/webhooks.md#delivery): newest first.
             batches = [list(reversed(batch)) for batch in reversed(batches)]
         with self._lock:
             for batch in batches:
@@ -271,7 +271,7 @@ class WebhookDispatcher:
                     return attempts
                 head = self._queue[0]
                 if not force and head.next_attempt_at > self.clock.now():
-                    # Later events wait behind an unacknowledged one (qbo-api.md §7.4).
+                    # Later events wait behind an unacknowledged one (docs/quickbooks/webhooks.md#delivery).
                     return attempts
             if not self.config.url:
                 return attempts
@@ -307,14 +307,15 @@ class WebhookDispatcher:
             return None, f"{type(exc).__name__}: {exc}"
         elapsed = time.monotonic() - started
         if elapsed > ACK_DEADLINE_SECONDS:
-            # Answers slower than 3 s are not acknowledgements (qbo-api.md §7.4).
+            # Answers slower than 3 s are not acknowledgements (docs/quickbooks/webhooks.md#delivery).
             return status, f"slow answer ({elapsed:.1f} s)"
         return status, None
 
     def render(self, events: list[Event]) -> tuple[bytes, dict]:
         if self.config.format == "cloudevents":
             payload: object = cloudevents_payload(events, self.config.app_id)
-            # Content type unverified (qbo-api.md §7.2, §10).
+            # Content type unverified (docs/quickbooks/webhooks.md#cloudevents-payload,
+            # docs/quickbooks.md#open-questions).
             content_type = "application/cloudevents+json"
         else:
             payload = legacy_payload(events)

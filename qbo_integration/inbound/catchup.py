@@ -1,12 +1,12 @@
 """CDC catch-up: what webhooks missed, found by asking QuickBooks what changed since a stored watermark.
 
-Intuit says webhooks get lost and recommends change-data-capture to catch up (qbo-api.md §7.4). Each run,
-per company: CDC for Invoice, Payment, Estimate, Customer and Item from the last clean run's watermark minus
+Intuit says webhooks get lost and recommends change-data-capture to catch up (docs/quickbooks/webhooks.md#delivery).
+Each run, per company: CDC for Invoice, Payment, Estimate, Customer and Item from the last clean run's watermark minus
 an overlap, every object stored in the same inbox as webhooks (source `cdc`, deduplicated by version) and
 processed by the same handlers. The watermark advances only after a clean pass. CDC looks back 30 days at
-most (§3.8); a watermark older than 29 days (a day's margin, as Invoice Ninja keeps) re-reads every
-linked document instead. CDC answers 1,000 objects at most (the oldest, §3.8): a full page is followed by
-another request from the newest change seen.
+most (docs/quickbooks/api.md#change-data-capture); a watermark older than 29 days (a day's margin, as Invoice Ninja
+keeps) re-reads every linked document instead. CDC answers 1,000 objects at most (the oldest,
+docs/quickbooks/api.md#change-data-capture): a full page is followed by another request from the newest change seen.
 """
 
 from __future__ import annotations

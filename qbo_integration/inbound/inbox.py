@@ -7,7 +7,9 @@ Rules that hold for every handler:
 - QuickBooks is the source of truth for invoices (spec, Business Rules); Kadouri's own edits to products
   are protected by recording a conflict rather than overwriting them.
 - Failures retry with backoff; after the last attempt the event is `failed` and shown to operators.
-Facts: ../shared/reference/qbo-api.md §2.3–§2.5, §3.4, §3.5, §7.4; field-lessons.md §1 (echo suppression).
+Facts: docs/quickbooks/entities.md (invoice, estimate, payment), docs/quickbooks/api.md#delete,
+docs/quickbooks/api.md#void, docs/quickbooks/webhooks.md#delivery; echo suppression:
+docs/quickbooks/lessons.md#echo-suppression.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Webhook intake: verify, parse (legacy and CloudEvents with one parser), store in the inbox, enqueue.
 
-The webhook is a doorbell (STYLE.md C6): nothing here calls QuickBooks, so the request is answered in
+The webhook is a doorbell (docs/quickbooks/webhooks.md): nothing here calls QuickBooks, so the request is answered in
 milliseconds; the inbox's handlers read each entity from QuickBooks later, per company and in order.
-Facts: ../shared/reference/qbo-api.md §7 (formats §7.1/§7.2, signature §7.3, delivery semantics §7.4).
+Facts: docs/quickbooks/webhooks.md (payload formats, signature, delivery).
 """
 
 from __future__ import annotations
@@ -31,16 +31,18 @@ from .inbox import inbox_enqueue
 
 log = logging.getLogger(__name__)
 
-# Intuit sends at most 100 events and about 1 MB per delivery (§5, §7.2); anything larger is not Intuit.
+# Intuit sends at most 100 events and about 1 MB per delivery (docs/quickbooks/limits.md#request-limits,
+# docs/quickbooks/webhooks.md#cloudevents-payload); anything larger is not Intuit.
 MAX_BODY_BYTES = 1_048_576
 MAX_EVENTS_PER_DELIVERY = 1000
 HANDLED_ENTITIES = tuple(HANDLERS)
 OPERATIONS = ("Create", "Update", "Delete", "Merge", "Void", "Emailed")
-# CloudEvents `type` is qbo.<entity lower-case>.<past-tense verb>.v1 (§7.2).
+# CloudEvents `type` is qbo.<entity lower-case>.<past-tense verb>.v1 (docs/quickbooks/webhooks.md#cloudevents-payload).
 CE_VERBS = {"created": "Create", "updated": "Update", "deleted": "Delete", "merged": "Merge", "voided": "Void",
             "emailed": "Emailed"}
 CE_TYPE = re.compile(r"^qbo\.(?P<entity>[a-z0-9_]+)\.(?P<verb>[a-z0-9_]+)(?:\.v\d+)?$", re.I)
-# Entities with webhooks (§7.1), to turn CloudEvents' lower-case names back into QuickBooks' spelling.
+# Entities with webhooks (docs/quickbooks/webhooks.md#legacy-payload), to turn CloudEvents' lower-case names back into
+# QuickBooks' spelling.
 KNOWN_ENTITIES = {name.lower(): name for name in (
     "Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "Currency", "Customer", "Department",
     "Deposit", "Employee", "Estimate", "Invoice", "Item", "JournalCode", "JournalEntry", "Payment",
@@ -77,7 +79,7 @@ class IngestResult:
 
 @sensitive_variables("token")
 def sign(body: bytes, token: str) -> str:
-    """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (§7.3)."""
+    """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (docs/quickbooks/webhooks.md#signature)."""
     return base64.b64encode(hmac.new(token.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
 

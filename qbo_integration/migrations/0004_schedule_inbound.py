@@ -1,6 +1,7 @@
 from django.db import migrations
 
-# Inbox retries become due on their own clock; CDC catch-up finds what webhooks missed (qbo-api.md §7.4).
+# Inbox retries become due on their own clock; CDC catch-up finds what webhooks missed
+# (docs/quickbooks/webhooks.md#delivery).
 SCHEDULES = [
     ("qbo_integration.tasks.qbo_inbox_process_due", "QuickBooks: retry due inbox events", 1),
     ("qbo_integration.tasks.qbo_catchup_all", "QuickBooks: CDC catch-up", 10),

@@ -15,8 +15,8 @@ def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict
     """A document found by DocNumber is ours only if customer and total match (Invoice Ninja's check)."""
     same_customer = str((doc.get("CustomerRef") or {}).get("value")) == str(customer_id)
     same_total = money(doc.get("TotalAmt", "0")) == order.total
-    # A voided invoice keeps its number and customer but every amount is 0 (§3.5): ours, voided by the bookkeeper
-    # after a try whose answer was lost (found by the soak). Refusing it would fail the job for good.
+    # A voided invoice keeps its number and customer but every amount is 0 (docs/quickbooks/api.md#void): ours, voided
+    # by the bookkeeper after a try whose answer was lost (found by the soak). Refusing it would fail the job for good.
     voided = entity == "Invoice" and is_voided(doc)
     if same_customer and (same_total or voided):
         return doc

@@ -47,6 +47,7 @@ def income_account_id(pacer: Pacer = NO_PACER) -> str:
     if not rows:
         raise QboValidationError("The QuickBooks company has no Income account for new items. Create one in "
                                  "QuickBooks, or set QBO_INCOME_ACCOUNT_ID.")
-    first = min(rows, key=lambda row: int(row["Id"]))  # Ids are not sortable server-side any more (field-lessons §0)
+    # Ids are not sortable server-side any more (docs/quickbooks/api.md#ids-are-not-sortable)
+    first = min(rows, key=lambda row: int(row["Id"]))
     QboConnection.objects.filter(pk=conn.pk).update(income_account_id=first["Id"])
     return first["Id"]

@@ -123,8 +123,9 @@ def _link_existing(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_R
 
 def _replay_in_flight(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_Ref]:
     """Refs whose create batch got no answer (a worker died, a connection dropped) may exist in QuickBooks under
-    a name changed since. Resending that batch's requestid makes QuickBooks answer what it did then (§3.9), so
-    they are linked by id instead of created again (found by the soak). Returns the refs still unlinked."""
+    a name changed since. Resending that batch's requestid makes QuickBooks answer what it did then
+    (docs/quickbooks/api.md#idempotent-writes-requestid), so they are linked by id instead of created again (found by
+    the soak). Returns the refs still unlinked."""
     pending: dict[str, list[tuple[str, _Ref]]] = {}
     for ref in refs:
         rid, _, bid = ref.obj.qbo_create_request.partition("#")
@@ -195,9 +196,10 @@ def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: b
         items = [{"bId": f"u{n}", "operation": "update", ENTITY[r.kind][0]: {
             "Id": getattr(r.obj, ENTITY[r.kind][2]), "SyncToken": r.obj.qbo_sync_token or "0", "sparse": True,
             **r.payload}} for n, r in enumerate(chunk)]
-        # Stable per content of the batch: a retry of the same updates is replayed by QuickBooks (§3.9); after a
-        # 5010 re-read (other SyncTokens) or a correction in Kadouri (other content) it gets its own id, or
-        # QuickBooks would answer the corrected batch with the cached failure.
+        # Stable per content of the batch: a retry of the same updates is replayed by QuickBooks
+        # (docs/quickbooks/api.md#idempotent-writes-requestid); after a 5010 re-read (other SyncTokens) or a correction
+        # in Kadouri (other content) it gets its own id, or QuickBooks would answer the corrected batch with the cached
+        # failure.
         rid = request_id("ref-updates:" + "|".join(
             f"{r.kind}:{getattr(r.obj, ENTITY[r.kind][2])}:{r.obj.qbo_sync_token or '0'}:"
             f"{mapping.fingerprint(r.payload)}" for r in chunk))

@@ -10,7 +10,7 @@ from .pacing import BATCH_MAX_ITEMS, NO_PACER, Pacer
 
 def lookup_many(specs: list[tuple[str, str, list[str]]], pacer: Pacer) -> dict[str, dict[str, dict]]:
     """Batch requests of IN (...) queries (30 per request) find every existing name or number at once
-    (active names only, §3.6). Answers {entity: {casefolded value: row}}."""
+    (active names only, docs/quickbooks/api.md#query-language). Answers {entity: {casefolded value: row}}."""
     found: dict[str, dict[str, dict]] = {entity: {} for entity, _, _ in specs}
     queries, owners = [], {}
     for entity, field_name, names in specs:

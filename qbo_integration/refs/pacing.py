@@ -16,13 +16,13 @@ from django.utils import timezone
 from ..client.errors import QboPausedError, QboTransientError
 from ..connection import calls
 
-BATCH_MAX_ITEMS = 30  # §3.7
+BATCH_MAX_ITEMS = 30  # docs/quickbooks/api.md#batch
 BULK_MAX_PAUSES = 20  # waits for a pause another request's 429 set, before the push gives the work back
 
 
 class Pacer:
-    """Keeps a run under the company's limits (§5): 500 requests and 120 batch requests a minute,
-    one request at a time (well under 10 concurrent). Counts what it lets through."""
+    """Keeps a run under the company's limits (docs/quickbooks/limits.md#request-limits): 500 requests and 120 batch
+    requests a minute, one request at a time (well under 10 concurrent). Counts what it lets through."""
 
     def __init__(self, per_minute: int = 480, batch_per_minute: int = 110, sleep=time.sleep,
                  clock=time.monotonic) -> None:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def dropping(webhooks):
-    webhooks.emu.configure_webhooks(drop_rate=1.0)  # Intuit loses the delivery (qbo-api.md §7.4)
+    webhooks.emu.configure_webhooks(drop_rate=1.0)  # Intuit loses the delivery (docs/quickbooks/webhooks.md#delivery)
     return webhooks
 
 

@@ -157,7 +157,7 @@ def test_it_never_moves_an_order_backwards_on_an_older_version(webhooks, posted)
 
 
 def test_it_reaches_the_same_state_whatever_the_delivery_order(webhooks, posted):
-    webhooks.emu.configure_webhooks(reorder=True)  # newest first (qbo-api.md §7.4)
+    webhooks.emu.configure_webhooks(reorder=True)  # newest first (docs/quickbooks/webhooks.md#delivery)
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 100)
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()

@@ -63,7 +63,8 @@ def test_it_never_uses_the_previous_refresh_token_again(qbo_connected):
     expire_access_token(conn)
     calls.company_info(REALM_ID)
 
-    qbo_connected.advance(25 * HOUR)  # the previous refresh token is now dead at Intuit (§6.5)
+    # the previous refresh token is now dead at Intuit (docs/quickbooks/oauth.md#token-lifetimes-and-rotation)
+    qbo_connected.advance(25 * HOUR)
     expire_access_token(conn)
     calls.company_info(REALM_ID)
 

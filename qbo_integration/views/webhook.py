@@ -25,7 +25,8 @@ def _refuse(status: int, counter: str, detail: str) -> HttpResponse:
 @require_POST
 @sensitive_variables("token")
 def webhook(request: HttpRequest) -> HttpResponse:
-    """Intuit's doorbell: verify, store, enqueue, answer 200 — no QuickBooks call in here (qbo-api.md §7)."""
+    """Intuit's doorbell: verify, store, enqueue, answer 200 — no QuickBooks call in here
+    (docs/quickbooks/webhooks.md)."""
     token = settings.QBO_WEBHOOK_VERIFIER_TOKEN
     if not token:
         # Fail closed so Intuit retries once the token is configured; never accept unsigned deliveries.

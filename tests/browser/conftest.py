@@ -1,6 +1,6 @@
 """Real Chromium (Debian's package) through Playwright's sync API against pytest-django's live_server.
 
-Never skipped: without chromium the tests fail. See reference/qbo-api.md §11.7.
+Never skipped: without chromium the tests fail. See docs/quickbooks/libraries.md#browser-tests.
 """
 
 import os

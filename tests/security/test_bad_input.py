@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 DROP = object()
 MB = 1024 * 1024
-REDIRECT = 302  # an HTML refusal: back to the page, the reason in a message (STYLE.md C3)
+REDIRECT = 302  # an HTML refusal: back to the page, the reason in a message
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -443,7 +443,8 @@ def test_it_escapes_a_hostile_oauth_error_on_the_settings_page(world, admin_clie
 # --- names that become QuickBooks DisplayNames / item names ------------------------------------------------
 
 ACCEPTED_NAMES = [
-    # typed → stored in Kadouri (what staff see) → sent to QuickBooks (§2.1: no colon, tab or newline)
+    # typed → stored in Kadouri (what staff see) → sent to QuickBooks (docs/quickbooks/entities.md#customer: no colon,
+    # tab or newline)
     ("colon", "Acme:Inc", "Acme:Inc", "Acme - Inc"),
     ("tab", "Tab\tName", "Tab Name", "Tab Name"),
     ("newline", "New\nLine", "New Line", "New Line"),

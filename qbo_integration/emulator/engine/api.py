@@ -1,8 +1,8 @@
 """``AccountingApi``: every company of the emulator and the ``/v3/company/<realm>/...`` surface.
 
 ``handle`` answers one request the way QuickBooks Online does — ``(http_status, json_dict)``, faults returned
-and never raised — with ``requestid`` replay (§3.9). Changes are reported to ``on_change`` once the company
-lock is released, in the order they happened.
+and never raised — with ``requestid`` replay (docs/quickbooks/api.md#idempotent-writes-requestid). Changes are reported
+to ``on_change`` once the company lock is released, in the order they happened.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 ChangeListener = Callable[[str, str, str, str, datetime, dict], None]
 T = TypeVar("T")
 
-REQUEST_ID_MAX = 50  # §3.9
+REQUEST_ID_MAX = 50  # docs/quickbooks/api.md#idempotent-writes-requestid
 
 
 class AccountingApi(BookkeeperActions):
@@ -104,17 +104,19 @@ class AccountingApi(BookkeeperActions):
         path, _, query_string = subpath.partition("?")
         params = {**dict(parse_qsl(query_string)), **(params or {})}
         company = self.companies.get(realm_id)
-        if company is None:  # §4.2: wrong realm for the token
+        if company is None:  # docs/quickbooks/errors.md#http-statuses: wrong realm for the token
             fault = unknown_company(realm_id)
             return fault.status, fault.body(now)
         request_id = params.get("requestid") or None
-        if request_id is not None and len(request_id) > REQUEST_ID_MAX:  # §3.9
+        # docs/quickbooks/api.md#idempotent-writes-requestid
+        if request_id is not None and len(request_id) > REQUEST_ID_MAX:
             fault = too_long("requestid", REQUEST_ID_MAX, len(request_id))
             return fault.status, fault.body(now)
         events: list[Event] = []
         with company.lock:
             if request_id is not None and request_id in company.responses:
-                status, payload = company.responses[request_id]  # §3.9: replay
+                # docs/quickbooks/api.md#idempotent-writes-requestid: replay
+                status, payload = company.responses[request_id]
                 return status, copy.deepcopy(payload)
             status, payload = self._answer(company, method, path, params, body, now, events)
             if request_id is not None and status < 500:
@@ -137,7 +139,7 @@ class AccountingApi(BookkeeperActions):
             payload = route(company, method.upper(), path, params, body, now, pending)
         except QboFault as fault:
             return fault.status, fault.body(now)
-        except Exception:  # never a traceback or HTML to the client (§9.8)
+        except Exception:  # never a traceback or HTML to the client (docs/quickbooks/errors.md#answers-are-json)
             logger.exception("QBO emulator failed on %s %s", method, path)
             fault = system_failure()
             return fault.status, fault.body(now)

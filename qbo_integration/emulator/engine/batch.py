@@ -1,4 +1,5 @@
-"""Batch (§3.7): up to 30 operations and queries in one request, run in order against the live state.
+"""Batch (docs/quickbooks/api.md#batch): up to 30 operations and queries in one request, run in order against the live
+state.
 
 Each item succeeds or fails on its own; only the events of items that succeeded are reported.
 """
@@ -14,7 +15,7 @@ from .errors import QboFault, business, invalid_enum, invalid_property, required
 from .query import run_query
 from .values import Obj, parse_json_body
 
-BATCH_LIMIT = 30  # §3.7
+BATCH_LIMIT = 30  # docs/quickbooks/api.md#batch
 
 
 def run_batch(company: Company, body: bytes, now: datetime, events: list[Event]) -> Obj:
@@ -22,7 +23,7 @@ def run_batch(company: Company, body: bytes, now: datetime, events: list[Event])
     items = data.get("BatchItemRequest")
     if not isinstance(items, list):
         raise required("BatchItemRequest")
-    if len(items) > BATCH_LIMIT:  # §3.7
+    if len(items) > BATCH_LIMIT:  # docs/quickbooks/api.md#batch
         raise QboFault(
             400,
             "1040",

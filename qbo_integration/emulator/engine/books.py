@@ -42,7 +42,8 @@ class Books(Ledger):
             raise business("This transaction has been voided and can no longer be changed.")
         prepared = with_decimals(clean(body))
         fields = {k: v for k, v in prepared.items() if k in kind.writable}
-        if to_bool(body.get("sparse"), "sparse", False):  # §3.3: only the sent fields
+        # docs/quickbooks/api.md#full-and-sparse-updates: only the sent fields
+        if to_bool(body.get("sparse"), "sparse", False):
             kept = {k: v for k, v in old.items() if k in kind.writable}
             fields = {**copy.deepcopy(kept), **fields}
         built = kind.build(self, fields, old, prepared, include)
@@ -52,7 +53,7 @@ class Books(Ledger):
 
     def delete(self, entity: str, body: Obj) -> Obj:
         kind = self.kind(entity)
-        if not kind.deletable:  # §3.4: names are only made inactive
+        if not kind.deletable:  # docs/quickbooks/api.md#delete: names are only made inactive
             raise unsupported(f"Operation delete is not supported for {entity}")
         obj = self.versioned(entity, body)
         kind.check_unlinked(self, obj, "delete")
@@ -119,7 +120,7 @@ def check_properties(entity: str, body: Obj) -> None:
 
 
 def voided_fields(old: Obj, open_amount: str) -> Obj:
-    """§3.5: amounts and quantities to zero, "Voided" before the private note."""
+    """docs/quickbooks/api.md#void: amounts and quantities to zero, "Voided" before the private note."""
     fields = copy.deepcopy(fields_of(old))
     fields["_voided"] = True
     for line in fields.get("Line", []):

@@ -1,4 +1,5 @@
-"""Change data capture (§3.8): every object of the asked entities changed since a moment, deletions included."""
+"""Change data capture (docs/quickbooks/api.md#change-data-capture): every object of the asked entities changed since a
+moment, deletions included."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from .errors import invalid_enum, invalid_value, required, unsupported
 from .times import parse_instant, public_time
 from .values import Obj
 
-CDC_LOOKBACK = timedelta(days=30)  # §3.8
-CDC_LIMIT = 1000  # §3.8
+CDC_LOOKBACK = timedelta(days=30)  # docs/quickbooks/api.md#change-data-capture
+CDC_LIMIT = 1000  # docs/quickbooks/api.md#change-data-capture
 
 
 def run_cdc(books: Books, params: dict[str, str]) -> Obj:
@@ -25,7 +26,7 @@ def run_cdc(books: Books, params: dict[str, str]) -> Obj:
     since = parse_instant(raw_since)
     if since is None:
         raise invalid_value("changedSince")
-    if since < books.now - CDC_LOOKBACK:  # §3.8: 30-day look-back
+    if since < books.now - CDC_LOOKBACK:  # docs/quickbooks/api.md#change-data-capture: 30-day look-back
         raise unsupported(
             f"Operation cdc with changedSince date {raw_since} which is older than fixed days is not supported."
         )
@@ -35,7 +36,7 @@ def run_cdc(books: Books, params: dict[str, str]) -> Obj:
             raise invalid_enum("entities", name)
     wanted = [e for e in dict.fromkeys(known) if e in MODELLED]
     changes = sorted(changes_since(books, wanted, since), key=lambda c: c[0])
-    changes = changes[:CDC_LIMIT]  # §3.8: at most 1,000 objects
+    changes = changes[:CDC_LIMIT]  # docs/quickbooks/api.md#change-data-capture: at most 1,000 objects
     groups = []
     for entity in wanted:
         found = [row for _, name, row in changes if name == entity]
@@ -57,7 +58,7 @@ def changes_since(books: Books, entities: list[str], since: datetime) -> Iterabl
             yield (
                 changed,
                 tombstone["entity"],
-                {  # §3.8: deleted objects
+                {  # docs/quickbooks/api.md#change-data-capture: deleted objects
                     "Id": tombstone["Id"],
                     "status": "Deleted",
                     "domain": "QBO",

@@ -34,7 +34,7 @@ class QboFault(Exception):
         return self.errors[0][0]
 
     def fault(self) -> dict[str, Any]:
-        """The ``Fault`` object (§4.1), as it appears inside batch items too."""
+        """The ``Fault`` object (docs/quickbooks/errors.md#fault-shape), as it appears inside batch items too."""
         return {
             "Error": [{"Message": m, "Detail": d, "code": c, "element": e or ""} for c, m, d, e in self.errors],
             "type": self.fault_type,
@@ -44,7 +44,7 @@ class QboFault(Exception):
         return {"Fault": self.fault(), "time": envelope_time(now)}
 
 
-def unknown_company(realm_id: str) -> QboFault:  # §4.2: wrong realm for the token
+def unknown_company(realm_id: str) -> QboFault:  # docs/quickbooks/errors.md#http-statuses: wrong realm for the token
     return QboFault(
         403,
         "3100",
@@ -138,7 +138,7 @@ def invalid_enum(element: str, value: Any) -> QboFault:
     return QboFault(400, "2170", "Invalid Enumeration", f"Invalid Enumeration : {value}", element)
 
 
-def stale() -> QboFault:  # §3.3
+def stale() -> QboFault:  # docs/quickbooks/api.md#full-and-sparse-updates
     return QboFault(
         400,
         "5010",
@@ -148,7 +148,8 @@ def stale() -> QboFault:  # §3.3
     )
 
 
-def duplicate_name(kind: str, existing_id: str) -> QboFault:  # §2.1, §2.2
+# docs/quickbooks/entities.md#customer, docs/quickbooks/entities.md#item
+def duplicate_name(kind: str, existing_id: str) -> QboFault:
     return QboFault(
         400,
         "6240",

@@ -53,7 +53,8 @@ class Ledger:
         return {"value": value}
 
     def versioned(self, entity: str, body: Obj) -> Obj:
-        """The object named by ``body`` after the Id/SyncToken checks (§3.3)."""
+        """The object named by ``body`` after the Id/SyncToken checks
+        (docs/quickbooks/api.md#full-and-sparse-updates)."""
         if body.get("Id") in (None, ""):
             raise required("Id")
         obj = self.find(entity, body["Id"])

@@ -1,4 +1,5 @@
-"""The query operation (§3.6): ``SELECT`` over one entity's rendered objects, as QBO pages them.
+"""The query operation (docs/quickbooks/api.md#query-language): ``SELECT`` over one entity's rendered objects, as QBO
+pages them.
 
 The language itself (parsing, conditions, ordering, paging) is ``querylang``.
 """

@@ -1,4 +1,4 @@
-"""QBO's query language: parse and evaluate ``SELECT ... FROM ...`` (qbo-api.md §3.6).
+"""QBO's query language: parse and evaluate ``SELECT ... FROM ...`` (docs/quickbooks/api.md#query-language).
 
 Grammar (keywords case-insensitive, field names case-sensitive; the engine resolves the entity name in
 any letter case, see ``catalogue.entity_named``)::
@@ -33,15 +33,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-DEFAULT_MAX_RESULTS = 100  # qbo-api.md §3.6: default page 100
-MAX_RESULTS_LIMIT = 1000  # qbo-api.md §3.6: MAXRESULTS max 1000 (larger is capped)
+DEFAULT_MAX_RESULTS = 100  # docs/quickbooks/api.md#query-language: default page 100
+MAX_RESULTS_LIMIT = 1000  # docs/quickbooks/api.md#query-language: MAXRESULTS max 1000 (larger is capped)
 
 Literal = str | Decimal | bool
 COMPARISON_OPS = ("=", "!=", "<", ">", "<=", ">=")
 
 
 class QueryError(Exception):
-    """A query QBO would refuse. ``code``/``message`` follow qbo-api.md §3.6."""
+    """A query QBO would refuse. ``code``/``message`` follow docs/quickbooks/api.md#query-language."""
 
     def __init__(
         self, detail: str, code: str = "4000", message: str = "Error parsing query"
@@ -113,7 +113,7 @@ def _tokenize(text: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN_RE.match(text, pos)
         if match is None:
-            # Wording mirrors Intuit's lexer (qbo-api.md §3.6, "QueryParserError").
+            # Wording mirrors Intuit's lexer (docs/quickbooks/api.md#query-language, "QueryParserError").
             raise QueryError(
                 "QueryParserError: Invalid content. Lexical error at line 1, "
                 f'column {pos + 1}.  Encountered: "{text[pos]}"'
@@ -127,7 +127,7 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 def _unquote(raw: str) -> str:
-    # qbo-api.md §11.5: python-quickbooks escapes ' as \' inside literals.
+    # docs/quickbooks/libraries.md#writes-and-queries: python-quickbooks escapes ' as \' inside literals.
     return re.sub(r"\\(.)", r"\1", raw[1:-1], flags=re.DOTALL)
 
 
@@ -193,7 +193,7 @@ class _Parser:
             self.expect("punct", "*")
             self.expect("punct", ")")
             return True
-        # qbo-api.md §3.6: no projections, only * or COUNT(*).
+        # docs/quickbooks/api.md#query-language: no projections, only * or COUNT(*).
         raise self.fail('"*" | "count"')
 
     def _where(self) -> tuple[Condition, ...]:
@@ -205,7 +205,7 @@ class _Parser:
             self.advance()
             conditions.append(self._condition())
         if self.current.is_keyword("OR"):
-            raise self.fail('"and" (OR is not supported)')  # qbo-api.md §3.6
+            raise self.fail('"and" (OR is not supported)')  # docs/quickbooks/api.md#query-language
         return tuple(conditions)
 
     def _condition(self) -> Condition:
@@ -249,7 +249,7 @@ class _Parser:
         return tuple(values)
 
     def _order_by(self) -> tuple[OrderKey, ...]:
-        # qbo-api.md §3.6: python-quickbooks sends both ORDERBY and ORDER BY.
+        # docs/quickbooks/api.md#query-language: python-quickbooks sends both ORDERBY and ORDER BY.
         if self.current.is_keyword("ORDER"):
             self.advance()
             self.expect_keyword("BY")
@@ -443,5 +443,5 @@ def run(
     if query.order_by:
         compare = functools.partial(_compare_rows, query.order_by)
         selected.sort(key=functools.cmp_to_key(compare))
-    start = query.start_position - 1  # qbo-api.md §3.6: STARTPOSITION is 1-based
+    start = query.start_position - 1  # docs/quickbooks/api.md#query-language: STARTPOSITION is 1-based
     return selected[start : start + query.max_results], len(selected)

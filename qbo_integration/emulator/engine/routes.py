@@ -56,18 +56,19 @@ def write(books: Books, entity: str, params: dict[str, str], body: Obj) -> Obj:
     include = frozenset(p.strip().lower() for p in params.get("include", "").split(","))
     if operation == "delete":
         return books.delete(entity, body)
-    if operation == "void":  # §3.5: invoices void with ?operation=void
+    if operation == "void":  # docs/quickbooks/api.md#void: invoices void with ?operation=void
         if entity != "Invoice":
             raise unsupported(f"Operation void is not supported for {entity}")
         return books.void(entity, body)
-    if operation == "update" and "void" in include:  # §3.5: payments
+    if operation == "update" and "void" in include:  # docs/quickbooks/api.md#void: payments
         if entity != "Payment":
             raise unsupported(f"include=void is not supported for {entity}")
         return books.void(entity, body)
     if operation not in ("", "update", "create"):
         raise unsupported(f"Operation {operation} is not supported")
     if body.get("Id") not in (None, "", 0, "0") or not books.kind(entity).creatable:
-        return books.update(entity, body, include)  # §3.3: Id in body = update; CompanyInfo is only updated
+        # docs/quickbooks/api.md#full-and-sparse-updates: Id in body = update; CompanyInfo is only updated
+        return books.update(entity, body, include)
     return books.create(entity, body, include)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .books import Books
 
-SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (§2.5)
+SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (docs/quickbooks/entities.md#payment)
     ("Services", "Income", "ServiceFeeIncome"),
     ("Sales of Product Income", "Income", "SalesOfProductIncome"),
     ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),

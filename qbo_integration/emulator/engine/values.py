@@ -76,7 +76,7 @@ def to_int(value: Any, element: str) -> int | None:
 
 def clean(value: Any) -> Any:
     """Drop ``None``, ``""`` and emptied objects: python-quickbooks sends them for
-    unset fields and refs (§2.9), and QBO treats them as absent."""
+    unset fields and refs (docs/quickbooks/libraries.md#what-python-quickbooks-sends), and QBO treats them as absent."""
     if isinstance(value, dict):
         cleaned = {k: clean(v) for k, v in value.items()}
         return {k: v for k, v in cleaned.items() if v is not None and v != "" and v != {}}
@@ -148,7 +148,8 @@ def check_lengths(obj: Obj, limits: dict[str, int]) -> None:
 
 
 def check_separators(obj: Obj, fields: Iterable[str], forbidden: str = ":\t\n") -> None:
-    # §2.1/§2.2: ':' is the hierarchy separator; tab and newline are refused too.
+    # docs/quickbooks/entities.md#customer, docs/quickbooks/entities.md#item: ':' is the hierarchy separator; tab and
+    # newline are refused too.
     for field in fields:
         value = obj.get(field)
         if isinstance(value, str) and any(ch in value for ch in forbidden):

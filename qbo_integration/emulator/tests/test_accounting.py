@@ -188,7 +188,8 @@ def test_it_refuses_malformed_json_with_2010(qbo):
 
 
 def test_it_accepts_what_python_quickbooks_really_sends(qbo):
-    # qbo-api.md §2.9: defaults as "", 0, SyncToken int, read-only fields, empty refs.
+    # docs/quickbooks/libraries.md#what-python-quickbooks-sends: defaults as "", 0, SyncToken int, read-only fields,
+    # empty refs.
     customer = qbo.post(
         "Customer",
         {

@@ -1,4 +1,5 @@
-"""OAuth 2.0 against the emulator, driven by intuit-oauth's AuthClient (qbo-api.md §6, §8.5, §11.3)."""
+"""OAuth 2.0 against the emulator, driven by intuit-oauth's AuthClient (docs/quickbooks/oauth.md,
+docs/quickbooks/libraries.md#intuit-oauth-authclient)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The emulator driven only through python-quickbooks 0.9.12, the real client (qbo-api.md §8, §11)."""
+"""The emulator driven only through python-quickbooks 0.9.12, the real client (docs/quickbooks/libraries.md)."""
 
 from __future__ import annotations
 

@@ -24,13 +24,13 @@ class ConnectionDropped(Exception):
 
 
 def qbo_time(now: datetime) -> str:
-    """Intuit stamps responses in Pacific time with milliseconds (qbo-api.md §2.0)."""
+    """Intuit stamps responses in Pacific time with milliseconds (docs/quickbooks/api.md#envelope-id-and-synctoken)."""
     local = now.astimezone(_PACIFIC)
     return local.isoformat(timespec="milliseconds")
 
 
 def response_headers(content_type: str = JSON_TYPE) -> dict[str, str]:
-    # Every Intuit response carries an intuit_tid header (qbo-api.md §1.4).
+    # Every Intuit response carries an intuit_tid header (docs/quickbooks/api.md#headers).
     return {"Content-Type": content_type, "intuit_tid": uuid.uuid4().hex}
 
 
@@ -52,19 +52,20 @@ def fault_payload(now: datetime, code: str, message: str, detail: str, fault_typ
 
 
 def throttle_fault(now: datetime, detail: str = "The request limit was reached.  Try again later") -> Response:
-    # 429 body as Intuit sends it: code "003001", type SERVICE (qbo-api.md §4.3, §11.4).
+    # 429 body as Intuit sends it: code "003001", type SERVICE (docs/quickbooks/errors.md#fault-codes,
+    # docs/quickbooks/errors.md#what-python-quickbooks-raises).
     body = fault_payload(now, "003001", "message=ThrottleExceeded; errorCode=003001; statusCode=429", detail, "SERVICE")
     return json_response(429, body)
 
 
 def auth_fault(now: datetime, detail: str = "Token expired") -> Response:
-    # 401 AuthenticationFailed 3200 (qbo-api.md §4.2, §4.3).
+    # 401 AuthenticationFailed 3200 (docs/quickbooks/errors.md#http-statuses, docs/quickbooks/errors.md#fault-codes).
     message = "message=AuthenticationFailed; errorCode=003200; statusCode=401"
     return json_response(401, fault_payload(now, "3200", message, detail, "AUTHENTICATION"))
 
 
 def forbidden_fault(now: datetime, detail: str) -> Response:
-    # A token for another company: 403 ApplicationAuthorizationFailed 3100 (qbo-api.md §4.2).
+    # A token for another company: 403 ApplicationAuthorizationFailed 3100 (docs/quickbooks/errors.md#http-statuses).
     message = "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403"
     return json_response(403, fault_payload(now, "3100", message, detail, "SERVICE"))
 
@@ -75,7 +76,8 @@ def server_error_fault(now: datetime, detail: str = "System Failure Error: emula
 
 
 def unavailable_fault(now: datetime) -> Response:
-    # Gateway 503: lower-case "fault" body, epoch-millis time (qbo-api.md §4.1, §11.4).
+    # Gateway 503: lower-case "fault" body, epoch-millis time (docs/quickbooks/errors.md#fault-shape,
+    # docs/quickbooks/errors.md#what-python-quickbooks-raises).
     error = {
         "message": "Service Unavailable",
         "detail": "The service is temporarily unavailable",
@@ -92,7 +94,8 @@ def not_found_fault(now: datetime, path: str) -> Response:
 
 
 def xml_throttle_fault(now: datetime) -> Response:
-    # Throttling has been answered in XML even when JSON was asked for (qbo-api.md §1.4, §4.1).
+    # Throttling has been answered in XML even when JSON was asked for (docs/quickbooks/api.md#headers,
+    # docs/quickbooks/errors.md#fault-shape).
     body = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         f'<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="{qbo_time(now)}">'

@@ -80,7 +80,7 @@ def _safe_route(emu: EmulatorCore, request: Request) -> Response:
     except StateFileError:
         raise
     except Exception:
-        # Never an HTML error page on API paths (qbo-api.md §11.2): a SystemFault in JSON.
+        # Never an HTML error page on API paths (docs/quickbooks/errors.md#answers-are-json): a SystemFault in JSON.
         traceback.print_exc(file=sys.stderr)
         return server_error_fault(emu.clock.now(), "System Failure Error: emulator exception")
 
@@ -124,14 +124,15 @@ def _accounting(emu: EmulatorCore, request: Request, realm: str, subpath: str) -
     if verdict == "wrong_realm":
         return forbidden_fault(now, f"The access token was not issued for company {realm}")
     if verdict != "ok":
-        # Expired, revoked or unknown tokens: 401 AuthenticationFailed 3200 (qbo-api.md §4.2, §6.5).
+        # Expired, revoked or unknown tokens: 401 AuthenticationFailed 3200 (docs/quickbooks/errors.md#http-statuses,
+        # docs/quickbooks/oauth.md#token-lifetimes-and-rotation).
         return auth_fault(now, AUTH_DETAILS[verdict])
     is_batch = subpath.strip("/") == "batch"
     slot = request.slot
     if slot is not None and slot.refused:
         return throttle_fault(now)  # more than the concurrent limit in flight when its headers arrived
     if emu.limits.enter(realm, is_batch, holding_slot=slot is not None):
-        # Per-company limits (qbo-api.md §5).
+        # Per-company limits (docs/quickbooks/limits.md#request-limits).
         return throttle_fault(now)
     try:
         content_type = request.headers.get("content-type", "application/json")

@@ -1,4 +1,4 @@
-"""Account (§2.6): the chart of accounts; types, sub-types and their classification."""
+"""Account (docs/quickbooks/entities.md#account): the chart of accounts; types, sub-types and their classification."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from ..ledger import Ledger
 from ..values import ZERO, Obj, check_lengths, check_separators, names, to_bool
 from .names import NameList
 
-LIMITS = {"Name": 100}  # §2.6
-CLASSIFICATION = {  # §2.6
+LIMITS = {"Name": 100}  # docs/quickbooks/entities.md#account
+CLASSIFICATION = {  # docs/quickbooks/entities.md#account
     "Bank": "Asset",
     "Other Current Asset": "Asset",
     "Fixed Asset": "Asset",
@@ -63,13 +63,13 @@ class Account(NameList):
         if not obj.get("Name"):
             raise required("Name")
         check_lengths(obj, LIMITS)
-        check_separators(obj, ("Name",), ':"\t\n')  # §2.6: no '"' or ':'
+        check_separators(obj, ("Name",), ':"\t\n')  # docs/quickbooks/entities.md#account: no '"' or ':'
         check_separators(obj, ("AcctNum",), ":")
         self.check_unique_name(books, obj["Name"], old["Id"] if old else None, "account")
         account_type = obj.get("AccountType")
         if account_type is None:
             account_type = TYPE_OF_SUBTYPE.get(str(obj.get("AccountSubType")))
-        if account_type is None:  # §2.6
+        if account_type is None:  # docs/quickbooks/entities.md#account
             raise QboFault(
                 400,
                 "6010",

@@ -12,7 +12,9 @@ from ..values import Obj
 class EntityKind:
     name = ""
     writable: frozenset[str] = frozenset()
-    read_only: frozenset[str] = frozenset()  # accepted on input and ignored (§2.9: python-quickbooks sends them)
+    # accepted on input and ignored (docs/quickbooks/libraries.md#what-python-quickbooks-sends: python-quickbooks sends
+    # them)
+    read_only: frozenset[str] = frozenset()
     ref_keys: tuple[str, ...] = ()  # properties of any object that refer to this entity (filled with its name)
     name_field = "Name"
     name_list = False  # names are made inactive, never deleted; queries leave inactive ones out

@@ -1,4 +1,5 @@
-"""CompanyInfo (§1.2): one per company, read as ``/companyinfo/<realmId>``, updated but never created."""
+"""CompanyInfo (docs/quickbooks/api.md#url-pattern): one per company, read as ``/companyinfo/<realmId>``, updated but
+never created."""
 
 from __future__ import annotations
 
@@ -23,4 +24,5 @@ class CompanyInfo(EntityKind):
         return dict(fields)
 
     def read_id(self, books: Ledger, entity_id: str) -> str:
-        return "1" if entity_id == books.company.realm_id else entity_id  # §1.2: /companyinfo/<realmId>
+        # docs/quickbooks/api.md#url-pattern: /companyinfo/<realmId>
+        return "1" if entity_id == books.company.realm_id else entity_id

@@ -1,4 +1,5 @@
-"""Customer (§2.1): names, sub-customers, terms, the opening balance, the derived Balance, and merges."""
+"""Customer (docs/quickbooks/entities.md#customer): names, sub-customers, terms, the opening balance, the derived
+Balance, and merges."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ..values import ZERO, Obj, cents, check_lengths, check_separators, fields_o
 from .names import NameList
 
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
-LIMITS = {  # §2.1
+LIMITS = {  # docs/quickbooks/entities.md#customer
     "DisplayName": 500,
     "Title": 16,
     "GivenName": 100,
@@ -44,7 +45,7 @@ class Customer(NameList):
         obj = dict(fields)
         check_lengths(obj, LIMITS)
         check_separators(obj, ("DisplayName", *NAME_PARTS, "PrintOnCheckName"))
-        if not obj.get("DisplayName"):  # §2.1: built from the name parts
+        if not obj.get("DisplayName"):  # docs/quickbooks/entities.md#customer: built from the name parts
             parts = [str(obj[p]) for p in NAME_PARTS if obj.get(p)]
             if not parts:
                 raise QboFault(
@@ -65,7 +66,7 @@ class Customer(NameList):
             obj["SalesTermRef"] = books.resolve_ref(
                 "Term", obj["SalesTermRef"], "SalesTermRef", [ref_value(old, "SalesTermRef")]
             )
-        if old is None:  # §2.1: Balance is an opening balance, write-on-create
+        if old is None:  # docs/quickbooks/entities.md#customer: Balance is an opening balance, write-on-create
             opening = to_decimal(body.get("Balance"), "Balance") or ZERO
             obj["_opening_balance"] = cents(opening)
         return obj

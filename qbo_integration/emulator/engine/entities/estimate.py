@@ -1,4 +1,5 @@
-"""Estimate (§2.4): a quote; converting it into an invoice closes it, deleting that invoice re-opens it."""
+"""Estimate (docs/quickbooks/entities.md#estimate): a quote; converting it into an invoice closes it, deleting that
+invoice re-opens it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..ledger import Ledger
 from ..values import Obj, fields_of, names, to_date
 from .sales import WRITABLE, SalesForm
 
-STATUSES = frozenset({"Pending", "Accepted", "Closed", "Rejected"})  # §2.4
+STATUSES = frozenset({"Pending", "Accepted", "Closed", "Rejected"})  # docs/quickbooks/entities.md#estimate
 
 
 class Estimate(SalesForm):
@@ -26,7 +27,7 @@ class Estimate(SalesForm):
             day = to_date(obj.get(key), key)
             if day is not None:
                 obj[key] = day.isoformat()
-        # Links to invoices are made by the invoices (§2.4), never by the client.
+        # Links to invoices are made by the invoices (docs/quickbooks/entities.md#estimate), never by the client.
         obj["LinkedTxn"] = copy.deepcopy((old or {}).get("LinkedTxn", []))
 
     def check_unlinked(self, books: Ledger, obj: Obj, verb: str) -> None:
@@ -38,7 +39,7 @@ def link_invoice(books: Ledger, estimate_id: str, invoice_id: str) -> None:
     estimate = books.table("Estimate")[estimate_id]
     fields = copy.deepcopy(fields_of(estimate))
     fields["LinkedTxn"] = [*fields.get("LinkedTxn", []), {"TxnId": invoice_id, "TxnType": "Invoice"}]
-    fields["TxnStatus"] = "Closed"  # §2.4 (UNVERIFIED): conversion closes it
+    fields["TxnStatus"] = "Closed"  # docs/quickbooks/entities.md#estimate (UNVERIFIED): conversion closes it
     books.replace("Estimate", estimate, fields)
 
 

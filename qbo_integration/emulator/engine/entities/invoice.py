@@ -1,4 +1,5 @@
-"""Invoice (§2.3): balance after payments, the link to the estimate it converts, void and delete rules."""
+"""Invoice (docs/quickbooks/entities.md#invoice): balance after payments, the link to the estimate it converts, void and
+delete rules."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Invoice(SalesForm):
         obj["LinkedTxn"] = estimates + payment_links(applied)
 
     def check_unlinked(self, books: Ledger, obj: Obj, verb: str) -> None:
-        # §3.4: "Invoice: unlink linked transactions first".
+        # docs/quickbooks/api.md#delete: "Invoice: unlink linked transactions first".
         if applied_to_invoice(books, obj["Id"]):
             raise business(
                 f"You can't {verb} this invoice because payments are applied to it. "
@@ -56,7 +57,7 @@ def estimate_links(books: Ledger, links: Any) -> list[Obj]:
     for link in links if isinstance(links, list) else []:
         txn_type = link.get("TxnType") if isinstance(link, dict) else None
         if txn_type == "Payment":
-            continue  # §2.3: payment links are read-only, set by payments
+            continue  # docs/quickbooks/entities.md#invoice: payment links are read-only, set by payments
         if txn_type != "Estimate":
             raise unsupported(f"Linking an Invoice to {txn_type} is not supported")
         txn_id = str(link.get("TxnId", ""))
@@ -64,7 +65,7 @@ def estimate_links(books: Ledger, links: Any) -> list[Obj]:
             raise invalid_ref("LinkedTxn", txn_id)
         if not any(r["TxnId"] == txn_id for r in result):
             result.append({"TxnId": txn_id, "TxnType": "Estimate"})
-    if len(result) > 1:  # §2.3: only one Estimate link per invoice
+    if len(result) > 1:  # docs/quickbooks/entities.md#invoice: only one Estimate link per invoice
         raise business("An invoice can be linked to only one estimate.", "LinkedTxn")
     return result
 

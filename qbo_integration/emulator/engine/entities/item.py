@@ -1,4 +1,4 @@
-"""Item (§2.2): Service and NonInventory products, their income account and sub-items."""
+"""Item (docs/quickbooks/entities.md#item): Service and NonInventory products, their income account and sub-items."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..ledger import Ledger
 from ..values import Obj, check_lengths, check_separators, names, ref_value, to_bool, to_decimal
 from .names import NameList
 
-LIMITS = {"Name": 100, "Description": 4000, "Sku": 100}  # §2.2
+LIMITS = {"Name": 100, "Description": 4000, "Sku": 100}  # docs/quickbooks/entities.md#item
 ACCOUNT_REFS = ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef")
 
 
@@ -36,7 +36,7 @@ class Item(NameList):
         check_separators(obj, ("Name",))
         self.check_unique_name(books, obj["Name"], old["Id"] if old else None, "product or service")
         item_type = obj.get("Type")
-        if not item_type:  # §2.2: Type must be explicit since minorversion 4
+        if not item_type:  # docs/quickbooks/entities.md#item: Type must be explicit since minorversion 4
             raise required("Type")
         if item_type in ("Inventory", "Category", "Group"):
             raise unsupported(f"The emulator does not support Item Type {item_type}")
@@ -45,7 +45,7 @@ class Item(NameList):
         for key in ACCOUNT_REFS:
             if key in obj:
                 obj[key] = books.resolve_ref("Account", obj[key], key, [ref_value(old, key)])
-        if item_type == "Service" and "IncomeAccountRef" not in obj:  # §2.2
+        if item_type == "Service" and "IncomeAccountRef" not in obj:  # docs/quickbooks/entities.md#item
             raise required("IncomeAccountRef")
         obj["UnitPrice"] = to_decimal(obj.get("UnitPrice"), "UnitPrice") or Decimal(0)
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)

@@ -36,7 +36,7 @@ class NameList(EntityKind):
             if parent_id is None or parent_id not in books.table(entity):
                 break
             depth, cursor = depth + 1, books.table(entity)[parent_id]
-        if depth > 4:  # §2.1: up to 4 levels below the top
+        if depth > 4:  # docs/quickbooks/entities.md#customer: up to 4 levels below the top
             raise business("Sub-levels are limited to 4 below the top.", "ParentRef")
         obj["ParentRef"] = ref
         return True

@@ -1,4 +1,4 @@
-"""Payment (§2.5): money received from a customer, applied to that customer's invoices.
+"""Payment (docs/quickbooks/entities.md#payment): money received from a customer, applied to that customer's invoices.
 
 A payment write changes the invoices it touches (Balance, payment links); ``refresh_invoice`` keeps them true.
 """
@@ -36,7 +36,7 @@ class Payment(EntityKind):
             "Customer", obj["CustomerRef"], "CustomerRef", [ref_value(old, "CustomerRef")]
         )
         total = to_decimal(obj.get("TotalAmt"), "TotalAmt")
-        if total is None:  # §2.5: TotalAmt and CustomerRef are required
+        if total is None:  # docs/quickbooks/entities.md#payment: TotalAmt and CustomerRef are required
             raise required("TotalAmt")
         if total < 0:
             raise business("The payment amount can't be negative.", "TotalAmt")
@@ -44,7 +44,7 @@ class Payment(EntityKind):
         if sum(applied.values(), ZERO) > total:
             raise business("The amounts applied to invoices exceed the payment's TotalAmt.", "Line")
         obj["TotalAmt"] = cents(total)
-        obj["UnappliedAmt"] = cents(total - sum(applied.values(), ZERO))  # §2.5
+        obj["UnappliedAmt"] = cents(total - sum(applied.values(), ZERO))  # docs/quickbooks/entities.md#payment
         obj["Line"] = lines
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
@@ -68,7 +68,7 @@ def payment_lines(books: Ledger, lines: Any, payment: Obj, old: Obj | None) -> t
         amount = to_decimal(raw.get("Amount"), "Line.Amount")
         if amount is None:
             raise required("Line.Amount")
-        if amount < 0:  # §2.5: line amounts are non-negative
+        if amount < 0:  # docs/quickbooks/entities.md#payment: line amounts are non-negative
             raise business("A payment line amount can't be negative.", "Line.Amount")
         links = raw.get("LinkedTxn") or []
         if not isinstance(links, list) or len(links) != 1 or not isinstance(links[0], dict):
@@ -107,7 +107,7 @@ def deposit_account(books: Ledger, obj: Obj, old: Obj | None) -> None:
             "Account", obj["DepositToAccountRef"], "DepositToAccountRef", [ref_value(old, "DepositToAccountRef")]
         )
         return
-    for account in books.rows("Account"):  # §2.5: defaults to Undeposited Funds
+    for account in books.rows("Account"):  # docs/quickbooks/entities.md#payment: defaults to Undeposited Funds
         if account.get("AccountSubType") == "UndepositedFunds" and account["Active"]:
             obj["DepositToAccountRef"] = {"value": account["Id"]}
             return

@@ -1,5 +1,6 @@
-"""What sales forms (Invoice, Estimate; later SalesReceipt, CreditMemo) share (§2.3): the customer, lines
-and their amounts, dates, DocNumber sequences, addresses copied from the customer, and the subtotal line."""
+"""What sales forms (Invoice, Estimate; later SalesReceipt, CreditMemo) share (docs/quickbooks/entities.md#invoice): the
+customer, lines and their amounts, dates, DocNumber sequences, addresses copied from the customer, and the subtotal
+line."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
 
-DOC_NUMBER_MAX = 21  # §2.3
+DOC_NUMBER_MAX = 21  # docs/quickbooks/entities.md#invoice
 WRITABLE = names(
     "CustomerRef Line TxnDate DueDate DocNumber SalesTermRef PrivateNote CustomerMemo "
     "BillAddr ShipAddr ShipFromAddr BillEmail BillEmailCc BillEmailBcc ShipDate "
@@ -48,7 +49,7 @@ class SalesForm(EntityKind):
         obj.setdefault("EmailStatus", "NotSet")
         obj["ApplyTaxAfterDiscount"] = to_bool(obj.get("ApplyTaxAfterDiscount"), "ApplyTaxAfterDiscount", False)
         obj["TxnTaxDetail"] = {"TotalTax": ZERO}
-        for address in ("BillAddr", "ShipAddr"):  # §2.3: copied from the customer
+        for address in ("BillAddr", "ShipAddr"):  # docs/quickbooks/entities.md#invoice: copied from the customer
             if address not in obj and address in customer:
                 obj[address] = copy.deepcopy(customer[address])
         self.finish(books, obj, old)
@@ -64,7 +65,7 @@ class SalesForm(EntityKind):
             return given.isoformat()
         term_id = ref_value(obj, "SalesTermRef") or ref_value(customer, "SalesTermRef")
         term = books.table("Term").get(term_id or "")
-        days = int(term.get("DueDays") or 0) if term else 0  # §2.3: TxnDate + term days
+        days = int(term.get("DueDays") or 0) if term else 0  # docs/quickbooks/entities.md#invoice: TxnDate + term days
         return (txn_date + timedelta(days=days)).isoformat()
 
     def doc_number(self, books: Ledger, given: Any, old: Obj | None, include: frozenset[str]) -> str:
@@ -76,7 +77,7 @@ class SalesForm(EntityKind):
             for o in books.table(self.name).values()
             if o.get("DocNumber") and (old is None or o["Id"] != old["Id"])
         }
-        if text == "AUTO_GENERATE":  # §2.3
+        if text == "AUTO_GENERATE":  # docs/quickbooks/entities.md#invoice
             candidate = books.company.next_doc_numbers[self.name]
             while str(candidate) in numbers:
                 candidate += 1
@@ -105,7 +106,7 @@ class SalesForm(EntityKind):
                 raise invalid_value("Line")
             detail_type = raw.get("DetailType")
             if detail_type == "SubTotalLineDetail":
-                continue  # §2.3: QBO computes the subtotal line itself
+                continue  # docs/quickbooks/entities.md#invoice: QBO computes the subtotal line itself
             line = {k: v for k, v in raw.items() if k not in ("Id", "LineNum")}
             if detail_type == "SalesItemLineDetail":
                 sales_line(books, line, old_items)
@@ -121,7 +122,7 @@ class SalesForm(EntityKind):
                 raise invalid_enum("Line.DetailType", detail_type)
             built.append(line)
         if not any(line["DetailType"] != "DiscountLineDetail" for line in built):
-            raise required("Line")  # §2.3: at least one line
+            raise required("Line")  # docs/quickbooks/entities.md#invoice: at least one line
         total = subtotal(built)
         discount = sum(
             (discount_line(books, line, total) for line in built if line["DetailType"] == "DiscountLineDetail"),
@@ -137,7 +138,7 @@ class SalesForm(EntityKind):
 
     def render(self, books: Ledger, obj: Obj, out: Obj, balances: dict[str, Decimal] | None) -> None:
         subtotal_line = {"Amount": subtotal(out["Line"]), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
-        out["Line"].append(subtotal_line)  # §2.3: subtotal line appended in responses
+        out["Line"].append(subtotal_line)  # docs/quickbooks/entities.md#invoice: subtotal line appended in responses
 
 
 def sales_line(books: Ledger, line: Obj, old_items: set[str | None]) -> None:
@@ -151,10 +152,11 @@ def sales_line(books: Ledger, line: Obj, old_items: set[str | None]) -> None:
         raise required("Line.Amount")
     qty = to_decimal(detail.get("Qty"), "Qty")
     price = to_decimal(detail.get("UnitPrice"), "UnitPrice")
-    if qty == 0 and price == 0:  # python-quickbooks' defaults (§2.9): not given
+    # python-quickbooks' defaults (docs/quickbooks/libraries.md#what-python-quickbooks-sends): not given
+    if qty == 0 and price == 0:
         del detail["Qty"], detail["UnitPrice"]
     elif qty is not None and price is not None and cents(qty * price) != cents(amount):
-        raise QboFault(  # §2.3
+        raise QboFault(  # docs/quickbooks/entities.md#invoice
             400,
             "6070",
             "Amount calculation incorrect in the request",
@@ -186,7 +188,7 @@ def subtotal(lines: list[Obj]) -> Decimal:
 
 
 def advance_doc_number(books: Ledger, entity: str, doc_number: str) -> None:
-    # Auto-numbering continues after the highest number used (§2.3).
+    # Auto-numbering continues after the highest number used (docs/quickbooks/entities.md#invoice).
     if doc_number.isdigit():
         counters = books.company.next_doc_numbers
         counters[entity] = max(counters[entity], int(doc_number) + 1)

@@ -1,4 +1,5 @@
-"""Term (§2.3): payment terms; an invoice's DueDate is its TxnDate plus the term's DueDays."""
+"""Term (docs/quickbooks/entities.md#invoice): payment terms; an invoice's DueDate is its TxnDate plus the term's
+DueDays."""
 
 from __future__ import annotations
 
