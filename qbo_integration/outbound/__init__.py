@@ -5,7 +5,7 @@ How "exactly once" holds (docs/quickbooks/lessons.md#exactly-once; no single lay
 
 1. Per-order lock. A request locks the order row (`select_for_update`) to check the status table and to
    pick the job; an order has at most one active (pending or running) job at a time.
-2. The job row (the outbox, STYLE C6; `outbox/jobs.py`): a double click, a second staff member or a browser
+2. The job row (the outbox, `outbox/jobs.py`): a double click, a second staff member or a browser
    retry at the same version finds the same row, and one worker at a time holds its lease.
 3. QuickBooks' `requestid` (docs/quickbooks/api.md#idempotent-writes-requestid): every write of a job carries the job's
    id, reused on every retry, so a replay after a dropped connection is answered from QuickBooks' cache instead of being
