@@ -1,10 +1,19 @@
-.PHONY: run test bench soak
+.PHONY: run test lint format bench soak
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+# ruff (lint, format check) and the import contracts; `make test` runs it first.
+lint:
+	scripts/lint.sh
+
+format:
+	scripts/bootstrap.sh
+	.venv/bin/ruff check --fix --quiet .
+	.venv/bin/ruff format --quiet .
 
 # Benchmarks print figures; they are not timed tests. The outbound one runs in a throwaway SQLite database
 # (its rows are rolled back); the webhook one creates and drops its own database.

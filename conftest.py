@@ -1,7 +1,5 @@
 """Fixtures shared by every app's tests: people and the few rows most tests need."""
 
-pytest_plugins = ["qbo_integration.emulator.testing", "qbo_integration.testing"]
-
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +10,8 @@ from accounts.models import Account
 from orders.models import Order
 from orders.services import LineInput, order_create, order_set_status
 from products.models import Product
+
+pytest_plugins = ["qbo_integration.emulator.testing", "qbo_integration.testing"]
 
 
 @pytest.fixture
@@ -67,8 +67,14 @@ def pears(db):
 
 
 def make_order(*, seller, buyer, lines, by=None, status=Order.Status.DRAFT, **fields) -> Order:
-    header = {"seller": seller, "buyer": buyer, "order_date": date(2026, 11, 2), "terms": Order.Terms.NET_30,
-              "commission_rate": Decimal("5.00"), "notes": ""} | fields
+    header = {
+        "seller": seller,
+        "buyer": buyer,
+        "order_date": date(2026, 11, 2),
+        "terms": Order.Terms.NET_30,
+        "commission_rate": Decimal("5.00"),
+        "notes": "",
+    } | fields
     order = order_create(fields=header, lines=[LineInput(product=p, quantity=Decimal(q)) for p, q in lines], by=by)
     if status != Order.Status.DRAFT:
         order_set_status(order=order, status=status, user_name="Test")
@@ -79,6 +85,8 @@ def make_order(*, seller, buyer, lines, by=None, status=Order.Status.DRAFT, **fi
 @pytest.fixture
 def order_factory(seller, buyer, apples, pears, staff_user):
     def factory(status=Order.Status.DRAFT, **fields):
-        return make_order(seller=seller, buyer=buyer, lines=[(apples, "10"), (pears, "4")], by=staff_user, status=status, **fields)
+        return make_order(
+            seller=seller, buyer=buyer, lines=[(apples, "10"), (pears, "4")], by=staff_user, status=status, **fields
+        )
 
     return factory

@@ -12,14 +12,13 @@ class Account(QboLinkedModel):
     qbo_entity = "customer"
 
     name = models.CharField(max_length=200, validators=[validate_single_line])
-    code = models.CharField(max_length=20, unique=True, help_text="Short unique code, e.g. ACME.",
-                            validators=[validate_single_line])
+    code = models.CharField(
+        max_length=20, unique=True, help_text="Short unique code, e.g. ACME.", validators=[validate_single_line]
+    )
     email = models.EmailField(blank=True, validators=[validate_single_line])
     phone = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
-    address_line1 = models.CharField("address line 1", max_length=200, blank=True,
-                                     validators=[validate_single_line])
-    address_line2 = models.CharField("address line 2", max_length=200, blank=True,
-                                     validators=[validate_single_line])
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True, validators=[validate_single_line])
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True, validators=[validate_single_line])
     city = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
     region = models.CharField("state / region", max_length=100, blank=True, validators=[validate_single_line])
     postal_code = models.CharField(max_length=20, blank=True, validators=[validate_single_line])
@@ -43,5 +42,7 @@ class Account(QboLinkedModel):
 
     @property
     def address_lines(self) -> list[str]:
-        city_line = " ".join(p for p in [self.city + ("," if self.city and self.region else ""), self.region, self.postal_code] if p)
+        city_line = " ".join(
+            p for p in [self.city + ("," if self.city and self.region else ""), self.region, self.postal_code] if p
+        )
         return [p for p in [self.address_line1, self.address_line2, city_line, self.country] if p]

@@ -30,11 +30,15 @@ def _orders(queryset):
 @login_required
 def account_detail(request, account_id: int):
     account = get_object_or_404(Account, pk=account_id)
-    return render(request, "accounts/account_detail.html", {
-        "account": account,
-        "orders_as_seller": _orders(Order.objects.filter(seller=account)),
-        "orders_as_buyer": _orders(Order.objects.filter(buyer=account)),
-    })
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {
+            "account": account,
+            "orders_as_seller": _orders(Order.objects.filter(seller=account)),
+            "orders_as_buyer": _orders(Order.objects.filter(buyer=account)),
+        },
+    )
 
 
 @login_required

@@ -38,15 +38,22 @@ def remember_secret(value: str | None) -> None:
 def _stored_tokens() -> list[str]:
     try:
         connection_model = apps.get_model("qbo_integration", "QboConnection")
-        return [token for pair in connection_model.objects.values_list("access_token", "refresh_token")
-                for token in pair]
+        return [
+            token for pair in connection_model.objects.values_list("access_token", "refresh_token") for token in pair
+        ]
     except Exception:  # the database may be what failed; the other sources still apply
         return []
 
 
 def known_secrets() -> list[str]:
-    values = [settings.SECRET_KEY, settings.QBO_CLIENT_SECRET, settings.QBO_WEBHOOK_VERIFIER_TOKEN,
-              *settings.QBO_TOKEN_KEYS, *_handled, *_stored_tokens()]
+    values = [
+        settings.SECRET_KEY,
+        settings.QBO_CLIENT_SECRET,
+        settings.QBO_WEBHOOK_VERIFIER_TOKEN,
+        *settings.QBO_TOKEN_KEYS,
+        *_handled,
+        *_stored_tokens(),
+    ]
     # Longest first, so a secret containing another is replaced whole.
     return sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 
@@ -93,8 +100,10 @@ class SecretsExceptionReporter(ExceptionReporter):
     def get_traceback_data(self):
         data = super().get_traceback_data()
         if "request_GET_items" in data:
-            data["request_GET_items"] = [(key, SUBSTITUTE if key.lower() in SECRET_QUERY_KEYS else value)
-                                         for key, value in data["request_GET_items"]]
+            data["request_GET_items"] = [
+                (key, SUBSTITUTE if key.lower() in SECRET_QUERY_KEYS else value)
+                for key, value in data["request_GET_items"]
+            ]
         return data
 
     def get_traceback_html(self):

@@ -3,9 +3,10 @@
 A live part carries `data-live hx-get="…" hx-vals='{"since": "{{ live_stamp }}"}' hx-trigger="every 2s"
 hx-swap="outerHTML"`. (The stamp goes in hx-vals, read when each poll is sent: htmx fixes hx-get's URL when it
 processes the element, and a part swapped in for one with the same id is processed while it still wears the old
-part's attributes, so a stamp in the URL would be the previous one.) Its stamp is a hash of its own rendered HTML, so a poll answers 204 (htmx keeps the part as it is) until something the part
-shows has changed, then the new HTML with its new stamp. Nothing to keep in step by hand: whatever the template
-shows is what is compared.
+part's attributes, so a stamp in the URL would be the previous one.) Its stamp is a hash of its own rendered
+HTML, so a poll answers 204 (htmx keeps the part as it is) until something the part shows has changed, then
+the new HTML with its new stamp. Nothing to keep in step by hand: whatever the template shows is what is
+compared.
 """
 
 import hashlib
@@ -19,8 +20,11 @@ _PLACEHOLDER = "live-stamp-placeholder-0f3c"
 # A CSRF input's value is masked afresh on every render; it is no change worth a swap. What a poll answer adds
 # around the part (htmx out-of-band swaps, between <!--live:extra--> and <!--/live:extra-->) is not the part:
 # the page renders the part alone, once, and its stamp must equal the poll's.
-_NOT_THE_PART = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">'
-                           r"|<!--live:extra-->.*?<!--/live:extra-->", re.S)
+_NOT_THE_PART = re.compile(
+    r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">'
+    r"|<!--live:extra-->.*?<!--/live:extra-->",
+    re.S,
+)
 
 
 def render_live(request: HttpRequest, template: str, context: dict) -> tuple[str, str]:

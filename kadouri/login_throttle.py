@@ -14,7 +14,6 @@ from django.shortcuts import render
 from kadouri.text import storable
 
 
-
 def _cool_off_words(cool_off: timedelta | None) -> str | None:
     if not cool_off:
         return None

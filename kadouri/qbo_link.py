@@ -23,11 +23,14 @@ class QboLinkedModel(models.Model):
 
     qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
     qbo_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Hash of what was last pushed to or read from QuickBooks.",
+        max_length=64,
+        blank=True,
+        help_text="Hash of what was last pushed to or read from QuickBooks.",
         validators=[validate_single_line],
     )
     qbo_create_request = models.CharField(
-        max_length=64, blank=True,
+        max_length=64,
+        blank=True,
         help_text="requestid#bId of a create sent to QuickBooks whose answer is still unknown.",
         validators=[validate_single_line],
     )

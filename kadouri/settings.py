@@ -177,8 +177,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"},
-                "quiet_polls": {"()": "kadouri.logging.QuietPollsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"},
+        "quiet_polls": {"()": "kadouri.logging.QuietPollsFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -208,11 +210,16 @@ QBO_TOKEN_KEYS = env.list("QBO_TOKEN_KEYS", default=[])
 # Income account for new QuickBooks items: an Account Id; blank = the company's first Income account.
 QBO_INCOME_ACCOUNT_ID = env("QBO_INCOME_ACCOUNT_ID", default="")
 QBO_HTTP_TIMEOUT = env.float("QBO_HTTP_TIMEOUT", default=30.0)
-# Background timing (seconds). Keep the defaults in production; the soak (`make soak`) compresses them to fit a test run.
-QBO_RETRY_BASE_SECONDS = env.float("QBO_RETRY_BASE_SECONDS", default=30.0)  # sync jobs: base × 2^(attempt-1), at most 1 h
+# Background timing (seconds). Keep the defaults in production; the soak (`make soak`) compresses them to fit
+# a test run.
+QBO_RETRY_BASE_SECONDS = env.float(
+    "QBO_RETRY_BASE_SECONDS", default=30.0
+)  # sync jobs: base × 2^(attempt-1), at most 1 h
 # A job whose worker died is retried after this long; keep it above Q_CLUSTER's task timeout (a system check says so).
 QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=1200.0)
-QBO_THROTTLE_PAUSE_SECONDS = env.float("QBO_THROTTLE_PAUSE_SECONDS", default=60.0)  # pause after a 429 without Retry-After
+QBO_THROTTLE_PAUSE_SECONDS = env.float(
+    "QBO_THROTTLE_PAUSE_SECONDS", default=60.0
+)  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox
 # `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this

@@ -43,7 +43,8 @@ def _refuse(bad: list[str]) -> None:
     if bad:
         raise ValidationError(
             "Remove the invisible or control character(s) (%(codes)s): they hide or reorder what people see.",
-            code="control_character", params={"codes": _codes(bad)},
+            code="control_character",
+            params={"codes": _codes(bad)},
         )
 
 
@@ -98,6 +99,7 @@ def clean_inbound_line(value) -> str:
 # --- JSON from outside -------------------------------------------------------------------------------
 # PostgreSQL stores neither NUL in text columns nor NUL or a lone UTF-16 surrogate (JSON allows "\ud800") in
 # jsonb: either would make the INSERT fail.
+
 
 def _unstorable(ch: str) -> bool:
     return ch == "\x00" or "\ud800" <= ch <= "\udfff"

@@ -42,4 +42,9 @@ def server_error(request):
 def csrf_failure(request, reason=""):
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "CSRF check failed: reload the page and try again."}, status=403)
-    return render(request, "error.html", {"status": 403, "message": "Your form expired or came from another site. Reload the page and try again."}, status=403)
+    return render(
+        request,
+        "error.html",
+        {"status": 403, "message": "Your form expired or came from another site. Reload the page and try again."},
+        status=403,
+    )

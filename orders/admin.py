@@ -66,14 +66,32 @@ class OrderActivityInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "order_date", "seller", "buyer", "status", "payment_status", "qbo_doc_number", "updated_at"]
+    list_display = [
+        "number",
+        "order_date",
+        "seller",
+        "buyer",
+        "status",
+        "payment_status",
+        "qbo_doc_number",
+        "updated_at",
+    ]
     list_filter = ["status", "payment_status", "qbo_doc_type", "terms", "ready_to_push", "order_date"]
     search_fields = ["number", "seller__name", "buyer__name", "qbo_doc_number", "qbo_doc_id"]
     autocomplete_fields = ["seller", "buyer"]
     # Status and QuickBooks fields change only through QuickBooks sync (the status table, the activity log).
-    readonly_fields = ["status", "payment_status", *[f.name for f in Order._meta.fields if f.name.startswith("qbo_")],
-                       "version", "content_fingerprint", "pushed_fingerprint", "created_by", "updated_by", "created_at",
-                       "updated_at"]
+    readonly_fields = [
+        "status",
+        "payment_status",
+        *[f.name for f in Order._meta.fields if f.name.startswith("qbo_")],
+        "version",
+        "content_fingerprint",
+        "pushed_fingerprint",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [OrderLineInline, OrderActivityInline]
     date_hierarchy = "order_date"
 

@@ -40,8 +40,15 @@ def order_json(order: Order) -> dict:
         "changedSinceLastSync": order.changed_since_push,
         "version": order.version,
         "lines": [
-            {"productId": line.product_id, "product": line.product.name, "quantity": str(line.quantity),
-             "unitPrice": str(line.unit_price), "size": line.size, "grade": line.grade, "amount": str(line.amount)}
+            {
+                "productId": line.product_id,
+                "product": line.product.name,
+                "quantity": str(line.quantity),
+                "unitPrice": str(line.unit_price),
+                "size": line.size,
+                "grade": line.grade,
+                "amount": str(line.amount),
+            }
             for line in order.lines.all()
         ],
     }
@@ -69,7 +76,7 @@ def _parse_patch(body: dict) -> dict:
         try:
             fields["order_date"] = date.fromisoformat(str(body["order_date"]))
         except ValueError:
-            raise ValueError("order_date must be a date like 2026-11-25.")
+            raise ValueError("order_date must be a date like 2026-11-25.") from None
         try:
             validate_order_date(fields["order_date"])
         except ValidationError as e:
@@ -78,7 +85,7 @@ def _parse_patch(body: dict) -> dict:
         try:
             rate = Decimal(str(body["commission_rate"]))
         except InvalidOperation:
-            raise ValueError("commission_rate must be a number.")
+            raise ValueError("commission_rate must be a number.") from None
         if not rate.is_finite() or not (0 <= rate <= 100):
             raise ValueError("commission_rate must be between 0 and 100.")
         fields["commission_rate"] = rate.quantize(Decimal("0.01"))
@@ -92,7 +99,9 @@ def _parse_patch(body: dict) -> dict:
 @api_login_required
 @require_http_methods(["GET", "PATCH", "DELETE"])
 def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
-    order = Order.objects.filter(pk=order_id).select_related("seller", "buyer").prefetch_related("lines__product").first()
+    order = (
+        Order.objects.filter(pk=order_id).select_related("seller", "buyer").prefetch_related("lines__product").first()
+    )
     if order is None:
         return json_error(404, f"Order {order_id} does not exist.")
     if request.method == "GET":
@@ -114,10 +123,18 @@ def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
     try:
         if version is None:
             services.order_refuse_unless_editable(order)
-            return json_error(400, "version is required: send the version you read (GET /api/orders/<id>) so "
-                                   "that someone else's edit in between is not overwritten.")
+            return json_error(
+                400,
+                "version is required: send the version you read (GET /api/orders/<id>) so "
+                "that someone else's edit in between is not overwritten.",
+            )
         order = services.order_update(
-            order_id=order.pk, fields=fields, lines=None, by=request.user, ip=client_ip(request), expected_version=version
+            order_id=order.pk,
+            fields=fields,
+            lines=None,
+            by=request.user,
+            ip=client_ip(request),
+            expected_version=version,
         )
     except services.OrderError as e:
         return json_error(409, str(e))

@@ -16,15 +16,20 @@ class OrderForm(forms.ModelForm):
     number = forms.CharField(
         max_length=DOC_NUMBER_MAX_LENGTH,
         required=False,
-        help_text=f"Leave blank to number it automatically. At most {DOC_NUMBER_MAX_LENGTH} characters (it becomes the QuickBooks invoice number).",
+        help_text=f"Leave blank to number it automatically. At most {DOC_NUMBER_MAX_LENGTH} characters "
+        "(it becomes the QuickBooks invoice number).",
     )
     version = forms.IntegerField(
-        widget=forms.HiddenInput, required=False, min_value=0,
-        error_messages={"invalid": "The form's version was altered; reload the order and edit again.",
-                        "min_value": "The form's version was altered; reload the order and edit again.",
-                        # Without it, the check that nobody saved the order meanwhile could not run.
-                        "required": "The form's version is missing; reload the order and edit again "
-                                    "(what you typed is still shown below)."},
+        widget=forms.HiddenInput,
+        required=False,
+        min_value=0,
+        error_messages={
+            "invalid": "The form's version was altered; reload the order and edit again.",
+            "min_value": "The form's version was altered; reload the order and edit again.",
+            # Without it, the check that nobody saved the order meanwhile could not run.
+            "required": "The form's version is missing; reload the order and edit again "
+            "(what you typed is still shown below).",
+        },
     )
 
     class Meta:
@@ -66,15 +71,21 @@ class OrderForm(forms.ModelForm):
 
 class OrderLineForm(forms.Form):
     product = forms.ModelChoiceField(
-        queryset=Product.objects.all(), empty_label="Choose a product…",
+        queryset=Product.objects.all(),
+        empty_label="Choose a product…",
         error_messages={"required": "Choose a product for this line."},
     )
     quantity = PlainDecimalField(
-        max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
+        max_digits=12,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
         error_messages={"min_value": "The quantity must be greater than zero."},
     )
     unit_price = forms.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
         help_text="Blank: the product's price.",
         error_messages={"min_value": "The price cannot be negative."},
     )
@@ -84,8 +95,11 @@ class OrderLineForm(forms.Form):
     def line_input(self) -> LineInput:
         data = self.cleaned_data
         return LineInput(
-            product=data["product"], quantity=data["quantity"], unit_price=data.get("unit_price"),
-            size=data.get("size", ""), grade=data.get("grade", ""),
+            product=data["product"],
+            quantity=data["quantity"],
+            unit_price=data.get("unit_price"),
+            size=data.get("size", ""),
+            grade=data.get("grade", ""),
         )
 
 
@@ -113,13 +127,24 @@ class BaseLineFormSet(forms.BaseFormSet):
 OrderLineFormSet = forms.formset_factory(
     # absolute_max: a forged TOTAL_FORMS otherwise builds (and re-renders) up to max_num + 1,000 forms; above
     # max_num, up to ORDER_LINES_SHOWN_BACK lines come back with the error, none of them dropped.
-    OrderLineForm, formset=BaseLineFormSet, extra=1, can_delete=True, max_num=settings.ORDER_MAX_LINES,
-    validate_max=True, absolute_max=settings.ORDER_LINES_SHOWN_BACK,
+    OrderLineForm,
+    formset=BaseLineFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=settings.ORDER_MAX_LINES,
+    validate_max=True,
+    absolute_max=settings.ORDER_LINES_SHOWN_BACK,
 )
 
 
 def initial_lines(order: Order) -> list[dict]:
     return [
-        {"product": line.product_id, "quantity": line.quantity, "unit_price": line.unit_price, "size": line.size, "grade": line.grade}
+        {
+            "product": line.product_id,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "size": line.size,
+            "grade": line.grade,
+        }
         for line in order.lines.all()
     ]

@@ -42,7 +42,8 @@ def validate_order_date(value: date) -> None:
     latest = latest_order_date()
     if not EARLIEST_ORDER_DATE <= value <= latest:
         raise ValidationError(
-            "The order date must be between %(earliest)s and %(latest)s.", code="order_date_out_of_range",
+            "The order date must be between %(earliest)s and %(latest)s.",
+            code="order_date_out_of_range",
             params={"earliest": when(EARLIEST_ORDER_DATE), "latest": when(latest)},
         )
 
@@ -111,12 +112,16 @@ class Order(models.Model):
         null=True, blank=True, help_text="QuickBooks' LastUpdatedTime of the document as Kadouri last saw it."
     )
     qbo_link_problem = models.CharField(
-        max_length=500, blank=True, validators=[validate_single_line],
+        max_length=500,
+        blank=True,
+        validators=[validate_single_line],
         help_text="Set when the QuickBooks document at this id is not the order's own (another number): Kadouri "
-                  "then applies nothing from it and sends nothing to it.",
+        "then applies nothing from it and sends nothing to it.",
     )
     qbo_doc_state = models.CharField(
-        max_length=20, blank=True, help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted.",
+        max_length=20,
+        blank=True,
+        help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted.",
         validators=[validate_single_line],
     )
     payment_status = models.CharField(
@@ -125,8 +130,12 @@ class Order(models.Model):
     content_fingerprint = models.CharField(max_length=64, blank=True, validators=[validate_single_line])
     pushed_fingerprint = models.CharField(max_length=64, blank=True, validators=[validate_single_line])
     version = models.PositiveIntegerField(default=1)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,7 +149,10 @@ class Order(models.Model):
             # A QuickBooks id is never stored without its type (an invoice and an estimate can share an id).
             models.CheckConstraint(
                 condition=models.Q(qbo_doc_id__isnull=True, qbo_doc_type="")
-                | (models.Q(qbo_doc_id__isnull=False, qbo_doc_type__in=["invoice", "estimate"]) & ~models.Q(qbo_doc_id="")),
+                | (
+                    models.Q(qbo_doc_id__isnull=False, qbo_doc_type__in=["invoice", "estimate"])
+                    & ~models.Q(qbo_doc_id="")
+                ),
                 name="order_qbo_id_has_its_type",
             ),
         ]
@@ -257,7 +269,9 @@ class OrderActivity(AppendOnlyModel):
 
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities")
     order_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     user_name = models.CharField(max_length=150)
     activity_type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
     description = models.TextField()

@@ -175,7 +175,11 @@ def _write_lines(order: Order, lines: list[LineInput]) -> None:
 
 
 def _line_summary(order: Order) -> list[str]:
-    return [f"{line.product.name} × {line.quantity.normalize():f} @ {line.unit_price}" + (f" ({line.size}, {line.grade})" if line.size or line.grade else "") for line in order.lines.select_related("product")]
+    return [
+        f"{line.product.name} × {line.quantity.normalize():f} @ {line.unit_price}"
+        + (f" ({line.size}, {line.grade})" if line.size or line.grade else "")
+        for line in order.lines.select_related("product")
+    ]
 
 
 def _refresh_fingerprint(order: Order) -> None:
@@ -199,7 +203,9 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
         with transaction.atomic():
             order = Order.objects.create(**values, created_by=by, updated_by=by)
     except IntegrityError as e:
-        raise OrderError("This order could not be saved: the number is already used or the data is inconsistent.") from e
+        raise OrderError(
+            "This order could not be saved: the number is already used or the data is inconsistent."
+        ) from e
     if generate_number:
         order.number = _unused_number(_number_from_pk(order.pk))
         order.save(update_fields=["number"])
@@ -209,7 +215,7 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
         order=order,
         activity_type=OrderActivity.Type.ORDER_CREATED,
         description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} "
-                    f"line{'' if len(lines) == 1 else 's'}, total {money(order.total)}.",
+        f"line{'' if len(lines) == 1 else 's'}, total {money(order.total)}.",
         user=by,
         ip=ip,
         details={"lines": _line_summary(order)},
@@ -259,7 +265,10 @@ def _lock_for_edit(order_id: int, expected_version: int | None) -> Order:
     order = Order.objects.select_for_update().get(pk=order_id)
     if expected_version is not None and order.version != expected_version:
         who = user_display_name(order.updated_by) if order.updated_by_id else "QuickBooks sync"
-        raise OrderConflict(f"This order was changed by {who} at {when(order.updated_at)}; reload it to see their changes, then edit again.")
+        raise OrderConflict(
+            f"This order was changed by {who} at {when(order.updated_at)}; reload it to see their changes, then edit "
+            "again."
+        )
     return order
 
 
@@ -267,13 +276,23 @@ def order_refuse_unless_editable(order: Order) -> None:
     if not order.is_editable:
         raise OrderError(
             f"Order {order.number} is {order.get_status_display().lower()} and read-only in Kadouri. "
-            + ("Make changes in QuickBooks instead." if order.status == Order.Status.PAID else "Create a new order instead.")
+            + (
+                "Make changes in QuickBooks instead."
+                if order.status == Order.Status.PAID
+                else "Create a new order instead."
+            )
         )
 
 
 @transaction.atomic
 def order_update(
-    *, order_id: int, fields: dict, lines: list[LineInput] | None, by, ip: str | None = None, expected_version: int | None = None
+    *,
+    order_id: int,
+    fields: dict,
+    lines: list[LineInput] | None,
+    by,
+    ip: str | None = None,
+    expected_version: int | None = None,
 ) -> Order:
     order = _lock_for_edit(order_id, expected_version)
     order_refuse_unless_editable(order)
@@ -309,8 +328,12 @@ def order_update(
         description=_edit_description(order, changes, by),
         user=by,
         ip=ip,
-        details={"changes": {name: list(values) if name == "lines" else [_describe(v) for v in values]
-                             for name, values in changes.items()}},
+        details={
+            "changes": {
+                name: list(values) if name == "lines" else [_describe(v) for v in values]
+                for name, values in changes.items()
+            }
+        },
     )
     return order
 
@@ -319,9 +342,17 @@ def _same_lines(order: Order, lines: list[LineInput]) -> bool:
     def key(product_id, quantity, unit_price, size, grade):
         return (product_id, Decimal(quantity).normalize(), to_cents(unit_price), size, grade)
 
-    stored = [key(l.product_id, l.quantity, l.unit_price, l.size, l.grade) for l in order.lines.all()]
-    wanted = [key(l.product.pk, l.quantity, l.product.unit_price if l.unit_price is None else l.unit_price, l.size, l.grade)
-              for l in lines]
+    stored = [key(ln.product_id, ln.quantity, ln.unit_price, ln.size, ln.grade) for ln in order.lines.all()]
+    wanted = [
+        key(
+            ln.product.pk,
+            ln.quantity,
+            ln.product.unit_price if ln.unit_price is None else ln.unit_price,
+            ln.size,
+            ln.grade,
+        )
+        for ln in lines
+    ]
     return stored == wanted
 
 
@@ -344,7 +375,11 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
     if not order.is_deletable:
         raise OrderError(
             f"Order {order.number} is {order.get_status_display().lower()}; it cannot be deleted. "
-            + ("Void the invoice first." if order.status == Order.Status.POSTED_TO_QB else "Paid orders are kept for the books.")
+            + (
+                "Void the invoice first."
+                if order.status == Order.Status.POSTED_TO_QB
+                else "Paid orders are kept for the books."
+            )
         )
     # A queued or running QuickBooks job may be creating the invoice right now: deleting the order would leave
     # that invoice in QuickBooks with no order in Kadouri. (qbo_jobs: QboSyncJob's related name.)
@@ -359,7 +394,7 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
         order=order,
         activity_type=OrderActivity.Type.ORDER_DELETED,
         description=f"Order {number} ({order.get_status_display().lower()}, total {money(order.total)}) deleted by "
-                    f"{user_display_name(by)}.",
+        f"{user_display_name(by)}.",
         user=by,
         ip=ip,
         details={"status": order.status, "lines": _line_summary(order)},
@@ -369,7 +404,9 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
 
 
 @transaction.atomic
-def order_set_status(*, order: Order, status: str, by=None, user_name: str | None = None, ip: str | None = None, reason: str = "") -> Order:
+def order_set_status(
+    *, order: Order, status: str, by=None, user_name: str | None = None, ip: str | None = None, reason: str = ""
+) -> Order:
     """Moves an order to a new status (QuickBooks sync and admins use this); logs the change."""
     if status not in Order.Status.values:
         raise OrderError(f"Unknown status {status!r}.")
@@ -388,7 +425,8 @@ def order_set_status(*, order: Order, status: str, by=None, user_name: str | Non
     order_activity_log(
         order=locked,
         activity_type=OrderActivity.Type.STATUS_CHANGED,
-        description=f"Status changed from {Order.Status(old).label} to {Order.Status(status).label}" + (f": {reason}" if reason else "."),
+        description=f"Status changed from {Order.Status(old).label} to {Order.Status(status).label}"
+        + (f": {reason}" if reason else "."),
         user=by,
         user_name=user_name,
         ip=ip,

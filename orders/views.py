@@ -22,7 +22,7 @@ def _get_order(order_id: int) -> Order:
     try:
         return selectors.order_for_display(order_id=order_id)
     except Order.DoesNotExist:
-        raise Http404("No such order.")
+        raise Http404("No such order.") from None
 
 
 @login_required
@@ -39,8 +39,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orders/order_list.html",
-        {"page": page, "filters": filters, "query": query.urlencode(), "statuses": Order.Status.choices,
-         "payment_statuses": Order.PaymentStatus.choices},
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "statuses": Order.Status.choices,
+            "payment_statuses": Order.PaymentStatus.choices,
+        },
     )
 
 
@@ -51,17 +56,24 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     activities = Paginator(order.activities.all(), ACTIVITIES_PER_PAGE).get_page(request.GET.get("apage"))
     # The QuickBooks panel polls with its stamp: it is swapped only once something it shows has changed.
     panel, _ = render_live(request, "orders/_qbo_panel.html", {"order": order})
-    return render(request, "orders/order_detail.html",
-                  {"order": order, "tab": tab, "activities": activities, "qbo_panel": panel})
+    return render(
+        request, "orders/order_detail.html", {"order": order, "tab": tab, "activities": activities, "qbo_panel": panel}
+    )
 
 
 def _render_form(request, form, formset, order=None, status=200):
     # For the form's script: a blank unit price means the product's list price (shown as a placeholder), and
     # the unit the product is sold by shows beside the quantity.
-    products = {str(pk): {"price": str(price), "unit": unit}
-                for pk, price, unit in Product.objects.values_list("pk", "unit_price", "unit")}
-    return render(request, "orders/order_form.html",
-                  {"form": form, "formset": formset, "order": order, "product_info": products}, status=status)
+    products = {
+        str(pk): {"price": str(price), "unit": unit}
+        for pk, price, unit in Product.objects.values_list("pk", "unit_price", "unit")
+    }
+    return render(
+        request,
+        "orders/order_form.html",
+        {"form": form, "formset": formset, "order": order, "product_info": products},
+        status=status,
+    )
 
 
 @login_required
@@ -100,11 +112,15 @@ def order_edit(request: HttpRequest, order_id: int) -> HttpResponse:
         return _render_form(request, form, formset, order, status=400)
     try:
         services.order_update(
-            order_id=order.pk, fields=form.header_fields(), lines=formset.line_inputs(), by=request.user,
-            ip=client_ip(request), expected_version=form.cleaned_data.get("version"),
+            order_id=order.pk,
+            fields=form.header_fields(),
+            lines=formset.line_inputs(),
+            by=request.user,
+            ip=client_ip(request),
+            expected_version=form.cleaned_data.get("version"),
         )
     except Order.DoesNotExist:
-        raise Http404("No such order.")
+        raise Http404("No such order.") from None
     except services.OrderError as e:
         form.add_error(None, str(e))
         return _render_form(request, form, formset, order, status=409)

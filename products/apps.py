@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class ProductsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'products'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "products"

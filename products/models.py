@@ -40,8 +40,12 @@ class Product(QboLinkedModel):
         constraints = [
             # SKUs identify products to people and in QuickBooks: one product per SKU, whatever its case.
             # Products without a SKU are fine.
-            models.UniqueConstraint(Lower("sku"), condition=~models.Q(sku=""), name="product_sku_unique_ignoring_case",
-                                    violation_error_message="Another product already has this SKU."),
+            models.UniqueConstraint(
+                Lower("sku"),
+                condition=~models.Q(sku=""),
+                name="product_sku_unique_ignoring_case",
+                violation_error_message="Another product already has this SKU.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,13 +22,34 @@ from .models import (
 @admin.register(QboConnection)
 class QboConnectionAdmin(admin.ModelAdmin):
     # Tokens are never shown: not in lists, not in forms.
-    list_display = ["realm_id", "company_name", "environment", "state", "access_expires_at", "last_success_at",
-                    "last_error"]
+    list_display = [
+        "realm_id",
+        "company_name",
+        "environment",
+        "state",
+        "access_expires_at",
+        "last_success_at",
+        "last_error",
+    ]
     list_filter = ["state", "environment"]
     search_fields = ["realm_id", "company_name"]
-    fields = ["realm_id", "company_name", "environment", "state", "access_expires_at", "refresh_expires_at",
-              "hard_expires_at", "connected_by", "connected_at", "last_refreshed_at", "last_success_at",
-              "last_error", "last_error_at", "paused_until", "income_account_id"]
+    fields = [
+        "realm_id",
+        "company_name",
+        "environment",
+        "state",
+        "access_expires_at",
+        "refresh_expires_at",
+        "hard_expires_at",
+        "connected_by",
+        "connected_at",
+        "last_refreshed_at",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "paused_until",
+        "income_account_id",
+    ]
     readonly_fields = [f for f in fields if f not in {"income_account_id"}]
 
     def has_add_permission(self, request):
@@ -49,15 +70,39 @@ class IntegrationLogAdmin(ReadOnlyAdmin):
 # --- inbound: the inbox, catch-up runs, conflicts ------------------------------------------------------
 
 
-
 @admin.register(QboWebhookEvent)
 class QboWebhookEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "source", "realm_id", "entity", "entity_id", "operation", "occurred_at", "status",
-                    "attempts", "result"]
+    list_display = [
+        "received_at",
+        "source",
+        "realm_id",
+        "entity",
+        "entity_id",
+        "operation",
+        "occurred_at",
+        "status",
+        "attempts",
+        "result",
+    ]
     list_filter = ["status", "entity", "source", "realm_id", "operation"]
     search_fields = ["entity_id", "dedupe_key", "result", "last_error"]
-    readonly_fields = ["dedupe_key", "source", "realm_id", "entity", "entity_id", "operation", "occurred_at", "raw",
-                       "status", "attempts", "not_before", "result", "last_error", "received_at", "processed_at"]
+    readonly_fields = [
+        "dedupe_key",
+        "source",
+        "realm_id",
+        "entity",
+        "entity_id",
+        "operation",
+        "occurred_at",
+        "raw",
+        "status",
+        "attempts",
+        "not_before",
+        "result",
+        "last_error",
+        "received_at",
+        "processed_at",
+    ]
     actions = ["replay"]
 
     def has_add_permission(self, request):
@@ -81,8 +126,16 @@ class QboCatchUpAdmin(admin.ModelAdmin):
 
 @admin.register(SyncConflict)
 class SyncConflictAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "object_type", "object_id", "field", "kadouri_value", "quickbooks_value", "state",
-                    "resolution"]
+    list_display = [
+        "created_at",
+        "object_type",
+        "object_id",
+        "field",
+        "kadouri_value",
+        "quickbooks_value",
+        "state",
+        "resolution",
+    ]
     list_filter = ["state", "object_type", "field"]
     readonly_fields = ["object_type", "object_id", "field", "kadouri_value", "quickbooks_value", "created_at"]
     actions = ["mark_resolved"]
@@ -90,8 +143,10 @@ class SyncConflictAdmin(admin.ModelAdmin):
     @admin.action(description="Mark resolved (the values were settled by hand)")
     def mark_resolved(self, request, queryset):
         count = queryset.filter(state=SyncConflict.State.OPEN).update(
-            state=SyncConflict.State.RESOLVED, resolved_at=_tz.now(),
-            resolution=f"Settled by {request.user.get_username()}")
+            state=SyncConflict.State.RESOLVED,
+            resolved_at=_tz.now(),
+            resolution=f"Settled by {request.user.get_username()}",
+        )
         self.message_user(request, f"{count} conflict{pluralize(count)} marked resolved.")
 
 
@@ -115,8 +170,18 @@ class QboReconcileRunAdmin(admin.ModelAdmin):
 
 @admin.register(QboSyncJob)
 class QboSyncJobAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "order", "account", "product", "state", "attempts", "not_before",
-                    "error_code", "last_error"]
+    list_display = [
+        "created_at",
+        "action",
+        "order",
+        "account",
+        "product",
+        "state",
+        "attempts",
+        "not_before",
+        "error_code",
+        "last_error",
+    ]
     list_filter = ["state", "action", "error_kind", "in_doubt"]
     search_fields = ["request_id", "order__number", "last_error"]
 

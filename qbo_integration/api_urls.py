@@ -1,7 +1,6 @@
 from django.urls import path
 
-from .views import connection_api, connection_pages, sync_api
-from .views import webhook
+from .views import connection_api, connection_pages, sync_api, webhook
 
 urlpatterns = [
     path("connect", connection_pages.connect, name="qbo-connect"),

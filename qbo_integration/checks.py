@@ -12,17 +12,26 @@ ENVIRONMENTS = {"sandbox", "production", "emulator"}
 def _fernet_key_errors() -> list[Error]:
     keys = settings.QBO_TOKEN_KEYS
     if not keys:
-        return [Error("QBO_TOKEN_KEYS is empty.", hint="Set one or more Fernet keys, newest first (see .env.example).",
-                      id="qbo.E004")]
+        return [
+            Error(
+                "QBO_TOKEN_KEYS is empty.",
+                hint="Set one or more Fernet keys, newest first (see .env.example).",
+                id="qbo.E004",
+            )
+        ]
     errors = []
     for position, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
         except (ValueError, TypeError):
-            errors.append(Error(f"QBO_TOKEN_KEYS entry {position} is not a valid Fernet key.",
-                                hint="Generate one: python -c \"from cryptography.fernet import Fernet; "
-                                     "print(Fernet.generate_key().decode())\"",
-                                id="qbo.E005"))
+            errors.append(
+                Error(
+                    f"QBO_TOKEN_KEYS entry {position} is not a valid Fernet key.",
+                    hint='Generate one: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"',
+                    id="qbo.E005",
+                )
+            )
     return errors
 
 
@@ -42,29 +51,41 @@ def _redirect_uri_errors() -> list:
 def quickbooks_settings(app_configs, **kwargs) -> list:
     problems: list = []
     if settings.QBO_ENVIRONMENT not in ENVIRONMENTS:
-        problems.append(Error(f"QBO_ENVIRONMENT={settings.QBO_ENVIRONMENT!r} is not one of {sorted(ENVIRONMENTS)}.",
-                              id="qbo.E001"))
+        problems.append(
+            Error(f"QBO_ENVIRONMENT={settings.QBO_ENVIRONMENT!r} is not one of {sorted(ENVIRONMENTS)}.", id="qbo.E001")
+        )
     if not settings.QBO_CLIENT_ID or not settings.QBO_CLIENT_SECRET:
-        problems.append(Error("QBO_CLIENT_ID and QBO_CLIENT_SECRET must be set.",
-                              hint="From the Intuit developer dashboard (or the emulator's --client-id/"
-                                   "--client-secret).",
-                              id="qbo.E002"))
+        problems.append(
+            Error(
+                "QBO_CLIENT_ID and QBO_CLIENT_SECRET must be set.",
+                hint="From the Intuit developer dashboard (or the emulator's --client-id/--client-secret).",
+                id="qbo.E002",
+            )
+        )
     if settings.QBO_ENVIRONMENT == "emulator" and not urlparse(settings.QBO_EMULATOR_URL).netloc:
-        problems.append(Error("QBO_ENVIRONMENT=emulator needs QBO_EMULATOR_URL (e.g. http://127.0.0.1:8001).",
-                              id="qbo.E003"))
+        problems.append(
+            Error("QBO_ENVIRONMENT=emulator needs QBO_EMULATOR_URL (e.g. http://127.0.0.1:8001).", id="qbo.E003")
+        )
     problems += _fernet_key_errors()
     problems += _redirect_uri_errors()
     if not settings.QBO_WEBHOOK_VERIFIER_TOKEN:
-        problems.append(Warning("QBO_WEBHOOK_VERIFIER_TOKEN is empty: QuickBooks webhooks are refused (503) until "
-                                "it is set.", id="qbo.W001"))
+        problems.append(
+            Warning(
+                "QBO_WEBHOOK_VERIFIER_TOKEN is empty: QuickBooks webhooks are refused (503) until it is set.",
+                id="qbo.W001",
+            )
+        )
     return problems
 
 
 @register(deploy=True)
 def quickbooks_deploy_settings(app_configs, **kwargs) -> list:
     if settings.QBO_ENVIRONMENT == "emulator":
-        return [Warning("QBO_ENVIRONMENT=emulator in a deployment: QuickBooks calls go to the offline emulator.",
-                        id="qbo.W003")]
+        return [
+            Warning(
+                "QBO_ENVIRONMENT=emulator in a deployment: QuickBooks calls go to the offline emulator.", id="qbo.W003"
+            )
+        ]
     return []
 
 
@@ -72,8 +93,12 @@ def quickbooks_deploy_settings(app_configs, **kwargs) -> list:
 def quickbooks_job_timing(app_configs, **kwargs) -> list:
     task_timeout = settings.Q_CLUSTER.get("timeout") or 0
     if settings.QBO_JOB_STUCK_AFTER_SECONDS <= task_timeout:
-        return [Warning(
-            f"QBO_JOB_STUCK_AFTER_SECONDS ({settings.QBO_JOB_STUCK_AFTER_SECONDS:g}) is not above the task timeout "
-            f"({task_timeout} s): a slow job still running could be taken for a dead worker's and sent again "
-            "(requestid and the DocNumber look-up then have to catch it).", id="qbo.W004")]
+        return [
+            Warning(
+                f"QBO_JOB_STUCK_AFTER_SECONDS ({settings.QBO_JOB_STUCK_AFTER_SECONDS:g}) is not above the task timeout "
+                f"({task_timeout} s): a slow job still running could be taken for a dead worker's and sent again "
+                "(requestid and the DocNumber look-up then have to catch it).",
+                id="qbo.W004",
+            )
+        ]
     return []

@@ -38,8 +38,9 @@ DEMO_DOCUMENTS = [
 
 def demo_documents_waiting() -> bool:
     """Demo drafts still without their document (the Settings page offers the button then)."""
-    return Order.objects.filter(number__in=[d.number for d in DEMO_DOCUMENTS], status=S.DRAFT,
-                                qbo_doc_id__isnull=True).exists()
+    return Order.objects.filter(
+        number__in=[d.number for d in DEMO_DOCUMENTS], status=S.DRAFT, qbo_doc_id__isnull=True
+    ).exists()
 
 
 def demo_documents_load(*, by) -> list[str]:

@@ -45,6 +45,8 @@ def _payment_rules(order: Order) -> list[str]:
     if known and order.qbo_doc_type == D.INVOICE and order.status != S.CANCELLED:
         expected = payment_status(order.qbo_total, order.qbo_balance)
         if expected != order.payment_status:
-            problems.append(f"payment status {order.payment_status} does not match QuickBooks' total "
-                            f"${order.qbo_total:,.2f} and balance ${order.qbo_balance:,.2f} ({expected})")
+            problems.append(
+                f"payment status {order.payment_status} does not match QuickBooks' total "
+                f"${order.qbo_total:,.2f} and balance ${order.qbo_balance:,.2f} ({expected})"
+            )
     return problems

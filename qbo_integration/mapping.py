@@ -144,8 +144,9 @@ def due_date(order: Order) -> date:
     return order.order_date + timedelta(days=TERM_DAYS.get(order.terms, 0))
 
 
-def sales_document_payload(order: Order, *, customer_id: str, item_ids: dict[int, str],
-                           term_id: str | None, estimate_id: str | None = None) -> dict:
+def sales_document_payload(
+    order: Order, *, customer_id: str, item_ids: dict[int, str], term_id: str | None, estimate_id: str | None = None
+) -> dict:
     """Order → Invoice or Estimate (same shape, docs/quickbooks/entities.md#estimate). `item_ids` maps product pk → Item
     Id. `estimate_id` links a converted estimate (docs/quickbooks/entities.md#estimate: LinkedTxn on the new
     invoice)."""
@@ -192,7 +193,8 @@ def product_fingerprint(product: Product, *, income_account_id: str) -> str:
 def product_edited_since_push(product: Product, *, income_account_id: str) -> bool:
     # No fingerprint stored: the product was linked before fingerprints existed; QuickBooks wins.
     return bool(product.qbo_fingerprint) and product.qbo_fingerprint != product_fingerprint(
-        product, income_account_id=income_account_id)
+        product, income_account_id=income_account_id
+    )
 
 
 def customer_fingerprint(account: Account) -> str:

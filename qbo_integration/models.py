@@ -29,7 +29,9 @@ class QboConnection(models.Model):
     access_expires_at = models.DateTimeField(null=True, blank=True)
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
     hard_expires_at = models.DateTimeField(null=True, blank=True)
-    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     connected_at = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -75,7 +77,9 @@ class IntegrationLog(AppendOnlyModel):
     realm_id = models.CharField(max_length=32, blank=True, db_index=True)
     event = models.CharField(max_length=20, choices=Event.choices)
     message = models.CharField(max_length=500)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -108,8 +112,12 @@ class QboSyncJob(models.Model):
     realm_id = models.CharField(max_length=32, blank=True)
     action = models.CharField(max_length=20, choices=Action.choices)
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs")
-    account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs")
-    product = models.ForeignKey("products.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs")
+    account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs"
+    )
+    product = models.ForeignKey(
+        "products.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="qbo_jobs"
+    )
     bulk_push = models.ForeignKey("BulkPush", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     request_id = models.CharField(max_length=50, unique=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
@@ -122,7 +130,9 @@ class QboSyncJob(models.Model):
     error_code = models.CharField(max_length=20, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     result = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -154,7 +164,9 @@ class BulkPush(models.Model):
     retrying = models.PositiveIntegerField(default=0, help_text="Handed back to their own jobs' retry queue.")
     requests_used = models.PositiveIntegerField(default=0)
     message = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -209,9 +221,11 @@ class QboWebhookEvent(models.Model):
     result = models.CharField(max_length=500, blank=True)
     changed = models.BooleanField(default=False, help_text="Processing changed something in Kadouri.")
     invoice_ids = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Payment events: the invoices the payment was applied to when Kadouri saw it (a deleted payment "
-                  "comes back without them).")
+        "comes back without them).",
+    )
     last_error = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -232,7 +246,9 @@ class QboCatchUp(models.Model):
     realm_id = models.CharField(max_length=32, db_index=True)
     changed_since = models.DateTimeField(null=True, blank=True)
     watermark = models.DateTimeField(null=True, blank=True, help_text="Where the next run starts (minus an overlap).")
-    mode = models.CharField(max_length=12, default="cdc", help_text="cdc, or full when the watermark is older than 30 days.")
+    mode = models.CharField(
+        max_length=12, default="cdc", help_text="cdc, or full when the watermark is older than 30 days."
+    )
     found = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -303,7 +319,9 @@ class QboReconcileRun(models.Model):
     checked = models.PositiveIntegerField(default=0)
     rows = models.JSONField(default=list, blank=True)
     error = models.CharField(max_length=500, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -18,9 +18,11 @@ def quoted(value: str) -> str:
 def in_queries(entity: str, field: str, values: list[str]) -> list[str]:
     """One query per 100 values (each answers up to 1000 rows; inactive names are left out,
     docs/quickbooks/api.md#query-language)."""
-    chunks = [values[start:start + QUERY_IN_CHUNK] for start in range(0, len(values), QUERY_IN_CHUNK)]
-    return [f"select * from {entity} where {field} in ({', '.join(map(quoted, chunk))}) MAXRESULTS {QUERY_MAX_RESULTS}"
-            for chunk in chunks]
+    chunks = [values[start : start + QUERY_IN_CHUNK] for start in range(0, len(values), QUERY_IN_CHUNK)]
+    return [
+        f"select * from {entity} where {field} in ({', '.join(map(quoted, chunk))}) MAXRESULTS {QUERY_MAX_RESULTS}"
+        for chunk in chunks
+    ]
 
 
 def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict | None]:

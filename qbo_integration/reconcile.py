@@ -71,15 +71,25 @@ def _expected_status(order: Order, state: str) -> str | None:
 def compare(order: Order, doc: dict | None) -> Row:
     """Pure comparison of one order with its document (None = gone from QuickBooks)."""
     state = doc_state(entity_of(order), doc)
-    row = Row(order.pk, order.number, order.qbo_doc_type, order.qbo_doc_id, order.status, state,
-              status_label=order.get_status_display())
+    row = Row(
+        order.pk,
+        order.number,
+        order.qbo_doc_type,
+        order.qbo_doc_id,
+        order.status,
+        state,
+        status_label=order.get_status_display(),
+    )
     drift = row.drift
     # A document whose number is not the order's is another document: comparing its amounts or status with the
     # order's would invite "taking QuickBooks' values" from someone else's invoice.
     row.wrong_link = link_problem(order, entity_of(order), doc)
     if row.wrong_link:
-        drift.append(Drift("link", f"#{' or #'.join(known_numbers(order))}",
-                           f"#{(doc or {}).get('DocNumber')} (another document)"))
+        drift.append(
+            Drift(
+                "link", f"#{' or #'.join(known_numbers(order))}", f"#{(doc or {}).get('DocNumber')} (another document)"
+            )
+        )
         return row
     expected = _expected_status(order, state)
     if expected and expected != order.status:
@@ -88,8 +98,11 @@ def compare(order: Order, doc: dict | None) -> Row:
         return row
     converted_to = converting_invoice_id(doc) if order.qbo_doc_type == Order.DocType.ESTIMATE else None
     if converted_to:  # converted in QuickBooks while Kadouri did not hear: the order should follow the invoice
-        drift.append(Drift("document", f"Estimate #{order.qbo_doc_number or order.number}",
-                           f"Converted to invoice #{converted_to}"))
+        drift.append(
+            Drift(
+                "document", f"Estimate #{order.qbo_doc_number or order.number}", f"Converted to invoice #{converted_to}"
+            )
+        )
     total = money(doc.get("TotalAmt"))
     if total is not None and total != order.total:
         drift.append(Drift("total", display_money(order.total), display_money(total)))
@@ -99,8 +112,9 @@ def compare(order: Order, doc: dict | None) -> Row:
             drift.append(Drift("balance", display_money(order.qbo_balance), display_money(balance)))
         payment = payment_status(total, balance)
         if payment != order.payment_status:
-            drift.append(Drift("payment status", order.get_payment_status_display(),
-                               Order.PaymentStatus(payment).label))
+            drift.append(
+                Drift("payment status", order.get_payment_status_display(), Order.PaymentStatus(payment).label)
+            )
     return row
 
 
@@ -127,8 +141,11 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
     else:
         rows = [compare(o, docs.get((o.qbo_doc_type, o.qbo_doc_id))) for o in orders]
         for row in rows:
-            row.pushable = not row.wrong_link and row.status == Order.Status.POSTED_TO_QB \
+            row.pushable = (
+                not row.wrong_link
+                and row.status == Order.Status.POSTED_TO_QB
                 and any(d.field in PUSHABLE for d in row.drift)
+            )
         run.rows = [asdict(r) for r in rows if r.drift]
         run.checked = len(orders)
     run.finished_at = timezone.now()
@@ -162,8 +179,9 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
     if entity == "Estimate":
         # Converted in QuickBooks: the order follows the invoice, as the estimate's webhook would have made it.
         invoice = converting_invoice(doc)
-        outcome = estimate_apply(order_id=order.pk, doc_id=doc_id, estimate=doc, cause=cause, force=True,
-                                 invoice=invoice)
+        outcome = estimate_apply(
+            order_id=order.pk, doc_id=doc_id, estimate=doc, cause=cause, force=True, invoice=invoice
+        )
     else:
         outcome = invoice_apply(order_id=order.pk, doc_id=doc_id, invoice=doc, cause=cause, force=True)
     text = f"Took QuickBooks' values: {outcome.text}"

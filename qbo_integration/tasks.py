@@ -39,6 +39,7 @@ def refresh_tokens_proactively() -> int:
 
 # --- outbound: order documents, accounts and products, the bulk push ------------------------------------
 
+
 def qbo_run_job(job_id) -> str:
     return qbo_job_run(job_id=int(job_id)).state
 
@@ -52,6 +53,7 @@ def qbo_bulk_push_run(bulk_id) -> str:
 
 
 # --- inbound (webhooks, CDC catch-up, reconciliation) ---------------------------------------------------
+
 
 def qbo_inbox_process(realm_id) -> int:
     return inbox.inbox_process_realm(realm_id=str(realm_id))

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from .views import bulk_pages, connection_pages, sync_pages
-from .views import catchup_pages, inbox_pages, reconcile_pages
+from .views import bulk_pages, catchup_pages, connection_pages, inbox_pages, reconcile_pages, sync_pages
 
 app_name = "qbo"
 

@@ -28,8 +28,10 @@ QBO_TOKEN_KEYS={token_key}
 def urls() -> dict[str, str]:
     port = os.environ.get("PORT") or "8000"
     emulator_port = os.environ.get("QBO_EMULATOR_PORT") or "8001"
-    return {"emulator_url": f"http://127.0.0.1:{emulator_port}",
-            "redirect_uri": f"http://127.0.0.1:{port}/api/quickbooks/callback"}
+    return {
+        "emulator_url": f"http://127.0.0.1:{emulator_port}",
+        "redirect_uri": f"http://127.0.0.1:{port}/api/quickbooks/callback",
+    }
 
 
 def main(path: str) -> None:
@@ -39,16 +41,21 @@ def main(path: str) -> None:
         text = target.read_text()
         for name, key in (("QBO_EMULATOR_URL", "emulator_url"), ("QBO_REDIRECT_URI", "redirect_uri")):
             if f"{name}={wanted[key]}\n" not in text:
-                print(f"Warning: {target} does not set {name}={wanted[key]} for PORT / QBO_EMULATOR_PORT; "
-                      f"edit {target} to match.", file=sys.stderr)
+                print(
+                    f"Warning: {target} does not set {name}={wanted[key]} for PORT / QBO_EMULATOR_PORT; "
+                    f"edit {target} to match.",
+                    file=sys.stderr,
+                )
         return
-    target.write_text(TEMPLATE.format(
-        secret_key=secrets.token_urlsafe(50),
-        client_secret=secrets.token_urlsafe(24),
-        verifier=secrets.token_hex(32),
-        token_key=Fernet.generate_key().decode(),
-        **wanted,
-    ))
+    target.write_text(
+        TEMPLATE.format(
+            secret_key=secrets.token_urlsafe(50),
+            client_secret=secrets.token_urlsafe(24),
+            verifier=secrets.token_hex(32),
+            token_key=Fernet.generate_key().decode(),
+            **wanted,
+        )
+    )
     target.chmod(0o600)
     print(f"Wrote {target} with development settings.")
 

@@ -6,4 +6,5 @@ scripts/bootstrap.sh
 scripts/ensure_chromium.sh
 export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium)}"
 .venv/bin/python manage.py makemigrations --check --dry-run --settings=kadouri.test_settings >/dev/null
+scripts/lint.sh
 exec .venv/bin/pytest "$@"

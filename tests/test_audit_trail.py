@@ -22,10 +22,15 @@ def audit_rows(order_factory, admin_user):
     """One row of every append-only model."""
     order = order_factory(status=Order.Status.POSTED_TO_QB)
     rows = {
-        OrderActivity: order_activity_log(order=order, activity_type=OrderActivity.Type.SYNC_FAILED,
-                                          description="Invoice update failed.", user=admin_user),
-        IntegrationLog: IntegrationLog.objects.create(realm_id="123", event=IntegrationLog.Event.CONNECTED,
-                                                      message="Connected.", user=admin_user),
+        OrderActivity: order_activity_log(
+            order=order,
+            activity_type=OrderActivity.Type.SYNC_FAILED,
+            description="Invoice update failed.",
+            user=admin_user,
+        ),
+        IntegrationLog: IntegrationLog.objects.create(
+            realm_id="123", event=IntegrationLog.Event.CONNECTED, message="Connected.", user=admin_user
+        ),
     }
     assert set(rows) == set(append_only_models()), "a new append-only model needs a row in this fixture"
     return rows
@@ -60,16 +65,19 @@ def test_the_admin_offers_no_way_to_delete_or_change_audit_rows(admin_client, au
         assert _snapshot(model) == before, model
 
 
-@pytest.mark.parametrize("attempt", [
-    pytest.param(lambda model, row: row.delete(), id="instance-delete"),
-    pytest.param(lambda model, row: row.save(), id="instance-save"),
-    pytest.param(lambda model, row: model.objects.filter(pk=row.pk).delete(), id="queryset-delete"),
-    pytest.param(lambda model, row: model.objects.all().delete(), id="delete-all"),
-    pytest.param(lambda model, row: model.objects.filter(pk=row.pk).update(created_at=None), id="queryset-update"),
-    pytest.param(lambda model, row: model.objects.bulk_update([row], ["created_at"]), id="bulk-update"),
-    pytest.param(lambda model, row: model.objects.update_or_create(pk=row.pk, defaults={}), id="update-or-create"),
-    pytest.param(lambda model, row: model.objects.all()._raw_delete(model.objects.db), id="raw-delete"),
-])
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        pytest.param(lambda model, row: row.delete(), id="instance-delete"),
+        pytest.param(lambda model, row: row.save(), id="instance-save"),
+        pytest.param(lambda model, row: model.objects.filter(pk=row.pk).delete(), id="queryset-delete"),
+        pytest.param(lambda model, row: model.objects.all().delete(), id="delete-all"),
+        pytest.param(lambda model, row: model.objects.filter(pk=row.pk).update(created_at=None), id="queryset-update"),
+        pytest.param(lambda model, row: model.objects.bulk_update([row], ["created_at"]), id="bulk-update"),
+        pytest.param(lambda model, row: model.objects.update_or_create(pk=row.pk, defaults={}), id="update-or-create"),
+        pytest.param(lambda model, row: model.objects.all()._raw_delete(model.objects.db), id="raw-delete"),
+    ],
+)
 def test_the_models_refuse_every_change_and_delete(audit_rows, attempt):
     for model, row in audit_rows.items():
         before = _snapshot(model)
@@ -105,24 +113,30 @@ def test_deleting_a_draft_in_the_admin_keeps_its_activity_log(admin_client, orde
     assert response.status_code == 302
     assert not Order.objects.filter(pk=order.pk).exists()
     assert list(OrderActivity.objects.filter(order_number=number).values_list("activity_type", flat=True)) == [
-        "order_deleted", "order_created"]
+        "order_deleted",
+        "order_created",
+    ]
     assert "deleted by Ada Admin" in OrderActivity.objects.get(activity_type="order_deleted").description
 
 
 def test_the_admin_bulk_delete_of_orders_keeps_their_logs(admin_client, order_factory):
     orders = [order_factory(), order_factory(status=Order.Status.CANCELLED)]
-    response = admin_client.post("/admin/orders/order/", {
-        "action": "delete_selected", "_selected_action": [o.pk for o in orders], "post": "yes"})
+    response = admin_client.post(
+        "/admin/orders/order/", {"action": "delete_selected", "_selected_action": [o.pk for o in orders], "post": "yes"}
+    )
     assert response.status_code == 302
     assert not Order.objects.exists()
     assert OrderActivity.objects.filter(activity_type="order_deleted").count() == 2
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the database trigger exists on PostgreSQL only")
-@pytest.mark.parametrize("sql", [
-    "UPDATE {table} SET created_at = created_at + interval '1 day'",
-    "DELETE FROM {table}",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE {table} SET created_at = created_at + interval '1 day'",
+        "DELETE FROM {table}",
+    ],
+)
 def test_postgresql_itself_refuses_raw_changes(audit_rows, sql):
     for model in audit_rows:
         before = _snapshot(model)

@@ -10,6 +10,7 @@ names spelled right, people by the name the header shows.
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -23,8 +24,7 @@ from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_update
 from qbo_integration import reconcile
 from qbo_integration.inbound import catchup
-from qbo_integration.models import (BulkPush, IntegrationLog, QboConnection, QboReconcileRun, QboSyncJob,
-                                    QboWebhookEvent)
+from qbo_integration.models import BulkPush, IntegrationLog, QboConnection, QboReconcileRun, QboSyncJob, QboWebhookEvent
 from qbo_integration.outbound.requests import order_update_request, order_void_request
 from qbo_integration.testing import REALM_ID
 from qbo_integration.tests.inbound_support import entities, invoiced, webhooks  # noqa: F401
@@ -45,59 +45,100 @@ RANDOM_TOKENS = re.compile(r'(?:value|content)="[A-Za-z0-9_-]{32,}"')
 def style_problems(text: str) -> list[str]:
     text = RANDOM_TOKENS.sub("", NOT_DISPLAYED.sub("", text))
     problems = []
-    for name, pattern in (("money without separators", MONEY_WITHOUT_SEPARATORS),
-                          ("24-hour time with seconds", TIME_WITH_SECONDS), ("'p.m.' time", DOTTED_MERIDIEM),
-                          ("misspelt plural", BAD_PLURALS), ("trailing zeros in a form", TRAILING_ZEROS_IN_INPUT)):
-        problems += [f"{name}: …{text[max(m.start() - 60, 0):m.end() + 20]}…" for m in pattern.finditer(text)]
+    for name, pattern in (
+        ("money without separators", MONEY_WITHOUT_SEPARATORS),
+        ("24-hour time with seconds", TIME_WITH_SECONDS),
+        ("'p.m.' time", DOTTED_MERIDIEM),
+        ("misspelt plural", BAD_PLURALS),
+        ("trailing zeros in a form", TRAILING_ZEROS_IN_INPUT),
+    ):
+        problems += [f"{name}: …{text[max(m.start() - 60, 0) : m.end() + 20]}…" for m in pattern.finditer(text)]
     return problems
 
 
 @pytest.fixture
 def story(webhooks, admin_user, seller, buyer, apples, pears):  # noqa: F811
     QboConnection.objects.update(connected_by=admin_user)
-    big = make_order(seller=seller, buyer=buyer, lines=[(apples, "50")], by=admin_user, number="BIG-1",
-                     commission_rate=Decimal("4.50"))  # $1,625.00
+    big = make_order(
+        seller=seller,
+        buyer=buyer,
+        lines=[(apples, "50")],
+        by=admin_user,
+        number="BIG-1",
+        commission_rate=Decimal("4.50"),
+    )  # $1,625.00
     order_update(order_id=big.pk, fields={"commission_rate": Decimal("5")}, lines=None, by=admin_user)
     invoiced(big, by=admin_user)
     assert order_update_request(order=Order.objects.get(pk=big.pk), by=admin_user).result.get("nothingToUpdate")
-    order_update(order_id=big.pk, fields={}, by=admin_user,
-                 lines=[LineInput(product=apples, quantity=Decimal("60")), LineInput(product=pears, quantity=Decimal("12.5"))])
+    order_update(
+        order_id=big.pk,
+        fields={},
+        by=admin_user,
+        lines=[LineInput(product=apples, quantity=Decimal("60")), LineInput(product=pears, quantity=Decimal("12.5"))],
+    )
     assert order_update_request(order=Order.objects.get(pk=big.pk), by=admin_user).state == "done"
 
-    paid = invoiced(make_order(seller=seller, buyer=buyer, lines=[(pears, "40")], by=admin_user, number="PAID-2"),
-                    by=admin_user)  # $1,470.00
+    paid = invoiced(
+        make_order(seller=seller, buyer=buyer, lines=[(pears, "40")], by=admin_user, number="PAID-2"), by=admin_user
+    )  # $1,470.00
     webhooks.emu.record_payment(REALM_ID, paid.qbo_doc_id)
     webhooks.flush()
-    estimate = invoiced(make_order(seller=seller, buyer=buyer, lines=[(apples, "100")], by=admin_user,
-                                   number="EST-3"), by=admin_user, doc_type="estimate")
-    voided = invoiced(make_order(seller=seller, buyer=buyer, lines=[(apples, "31")], by=admin_user, number="VOID-4"),
-                      by=admin_user)
+    estimate = invoiced(
+        make_order(seller=seller, buyer=buyer, lines=[(apples, "100")], by=admin_user, number="EST-3"),
+        by=admin_user,
+        doc_type="estimate",
+    )
+    voided = invoiced(
+        make_order(seller=seller, buyer=buyer, lines=[(apples, "31")], by=admin_user, number="VOID-4"), by=admin_user
+    )
     assert order_void_request(order=voided, by=admin_user).state == "done"
     draft = make_order(seller=seller, buyer=buyer, lines=[(pears, "1000")], by=admin_user, number="DRAFT-5")
 
     webhooks.emu.configure_webhooks(drop_rate=1.0)  # QuickBooks changes the estimate's order unheard: drift
-    posted = invoiced(make_order(seller=seller, buyer=buyer, lines=[(apples, "44")], by=admin_user, number="DRIFT-6"),
-                      by=admin_user)
+    posted = invoiced(
+        make_order(seller=seller, buyer=buyer, lines=[(apples, "44")], by=admin_user, number="DRIFT-6"), by=admin_user
+    )
     edit_invoice_total(posted, qty=100, amount=3250.0)
     reconcile.reconcile_run(by=admin_user)
     catchup.catchup_run(realm_id=REALM_ID)
-    BulkPush.objects.create(state=BulkPush.State.DONE, total=1200, succeeded=1200, requests_used=47,
-                            message="Pushed 1,200 orders.", created_by=admin_user)
+    BulkPush.objects.create(
+        state=BulkPush.State.DONE,
+        total=1200,
+        succeeded=1200,
+        requests_used=47,
+        message="Pushed 1,200 orders.",
+        created_by=admin_user,
+    )
     assert Order.objects.get(pk=paid.pk).status == Order.Status.PAID
     return {"orders": [big, paid, estimate, voided, draft, posted], "admin": admin_user}
 
 
 def _pages(story) -> list[str]:
-    urls = ["/", "/?status=paid", "/orders/new/", "/accounts/", "/accounts/new/", "/products/", "/products/new/",
-            "/settings/quickbooks/", "/settings/quickbooks/inbox/", "/settings/quickbooks/reconcile/",
-            "/settings/quickbooks/push/", "/admin/"]
+    urls = [
+        "/",
+        "/?status=paid",
+        "/orders/new/",
+        "/accounts/",
+        "/accounts/new/",
+        "/products/",
+        "/products/new/",
+        "/settings/quickbooks/",
+        "/settings/quickbooks/inbox/",
+        "/settings/quickbooks/reconcile/",
+        "/settings/quickbooks/push/",
+        "/admin/",
+    ]
     for order in story["orders"]:
         urls += [f"/orders/{order.pk}/", f"/orders/{order.pk}/?tab=activity", f"/orders/{order.pk}/delete/"]
         if Order.objects.get(pk=order.pk).is_editable:
             urls.append(f"/orders/{order.pk}/edit/")
     order = story["orders"][0]
-    urls += [f"/accounts/{order.seller_id}/", f"/accounts/{order.seller_id}/edit/",
-             f"/products/{order.lines.first().product_id}/", f"/products/{order.lines.first().product_id}/edit/"]
+    urls += [
+        f"/accounts/{order.seller_id}/",
+        f"/accounts/{order.seller_id}/edit/",
+        f"/products/{order.lines.first().product_id}/",
+        f"/products/{order.lines.first().product_id}/edit/",
+    ]
     urls += [f"/settings/quickbooks/inbox/{pk}/" for pk in QboWebhookEvent.objects.values_list("pk", flat=True)[:5]]
     urls += [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry]
     return urls
@@ -146,20 +187,29 @@ def test_the_story_shows_amounts_rates_and_names_in_the_one_style(story, admin_c
 
 
 def test_the_catch_up_summary_lists_what_it_found_in_words(story, admin_client):
-    card = re.search(r'data-testid="last-catchup">(.*?)</dd>', admin_client.get("/settings/quickbooks/").content.decode(),
-                     re.S).group(1)
+    card = re.search(
+        r'data-testid="last-catchup">(.*?)</dd>', admin_client.get("/settings/quickbooks/").content.decode(), re.S
+    ).group(1)
     assert ", ;" not in card and not re.search(r"\d+ [A-Z]\w+", card.split("):", 1)[1])
     assert re.search(r"found (no changes|\d+ \w+s?(, \d+ \w+s?)*); \d+ new to Kadouri", card)
 
 
 def test_the_formatters():
-    assert [money(Decimal("1440")), money(Decimal("-5")), money(None), money("1234567.891")] == \
-        ["$1,440.00", "-$5.00", "—", "$1,234,567.89"]
-    assert [plain(Decimal("12.000")), plain(Decimal("4.50")), plain(Decimal("100.000")), plain(Decimal("0.000"))] == \
-        ["12", "4.5", "100", "0"]
-    from datetime import date, datetime, timezone
+    assert [money(Decimal("1440")), money(Decimal("-5")), money(None), money("1234567.891")] == [
+        "$1,440.00",
+        "-$5.00",
+        "—",
+        "$1,234,567.89",
+    ]
+    assert [plain(Decimal("12.000")), plain(Decimal("4.50")), plain(Decimal("100.000")), plain(Decimal("0.000"))] == [
+        "12",
+        "4.5",
+        "100",
+        "0",
+    ]
+    from datetime import date, datetime
 
-    assert when(datetime(2026, 12, 6, 22, 41, 35, tzinfo=timezone.utc)) == "Dec 6, 2026, 5:41 PM"  # New York
+    assert when(datetime(2026, 12, 6, 22, 41, 35, tzinfo=UTC)) == "Dec 6, 2026, 5:41 PM"  # New York
     assert when(date(2026, 12, 6)) == "Dec 6, 2026" and when(None) == "—"
 
 

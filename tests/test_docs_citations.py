@@ -16,8 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = {".py", ".html", ".md", ".sh", ".ini", ".toml", ".txt", ".js", ".css", ".yml", ".yaml"}
 # Spelled in pieces so that this file does not match itself.
-OUTSIDE = ("\u00a7", "qbo-api" + ".md", "field-" + "lessons", "../" + "shared", "/work/" + "shared", "STYLE" + ".md",
-           "STYLE" + " C")
+OUTSIDE = (
+    "\u00a7",
+    "qbo-api" + ".md",
+    "field-" + "lessons",
+    "../" + "shared",
+    "/work/" + "shared",
+    "STYLE" + ".md",
+    "STYLE" + " C",
+)
 CITATION = re.compile(r"(?<![\w/.-])(docs/[\w./-]*?\.md)(?:#([\w-]+))?")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+?\.md)(?:#([^)\s]+))?\)")
 FENCE = re.compile(r"^\s*(`{2,}|~{3,})")
@@ -25,12 +32,19 @@ FENCE = re.compile(r"^\s*(`{2,}|~{3,})")
 
 def _files() -> list[Path]:
     try:
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                             capture_output=True, check=True).stdout.decode()
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
         names = [name for name in out.split("\0") if name]
     except (OSError, subprocess.CalledProcessError):  # no git: walk the tree
-        names = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()
-                 and not {".git", ".venv", "node_modules"} & set(p.relative_to(ROOT).parts)]
+        names = [
+            str(p.relative_to(ROOT))
+            for p in ROOT.rglob("*")
+            if p.is_file() and not {".git", ".venv", "node_modules"} & set(p.relative_to(ROOT).parts)
+        ]
     return [ROOT / name for name in sorted(names) if Path(name).suffix in SUFFIXES and (ROOT / name).is_file()]
 
 
@@ -117,6 +131,7 @@ def test_it_links_the_docs_pages_to_each_other_correctly():
 def test_it_makes_github_anchors():
     assert _slug("Idempotent writes: `requestid`") == "idempotent-writes-requestid"
     assert _slug("Revoking replaced sign-ins (to verify in Intuit's sandbox)") == (
-        "revoking-replaced-sign-ins-to-verify-in-intuits-sandbox")
+        "revoking-replaced-sign-ins-to-verify-in-intuits-sandbox"
+    )
     assert _slug("intuit-oauth AuthClient") == "intuit-oauth-authclient"
     assert _slug("Envelope, Id and SyncToken") == "envelope-id-and-synctoken"

@@ -32,8 +32,9 @@ def test_an_empty_filtered_list_offers_to_clear_its_filters(admin_client, order_
     assert "Create one" not in cell
 
 
-@pytest.mark.parametrize("url,create_url", [("/", "/orders/new/"), ("/accounts/", "/accounts/new/"),
-                                            ("/products/", "/products/new/")])
+@pytest.mark.parametrize(
+    "url,create_url", [("/", "/orders/new/"), ("/accounts/", "/accounts/new/"), ("/products/", "/products/new/")]
+)
 def test_an_empty_list_without_filters_offers_to_create_the_first(admin_client, url, create_url):
     cell = _empty_cell(admin_client.get(url).content.decode())
     assert f'<a href="{create_url}">Create one</a>' in cell and "Clear" not in cell

@@ -147,8 +147,9 @@ def test_it_reads_the_limit_and_cool_off_from_the_environment():
     script = f"import django; django.setup(); {code}"
 
     def run(**extra: str) -> str:
-        done = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=env | extra, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=BASE_DIR, env=env | extra, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
 

@@ -64,8 +64,13 @@ def test_it_redirects_anonymous_visitors_to_the_login_page(client, pages):
 
 def test_it_redirects_anonymous_posts_without_changing_anything(client, order_factory):
     order = order_factory()
-    for url in [f"/orders/{order.pk}/edit/", f"/orders/{order.pk}/delete/", "/orders/new/", "/accounts/new/",
-                "/products/new/"]:
+    for url in [
+        f"/orders/{order.pk}/edit/",
+        f"/orders/{order.pk}/delete/",
+        "/orders/new/",
+        "/accounts/new/",
+        "/products/new/",
+    ]:
         response = client.post(url, {"notes": "x"})
         assert response.status_code == 302 and response["Location"].startswith("/login/"), url
     assert Order.objects.get(pk=order.pk).notes == "" and Order.objects.count() == 1
@@ -130,9 +135,13 @@ def test_it_renders_every_admin_changelist(admin_client, order_factory):
 
 def test_it_renders_admin_filters(admin_client, order_factory):
     order_factory()
-    for url in ["/admin/orders/order/?status__exact=draft", "/admin/orders/order/?payment_status__exact=unpaid",
-                "/admin/orders/orderactivity/?activity_type__exact=order_created",
-                "/admin/accounts/account/?qbo_customer_id__isempty=1", "/admin/products/product/?active__exact=1"]:
+    for url in [
+        "/admin/orders/order/?status__exact=draft",
+        "/admin/orders/order/?payment_status__exact=unpaid",
+        "/admin/orders/orderactivity/?activity_type__exact=order_created",
+        "/admin/accounts/account/?qbo_customer_id__isempty=1",
+        "/admin/products/product/?active__exact=1",
+    ]:
         assert admin_client.get(url).status_code == 200, url
 
 
@@ -171,8 +180,9 @@ def test_it_keeps_read_only_orders_read_only_in_the_admin(admin_client, order_fa
 def test_it_refuses_admin_deletes_of_posted_and_paid_orders(admin_client, order_factory, status):
     order = order_factory(status=status)
     assert admin_client.post(f"/admin/orders/order/{order.pk}/delete/", {"post": "yes"}).status_code == 403
-    admin_client.post("/admin/orders/order/", {"action": "delete_selected", "_selected_action": [order.pk],
-                                               "post": "yes"})
+    admin_client.post(
+        "/admin/orders/order/", {"action": "delete_selected", "_selected_action": [order.pk], "post": "yes"}
+    )
     assert Order.objects.filter(pk=order.pk).exists()
 
 
@@ -186,8 +196,11 @@ def test_it_logs_admin_edits(admin_client, order_factory, admin_user):
         fs = formset.formset
         data |= {f"{fs.prefix}-{k}": v for k, v in fs.management_form.initial.items()}
         for i, f in enumerate(fs.forms):
-            data |= {f"{fs.prefix}-{i}-{name}": (f[name].value() if f[name].value() is not None else "")
-                     for name in f.fields if name != "DELETE"}
+            data |= {
+                f"{fs.prefix}-{i}-{name}": (f[name].value() if f[name].value() is not None else "")
+                for name in f.fields
+                if name != "DELETE"
+            }
     data |= {"notes": "fixed in admin", "order_date": order.order_date.isoformat()}
     response = admin_client.post(f"/admin/orders/order/{order.pk}/change/", data, REMOTE_ADDR="192.0.2.8")
     assert response.status_code == 302, response.context["errors"] if response.context else response
@@ -201,11 +214,23 @@ def test_it_logs_admin_edits(admin_client, order_factory, admin_user):
 
 
 def _check_deploy(extra_env: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8",
-           "DJANGO_SETTINGS_MODULE": "kadouri.settings", "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(64),
-           "ALLOWED_HOSTS": "example.com"} | extra_env
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING", *args],
-                          cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "DJANGO_SETTINGS_MODULE": "kadouri.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "example.com",
+    } | extra_env
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_it_passes_djangos_deploy_checks_with_production_settings():
@@ -216,12 +241,16 @@ def test_it_passes_djangos_deploy_checks_with_production_settings():
 
 
 def test_it_passes_every_deploy_check_with_a_full_production_environment():
-    result = _check_deploy({
-        "QBO_ENVIRONMENT": "production", "QBO_CLIENT_ID": "prod-client-id", "QBO_CLIENT_SECRET": "prod-secret",
-        "QBO_REDIRECT_URI": "https://example.com/api/quickbooks/callback",
-        "QBO_TOKEN_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "QBO_WEBHOOK_VERIFIER_TOKEN": secrets.token_urlsafe(24),
-    })
+    result = _check_deploy(
+        {
+            "QBO_ENVIRONMENT": "production",
+            "QBO_CLIENT_ID": "prod-client-id",
+            "QBO_CLIENT_SECRET": "prod-secret",
+            "QBO_REDIRECT_URI": "https://example.com/api/quickbooks/callback",
+            "QBO_TOKEN_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "QBO_WEBHOOK_VERIFIER_TOKEN": secrets.token_urlsafe(24),
+        }
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "WARNINGS" not in output and "ERRORS" not in output, output
@@ -229,8 +258,13 @@ def test_it_passes_every_deploy_check_with_a_full_production_environment():
 
 def test_it_sends_security_headers(staff_client, client, order_factory):
     order = order_factory()
-    for response in [staff_client.get("/"), staff_client.get(f"/orders/{order.pk}/"), client.get("/login/"),
-                     staff_client.get("/orders/999999/"), client.get(f"/api/orders/{order.pk}")]:
+    for response in [
+        staff_client.get("/"),
+        staff_client.get(f"/orders/{order.pk}/"),
+        client.get("/login/"),
+        staff_client.get("/orders/999999/"),
+        client.get(f"/api/orders/{order.pk}"),
+    ]:
         assert "default-src 'self'" in response["Content-Security-Policy"]
         assert "script-src 'self'" in response["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
@@ -250,7 +284,7 @@ def test_it_has_no_inline_scripts_or_styles(staff_client, order_factory):
 
 def test_it_serves_the_stylesheet_and_scripts(staff_client):
     html = staff_client.get("/").content.decode()
-    assert '/static/css/app.css' in html and '/static/js/app.js' in html and "/static/django_htmx/htmx-2.min.js" in html
+    assert "/static/css/app.css" in html and "/static/js/app.js" in html and "/static/django_htmx/htmx-2.min.js" in html
     assert b"".join(staff_client.get("/static/js/app.js").streaming_content).startswith(b"//")
 
 
@@ -259,11 +293,21 @@ def test_it_serves_the_stylesheet_and_scripts(staff_client):
 
 def test_it_seeds_demo_data_idempotently(django_user_model):
     call_command("seed_demo", stdout=open(os.devnull, "w"))
-    counts = (Account.objects.count(), Product.objects.count(), Order.objects.count(),
-              OrderActivity.objects.count(), django_user_model.objects.count())
+    counts = (
+        Account.objects.count(),
+        Product.objects.count(),
+        Order.objects.count(),
+        OrderActivity.objects.count(),
+        django_user_model.objects.count(),
+    )
     call_command("seed_demo", stdout=open(os.devnull, "w"))
-    assert (Account.objects.count(), Product.objects.count(), Order.objects.count(),
-            OrderActivity.objects.count(), django_user_model.objects.count()) == counts
+    assert (
+        Account.objects.count(),
+        Product.objects.count(),
+        Order.objects.count(),
+        OrderActivity.objects.count(),
+        django_user_model.objects.count(),
+    ) == counts
     # Issue 16: statuses beyond draft need their QuickBooks document; qbo_demo_documents reaches every status
     # through the real services (qbo_integration/tests/test_demo_documents.py).
     assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.DRAFT}

@@ -22,5 +22,5 @@ def test_it_shows_the_link_fields_together_after_the_quickbooks_id_in_the_admin(
     for model in (Account, Product):
         fields = list(admin.site._registry[model].get_fields(request))
         at = fields.index(model.qbo_id_field_name)
-        assert fields[at + 1:at + 4] == LINK_FIELDS
+        assert fields[at + 1 : at + 4] == LINK_FIELDS
         assert fields[-2:] == ["created_at", "updated_at"]

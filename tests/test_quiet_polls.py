@@ -22,8 +22,13 @@ def _server_lines(caplog, *requests: tuple[str, int]) -> list[str]:
 
 
 def test_a_quiet_poll_is_not_logged_but_a_change_and_other_requests_are(caplog):
-    lines = _server_lines(caplog, ("GET /settings/quickbooks/orders/1/live/?since=abc HTTP/1.1", 204),
-                          ("GET /settings/quickbooks/orders/1/live/?since=abc HTTP/1.1", 200),
-                          ("POST /api/quickbooks/webhook HTTP/1.1", 204))
-    assert lines == ['"GET /settings/quickbooks/orders/1/live/?since=abc HTTP/1.1" 200 0',
-                     '"POST /api/quickbooks/webhook HTTP/1.1" 204 0']
+    lines = _server_lines(
+        caplog,
+        ("GET /settings/quickbooks/orders/1/live/?since=abc HTTP/1.1", 204),
+        ("GET /settings/quickbooks/orders/1/live/?since=abc HTTP/1.1", 200),
+        ("POST /api/quickbooks/webhook HTTP/1.1", 204),
+    )
+    assert lines == [
+        '"GET /settings/quickbooks/orders/1/live/?since=abc HTTP/1.1" 200 0',
+        '"POST /api/quickbooks/webhook HTTP/1.1" 204 0',
+    ]

@@ -18,8 +18,16 @@ STOP_WITHIN = 6.0  # the grace (3 s) plus the kill, with room for a loaded machi
 
 
 def _manage(env: dict, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True,
-                          text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 def _group_alive(pgid: int) -> list[str]:
@@ -45,14 +53,28 @@ def _wait_for(log: Path, text: str, count: int, timeout: float) -> None:
 
 def test_ctrl_c_stops_a_busy_worker_within_seconds(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'worker.sqlite3'}", Q_SYNC="false", Q_WORKERS="2",
-               DJANGO_SETTINGS_MODULE="kadouri.test_settings", PYTHONUNBUFFERED="1", QBO_WORKER_STOP_GRACE_SECONDS="3")
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'worker.sqlite3'}",
+        Q_SYNC="false",
+        Q_WORKERS="2",
+        DJANGO_SETTINGS_MODULE="kadouri.test_settings",
+        PYTHONUNBUFFERED="1",
+        QBO_WORKER_STOP_GRACE_SECONDS="3",
+    )
     _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "shell", "-c", "from django_q.tasks import async_task\nfor _ in range(3): async_task('time.sleep', 30)")
+    _manage(
+        env, "shell", "-c", "from django_q.tasks import async_task\nfor _ in range(3): async_task('time.sleep', 30)"
+    )
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
-        worker = subprocess.Popen([sys.executable, "manage.py", "qbo_worker"], cwd=REPO, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "qbo_worker"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         _wait_for(log, "processing", 2, timeout=60)  # both workers are inside a 30-second task
         started = time.monotonic()
@@ -65,5 +87,6 @@ def test_ctrl_c_stops_a_busy_worker_within_seconds(tmp_path):
             os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     assert not left and took < STOP_WITHIN, (
-        f"the worker took {took:.1f} s to stop (left: {left}):\n{log.read_text(errors='replace')[-3000:]}")
+        f"the worker took {took:.1f} s to stop (left: {left}):\n{log.read_text(errors='replace')[-3000:]}"
+    )
     assert "killing" in log.read_text()  # it said what it did

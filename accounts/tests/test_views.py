@@ -13,9 +13,20 @@ def _names(response) -> list[str]:
 
 
 def _form(**fields):
-    return {"name": "Sunrise Orchards", "code": "SUN", "email": "sales@sunrise.example", "phone": "",
-            "address_line1": "", "address_line2": "", "city": "Yakima", "region": "WA", "postal_code": "",
-            "country": "USA", "active": "on", "notes": ""} | fields
+    return {
+        "name": "Sunrise Orchards",
+        "code": "SUN",
+        "email": "sales@sunrise.example",
+        "phone": "",
+        "address_line1": "",
+        "address_line2": "",
+        "city": "Yakima",
+        "region": "WA",
+        "postal_code": "",
+        "country": "USA",
+        "active": "on",
+        "notes": "",
+    } | fields
 
 
 def test_it_lists_accounts_by_name(staff_client, seller, buyer):
@@ -24,8 +35,15 @@ def test_it_lists_accounts_by_name(staff_client, seller, buyer):
     assert _names(response) == ["Green Valley Farms", "Harbor Fresh Market"]
 
 
-@pytest.mark.parametrize("query,expected", [("harbor", ["Harbor Fresh Market"]), ("GVF", ["Green Valley Farms"]),
-                                            ("hfm@example", ["Harbor Fresh Market"]), ("zzz", [])])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("harbor", ["Harbor Fresh Market"]),
+        ("GVF", ["Green Valley Farms"]),
+        ("hfm@example", ["Harbor Fresh Market"]),
+        ("zzz", []),
+    ],
+)
 def test_it_searches_name_code_and_email(staff_client, seller, buyer, query, expected):
     response = staff_client.get("/accounts/", {"q": query})
     assert _names(response) == expected
@@ -51,7 +69,9 @@ def test_it_shows_an_account_with_its_orders_as_seller_and_buyer(staff_client, s
     assert [o.number for o in response.context["orders_as_buyer"]] == [bought.number]
     html = response.content.decode()
     assert "OTHER-1" not in html
-    assert html.index("Orders as seller") < html.index("SOLD-1") < html.index("Orders as buyer") < html.index("BOUGHT-1")
+    assert (
+        html.index("Orders as seller") < html.index("SOLD-1") < html.index("Orders as buyer") < html.index("BOUGHT-1")
+    )
     assert "$65.00" in html and "$32.50" in html
     assert "gvf@example.com" in html and "Fresno" in html
 
@@ -87,17 +107,22 @@ def test_it_refuses_taking_another_accounts_code_on_edit(staff_client, seller, b
     assert buyer.code == "HFM"
 
 
-@pytest.mark.parametrize("fields,message", [({"name": ""}, "This field is required."),
-                                            ({"code": ""}, "This field is required."),
-                                            ({"email": "not-an-email"}, "Enter a valid email address."),
-                                            ({"code": "X" * 21}, "at most 20 characters")])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"name": ""}, "This field is required."),
+        ({"code": ""}, "This field is required."),
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+        ({"code": "X" * 21}, "at most 20 characters"),
+    ],
+)
 def test_it_shows_errors_next_to_the_field(staff_client, fields, message):
     response = staff_client.post("/accounts/new/", _form(**fields))
     assert response.status_code == 400
     html = response.content.decode()
     field = next(iter(fields))
-    block = html[html.index(f'name="{field}"'):]
-    assert message in block[:block.index("</div>")]
+    block = html[html.index(f'name="{field}"') :]
+    assert message in block[: block.index("</div>")]
     assert not Account.objects.exists()
 
 

@@ -54,7 +54,8 @@ def lower_bound_seconds(requests: int, batch_requests: int) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.bench_outbound",
-        description="Prints QuickBooks requests and wall time for pushing N orders: bulk push vs. a naive loop.")
+        description="Prints QuickBooks requests and wall time for pushing N orders: bulk push vs. a naive loop.",
+    )
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--buyers", type=int, default=50)
     parser.add_argument("--products", type=int, default=200)
@@ -69,8 +70,12 @@ class Bench:
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         emu = Emulator(IN_PROCESS_BASE_URL)
         emu.configure_limits(per_minute=None, concurrent=None, batch_per_minute=None)  # bounds are computed instead
-        settings = {"QBO_ENVIRONMENT": "emulator", "QBO_EMULATOR_URL": emu.base_url,
-                    "QBO_CLIENT_ID": emu.oauth.config.client_id, "QBO_CLIENT_SECRET": emu.oauth.config.client_secret}
+        settings = {
+            "QBO_ENVIRONMENT": "emulator",
+            "QBO_EMULATOR_URL": emu.base_url,
+            "QBO_CLIENT_ID": emu.oauth.config.client_id,
+            "QBO_CLIENT_SECRET": emu.oauth.config.client_secret,
+        }
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock, override_settings(**settings):
             install_responses(emu, mock)
             try:
@@ -88,18 +93,40 @@ class Bench:
     def _data(self, opts) -> list[Order]:
         seller = Account.objects.create(name="Bench Seller", code="BENCH-S")
         buyers = Account.objects.bulk_create(
-            [Account(name=f"Bench Buyer {n:03d}", code=f"BENCH-B{n:03d}", email=f"b{n}@bench.example") for n in range(opts["buyers"])])
+            [
+                Account(name=f"Bench Buyer {n:03d}", code=f"BENCH-B{n:03d}", email=f"b{n}@bench.example")
+                for n in range(opts["buyers"])
+            ]
+        )
         products = Product.objects.bulk_create(
-            [Product(name=f"Bench Product {n:03d}", unit_price=Decimal("10.00") + n) for n in range(opts["products"])])
-        orders = Order.objects.bulk_create([
-            Order(number=f"BENCH-{n:05d}", seller=seller, buyer=buyers[n % len(buyers)], order_date=date(2026, 11, 2),
-                  ready_to_push=True) for n in range(opts["orders"])])
+            [Product(name=f"Bench Product {n:03d}", unit_price=Decimal("10.00") + n) for n in range(opts["products"])]
+        )
+        orders = Order.objects.bulk_create(
+            [
+                Order(
+                    number=f"BENCH-{n:05d}",
+                    seller=seller,
+                    buyer=buyers[n % len(buyers)],
+                    order_date=date(2026, 11, 2),
+                    ready_to_push=True,
+                )
+                for n in range(opts["orders"])
+            ]
+        )
         lines = []
         for n, order in enumerate(orders):
             for k in range(opts["lines"]):
                 product = products[(n * 7 + k) % len(products)]
-                lines.append(OrderLine(order=order, product=product, quantity=Decimal(k + 1), unit_price=product.unit_price,
-                                       position=k, amount=to_cents(product.unit_price * (k + 1))))
+                lines.append(
+                    OrderLine(
+                        order=order,
+                        product=product,
+                        quantity=Decimal(k + 1),
+                        unit_price=product.unit_price,
+                        position=k,
+                        amount=to_cents(product.unit_price * (k + 1)),
+                    )
+                )
         OrderLine.objects.bulk_create(lines)
         for order in Order.objects.filter(pk__in=[o.pk for o in orders]).prefetch_related("lines"):
             Order.objects.filter(pk=order.pk).update(content_fingerprint=order.compute_fingerprint())
@@ -115,16 +142,26 @@ class Bench:
         wall = time.perf_counter() - started
         api = emu.requests(path=f"/v3/company/{OURS_REALM}/")
         invoices = len(emu.dump(OURS_REALM)["entities"]["Invoice"])
-        return {"requests": len(api), "batches": sum(1 for r in api if r["subpath"] == "batch"), "wall": wall,
-                "invoices": invoices, "pushed": bulk.succeeded, "failed": bulk.failed}
+        return {
+            "requests": len(api),
+            "batches": sum(1 for r in api if r["subpath"] == "batch"),
+            "wall": wall,
+            "invoices": invoices,
+            "pushed": bulk.succeeded,
+            "failed": bulk.failed,
+        }
 
     # --- the naive loop (python-quickbooks README style) ----------------------------------------------
 
     def _naive(self, emu: Emulator, opts) -> dict:
         qb = make_quickbooks(emu, NAIVE_REALM)
         income = {"value": "1", "name": "Services"}
-        orders = list(Order.objects.filter(number__startswith="BENCH-").select_related("buyer")
-                      .prefetch_related("lines__product").order_by("number"))
+        orders = list(
+            Order.objects.filter(number__startswith="BENCH-")
+            .select_related("buyer")
+            .prefetch_related("lines__product")
+            .order_by("number")
+        )
         emu.clear_requests()
         started = time.perf_counter()
         for order in orders:
@@ -151,13 +188,23 @@ class Bench:
                 detail.ItemRef = item.to_ref()
                 detail.Qty, detail.UnitPrice = float(line.quantity), float(line.unit_price)
                 sales_line = SalesItemLine()
-                sales_line.Amount, sales_line.Description, sales_line.SalesItemLineDetail = float(line.amount), line.description, detail
+                sales_line.Amount, sales_line.Description, sales_line.SalesItemLineDetail = (
+                    float(line.amount),
+                    line.description,
+                    detail,
+                )
                 invoice.Line.append(sales_line)
             invoice.save(qb=qb)
         wall = time.perf_counter() - started
         api = emu.requests(path=f"/v3/company/{NAIVE_REALM}/")
-        return {"requests": len(api), "batches": 0, "wall": wall,
-                "invoices": len(emu.dump(NAIVE_REALM)["entities"]["Invoice"]), "pushed": len(orders), "failed": 0}
+        return {
+            "requests": len(api),
+            "batches": 0,
+            "wall": wall,
+            "invoices": len(emu.dump(NAIVE_REALM)["entities"]["Invoice"]),
+            "pushed": len(orders),
+            "failed": 0,
+        }
 
     # --- report ------------------------------------------------------------------------------------
 
@@ -169,8 +216,11 @@ class Bench:
             ("requests per order", f"{ours['requests'] / n:.3f}", f"{naive['requests'] / n:.2f}"),
             ("invoices in QuickBooks", f"{ours['invoices']}", f"{naive['invoices']}"),
             ("wall time here (emulator, no limits)", f"{ours['wall']:.1f} s", f"{naive['wall']:.1f} s"),
-            ("lower bound from the limits", f"{lower_bound_seconds(ours['requests'], ours['batches']):.1f} s",
-             f"{lower_bound_seconds(naive['requests'], naive['batches']):.1f} s"),
+            (
+                "lower bound from the limits",
+                f"{lower_bound_seconds(ours['requests'], ours['batches']):.1f} s",
+                f"{lower_bound_seconds(naive['requests'], naive['batches']):.1f} s",
+            ),
         ]
         print(f"Pushing {n} orders ({opts['buyers']} buyers, {opts['products']} products, {opts['lines']} lines each)")
         print("limits: 500 requests/min, 120 batch requests/min, 10 requests/s, 10 concurrent per company")
@@ -178,7 +228,9 @@ class Bench:
         for label, a, b in rows:
             print(f"{label:40} {a:>20} {b:>26}")
         ratio = naive["requests"] / max(ours["requests"], 1)
-        bound_ratio = lower_bound_seconds(naive["requests"], 0) / max(lower_bound_seconds(ours["requests"], ours["batches"]), 0.001)
+        bound_ratio = lower_bound_seconds(naive["requests"], 0) / max(
+            lower_bound_seconds(ours["requests"], ours["batches"]), 0.001
+        )
         print(f"\nratio (naive / bulk): {ratio:.0f}× the requests, {bound_ratio:.0f}× the minimum wall time")
 
 

@@ -31,8 +31,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
@@ -114,17 +113,32 @@ def seed_phase() -> None:
     tokens = json.loads(os.environ["BENCH_TOKENS"])
     now = timezone.now()
     QboConnection.objects.create(
-        realm_id=os.environ["BENCH_REALM"], company_name="Bench", environment="emulator",
-        access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(seconds=3000), refresh_expires_at=now + timedelta(days=90), connected_at=now)
+        realm_id=os.environ["BENCH_REALM"],
+        company_name="Bench",
+        environment="emulator",
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=now + timedelta(seconds=3000),
+        refresh_expires_at=now + timedelta(days=90),
+        connected_at=now,
+    )
     seller = Account.objects.create(name="Bench Seller", code="BSELL")
     buyers = [Account.objects.create(name=f"Bench Buyer {i}", code=f"BB{i}") for i in range(5)]
     products = [Product.objects.create(name=f"Bench Product {i}", unit_price=Decimal("10.00") + i) for i in range(5)]
     out = []
     for i in range(int(os.environ["BENCH_ORDERS"])):
-        order = order_create(fields={"seller": seller, "buyer": buyers[i % 5], "order_date": date(2026, 11, 2),
-                                     "terms": "net_30", "commission_rate": Decimal("5"), "notes": ""},
-                             lines=[LineInput(product=products[i % 5], quantity=Decimal("3"))], by=None)
+        order = order_create(
+            fields={
+                "seller": seller,
+                "buyer": buyers[i % 5],
+                "order_date": date(2026, 11, 2),
+                "terms": "net_30",
+                "commission_rate": Decimal("5"),
+                "notes": "",
+            },
+            lines=[LineInput(product=products[i % 5], quantity=Decimal("3"))],
+            by=None,
+        )
         job = order_push_request(order=order, doc_type="invoice", by=None)
         assert job.state == "done", job.last_error
         order.refresh_from_db()
@@ -136,8 +150,13 @@ class Bench:
     def run(self, opts: dict) -> None:
         tmp = Path(tempfile.mkdtemp(prefix="kadouri-bench-"))
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks http on loopback
-        emu = Emulator("http://127.0.0.1", client_id="bench-client", client_secret="bench-secret",
-                       redirect_uris=["http://127.0.0.1/api/quickbooks/callback"], verifier_token=TOKEN)
+        emu = Emulator(
+            "http://127.0.0.1",
+            client_id="bench-client",
+            client_secret="bench-secret",
+            redirect_uris=["http://127.0.0.1/api/quickbooks/callback"],
+            verifier_token=TOKEN,
+        )
         emu.configure_limits(per_minute=None, concurrent=None, batch_per_minute=None, per_second=None)
         server = emu.serve("127.0.0.1", 0)
         db = Database(opts["database_url"], tmp)
@@ -147,9 +166,22 @@ class Bench:
             self._run(env, "manage.py", "migrate", "--noinput")
             orders = self._seed(env, emu, opts)
             port = _free_port()
-            children.append(self._spawn(env, tmp / "gunicorn.log", [
-                str(BASE_DIR / ".venv/bin/gunicorn"), "kadouri.wsgi", "-b", f"127.0.0.1:{port}",
-                "-w", str(opts["web_workers"]), "--log-level", "warning"]))
+            children.append(
+                self._spawn(
+                    env,
+                    tmp / "gunicorn.log",
+                    [
+                        str(BASE_DIR / ".venv/bin/gunicorn"),
+                        "kadouri.wsgi",
+                        "-b",
+                        f"127.0.0.1:{port}",
+                        "-w",
+                        str(opts["web_workers"]),
+                        "--log-level",
+                        "warning",
+                    ],
+                )
+            )
             url = f"http://127.0.0.1:{port}/api/quickbooks/webhook"
             self._wait_up(url)
             ack = self._acknowledge(url, orders, opts)
@@ -177,33 +209,46 @@ class Bench:
     def _env(self, emu, db, opts) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("QBO_", "DJANGO_", "DATABASE_"))}
         env |= {
-            "DJANGO_SETTINGS_MODULE": "kadouri.test_settings", "DATABASE_URL": db.url, "Q_SYNC": "false",
-            "Q_WORKERS": str(opts["q_workers"]), "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "60", "OAUTHLIB_INSECURE_TRANSPORT": "1",
-            "QBO_ENVIRONMENT": "emulator", "QBO_EMULATOR_URL": emu.base_url, "QBO_CLIENT_ID": "bench-client",
-            "QBO_CLIENT_SECRET": "bench-secret", "QBO_WEBHOOK_VERIFIER_TOKEN": TOKEN,
+            "DJANGO_SETTINGS_MODULE": "kadouri.test_settings",
+            "DATABASE_URL": db.url,
+            "Q_SYNC": "false",
+            "Q_WORKERS": str(opts["q_workers"]),
+            "LOG_LEVEL": "WARNING",
+            "DB_CONN_MAX_AGE": "60",
+            "OAUTHLIB_INSECURE_TRANSPORT": "1",
+            "QBO_ENVIRONMENT": "emulator",
+            "QBO_EMULATOR_URL": emu.base_url,
+            "QBO_CLIENT_ID": "bench-client",
+            "QBO_CLIENT_SECRET": "bench-secret",
+            "QBO_WEBHOOK_VERIFIER_TOKEN": TOKEN,
             "QBO_TOKEN_KEYS": ",".join(settings.QBO_TOKEN_KEYS) or "wx_KI4qRjAJ5gXqhg7iNcqAwIjfkYvZbfR5wVQeoyyM=",
         }
         return env
 
     def _run(self, env, *args) -> str:
-        result = subprocess.run([sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True,
-                                text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300
+        )
         if result.returncode:
             shown = " ".join(["python", *args] if args[0] == "-m" else args)
             raise BenchError(f"{shown} failed:\n{result.stderr[-2000:]}")
         return result.stdout
 
     def _seed(self, env, emu, opts) -> list[list]:
-        env = env | {"BENCH_TOKENS": json.dumps(emu.issue_tokens(REALM)), "BENCH_REALM": REALM,
-                     "BENCH_ORDERS": str(opts["orders"])}
+        env = env | {
+            "BENCH_TOKENS": json.dumps(emu.issue_tokens(REALM)),
+            "BENCH_REALM": REALM,
+            "BENCH_ORDERS": str(opts["orders"]),
+        }
         out = self._run(env, "-m", "loadtest.bench_webhooks", "--phase", "seed")
         line = next(line for line in out.splitlines() if line.startswith("BENCH-ORDERS "))
         emu.webhooks.reset()  # the seed's own events are not part of the measurement
         return json.loads(line.split(" ", 1)[1])
 
     def _spawn(self, env, log: Path, argv: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            argv, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def _wait_up(self, url: str) -> None:
         deadline = time.monotonic() + 30
@@ -220,15 +265,27 @@ class Bench:
     def _body(self, n: int, orders: list[list]) -> tuple[bytes, str]:
         invoice_id = orders[n % len(orders)][1]
         # Every delivery is a new change: a distinct timestamp (legacy dedupe) and a fresh CloudEvents id.
-        stamp = (datetime(2026, 11, 2, tzinfo=dt_timezone.utc) + timedelta(seconds=n)).isoformat().replace("+00:00", ".000Z")
+        stamp = (datetime(2026, 11, 2, tzinfo=UTC) + timedelta(seconds=n)).isoformat().replace("+00:00", ".000Z")
         if n % 2:
-            return json.dumps([{"specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.bench",
-                                "type": "qbo.invoice.updated.v1", "datacontenttype": "application/json",
-                                "time": stamp, "intuitentityid": invoice_id, "intuitaccountid": REALM,
-                                "data": {}}]).encode(), "application/cloudevents+json"
+            return json.dumps(
+                [
+                    {
+                        "specversion": "1.0",
+                        "id": str(uuid.uuid4()),
+                        "source": "intuit.bench",
+                        "type": "qbo.invoice.updated.v1",
+                        "datacontenttype": "application/json",
+                        "time": stamp,
+                        "intuitentityid": invoice_id,
+                        "intuitaccountid": REALM,
+                        "data": {},
+                    }
+                ]
+            ).encode(), "application/cloudevents+json"
         entity = {"name": "Invoice", "id": invoice_id, "operation": "Update", "lastUpdated": stamp}
-        return json.dumps({"eventNotifications": [{"realmId": REALM, "dataChangeEvent": {"entities": [entity]}}]}).encode(), \
-            "application/json"
+        return json.dumps(
+            {"eventNotifications": [{"realmId": REALM, "dataChangeEvent": {"entities": [entity]}}]}
+        ).encode(), "application/json"
 
     def _acknowledge(self, url: str, orders, opts) -> dict:
         total, senders = opts["deliveries"], opts["senders"]
@@ -271,8 +328,12 @@ class Bench:
         done = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE status = 'done'")
         covered = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE result LIKE ?", "Covered by event%")
         failed = db.scalar("SELECT COUNT(*) FROM quickbooks_webhook_events WHERE status <> 'done'")
-        print(f"   (events by status: {db.rows('SELECT status, COUNT(*) FROM quickbooks_webhook_events GROUP BY status')}; "
-                          f"a non-done result: {db.rows('SELECT result, last_error FROM quickbooks_webhook_events WHERE status <> ? LIMIT 1', 'done')})")
+        print(
+            "   (events by status: "
+            f"{db.rows('SELECT status, COUNT(*) FROM quickbooks_webhook_events GROUP BY status')}; "
+            "a non-done result: "
+            f"{db.rows('SELECT result, last_error FROM quickbooks_webhook_events WHERE status <> ? LIMIT 1', 'done')})"
+        )
         first = db.scalar("SELECT MIN(processed_at) FROM quickbooks_webhook_events")
         last = db.scalar("SELECT MAX(processed_at) FROM quickbooks_webhook_events")
         span = _seconds(last) - _seconds(first) if first and last else wall
@@ -298,22 +359,36 @@ class Bench:
         ms = [x * 1000 for x in ack["latencies"]]
         backend = "PostgreSQL" if db.admin_url else "SQLite"
         w = print
-        w(f"Webhook benchmark — gunicorn {opts['web_workers']} workers, django-q2 {opts['q_workers']} workers, {backend}, "
-          f"emulator on loopback, {os.cpu_count()} CPUs")
-        w(f"1. Acknowledgement: {len(ms)} signed deliveries from {opts['senders']} concurrent senders in {ack['wall']:.2f} s")
+        w(
+            f"Webhook benchmark — gunicorn {opts['web_workers']} workers, django-q2 {opts['q_workers']} workers, "
+            f"{backend}, "
+            f"emulator on loopback, {os.cpu_count()} CPUs"
+        )
+        w(
+            f"1. Acknowledgement: {len(ms)} signed deliveries from {opts['senders']} concurrent senders in "
+            f"{ack['wall']:.2f} s"
+        )
         w(f"   statuses {dict(sorted(ack['statuses'].items()))}")
-        w(f"   latency p50 {_pct(ms, 50):.1f} ms · p90 {_pct(ms, 90):.1f} ms · p99 {_pct(ms, 99):.1f} ms · "
-          f"max {max(ms):.1f} ms · {len(ms) / ack['wall']:.0f} deliveries/s")
-        w(f"2. Processing: {processing['done']} events done ({processing['not_done']} not done) in "
-          f"{processing['span']:.2f} s first→last ({processing['wall']:.2f} s including worker start) → "
-          f"{processing['done'] / max(processing['span'], 1e-9):.0f} events/s "
-          f"({processing['done'] - processing['covered']} QuickBooks reads: {processing['covered']} events were covered by "
-          "a read for the same invoice; one company = one ordered queue)")
+        w(
+            f"   latency p50 {_pct(ms, 50):.1f} ms · p90 {_pct(ms, 90):.1f} ms · p99 {_pct(ms, 99):.1f} ms · "
+            f"max {max(ms):.1f} ms · {len(ms) / ack['wall']:.0f} deliveries/s"
+        )
+        w(
+            f"2. Processing: {processing['done']} events done ({processing['not_done']} not done) in "
+            f"{processing['span']:.2f} s first→last ({processing['wall']:.2f} s including worker start) → "
+            f"{processing['done'] / max(processing['span'], 1e-9):.0f} events/s "
+            f"({processing['done'] - processing['covered']} QuickBooks reads: {processing['covered']} events were "
+            "covered by "
+            "a read for the same invoice; one company = one ordered queue)"
+        )
         samples = [s * 1000 for s in e2e["samples"]]
         if samples:
-            w(f"3. End to end (payment recorded in the emulator → order `paid`), {len(samples)}/{e2e['asked']} samples, "
-              f"emulator batch window {opts['batch_window']} s: p50 {statistics.median(samples):.0f} ms · "
-              f"max {max(samples):.0f} ms")
+            w(
+                f"3. End to end (payment recorded in the emulator → order `paid`), {len(samples)}/{e2e['asked']} "
+                "samples, "
+                f"emulator batch window {opts['batch_window']} s: p50 {statistics.median(samples):.0f} ms · "
+                f"max {max(samples):.0f} ms"
+            )
         else:
             w(f"3. End to end: no order turned paid within 30 s ({e2e['asked']} tried)")
 
@@ -335,18 +410,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.bench_webhooks",
         description="Prints webhook acknowledgement latency, processing throughput and end-to-end latency over "
-                    "real HTTP.")
+        "real HTTP.",
+    )
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=10)
     parser.add_argument("--orders", type=int, default=200, help="invoiced orders the events refer to")
     parser.add_argument("--payments", type=int, default=10, help="end-to-end samples")
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--q-workers", type=int, default=2)
-    parser.add_argument("--batch-window", type=float, default=0.2,
-                        help="emulator webhook aggregation, seconds "
-                             "(Intuit: near real time in sandbox, 1-5 min in production)")
-    parser.add_argument("--database-url", default="",
-                        help="postgres://… to bench on PostgreSQL (a temp database is created)")
+    parser.add_argument(
+        "--batch-window",
+        type=float,
+        default=0.2,
+        help="emulator webhook aggregation, seconds (Intuit: near real time in sandbox, 1-5 min in production)",
+    )
+    parser.add_argument(
+        "--database-url", default="", help="postgres://… to bench on PostgreSQL (a temp database is created)"
+    )
     # Internal: the seed runs inside the children's environment (the bench database).
     parser.add_argument("--phase", choices=["seed"], help=argparse.SUPPRESS)
     return parser

@@ -19,9 +19,14 @@ class Bookkeeper:
 
     def _plan(self) -> dict[str, int]:
         n = len(self.seeded.order_ids)
-        return {"pay_full": round(n * 0.22), "pay_partial": round(n * 0.10), "pay_partial_then_full": round(n * 0.05),
-                "void": max(1, round(n * 0.06)), "pay_then_delete": max(1, round(n * 0.03)),
-                "rename": max(1, round(len(self.seeded.buyer_names) * 0.25))}
+        return {
+            "pay_full": round(n * 0.22),
+            "pay_partial": round(n * 0.10),
+            "pay_partial_then_full": round(n * 0.05),
+            "void": max(1, round(n * 0.06)),
+            "pay_then_delete": max(1, round(n * 0.03)),
+            "rename": max(1, round(len(self.seeded.buyer_names) * 0.25)),
+        }
 
     def plan_done(self) -> bool:
         with self.run_state.lock:
@@ -45,13 +50,23 @@ class Bookkeeper:
                 follow_ups.remove((due, plan, args))
                 self._act(plan, args, final=True)
                 done[plan] += 1
-            invoices = [i for i in books["Invoice"] if i.get("DocNumber") in self.seeded.numbers and i["Id"] not in touched
-                        and Decimal(str(i.get("Balance", 0))) > 0]
+            invoices = [
+                i
+                for i in books["Invoice"]
+                if i.get("DocNumber") in self.seeded.numbers
+                and i["Id"] not in touched
+                and Decimal(str(i.get("Balance", 0))) > 0
+            ]
             rng.shuffle(invoices)
-            wanted = [p for p in ("pay_full", "pay_partial", "pay_partial_then_full", "void", "pay_then_delete")
-                      for _ in range(self.plan[p] - done[p] - sum(1 for f in follow_ups if f[1] == p))]
+            wanted = [
+                p
+                for p in ("pay_full", "pay_partial", "pay_partial_then_full", "void", "pay_then_delete")
+                for _ in range(self.plan[p] - done[p] - sum(1 for f in follow_ups if f[1] == p))
+            ]
             rng.shuffle(wanted)
-            for invoice, plan in zip(invoices[:3], wanted):  # a few per look: bookkeepers work at human speed
+            for invoice, plan in zip(
+                invoices[:3], wanted, strict=False
+            ):  # a few per look: bookkeepers work at human speed
                 touched.add(invoice["Id"])
                 balance = money(invoice["Balance"])
                 if plan == "pay_full":
@@ -59,27 +74,53 @@ class Bookkeeper:
                     done[plan] += 1
                 elif plan == "pay_partial":
                     amount = max(money(balance * Decimal(str(rng.uniform(0.2, 0.8)))), Decimal("0.01"))
-                    self._act(plan, {"action": "record_payment", "invoice_id": invoice["Id"], "amount": str(amount)}, final=True)
+                    self._act(
+                        plan,
+                        {"action": "record_payment", "invoice_id": invoice["Id"], "amount": str(amount)},
+                        final=True,
+                    )
                     done[plan] += 1
                 elif plan == "pay_partial_then_full":
                     amount = max(money(balance * Decimal("0.4")), Decimal("0.01"))
-                    self._act(plan, {"action": "record_payment", "invoice_id": invoice["Id"], "amount": str(amount)}, final=False)
-                    follow_ups.append((now + rng.uniform(1, 4), plan, {"action": "record_payment", "invoice_id": invoice["Id"]}))
+                    self._act(
+                        plan,
+                        {"action": "record_payment", "invoice_id": invoice["Id"], "amount": str(amount)},
+                        final=False,
+                    )
+                    follow_ups.append(
+                        (now + rng.uniform(1, 4), plan, {"action": "record_payment", "invoice_id": invoice["Id"]})
+                    )
                 elif plan == "void":
                     self._act(plan, {"action": "void_invoice", "invoice_id": invoice["Id"]}, final=True)
                     done[plan] += 1
                 elif plan == "pay_then_delete":
                     payment = self._act(plan, {"action": "record_payment", "invoice_id": invoice["Id"]}, final=False)
                     if payment:
-                        follow_ups.append((now + rng.uniform(1, 4), plan, {"action": "delete_payment", "payment_id": payment["Id"],
-                                                                             "invoice_id": invoice["Id"]}))
+                        follow_ups.append(
+                            (
+                                now + rng.uniform(1, 4),
+                                plan,
+                                {"action": "delete_payment", "payment_id": payment["Id"], "invoice_id": invoice["Id"]},
+                            )
+                        )
             if done["rename"] < self.plan["rename"]:
-                ours = [c for c in books["Customer"] if c.get("DisplayName") in self.seeded.buyer_names and c["Id"] not in renamed]
+                ours = [
+                    c
+                    for c in books["Customer"]
+                    if c.get("DisplayName") in self.seeded.buyer_names and c["Id"] not in renamed
+                ]
                 if ours:
                     customer = rng.choice(ours)
                     renamed.add(customer["Id"])
-                    self._act("rename", {"action": "rename_customer", "customer_id": customer["Id"],
-                                         "display_name": f"{customer['DisplayName']} (renamed {len(renamed)})"}, final=True)
+                    self._act(
+                        "rename",
+                        {
+                            "action": "rename_customer",
+                            "customer_id": customer["Id"],
+                            "display_name": f"{customer['DisplayName']} (renamed {len(renamed)})",
+                        },
+                        final=True,
+                    )
                     done["rename"] += 1
             if all(done[k] >= v for k, v in self.plan.items()):
                 return
@@ -87,7 +128,11 @@ class Bookkeeper:
 
     def _act(self, plan: str, args: dict, *, final: bool) -> dict | None:
         action = args["action"]
-        body = {k: v for k, v in args.items() if k not in ("action",) and not (action == "delete_payment" and k == "invoice_id")}
+        body = {
+            k: v
+            for k, v in args.items()
+            if k not in ("action",) and not (action == "delete_payment" and k == "invoice_id")
+        }
         try:
             result = self.cluster.emu("POST", f"companies/{REALM}/actions/{action}", json=body)["result"]
         except Exception as e:  # noqa: BLE001  (e.g. a refused void; recorded, not a violation by itself)

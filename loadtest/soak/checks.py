@@ -11,8 +11,9 @@ from loadtest.soak.processes import Cluster
 
 
 class Checker:
-    def __init__(self, cluster: Cluster, opts: dict, run_state: Run, plan: dict[str, int],
-                 estimate_ids: list[int]) -> None:
+    def __init__(
+        self, cluster: Cluster, opts: dict, run_state: Run, plan: dict[str, int], estimate_ids: list[int]
+    ) -> None:
         self.cluster, self.opts, self.run_state = cluster, opts, run_state
         self.plan, self.estimate_ids = plan, estimate_ids
         self.work, self.db = cluster.work, cluster.db
@@ -38,29 +39,44 @@ class Checker:
             seen = max(seen, rule["seen"])
         limits = before_settle["stats"]["limits"].get(REALM, {})
         result["run"] = {
-            "api_requests": st.api_requests, "api_statuses": dict(sorted(st.api_statuses.items())),
-            "double_submits": st.double_submits, "api_errors": st.api_errors[:20], "ui_pushes": st.ui_pushes,
-            "ui_errors": st.ui_errors, "worker_kill": st.kill, "bookkeeper_plan": self.plan,
-            "estimates": dict(st.estimate_statuses), "estimate_errors": st.estimate_errors[:10],
+            "api_requests": st.api_requests,
+            "api_statuses": dict(sorted(st.api_statuses.items())),
+            "double_submits": st.double_submits,
+            "api_errors": st.api_errors[:20],
+            "ui_pushes": st.ui_pushes,
+            "ui_errors": st.ui_errors,
+            "worker_kill": st.kill,
+            "bookkeeper_plan": self.plan,
+            "estimates": dict(st.estimate_statuses),
+            "estimate_errors": st.estimate_errors[:10],
             "bookkeeper_actions": dict(Counter(a["action"] for a in st.actions)),
-            "bookkeeper_refused": st.action_errors[:10], "settle": self.cluster.settle_figures,
+            "bookkeeper_refused": st.action_errors[:10],
+            "settle": self.cluster.settle_figures,
         }
         result["emulator"] = {
-            "api_requests_during_faults": before_settle["stats"]["requests"], "fault_rules_saw": seen,
-            "faults_fired": dict(fired), "faults_total": sum(fired.values()),
+            "api_requests_during_faults": before_settle["stats"]["requests"],
+            "fault_rules_saw": seen,
+            "faults_fired": dict(fired),
+            "faults_total": sum(fired.values()),
             "fault_share": round(sum(fired.values()) / seen, 3) if seen else 0,
-            "limiter_throttled": limits.get("throttled", 0), "max_concurrent": limits.get("max_concurrent", 0),
+            "limiter_throttled": limits.get("throttled", 0),
+            "max_concurrent": limits.get("max_concurrent", 0),
             "webhook_events": len({e for h in hooks["history"] for e in h["event_ids"]}),
-            "webhook_attempts": dict(outcomes), "requests_total": requests_total,
+            "webhook_attempts": dict(outcomes),
+            "requests_total": requests_total,
         }
         violations = result.setdefault("violations", [])
         if st.api_errors:
-            violations.append(f"{len(st.api_errors)} API answers were errors other than 409/422/503/202 (first: {st.api_errors[0]})")
+            violations.append(
+                f"{len(st.api_errors)} API answers were errors other than 409/422/503/202 (first: {st.api_errors[0]})"
+            )
         if st.ui_errors:
             violations.append(f"the UI push failed: {st.ui_errors[0]}")
         violations += self._ui_push_verdicts(st.ui_pushes)
         if st.estimate_errors:
-            violations.append(f"{len(st.estimate_errors)} estimates were not converted (first: {st.estimate_errors[0]})")
+            violations.append(
+                f"{len(st.estimate_errors)} estimates were not converted (first: {st.estimate_errors[0]})"
+            )
         if self.estimate_ids and not st.estimate_statuses:
             violations.append("no estimate was created and converted")
         if not st.kill:
@@ -75,17 +91,28 @@ class Checker:
         """Each UI push as it ended (read after settling): Done, with its orders sent in batch requests."""
         verdicts = []
         for push in pushes:
-            row = self.db.rows("SELECT state, total, succeeded, failed, retrying, resumes FROM quickbooks_bulk_pushes "
-                               "WHERE id = %s", push.get("bulk_id") or 0)
+            row = self.db.rows(
+                "SELECT state, total, succeeded, failed, retrying, resumes FROM quickbooks_bulk_pushes WHERE id = %s",
+                push.get("bulk_id") or 0,
+            )
             if not row:
                 verdicts.append(f"UI push {push['when']}: no push was started")
                 continue
             state, total, succeeded, failed, retrying, resumes = row[0]
             share = succeeded / total if total else 1.0
-            push |= {"final": state, "of": total, "pushed": succeeded, "failed": failed, "retrying": retrying,
-                     "resumes": resumes, "batched_share": round(share, 3)}
+            push |= {
+                "final": state,
+                "of": total,
+                "pushed": succeeded,
+                "failed": failed,
+                "retrying": retrying,
+                "resumes": resumes,
+                "batched_share": round(share, 3),
+            }
             if state != "done" or share < MIN_BATCHED_SHARE:
-                verdicts.append(f"UI push {push['when']} (#{push['bulk_id']}) ended {state} with {succeeded} of {total} "
-                                f"orders pushed in batch requests ({failed} failed, {retrying} handed to their own "
-                                f"retry); expected done and at least {MIN_BATCHED_SHARE:.0%}")
+                verdicts.append(
+                    f"UI push {push['when']} (#{push['bulk_id']}) ended {state} with {succeeded} of {total} "
+                    f"orders pushed in batch requests ({failed} failed, {retrying} handed to their own "
+                    f"retry); expected done and at least {MIN_BATCHED_SHARE:.0%}"
+                )
         return verdicts

@@ -14,7 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.soak",
         description="Soak with faults: app, worker, emulator and PostgreSQL as real processes; prints figures, "
-                    "exits 1 on a violation.")
+        "exits 1 on a violation.",
+    )
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--buyers", type=int, default=40)
     parser.add_argument("--products", type=int, default=80)
@@ -22,8 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=6, help="concurrent API client threads")
     parser.add_argument("--double-submit", type=float, default=0.15, help="share of API orders sent twice at once")
     parser.add_argument("--api-share", type=float, default=0.6, help="share of orders also pushed through the API")
-    parser.add_argument("--estimate-share", type=float, default=0.15,
-                        help="share of orders pushed as estimates (not marked ready) and converted to invoices")
+    parser.add_argument(
+        "--estimate-share",
+        type=float,
+        default=0.15,
+        help="share of orders pushed as estimates (not marked ready) and converted to invoices",
+    )
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--webhook-drop", type=float, default=0.1)
     parser.add_argument("--webhook-duplicate", type=float, default=0.15)
@@ -31,9 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--q-workers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
-    parser.add_argument("--database-url", default="",
-                        help="a PostgreSQL URL; its server hosts the soak database "
-                             f"(default: DATABASE_URL if PostgreSQL, else {DEFAULT_SERVER})")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL URL; its server hosts the soak database "
+        f"(default: DATABASE_URL if PostgreSQL, else {DEFAULT_SERVER})",
+    )
     parser.add_argument("--run-timeout", type=float, default=600.0, help="seconds for the faulty run phase")
     parser.add_argument("--settle-timeout", type=float, default=300.0, help="seconds to settle after the faults stop")
     parser.add_argument("--json", default="", help="also write the figures and violations to this file")

@@ -27,8 +27,10 @@ COMPRESSED_TIMING = {
 }
 
 # The progress fragment's figures, as the page polls them (templates/qbo_integration/_bulk_progress.html).
-PROGRESS = re.compile(r'data-state="(?P<state>\w+)" data-total="(?P<total>\d+)" data-pushed="(?P<pushed>\d+)" '
-                      r'data-failed="(?P<failed>\d+)" data-retrying="(?P<retrying>\d+)"')
+PROGRESS = re.compile(
+    r'data-state="(?P<state>\w+)" data-total="(?P<total>\d+)" data-pushed="(?P<pushed>\d+)" '
+    r'data-failed="(?P<failed>\d+)" data-retrying="(?P<retrying>\d+)"'
+)
 # Each "Push all pending" clicked during the faults must end Done with at least this share of its orders sent in
 # batch requests: a hiccup is resent as the same batch, not handed to one-by-one retries.
 MIN_BATCHED_SHARE = 0.9

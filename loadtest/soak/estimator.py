@@ -32,13 +32,15 @@ class Estimator:
 
         def estimate_then_convert(order_id: int) -> None:
             url = f"{self.app_url}/api/quickbooks/sync/order/{order_id}"
-            created = self._until_accepted(session, url, {"docType": "estimate"},
-                                           min(deadline, time.monotonic() + ESTIMATE_PATIENCE))
+            created = self._until_accepted(
+                session, url, {"docType": "estimate"}, min(deadline, time.monotonic() + ESTIMATE_PATIENCE)
+            )
             converted = (0, "not tried")
             if not self._busy(*created):
                 time.sleep(delays[order_id])
-                converted = self._until_accepted(session, f"{url}/convert", {},
-                                                 min(deadline, time.monotonic() + ESTIMATE_PATIENCE))
+                converted = self._until_accepted(
+                    session, f"{url}/convert", {}, min(deadline, time.monotonic() + ESTIMATE_PATIENCE)
+                )
             with self.run_state.lock:
                 self.run_state.estimate_statuses[f"estimate {created[0]}, convert {converted[0]}"] += 1
                 if self._busy(*created) or self._busy(*converted):  # a job still waits for its retry: later

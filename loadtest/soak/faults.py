@@ -28,13 +28,22 @@ def faults_on(cluster: Cluster, opts: dict) -> None:
     cluster.emu("POST", "clock/advance", json={"seconds": 0})
     for kind, extra, rate in fault_rates(opts["fault_rate"]):
         cluster.emu("POST", "faults", json={"kind": kind, "path": r"^/v3/company/", "rate": round(rate, 6), **extra})
-    cluster.emu("POST", "webhooks/config", json={
-        "drop_rate": opts["webhook_drop"], "duplicate_rate": opts["webhook_duplicate"],
-        "reorder": not opts["no_reorder"], "batch_window": 0.5})
+    cluster.emu(
+        "POST",
+        "webhooks/config",
+        json={
+            "drop_rate": opts["webhook_drop"],
+            "duplicate_rate": opts["webhook_duplicate"],
+            "reorder": not opts["no_reorder"],
+            "batch_window": 0.5,
+        },
+    )
     kinds = ", ".join(kind + (f" {extra['delay']:g}s" if "delay" in extra else "") for kind, extra, _ in FAULT_MIX)
-    say(f"soak: faults on — {opts['fault_rate']:.0%} of API requests ({kinds}), "
+    say(
+        f"soak: faults on — {opts['fault_rate']:.0%} of API requests ({kinds}), "
         f"webhooks dropped {opts['webhook_drop']:.0%}, duplicated {opts['webhook_duplicate']:.0%}, "
-        f"reordered {'yes' if not opts['no_reorder'] else 'no'}")
+        f"reordered {'yes' if not opts['no_reorder'] else 'no'}"
+    )
 
 
 def faults_off(cluster: Cluster) -> None:

@@ -14,22 +14,46 @@ def print_figures(opts: dict, result: dict) -> None:
     run, emu = result.get("run", {}), result.get("emulator", {})
     t = result.get("timings", {})
     w("")
-    w(f"Soak with faults — {opts['orders']} orders, {opts['buyers']} buyers, {opts['products']} products; "
-      f"seed {result.get('seed')}; PostgreSQL, gunicorn {opts['web_workers']}×8 threads, "
-      f"django-q2 {opts['q_workers']} workers, emulator, {os.cpu_count()} CPUs")
+    w(
+        f"Soak with faults — {opts['orders']} orders, {opts['buyers']} buyers, {opts['products']} products; "
+        f"seed {result.get('seed')}; PostgreSQL, gunicorn {opts['web_workers']}×8 threads, "
+        f"django-q2 {opts['q_workers']} workers, emulator, {os.cpu_count()} CPUs"
+    )
     rows = [
-        ("Timings (s)", f"setup {t.get('setup')} · run {t.get('run')} · settle {t.get('settle')} · check {t.get('check')} · total {t.get('total')}"),
-        ("API pushes", f"{run.get('api_requests')} requests ({run.get('double_submits')} double submits) → {run.get('api_statuses')}"),
-        ("UI bulk pushes", "; ".join(f"{p['when']}: #{p.get('bulk_id')} {p.get('final', p.get('state'))} "
-                                     f"{p.get('pushed', '?')}/{p.get('of', '?')} in batches "
-                                     f"({p.get('batched_share', 0):.0%}; resumed {p.get('resumes', 0)}×)"
-                                     for p in run.get("ui_pushes", [])) or "-"),
+        (
+            "Timings (s)",
+            f"setup {t.get('setup')} · run {t.get('run')} · settle {t.get('settle')} · check {t.get('check')} · total "
+            f"{t.get('total')}",
+        ),
+        (
+            "API pushes",
+            f"{run.get('api_requests')} requests ({run.get('double_submits')} double submits) → "
+            f"{run.get('api_statuses')}",
+        ),
+        (
+            "UI bulk pushes",
+            "; ".join(
+                f"{p['when']}: #{p.get('bulk_id')} {p.get('final', p.get('state'))} "
+                f"{p.get('pushed', '?')}/{p.get('of', '?')} in batches "
+                f"({p.get('batched_share', 0):.0%}; resumed {p.get('resumes', 0)}×)"
+                for p in run.get("ui_pushes", [])
+            )
+            or "-",
+        ),
         ("Estimates converted", json.dumps(run.get("estimates"))),
         ("Worker kill", json.dumps(run.get("worker_kill"), default=str)),
-        ("Faults injected", f"{emu.get('faults_total')} of {emu.get('fault_rules_saw')} API requests "
-                            f"({emu.get('fault_share', 0):.1%}): {emu.get('faults_fired')}; limiter 429s {emu.get('limiter_throttled')}"),
+        (
+            "Faults injected",
+            f"{emu.get('faults_total')} of {emu.get('fault_rules_saw')} API requests "
+            f"({emu.get('fault_share', 0):.1%}): {emu.get('faults_fired')}; limiter 429s "
+            f"{emu.get('limiter_throttled')}",
+        ),
         ("Webhooks", f"{emu.get('webhook_events')} events; attempts {emu.get('webhook_attempts')}"),
-        ("Bookkeeper", f"{run.get('bookkeeper_actions')} (plan {run.get('bookkeeper_plan')}; refused {len(run.get('bookkeeper_refused', []))})"),
+        (
+            "Bookkeeper",
+            f"{run.get('bookkeeper_actions')} (plan {run.get('bookkeeper_plan')}; refused "
+            f"{len(run.get('bookkeeper_refused', []))})",
+        ),
         ("Settle", json.dumps(run.get("settle"))),
     ]
     rows += [(name, value) for name, value in f.items()]

@@ -80,10 +80,16 @@ class Soak:
         self.cluster.prepare(db)
         self.cluster.manage("migrate", "--noinput", log="migrate")
         seeded = self.cluster.phase("seed")
-        data = Seeded(order_ids=seeded["orders"], estimate_ids=seeded["estimates"], numbers=seeded["numbers"],
-                      buyer_names=seeded["buyers"])
-        say(f"soak: seeded {len(data.order_ids)} orders, {len(data.buyer_names)} buyers, "
-            f"{seeded['products']} products ({seeded['lines']} lines)")
+        data = Seeded(
+            order_ids=seeded["orders"],
+            estimate_ids=seeded["estimates"],
+            numbers=seeded["numbers"],
+            buyer_names=seeded["buyers"],
+        )
+        say(
+            f"soak: seeded {len(data.order_ids)} orders, {len(data.buyer_names)} buyers, "
+            f"{seeded['products']} products ({seeded['lines']} lines)"
+        )
         self.cluster.start()
         return Workload(self.cluster, self.opts, self.seed, self.rng, self.run_state, data)
 
@@ -100,8 +106,12 @@ class Soak:
         if page.status_code != 200:
             raise HarnessError(f"the consent page answered {page.status_code}")
         fields = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
-        consent = requests.post(authorize.split("?")[0], data=fields | {"realm_id": REALM, "action": "connect"},
-                                timeout=10, allow_redirects=False)
+        consent = requests.post(
+            authorize.split("?")[0],
+            data=fields | {"realm_id": REALM, "action": "connect"},
+            timeout=10,
+            allow_redirects=False,
+        )
         back = consent.headers.get("Location", "")
         query = parse_qs(urlparse(back).query)
         self.run_state.auth_code = (query.get("code") or [""])[0]  # searched for in the logs at the end

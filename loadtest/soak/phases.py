@@ -24,8 +24,8 @@ from products.models import Product
 from qbo_integration.documents.reading import is_voided as invoice_is_voided
 from qbo_integration.inbound import inbox
 from qbo_integration.invariants import order_invariant_violations
-from qbo_integration.outbound.runners import qbo_jobs_process_due
 from qbo_integration.models import BulkPush, QboConnection, QboSyncJob, QboWebhookEvent
+from qbo_integration.outbound.runners import qbo_jobs_process_due
 
 
 def run_phase(opts: dict) -> None:
@@ -39,34 +39,74 @@ def seed(opts: dict) -> dict:
     User = get_user_model()
     with transaction.atomic():
         User.objects.create_superuser("soak-admin", password=password, first_name="Soak", last_name="Admin")
-        staff = [User.objects.create_user(f"soak-staff-{n}", password=password, first_name="Staff", last_name=str(n),
-                                          is_staff=True) for n in range(3)]
-        sellers = [Account.objects.create(name=f"Soak Seller {n:02d} Growers", code=f"SS{n:02d}") for n in range(opts["sellers"])]
+        staff = [
+            User.objects.create_user(
+                f"soak-staff-{n}", password=password, first_name="Staff", last_name=str(n), is_staff=True
+            )
+            for n in range(3)
+        ]
+        sellers = [
+            Account.objects.create(name=f"Soak Seller {n:02d} Growers", code=f"SS{n:02d}")
+            for n in range(opts["sellers"])
+        ]
         fruit = ["Avocado", "Mango", "Lime", "Tomato", "Pepper", "Onion", "Grape", "Melon", "Kale", "Berry"]
-        buyers = [Account.objects.create(
-            name=f"Soak Buyer {n:03d} {rng.choice(['Market', 'Foods', 'Grocers', 'Café', 'Produce'])}", code=f"SB{n:03d}",
-            email=f"buyer{n}@example.com", phone="555-0100", address_line1=f"{n} Market Street", city="Los Angeles",
-            region="CA", postal_code="90021") for n in range(opts["buyers"])]
-        products = [Product.objects.create(name=f"Soak {fruit[n % len(fruit)]} {n:03d}", sku=f"SK{n:03d}",
-                                           unit_price=Decimal(rng.randrange(150, 9000)) / 100)
-                    for n in range(opts["products"])]
+        buyers = [
+            Account.objects.create(
+                name=f"Soak Buyer {n:03d} {rng.choice(['Market', 'Foods', 'Grocers', 'Café', 'Produce'])}",
+                code=f"SB{n:03d}",
+                email=f"buyer{n}@example.com",
+                phone="555-0100",
+                address_line1=f"{n} Market Street",
+                city="Los Angeles",
+                region="CA",
+                postal_code="90021",
+            )
+            for n in range(opts["buyers"])
+        ]
+        products = [
+            Product.objects.create(
+                name=f"Soak {fruit[n % len(fruit)]} {n:03d}",
+                sku=f"SK{n:03d}",
+                unit_price=Decimal(rng.randrange(150, 9000)) / 100,
+            )
+            for n in range(opts["products"])
+        ]
         orders, lines, estimates = [], 0, []
         for n in range(opts["orders"]):
             chosen = rng.sample(products, rng.randint(1, 4))
             as_estimate = rng.random() < opts["estimate_share"]
-            order = order_create(fields={
-                "seller": rng.choice(sellers), "buyer": buyers[n % len(buyers)] if n < len(buyers) else rng.choice(buyers),
-                "order_date": timezone.localdate() - timedelta(days=rng.randrange(0, 20)),
-                "terms": rng.choice(Order.Terms.values), "notes": f"Soak order {n}",
-                "commission_rate": Decimal(rng.randrange(0, 1000)) / 100, "ready_to_push": not as_estimate},
-                lines=[LineInput(product=p, quantity=Decimal(rng.randrange(1, 400)), size=rng.choice(["", "48ct", "10 lb"]),
-                                 grade=rng.choice(["", "No. 1", "Fancy"])) for p in chosen],
-                by=rng.choice(staff))
+            order = order_create(
+                fields={
+                    "seller": rng.choice(sellers),
+                    "buyer": buyers[n % len(buyers)] if n < len(buyers) else rng.choice(buyers),
+                    "order_date": timezone.localdate() - timedelta(days=rng.randrange(0, 20)),
+                    "terms": rng.choice(Order.Terms.values),
+                    "notes": f"Soak order {n}",
+                    "commission_rate": Decimal(rng.randrange(0, 1000)) / 100,
+                    "ready_to_push": not as_estimate,
+                },
+                lines=[
+                    LineInput(
+                        product=p,
+                        quantity=Decimal(rng.randrange(1, 400)),
+                        size=rng.choice(["", "48ct", "10 lb"]),
+                        grade=rng.choice(["", "No. 1", "Fancy"]),
+                    )
+                    for p in chosen
+                ],
+                by=rng.choice(staff),
+            )
             orders.append(order)
             estimates += [order.pk] if as_estimate else []
             lines += len(chosen)
-    return {"orders": [o.pk for o in orders], "estimates": estimates, "numbers": {o.number: o.pk for o in orders},
-            "buyers": [b.name for b in buyers], "products": len(products), "lines": lines}
+    return {
+        "orders": [o.pk for o in orders],
+        "estimates": estimates,
+        "numbers": {o.number: o.pk for o in orders},
+        "buyers": [b.name for b in buyers],
+        "products": len(products),
+        "lines": lines,
+    }
 
 
 def tick(opts: dict) -> dict:
@@ -78,9 +118,14 @@ def tick(opts: dict) -> dict:
     pending_events = QboWebhookEvent.objects.filter(status__in=["pending", "processing"])
     next_event = pending_events.order_by("not_before").values_list("not_before", flat=True).first()
     dues = [d for d in (next_due, next_event) if d is not None]
-    return {"ran": ran, "processed": processed, "jobs_active": active.count(), "inbox_pending": pending_events.count(),
-            "bulk_active": BulkPush.objects.filter(state__in=["queued", "running"]).count(),
-            "next_due_in": min(((d - timezone.now()).total_seconds() for d in dues), default=1.0)}
+    return {
+        "ran": ran,
+        "processed": processed,
+        "jobs_active": active.count(),
+        "inbox_pending": pending_events.count(),
+        "bulk_active": BulkPush.objects.filter(state__in=["queued", "running"]).count(),
+        "next_due_in": min(((d - timezone.now()).total_seconds() for d in dues), default=1.0),
+    }
 
 
 def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to bottom)
@@ -101,33 +146,52 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     # 1. exactly one QuickBooks document per order
     per_order = Counter(min(len(docs.get(o.number, [])), 2) for o in orders.values())
     orphans = [n for n in docs if n not in by_number]
-    unlinked = [o.number for o in orders.values() if len(docs.get(o.number, [])) == 1
-                and (o.qbo_doc_type, o.qbo_doc_id) != ("invoice", docs[o.number][0]["Id"])]
+    unlinked = [
+        o.number
+        for o in orders.values()
+        if len(docs.get(o.number, [])) == 1 and (o.qbo_doc_type, o.qbo_doc_id) != ("invoice", docs[o.number][0]["Id"])
+    ]
     wrong_links = [o.number for o in orders.values() if o.qbo_link_problem]
     estimated = set(OrderActivity.objects.filter(activity_type="estimate_created").values_list("order_id", flat=True))
-    converted = {e.get("DocNumber") for e in dump["Estimate"] if e.get("TxnStatus") == "Closed"
-                 and e.get("DocNumber") in by_number
-                 and any(link.get("TxnType") == "Invoice" and link.get("TxnId") == by_number[e["DocNumber"]].qbo_doc_id
-                         for link in e.get("LinkedTxn") or [])}
-    estimates = [e for e in dump["Estimate"] if e.get("DocNumber") in by_number
-                 and (by_number[e["DocNumber"]].pk not in estimated or e["DocNumber"] not in converted)]
-    figures["One document per order"] = (f"{per_order[1]}/{len(orders)} orders have exactly one invoice "
-                                         f"(none: {per_order[0]}, two or more: {per_order[2]}); "
-                                         f"{len(invoices)} invoices in QuickBooks, {len(orphans)} not an order's, "
-                                         f"{len(unlinked)} not linked to their order; {len(estimated)} orders went "
-                                         f"as estimates, {len(converted)} converted into their own invoice, "
-                                         f"{len(estimates)} estimates not accounted for; wrong links {len(wrong_links)}")
+    converted = {
+        e.get("DocNumber")
+        for e in dump["Estimate"]
+        if e.get("TxnStatus") == "Closed"
+        and e.get("DocNumber") in by_number
+        and any(
+            link.get("TxnType") == "Invoice" and link.get("TxnId") == by_number[e["DocNumber"]].qbo_doc_id
+            for link in e.get("LinkedTxn") or []
+        )
+    }
+    estimates = [
+        e
+        for e in dump["Estimate"]
+        if e.get("DocNumber") in by_number
+        and (by_number[e["DocNumber"]].pk not in estimated or e["DocNumber"] not in converted)
+    ]
+    figures["One document per order"] = (
+        f"{per_order[1]}/{len(orders)} orders have exactly one invoice "
+        f"(none: {per_order[0]}, two or more: {per_order[2]}); "
+        f"{len(invoices)} invoices in QuickBooks, {len(orphans)} not an order's, "
+        f"{len(unlinked)} not linked to their order; {len(estimated)} orders went "
+        f"as estimates, {len(converted)} converted into their own invoice, "
+        f"{len(estimates)} estimates not accounted for; wrong links {len(wrong_links)}"
+    )
     if per_order[1] != len(orders):
         missing = [o.number for o in orders.values() if len(docs.get(o.number, [])) != 1][:10]
         violations.append(f"{len(orders) - per_order[1]} orders do not have exactly one QuickBooks invoice: {missing}")
     inconsistent = [v for o in orders.values() for v in order_invariant_violations(o)]
-    figures["Order invariants"] = f"{len(orders) - len({v.split(':')[0] for v in inconsistent})}/{len(orders)} consistent"
+    figures["Order invariants"] = (
+        f"{len(orders) - len({v.split(':')[0] for v in inconsistent})}/{len(orders)} consistent"
+    )
     if inconsistent:
         violations.append(f"{len(inconsistent)} order invariant(s) broken: {inconsistent[:5]}")
     if orphans or unlinked or estimates or wrong_links:
-        violations.append(f"documents not matching an order: orphans {orphans[:5]}, unlinked {unlinked[:5]}, "
-                          f"estimates not converted into their order's invoice {[e.get('DocNumber') for e in estimates][:5]}, "
-                          f"wrong links {wrong_links[:5]}")
+        violations.append(
+            f"documents not matching an order: orphans {orphans[:5]}, unlinked {unlinked[:5]}, "
+            f"estimates not converted into their order's invoice {[e.get('DocNumber') for e in estimates][:5]}, "
+            f"wrong links {wrong_links[:5]}"
+        )
 
     # 2. no duplicate customers or items
     customers = Counter(c["DisplayName"].casefold() for c in dump["Customer"])
@@ -140,14 +204,18 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     item_ids = Counter(p.qbo_item_id for p in Product.objects.exclude(qbo_item_id__isnull=True))
     shared = [i for i, n in list(customer_ids.items()) + list(item_ids.items()) if n > 1]
     soak_customers = [c for c in dump["Customer"] if c["Id"] in customer_ids]
-    figures["Customers and items"] = (f"{len(dump['Customer'])} customers for {buyers.count()} buyers "
-                                      f"({len(soak_customers)} linked), {len(dump['Item'])} items for "
-                                      f"{products_used.count()} products used; duplicates: "
-                                      f"{len(dup_customers)} customer names, {len(dup_items)} item names, {len(shared)} shared ids")
+    figures["Customers and items"] = (
+        f"{len(dump['Customer'])} customers for {buyers.count()} buyers "
+        f"({len(soak_customers)} linked), {len(dump['Item'])} items for "
+        f"{products_used.count()} products used; duplicates: "
+        f"{len(dup_customers)} customer names, {len(dup_items)} item names, {len(shared)} shared ids"
+    )
     if dup_customers or dup_items or shared:
         violations.append(f"duplicates: customers {dup_customers[:5]}, items {dup_items[:5]}, shared ids {shared[:5]}")
     if len(dump["Customer"]) != buyers.count() or len(soak_customers) != buyers.count():
-        violations.append(f"{len(dump['Customer'])} QuickBooks customers ({len(soak_customers)} linked) for {buyers.count()} buyers")
+        violations.append(
+            f"{len(dump['Customer'])} QuickBooks customers ({len(soak_customers)} linked) for {buyers.count()} buyers"
+        )
     if len([i for i in dump["Item"] if i["Id"] in item_ids]) != products_used.count():
         violations.append(f"{len(dump['Item'])} QuickBooks items for {products_used.count()} products used")
 
@@ -171,17 +239,26 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
         state_counts[expect[0] + ("" if expect[1] in (None, "paid") else f"/{expect[1]}")] += 1
         got = (order.status, order.payment_status if expect[1] else None, order.qbo_balance)
         if got != expect:
-            mismatches.append(f"{number}: Kadouri {got[0]}/{order.payment_status}/{order.qbo_balance} vs QuickBooks "
-                              f"{expect[0]}/{expect[1]}/{expect[2]} (total {total})")
-    figures["Orders equal QuickBooks"] = (f"{sum(state_counts.values()) - len(mismatches)}/{sum(state_counts.values())} "
-                                          f"match (status, balance, payment status); QuickBooks states {dict(state_counts)}")
+            mismatches.append(
+                f"{number}: Kadouri {got[0]}/{order.payment_status}/{order.qbo_balance} vs QuickBooks "
+                f"{expect[0]}/{expect[1]}/{expect[2]} (total {total})"
+            )
+    figures["Orders equal QuickBooks"] = (
+        f"{sum(state_counts.values()) - len(mismatches)}/{sum(state_counts.values())} "
+        f"match (status, balance, payment status); QuickBooks states {dict(state_counts)}"
+    )
     if mismatches:
         violations.append(f"{len(mismatches)} orders differ from QuickBooks: {mismatches[:8]}")
 
     # 4. every bookkeeper change reflected
     invoice_by_id = {i["Id"]: i for i in invoices}
-    expected_by_plan = {"pay_full": "paid", "pay_partial_then_full": "paid", "pay_partial": "partial",
-                        "void": "cancelled", "pay_then_delete": "unpaid"}
+    expected_by_plan = {
+        "pay_full": "paid",
+        "pay_partial_then_full": "paid",
+        "pay_partial": "partial",
+        "void": "cancelled",
+        "pay_then_delete": "unpaid",
+    }
     reflected, missed = Counter(), []
     for plan, expected in expected_by_plan.items():
         ids = {a["invoice_id"] for a in actions if a["plan"] == plan and a.get("final")}
@@ -200,13 +277,19 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
         if account is not None and account.name == action["display_name"]:
             reflected["rename"] += 1
         else:
-            missed.append(f"rename of customer {action['customer_id']} to {action['display_name']!r}: account shows "
-                          f"{account.name if account else None!r}")
-    name_drift = [f"{a.code}: {a.name!r} vs {names.get(cid)!r}" for cid, a in accounts.items() if names.get(cid) != a.name]
+            missed.append(
+                f"rename of customer {action['customer_id']} to {action['display_name']!r}: account shows "
+                f"{account.name if account else None!r}"
+            )
+    name_drift = [
+        f"{a.code}: {a.name!r} vs {names.get(cid)!r}" for cid, a in accounts.items() if names.get(cid) != a.name
+    ]
     total_changes = sum(1 for a in actions if a.get("final"))
-    figures["QuickBooks changes reflected"] = (f"{sum(reflected.values())}/{total_changes} "
-                                               f"({', '.join(f'{k} {v}' for k, v in sorted(reflected.items()))}); "
-                                               f"account names differing from QuickBooks: {len(name_drift)}")
+    figures["QuickBooks changes reflected"] = (
+        f"{sum(reflected.values())}/{total_changes} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(reflected.items()))}); "
+        f"account names differing from QuickBooks: {len(name_drift)}"
+    )
     if missed:
         violations.append(f"{len(missed)} QuickBooks changes not reflected: {missed[:8]}")
     if name_drift:
@@ -218,8 +301,10 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     sources = Counter(QboWebhookEvent.objects.values_list("source", flat=True))
     bulks = list(BulkPush.objects.order_by("id").values_list("id", "state", "total", "succeeded", "failed"))
     attempts = Counter(QboSyncJob.objects.values_list("attempts", flat=True))
-    figures["Sync jobs"] = (f"{dict(jobs)}; attempts per job {dict(sorted(attempts.items()))}; "
-                            f"in doubt {QboSyncJob.objects.filter(in_doubt=True).count()}")
+    figures["Sync jobs"] = (
+        f"{dict(jobs)}; attempts per job {dict(sorted(attempts.items()))}; "
+        f"in doubt {QboSyncJob.objects.filter(in_doubt=True).count()}"
+    )
     figures["Inbox events"] = f"{dict(events)} by source {dict(sources)}"
     figures["Bulk pushes"] = "; ".join(f"#{b[0]} {b[1]} {b[3]} ok {b[4]} failed of {b[2]}" for b in bulks)
     if jobs["pending"] or jobs["running"]:
@@ -228,16 +313,21 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
         reasons = Counter(QboSyncJob.objects.filter(state="failed").values_list("last_error", flat=True))
         violations.append(f"{jobs['failed']} sync jobs failed: {reasons.most_common(3)}")
     if events["pending"] or events["processing"] or events["failed"]:
-        failed = list(QboWebhookEvent.objects.filter(status="failed").values_list("entity", "entity_id", "last_error")[:3])
-        violations.append(f"inbox not clean: {events['pending']} pending, {events['processing']} processing, "
-                          f"{events['failed']} failed {failed}")
+        failed = list(
+            QboWebhookEvent.objects.filter(status="failed").values_list("entity", "entity_id", "last_error")[:3]
+        )
+        violations.append(
+            f"inbox not clean: {events['pending']} pending, {events['processing']} processing, "
+            f"{events['failed']} failed {failed}"
+        )
     if any(b[1] in ("queued", "running") for b in bulks):
         violations.append(f"bulk push stuck: {[b for b in bulks if b[1] in ('queued', 'running')]}")
 
     # 6. the activity log tells each order's story
     activity = defaultdict(list)
     for order_id, kind, at, text in OrderActivity.objects.order_by("created_at", "id").values_list(
-            "order_id", "activity_type", "created_at", "description"):
+        "order_id", "activity_type", "created_at", "description"
+    ):
         activity[order_id].append((kind, at, text))
     story = Counter()
     gaps = []
@@ -253,11 +343,15 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
                 gaps.append(f"{order.number}: {created} invoice_created entries")
         if order.status == "paid" or order.payment_status == "partial":
             story["paid or partial"] += 1
-            if "payment_received" in kinds and (created == 0 or kinds.index("invoice_created") < kinds.index("payment_received")):
+            if "payment_received" in kinds and (
+                created == 0 or kinds.index("invoice_created") < kinds.index("payment_received")
+            ):
                 story["payment entry after creation"] += 1
             else:
-                gaps.append(f"{order.number}: {order.status}/{order.payment_status} without a payment entry after its creation "
-                            f"({kinds})")
+                gaps.append(
+                    f"{order.number}: {order.status}/{order.payment_status} without a payment entry after its creation "
+                    f"({kinds})"
+                )
         if order.status == "cancelled":
             story["voided"] += 1
             if "invoice_voided" in kinds:
@@ -270,9 +364,14 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
 
     # 7. secrets in the logs
     conn = QboConnection.objects.first()
-    wanted = {"access token": conn.access_token if conn else "", "refresh token": conn.refresh_token if conn else "",
-              "client secret": dj.QBO_CLIENT_SECRET, "verifier token": dj.QBO_WEBHOOK_VERIFIER_TOKEN,
-              "SECRET_KEY": dj.SECRET_KEY, **extra_secrets}
+    wanted = {
+        "access token": conn.access_token if conn else "",
+        "refresh token": conn.refresh_token if conn else "",
+        "client secret": dj.QBO_CLIENT_SECRET,
+        "verifier token": dj.QBO_WEBHOOK_VERIFIER_TOKEN,
+        "SECRET_KEY": dj.SECRET_KEY,
+        **extra_secrets,
+    }
     wanted = {k: v for k, v in wanted.items() if v and len(v) >= 8}
     hits = Counter()
     logs = sorted((work / "logs").glob("*.log"))
@@ -283,8 +382,10 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
         for name, value in wanted.items():
             if value in text:
                 hits[f"{name} in {path.name}"] += text.count(value)
-    figures["Secrets in logs"] = (f"{sum(hits.values())} occurrences of {len(wanted)} secrets "
-                                  f"({', '.join(sorted(wanted))}) in {len(logs)} logs, {size / 1e6:.1f} MB")
+    figures["Secrets in logs"] = (
+        f"{sum(hits.values())} occurrences of {len(wanted)} secrets "
+        f"({', '.join(sorted(wanted))}) in {len(logs)} logs, {size / 1e6:.1f} MB"
+    )
     if hits:
         violations.append(f"secrets found in logs: {dict(hits)}")
     tracebacks = {p.name: p.read_text(errors="replace").count("Traceback (most recent call last)") for p in logs}

@@ -86,28 +86,78 @@ class Cluster:
             "QBO_WEBHOOK_VERIFIER_TOKEN": "soak-verifier-" + secrets.token_urlsafe(24),
         }
         self.password = secrets.token_urlsafe(16)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("QBO_", "DJANGO_", "DATABASE_", "Q_", "SECURE_", "SESSION_", "CSRF_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("QBO_", "DJANGO_", "DATABASE_", "Q_", "SECURE_", "SESSION_", "CSRF_"))
+        }
         env |= {
-            "DJANGO_SETTINGS_MODULE": "kadouri.test_settings", "DATABASE_URL": self.db.url, "DEBUG": "false",
-            "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost", "Q_SYNC": "false", "Q_WORKERS": str(self.opts["q_workers"]),
-            "LOG_LEVEL": "INFO", "OAUTHLIB_INSECURE_TRANSPORT": "1", "PYTHONUNBUFFERED": "1",
-            "QBO_ENVIRONMENT": "emulator", "QBO_EMULATOR_URL": self.emu_url, "QBO_CLIENT_ID": "soak-client",
+            "DJANGO_SETTINGS_MODULE": "kadouri.test_settings",
+            "DATABASE_URL": self.db.url,
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "Q_SYNC": "false",
+            "Q_WORKERS": str(self.opts["q_workers"]),
+            "LOG_LEVEL": "INFO",
+            "OAUTHLIB_INSECURE_TRANSPORT": "1",
+            "PYTHONUNBUFFERED": "1",
+            "QBO_ENVIRONMENT": "emulator",
+            "QBO_EMULATOR_URL": self.emu_url,
+            "QBO_CLIENT_ID": "soak-client",
             "QBO_REDIRECT_URI": f"{self.app_url}/api/quickbooks/callback",
-            "QBO_TOKEN_KEYS": Fernet.generate_key().decode(), "SOAK_PASSWORD": self.password,
-            **self.secrets, **COMPRESSED_TIMING,
+            "QBO_TOKEN_KEYS": Fernet.generate_key().decode(),
+            "SOAK_PASSWORD": self.password,
+            **self.secrets,
+            **COMPRESSED_TIMING,
         }
         self.env = env
 
     def start(self) -> None:
         # The client secret and verifier token reach the emulator by environment, never on a command line.
-        self.spawn("emulator", [sys.executable, "manage.py", "qbo_emulator", "--port", str(self.emu_port),
-                                "--client-id", "soak-client", "--redirect-uri", f"{self.app_url}/api/quickbooks/callback",
-                                "--webhook-url", f"{self.app_url}/api/quickbooks/webhook", "--seed", str(self.seed)])
-        self.spawn("gunicorn", [sys.executable, "-m", "gunicorn", "kadouri.wsgi", "-b", f"127.0.0.1:{self.app_port}",
-                                "-w", str(self.opts["web_workers"]), "-k", "gthread", "--threads", "8",
-                                "--timeout", "120", "--graceful-timeout", "5", "--log-level", "info"])
+        self.spawn(
+            "emulator",
+            [
+                sys.executable,
+                "manage.py",
+                "qbo_emulator",
+                "--port",
+                str(self.emu_port),
+                "--client-id",
+                "soak-client",
+                "--redirect-uri",
+                f"{self.app_url}/api/quickbooks/callback",
+                "--webhook-url",
+                f"{self.app_url}/api/quickbooks/webhook",
+                "--seed",
+                str(self.seed),
+            ],
+        )
+        self.spawn(
+            "gunicorn",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "kadouri.wsgi",
+                "-b",
+                f"127.0.0.1:{self.app_port}",
+                "-w",
+                str(self.opts["web_workers"]),
+                "-k",
+                "gthread",
+                "--threads",
+                "8",
+                "--timeout",
+                "120",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "info",
+            ],
+        )
         self.spawn("worker", [sys.executable, "manage.py", "qcluster"])
         self.wait_up(f"{self.emu_url}/_emulator/api/clock", "emulator")
         self.wait_up(f"{self.app_url}/login/", "app")
@@ -118,10 +168,24 @@ class Cluster:
         return self._run_logged(["manage.py", *args], log=log, timeout=timeout)
 
     def phase(self, phase: str, **extra) -> dict:
-        args = ["--phase", phase, "--work-dir", str(self.work), "--seed", str(self.seed),
-                "--orders", str(self.opts["orders"]), "--buyers", str(self.opts["buyers"]),
-                "--products", str(self.opts["products"]), "--sellers", str(self.opts["sellers"]),
-                "--estimate-share", str(self.opts["estimate_share"])]
+        args = [
+            "--phase",
+            phase,
+            "--work-dir",
+            str(self.work),
+            "--seed",
+            str(self.seed),
+            "--orders",
+            str(self.opts["orders"]),
+            "--buyers",
+            str(self.opts["buyers"]),
+            "--products",
+            str(self.opts["products"]),
+            "--sellers",
+            str(self.opts["sellers"]),
+            "--estimate-share",
+            str(self.opts["estimate_share"]),
+        ]
         out = self._run_logged(["-m", "loadtest.soak", *args], log=f"phase-{phase}")
         line = next((line for line in out.splitlines() if line.startswith("SOAK-JSON ")), None)
         if line is None:
@@ -131,13 +195,19 @@ class Cluster:
     def _run_logged(self, args: list[str], *, log: str, timeout: float = 600) -> str:
         path = self.logs / f"{log}.log"
         with path.open("a") as out:
-            result = subprocess.run([sys.executable, *args], cwd=BASE_DIR, env=self.env, stdout=subprocess.PIPE,
-                                    stderr=out, text=True, timeout=timeout)
+            result = subprocess.run(
+                [sys.executable, *args],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=out,
+                text=True,
+                timeout=timeout,
+            )
             out.write(result.stdout)
         if result.returncode:
             shown = " ".join(["python", *args] if args[0] == "-m" else args)
-            raise HarnessError(f"{shown} failed (exit {result.returncode}); see {path}:\n"
-                               + path.read_text()[-3000:])
+            raise HarnessError(f"{shown} failed (exit {result.returncode}); see {path}:\n" + path.read_text()[-3000:])
         return result.stdout
 
     # ---- children -------------------------------------------------------------------------------------
@@ -146,8 +216,9 @@ class Cluster:
         count = sum(1 for key in self.children if key.startswith(name))
         log = self.logs / (f"{name}.log" if not count else f"{name}-{count + 1}.log")
         child = Child(name, argv, log)
-        child.proc = subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                      start_new_session=True)  # its own process group: qcluster forks workers
+        child.proc = subprocess.Popen(
+            argv, cwd=BASE_DIR, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )  # its own process group: qcluster forks workers
         self.children[name if not count else f"{name}-{count + 1}"] = child
         self.children[name] = child
         return child
@@ -195,9 +266,12 @@ class Cluster:
     def session(self, username: str) -> requests.Session:
         session = requests.Session()
         session.get(f"{self.app_url}/login/", timeout=10)
-        answer = session.post(f"{self.app_url}/login/", data={
-            "username": username, "password": self.password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            timeout=10, allow_redirects=False)
+        answer = session.post(
+            f"{self.app_url}/login/",
+            data={"username": username, "password": self.password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            timeout=10,
+            allow_redirects=False,
+        )
         if answer.status_code != 302:
             raise HarnessError(f"log-in as {username} failed: HTTP {answer.status_code}")
         return session
@@ -230,5 +304,7 @@ class Cluster:
             if quiet_checks >= 2:
                 break
         self.settle_figures = {"ticks": ticks, "catchups": catchups, "quiet": quiet_checks >= 2}
-        say(f"soak: settled={'yes' if quiet_checks >= 2 else 'NO (timeout)'} after {ticks} drain ticks and "
-            f"{catchups} catch-up runs")
+        say(
+            f"soak: settled={'yes' if quiet_checks >= 2 else 'NO (timeout)'} after {ticks} drain ticks and "
+            f"{catchups} catch-up runs"
+        )

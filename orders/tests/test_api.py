@@ -118,12 +118,20 @@ def test_it_returns_the_order_with_derived_money(staff_client, order_factory):
 @pytest.mark.parametrize("status", [S.DRAFT, S.POSTED_TO_QB])
 def test_it_patches_editable_orders(staff_client, staff_user, order_factory, status):
     order = order_factory(status=status)
-    response = _patch(staff_client, order.pk, {"notes": "via API", "terms": "net_60", "commission_rate": "7.5",
-                                               "version": order.version}, REMOTE_ADDR="192.0.2.44")
+    response = _patch(
+        staff_client,
+        order.pk,
+        {"notes": "via API", "terms": "net_60", "commission_rate": "7.5", "version": order.version},
+        REMOTE_ADDR="192.0.2.44",
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["notes"], body["terms"], body["commissionRate"], body["commissionAmount"]) == (
-        "via API", "net_60", "7.50", "35.40")
+        "via API",
+        "net_60",
+        "7.50",
+        "35.40",
+    )
     assert body["changedSinceLastSync"] is (status == S.POSTED_TO_QB)
     activity = Order.objects.get(pk=order.pk).activities.filter(activity_type="order_edited").get()
     assert (activity.user, activity.ip_address) == (staff_user, "192.0.2.44")

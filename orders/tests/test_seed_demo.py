@@ -32,11 +32,14 @@ def test_seeding_again_repairs_an_older_demo_order_set_to_paid_without_a_documen
     old = Order.objects.get(number="DEMO-0004")
     order_set_status(order=old, status=Order.Status.PAID, user_name="Demo data", reason="demo data")
     Order.objects.filter(pk=old.pk).update(
-        notes="Demo order: its status was set by the demo data, not by QuickBooks (no invoice exists).")
+        notes="Demo order: its status was set by the demo data, not by QuickBooks (no invoice exists)."
+    )
     old.refresh_from_db()
-    assert order_invariant_violations(old) == ["Order DEMO-0004: is paid but has no QuickBooks document",
-                                               "Order DEMO-0004: is paid but its QuickBooks document is not an invoice",
-                                               "Order DEMO-0004: is paid but its payment status is unpaid"]
+    assert order_invariant_violations(old) == [
+        "Order DEMO-0004: is paid but has no QuickBooks document",
+        "Order DEMO-0004: is paid but its QuickBooks document is not an invoice",
+        "Order DEMO-0004: is paid but its payment status is unpaid",
+    ]
     call_command("seed_demo", stdout=StringIO())
     old.refresh_from_db()
     assert (old.status, old.notes, order_invariant_violations(old)) == ("draft", "Demo order", [])
@@ -44,9 +47,13 @@ def test_seeding_again_repairs_an_older_demo_order_set_to_paid_without_a_documen
 
 def test_the_invariants_name_each_contradiction(order_factory):
     order = order_factory(status=Order.Status.POSTED_TO_QB)
-    assert order_invariant_violations(order) == [f"Order {order.number}: is posted to quickbooks but has no QuickBooks document"]
-    Order.objects.filter(pk=order.pk).update(qbo_doc_id="7", qbo_doc_number=order.number, qbo_doc_type="invoice",
-                                             qbo_total="472.00", qbo_balance="0.00")
+    assert order_invariant_violations(order) == [
+        f"Order {order.number}: is posted to quickbooks but has no QuickBooks document"
+    ]
+    Order.objects.filter(pk=order.pk).update(
+        qbo_doc_id="7", qbo_doc_number=order.number, qbo_doc_type="invoice", qbo_total="472.00", qbo_balance="0.00"
+    )
     order.refresh_from_db()
     assert order_invariant_violations(order) == [
-        f"Order {order.number}: payment status unpaid does not match QuickBooks' total $472.00 and balance $0.00 (paid)"]
+        f"Order {order.number}: payment status unpaid does not match QuickBooks' total $472.00 and balance $0.00 (paid)"
+    ]

@@ -23,8 +23,14 @@ S = Order.Status
 
 
 def _header(seller, buyer, **extra):
-    return {"seller": seller, "buyer": buyer, "order_date": date(2026, 11, 2), "terms": Order.Terms.NET_30,
-            "commission_rate": Decimal("5.00"), "notes": ""} | extra
+    return {
+        "seller": seller,
+        "buyer": buyer,
+        "order_date": date(2026, 11, 2),
+        "terms": Order.Terms.NET_30,
+        "commission_rate": Decimal("5.00"),
+        "notes": "",
+    } | extra
 
 
 def _snapshot(order_id):
@@ -49,8 +55,12 @@ def test_it_refuses_editing_paid_and_cancelled_orders(order_factory, staff_user,
     order = order_factory(status=status)
     before = _snapshot(order.pk)
     with pytest.raises(OrderError, match="read-only"):
-        order_update(order_id=order.pk, fields={"notes": "sneaky"},
-                     lines=[LineInput(product=apples, quantity=Decimal("1"))], by=staff_user)
+        order_update(
+            order_id=order.pk,
+            fields={"notes": "sneaky"},
+            lines=[LineInput(product=apples, quantity=Decimal("1"))],
+            by=staff_user,
+        )
     assert _snapshot(order.pk) == before
 
 
@@ -126,11 +136,17 @@ def test_it_never_marks_drafts_changed_since_push(order_factory, staff_user):
 def test_it_refuses_a_stale_version_naming_who_and_when(order_factory, staff_user, admin_user):
     order = order_factory()
     loaded_version = order.version
-    order_update(order_id=order.pk, fields={"notes": "Ada was here"}, lines=None, by=admin_user,
-                 expected_version=loaded_version)
+    order_update(
+        order_id=order.pk, fields={"notes": "Ada was here"}, lines=None, by=admin_user, expected_version=loaded_version
+    )
     with pytest.raises(OrderConflict) as info:
-        order_update(order_id=order.pk, fields={"notes": "Sam's notes"}, lines=None, by=staff_user,
-                     expected_version=loaded_version)
+        order_update(
+            order_id=order.pk,
+            fields={"notes": "Sam's notes"},
+            lines=None,
+            by=staff_user,
+            expected_version=loaded_version,
+        )
     message = str(info.value)
     assert "changed by Ada Admin at" in message and "reload" in message
     assert str(date.today().year) in message
@@ -139,8 +155,9 @@ def test_it_refuses_a_stale_version_naming_who_and_when(order_factory, staff_use
 
 def test_it_accepts_the_current_version(order_factory, staff_user):
     order = order_factory()
-    updated = order_update(order_id=order.pk, fields={"notes": "ok"}, lines=None, by=staff_user,
-                           expected_version=order.version)
+    updated = order_update(
+        order_id=order.pk, fields={"notes": "ok"}, lines=None, by=staff_user, expected_version=order.version
+    )
     assert updated.version == order.version + 1
 
 
@@ -158,12 +175,12 @@ def test_it_bumps_the_version_on_status_changes(order_factory, staff_user):
 @pytest.mark.parametrize(
     "quantity,price,amount",
     [
-        ("0.335", "3.00", "1.01"),     # 1.005 rounds half-up, not half-even (1.00)
+        ("0.335", "3.00", "1.01"),  # 1.005 rounds half-up, not half-even (1.00)
         ("3", "0.33", "0.99"),
-        ("0.005", "1.00", "0.01"),     # 0.005 → 0.01
+        ("0.005", "1.00", "0.01"),  # 0.005 → 0.01
         ("0.004", "1.00", "0.00"),
-        ("0.5", "0.01", "0.01"),       # 0.005 → 0.01
-        ("2.5", "0.01", "0.03"),       # 0.025 → 0.03 (half-even would give 0.02)
+        ("0.5", "0.01", "0.01"),  # 0.005 → 0.01
+        ("2.5", "0.01", "0.03"),  # 0.025 → 0.03 (half-even would give 0.02)
         ("0.001", "4.99", "0.00"),
         ("1.125", "1.00", "1.13"),
         ("10", "32.50", "325.00"),
@@ -171,9 +188,11 @@ def test_it_bumps_the_version_on_status_changes(order_factory, staff_user):
 )
 def test_it_rounds_line_amounts_half_up_to_cents(seller, buyer, staff_user, quantity, price, amount):
     product = make_product("Widget", "1.00")
-    order = order_create(fields=_header(seller, buyer),
-                         lines=[LineInput(product=product, quantity=Decimal(quantity), unit_price=Decimal(price))],
-                         by=staff_user)
+    order = order_create(
+        fields=_header(seller, buyer),
+        lines=[LineInput(product=product, quantity=Decimal(quantity), unit_price=Decimal(price))],
+        by=staff_user,
+    )
     line = Order.objects.get(pk=order.pk).lines.get()
     assert line.amount == Decimal(amount)
     assert line.quantity * line.unit_price == Decimal(quantity) * Decimal(price)  # nothing rounded on the way in
@@ -192,17 +211,24 @@ def test_it_refuses_more_decimals_than_are_stored(seller, buyer, staff_user, qua
     # 3 × 0.335 would be stored as 3 × 0.34 and no longer match its amount of 1.01.
     product = make_product("Widget", "1.00")
     with pytest.raises(OrderError, match="decimal"):
-        order_create(fields=_header(seller, buyer),
-                     lines=[LineInput(product=product, quantity=Decimal(quantity), unit_price=Decimal(price))],
-                     by=staff_user)
+        order_create(
+            fields=_header(seller, buyer),
+            lines=[LineInput(product=product, quantity=Decimal(quantity), unit_price=Decimal(price))],
+            by=staff_user,
+        )
     assert not Order.objects.exists()
 
 
 def test_it_stores_half_cent_amounts_rounded_half_up(seller, buyer, staff_user):
     product = make_product("Cheap Thing", "0.01")
-    order = order_create(fields=_header(seller, buyer),
-                         lines=[LineInput(product=product, quantity=Decimal("0.5")),
-                                LineInput(product=product, quantity=Decimal("1.5"))], by=staff_user)
+    order = order_create(
+        fields=_header(seller, buyer),
+        lines=[
+            LineInput(product=product, quantity=Decimal("0.5")),
+            LineInput(product=product, quantity=Decimal("1.5")),
+        ],
+        by=staff_user,
+    )
     amounts = [line.amount for line in Order.objects.get(pk=order.pk).lines.all()]
     assert amounts == [Decimal("0.01"), Decimal("0.02")]
 
@@ -217,8 +243,11 @@ def test_it_derives_totals_and_commission_from_lines(order_factory):
 
 def test_it_rounds_the_commission_half_up(seller, buyer, staff_user):
     product = make_product("Odd Lot", "10.10")
-    order = order_create(fields=_header(seller, buyer, commission_rate=Decimal("2.50")),
-                         lines=[LineInput(product=product, quantity=Decimal("1"))], by=staff_user)
+    order = order_create(
+        fields=_header(seller, buyer, commission_rate=Decimal("2.50")),
+        lines=[LineInput(product=product, quantity=Decimal("1"))],
+        by=staff_user,
+    )
     assert order.commission_amount == Decimal("0.25")  # 0.2525 → 0.25
     order = order_update(order_id=order.pk, fields={"commission_rate": Decimal("7.50")}, lines=None, by=staff_user)
     assert order.commission_amount == Decimal("0.76")  # 0.7575 → 0.76
@@ -232,15 +261,18 @@ def test_it_recomputes_totals_when_lines_change(order_factory, staff_user, apple
 
 
 def test_it_defaults_the_unit_price_from_the_product(seller, buyer, apples, staff_user):
-    order = order_create(fields=_header(seller, buyer), lines=[LineInput(product=apples, quantity=Decimal("2"))],
-                         by=staff_user)
+    order = order_create(
+        fields=_header(seller, buyer), lines=[LineInput(product=apples, quantity=Decimal("2"))], by=staff_user
+    )
     assert order.lines.get().unit_price == Decimal("32.50")
 
 
 def test_it_keeps_a_typed_unit_price(seller, buyer, apples, staff_user):
-    order = order_create(fields=_header(seller, buyer),
-                         lines=[LineInput(product=apples, quantity=Decimal("2"), unit_price=Decimal("30.00"))],
-                         by=staff_user)
+    order = order_create(
+        fields=_header(seller, buyer),
+        lines=[LineInput(product=apples, quantity=Decimal("2"), unit_price=Decimal("30.00"))],
+        by=staff_user,
+    )
     assert order.lines.get().amount == Decimal("60.00")
 
 
@@ -336,16 +368,19 @@ def test_it_refuses_quantities_of_zero_or_less(seller, buyer, apples, staff_user
 
 def test_it_refuses_negative_prices(seller, buyer, apples, staff_user):
     with pytest.raises(OrderError, match="cannot be negative"):
-        order_create(fields=_header(seller, buyer),
-                     lines=[LineInput(product=apples, quantity=Decimal("1"), unit_price=Decimal("-0.01"))],
-                     by=staff_user)
+        order_create(
+            fields=_header(seller, buyer),
+            lines=[LineInput(product=apples, quantity=Decimal("1"), unit_price=Decimal("-0.01"))],
+            by=staff_user,
+        )
     assert not Order.objects.exists()
 
 
 def test_it_refuses_a_line_without_product(seller, buyer, staff_user):
     with pytest.raises(OrderError, match="no product"):
-        order_create(fields=_header(seller, buyer), lines=[LineInput(product=None, quantity=Decimal("1"))],
-                     by=staff_user)
+        order_create(
+            fields=_header(seller, buyer), lines=[LineInput(product=None, quantity=Decimal("1"))], by=staff_user
+        )
     assert not Order.objects.exists()
 
 
@@ -366,8 +401,12 @@ def test_it_refuses_unknown_statuses(order_factory):
 
 
 def test_it_logs_creation_with_user_and_ip(seller, buyer, apples, staff_user):
-    order = order_create(fields=_header(seller, buyer), lines=[LineInput(product=apples, quantity=Decimal("2"))],
-                         by=staff_user, ip="203.0.113.7")
+    order = order_create(
+        fields=_header(seller, buyer),
+        lines=[LineInput(product=apples, quantity=Decimal("2"))],
+        by=staff_user,
+        ip="203.0.113.7",
+    )
     activity = order.activities.get()
     assert activity.activity_type == OrderActivity.Type.ORDER_CREATED
     assert (activity.user, activity.user_name, activity.ip_address) == (staff_user, "Sam Staff", "203.0.113.7")
@@ -382,7 +421,8 @@ def test_it_logs_what_an_edit_changed(order_factory, staff_user, apples, pears, 
         order_id=order.pk,
         fields={"notes": "Call first", "terms": Order.Terms.NET_60, "buyer": other},
         lines=[LineInput(product=apples, quantity=Decimal("12")), LineInput(product=pears, quantity=Decimal("4"))],
-        by=staff_user, ip="198.51.100.4",
+        by=staff_user,
+        ip="198.51.100.4",
     )
     activity = order.activities.get(activity_type=OrderActivity.Type.ORDER_EDITED)
     assert (activity.user, activity.ip_address) == (staff_user, "198.51.100.4")
@@ -400,8 +440,12 @@ def test_it_logs_what_an_edit_changed(order_factory, staff_user, apples, pears, 
 
 def test_an_edit_shows_rates_and_dates_the_way_people_write_them(order_factory, staff_user):
     order = order_factory(commission_rate=Decimal("4.50"))
-    order_update(order_id=order.pk, fields={"commission_rate": Decimal("5"), "order_date": date(2026, 12, 6)},
-                 lines=None, by=staff_user)
+    order_update(
+        order_id=order.pk,
+        fields={"commission_rate": Decimal("5"), "order_date": date(2026, 12, 6)},
+        lines=None,
+        by=staff_user,
+    )
     description = order.activities.get(activity_type=OrderActivity.Type.ORDER_EDITED).description
     assert "commission rate: 4.5% → 5%" in description
     assert "order date: Nov 2, 2026 → Dec 6, 2026" in description
@@ -438,7 +482,9 @@ def test_it_names_quickbooks_when_a_sync_changed_the_order_meanwhile(order_facto
     order_set_status(order=order, status=Order.Status.POSTED_TO_QB, user_name="QuickBooks Webhook")
 
     with pytest.raises(OrderConflict) as conflict:
-        order_update(order_id=order.pk, fields={"notes": "mine"}, lines=None, by=staff_user, expected_version=loaded_version)
+        order_update(
+            order_id=order.pk, fields={"notes": "mine"}, lines=None, by=staff_user, expected_version=loaded_version
+        )
 
     assert "changed by QuickBooks sync" in str(conflict.value)
 
@@ -447,10 +493,17 @@ def test_it_changes_nothing_when_a_save_changes_nothing(order_factory, staff_use
     from orders.services import LineInput, order_update
 
     order = order_factory()
-    same_lines = [LineInput(product=l.product, quantity=l.quantity, unit_price=l.unit_price) for l in order.lines.all()]
+    same_lines = [
+        LineInput(product=ln.product, quantity=ln.quantity, unit_price=ln.unit_price) for ln in order.lines.all()
+    ]
 
-    saved = order_update(order_id=order.pk, fields={"notes": order.notes}, lines=same_lines, by=staff_user,
-                         expected_version=order.version)
+    saved = order_update(
+        order_id=order.pk,
+        fields={"notes": order.notes},
+        lines=same_lines,
+        by=staff_user,
+        expected_version=order.version,
+    )
 
     assert saved.version == order.version
     assert list(order.activities.values_list("activity_type", flat=True)) == ["order_created"]

@@ -18,10 +18,20 @@ S = Order.Status
 
 
 def _form_data(seller, buyer, lines, *, initial=0, **header):
-    data = {"number": "", "seller": seller.pk, "buyer": buyer.pk, "order_date": "2026-11-02", "terms": "net_30",
-            "commission_rate": "5.00", "notes": "", "version": "",
-            "lines-TOTAL_FORMS": str(len(lines)), "lines-INITIAL_FORMS": str(initial),
-            "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000"}
+    data = {
+        "number": "",
+        "seller": seller.pk,
+        "buyer": buyer.pk,
+        "order_date": "2026-11-02",
+        "terms": "net_30",
+        "commission_rate": "5.00",
+        "notes": "",
+        "version": "",
+        "lines-TOTAL_FORMS": str(len(lines)),
+        "lines-INITIAL_FORMS": str(initial),
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+    }
     for index, line in enumerate(lines):
         for key, value in line.items():
             data[f"lines-{index}-{key}"] = value
@@ -29,11 +39,28 @@ def _form_data(seller, buyer, lines, *, initial=0, **header):
 
 
 def _edit_data(order, **header):
-    lines = [{"product": line.product_id, "quantity": str(line.quantity), "unit_price": str(line.unit_price),
-              "size": line.size, "grade": line.grade} for line in order.lines.all()]
-    data = _form_data(order.seller, order.buyer, lines, initial=len(lines), number=order.number,
-                      order_date=order.order_date.isoformat(), terms=order.terms,
-                      commission_rate=str(order.commission_rate), notes=order.notes, version=str(order.version))
+    lines = [
+        {
+            "product": line.product_id,
+            "quantity": str(line.quantity),
+            "unit_price": str(line.unit_price),
+            "size": line.size,
+            "grade": line.grade,
+        }
+        for line in order.lines.all()
+    ]
+    data = _form_data(
+        order.seller,
+        order.buyer,
+        lines,
+        initial=len(lines),
+        number=order.number,
+        order_date=order.order_date.isoformat(),
+        terms=order.terms,
+        commission_rate=str(order.commission_rate),
+        notes=order.notes,
+        version=str(order.version),
+    )
     return data | header
 
 
@@ -41,8 +68,10 @@ def _field_block(html: str, name: str) -> str:
     """The table cell or form field that holds the input called `name`, with its error messages."""
     pos = html.index(f'name="{name}"')
     start = max(html.rfind("<td", 0, pos), html.rfind('<div class="field', 0, pos))
-    ends = [i for i in (html.find(marker, pos) for marker in ("<td", '<div class="field', "</tbody>", "</form>")) if i > 0]
-    return html[start:min(ends)]
+    ends = [
+        i for i in (html.find(marker, pos) for marker in ("<td", '<div class="field', "</tbody>", "</form>")) if i > 0
+    ]
+    return html[start : min(ends)]
 
 
 def _messages(response) -> list[str]:
@@ -50,9 +79,11 @@ def _messages(response) -> list[str]:
 
 
 def _state():
-    return (list(Order.objects.values_list("id", "number", "notes", "version", "status")),
-            list(OrderLine.objects.values_list("order_id", "product_id", "quantity", "unit_price")),
-            OrderActivity.objects.count())
+    return (
+        list(Order.objects.values_list("id", "number", "notes", "version", "status")),
+        list(OrderLine.objects.values_list("order_id", "product_id", "quantity", "unit_price")),
+        OrderActivity.objects.count(),
+    )
 
 
 # --- create -------------------------------------------------------------------------------
@@ -67,10 +98,16 @@ def test_it_shows_the_create_form(staff_client):
 
 
 def test_it_creates_an_order_with_two_lines(staff_client, staff_user, seller, buyer, apples, pears):
-    data = _form_data(seller, buyer, [
-        {"product": apples.pk, "quantity": "10", "unit_price": "", "size": "88ct", "grade": "Fancy"},
-        {"product": pears.pk, "quantity": "4", "unit_price": "35.00"},
-    ], notes="First order", commission_rate="5")
+    data = _form_data(
+        seller,
+        buyer,
+        [
+            {"product": apples.pk, "quantity": "10", "unit_price": "", "size": "88ct", "grade": "Fancy"},
+            {"product": pears.pk, "quantity": "4", "unit_price": "35.00"},
+        ],
+        notes="First order",
+        commission_rate="5",
+    )
     response = staff_client.post("/orders/new/", data, REMOTE_ADDR="203.0.113.9")
     order = Order.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/orders/{order.pk}/"
@@ -94,8 +131,9 @@ def test_it_ignores_an_untouched_extra_line(staff_client, seller, buyer, apples)
 
 
 def test_it_skips_lines_marked_for_removal(staff_client, seller, buyer, apples, pears):
-    data = _form_data(seller, buyer, [{"product": apples.pk, "quantity": "1"},
-                                      {"product": pears.pk, "quantity": "2", "DELETE": "on"}])
+    data = _form_data(
+        seller, buyer, [{"product": apples.pk, "quantity": "1"}, {"product": pears.pk, "quantity": "2", "DELETE": "on"}]
+    )
     assert staff_client.post("/orders/new/", data).status_code == 302
     assert list(OrderLine.objects.values_list("product_id", flat=True)) == [apples.pk]
 
@@ -119,8 +157,9 @@ def test_it_requires_at_least_one_line(staff_client, seller, buyer):
     ],
 )
 def test_it_shows_line_errors_next_to_the_field(staff_client, seller, buyer, apples, line, field, message, typed):
-    data = _form_data(seller, buyer, [{"product": apples.pk, "quantity": "5", "unit_price": "", **line}],
-                      notes="Keep me")
+    data = _form_data(
+        seller, buyer, [{"product": apples.pk, "quantity": "5", "unit_price": "", **line}], notes="Keep me"
+    )
     response = staff_client.post("/orders/new/", data)
     assert response.status_code == 400
     html = response.content.decode()
@@ -157,8 +196,10 @@ def test_it_shows_header_errors_next_to_the_field(staff_client, seller, buyer, a
 def test_it_refuses_a_duplicate_number_with_a_message(staff_client, seller, buyer, apples):
     make_order(seller=seller, buyer=buyer, lines=[(apples, "1")], number="DUP-1")
     before = _state()
-    response = staff_client.post("/orders/new/", _form_data(seller, buyer, [{"product": apples.pk, "quantity": "2"}],
-                                                            number="DUP-1", notes="mine"))
+    response = staff_client.post(
+        "/orders/new/",
+        _form_data(seller, buyer, [{"product": apples.pk, "quantity": "2"}], number="DUP-1", notes="mine"),
+    )
     assert response.status_code == 409
     html = response.content.decode()
     assert "Order number DUP-1 is already used." in html and "mine" in html
@@ -223,7 +264,9 @@ def test_it_redirects_the_edit_page_of_read_only_orders(staff_client, order_fact
     order = order_factory(status=status)
     response = staff_client.get(f"/orders/{order.pk}/edit/", follow=True)
     assert response.redirect_chain == [(f"/orders/{order.pk}/", 302)]
-    assert _messages(response) == [f"Order {order.number} is {order.get_status_display().lower()} and cannot be edited."]
+    assert _messages(response) == [
+        f"Order {order.number} is {order.get_status_display().lower()} and cannot be edited."
+    ]
 
 
 @pytest.mark.parametrize("status", [S.PAID, S.CANCELLED])
@@ -288,8 +331,9 @@ def test_it_deletes_draft_and_cancelled_orders(staff_client, order_factory, stat
     assert not Order.objects.filter(pk=order.pk).exists()
 
 
-@pytest.mark.parametrize("status,hint", [(S.POSTED_TO_QB, "Void the invoice first."),
-                                         (S.PAID, "Paid orders are kept for the books.")])
+@pytest.mark.parametrize(
+    "status,hint", [(S.POSTED_TO_QB, "Void the invoice first."), (S.PAID, "Paid orders are kept for the books.")]
+)
 def test_it_refuses_deleting_posted_and_paid_orders(staff_client, order_factory, status, hint):
     order = order_factory(status=status)
     page = staff_client.get(f"/orders/{order.pk}/delete/").content.decode()
@@ -336,8 +380,13 @@ def test_it_shows_edit_and_delete_only_when_allowed(staff_client, order_factory,
 def test_it_shows_the_quickbooks_panel(staff_client, order_factory):
     order = order_factory(status=S.POSTED_TO_QB)
     assert "Not in QuickBooks yet." in staff_client.get(f"/orders/{order.pk}/").content.decode()
-    Order.objects.filter(pk=order.pk).update(qbo_doc_id="130", qbo_doc_number="KD-1", qbo_doc_type="invoice",
-                                             qbo_balance=Decimal("100.50"), payment_status="partial")
+    Order.objects.filter(pk=order.pk).update(
+        qbo_doc_id="130",
+        qbo_doc_number="KD-1",
+        qbo_doc_type="invoice",
+        qbo_balance=Decimal("100.50"),
+        payment_status="partial",
+    )
     html = staff_client.get(f"/orders/{order.pk}/").content.decode()
     assert 'data-testid="qbo-doc">Invoice #KD-1<' in html
     assert 'data-testid="qbo-balance">$100.50<' in html
@@ -373,8 +422,13 @@ def _numbers(response) -> list[str]:
 
 def test_it_lists_orders_newest_first_by_default(staff_client, seller, buyer, apples):
     for number, days in [("A", 3), ("B", 1), ("C", 2)]:
-        make_order(seller=seller, buyer=buyer, lines=[(apples, "1")], number=number,
-                   order_date=date(2026, 11, 1) + timedelta(days=days))
+        make_order(
+            seller=seller,
+            buyer=buyer,
+            lines=[(apples, "1")],
+            number=number,
+            order_date=date(2026, 11, 1) + timedelta(days=days),
+        )
     assert _numbers(staff_client.get("/")) == ["A", "C", "B"]
     assert _numbers(staff_client.get("/?sort=date")) == ["B", "C", "A"]
     assert _numbers(staff_client.get("/?sort=bogus")) == ["A", "C", "B"]
@@ -406,10 +460,12 @@ def test_it_searches_by_number_and_account_name(staff_client, seller, buyer, app
 
 
 def test_it_paginates_the_list_50_a_page(staff_client, seller, buyer):
-    Order.objects.bulk_create([
-        Order(number=f"BULK-{n:03d}", seller=seller, buyer=buyer, order_date=date(2026, 1, 1) + timedelta(days=n))
-        for n in range(51)
-    ])
+    Order.objects.bulk_create(
+        [
+            Order(number=f"BULK-{n:03d}", seller=seller, buyer=buyer, order_date=date(2026, 1, 1) + timedelta(days=n))
+            for n in range(51)
+        ]
+    )
     first = staff_client.get("/?status=draft")
     assert len(_numbers(first)) == 50 and _numbers(first)[0] == "BULK-050"
     assert "Page 1 of 2 (51)" in first.content.decode()
@@ -449,8 +505,9 @@ def test_it_accepts_posts_with_the_csrf_token(staff_user, order_factory):
 
 
 @pytest.mark.parametrize("order_id", ["999999", "0", "99999999999999999999999"])
-@pytest.mark.parametrize("suffix,method", [("", "get"), ("edit/", "get"), ("edit/", "post"), ("delete/", "get"),
-                                           ("delete/", "post")])
+@pytest.mark.parametrize(
+    "suffix,method", [("", "get"), ("edit/", "get"), ("edit/", "post"), ("delete/", "get"), ("delete/", "post")]
+)
 def test_it_answers_404_for_missing_orders(staff_client, order_id, suffix, method):
     response = getattr(staff_client, method)(f"/orders/{order_id}/{suffix}")
     assert response.status_code == 404
@@ -465,10 +522,21 @@ def test_it_answers_404_for_unknown_urls(staff_client):
 
 # --- the order date's range: one rule for the form, the API and the admin -----------------------------------
 
+
 def _admin_add_form(seller, buyer, order_date: str) -> dict:
-    return {"number": "KD-ADMIN-1", "seller": seller.pk, "buyer": buyer.pk, "order_date": order_date,
-            "terms": "net_30", "commission_rate": "5", "notes": "", "lines-TOTAL_FORMS": "0",
-            "lines-INITIAL_FORMS": "0", "activities-TOTAL_FORMS": "0", "activities-INITIAL_FORMS": "0"}
+    return {
+        "number": "KD-ADMIN-1",
+        "seller": seller.pk,
+        "buyer": buyer.pk,
+        "order_date": order_date,
+        "terms": "net_30",
+        "commission_rate": "5",
+        "notes": "",
+        "lines-TOTAL_FORMS": "0",
+        "lines-INITIAL_FORMS": "0",
+        "activities-TOTAL_FORMS": "0",
+        "activities-INITIAL_FORMS": "0",
+    }
 
 
 @pytest.mark.parametrize("order_date", ["9999-12-31", "1999-12-31"])
@@ -490,21 +558,29 @@ def test_the_latest_order_date_is_five_years_ahead(staff_client, order_factory):
     order = order_factory()
     latest = latest_order_date()
     assert latest.year == timezone.localdate().year + 5
-    ok = staff_client.patch(f"/api/orders/{order.pk}", {"order_date": latest.isoformat(), "version": order.version},
-                            content_type="application/json")
+    ok = staff_client.patch(
+        f"/api/orders/{order.pk}",
+        {"order_date": latest.isoformat(), "version": order.version},
+        content_type="application/json",
+    )
     assert ok.status_code == 200, ok.content
-    too_late = staff_client.patch(f"/api/orders/{order.pk}",
-                                  {"order_date": (latest + timedelta(days=1)).isoformat(), "version": order.version + 1},
-                                  content_type="application/json")
+    too_late = staff_client.patch(
+        f"/api/orders/{order.pk}",
+        {"order_date": (latest + timedelta(days=1)).isoformat(), "version": order.version + 1},
+        content_type="application/json",
+    )
     assert too_late.status_code == 400 and "must be between" in too_late.json()["error"]
 
 
 # --- the promised 200 lines -------------------------------------------------------------------------------
 
+
 def _many_lines(product, count: int) -> list[dict]:
     # Every field typed, as a browser sends it (the remove box unticked is simply absent).
-    return [{"product": product.pk, "quantity": str(n + 1), "unit_price": f"{n}.25", "size": f"S{n}", "grade": f"G{n}"}
-            for n in range(count)]
+    return [
+        {"product": product.pk, "quantity": str(n + 1), "unit_price": f"{n}.25", "size": f"S{n}", "grade": f"G{n}"}
+        for n in range(count)
+    ]
 
 
 def test_it_saves_an_order_with_the_promised_200_lines(staff_client, seller, buyer, apples):

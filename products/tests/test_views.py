@@ -15,8 +15,14 @@ def _names(response) -> list[str]:
 
 
 def _form(**fields):
-    return {"name": "Navel Oranges", "sku": "ORG-NAV", "description": "", "unit": "case", "unit_price": "29.90",
-            "active": "on"} | fields
+    return {
+        "name": "Navel Oranges",
+        "sku": "ORG-NAV",
+        "description": "",
+        "unit": "case",
+        "unit_price": "29.90",
+        "active": "on",
+    } | fields
 
 
 def test_it_lists_products_by_name(staff_client, apples, pears):
@@ -74,14 +80,21 @@ def test_it_refuses_renaming_to_another_products_name(staff_client, apples, pear
     assert pears.name == "Bartlett Pears"
 
 
-@pytest.mark.parametrize("price,message", [("-0.01", "greater than or equal to 0"), ("abc", "Enter a number."),
-                                           ("", "This field is required."), ("1.234", "2 decimal places")])
+@pytest.mark.parametrize(
+    "price,message",
+    [
+        ("-0.01", "greater than or equal to 0"),
+        ("abc", "Enter a number."),
+        ("", "This field is required."),
+        ("1.234", "2 decimal places"),
+    ],
+)
 def test_it_refuses_bad_prices_next_to_the_field(staff_client, price, message):
     response = staff_client.post("/products/new/", _form(unit_price=price))
     assert response.status_code == 400
     html = response.content.decode()
-    block = html[html.index('name="unit_price"'):]
-    assert message in block[:block.index("</div>")]
+    block = html[html.index('name="unit_price"') :]
+    assert message in block[: block.index("</div>")]
     assert f'value="{price}"' in html or price == ""
     assert not Product.objects.exists()
 
@@ -97,6 +110,7 @@ def test_it_answers_404_for_missing_products(staff_client):
 
 
 # --- one product per SKU ------------------------------------------------------------------------
+
 
 def test_it_refuses_a_second_product_with_an_existing_sku_whatever_its_case(staff_client, apples):
     Product.objects.filter(pk=apples.pk).update(sku="ORG-NAV")

@@ -44,8 +44,9 @@ def progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
     for name, delta in changes.items():
         setattr(bulk, name, getattr(bulk, name) + delta)
     bulk.requests_used = pacer.used
-    BulkPush.objects.filter(pk=bulk.pk).update(succeeded=bulk.succeeded, failed=bulk.failed, retrying=bulk.retrying,
-                                               requests_used=bulk.requests_used)
+    BulkPush.objects.filter(pk=bulk.pk).update(
+        succeeded=bulk.succeeded, failed=bulk.failed, retrying=bulk.retrying, requests_used=bulk.requests_used
+    )
     heartbeat(bulk)
 
 
@@ -79,12 +80,14 @@ def heartbeat(bulk: BulkPush, *, force: bool = False) -> None:
 
 def sleeping_alive(bulk: BulkPush, sleep):
     """`sleep` in slices, with a heartbeat after each, for the pacer's waits and QuickBooks' pauses."""
+
     def wait(seconds: float) -> None:
         while seconds > 0:
             step = min(seconds, HEARTBEAT_EVERY)
             sleep(step)
             seconds -= step
             heartbeat(bulk)
+
     return wait
 
 
@@ -93,11 +96,15 @@ def take_lease(bulk: BulkPush) -> bool | None:
     resumed). None: it ended, or a live worker has it."""
     lease, now = uuid.uuid4().hex, timezone.now()
     pushes = BulkPush.objects.filter(pk=bulk.pk)
-    if pushes.filter(state=BulkPush.State.QUEUED).update(state=BulkPush.State.RUNNING, started_at=now,
-                                                         heartbeat_at=now, lease=lease):
+    if pushes.filter(state=BulkPush.State.QUEUED).update(
+        state=BulkPush.State.RUNNING, started_at=now, heartbeat_at=now, lease=lease
+    ):
         resumed = False
-    elif dead_pushes(now - STUCK_AFTER).filter(pk=bulk.pk, state=BulkPush.State.RUNNING).update(
-            heartbeat_at=now, lease=lease, resumes=F("resumes") + 1):
+    elif (
+        dead_pushes(now - STUCK_AFTER)
+        .filter(pk=bulk.pk, state=BulkPush.State.RUNNING)
+        .update(heartbeat_at=now, lease=lease, resumes=F("resumes") + 1)
+    ):
         resumed = True
     else:
         return None

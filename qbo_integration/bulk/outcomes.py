@@ -17,10 +17,12 @@ State = QboSyncJob.State
 
 def pending_orders() -> list[int]:
     """Draft orders marked ready, and posted orders changed since their last push (ids, in order)."""
-    drafts = Order.objects.filter(status=Order.Status.DRAFT, ready_to_push=True, qbo_doc_id__isnull=True,
-                                  lines__isnull=False)
+    drafts = Order.objects.filter(
+        status=Order.Status.DRAFT, ready_to_push=True, qbo_doc_id__isnull=True, lines__isnull=False
+    )
     changed = Order.objects.filter(status=Order.Status.POSTED_TO_QB, qbo_doc_id__isnull=False).exclude(
-        content_fingerprint=F("pushed_fingerprint"))
+        content_fingerprint=F("pushed_fingerprint")
+    )
     ids = set(drafts.values_list("pk", flat=True)) | set(changed.values_list("pk", flat=True))
     busy = set(QboSyncJob.objects.filter(order_id__in=ids, state__in=ACTIVE).values_list("order_id", flat=True))
     return sorted(ids - busy)

@@ -69,8 +69,11 @@ def _held_work(bulk: BulkPush) -> list[Work]:
     so the DocNumber look-up before creating finds what it created."""
     held = list(QboSyncJob.objects.filter(bulk_push=bulk, state=State.RUNNING, order__isnull=False))
     QboSyncJob.objects.filter(pk__in=[job.pk for job in held]).update(in_doubt=True, claimed_at=timezone.now())
-    orders = (Order.objects.filter(pk__in=[job.order_id for job in held])
-              .select_related("buyer").prefetch_related("lines__product"))
+    orders = (
+        Order.objects.filter(pk__in=[job.order_id for job in held])
+        .select_related("buyer")
+        .prefetch_related("lines__product")
+    )
     by_id = {order.pk: order for order in orders}
     return [Work(job, by_id[job.order_id]) for job in held if job.order_id in by_id]
 
@@ -126,10 +129,14 @@ def _bulk_run(bulk: BulkPush, pacer: Pacer, *, resumed: bool) -> BulkPush:
                 w.job.refresh_from_db()
                 crashed(w.job, e)
                 progress(bulk, pacer, failed=1)
-        return _bulk_done(bulk, pacer, BulkPush.State.FAILED,
-                          f"The push stopped on an unexpected error ({e.__class__.__name__}); its remaining orders "
-                          "are retried one by one. If this keeps happening, an operator should look at the worker "
-                          "logs.")
+        return _bulk_done(
+            bulk,
+            pacer,
+            BulkPush.State.FAILED,
+            f"The push stopped on an unexpected error ({e.__class__.__name__}); its remaining orders "
+            "are retried one by one. If this keeps happening, an operator should look at the worker "
+            "logs.",
+        )
     return _bulk_done(bulk, pacer, BulkPush.State.DONE, _bulk_summary(bulk, pacer))
 
 
@@ -147,11 +154,16 @@ def _bulk_release(bulk: BulkPush, work: list[Work], pacer: Pacer, error: QboErro
 
 
 def _bulk_abandon(bulk: BulkPush, pacer: Pacer) -> BulkPush:
-    error = QboTransientError(f"The push was interrupted {bulk.resumes} times; Kadouri retries this order on its "
-                              "own.", in_doubt=True)
+    error = QboTransientError(
+        f"The push was interrupted {bulk.resumes} times; Kadouri retries this order on its own.", in_doubt=True
+    )
     _bulk_release(bulk, _held_work(bulk), pacer, error)
-    return _bulk_done(bulk, pacer, BulkPush.State.FAILED,
-                      f"The worker stopped {bulk.resumes} times during this push; the orders it held retry one by one.")
+    return _bulk_done(
+        bulk,
+        pacer,
+        BulkPush.State.FAILED,
+        f"The worker stopped {bulk.resumes} times during this push; the orders it held retry one by one.",
+    )
 
 
 def _bulk_summary(bulk: BulkPush, pacer: Pacer) -> str:
@@ -165,7 +177,8 @@ def _bulk_summary(bulk: BulkPush, pacer: Pacer) -> str:
 
 def _bulk_done(bulk: BulkPush, pacer: Pacer, state: str, message: str) -> BulkPush:
     BulkPush.objects.filter(pk=bulk.pk, lease=bulk.lease).update(
-        state=state, message=message[:500], finished_at=timezone.now(), requests_used=pacer.used)
+        state=state, message=message[:500], finished_at=timezone.now(), requests_used=pacer.used
+    )
     bulk.refresh_from_db()
     return bulk
 
@@ -188,7 +201,10 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
         w.customer_id = refs.customers[w.order.buyer_id]
         w.fingerprint = w.order.compute_fingerprint()
         w.payload = mapping.sales_document_payload(
-            w.order, customer_id=w.customer_id, item_ids=refs.items,
-            term_id=terms.get(mapping.TERM_NAMES[w.order.terms].casefold()))
+            w.order,
+            customer_id=w.customer_id,
+            item_ids=refs.items,
+            term_id=terms.get(mapping.TERM_NAMES[w.order.terms].casefold()),
+        )
         ready.append(w)
     return ready

@@ -42,7 +42,7 @@ def bulk_creates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> None:
             continue
         _bulk_adopt(bulk, w, doc, pacer)
     for start in range(0, len(fresh), BATCH_MAX_ITEMS):
-        chunk = fresh[start:start + BATCH_MAX_ITEMS]
+        chunk = fresh[start : start + BATCH_MAX_ITEMS]
         items = [{"bId": f"j{w.job.pk}", "operation": "create", "Invoice": w.payload} for w in chunk]
         heartbeat(bulk, force=True)  # still this worker's push: never send a batch another worker now owns
         try:
@@ -92,8 +92,9 @@ def _current_documents(work: list[Work], pacer: Pacer, entities: tuple[str, ...]
     return current
 
 
-def _without_settled(bulk: BulkPush, work: list[Work], pacer: Pacer, *,
-                     entities: tuple[str, ...] = ("Invoice",)) -> tuple[list[Work], dict[tuple[str, str], dict]]:
+def _without_settled(
+    bulk: BulkPush, work: list[Work], pacer: Pacer, *, entities: tuple[str, ...] = ("Invoice",)
+) -> tuple[list[Work], dict[tuple[str, str], dict]]:
     """The single-order update's rules in bulk: the document read must be the order's own (a wrong link gets no
     write) and an invoice paid or voided in QuickBooks is not overwritten; such a job fails with the reason in
     the order's Activity Log. Returns the orders still to update, each with its write target, and the
@@ -105,8 +106,9 @@ def _without_settled(bulk: BulkPush, work: list[Work], pacer: Pacer, *,
         doc = current.get((entity, str(w.order.qbo_doc_id)))
         try:
             if doc is None:
-                raise QboNotFoundError(f"QuickBooks no longer has {entity.lower()} {w.order.qbo_doc_id}; "
-                                       "nothing was updated.")
+                raise QboNotFoundError(
+                    f"QuickBooks no longer has {entity.lower()} {w.order.qbo_doc_id}; nothing was updated."
+                )
             w.target = checked_target(w.job, w.order, doc)
             refuse_if_settled(entity, doc)
         except QboError as e:
@@ -121,9 +123,15 @@ def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: boo
     if not reapply:
         work, _ = _without_settled(bulk, work, pacer, entities=_entities(work))
     for start in range(0, len(work), BATCH_MAX_ITEMS):
-        chunk = work[start:start + BATCH_MAX_ITEMS]
-        items = [{"bId": f"j{w.job.pk}", "operation": "update", entity_of(w.order): mapping.sales_document_update(
-            w.payload, w.target)} for w in chunk]
+        chunk = work[start : start + BATCH_MAX_ITEMS]
+        items = [
+            {
+                "bId": f"j{w.job.pk}",
+                "operation": "update",
+                entity_of(w.order): mapping.sales_document_update(w.payload, w.target),
+            }
+            for w in chunk
+        ]
         prefix = "bulk-update-reapply:" if reapply else "bulk-update:"
         heartbeat(bulk, force=True)
         try:

@@ -15,8 +15,16 @@ class QboError(Exception):
 
     kind = "validation"
 
-    def __init__(self, message: str, *, code: str = "", detail: str = "", status: int | None = None,
-                 retry_at: datetime | None = None, in_doubt: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        detail: str = "",
+        status: int | None = None,
+        retry_at: datetime | None = None,
+        in_doubt: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message, self.code, self.detail, self.status = message, str(code or ""), detail[:1000], status
         self.retry_at, self.in_doubt = retry_at, in_doubt
@@ -92,13 +100,17 @@ def message_for(kind: str, code: str, detail: str, retry_at: datetime | None) ->
         when = f"at {display_when(retry_at)}" if retry_at else "shortly"
         return f"QuickBooks asked us to slow down{brief}. Kadouri pauses this company and retries {when}."
     if kind == "transient":
-        return (f"QuickBooks is busy or unreachable right now{brief}. Kadouri retries automatically; if this lasts, "
-                "check QuickBooks' status page.")
+        return (
+            f"QuickBooks is busy or unreachable right now{brief}. Kadouri retries automatically; if this lasts, "
+            "check QuickBooks' status page."
+        )
     if kind == "stale":
         return f"The document was changed in QuickBooks at the same time{brief}. Reload and try again."
     if kind == "duplicate":
-        return (f"QuickBooks already has a record with this name or number{brief}{reason}. Rename it in Kadouri, "
-                "or check QuickBooks for the existing record (see the Activity Log).")
+        return (
+            f"QuickBooks already has a record with this name or number{brief}{reason}. Rename it in Kadouri, "
+            "or check QuickBooks for the existing record (see the Activity Log)."
+        )
     if kind == "not_found":
         return f"QuickBooks cannot find this record{brief}; it may have been deleted in QuickBooks{reason}."
     if code == "6000":  # a business rule of the books (e.g. payments applied): settled in QuickBooks
@@ -124,8 +136,15 @@ def xml_fault(text: str) -> tuple[str, str] | None:
     return match.group(1), (detail.group(1).strip() if detail else "")
 
 
-def classify(*, code: str | int | None, status: int | None, detail: str = "", in_doubt: bool = False,
-             retry_at: datetime | None = None, token_rejected_as_auth: bool = False) -> QboError:
+def classify(
+    *,
+    code: str | int | None,
+    status: int | None,
+    detail: str = "",
+    in_doubt: bool = False,
+    retry_at: datetime | None = None,
+    token_rejected_as_auth: bool = False,
+) -> QboError:
     """One table from fault code (and HTTP status) to error class; docs/quickbooks/errors.md#fault-codes,
     docs/quickbooks/errors.md#what-python-quickbooks-raises. A rejected token raises TokenRejected so the caller can
     refresh the token and replay the request; with `token_rejected_as_auth` (a fault inside a batch answer, which cannot

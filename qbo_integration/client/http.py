@@ -10,11 +10,11 @@ QuickBooks' behaviours this relies on are described in docs/quickbooks.md, cited
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
 import requests
 from django.conf import settings
@@ -36,6 +36,7 @@ MAX_THROTTLE_PAUSE = timedelta(hours=1)
 
 
 # --- endpoints -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Endpoints:
@@ -78,6 +79,7 @@ def endpoints() -> Endpoints:
 
 
 # --- sessions and timeouts -------------------------------------------------------------------------
+
 
 def default_timeout() -> tuple[float, float]:
     return (5, settings.QBO_HTTP_TIMEOUT)
@@ -142,6 +144,7 @@ def _note_write(request_id: str | None) -> None:
 
 # --- one request -------------------------------------------------------------------------------------
 
+
 def throttle_until(response: requests.Response | None) -> datetime:
     """When a 429's pause ends: QuickBooks' Retry-After (ASCII digits only, at most an hour), else the default."""
     pause = DEFAULT_THROTTLE_PAUSE
@@ -158,8 +161,17 @@ def _fault_code_and_detail(e: QuickbooksException) -> tuple[str, str]:
 
 
 @sensitive_variables("access_token")
-def send(*, realm_id: str, access_token: str, method: str, path: str, params: dict | None = None,
-         body: str | None = None, content_type: str = "application/json", request_id: str | None = None) -> dict:
+def send(
+    *,
+    realm_id: str,
+    access_token: str,
+    method: str,
+    path: str,
+    params: dict | None = None,
+    body: str | None = None,
+    content_type: str = "application/json",
+    request_id: str | None = None,
+) -> dict:
     """One Accounting API request; `path` is relative to /v3/company/<realm>/. Raises a classified QboError
     (a 429's carries `retry_at`, the end of the pause it asks for) or TokenRejected."""
     qb = _build_qb(realm_id, access_token)
@@ -168,8 +180,9 @@ def send(*, realm_id: str, access_token: str, method: str, path: str, params: di
     if is_write:
         _note_write(request_id)
     try:
-        return qb.make_request(method, url, request_body=body, content_type=content_type,
-                               params=dict(params or {}), request_id=request_id)
+        return qb.make_request(
+            method, url, request_body=body, content_type=content_type, params=dict(params or {}), request_id=request_id
+        )
     except QuickbooksException as e:
         response = qb.session.last_response
         status = response.status_code if response is not None else None
@@ -180,7 +193,8 @@ def send(*, realm_id: str, access_token: str, method: str, path: str, params: di
         raise classify(code=code, status=status, detail=detail[:500], retry_at=retry_at, in_doubt=in_doubt) from None
     except (TypeError, ValueError):
         raise QboValidationError(
-            "QuickBooks answered with an unreadable fault; an operator should look at the logs.") from None
+            "QuickBooks answered with an unreadable fault; an operator should look at the logs."
+        ) from None
     except requests.RequestException as e:
         raise QboTransientError(
             message_for("transient", "", "", None), detail=e.__class__.__name__, in_doubt=is_write

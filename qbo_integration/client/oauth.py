@@ -37,8 +37,9 @@ class _TimedAuthClient(AuthClient):
 @sensitive_variables("client")
 def _auth_client() -> AuthClient:
     environment = settings.QBO_ENVIRONMENT if settings.QBO_ENVIRONMENT in INTUIT_ENDPOINTS else endpoints().discovery
-    client = _TimedAuthClient(settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET, settings.QBO_REDIRECT_URI,
-                              environment)
+    client = _TimedAuthClient(
+        settings.QBO_CLIENT_ID, settings.QBO_CLIENT_SECRET, settings.QBO_REDIRECT_URI, environment
+    )
     client.headers[HARD_EXPIRY_HEADER] = "true"
     return client
 
@@ -77,16 +78,21 @@ def _oauth_failure(e: Exception, action: str) -> QboError:
         except (ValueError, AttributeError):
             error = ""
         if error in {"invalid_grant", "invalid_client", "unauthorized_client"}:
-            detail = {"invalid_grant": "QuickBooks rejected the refresh token or code (invalid_grant)",
-                      "invalid_client": "QuickBooks rejected the client id or secret (invalid_client)",
-                      }.get(error, error)
+            detail = {
+                "invalid_grant": "QuickBooks rejected the refresh token or code (invalid_grant)",
+                "invalid_client": "QuickBooks rejected the client id or secret (invalid_client)",
+            }.get(error, error)
             return QboAuthError(f"{action} failed: {detail}. {RECONNECT_MESSAGE}", code=error, status=e.status_code)
         if e.status_code and e.status_code < 500:
             return QboAuthError(f"{action} failed (HTTP {e.status_code}). {RECONNECT_MESSAGE}", status=e.status_code)
-        return QboTransientError(f"{action} failed: QuickBooks' sign-in service answered HTTP {e.status_code}; "
-                                 "try again shortly.", status=e.status_code)
-    return QboTransientError(f"{action} failed: QuickBooks' sign-in service could not be reached "
-                             f"({e.__class__.__name__}); try again shortly.")
+        return QboTransientError(
+            f"{action} failed: QuickBooks' sign-in service answered HTTP {e.status_code}; try again shortly.",
+            status=e.status_code,
+        )
+    return QboTransientError(
+        f"{action} failed: QuickBooks' sign-in service could not be reached "
+        f"({e.__class__.__name__}); try again shortly."
+    )
 
 
 # Discovery answers that are not JSON or lack a field surface as ValueError / KeyError.
@@ -104,8 +110,9 @@ def _oauth(action: str, operation) -> tuple[AuthClient, Any]:
 
 
 def authorization_url(state: str) -> str:
-    _, url = _oauth("Reaching QuickBooks",
-                    lambda auth: auth.get_authorization_url([Scopes.ACCOUNTING], state_token=state))
+    _, url = _oauth(
+        "Reaching QuickBooks", lambda auth: auth.get_authorization_url([Scopes.ACCOUNTING], state_token=state)
+    )
     return url
 
 

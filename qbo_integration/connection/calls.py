@@ -40,8 +40,16 @@ def _send(conn: QboConnection, method: str, path: str, **kwargs) -> dict:
         raise
 
 
-def api_call(method: str, path: str, *, realm_id: str | None = None, params: dict | None = None,
-             body: Any = None, content_type: str = "application/json", request_id: str | None = None) -> dict:
+def api_call(
+    method: str,
+    path: str,
+    *,
+    realm_id: str | None = None,
+    params: dict | None = None,
+    body: Any = None,
+    content_type: str = "application/json",
+    request_id: str | None = None,
+) -> dict:
     """One QuickBooks Accounting API request; `path` is relative to /v3/company/<realm>/."""
     conn = connection_for_call(realm_id)
     raise_if_paused(conn)
@@ -87,13 +95,25 @@ def update(entity: str, payload: dict, *, request_id: str, realm_id: str | None 
 def void_invoice(invoice_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:
     # python-quickbooks' void() takes no requestid (docs/quickbooks/libraries.md#writes-and-queries), so post it
     # ourselves.
-    return api_call("POST", "invoice", params={"operation": "void"}, body={"Id": invoice_id, "SyncToken": sync_token},
-                    request_id=request_id, realm_id=realm_id)["Invoice"]
+    return api_call(
+        "POST",
+        "invoice",
+        params={"operation": "void"},
+        body={"Id": invoice_id, "SyncToken": sync_token},
+        request_id=request_id,
+        realm_id=realm_id,
+    )["Invoice"]
 
 
 def delete(entity: str, entity_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:
-    return api_call("POST", entity.lower(), params={"operation": "delete"},
-                    body={"Id": entity_id, "SyncToken": sync_token}, request_id=request_id, realm_id=realm_id)
+    return api_call(
+        "POST",
+        entity.lower(),
+        params={"operation": "delete"},
+        body={"Id": entity_id, "SyncToken": sync_token},
+        request_id=request_id,
+        realm_id=realm_id,
+    )
 
 
 def query(sql: str, *, realm_id: str | None = None) -> dict:
@@ -106,8 +126,9 @@ def batch(items: list[dict], *, realm_id: str | None = None, request_id: str | N
     # At most 30 items per batch (docs/quickbooks/api.md#batch); each answer carries its bId and either the entity or a
     # Fault. A batch `requestid` is at most 36 characters and its bIds at most 10 (docs/quickbooks/api.md#batch,
     # docs/quickbooks/api.md#idempotent-writes-requestid).
-    return api_call("POST", "batch", body={"BatchItemRequest": items}, realm_id=realm_id,
-                    request_id=request_id).get("BatchItemResponse", [])
+    return api_call("POST", "batch", body={"BatchItemRequest": items}, realm_id=realm_id, request_id=request_id).get(
+        "BatchItemResponse", []
+    )
 
 
 def cdc(entities: list[str], changed_since: datetime, *, realm_id: str | None = None) -> dict:

@@ -44,11 +44,15 @@ def _accept_state(session, state: str) -> None:
     """Only the callback carrying this session's pending state may use (and so end) the connect in progress."""
     expected = session.get(STATE_SESSION_KEY)
     if not expected or not state:
-        raise InvalidCallback("This QuickBooks sign-in link is invalid: it was already used or did not start here. "
-                              "Nothing was changed. Click Connect on the Settings page to connect.")
+        raise InvalidCallback(
+            "This QuickBooks sign-in link is invalid: it was already used or did not start here. "
+            "Nothing was changed. Click Connect on the Settings page to connect."
+        )
     if not secrets.compare_digest(str(expected.get("value", "")).encode(), state.encode()):
-        raise InvalidCallback("This QuickBooks sign-in link is invalid: it could not be verified (state mismatch). "
-                              "Nothing was changed. Click Connect on the Settings page to connect.")
+        raise InvalidCallback(
+            "This QuickBooks sign-in link is invalid: it could not be verified (state mismatch). "
+            "Nothing was changed. Click Connect on the Settings page to connect."
+        )
     session.pop(STATE_SESSION_KEY, None)
     if time.time() - float(expected.get("issued", 0)) > STATE_MAX_AGE_SECONDS:
         raise ConnectError("The QuickBooks sign-in took too long and expired. Click Connect again.")
@@ -105,8 +109,12 @@ def oauth_callback(*, session, params, user) -> QboConnection:
     company_name = clean_inbound_line(info.get("CompanyName") or "")[:255]
     conn, replaced = _save_connection(realm_id, tokens, user, company_name=company_name)
     note = _revoke_replaced(replaced)
-    log_event(realm_id=realm_id, event=IntegrationLog.Event.CONNECTED,
-                     message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}", user=user)
+    log_event(
+        realm_id=realm_id,
+        event=IntegrationLog.Event.CONNECTED,
+        message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}",
+        user=user,
+    )
     return conn
 
 
@@ -114,8 +122,9 @@ def _exchange_code(code: str, realm_id: str, user) -> oauth.TokenSet:
     try:
         return oauth.exchange_code(code, realm_id if is_realm_id(realm_id) else "")
     except QboError as e:
-        log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
-                         message=e.message, user=user)
+        log_event(
+            realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED, message=e.message, user=user
+        )
         raise ConnectError(e.message) from None
 
 
@@ -123,16 +132,21 @@ def _verify_company(tokens: oauth.TokenSet, realm_id: str) -> dict:
     if not realm_id:
         raise ConnectError("QuickBooks sent back an incomplete answer (no company id). Click Connect again.")
     if not is_realm_id(realm_id):
-        raise ConnectError("QuickBooks sent back an invalid company id (it must be digits 0-9). "
-                           "Nothing was changed. Click Connect again.")
+        raise ConnectError(
+            "QuickBooks sent back an invalid company id (it must be digits 0-9). "
+            "Nothing was changed. Click Connect again."
+        )
     try:
         return _company_info_with_new_tokens(tokens, realm_id)
     except QboAuthError:
-        raise ConnectError(f"QuickBooks did not confirm company {realm_id}: this sign-in was not granted for it. "
-                           "Nothing was changed. Click Connect and choose the company again.") from None
+        raise ConnectError(
+            f"QuickBooks did not confirm company {realm_id}: this sign-in was not granted for it. "
+            "Nothing was changed. Click Connect and choose the company again."
+        ) from None
     except QboError as e:
-        raise ConnectError(f"Kadouri could not confirm the company with QuickBooks, so nothing was changed: "
-                           f"{e.message}") from None
+        raise ConnectError(
+            f"Kadouri could not confirm the company with QuickBooks, so nothing was changed: {e.message}"
+        ) from None
 
 
 @sensitive_variables("tokens")
@@ -140,8 +154,9 @@ def _company_info_with_new_tokens(tokens: oauth.TokenSet, realm_id: str) -> dict
     """Reads CompanyInfo with tokens that are not stored yet: QuickBooks answers only if they were granted
     for `realm_id` (403 otherwise), which proves which company a sign-in connected before anything is saved."""
     try:
-        return http.send(realm_id=realm_id, access_token=tokens.access_token, method="GET",
-                         path=f"companyinfo/{realm_id}")["CompanyInfo"]
+        return http.send(
+            realm_id=realm_id, access_token=tokens.access_token, method="GET", path=f"companyinfo/{realm_id}"
+        )["CompanyInfo"]
     except TokenRejected:
         raise QboAuthError("QuickBooks did not accept the new sign-in's access token.", status=401) from None
     except KeyError:
@@ -154,8 +169,12 @@ def _discard_new_grant(tokens: oauth.TokenSet, realm_id: str, user, reason: str)
         oauth.revoke(tokens.refresh_token)
     except QboError as e:
         note = f"Revoking the new sign-in at QuickBooks failed ({e.message})."
-    log_event(realm_id=_loggable_realm(realm_id), event=IntegrationLog.Event.CONNECT_FAILED,
-                     message=f"{reason} Company id in the answer: {ascii(realm_id[:40])}. {note}", user=user)
+    log_event(
+        realm_id=_loggable_realm(realm_id),
+        event=IntegrationLog.Event.CONNECT_FAILED,
+        message=f"{reason} Company id in the answer: {ascii(realm_id[:40])}. {note}",
+        user=user,
+    )
 
 
 def _loggable_realm(realm_id: str) -> str:
@@ -164,8 +183,9 @@ def _loggable_realm(realm_id: str) -> str:
 
 @transaction.atomic
 @sensitive_variables("tokens")
-def _save_connection(realm_id: str, tokens: oauth.TokenSet, user, *,
-                     company_name: str) -> tuple[QboConnection, list[str]]:
+def _save_connection(
+    realm_id: str, tokens: oauth.TokenSet, user, *, company_name: str
+) -> tuple[QboConnection, list[str]]:
     """Returns the connection and the refresh tokens of the sign-ins it replaced (to revoke once committed)."""
     rows = list(QboConnection.objects.select_for_update().order_by("pk"))
     replaced = [row.refresh_token for row in rows if row.refresh_token]
@@ -210,8 +230,12 @@ def disconnect(*, user) -> QboConnection | None:
     conn.access_expires_at = conn.refresh_expires_at = None
     conn.state = QboConnection.State.DISCONNECTED
     conn.save()
-    log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.DISCONNECTED,
-                     message=f"Disconnected by {user.get_username()}.{note}", user=user)
+    log_event(
+        realm_id=conn.realm_id,
+        event=IntegrationLog.Event.DISCONNECTED,
+        message=f"Disconnected by {user.get_username()}.{note}",
+        user=user,
+    )
     return conn
 
 
@@ -219,12 +243,19 @@ def disconnect(*, user) -> QboConnection | None:
 def clear_linked_ids(*, user) -> dict[str, int]:
     """For switching companies: forget every QuickBooks id of the old company."""
     counts = {
-        "accounts": Account.objects.filter(qbo_customer_id__isnull=False).update(qbo_customer_id=None,
-                                                                                 qbo_sync_token=""),
+        "accounts": Account.objects.filter(qbo_customer_id__isnull=False).update(
+            qbo_customer_id=None, qbo_sync_token=""
+        ),
         "products": Product.objects.filter(qbo_item_id__isnull=False).update(qbo_item_id=None, qbo_sync_token=""),
         "orders": Order.objects.filter(qbo_doc_id__isnull=False).update(
-            qbo_doc_id=None, qbo_doc_number="", qbo_doc_type="", qbo_sync_token="", qbo_balance=None, qbo_total=None,
-            pushed_fingerprint="", qbo_link_problem="",
+            qbo_doc_id=None,
+            qbo_doc_number="",
+            qbo_doc_type="",
+            qbo_sync_token="",
+            qbo_balance=None,
+            qbo_total=None,
+            pushed_fingerprint="",
+            qbo_link_problem="",
         ),
     }
     # Creates in doubt belong to the old company: replaying them to a new one would create blind.
@@ -233,8 +264,12 @@ def clear_linked_ids(*, user) -> dict[str, int]:
     old = QboConnection.objects.filter(state=QboConnection.State.DISCONNECTED)
     realms = list(old.values_list("realm_id", flat=True))
     old.delete()
-    log_event(realm_id=",".join(realms), event=IntegrationLog.Event.IDS_CLEARED,
-                     message=f"QuickBooks ids cleared by {user.get_username()}: {counts}.", user=user)
+    log_event(
+        realm_id=",".join(realms),
+        event=IntegrationLog.Event.IDS_CLEARED,
+        message=f"QuickBooks ids cleared by {user.get_username()}: {counts}.",
+        user=user,
+    )
     return counts
 
 
@@ -245,10 +280,20 @@ def status_json() -> dict:
         return value.isoformat() if value else None
 
     if conn is None:
-        return {"connected": False, "state": QboConnection.State.DISCONNECTED, "realmId": None, "companyName": None,
-                "environment": settings.QBO_ENVIRONMENT, "accessTokenExpiresAt": None,
-                "refreshTokenExpiresAt": None, "refreshTokenHardExpiresAt": None, "lastSuccessfulCallAt": None,
-                "lastError": None, "lastErrorAt": None, "pausedUntil": None}
+        return {
+            "connected": False,
+            "state": QboConnection.State.DISCONNECTED,
+            "realmId": None,
+            "companyName": None,
+            "environment": settings.QBO_ENVIRONMENT,
+            "accessTokenExpiresAt": None,
+            "refreshTokenExpiresAt": None,
+            "refreshTokenHardExpiresAt": None,
+            "lastSuccessfulCallAt": None,
+            "lastError": None,
+            "lastErrorAt": None,
+            "pausedUntil": None,
+        }
     return {
         "connected": conn.state == QboConnection.State.CONNECTED,
         "state": conn.state,

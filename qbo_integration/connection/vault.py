@@ -92,8 +92,11 @@ def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None
             store_tokens(conn, tokens)
             conn.last_refreshed_at = timezone.now()
             conn.save()
-            log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESHED,
-                      message=f"Access token refreshed; valid until {display_when(tokens.access_expires_at)}.")
+            log_event(
+                realm_id=conn.realm_id,
+                event=IntegrationLog.Event.REFRESHED,
+                message=f"Access token refreshed; valid until {display_when(tokens.access_expires_at)}.",
+            )
             return conn
     raise failure
 
@@ -101,8 +104,9 @@ def refresh_connection(conn_pk: int, *, rejected_access_token: str | None = None
 def _raise_if_refresh_just_failed(conn: QboConnection, waiting_since: datetime) -> None:
     """A transient refresh failure that happened while this caller waited for the lock is its answer too:
     a burst of callers makes one attempt, not one each."""
-    failed = IntegrationLog.objects.filter(realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESH_FAILED,
-                                           created_at__gte=waiting_since).first()
+    failed = IntegrationLog.objects.filter(
+        realm_id=conn.realm_id, event=IntegrationLog.Event.REFRESH_FAILED, created_at__gte=waiting_since
+    ).first()
     if failed is not None:
         raise QboTransientError(failed.message)
 
@@ -135,6 +139,7 @@ def connection_for_call(realm_id: str | None = None) -> QboConnection:
 
 # --- the company's pause after a 429 ---------------------------------------------------------------
 
+
 def raise_if_paused(conn: QboConnection) -> None:
     if conn.paused_until and conn.paused_until > timezone.now():
         raise paused_error(conn.paused_until)
@@ -143,6 +148,9 @@ def raise_if_paused(conn: QboConnection) -> None:
 def pause_company(conn: QboConnection, until: datetime) -> datetime:
     """Every worker holds this company's calls until `until` (QuickBooks throttled it)."""
     QboConnection.objects.filter(pk=conn.pk).update(paused_until=until)
-    log_event(realm_id=conn.realm_id, event=IntegrationLog.Event.THROTTLED,
-              message=f"QuickBooks throttled this company (429); every worker pauses until {display_when(until)}.")
+    log_event(
+        realm_id=conn.realm_id,
+        event=IntegrationLog.Event.THROTTLED,
+        message=f"QuickBooks throttled this company (429); every worker pauses until {display_when(until)}.",
+    )
     return until

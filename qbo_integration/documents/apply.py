@@ -97,26 +97,46 @@ def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
     doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
     if (old_total, old_balance, old_payment) == (order.qbo_total, order.qbo_balance, order.payment_status):
         return Outcome(False, f"Order {order.number}: invoice {doc} has no change that matters to Kadouri.")
-    log_kw = dict(order=order, user_name=cause.user_name, details=cause.details(
-        invoice_id=order.qbo_doc_id, total=str(order.qbo_total), balance=str(order.qbo_balance),
-        payment_status=order.payment_status))
-    if old_balance is not None and order.qbo_balance is not None and order.qbo_balance < old_balance \
-            and old_total == order.qbo_total:
+    log_kw = dict(
+        order=order,
+        user_name=cause.user_name,
+        details=cause.details(
+            invoice_id=order.qbo_doc_id,
+            total=str(order.qbo_total),
+            balance=str(order.qbo_balance),
+            payment_status=order.payment_status,
+        ),
+    )
+    if (
+        old_balance is not None
+        and order.qbo_balance is not None
+        and order.qbo_balance < old_balance
+        and old_total == order.qbo_total
+    ):
         text = partial_payment_text(order)
         order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=text, **log_kw)
     else:
-        prefix = _reversal_text(cause) if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total \
+        prefix = (
+            _reversal_text(cause)
+            if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total
             else f"Invoice {doc} updated in QuickBooks"
-        text = (f"{prefix}: total {display_money(old_total)} → {display_money(order.qbo_total)}, balance "
-                f"{display_money(old_balance)} → {display_money(order.qbo_balance)} ({order.get_payment_status_display().lower()})")
+        )
+        text = (
+            f"{prefix}: total {display_money(old_total)} → {display_money(order.qbo_total)}, balance "
+            f"{display_money(old_balance)} → {display_money(order.qbo_balance)} "
+            f"({order.get_payment_status_display().lower()})"
+        )
         order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
     return Outcome(True, f"Order {order.number}: {text}.")
 
 
 def _not_followed(order: Order, entity: str, doc_id: str) -> Outcome:
     """A late event for a document the order no longer follows (an estimate whose order moved to its invoice)."""
-    return Outcome(False, f"Order {order.number} follows {entity_of(order).lower()} "
-                          f"#{order.qbo_doc_number or order.qbo_doc_id}, not {entity.lower()} {doc_id}: nothing applied.")
+    return Outcome(
+        False,
+        f"Order {order.number} follows {entity_of(order).lower()} "
+        f"#{order.qbo_doc_number or order.qbo_doc_id}, not {entity.lower()} {doc_id}: nothing applied.",
+    )
 
 
 def _checked_link(order: Order, entity: str, doc_id: str, doc: dict | None, cause: Cause) -> Outcome | None:
@@ -133,8 +153,9 @@ def _checked_link(order: Order, entity: str, doc_id: str, doc: dict | None, caus
     return None
 
 
-def invoice_apply(*, order_id: int, doc_id: str, invoice: dict | None, cause: Cause, void_hint: bool = False,
-                  force: bool = False) -> Outcome:
+def invoice_apply(
+    *, order_id: int, doc_id: str, invoice: dict | None, cause: Cause, void_hint: bool = False, force: bool = False
+) -> Outcome:
     """Applies QuickBooks invoice `doc_id` (None = deleted) to its order (documents.document_apply), never moving
     backwards and only while the order follows that very invoice. `force` (an operator taking QuickBooks'
     values) skips the version checks, never the link check."""
@@ -147,24 +168,39 @@ def invoice_apply(*, order_id: int, doc_id: str, invoice: dict | None, cause: Ca
         if invoice is not None:
             seen = Version.of(invoice).compare(order.qbo_sync_token, order.qbo_last_updated)
             if seen < 0 and not force:
-                return Outcome(False, f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
-                                      f"(SyncToken {invoice.get('SyncToken')}, Kadouri has {order.qbo_sync_token}).")
+                return Outcome(
+                    False,
+                    f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
+                    f"(SyncToken {invoice.get('SyncToken')}, Kadouri has {order.qbo_sync_token}).",
+                )
         before = (order.qbo_total, order.qbo_balance, order.payment_status)
-        change = document_apply(order=order, doc=invoice, entity="Invoice", actor=_actor(cause), void_hint=void_hint,
-                                reopened_because=_reversal_text(cause))
+        change = document_apply(
+            order=order,
+            doc=invoice,
+            entity="Invoice",
+            actor=_actor(cause),
+            void_hint=void_hint,
+            reopened_because=_reversal_text(cause),
+        )
         if change:
             return Outcome(True, _change_text(order, change, cause))
         if order.qbo_doc_state in GONE_STATES:
-            return Outcome(False, f"Order {order.number}: invoice already {order.qbo_doc_state.lower()}; nothing changed.")
+            return Outcome(
+                False, f"Order {order.number}: invoice already {order.qbo_doc_state.lower()}; nothing changed."
+            )
         if seen == 0 and not force:
             # An echo of Kadouri's own write or a duplicate: values refreshed silently, nothing logged.
-            return Outcome(False, f"Order {order.number}: invoice {order.qbo_doc_id} SyncToken "
-                                  f"{order.qbo_sync_token} already known; nothing changed.")
+            return Outcome(
+                False,
+                f"Order {order.number}: invoice {order.qbo_doc_id} SyncToken "
+                f"{order.qbo_sync_token} already known; nothing changed.",
+            )
         return _amounts_changed(order, before, cause)
 
 
-def estimate_apply(*, order_id: int, doc_id: str, estimate: dict | None, cause: Cause, force: bool = False,
-                   invoice: dict | None = None) -> Outcome:
+def estimate_apply(
+    *, order_id: int, doc_id: str, estimate: dict | None, cause: Cause, force: bool = False, invoice: dict | None = None
+) -> Outcome:
     """Applies QuickBooks estimate `doc_id` (None = deleted) to its order while the order still follows it; an
     `invoice` made from it moves the order to that invoice. A late event for an estimate whose order already
     follows its invoice changes nothing (it once moved an order onto another order's invoice)."""
@@ -185,8 +221,13 @@ def _estimate_changed(order: Order, estimate: dict | None, cause: Cause, *, forc
             return Outcome(False, f"Order {order.number}: estimate already deleted.")
         document_store(order, None, entity="Estimate")
         text = f"Estimate {doc} deleted in QuickBooks; the order stays {order.get_status_display().lower()}"
-        order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
-                           user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id))
+        order_activity_log(
+            order=order,
+            activity_type=OrderActivity.Type.SYNCED_FROM_QB,
+            description=text,
+            user_name=cause.user_name,
+            details=cause.details(estimate_id=order.qbo_doc_id),
+        )
         return Outcome(True, f"Order {order.number}: {text}.")
     version = Version.of(estimate)
     seen = version.compare(order.qbo_sync_token, order.qbo_last_updated)
@@ -203,10 +244,16 @@ def _estimate_changed(order: Order, estimate: dict | None, cause: Cause, *, forc
     elif state != old_state:
         text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
     else:
-        text = f"Estimate {doc} updated in QuickBooks: total {display_money(old_total)} → {display_money(order.qbo_total)}"
-    order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text,
-                       user_name=cause.user_name, details=cause.details(estimate_id=order.qbo_doc_id, state=state,
-                                                                        invoices=invoices))
+        text = (
+            f"Estimate {doc} updated in QuickBooks: total {display_money(old_total)} → {display_money(order.qbo_total)}"
+        )
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.SYNCED_FROM_QB,
+        description=text,
+        user_name=cause.user_name,
+        details=cause.details(estimate_id=order.qbo_doc_id, state=state, invoices=invoices),
+    )
     return Outcome(True, f"Order {order.number}: {text}.")
 
 
@@ -214,11 +261,18 @@ def _follow_converting_invoice(order: Order, invoice: dict, cause: Cause) -> Out
     """Converted in QuickBooks, not through Kadouri: the order now follows the invoice, so its payments reach
     the order (the estimate is closed and changes no more)."""
     estimate_ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
-    text = (f"Estimate {estimate_ref} converted to invoice #{invoice.get('DocNumber') or invoice.get('Id')} in "
-            "QuickBooks; the order now follows the invoice")
+    text = (
+        f"Estimate {estimate_ref} converted to invoice #{invoice.get('DocNumber') or invoice.get('Id')} in "
+        "QuickBooks; the order now follows the invoice"
+    )
     # The conversion first, then what the invoice brings (a payment already on it): the log reads in order.
-    order_activity_log(order=order, activity_type=OrderActivity.Type.ESTIMATE_CONVERTED, description=text,
-                       user_name=cause.user_name, details=cause.details(invoice_id=str(invoice.get("Id"))))
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.ESTIMATE_CONVERTED,
+        description=text,
+        user_name=cause.user_name,
+        details=cause.details(invoice_id=str(invoice.get("Id"))),
+    )
     follow_invoice(order=order, invoice=invoice, actor=_actor(cause))
     return Outcome(True, f"Order {order.number}: {text}.")
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from orders.models import Order, to_cents
-
 
 ZERO = Decimal("0.00")
 
@@ -117,7 +116,7 @@ def parse_time(value) -> datetime | None:
         return None
     if moment is None:
         return None
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt_timezone.utc)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
 def payment_invoice_ids(payment: dict | None) -> list[str]:

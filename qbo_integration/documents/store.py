@@ -30,14 +30,18 @@ VOIDED_TEXT = "Invoice voided in QuickBooks"
 # whose DocNumber is neither the order's number nor the number QuickBooks gave it when Kadouri linked it is a
 # wrong link: nothing is applied from it and nothing is sent to it (docs/quickbooks.md#wrong-links).
 
+
 def entity_of(order: Order) -> str:
     return ENTITY_OF_TYPE.get(order.qbo_doc_type, "Invoice")
 
 
 def follows(order: Order, entity: str, doc_id) -> bool:
     """True when the order's link is exactly this QuickBooks document (type and id)."""
-    return bool(order.qbo_doc_id) and order.qbo_doc_type == TYPE_OF_ENTITY.get(entity) \
+    return (
+        bool(order.qbo_doc_id)
+        and order.qbo_doc_type == TYPE_OF_ENTITY.get(entity)
         and str(order.qbo_doc_id) == str(doc_id)
+    )
 
 
 def known_numbers(order: Order) -> list[str]:
@@ -50,12 +54,16 @@ def link_problem(order: Order, entity: str, doc: dict | None) -> str:
         return ""
     doc_id = str(doc.get("Id") or "")
     if not follows(order, entity, doc_id):
-        return (f"QuickBooks {entity.lower()} {doc_id} is not the document order {order.number} follows "
-                f"({entity_of(order).lower()} {order.qbo_doc_id or 'none'}).")
+        return (
+            f"QuickBooks {entity.lower()} {doc_id} is not the document order {order.number} follows "
+            f"({entity_of(order).lower()} {order.qbo_doc_id or 'none'})."
+        )
     number = str(doc.get("DocNumber") or "")
     if number and number not in known_numbers(order):
-        return (f"QuickBooks {entity.lower()} {doc_id} carries number {number}, not this order's "
-                f"{' or '.join(known_numbers(order))}: it is another document.")
+        return (
+            f"QuickBooks {entity.lower()} {doc_id} carries number {number}, not this order's "
+            f"{' or '.join(known_numbers(order))}: it is another document."
+        )
     return ""
 
 
@@ -84,9 +92,15 @@ def link_problem_record(*, order: Order, problem: str, actor: Actor) -> bool:
         return False
     order.qbo_link_problem = problem[:500]
     order.save(update_fields=["qbo_link_problem", "updated_at"])
-    order_activity_log(order=order, activity_type=OrderActivity.Type.CONFLICT, user=actor.user,
-                       user_name=actor.user_name, ip=actor.ip, description=f"Wrong QuickBooks link: {problem}",
-                       details=actor.details | {"docId": order.qbo_doc_id, "docType": order.qbo_doc_type})
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.CONFLICT,
+        user=actor.user,
+        user_name=actor.user_name,
+        ip=actor.ip,
+        description=f"Wrong QuickBooks link: {problem}",
+        details=actor.details | {"docId": order.qbo_doc_id, "docType": order.qbo_doc_type},
+    )
     return True
 
 
@@ -96,17 +110,25 @@ def link_problem_clear(*, order: Order, actor: Actor) -> None:
         return
     order.qbo_link_problem = ""
     order.save(update_fields=["qbo_link_problem", "updated_at"])
-    order_activity_log(order=order, activity_type=OrderActivity.Type.SYNCED_FROM_QB, user=actor.user,
-                       user_name=actor.user_name, ip=actor.ip,
-                       description=f"QuickBooks {entity_of(order).lower()} {order.qbo_doc_id} carries this order's "
-                                   "number again; the link is sound and syncing resumes.",
-                       details=actor.details | {"docId": order.qbo_doc_id})
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.SYNCED_FROM_QB,
+        user=actor.user,
+        user_name=actor.user_name,
+        ip=actor.ip,
+        description=f"QuickBooks {entity_of(order).lower()} {order.qbo_doc_id} carries this order's "
+        "number again; the link is sound and syncing resumes.",
+        details=actor.details | {"docId": order.qbo_doc_id},
+    )
 
 
 def older_than_stored(order: Order, doc: dict, *, entity: str) -> bool:
     """True when `doc` is an older version of the very document the (locked) order follows: a webhook stored a
     newer one between QuickBooks' answer and the lock. Another document (an estimate's invoice) is never older."""
-    return follows(order, entity, doc.get("Id")) and Version.of(doc).compare(order.qbo_sync_token, order.qbo_last_updated) < 0
+    return (
+        follows(order, entity, doc.get("Id"))
+        and Version.of(doc).compare(order.qbo_sync_token, order.qbo_last_updated) < 0
+    )
 
 
 @dataclass(frozen=True)
@@ -124,14 +146,18 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
     SyncToken and last-updated time. None (deleted) changes only the state. Only ever the order's own document:
     a link is made by `document_link` or `follow_invoice`, never here."""
     if doc is not None and not follows(order, entity, doc.get("Id")):
-        raise ValueError(f"order {order.pk} follows {order.qbo_doc_type} {order.qbo_doc_id}, not {entity} {doc.get('Id')}")
+        raise ValueError(
+            f"order {order.pk} follows {order.qbo_doc_type} {order.qbo_doc_id}, not {entity} {doc.get('Id')}"
+        )
     order.qbo_doc_state = doc_state(entity, doc, void_hint=void_hint)
     fields = ["qbo_doc_state", "updated_at"]
     if doc is not None:
         order.qbo_doc_number = str(doc.get("DocNumber") or order.qbo_doc_number or "")[:21]
         if doc.get("SyncToken") is not None:
             order.qbo_sync_token = str(doc["SyncToken"])
-        order.qbo_last_updated = parse_time((doc.get("MetaData") or {}).get("LastUpdatedTime")) or order.qbo_last_updated
+        order.qbo_last_updated = (
+            parse_time((doc.get("MetaData") or {}).get("LastUpdatedTime")) or order.qbo_last_updated
+        )
         order.qbo_total = money(doc.get("TotalAmt"))
         fields += ["qbo_doc_number", "qbo_sync_token", "qbo_last_updated", "qbo_total"]
         if entity == "Invoice":
@@ -142,8 +168,17 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
     order.save(update_fields=fields)
 
 
-def document_apply(*, order: Order, doc: dict | None, entity: str, actor: Actor, void_hint: bool = False,
-                   voided_text: str = "", reopened_because: str = "", payments_since: tuple | None = None) -> str:
+def document_apply(
+    *,
+    order: Order,
+    doc: dict | None,
+    entity: str,
+    actor: Actor,
+    void_hint: bool = False,
+    voided_text: str = "",
+    reopened_because: str = "",
+    payments_since: tuple | None = None,
+) -> str:
     """Applies QuickBooks' document (None = deleted) to the locked order: its values, then the status change
     they imply, each with its activity entry — voided or deleted → cancelled; balance 0 → paid; a paid order
     whose balance opens again → posted. Returns what changed: "cancelled", "paid", "reopened" or "".
@@ -155,31 +190,50 @@ def document_apply(*, order: Order, doc: dict | None, entity: str, actor: Actor,
         return ""
     ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
     who = {"by": actor.user, "user_name": actor.user_name, "ip": actor.ip}
-    log_kw = {"order": order, "user": actor.user, "user_name": actor.user_name, "ip": actor.ip,
-              "details": actor.details | {"invoice_id": order.qbo_doc_id, "total": str(order.qbo_total),
-                                          "balance": str(order.qbo_balance), "payment_status": order.payment_status,
-                                          "state": order.qbo_doc_state}}
+    log_kw = {
+        "order": order,
+        "user": actor.user,
+        "user_name": actor.user_name,
+        "ip": actor.ip,
+        "details": actor.details
+        | {
+            "invoice_id": order.qbo_doc_id,
+            "total": str(order.qbo_total),
+            "balance": str(order.qbo_balance),
+            "payment_status": order.payment_status,
+            "state": order.qbo_doc_state,
+        },
+    }
     if order.qbo_doc_state in GONE_STATES:
         if order.status == Order.Status.CANCELLED and old_state == order.qbo_doc_state:
             return ""
         how = order.qbo_doc_state.lower()
         if order.status != Order.Status.CANCELLED:
-            order_set_status(order=order, status=Order.Status.CANCELLED, reason=f"invoice {ref} was {how} in QuickBooks",
-                             **who)
+            order_set_status(
+                order=order, status=Order.Status.CANCELLED, reason=f"invoice {ref} was {how} in QuickBooks", **who
+            )
         text = voided_text or VOIDED_TEXT + ("" if how == "voided" else f" (invoice {ref} was deleted)")
         order_activity_log(activity_type=OrderActivity.Type.INVOICE_VOIDED, description=text, **log_kw)
         return "cancelled"
     paid = order.payment_status == Order.PaymentStatus.PAID
     if paid and order.status in (Order.Status.DRAFT, Order.Status.POSTED_TO_QB):
-        order_set_status(order=order, status=Order.Status.PAID, reason=f"invoice {ref} balance reached $0.00 in QuickBooks",
-                         **who)
+        order_set_status(
+            order=order, status=Order.Status.PAID, reason=f"invoice {ref} balance reached $0.00 in QuickBooks", **who
+        )
         order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=paid_text(order), **log_kw)
         return "paid"
     if not paid and order.status == Order.Status.PAID:
-        order_set_status(order=order, status=Order.Status.POSTED_TO_QB,
-                         reason=f"invoice {ref} has an open balance again in QuickBooks", **who)
-        order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB,
-                           description=reopened_text(order, reopened_because), **log_kw)
+        order_set_status(
+            order=order,
+            status=Order.Status.POSTED_TO_QB,
+            reason=f"invoice {ref} has an open balance again in QuickBooks",
+            **who,
+        )
+        order_activity_log(
+            activity_type=OrderActivity.Type.SYNCED_FROM_QB,
+            description=reopened_text(order, reopened_because),
+            **log_kw,
+        )
         return "reopened"
     if payments_since is not None:
         _payment_seen_log(order=order, before=payments_since, actor=actor)
@@ -208,34 +262,54 @@ def document_link(order: Order, doc: dict, *, doc_type: str) -> None:
     order.qbo_doc_type, order.qbo_doc_id = doc_type, str(doc["Id"])
     order.qbo_doc_number = str(doc.get("DocNumber") or "")[:21]
     order.qbo_sync_token, order.qbo_last_updated, order.qbo_link_problem = "", None, ""
-    order.save(update_fields=["qbo_doc_type", "qbo_doc_id", "qbo_doc_number", "qbo_sync_token", "qbo_last_updated",
-                              "qbo_link_problem", "updated_at"])
+    order.save(
+        update_fields=[
+            "qbo_doc_type",
+            "qbo_doc_id",
+            "qbo_doc_number",
+            "qbo_sync_token",
+            "qbo_last_updated",
+            "qbo_link_problem",
+            "updated_at",
+        ]
+    )
 
 
 def paid_text(order: Order) -> str:
-    return f"{PAID_TEXT} (invoice #{order.qbo_doc_number or order.qbo_doc_id}: {display_money(order.qbo_total)} paid in full)"
+    number = order.qbo_doc_number or order.qbo_doc_id
+    return f"{PAID_TEXT} (invoice #{number}: {display_money(order.qbo_total)} paid in full)"
 
 
 def reopened_text(order: Order, because: str) -> str:
-    return (f"{because or 'Invoice balance went up in QuickBooks'} - invoice #{order.qbo_doc_number or order.qbo_doc_id} "
-            f"balance is {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}; the order is "
-            f"{order.get_payment_status_display().lower()} again")
+    return (
+        f"{because or 'Invoice balance went up in QuickBooks'} - invoice #{order.qbo_doc_number or order.qbo_doc_id} "
+        f"balance is {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}; the order is "
+        f"{order.get_payment_status_display().lower()} again"
+    )
 
 
 def partial_payment_text(order: Order) -> str:
-    return (f"Payment received in QuickBooks - invoice #{order.qbo_doc_number or order.qbo_doc_id} is partially paid, "
-            f"balance {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}")
+    return (
+        f"Payment received in QuickBooks - invoice #{order.qbo_doc_number or order.qbo_doc_id} is partially paid, "
+        f"balance {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}"
+    )
 
 
 def _payment_seen_log(*, order: Order, before: tuple, actor: Actor) -> bool:
     """A payment Kadouri learns of from a document it read for another reason (its own update's answer): logged
     as a payment received, as a webhook would have logged it. `before` = (total, balance) before the read."""
     if order.payment_status != Order.PaymentStatus.PARTIAL or paid_amount(*before) >= paid_amount(
-            order.qbo_total, order.qbo_balance):
+        order.qbo_total, order.qbo_balance
+    ):
         return False
-    order_activity_log(order=order, activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
-                       description=partial_payment_text(order), user=actor.user, user_name=actor.user_name,
-                       ip=actor.ip, details=actor.details | {"invoice_id": order.qbo_doc_id,
-                                                             "total": str(order.qbo_total),
-                                                             "balance": str(order.qbo_balance)})
+    order_activity_log(
+        order=order,
+        activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
+        description=partial_payment_text(order),
+        user=actor.user,
+        user_name=actor.user_name,
+        ip=actor.ip,
+        details=actor.details
+        | {"invoice_id": order.qbo_doc_id, "total": str(order.qbo_total), "balance": str(order.qbo_balance)},
+    )
     return True

@@ -66,8 +66,9 @@ class EmulatorCore:
         self.seed_companies = tuple(companies)
         state = read_state_file(self.state_file)
         self.clock = clock or Clock(float(state["clock_offset"]) if state else 0.0)
-        webhook_config = WebhookConfig(url=webhook_url, format=webhook_format, verifier_token=verifier_token,
-                                       app_id=client_id)
+        webhook_config = WebhookConfig(
+            url=webhook_url, format=webhook_format, verifier_token=verifier_token, app_id=client_id
+        )
         self.webhooks = WebhookDispatcher(self.clock, webhook_config, deliver, seed)
         oauth_config = OAuthConfig(client_id, client_secret, list(redirect_uris or [DEFAULT_REDIRECT_URI]))
         self.oauth = OAuthServer(self.clock, oauth_config, self._company_list)
@@ -87,8 +88,15 @@ class EmulatorCore:
     def _new_api(self) -> AccountingApi:
         return AccountingApi(self.clock, on_change=self._on_change)
 
-    def _on_change(self, realm_id: str, entity: str, entity_id: str, operation: str, last_updated: datetime,
-                   extra: dict | None = None) -> None:
+    def _on_change(
+        self,
+        realm_id: str,
+        entity: str,
+        entity_id: str,
+        operation: str,
+        last_updated: datetime,
+        extra: dict | None = None,
+    ) -> None:
         self.webhooks.on_change(realm_id, entity, entity_id, operation, last_updated, extra)
 
     def _seed(self) -> None:
@@ -147,8 +155,16 @@ class EmulatorCore:
         self.save_state()
         return moment
 
-    def add_fault(self, kind: str, method: str = "*", path: str = ".*", count: int | None = 1, delay: float = 0.0,
-                  rate: float | None = None, body: str = "") -> dict:
+    def add_fault(
+        self,
+        kind: str,
+        method: str = "*",
+        path: str = ".*",
+        count: int | None = 1,
+        delay: float = 0.0,
+        rate: float | None = None,
+        body: str = "",
+    ) -> dict:
         """``count`` matching requests fail; with ``rate``, each matching request fails with that probability
         (``count`` then caps the failures, ``None`` = for as long as the rule lives)."""
         return self.faults.add(kind, method, path, count, delay, rate, body).to_dict()
@@ -156,8 +172,14 @@ class EmulatorCore:
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def requests(self, method: str | None = None, path: str | None = None, realm: str | None = None,
-                 status: int | None = None, subpath: str | None = None) -> list[dict]:
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        realm: str | None = None,
+        status: int | None = None,
+        subpath: str | None = None,
+    ) -> list[dict]:
         """The request log (OAuth and API traffic, not /_emulator/), filtered.
 
         ``path`` is a regex searched in the path; ``subpath`` must equal the part after
@@ -189,8 +211,11 @@ class EmulatorCore:
             "limits": self.limits.counters(),
             "limit_config": dict(self.limits.config.__dict__),
             "requests": len(self.request_log),
-            "webhooks": {"pending": len(self.webhooks.pending_events()), "attempts": len(self.webhooks.history),
-                         "events": len(self.webhooks.events)},
+            "webhooks": {
+                "pending": len(self.webhooks.pending_events()),
+                "attempts": len(self.webhooks.history),
+                "events": len(self.webhooks.events),
+            },
         }
 
     def rate_counters(self, realm_id: str) -> dict:

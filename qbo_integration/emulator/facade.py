@@ -20,8 +20,14 @@ class Emulator(EmulatorCore):
         release it when the answer is ready to be written. None for anything the limits don't cover."""
         return router.take_slot(self, method, path_with_query, headers)
 
-    def handle(self, method: str, path_with_query: str, headers: dict[str, str] | None = None,
-               body: bytes | str | None = b"", slot: Slot | None = None) -> Response:
+    def handle(
+        self,
+        method: str,
+        path_with_query: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = b"",
+        slot: Slot | None = None,
+    ) -> Response:
         """Answer one HTTP request: ``(status, headers, body)``. Raises ``ConnectionDropped`` for a drop fault.
         ``slot``: the request's concurrency slot from ``take_slot``; without one, the call itself is counted."""
         return router.handle(self, method, path_with_query, headers, body, slot)

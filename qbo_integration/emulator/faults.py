@@ -73,8 +73,16 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.random = random.Random(seed)
 
-    def add(self, kind: str, method: str = "*", path: str = ".*", count: int | None = 1, delay: float = 0.0,
-            rate: float | None = None, body: str = "") -> FaultRule:
+    def add(
+        self,
+        kind: str,
+        method: str = "*",
+        path: str = ".*",
+        count: int | None = 1,
+        delay: float = 0.0,
+        rate: float | None = None,
+        body: str = "",
+    ) -> FaultRule:
         kind = str(kind).lower()
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -90,9 +98,15 @@ class FaultInjector:
             raise ValueError("delay cannot be negative")
         re.compile(path or ".*")
         re.compile(body or "")
-        rule = FaultRule(kind=kind, method=method or "*", path=path or ".*",
-                         count=None if count is None else int(count),
-                         delay=float(delay or 0), rate=rate, body=body or "")
+        rule = FaultRule(
+            kind=kind,
+            method=method or "*",
+            path=path or ".*",
+            count=None if count is None else int(count),
+            delay=float(delay or 0),
+            rate=rate,
+            body=body or "",
+        )
         with self._lock:
             self._rules.append(rule)
         return rule

@@ -94,7 +94,7 @@ class RateLimiter:
             setattr(self.config, key, None if value is None else int(value))
         return self.config
 
-    def take_slot(self, realm: str) -> "Slot":
+    def take_slot(self, realm: str) -> Slot:
         """A request's headers have arrived: count it in flight, or refuse it (``Slot.refused``) when the
         company already has its limit in flight."""
         with self._lock:

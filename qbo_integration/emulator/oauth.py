@@ -15,8 +15,8 @@ import json
 import math
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from .clock import Clock
@@ -155,9 +155,16 @@ class OAuthServer:
         """Every grant issued (consent + code exchange, or ``issue_tokens``), oldest first, with whether it was
         revoked."""
         with self._lock:
-            return [{"id": grant_id, "realm": grant["realm"], "created_at": grant["created_at"],
-                     "revoked": grant["revoked"]}
-                    for grant_id, grant in self._grants.items() if realm_id in (None, grant["realm"])]
+            return [
+                {
+                    "id": grant_id,
+                    "realm": grant["realm"],
+                    "created_at": grant["created_at"],
+                    "revoked": grant["revoked"],
+                }
+                for grant_id, grant in self._grants.items()
+                if realm_id in (None, grant["realm"])
+            ]
 
     def grant_of(self, token: str) -> str | None:
         """The grant an access or refresh token belongs to."""
@@ -201,8 +208,9 @@ class OAuthServer:
 
     # ---- routing -------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes,
-               base_url: str) -> Response | None:
+    def handle(
+        self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes, base_url: str
+    ) -> Response | None:
         if path in DISCOVERY_PATHS:
             return _json(200, discovery(base_url))
         if path == AUTHORIZE_PATH:
@@ -338,8 +346,13 @@ class OAuthServer:
 
     def _new_grant(self, realm: str, client_id: str, scope: str) -> str:
         grant_id = secrets.token_hex(8)
-        self._grants[grant_id] = {"realm": realm, "client_id": client_id, "scope": scope, "created_at": self._now(),
-                                  "revoked": False}
+        self._grants[grant_id] = {
+            "realm": realm,
+            "client_id": client_id,
+            "scope": scope,
+            "created_at": self._now(),
+            "revoked": False,
+        }
         return grant_id
 
     def _token_body(self, grant_id: str, include_hard: bool) -> dict:
@@ -347,8 +360,12 @@ class OAuthServer:
         grant = self._grants[grant_id]
         access = "eyJlbmMiOiJlbXUifQ." + secrets.token_urlsafe(40)
         refresh = "AB11" + secrets.token_hex(24)
-        self._access[access] = {"grant": grant_id, "realm": grant["realm"], "issued_at": now,
-                                "expires_at": now + ACCESS_TOKEN_SECONDS}
+        self._access[access] = {
+            "grant": grant_id,
+            "realm": grant["realm"],
+            "issued_at": now,
+            "expires_at": now + ACCESS_TOKEN_SECONDS,
+        }
         self._refresh[refresh] = {"grant": grant_id, "issued_at": now, "last_used_at": now, "superseded_at": None}
         hard_left = math.ceil(grant["created_at"] + HARD_EXPIRY_SECONDS - now)
         body = {
@@ -391,9 +408,17 @@ class OAuthServer:
             record = self._access.get(token or "")
             if record is None or self.check_access_token(token, record["realm"]) != "ok":
                 return _oauth_error(401, "invalid_token")
-            return _json(200, {"sub": record["grant"], "realmid": record["realm"], "email": "bookkeeper@example.test",
-                               "emailVerified": True,
-                               "givenName": "Emulated", "familyName": "Bookkeeper"})
+            return _json(
+                200,
+                {
+                    "sub": record["grant"],
+                    "realmid": record["realm"],
+                    "email": "bookkeeper@example.test",
+                    "emailVerified": True,
+                    "givenName": "Emulated",
+                    "familyName": "Bookkeeper",
+                },
+            )
 
     def _now(self) -> float:
         return self.clock.now().timestamp()

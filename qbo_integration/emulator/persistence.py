@@ -33,17 +33,22 @@ def read_state_file(path: Path | None) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StateFileError(f"QBO emulator state file {path} is unreadable or corrupt ({exc}); refusing to start. "
-                             "Fix it, or move it away to start from a fresh seed.") from exc
+        raise StateFileError(
+            f"QBO emulator state file {path} is unreadable or corrupt ({exc}); refusing to start. "
+            "Fix it, or move it away to start from a fresh seed."
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
         raise StateFileError(f"QBO emulator state file {path} is not an emulator state file; refusing to start.")
     if data.get("version") != STATE_VERSION:
-        raise StateFileError(f"QBO emulator state file {path} has version {data.get('version')!r}, "
-                             f"expected {STATE_VERSION}; refusing to start.")
+        raise StateFileError(
+            f"QBO emulator state file {path} has version {data.get('version')!r}, "
+            f"expected {STATE_VERSION}; refusing to start."
+        )
     missing = [key for key in SECTIONS if key not in data]
     if missing:
-        raise StateFileError(f"QBO emulator state file {path} is corrupt (missing {', '.join(missing)}); "
-                             "refusing to start.")
+        raise StateFileError(
+            f"QBO emulator state file {path} is corrupt (missing {', '.join(missing)}); refusing to start."
+        )
     return data
 
 
@@ -64,8 +69,9 @@ def restore(path: Path | None, state: dict, api: AccountingApi, oauth: OAuthServ
         api.load_state(state["accounting"])
         oauth.load_state(state["oauth"])
     except Exception as exc:
-        raise StateFileError(f"QBO emulator state file {path} is corrupt ({type(exc).__name__}: {exc}); "
-                             "refusing to start.") from exc
+        raise StateFileError(
+            f"QBO emulator state file {path} is corrupt ({type(exc).__name__}: {exc}); refusing to start."
+        ) from exc
 
 
 def write_state_file(path: Path, state: dict) -> None:

@@ -17,8 +17,14 @@ class RequestLog:
             self._seq += 1
             self._entries.append({"seq": self._seq, **entry})
 
-    def entries(self, method: str | None = None, path: str | None = None, realm: str | None = None,
-                status: int | None = None, subpath: str | None = None) -> list[dict]:
+    def entries(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        realm: str | None = None,
+        status: int | None = None,
+        subpath: str | None = None,
+    ) -> list[dict]:
         with self._lock:
             entries = list(self._entries)
         return [entry for entry in entries if _matches(entry, method, path, realm, status, subpath)]
@@ -31,8 +37,9 @@ class RequestLog:
         return len(self._entries)
 
 
-def _matches(entry: dict, method: str | None, path: str | None, realm: str | None, status: int | None,
-             subpath: str | None) -> bool:
+def _matches(
+    entry: dict, method: str | None, path: str | None, realm: str | None, status: int | None, subpath: str | None
+) -> bool:
     if method and entry["method"] != method.upper():
         return False
     if path and not re.search(path, entry["path"]):

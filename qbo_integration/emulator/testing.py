@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 import responses
+from intuitlib.client import AuthClient
+from quickbooks import QuickBooks
 
 from .core import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI
 from .facade import Emulator
@@ -43,9 +46,10 @@ def install_responses(emu: Emulator, mock: responses.RequestsMock) -> None:
         try:
             return emu.handle(request.method or "GET", request.path_url, dict(request.headers), body)
         except ConnectionDropped as exc:
-            raise requests.ConnectionError("('Connection aborted.', "
-                                           "RemoteDisconnected('Remote end closed connection without response'))",
-                                           request=request) from exc
+            raise requests.ConnectionError(
+                "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+                request=request,
+            ) from exc
 
     for method in HTTP_METHODS:
         mock.add_callback(method, pattern, callback=callback, content_type=None)
@@ -74,8 +78,6 @@ class WebhookRecorder:
 
 def make_auth_client(emu: Emulator, **overrides: Any):
     """An intuit-oauth ``AuthClient`` pointed at the emulator's discovery document."""
-    from intuitlib.client import AuthClient
-
     kwargs = {
         "client_id": emu.oauth.config.client_id,
         "client_secret": emu.oauth.config.client_secret,
@@ -88,13 +90,13 @@ def make_auth_client(emu: Emulator, **overrides: Any):
 
 def make_quickbooks(emu: Emulator, realm_id: str, tokens: dict | None = None, minorversion: int = 75):
     """A python-quickbooks client for ``realm_id`` with fresh tokens (or the ones given)."""
-    from quickbooks import QuickBooks
-
     tokens = tokens or emu.issue_tokens(realm_id)
-    auth_client = make_auth_client(emu, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-                                   realm_id=realm_id)
-    client = QuickBooks(auth_client=auth_client, refresh_token=tokens["refresh_token"], company_id=realm_id,
-                        minorversion=minorversion)
+    auth_client = make_auth_client(
+        emu, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"], realm_id=realm_id
+    )
+    client = QuickBooks(
+        auth_client=auth_client, refresh_token=tokens["refresh_token"], company_id=realm_id, minorversion=minorversion
+    )
     # Both attributes: a non-"sandbox" environment selects api_url_v3
     # (docs/quickbooks/libraries.md#pointing-at-the-emulator).
     client.api_url_v3 = client.sandbox_api_url_v3 = emu.api_url()
@@ -105,8 +107,12 @@ def make_quickbooks(emu: Emulator, realm_id: str, tokens: dict | None = None, mi
 def qbo_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     # requests-oauthlib refuses http:// without this (docs/quickbooks/libraries.md#pointing-at-the-emulator).
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    emu = Emulator(IN_PROCESS_BASE_URL, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                   redirect_uris=[DEFAULT_REDIRECT_URI])
+    emu = Emulator(
+        IN_PROCESS_BASE_URL,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        redirect_uris=[DEFAULT_REDIRECT_URI],
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         install_responses(emu, mock)
         emu.responses = mock  # type: ignore[attr-defined]
@@ -116,8 +122,12 @@ def qbo_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
 @pytest.fixture
 def qbo_emulator_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    emu = Emulator("http://127.0.0.1", client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                   redirect_uris=[DEFAULT_REDIRECT_URI])
+    emu = Emulator(
+        "http://127.0.0.1",
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        redirect_uris=[DEFAULT_REDIRECT_URI],
+    )
     server = LiveServer(emu, "127.0.0.1", 0).start()
     emu.server = server  # type: ignore[attr-defined]
     try:

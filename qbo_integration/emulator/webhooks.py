@@ -18,9 +18,9 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -116,21 +116,28 @@ class Delivery:
 
 
 def _iso_z(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def legacy_payload(events: list[Event]) -> dict:
     """One eventNotifications entry per realm (docs/quickbooks/webhooks.md#legacy-payload)."""
     by_realm: dict[str, list[dict]] = {}
     for event in events:
-        entity = {"name": event.entity, "id": event.entity_id, "operation": event.operation,
-                  "lastUpdated": _iso_z(event.last_updated)}
+        entity = {
+            "name": event.entity,
+            "id": event.entity_id,
+            "operation": event.operation,
+            "lastUpdated": _iso_z(event.last_updated),
+        }
         deleted_id = _deleted_id(event)
         if deleted_id:
             entity["deletedId"] = deleted_id
         by_realm.setdefault(event.realm_id, []).append(entity)
-    return {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": entities}}
-                                   for realm, entities in by_realm.items()]}
+    return {
+        "eventNotifications": [
+            {"realmId": realm, "dataChangeEvent": {"entities": entities}} for realm, entities in by_realm.items()
+        ]
+    }
 
 
 def cloudevents_payload(events: list[Event], app_id: str) -> list[dict]:
@@ -143,17 +150,19 @@ def cloudevents_payload(events: list[Event], app_id: str) -> list[dict]:
         deleted_id = _deleted_id(event)
         if deleted_id:
             data["deletedid"] = deleted_id
-        batch.append({
-            "specversion": "1.0",
-            "id": event.id,
-            "source": source,
-            "type": f"qbo.{event.entity.lower()}.{verb}.v1",
-            "datacontenttype": "application/json",
-            "time": _iso_z(event.last_updated),
-            "intuitentityid": event.entity_id,
-            "intuitaccountid": event.realm_id,
-            "data": data,
-        })
+        batch.append(
+            {
+                "specversion": "1.0",
+                "id": event.id,
+                "source": source,
+                "type": f"qbo.{event.entity.lower()}.{verb}.v1",
+                "datacontenttype": "application/json",
+                "time": _iso_z(event.last_updated),
+                "intuitentityid": event.entity_id,
+                "intuitaccountid": event.realm_id,
+                "data": data,
+            }
+        )
     return batch
 
 
@@ -165,8 +174,9 @@ def _deleted_id(event: Event) -> str | None:
 
 
 class WebhookDispatcher:
-    def __init__(self, clock: Clock, config: WebhookConfig | None = None, deliver: Deliver | None = None,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, clock: Clock, config: WebhookConfig | None = None, deliver: Deliver | None = None, seed: int | None = None
+    ) -> None:
         self.clock = clock
         self.config = config or WebhookConfig()
         self.deliver: Deliver = deliver or default_deliver
@@ -182,11 +192,19 @@ class WebhookDispatcher:
 
     # ---- intake --------------------------------------------------------------------------
 
-    def on_change(self, realm_id: str, entity: str, entity_id: str, operation: str, last_updated: datetime,
-                  extra: dict | None = None) -> None:
+    def on_change(
+        self,
+        realm_id: str,
+        entity: str,
+        entity_id: str,
+        operation: str,
+        last_updated: datetime,
+        extra: dict | None = None,
+    ) -> None:
         """The accounting engine's ChangeListener."""
-        event = Event(str(realm_id), entity, str(entity_id), operation, last_updated, self.clock.now(),
-                      dict(extra or {}))
+        event = Event(
+            str(realm_id), entity, str(entity_id), operation, last_updated, self.clock.now(), dict(extra or {})
+        )
         with self._lock:
             self.events.append(event)
             self._open.append(event)
@@ -209,8 +227,16 @@ class WebhookDispatcher:
         with self._lock:
             queued = [delivery.to_dict() for delivery in self._queue]
             if self._open:
-                queued.append({"id": None, "events": [event.to_dict() for event in self._open], "attempts": 0,
-                               "next_attempt_at": None, "last_status": None, "last_error": None})
+                queued.append(
+                    {
+                        "id": None,
+                        "events": [event.to_dict() for event in self._open],
+                        "attempts": 0,
+                        "next_attempt_at": None,
+                        "last_status": None,
+                        "last_error": None,
+                    }
+                )
             return queued
 
     def pending_events(self) -> list[dict]:
@@ -255,7 +281,7 @@ class WebhookDispatcher:
             if not everything and now - oldest < timedelta(seconds=self.config.batch_window):
                 return
             events, self._open = self._open, []
-        batches = [events[i:i + MAX_EVENTS_PER_DELIVERY] for i in range(0, len(events), MAX_EVENTS_PER_DELIVERY)]
+        batches = [events[i : i + MAX_EVENTS_PER_DELIVERY] for i in range(0, len(events), MAX_EVENTS_PER_DELIVERY)]
         if self.config.reorder:
             # Out-of-sequence arrival (docs/quickbooks/webhooks.md#delivery): newest first.
             batches = [list(reversed(batch)) for batch in reversed(batches)]
@@ -329,8 +355,9 @@ class WebhookDispatcher:
         }
         return body, headers
 
-    def _record(self, delivery: Delivery, outcome: str, status: int | None, error: str | None, body: bytes,
-                headers: dict) -> dict:
+    def _record(
+        self, delivery: Delivery, outcome: str, status: int | None, error: str | None, body: bytes, headers: dict
+    ) -> dict:
         entry = {
             "delivery_id": delivery.id,
             "outcome": outcome,

@@ -74,8 +74,11 @@ def _cdc_objects(realm_id: str, since: datetime) -> tuple[dict[str, list[dict]],
             found[entity][(str(obj.get("Id")), str(obj.get("SyncToken")), obj.get("status"))] = obj
         if len(page) < CDC_PAGE:
             break
-        newest = max((parse_time((obj.get("MetaData") or {}).get("LastUpdatedTime")) for _, obj in page),
-                     default=None, key=lambda t: t or cursor)
+        newest = max(
+            (parse_time((obj.get("MetaData") or {}).get("LastUpdatedTime")) for _, obj in page),
+            default=None,
+            key=lambda t: t or cursor,
+        )
         if newest is None or newest <= cursor:
             raise CatchUpError("More than 1,000 changes share one timestamp; run a full catch-up (--full).")
         cursor = newest  # the overlap between pages is deduplicated by version
@@ -87,20 +90,24 @@ def _cdc_objects(realm_id: str, since: datetime) -> tuple[dict[str, list[dict]],
 def _linked_documents(realm_id: str) -> dict[str, list[dict]]:
     """The 30-day fallback: every linked document, read again (one query per 100 ids, 610 = deleted)."""
     orders = Order.objects.linked().exclude(
-        Q(status=Order.Status.CANCELLED) & Q(qbo_doc_state__in=["Voided", "Deleted"]))
+        Q(status=Order.Status.CANCELLED) & Q(qbo_doc_state__in=["Voided", "Deleted"])
+    )
     wanted = {
         "Invoice": orders.filter(qbo_doc_type=Order.DocType.INVOICE).values_list("qbo_doc_id", flat=True),
         "Estimate": orders.filter(qbo_doc_type=Order.DocType.ESTIMATE).values_list("qbo_doc_id", flat=True),
-        "Customer": Account.objects.exclude(qbo_customer_id__isnull=True).exclude(qbo_customer_id="")
+        "Customer": Account.objects.exclude(qbo_customer_id__isnull=True)
+        .exclude(qbo_customer_id="")
         .values_list("qbo_customer_id", flat=True),
-        "Item": Product.objects.exclude(qbo_item_id__isnull=True).exclude(qbo_item_id="")
+        "Item": Product.objects.exclude(qbo_item_id__isnull=True)
+        .exclude(qbo_item_id="")
         .values_list("qbo_item_id", flat=True),
     }
     found: dict[str, list[dict]] = {"Payment": []}
     for entity, ids in wanted.items():
         docs = read_many(entity, sorted(set(ids)), realm_id=realm_id)
-        found[entity] = [doc if doc is not None else {"Id": doc_id, "status": "Deleted"}
-                         for doc_id, doc in docs.items()]
+        found[entity] = [
+            doc if doc is not None else {"Id": doc_id, "status": "Deleted"} for doc_id, doc in docs.items()
+        ]
     return found
 
 
@@ -112,10 +119,17 @@ def _event_for(run: QboCatchUp, entity: str, obj: dict, *, covered: bool) -> Qbo
     # a full re-read keys by run, so every linked document is looked at again.
     scope = f"run{run.pk}" if run.mode == "full" else "v"
     key = f"cdc:{run.realm_id}:{entity}:{obj.get('Id')}:{scope}:{version}"[:200]
-    event = QboWebhookEvent(dedupe_key=key, source=QboWebhookEvent.Source.CDC, realm_id=run.realm_id, entity=entity,
-                            entity_id=str(obj.get("Id"))[:32], operation="Delete" if deleted else "Update",
-                            occurred_at=parse_time(updated), raw=obj,
-                            invoice_ids=payment_invoice_ids(obj) if entity == "Payment" else [])
+    event = QboWebhookEvent(
+        dedupe_key=key,
+        source=QboWebhookEvent.Source.CDC,
+        realm_id=run.realm_id,
+        entity=entity,
+        entity_id=str(obj.get("Id"))[:32],
+        operation="Delete" if deleted else "Update",
+        occurred_at=parse_time(updated),
+        raw=obj,
+        invoice_ids=payment_invoice_ids(obj) if entity == "Payment" else [],
+    )
     if covered:
         event.status, event.processed_at = QboWebhookEvent.Status.IGNORED, timezone.now()
         event.result = "Covered by the invoices read in the same catch-up; nothing else to read."
@@ -128,11 +142,18 @@ def _store(run: QboCatchUp, objects: dict[str, list[dict]]) -> int:
     for entity in ENTITIES:
         for obj in objects.get(entity, []):
             # A payment whose invoices are all in this catch-up needs no reads: the invoices carry the balance.
-            covered = entity == "Payment" and obj.get("status") != "Deleted" and bool(payment_invoice_ids(obj)) \
+            covered = (
+                entity == "Payment"
+                and obj.get("status") != "Deleted"
+                and bool(payment_invoice_ids(obj))
                 and set(payment_invoice_ids(obj)) <= invoices
+            )
             events.append(_event_for(run, entity, obj, covered=covered))
-    existing = set(QboWebhookEvent.objects.filter(dedupe_key__in=[e.dedupe_key for e in events])
-                   .values_list("dedupe_key", flat=True))
+    existing = set(
+        QboWebhookEvent.objects.filter(dedupe_key__in=[e.dedupe_key for e in events]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
     new = [e for e in events if e.dedupe_key not in existing]
     QboWebhookEvent.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
@@ -140,12 +161,26 @@ def _store(run: QboCatchUp, objects: dict[str, list[dict]]) -> int:
 
 def _changes(run: QboCatchUp) -> list[str]:
     """What the run changed, for the Settings card: order activity it wrote, accounts and products it touched."""
-    orders = [f"{a.order_number}: {a.description}" for a in OrderActivity.objects.filter(
-        user_name=Cause(source=QboWebhookEvent.Source.CDC).user_name, created_at__gte=run.started_at,
-    ).exclude(activity_type=OrderActivity.Type.STATUS_CHANGED).order_by("id")]
-    names = [e.result for e in QboWebhookEvent.objects.filter(
-        source=QboWebhookEvent.Source.CDC, realm_id=run.realm_id, processed_at__gte=run.started_at,
-        entity__in=["Customer", "Item"], status=QboWebhookEvent.Status.DONE, changed=True).order_by("id")]
+    orders = [
+        f"{a.order_number}: {a.description}"
+        for a in OrderActivity.objects.filter(
+            user_name=Cause(source=QboWebhookEvent.Source.CDC).user_name,
+            created_at__gte=run.started_at,
+        )
+        .exclude(activity_type=OrderActivity.Type.STATUS_CHANGED)
+        .order_by("id")
+    ]
+    names = [
+        e.result
+        for e in QboWebhookEvent.objects.filter(
+            source=QboWebhookEvent.Source.CDC,
+            realm_id=run.realm_id,
+            processed_at__gte=run.started_at,
+            entity__in=["Customer", "Item"],
+            status=QboWebhookEvent.Status.DONE,
+            changed=True,
+        ).order_by("id")
+    ]
     return [text[:200] for text in orders + names][:50]
 
 
@@ -170,7 +205,10 @@ def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
         # QuickBooks' clock when it answered, else ours at the start: the next run starts there (minus overlap).
         run.watermark = server_time or now
         run.found = {entity: len(objects.get(entity, [])) for entity in ENTITIES} | {
-            "new_events": stored, "processed": processed, "changes": _changes(run)}
+            "new_events": stored,
+            "processed": processed,
+            "changes": _changes(run),
+        }
     run.finished_at = timezone.now()
     run.save()
     return run
@@ -178,5 +216,9 @@ def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
 
 def catchup_all(*, full: bool = False) -> list[QboCatchUp]:
     """The scheduled task: every connected company."""
-    return [catchup_run(realm_id=realm_id, full=full) for realm_id in QboConnection.objects.filter(
-        state=QboConnection.State.CONNECTED).values_list("realm_id", flat=True)]
+    return [
+        catchup_run(realm_id=realm_id, full=full)
+        for realm_id in QboConnection.objects.filter(state=QboConnection.State.CONNECTED).values_list(
+            "realm_id", flat=True
+        )
+    ]

@@ -38,8 +38,9 @@ BACKOFF_SECONDS = tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
 LEASE = timedelta(seconds=settings.QBO_INBOX_LEASE_SECONDS)
 BATCH = 100
 REPLAY_MARK = "Replay requested"
-UNEXPECTED_ERROR = ("unexpected error while processing the event; it retries automatically "
-                    "(the worker log has the details).")
+UNEXPECTED_ERROR = (
+    "unexpected error while processing the event; it retries automatically (the worker log has the details)."
+)
 Status = QboWebhookEvent.Status
 
 
@@ -50,6 +51,7 @@ def inbox_enqueue(*, realm_id: str) -> None:
 
 # --- one event --------------------------------------------------------------------------------------
 
+
 def _realm_connected(realm_id: str) -> bool:
     return QboConnection.objects.filter(realm_id=realm_id).exclude(state=QboConnection.State.DISCONNECTED).exists()
 
@@ -58,26 +60,39 @@ def _event_finish(event: QboWebhookEvent, status: str, result: str, *, changed: 
     event.status, event.result, event.processed_at, event.changed = status, result[:500], timezone.now(), changed
     event.last_error = "" if status in (Status.DONE, Status.IGNORED) else event.last_error
     QboWebhookEvent.objects.filter(pk=event.pk).update(
-        status=status, result=event.result, processed_at=event.processed_at, last_error=event.last_error,
-        attempts=event.attempts, changed=changed)
+        status=status,
+        result=event.result,
+        processed_at=event.processed_at,
+        last_error=event.last_error,
+        attempts=event.attempts,
+        changed=changed,
+    )
 
 
 def _event_retry_or_fail(event: QboWebhookEvent, message: str, error: QboError | None) -> None:
     counted = event.attempts
-    step = next_try(attempts=counted, max_attempts=MAX_ATTEMPTS, error=error,
-                    delay=stepped_delay(counted, steps=BACKOFF_SECONDS))
+    step = next_try(
+        attempts=counted, max_attempts=MAX_ATTEMPTS, error=error, delay=stepped_delay(counted, steps=BACKOFF_SECONDS)
+    )
     event.attempts, event.last_error = step.attempts, message[:500]
     if step.give_up:
-        _event_finish(event, Status.FAILED,
-                      f"Gave up after {event.attempts} attempts; replay it from the inbox when fixed.")
+        _event_finish(
+            event, Status.FAILED, f"Gave up after {event.attempts} attempts; replay it from the inbox when fixed."
+        )
         log.error("quickbooks inbox event %s failed for good: %s", event.pk, message)
         return
     event.status, event.not_before = Status.PENDING, step.not_before
-    QboWebhookEvent.objects.filter(pk=event.pk).update(status=Status.PENDING, not_before=step.not_before,
-                                                       last_error=event.last_error, attempts=event.attempts)
+    QboWebhookEvent.objects.filter(pk=event.pk).update(
+        status=Status.PENDING, not_before=step.not_before, last_error=event.last_error, attempts=event.attempts
+    )
     if step.attempts == counted:  # a wait for the company's 429 pause is not a failed attempt: not logged as one
-        log.warning("quickbooks inbox event %s attempt %s failed, retry at %s: %s", event.pk, event.attempts,
-                    step.not_before.isoformat(), message)
+        log.warning(
+            "quickbooks inbox event %s attempt %s failed, retry at %s: %s",
+            event.pk,
+            event.attempts,
+            step.not_before.isoformat(),
+            message,
+        )
 
 
 def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookEvent:
@@ -107,12 +122,16 @@ def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookE
 
 # --- the company's queue ------------------------------------------------------------------------------
 
+
 def _lease_take(realm_id: str) -> str | None:
     QboInboxLease.objects.get_or_create(realm_id=realm_id)
     holder, now = uuid.uuid4().hex, timezone.now()
     # One UPDATE decides the winner on SQLite and PostgreSQL alike (the row lock serialises it).
-    taken = QboInboxLease.objects.filter(realm_id=realm_id).filter(Q(holder="") | Q(expires_at__lt=now)).update(
-        holder=holder, expires_at=now + LEASE)
+    taken = (
+        QboInboxLease.objects.filter(realm_id=realm_id)
+        .filter(Q(holder="") | Q(expires_at__lt=now))
+        .update(holder=holder, expires_at=now + LEASE)
+    )
     return holder if taken else None
 
 
@@ -171,8 +190,16 @@ def _twins(event: QboWebhookEvent, batch: list[QboWebhookEvent], covered: set[in
     before it). Merges carry their own data (deletedId) and CDC events their own snapshot, so they never merge."""
     if event.source == QboWebhookEvent.Source.CDC or event.operation == "Merge":
         return []
-    twins = [e for e in batch if e.pk != event.pk and e.pk not in covered and e.entity == event.entity
-             and e.entity_id == event.entity_id and e.source != QboWebhookEvent.Source.CDC and e.operation != "Merge"]
+    twins = [
+        e
+        for e in batch
+        if e.pk != event.pk
+        and e.pk not in covered
+        and e.entity == event.entity
+        and e.entity_id == event.entity_id
+        and e.source != QboWebhookEvent.Source.CDC
+        and e.operation != "Merge"
+    ]
     covered.update(e.pk for e in twins)
     if any(e.operation == "Void" for e in twins):
         event.operation = "Void"  # keeps the void hint; the row itself is not saved with it
@@ -185,8 +212,10 @@ def _cover(event: QboWebhookEvent, twins: list[QboWebhookEvent]) -> None:
     event.refresh_from_db(fields=["status", "result"])
     if event.status in (Status.DONE, Status.IGNORED):
         QboWebhookEvent.objects.filter(pk__in=[t.pk for t in twins]).update(
-            status=event.status, processed_at=timezone.now(),
-            result=f"Covered by event {event.pk}, which read {event.entity} {event.entity_id} after this change.")
+            status=event.status,
+            processed_at=timezone.now(),
+            result=f"Covered by event {event.pk}, which read {event.entity} {event.entity_id} after this change.",
+        )
     # If the read failed, the twins simply stay pending and run (or are covered) on the next pass.
 
 
@@ -197,8 +226,12 @@ def inbox_process_due() -> int:
 
 
 def _due_realms() -> list[str]:
-    return list(QboWebhookEvent.objects.filter(status=Status.PENDING, not_before__lte=timezone.now())
-                .values_list("realm_id", flat=True).distinct().order_by("realm_id"))
+    return list(
+        QboWebhookEvent.objects.filter(status=Status.PENDING, not_before__lte=timezone.now())
+        .values_list("realm_id", flat=True)
+        .distinct()
+        .order_by("realm_id")
+    )
 
 
 def inbox_replay(*, event_ids: list[int], by=None) -> int:
@@ -206,8 +239,14 @@ def inbox_replay(*, event_ids: list[int], by=None) -> int:
     who = getattr(by, "username", "") or "an operator"
     events = QboWebhookEvent.objects.filter(pk__in=event_ids).exclude(status=Status.PROCESSING)
     realms = sorted(set(events.values_list("realm_id", flat=True)))
-    count = events.update(status=Status.PENDING, attempts=0, not_before=timezone.now(), last_error="",
-                          result=f"{REPLAY_MARK} by {who} at {timezone.now():%Y-%m-%d %H:%M:%S}.", processed_at=None)
+    count = events.update(
+        status=Status.PENDING,
+        attempts=0,
+        not_before=timezone.now(),
+        last_error="",
+        result=f"{REPLAY_MARK} by {who} at {timezone.now():%Y-%m-%d %H:%M:%S}.",
+        processed_at=None,
+    )
     for realm_id in realms:
         transaction.on_commit(lambda realm_id=realm_id: inbox_enqueue(realm_id=realm_id))
     return count

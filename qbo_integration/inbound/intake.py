@@ -14,8 +14,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import F
@@ -38,16 +37,51 @@ MAX_EVENTS_PER_DELIVERY = 1000
 HANDLED_ENTITIES = tuple(HANDLERS)
 OPERATIONS = ("Create", "Update", "Delete", "Merge", "Void", "Emailed")
 # CloudEvents `type` is qbo.<entity lower-case>.<past-tense verb>.v1 (docs/quickbooks/webhooks.md#cloudevents-payload).
-CE_VERBS = {"created": "Create", "updated": "Update", "deleted": "Delete", "merged": "Merge", "voided": "Void",
-            "emailed": "Emailed"}
+CE_VERBS = {
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "merged": "Merge",
+    "voided": "Void",
+    "emailed": "Emailed",
+}
 CE_TYPE = re.compile(r"^qbo\.(?P<entity>[a-z0-9_]+)\.(?P<verb>[a-z0-9_]+)(?:\.v\d+)?$", re.I)
 # Entities with webhooks (docs/quickbooks/webhooks.md#legacy-payload), to turn CloudEvents' lower-case names back into
 # QuickBooks' spelling.
-KNOWN_ENTITIES = {name.lower(): name for name in (
-    "Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "Currency", "Customer", "Department",
-    "Deposit", "Employee", "Estimate", "Invoice", "Item", "JournalCode", "JournalEntry", "Payment",
-    "PaymentMethod", "Preferences", "Purchase", "PurchaseOrder", "RefundReceipt", "SalesReceipt", "TaxAgency",
-    "Term", "TimeActivity", "Transfer", "Vendor", "VendorCredit")}
+KNOWN_ENTITIES = {
+    name.lower(): name
+    for name in (
+        "Account",
+        "Bill",
+        "BillPayment",
+        "Budget",
+        "Class",
+        "CreditMemo",
+        "Currency",
+        "Customer",
+        "Department",
+        "Deposit",
+        "Employee",
+        "Estimate",
+        "Invoice",
+        "Item",
+        "JournalCode",
+        "JournalEntry",
+        "Payment",
+        "PaymentMethod",
+        "Preferences",
+        "Purchase",
+        "PurchaseOrder",
+        "RefundReceipt",
+        "SalesReceipt",
+        "TaxAgency",
+        "Term",
+        "TimeActivity",
+        "Transfer",
+        "Vendor",
+        "VendorCredit",
+    )
+}
 ID_MAX = 32  # QboWebhookEvent.entity_id / realm_id
 
 
@@ -77,6 +111,7 @@ class IngestResult:
 
 # --- signature -------------------------------------------------------------------------------------
 
+
 @sensitive_variables("token")
 def sign(body: bytes, token: str) -> str:
     """intuit-signature: base64(HMAC-SHA256(verifier token, raw body)) (docs/quickbooks/webhooks.md#signature)."""
@@ -96,12 +131,14 @@ def rejection_count(*, name: str, detail: str) -> None:
     bump = {"count": F("count") + 1, "last_at": now, "last_detail": detail[:200]}
     if not QboWebhookCounter.objects.filter(name=name).update(**bump):
         counter, created = QboWebhookCounter.objects.get_or_create(
-            name=name, defaults={"count": 1, "last_at": now, "last_detail": detail[:200]})
+            name=name, defaults={"count": 1, "last_at": now, "last_detail": detail[:200]}
+        )
         if not created:
             QboWebhookCounter.objects.filter(pk=counter.pk).update(**bump)
 
 
 # --- parsing ---------------------------------------------------------------------------------------
+
 
 def _text(value, what: str, *, required: bool = True, limit: int = ID_MAX) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -126,7 +163,7 @@ def _key(*parts: str) -> str:
 
 def _stamp(moment: datetime | None, raw_value) -> str:
     if moment is not None:
-        return moment.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds")
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds")
     return storable(str(raw_value or ""))
 
 
@@ -176,8 +213,16 @@ def _parse_cloudevent(event) -> ParsedEvent:
     occurred = parse_time(event.get("time"))
     if event.get("data") is not None and not isinstance(event.get("data"), dict):
         raise MalformedDelivery("CloudEvent data must be an object")
-    return ParsedEvent("cloudevents", realm_id, _entity_name(match["entity"]), entity_id, operation, occurred,
-                       _key("ce", event_id), dict(event))
+    return ParsedEvent(
+        "cloudevents",
+        realm_id,
+        _entity_name(match["entity"]),
+        entity_id,
+        operation,
+        occurred,
+        _key("ce", event_id),
+        dict(event),
+    )
 
 
 def parse_delivery(body: bytes) -> list[ParsedEvent]:
@@ -203,14 +248,17 @@ def parse_delivery(body: bytes) -> list[ParsedEvent]:
 
 # --- storing ---------------------------------------------------------------------------------------
 
+
 def _connected_realms() -> set[str]:
     return set(QboConnection.objects.exclude(state=QboConnection.State.DISCONNECTED).values_list("realm_id", flat=True))
 
 
 def _initial_status(event: ParsedEvent, realms: set[str]) -> tuple[str, str]:
     if event.realm_id not in realms:
-        return (QboWebhookEvent.Status.IGNORED,
-                f"Company {event.realm_id} is not connected to Kadouri; nothing was changed.")
+        return (
+            QboWebhookEvent.Status.IGNORED,
+            f"Company {event.realm_id} is not connected to Kadouri; nothing was changed.",
+        )
     if event.entity not in HANDLED_ENTITIES:
         return QboWebhookEvent.Status.IGNORED, f"Kadouri does not act on {event.entity} changes."
     if event.operation not in OPERATIONS:
@@ -233,16 +281,31 @@ def inbox_store(*, events: list[ParsedEvent]) -> IngestResult:
             result.duplicates += 1
             continue
         status, reason = _initial_status(event, realms)
-        rows.append(QboWebhookEvent(
-            dedupe_key=key, source=event.source, realm_id=event.realm_id, entity=event.entity,
-            entity_id=event.entity_id, operation=event.operation, occurred_at=event.occurred_at, raw=event.raw,
-            status=status, result=reason,
-            processed_at=timezone.now() if status == QboWebhookEvent.Status.IGNORED else None,
-        ))
+        rows.append(
+            QboWebhookEvent(
+                dedupe_key=key,
+                source=event.source,
+                realm_id=event.realm_id,
+                entity=event.entity,
+                entity_id=event.entity_id,
+                operation=event.operation,
+                occurred_at=event.occurred_at,
+                raw=event.raw,
+                status=status,
+                result=reason,
+                processed_at=timezone.now() if status == QboWebhookEvent.Status.IGNORED else None,
+            )
+        )
         if status == QboWebhookEvent.Status.IGNORED:
             result.ignored += 1
-            log.warning("quickbooks webhook ignored realm=%s entity=%s id=%s op=%s: %s",
-                        event.realm_id, event.entity, event.entity_id, event.operation, reason)
+            log.warning(
+                "quickbooks webhook ignored realm=%s entity=%s id=%s op=%s: %s",
+                event.realm_id,
+                event.entity,
+                event.entity_id,
+                event.operation,
+                reason,
+            )
         else:
             result.realms.add(event.realm_id)
     # ignore_conflicts: a concurrent duplicate delivery may have stored the same key a moment ago.
@@ -259,4 +322,3 @@ def webhook_ingest(*, body: bytes) -> IngestResult:
         for realm_id in sorted(result.realms):
             transaction.on_commit(lambda realm_id=realm_id: inbox_enqueue(realm_id=realm_id))
     return result
-

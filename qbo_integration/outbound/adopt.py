@@ -23,7 +23,8 @@ def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict
     raise QboDuplicateError(
         f"QuickBooks already has {entity.lower()} #{order.number} (Id {doc.get('Id')}) for another customer or "
         f"amount. Check it in QuickBooks: delete or renumber it there if it is not this order, then try again.",
-        code="6140")
+        code="6140",
+    )
 
 
 def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, customer_id: str) -> dict:

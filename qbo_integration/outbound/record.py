@@ -39,14 +39,27 @@ def mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint: 
     document_store(order, doc, entity=entity_of(order))
     who = job_user_name(job)
     if order.status == Order.Status.DRAFT:
-        order_set_status(order=order, status=Order.Status.POSTED_TO_QB, by=job.created_by,
-                         user_name=who, ip=job.ip_address, reason=f"{doc_type} created in QuickBooks")
+        order_set_status(
+            order=order,
+            status=Order.Status.POSTED_TO_QB,
+            by=job.created_by,
+            user_name=who,
+            ip=job.ip_address,
+            reason=f"{doc_type} created in QuickBooks",
+        )
     Order.objects.filter(pk=order.pk).update(pushed_fingerprint=pushed_fingerprint)
-    kind = (OrderActivity.Type.ESTIMATE_CREATED if doc_type == Order.DocType.ESTIMATE
-            else OrderActivity.Type.INVOICE_CREATED)
-    job_log(job, kind, f"{doc_type.title()} #{order.qbo_doc_number} created in QuickBooks by {who}.",
-            job_details(job, docId=order.qbo_doc_id, docNumber=order.qbo_doc_number, total=str(order.qbo_total)),
-            order)
+    kind = (
+        OrderActivity.Type.ESTIMATE_CREATED
+        if doc_type == Order.DocType.ESTIMATE
+        else OrderActivity.Type.INVOICE_CREATED
+    )
+    job_log(
+        job,
+        kind,
+        f"{doc_type.title()} #{order.qbo_doc_number} created in QuickBooks by {who}.",
+        job_details(job, docId=order.qbo_doc_id, docNumber=order.qbo_doc_number, total=str(order.qbo_total)),
+        order,
+    )
     if doc_type == Order.DocType.INVOICE:
         _apply_bookkeeping_since_creation(order, doc)
         order.refresh_from_db()
@@ -63,8 +76,13 @@ def _apply_bookkeeping_since_creation(order: Order, doc: dict) -> None:
     balance = money(doc.get("Balance", total))
     if balance == total and not is_voided(doc):
         return
-    Order.objects.filter(pk=order.pk).update(qbo_balance=total, qbo_sync_token="", qbo_last_updated=None,
-                                             payment_status=Order.PaymentStatus.UNPAID, qbo_doc_state="Open")
+    Order.objects.filter(pk=order.pk).update(
+        qbo_balance=total,
+        qbo_sync_token="",
+        qbo_last_updated=None,
+        payment_status=Order.PaymentStatus.UNPAID,
+        qbo_doc_state="Open",
+    )
 
     invoice_apply(order_id=order.pk, doc_id=str(doc["Id"]), invoice=doc, cause=Cause(source="sync"))
 
@@ -74,18 +92,27 @@ def mark_updated(job: QboSyncJob, order_id: int, doc: dict, fingerprint: str, *,
     order = Order.objects.select_for_update().get(pk=order_id)
     Order.objects.filter(pk=order_id).update(pushed_fingerprint=fingerprint)
     order.pushed_fingerprint = fingerprint
-    job_log(job, OrderActivity.Type.INVOICE_UPDATED,
-            f"{doc_label(order).title()} #{doc.get('DocNumber') or order.qbo_doc_number} updated in QuickBooks by "
-            f"{job_user_name(job)}.",
-            job_details(job, docId=order.qbo_doc_id, total=str(money(doc.get("TotalAmt")))), order)
+    job_log(
+        job,
+        OrderActivity.Type.INVOICE_UPDATED,
+        f"{doc_label(order).title()} #{doc.get('DocNumber') or order.qbo_doc_number} updated in QuickBooks by "
+        f"{job_user_name(job)}.",
+        job_details(job, docId=order.qbo_doc_id, total=str(money(doc.get("TotalAmt")))),
+        order,
+    )
     # Between QuickBooks' answer and this lock a webhook may have stored a newer version (a payment: the order is
     # paid) or switched the order to another document (an estimate converted in QuickBooks): the answer is then
     # not applied, or an older version would move the order backwards.
     if follows(order, entity, doc.get("Id")) and not older_than_stored(order, doc, entity=entity):
         # An invoice edited down to what was already paid is paid now: the same status change a webhook would make.
         # A payment the answer shows first (its webhook not processed yet) is logged as received, as it would be.
-        document_apply(order=order, doc=doc, entity=entity, actor=job_actor(job, docId=order.qbo_doc_id),
-                       payments_since=(order.qbo_total, order.qbo_balance))
+        document_apply(
+            order=order,
+            doc=doc,
+            entity=entity,
+            actor=job_actor(job, docId=order.qbo_doc_id),
+            payments_since=(order.qbo_total, order.qbo_balance),
+        )
     return order
 
 
@@ -103,7 +130,10 @@ def checked_target(job: QboSyncJob, order: Order, current: dict) -> WriteTarget:
 def refuse_if_settled(entity: str, current: dict) -> None:
     if entity == "Invoice" and is_voided(current):
         raise QboValidationError("QuickBooks shows this invoice as voided; it cannot be changed. Reload the order.")
-    if entity == "Invoice" and payment_status(money(current.get("TotalAmt")), money(current.get("Balance"))) \
-            == Order.PaymentStatus.PAID:
-        raise QboValidationError("QuickBooks shows this invoice as paid, so Kadouri will not change it. "
-                                 "Make changes in QuickBooks instead.")
+    if (
+        entity == "Invoice"
+        and payment_status(money(current.get("TotalAmt")), money(current.get("Balance"))) == Order.PaymentStatus.PAID
+    ):
+        raise QboValidationError(
+            "QuickBooks shows this invoice as paid, so Kadouri will not change it. Make changes in QuickBooks instead."
+        )

@@ -29,8 +29,9 @@ from .runners import qbo_job_run
 Action = QboSyncJob.Action
 
 
-def enqueue_order_job(*, order: Order, action: str, by, ip: str | None,
-                      bulk: BulkPush | None = None) -> tuple[QboSyncJob, bool]:
+def enqueue_order_job(
+    *, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None
+) -> tuple[QboSyncJob, bool]:
     """The order's job for `action` (joined when the same work is already queued or running), and whether it is
     new. Refused while another action's job is active, or by the status table."""
     with transaction.atomic():
@@ -39,14 +40,19 @@ def enqueue_order_job(*, order: Order, action: str, by, ip: str | None,
         if active is not None:
             if active.action == action:
                 return active, False  # the same work is already queued or running: join it
-            raise SyncRefused(f"QuickBooks is already working on order {locked.number} "
-                              f"({active.get_action_display().lower()}); wait for it to finish.", status=409)
+            raise SyncRefused(
+                f"QuickBooks is already working on order {locked.number} "
+                f"({active.get_action_display().lower()}); wait for it to finish.",
+                status=409,
+            )
         check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
         realm_id = usable_connection().realm_id
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
-        return job_for(key=key, lookup={"order": locked, "action": action},
-                       defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip,
-                                 "bulk_push": bulk})
+        return job_for(
+            key=key,
+            lookup={"order": locked, "action": action},
+            defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip, "bulk_push": bulk},
+        )
 
 
 def _attempt_once(job: QboSyncJob) -> QboSyncJob:
@@ -80,21 +86,18 @@ def order_convert_request(*, order: Order, by, ip: str | None = None) -> QboSync
     return _request(order, Action.CONVERT_ESTIMATE, by, ip)
 
 
-def _ref_request(*, obj: Account | Product, kind: str, by, ip: str | None) -> QboSyncJob:
+def ref_sync_request(*, obj: Account | Product, by, ip: str | None = None) -> QboSyncJob:
+    """Sync an account (a QuickBooks customer) or a product (an item): one job per saved version of the row."""
     realm_id = usable_connection().realm_id
+    kind = obj._meta.model_name  # the job's foreign key: "account" or "product"
     action = Action.SYNC_ACCOUNT if kind == "account" else Action.SYNC_PRODUCT
     stamp = int(obj.updated_at.timestamp() * 1000)
-    job, _ = job_for(key=f"{realm_id}:{kind}:{obj.pk}:{stamp}", lookup={kind: obj, "action": action},
-                     defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip})
+    job, _ = job_for(
+        key=f"{realm_id}:{kind}:{obj.pk}:{stamp}",
+        lookup={kind: obj, "action": action},
+        defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip},
+    )
     return _attempt_once(job)
-
-
-def account_sync_request(*, account: Account, by, ip: str | None = None) -> QboSyncJob:
-    return _ref_request(obj=account, kind="account", by=by, ip=ip)
-
-
-def product_sync_request(*, product: Product, by, ip: str | None = None) -> QboSyncJob:
-    return _ref_request(obj=product, kind="product", by=by, ip=ip)
 
 
 def order_qbo_status(*, order: Order) -> dict:
@@ -104,10 +107,22 @@ def order_qbo_status(*, order: Order) -> dict:
     doc = calls.read(entity_of(order), order.qbo_doc_id)
     problem = link_problem(order, entity_of(order), doc)
     total, balance = Decimal(str(doc.get("TotalAmt", 0))), Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
-    payment = (Order.PaymentStatus.UNPAID if order.qbo_doc_type == Order.DocType.ESTIMATE
-               else payment_status(money(total), money(balance)))
-    return {"orderId": order.pk, "docId": doc["Id"], "docNumber": doc.get("DocNumber", ""),
-            "docType": order.qbo_doc_type, "total": str(total), "balance": str(balance),
-            "paymentStatus": payment, "syncToken": doc.get("SyncToken"),
-            "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"), "status": doc.get("TxnStatus"),
-            "wrongLink": bool(problem), "linkProblem": problem}
+    payment = (
+        Order.PaymentStatus.UNPAID
+        if order.qbo_doc_type == Order.DocType.ESTIMATE
+        else payment_status(money(total), money(balance))
+    )
+    return {
+        "orderId": order.pk,
+        "docId": doc["Id"],
+        "docNumber": doc.get("DocNumber", ""),
+        "docType": order.qbo_doc_type,
+        "total": str(total),
+        "balance": str(balance),
+        "paymentStatus": payment,
+        "syncToken": doc.get("SyncToken"),
+        "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"),
+        "status": doc.get("TxnStatus"),
+        "wrongLink": bool(problem),
+        "linkProblem": problem,
+    }

@@ -40,8 +40,10 @@ def _refusal(order: Order, action: str) -> str:
     if order.status == Order.Status.CANCELLED:
         return f"Order {order.number} is cancelled; its {label} was voided. Create a new order instead."
     if action in CREATE_ACTIONS:
-        return (f"Order {order.number} already has {label} #{order.qbo_doc_number} in QuickBooks. "
-                f"Use “Update QB {label.title()}” instead.")
+        return (
+            f"Order {order.number} already has {label} #{order.qbo_doc_number} in QuickBooks. "
+            f"Use “Update QB {label.title()}” instead."
+        )
     if action == Action.CONVERT_ESTIMATE and order.status == Order.Status.POSTED_TO_QB:
         return f"Order {order.number} is posted as an invoice, not an estimate; there is nothing to convert."
     return f"Order {order.number} is a draft and not in QuickBooks yet. Create the invoice first."
@@ -51,8 +53,16 @@ def check_action(order: Order, action: str) -> None:
     if action not in allowed_actions(order):
         raise SyncRefused(_refusal(order, action), status=409)
     if action in CREATE_ACTIONS or action in (Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE):
-        missing = [what for what, ok in (("a seller", order.seller_id), ("a buyer", order.buyer_id),
-                                          ("at least one line", order.lines.exists())) if not ok]
+        missing = [
+            what
+            for what, ok in (
+                ("a seller", order.seller_id),
+                ("a buyer", order.buyer_id),
+                ("at least one line", order.lines.exists()),
+            )
+            if not ok
+        ]
         if missing:
-            raise SyncRefused(f"Order {order.number} needs {', '.join(missing)} before it can go to QuickBooks.",
-                              status=422)
+            raise SyncRefused(
+                f"Order {order.number} needs {', '.join(missing)} before it can go to QuickBooks.", status=422
+            )

@@ -33,8 +33,9 @@ Action = QboSyncJob.Action
 def _document_payload(order: Order, **extra) -> tuple[str, dict]:
     """The customer id and the document payload, customers and items created or updated first."""
     customer_id, item_ids = refs_for_order(order)
-    payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
-                                             term_id=term_id_for(order), **extra)
+    payload = mapping.sales_document_payload(
+        order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order), **extra
+    )
     return customer_id, payload
 
 
@@ -67,7 +68,9 @@ def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
                 raise QboStaleError(
                     f"The {entity.lower()} was changed in QuickBooks twice while Kadouri updated it (QuickBooks error "
                     f"{e.code}). Reload the order, check the {entity.lower()} in QuickBooks, then try again.",
-                    code=e.code, detail=e.detail) from None
+                    code=e.code,
+                    detail=e.detail,
+                ) from None
     raise AssertionError("unreachable")
 
 
@@ -82,15 +85,19 @@ def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
         raise SyncRefused(
             f"{display_money(paid)} has already been paid on invoice #{current.get('DocNumber') or order.number} in "
             f"QuickBooks, but this order's total is {display_money(order.total)}. Edit the order in Kadouri to a total "
-            f"of at least {display_money(paid)}, then update the invoice again.", status=409)
+            f"of at least {display_money(paid)}, then update the invoice again.",
+            status=409,
+        )
 
 
 def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
     """Nothing changed in Kadouri since the last push, and QuickBooks' document still shows that push's number
     and total (an edit made in QuickBooks is overwritten by an update, as reconciliation's "Push Kadouri's" asks)."""
-    return (fingerprint == order.pushed_fingerprint
-            and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
-            and money(current.get("TotalAmt")) == order.total)
+    return (
+        fingerprint == order.pushed_fingerprint
+        and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
+        and money(current.get("TotalAmt")) == order.total
+    )
 
 
 def _run_update(job: QboSyncJob) -> dict:
@@ -111,10 +118,14 @@ def _run_update(job: QboSyncJob) -> dict:
 
     doc = _stale_safe(job, order, write)
     if unchanged:
-        job_log(job, OrderActivity.Type.NOTHING_TO_UPDATE,
-                f"Nothing to update: {doc_label(order)} #{doc.get('DocNumber') or order.qbo_doc_number} in QuickBooks "
-                f"already matches this order ({job_user_name(job)} asked to update it).",
-                job_details(job, docId=order.qbo_doc_id), order)
+        job_log(
+            job,
+            OrderActivity.Type.NOTHING_TO_UPDATE,
+            f"Nothing to update: {doc_label(order)} #{doc.get('DocNumber') or order.qbo_doc_number} in QuickBooks "
+            f"already matches this order ({job_user_name(job)} asked to update it).",
+            job_details(job, docId=order.qbo_doc_id),
+            order,
+        )
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "nothingToUpdate": True}
     order = mark_updated(job, order.pk, doc, fingerprint, entity=entity)
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
@@ -134,17 +145,32 @@ def _run_void(job: QboSyncJob) -> dict:
     doc = _stale_safe(job, order, write)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        text = (f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {who} (QuickBooks cannot void "
-                "estimates)." if entity == "Estimate"
-                else f"Invoice #{locked.qbo_doc_number} voided in QuickBooks by {who}.")
-        document_apply(order=locked, doc=doc, entity=entity, actor=job_actor(job, docId=locked.qbo_doc_id),
-                       void_hint=True, voided_text=text)
+        text = (
+            f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {who} (QuickBooks cannot void "
+            "estimates)."
+            if entity == "Estimate"
+            else f"Invoice #{locked.qbo_doc_number} voided in QuickBooks by {who}."
+        )
+        document_apply(
+            order=locked,
+            doc=doc,
+            entity=entity,
+            actor=job_actor(job, docId=locked.qbo_doc_id),
+            void_hint=True,
+            voided_text=text,
+        )
         if locked.status != Order.Status.CANCELLED:  # an estimate (Rejected), or an answer that does not look voided
             locked.qbo_doc_state = "Rejected" if entity == "Estimate" else "Voided"
             locked.save(update_fields=["qbo_doc_state", "updated_at"])
             done = "rejected" if entity == "Estimate" else "voided"
-            order_set_status(order=locked, status=Order.Status.CANCELLED, by=job.created_by, user_name=who,
-                             ip=job.ip_address, reason=f"{entity.lower()} {done} in QuickBooks")
+            order_set_status(
+                order=locked,
+                status=Order.Status.CANCELLED,
+                by=job.created_by,
+                user_name=who,
+                ip=job.ip_address,
+                reason=f"{entity.lower()} {done} in QuickBooks",
+            )
             job_log(job, OrderActivity.Type.INVOICE_VOIDED, text, job_details(job, docId=locked.qbo_doc_id), locked)
     return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number}
 
@@ -176,12 +202,15 @@ def _run_convert(job: QboSyncJob) -> dict:
 
 
 @transaction.atomic
-def _record_conversion(job: QboSyncJob, order_id: int, doc: dict, estimate_id: str, estimate_number: str,
-                       fingerprint: str, *, ours: bool) -> Order:
+def _record_conversion(
+    job: QboSyncJob, order_id: int, doc: dict, estimate_id: str, estimate_number: str, fingerprint: str, *, ours: bool
+) -> Order:
     locked = Order.objects.select_for_update().get(pk=order_id)
     if not (follows(locked, "Estimate", estimate_id) or follows(locked, "Invoice", doc.get("Id"))):
-        raise QboWrongLinkError(f"Order {locked.number} no longer follows estimate {estimate_id} "
-                                f"({locked.qbo_doc_type} {locked.qbo_doc_id}); the conversion is not applied.")
+        raise QboWrongLinkError(
+            f"Order {locked.number} no longer follows estimate {estimate_id} "
+            f"({locked.qbo_doc_type} {locked.qbo_doc_id}); the conversion is not applied."
+        )
     if ours:
         locked.pushed_fingerprint = fingerprint
     locked.version += 1
@@ -189,12 +218,20 @@ def _record_conversion(job: QboSyncJob, order_id: int, doc: dict, estimate_id: s
     if follows(locked, "Estimate", estimate_id):
         # The conversion first, then what the invoice brings (a payment already on it): the log reads in order.
         number, who = str(doc.get("DocNumber") or doc.get("Id")), job_user_name(job)
-        text = (f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {who}." if ours
-                else f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the "
-                     f"order now follows that invoice and no second invoice was created (Convert to Invoice by "
-                     f"{who}).")
-        job_log(job, OrderActivity.Type.ESTIMATE_CONVERTED, text,
-                job_details(job, estimateId=estimate_id, docId=str(doc.get("Id")), adopted=not ours), locked)
+        text = (
+            f"Estimate #{estimate_number} converted to Invoice #{number} in QuickBooks by {who}."
+            if ours
+            else f"Estimate #{estimate_number} was already converted to Invoice #{number} in QuickBooks; the "
+            f"order now follows that invoice and no second invoice was created (Convert to Invoice by "
+            f"{who})."
+        )
+        job_log(
+            job,
+            OrderActivity.Type.ESTIMATE_CONVERTED,
+            text,
+            job_details(job, estimateId=estimate_id, docId=str(doc.get("Id")), adopted=not ours),
+            locked,
+        )
         follow_invoice(order=locked, invoice=doc, actor=job_actor(job, estimateId=estimate_id))
     elif not older_than_stored(locked, doc, entity="Invoice"):
         # A webhook switched the order to this invoice already (and logged the conversion); a newer version it

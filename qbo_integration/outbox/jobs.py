@@ -64,6 +64,7 @@ class SyncRefused(Exception):
 
 # --- the row -----------------------------------------------------------------------------------------
 
+
 def request_id(key: str) -> str:
     return str(uuid.uuid5(REQUEST_NAMESPACE, key))  # 36 characters: fits requestid (50) and batch (36)
 
@@ -98,11 +99,15 @@ def is_due(job: QboSyncJob) -> bool:
 def claim(job_id: int) -> bool:
     """Compare-and-set lease: exactly one worker moves a due pending job to running."""
     now = timezone.now()
-    return bool(QboSyncJob.objects.filter(pk=job_id, state=State.PENDING, not_before__lte=now).update(
-        state=State.RUNNING, claimed_at=now, attempts=F("attempts") + 1))
+    return bool(
+        QboSyncJob.objects.filter(pk=job_id, state=State.PENDING, not_before__lte=now).update(
+            state=State.RUNNING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    )
 
 
 # --- outcomes ----------------------------------------------------------------------------------------
+
 
 def job_done(job: QboSyncJob, result: dict) -> None:
     job.state, job.result, job.finished_at = State.DONE, result, timezone.now()
@@ -119,15 +124,23 @@ def job_fail(job: QboSyncJob, error: QboError | SyncRefused, note: str = "") -> 
     job.save()
     code = f" (QuickBooks error {job.error_code})" if job.error_code and job.error_code not in message else ""
     qbo_error = error if isinstance(error, QboError) else None
-    job_log(job, OrderActivity.Type.SYNC_FAILED, f"{job.get_action_display()} failed{code}: {message}{note}",
-            job_details(job, qbo_error) | ({} if qbo_error else {"kind": "refused", "code": ""}))
+    job_log(
+        job,
+        OrderActivity.Type.SYNC_FAILED,
+        f"{job.get_action_display()} failed{code}: {message}{note}",
+        job_details(job, qbo_error) | ({} if qbo_error else {"kind": "refused", "code": ""}),
+    )
 
 
 def queue_retry(job: QboSyncJob, error: QboError) -> None:
     """The job waits for the worker's next attempt (retry.next_try decides when, or that it gives up)."""
     paused = isinstance(error, QboPausedError)
-    step = next_try(attempts=job.attempts, max_attempts=job.max_attempts, error=error,
-                    delay=doubling_delay(job.attempts, base=RETRY_BASE, cap=RETRY_CAP))
+    step = next_try(
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        error=error,
+        delay=doubling_delay(job.attempts, base=RETRY_BASE, cap=RETRY_CAP),
+    )
     job.attempts = step.attempts
     if step.give_up:
         job_fail(job, error, note=f" Gave up after {job.attempts} attempts.")
@@ -137,23 +150,34 @@ def queue_retry(job: QboSyncJob, error: QboError) -> None:
     job.in_doubt = job.in_doubt or error.in_doubt
     job.error_kind, job.error_code, job.last_error = error.kind, error.code, error.message[:500]
     job.save()
-    job_log(job, OrderActivity.Type.SYNC_QUEUED,
-            f"{job.get_action_display()} queued — retrying at {when(retry_at)} "
-            f"({'QuickBooks paused this company' if paused else f'attempt {job.attempts} of {job.max_attempts}'}): "
-            f"{error.message}", job_details(job, error, retryAt=retry_at.isoformat()))
+    job_log(
+        job,
+        OrderActivity.Type.SYNC_QUEUED,
+        f"{job.get_action_display()} queued — retrying at {when(retry_at)} "
+        f"({'QuickBooks paused this company' if paused else f'attempt {job.attempts} of {job.max_attempts}'}): "
+        f"{error.message}",
+        job_details(job, error, retryAt=retry_at.isoformat()),
+    )
     schedule(job)
 
 
 def schedule(job: QboSyncJob) -> None:
     """One django-q2 task at `not_before`; the every-minute drain is the safety net (tasks.py)."""
-    Schedule.objects.create(name=f"qbo-job-{job.pk}-{job.attempts}", func=RUN_JOB_TASK, args=str(job.pk),
-                            schedule_type=Schedule.ONCE, repeats=1, next_run=job.not_before)
+    Schedule.objects.create(
+        name=f"qbo-job-{job.pk}-{job.attempts}",
+        func=RUN_JOB_TASK,
+        args=str(job.pk),
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=job.not_before,
+    )
     # Not get_or_create: the name is not unique, so two requests racing here both create it and every later
     # get_or_create raised MultipleObjectsReturned (a 500 from the API; found by the soak). A duplicate drain
     # is harmless (jobs are leased by compare-and-set); an exception here is not.
     if not Schedule.objects.filter(func=DRAIN_TASK).exists():
-        Schedule.objects.create(name="qbo-drain", func=DRAIN_TASK, schedule_type=Schedule.MINUTES, minutes=1,
-                                repeats=-1)
+        Schedule.objects.create(
+            name="qbo-drain", func=DRAIN_TASK, schedule_type=Schedule.MINUTES, minutes=1, repeats=-1
+        )
 
 
 def crashed(job: QboSyncJob, error: Exception, *, wrote: bool = True) -> None:
@@ -166,21 +190,38 @@ def crashed(job: QboSyncJob, error: Exception, *, wrote: bool = True) -> None:
         return  # the order, and with it the job, is gone: nothing left to record
     if isinstance(error, ObjectDoesNotExist):
         what = "order" if job.order_id else ("account" if job.account_id else "product")
-        job_fail(job, SyncRefused(f"The {what} no longer exists in Kadouri, so nothing more is sent to QuickBooks "
-                                  f"for it ({error.__class__.__name__}).", status=409))
+        job_fail(
+            job,
+            SyncRefused(
+                f"The {what} no longer exists in Kadouri, so nothing more is sent to QuickBooks "
+                f"for it ({error.__class__.__name__}).",
+                status=409,
+            ),
+        )
         return
     if not wrote:
-        job_fail(job, SyncRefused(
-            f"Kadouri could not prepare the request for QuickBooks ({error.__class__.__name__}); nothing was sent, "
-            "and retrying would fail the same way. Check the order's dates and amounts; if they look right, an "
-            "operator should look at the worker logs.", status=422))
+        job_fail(
+            job,
+            SyncRefused(
+                f"Kadouri could not prepare the request for QuickBooks ({error.__class__.__name__}); nothing was sent, "
+                "and retrying would fail the same way. Check the order's dates and amounts; if they look right, an "
+                "operator should look at the worker logs.",
+                status=422,
+            ),
+        )
         return
-    queue_retry(job, QboTransientError(
-        f"Kadouri hit an unexpected error ({error.__class__.__name__}) while talking to QuickBooks; it retries "
-        "automatically. If this keeps happening, an operator should look at the worker logs.", in_doubt=True))
+    queue_retry(
+        job,
+        QboTransientError(
+            f"Kadouri hit an unexpected error ({error.__class__.__name__}) while talking to QuickBooks; it retries "
+            "automatically. If this keeps happening, an operator should look at the worker logs.",
+            in_doubt=True,
+        ),
+    )
 
 
 # --- one attempt ---------------------------------------------------------------------------------------
+
 
 def own_write_left(job: QboSyncJob, sent: list[str]) -> bool:
     """Whether this job's own write went out: an order job's document carries the job's requestid (or the
@@ -217,11 +258,13 @@ def job_run(*, job_id: int, run: Callable[[QboSyncJob], dict]) -> QboSyncJob:
 
 # --- the drain: reclaim, resume, run what is due ----------------------------------------------------------
 
+
 def dead_pushes(stuck: datetime):
     """Pushes whose worker stopped: running without a heartbeat since `stuck`, or queued and never started."""
     silent = Q(heartbeat_at__lt=stuck) | Q(heartbeat_at__isnull=True, started_at__lt=stuck)
-    return BulkPush.objects.filter((Q(state=BulkPush.State.RUNNING) & silent)
-                                   | Q(state=BulkPush.State.QUEUED, created_at__lt=stuck))
+    return BulkPush.objects.filter(
+        (Q(state=BulkPush.State.RUNNING) & silent) | Q(state=BulkPush.State.QUEUED, created_at__lt=stuck)
+    )
 
 
 def enqueue_bulk_push(bulk_id: int) -> None:
@@ -235,7 +278,8 @@ def reclaim_stuck() -> None:
     # A running push's jobs are its own: its heartbeat tells whether it lives, and a dead push is resumed below
     # (taking them back) instead of scattering them into one-by-one retries.
     QboSyncJob.objects.filter(state=State.RUNNING, claimed_at__lt=stuck).exclude(
-        bulk_push__state=BulkPush.State.RUNNING).update(state=State.PENDING, in_doubt=True, claimed_at=None)
+        bulk_push__state=BulkPush.State.RUNNING
+    ).update(state=State.PENDING, in_doubt=True, claimed_at=None)
     for bulk_id in dead_pushes(stuck).values_list("pk", flat=True):
         log.warning("bulk push %s: its worker stopped; resuming it", bulk_id)
         enqueue_bulk_push(bulk_id)
@@ -244,8 +288,11 @@ def reclaim_stuck() -> None:
 def process_due(*, run: Callable[[QboSyncJob], dict], limit: int) -> int:
     """The drain (scheduled every minute): reclaim stuck work, then one attempt of each due job."""
     reclaim_stuck()
-    due = list(QboSyncJob.objects.filter(state=State.PENDING, not_before__lte=timezone.now())
-               .order_by("not_before").values_list("pk", flat=True)[:limit])
+    due = list(
+        QboSyncJob.objects.filter(state=State.PENDING, not_before__lte=timezone.now())
+        .order_by("not_before")
+        .values_list("pk", flat=True)[:limit]
+    )
     for job_id in due:
         job_run(job_id=job_id, run=run)
     return len(due)

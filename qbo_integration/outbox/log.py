@@ -34,12 +34,19 @@ def job_log(job: QboSyncJob, activity_type: str, description: str, details: dict
     if order is None:
         return
     user = job.created_by
-    order_activity_log(order=order, activity_type=activity_type, description=description, user=user,
-                       user_name=user_display_name(user) if user else SYNC_USER_NAME, ip=job.ip_address,
-                       details=details)
+    order_activity_log(
+        order=order,
+        activity_type=activity_type,
+        description=description,
+        user=user,
+        user_name=user_display_name(user) if user else SYNC_USER_NAME,
+        ip=job.ip_address,
+        details=details,
+    )
 
 
 def job_actor(job: QboSyncJob, **details) -> Actor:
     """The job as the actor of a document change (documents.store), with the job's details in its entries."""
-    return Actor(user_name=job_user_name(job), user=job.created_by, ip=job.ip_address,
-                 details=job_details(job, **details))
+    return Actor(
+        user_name=job_user_name(job), user=job.created_by, ip=job.ip_address, details=job_details(job, **details)
+    )

@@ -45,8 +45,10 @@ def income_account_id(pacer: Pacer = NO_PACER) -> str:
         return settings.QBO_INCOME_ACCOUNT_ID
     rows = pacing.query("select * from Account where AccountType = 'Income'", pacer).get("Account", [])
     if not rows:
-        raise QboValidationError("The QuickBooks company has no Income account for new items. Create one in "
-                                 "QuickBooks, or set QBO_INCOME_ACCOUNT_ID.")
+        raise QboValidationError(
+            "The QuickBooks company has no Income account for new items. Create one in "
+            "QuickBooks, or set QBO_INCOME_ACCOUNT_ID."
+        )
     # Ids are not sortable server-side any more (docs/quickbooks/api.md#ids-are-not-sortable)
     first = min(rows, key=lambda row: int(row["Id"]))
     QboConnection.objects.filter(pk=conn.pk).update(income_account_id=first["Id"])

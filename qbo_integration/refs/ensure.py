@@ -30,11 +30,15 @@ def _inactive_duplicate(kind: str, name: str, error: QboError) -> QboError:
     if not isinstance(error, QboDuplicateError):
         return error
     what = "customer, vendor or employee" if kind == "account" else "product or service"
-    fix = ("Make it active in QuickBooks (Customers → include inactive), or rename the account in Kadouri"
-           if kind == "account"
-           else "Make it active in QuickBooks (Products and services → inactive), or rename the product in Kadouri")
-    message = (f"QuickBooks already has a {what} named “{name}” that Kadouri cannot use (it is probably inactive) "
-               f"(QuickBooks error {error.code}). {fix}, then try again.")
+    fix = (
+        "Make it active in QuickBooks (Customers → include inactive), or rename the account in Kadouri"
+        if kind == "account"
+        else "Make it active in QuickBooks (Products and services → inactive), or rename the product in Kadouri"
+    )
+    message = (
+        f"QuickBooks already has a {what} named “{name}” that Kadouri cannot use (it is probably inactive) "
+        f"(QuickBooks error {error.code}). {fix}, then try again."
+    )
     return QboDuplicateError(message, code=error.code, detail=error.detail, status=error.status)
 
 
@@ -50,21 +54,31 @@ def _refs_to_push(accounts: list[Account], products: list[Product], pacer: Pacer
     refs: list[_Ref] = []
     names = mapping.customer_display_names(accounts)
     for account in accounts:
-        refs.append(_Ref("account", account, names[account.pk],
-                         mapping.customer_payload(account, display_name=names[account.pk])))
+        refs.append(
+            _Ref(
+                "account", account, names[account.pk], mapping.customer_payload(account, display_name=names[account.pk])
+            )
+        )
     if products:
         income = income_account_id(pacer)
         for product in products:
-            refs.append(_Ref("product", product, mapping.item_name(product),
-                             mapping.item_payload(product, income_account_id=income)))
+            refs.append(
+                _Ref(
+                    "product",
+                    product,
+                    mapping.item_name(product),
+                    mapping.item_payload(product, income_account_id=income),
+                )
+            )
     return refs
 
 
 ENTITY = {"account": ("Customer", "DisplayName", "qbo_customer_id"), "product": ("Item", "Name", "qbo_item_id")}
 
 
-def ensure_refs(*, accounts: list[Account], products: list[Product], pacer: Pacer = NO_PACER,
-                force_update: bool = False) -> RefResult:
+def ensure_refs(
+    *, accounts: list[Account], products: list[Product], pacer: Pacer = NO_PACER, force_update: bool = False
+) -> RefResult:
     """Customers for `accounts` and items for `products`: stored ids are used as they are; rows without
     an id are linked to a same-name QuickBooks record or created (30 per batch request); linked rows whose
     content changed since the last push are updated (sparse, 30 per batch; 5010 → re-read once)."""
@@ -72,8 +86,12 @@ def ensure_refs(*, accounts: list[Account], products: list[Product], pacer: Pace
     accounts, products = list({a.pk: a for a in accounts}.values()), list({p.pk: p for p in products}.values())
     refs = _refs_to_push(accounts, products, pacer)
     to_link = [r for r in refs if not getattr(r.obj, ENTITY[r.kind][2])]
-    to_update = [r for r in refs if getattr(r.obj, ENTITY[r.kind][2])
-                 and (force_update or r.obj.qbo_fingerprint != mapping.fingerprint(r.payload))]
+    to_update = [
+        r
+        for r in refs
+        if getattr(r.obj, ENTITY[r.kind][2])
+        and (force_update or r.obj.qbo_fingerprint != mapping.fingerprint(r.payload))
+    ]
     for ref in refs:
         if getattr(ref.obj, ENTITY[ref.kind][2]):
             _remember(result, ref, getattr(ref.obj, ENTITY[ref.kind][2]))
@@ -91,9 +109,14 @@ def _remember(result: RefResult, ref: _Ref, qbo_id: str) -> None:
 def _save_ref(ref: _Ref, row: dict, result: RefResult) -> None:
     model = type(ref.obj)
     id_field = ENTITY[ref.kind][2]
-    model.objects.filter(pk=ref.obj.pk).update(**{id_field: row["Id"], "qbo_sync_token": row.get("SyncToken", ""),
-                                                  "qbo_fingerprint": mapping.fingerprint(ref.payload),
-                                                  "qbo_create_request": ""})
+    model.objects.filter(pk=ref.obj.pk).update(
+        **{
+            id_field: row["Id"],
+            "qbo_sync_token": row.get("SyncToken", ""),
+            "qbo_fingerprint": mapping.fingerprint(ref.payload),
+            "qbo_create_request": "",
+        }
+    )
     setattr(ref.obj, id_field, row["Id"])
     ref.obj.qbo_create_request = ""
     ref.obj.qbo_sync_token, ref.obj.qbo_fingerprint = row.get("SyncToken", ""), mapping.fingerprint(ref.payload)
@@ -115,7 +138,9 @@ def _link_existing(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_R
             elif model.objects.filter(**{id_field: row["Id"]}).exclude(pk=ref.obj.pk).exists():
                 result.errors[(kind, ref.obj.pk)] = QboDuplicateError(
                     f"QuickBooks {entity.lower()} “{ref.name}” is already linked to another Kadouri "
-                    f"{kind}. Rename this {kind} in Kadouri so the names differ, then try again.", code="6240")
+                    f"{kind}. Rename this {kind} in Kadouri so the names differ, then try again.",
+                    code="6240",
+                )
             else:
                 _save_ref(ref, row, result)  # an existing same-name record is linked, not duplicated
     return missing
@@ -150,13 +175,13 @@ def _set_in_flight(ref: _Ref, marker: str) -> None:
 
 def _mark_in_flight(chunk: list[_Ref], items: list[dict], rid: str) -> None:
     # Committed before the request leaves, so even a worker killed mid-request leaves the marker behind.
-    for ref, item in zip(chunk, items):
+    for ref, item in zip(chunk, items, strict=True):
         _set_in_flight(ref, f"{rid}#{item['bId']}")
 
 
 def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
     for start in range(0, len(refs), BATCH_MAX_ITEMS):
-        chunk = refs[start:start + BATCH_MAX_ITEMS]
+        chunk = refs[start : start + BATCH_MAX_ITEMS]
         items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(chunk)]
         rid = request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{mapping.fingerprint(r.payload)}" for r in chunk))
         _mark_in_flight(chunk, items, rid)
@@ -170,7 +195,8 @@ def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
                 continue
             if not answer:  # no word on this item: it may exist; the marker stays for the next try's replay
                 result.errors[(ref.kind, ref.obj.pk)] = QboTransientError(
-                    f"QuickBooks did not answer for {entity.lower()} “{ref.name}”; Kadouri retries.", in_doubt=True)
+                    f"QuickBooks did not answer for {entity.lower()} “{ref.name}”; Kadouri retries.", in_doubt=True
+                )
                 continue
             _set_in_flight(ref, "")  # a definite refusal: nothing was created
             error = batch_fault(answer.get("Fault"), f"{entity} “{ref.name}”")
@@ -192,17 +218,32 @@ def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
 def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: bool = True) -> None:
     stale: list[_Ref] = []
     for start in range(0, len(refs), BATCH_MAX_ITEMS):
-        chunk = refs[start:start + BATCH_MAX_ITEMS]
-        items = [{"bId": f"u{n}", "operation": "update", ENTITY[r.kind][0]: {
-            "Id": getattr(r.obj, ENTITY[r.kind][2]), "SyncToken": r.obj.qbo_sync_token or "0", "sparse": True,
-            **r.payload}} for n, r in enumerate(chunk)]
+        chunk = refs[start : start + BATCH_MAX_ITEMS]
+        items = [
+            {
+                "bId": f"u{n}",
+                "operation": "update",
+                ENTITY[r.kind][0]: {
+                    "Id": getattr(r.obj, ENTITY[r.kind][2]),
+                    "SyncToken": r.obj.qbo_sync_token or "0",
+                    "sparse": True,
+                    **r.payload,
+                },
+            }
+            for n, r in enumerate(chunk)
+        ]
         # Stable per content of the batch: a retry of the same updates is replayed by QuickBooks
         # (docs/quickbooks/api.md#idempotent-writes-requestid); after a 5010 re-read (other SyncTokens) or a correction
         # in Kadouri (other content) it gets its own id, or QuickBooks would answer the corrected batch with the cached
         # failure.
-        rid = request_id("ref-updates:" + "|".join(
-            f"{r.kind}:{getattr(r.obj, ENTITY[r.kind][2])}:{r.obj.qbo_sync_token or '0'}:"
-            f"{mapping.fingerprint(r.payload)}" for r in chunk))
+        rid = request_id(
+            "ref-updates:"
+            + "|".join(
+                f"{r.kind}:{getattr(r.obj, ENTITY[r.kind][2])}:{r.obj.qbo_sync_token or '0'}:"
+                f"{mapping.fingerprint(r.payload)}"
+                for r in chunk
+            )
+        )
         answers = pacing.batch(items, pacer, request_id=rid)
         for n, ref in enumerate(chunk):
             answer, entity = answers.get(f"u{n}", {}), ENTITY[ref.kind][0]

@@ -19,7 +19,7 @@ def lookup_many(specs: list[tuple[str, str, list[str]]], pacer: Pacer) -> dict[s
             owners[bid] = (entity, field_name)
             queries.append({"bId": bid, "Query": sql})
     for start in range(0, len(queries), BATCH_MAX_ITEMS):
-        for bid, answer in pacing.batch(queries[start:start + BATCH_MAX_ITEMS], pacer).items():
+        for bid, answer in pacing.batch(queries[start : start + BATCH_MAX_ITEMS], pacer).items():
             entity, field_name = owners[bid]
             if "Fault" in answer:
                 raise batch_fault(answer["Fault"], f"looking up {entity.lower()}s")

@@ -24,8 +24,9 @@ class Pacer:
     """Keeps a run under the company's limits (docs/quickbooks/limits.md#request-limits): 500 requests and 120 batch
     requests a minute, one request at a time (well under 10 concurrent). Counts what it lets through."""
 
-    def __init__(self, per_minute: int = 480, batch_per_minute: int = 110, sleep=time.sleep,
-                 clock=time.monotonic) -> None:
+    def __init__(
+        self, per_minute: int = 480, batch_per_minute: int = 110, sleep=time.sleep, clock=time.monotonic
+    ) -> None:
         self.per_minute, self.batch_per_minute = per_minute, batch_per_minute
         self.sleep, self.clock = sleep, clock
         self.window: deque[float] = deque()
@@ -34,8 +35,10 @@ class Pacer:
         self.waited = 0.0
 
     def before(self, *, is_batch: bool = False) -> None:
-        for window, limit, applies in ((self.window, self.per_minute, True),
-                                       (self.batch_window, self.batch_per_minute, is_batch)):
+        for window, limit, applies in (
+            (self.window, self.per_minute, True),
+            (self.batch_window, self.batch_per_minute, is_batch),
+        ):
             now = self.clock()
             while window and window[0] <= now - 60:
                 window.popleft()
@@ -96,6 +99,7 @@ def query(sql: str, pacer: Pacer) -> dict:
 
 def batch(items: list[dict], pacer: Pacer, request_id: str | None = None) -> dict[str, dict]:
     """The answers of one batch request, by bId."""
+
     def call():
         pacer.before(is_batch=True)
         return {answer.get("bId"): answer for answer in calls.batch(items, request_id=request_id)}

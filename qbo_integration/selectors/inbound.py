@@ -39,14 +39,16 @@ def inbox_events(*, status: str = "", entity: str = "", realm: str = "", source:
 
 
 def failed_event_ids(*, limit: int) -> list[int]:
-    return list(QboWebhookEvent.objects.filter(status=QboWebhookEvent.Status.FAILED)
-                .values_list("pk", flat=True)[:limit])
+    return list(
+        QboWebhookEvent.objects.filter(status=QboWebhookEvent.Status.FAILED).values_list("pk", flat=True)[:limit]
+    )
 
 
 def inbox_filter_choices() -> dict:
     """The inbox page's filter lists and the refused-delivery counters shown beside them."""
     return {
-        "statuses": QboWebhookEvent.Status.choices, "sources": QboWebhookEvent.Source.choices,
+        "statuses": QboWebhookEvent.Status.choices,
+        "sources": QboWebhookEvent.Source.choices,
         "entities": sorted(set(QboWebhookEvent.objects.values_list("entity", flat=True).distinct())),
         "realms": sorted(set(QboWebhookEvent.objects.values_list("realm_id", flat=True).distinct())),
         "counters": QboWebhookCounter.objects.order_by("name"),

@@ -15,10 +15,13 @@ CATCHUP_COUNTS_SKIPPED = {"changes", "new_events", "processed"}
 
 @register.filter
 def catchup_found(found: dict) -> str:
-    """"2 payments, 1 invoice; 34 new to Kadouri" for a finished catch-up's counts (entities found none of: left
+    """ "2 payments, 1 invoice; 34 new to Kadouri" for a finished catch-up's counts (entities found none of: left
     out)."""
-    counts = [(entity.lower(), n) for entity, n in (found or {}).items()
-              if entity not in CATCHUP_COUNTS_SKIPPED and isinstance(n, int) and n]
+    counts = [
+        (entity.lower(), n)
+        for entity, n in (found or {}).items()
+        if entity not in CATCHUP_COUNTS_SKIPPED and isinstance(n, int) and n
+    ]
     listed = ", ".join(f"{n} {entity}{pluralize(n)}" for entity, n in counts) or "no changes"
     return f"{listed}; {(found or {}).get('new_events') or 0} new to Kadouri"
 

@@ -25,8 +25,14 @@ def invoiced(order: Order, *, by=None, doc_type: str = "invoice") -> Order:
     return order
 
 
-def post_webhook(client, body: bytes | str, *, signature: str | None = "sign", content_type="application/json",
-                 token: str | None = None):
+def post_webhook(
+    client,
+    body: bytes | str,
+    *,
+    signature: str | None = "sign",
+    content_type="application/json",
+    token: str | None = None,
+):
     """One delivery; `signature="sign"` signs the body with the configured verifier token."""
     raw = body.encode() if isinstance(body, str) else body
     headers = {}
@@ -38,18 +44,38 @@ def post_webhook(client, body: bytes | str, *, signature: str | None = "sign", c
 
 
 def legacy_body(*entities: dict, realm: str = REALM_ID) -> bytes:
-    return json.dumps({"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": list(entities)}}]}).encode()
+    return json.dumps(
+        {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": list(entities)}}]}
+    ).encode()
 
 
-def legacy_entity(name: str, entity_id: str, operation: str = "Update", last_updated="2026-11-02T10:00:00.000Z", **extra):
+def legacy_entity(
+    name: str, entity_id: str, operation: str = "Update", last_updated="2026-11-02T10:00:00.000Z", **extra
+):
     return {"name": name, "id": str(entity_id), "operation": operation, "lastUpdated": last_updated, **extra}
 
 
-def cloudevent(entity: str, entity_id: str, verb: str = "updated", *, event_id: str, realm: str = REALM_ID,
-               time: str = "2026-11-02T10:00:00.000Z", data: dict | None = None) -> dict:
-    return {"specversion": "1.0", "id": event_id, "source": "intuit.test", "type": f"qbo.{entity.lower()}.{verb}.v1",
-            "datacontenttype": "application/json", "time": time, "intuitentityid": str(entity_id),
-            "intuitaccountid": realm, "data": data or {}}
+def cloudevent(
+    entity: str,
+    entity_id: str,
+    verb: str = "updated",
+    *,
+    event_id: str,
+    realm: str = REALM_ID,
+    time: str = "2026-11-02T10:00:00.000Z",
+    data: dict | None = None,
+) -> dict:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "intuit.test",
+        "type": f"qbo.{entity.lower()}.{verb}.v1",
+        "datacontenttype": "application/json",
+        "time": time,
+        "intuitentityid": str(entity_id),
+        "intuitaccountid": realm,
+        "data": data or {},
+    }
 
 
 class DjangoDeliverer:
@@ -61,8 +87,13 @@ class DjangoDeliverer:
 
     def __call__(self, url: str, body: bytes, headers: dict) -> int:
         with self.capture(execute=True):
-            response = self.client.generic("POST", WEBHOOK, body, content_type=headers.get("Content-Type", ""),
-                                           headers={"intuit-signature": headers.get("intuit-signature", "")})
+            response = self.client.generic(
+                "POST",
+                WEBHOOK,
+                body,
+                content_type=headers.get("Content-Type", ""),
+                headers={"intuit-signature": headers.get("intuit-signature", "")},
+            )
         self.statuses.append(response.status_code)
         return response.status_code
 
@@ -73,8 +104,9 @@ def webhooks(qbo_connected, client, django_capture_on_commit_callbacks):
     `webhooks.flush()` after bookkeeper actions."""
     emu = qbo_connected
     deliverer = DjangoDeliverer(client, django_capture_on_commit_callbacks)
-    emu.configure_webhooks(url="http://testserver" + WEBHOOK, verifier_token=settings.QBO_WEBHOOK_VERIFIER_TOKEN,
-                           format="legacy")
+    emu.configure_webhooks(
+        url="http://testserver" + WEBHOOK, verifier_token=settings.QBO_WEBHOOK_VERIFIER_TOKEN, format="legacy"
+    )
     emu.webhooks.deliver = deliverer
 
     class Hooks:

@@ -38,11 +38,14 @@ def rows(html: str, testid: str) -> list[str]:
 def test_the_page_lists_what_will_be_pushed_before_the_click(staff_client, mix, buyer):
     html = staff_client.get(URL).content.decode()
 
-    assert '<strong>3</strong> orders pending.' in html
+    assert "<strong>3</strong> orders pending." in html
     listed = rows(html, "bulk-preview")
     assert len(listed) == 3
-    for key, action in (("draft", "Create invoice"), ("fine", f"Update invoice #{mix['fine'].qbo_doc_number}"),
-                        ("paid", f"Update invoice #{mix['paid'].qbo_doc_number}")):
+    for key, action in (
+        ("draft", "Create invoice"),
+        ("fine", f"Update invoice #{mix['fine'].qbo_doc_number}"),
+        ("paid", f"Update invoice #{mix['paid'].qbo_doc_number}"),
+    ):
         order = mix[key]
         row = next(r for r in listed if f'href="/orders/{order.pk}/"' in r)
         assert order.number in row and buyer.name in row and "$472.00" in row and action in row

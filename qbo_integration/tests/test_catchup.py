@@ -19,7 +19,6 @@ from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def dropping(webhooks):
     webhooks.emu.configure_webhooks(drop_rate=1.0)  # Intuit loses the delivery (docs/quickbooks/webhooks.md#delivery)
@@ -37,8 +36,12 @@ def test_it_recovers_a_dropped_payment_delivery(posted, dropping):
     posted.refresh_from_db()
     assert (run.mode, run.error) == ("cdc", "")
     assert (posted.status, posted.payment_status) == ("paid", "paid")
-    assert posted.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
-                                    user_name="QuickBooks Catch-up").count() == 1
+    assert (
+        posted.activities.filter(
+            activity_type=OrderActivity.Type.PAYMENT_RECEIVED, user_name="QuickBooks Catch-up"
+        ).count()
+        == 1
+    )
     assert run.found["Invoice"] == 1 and run.found["Payment"] == 1 and run.found["new_events"] >= 2
     assert any("Invoice marked as PAID" in change for change in run.found["changes"])
     # The payment needed no read: its invoice came in the same answer.
@@ -52,7 +55,7 @@ def test_it_recovers_a_dropped_payment_deletion(posted, webhooks):
     webhooks.flush()
     catchup.catchup_run(realm_id=REALM_ID)
     webhooks.emu.configure_webhooks(drop_rate=1.0)
-    payment, = entities(webhooks.emu, "Payment")
+    (payment,) = entities(webhooks.emu, "Payment")
     webhooks.emu.delete_payment(REALM_ID, payment["Id"])
     webhooks.flush()
 
@@ -93,8 +96,11 @@ def test_a_failed_cdc_call_keeps_the_watermark(posted, webhooks):
 
 
 def test_a_watermark_older_than_30_days_re_reads_every_linked_document(posted, dropping):
-    QboCatchUp.objects.create(realm_id=REALM_ID, watermark=timezone.now() - timedelta(days=31),
-                              finished_at=timezone.now() - timedelta(days=31))
+    QboCatchUp.objects.create(
+        realm_id=REALM_ID,
+        watermark=timezone.now() - timedelta(days=31),
+        finished_at=timezone.now() - timedelta(days=31),
+    )
     dropping.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     dropping.emu.rename_customer(REALM_ID, posted.buyer.qbo_customer_id, "Harbor Fresh Market Inc")
     dropping.flush()

@@ -19,8 +19,9 @@ def consent(authorize_url: str, realm_id: str = REALM_ID, action: str = "connect
     page = requests.get(authorize_url)
     assert page.status_code == 200 and "Connect" in page.text
     fields = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
-    answer = requests.post(authorize_url.split("?")[0], data=fields | {"realm_id": realm_id, "action": action},
-                           allow_redirects=False)
+    answer = requests.post(
+        authorize_url.split("?")[0], data=fields | {"realm_id": realm_id, "action": action}, allow_redirects=False
+    )
     assert answer.status_code in (302, 303), answer.text[:300]
     back = urlparse(answer.headers["Location"])
     return f"{back.path}?{back.query}"
@@ -187,8 +188,11 @@ def test_it_disconnects_by_revoking_then_deleting_the_tokens(admin_client, qbo):
     conn.refresh_from_db()
     assert (conn.state, conn.access_token, conn.refresh_token) == ("disconnected", "", "")
     assert qbo.count_requests(method="POST", path="/v2/oauth2/tokens/revoke") == 1
-    dead = requests.post(qbo.base_url + "/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token", "refresh_token": old_refresh},
-                         auth=(qbo.oauth.config.client_id, qbo.oauth.config.client_secret))
+    dead = requests.post(
+        qbo.base_url + "/oauth2/v1/tokens/bearer",
+        data={"grant_type": "refresh_token", "refresh_token": old_refresh},
+        auth=(qbo.oauth.config.client_id, qbo.oauth.config.client_secret),
+    )
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
     assert IntegrationLog.objects.filter(event="disconnected").exists()
 
@@ -202,14 +206,24 @@ def test_it_reports_status_as_json(admin_client, qbo):
     assert status["connected"] is True and status["state"] == "connected"
     assert status["realmId"] == REALM_ID and status["companyName"] == "Kadouri Demo Produce LLC"
     assert status["environment"] == "emulator"
-    for key in ("accessTokenExpiresAt", "refreshTokenExpiresAt", "refreshTokenHardExpiresAt", "lastSuccessfulCallAt", "lastError"):
+    for key in (
+        "accessTokenExpiresAt",
+        "refreshTokenExpiresAt",
+        "refreshTokenHardExpiresAt",
+        "lastSuccessfulCallAt",
+        "lastError",
+    ):
         assert key in status
 
 
 @pytest.mark.django_db
 def test_it_answers_401_json_to_anonymous_api_calls(client):
-    for method, url in [("get", "/api/quickbooks/status"), ("get", "/api/quickbooks/connect"),
-                        ("get", "/api/quickbooks/callback"), ("post", "/api/quickbooks/disconnect")]:
+    for method, url in [
+        ("get", "/api/quickbooks/status"),
+        ("get", "/api/quickbooks/connect"),
+        ("get", "/api/quickbooks/callback"),
+        ("post", "/api/quickbooks/disconnect"),
+    ]:
         response = getattr(client, method)(url)
         assert response.status_code == 401, url
         assert "error" in response.json()
@@ -237,10 +251,13 @@ def tampered(back: str, realm_id: str) -> str:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("claimed_realm, reason", [
-    (OTHER_REALM, f"QuickBooks did not confirm company {OTHER_REALM}"),  # a real company the sign-in was not for
-    ("٩١٣", "invalid company id"),  # Arabic-Indic digits: str.isdigit() says yes
-])
+@pytest.mark.parametrize(
+    "claimed_realm, reason",
+    [
+        (OTHER_REALM, f"QuickBooks did not confirm company {OTHER_REALM}"),  # a real company the sign-in was not for
+        ("٩١٣", "invalid company id"),  # Arabic-Indic digits: str.isdigit() says yes
+    ],
+)
 def test_it_keeps_the_old_connection_when_the_callback_names_another_company(admin_client, qbo, claimed_realm, reason):
     old = store_connection(qbo)
     old_tokens = (old.access_token, old.refresh_token)
@@ -251,7 +268,7 @@ def test_it_keeps_the_old_connection_when_the_callback_names_another_company(adm
     conn = QboConnection.objects.get()
     assert (conn.realm_id, conn.state, conn.access_token, conn.refresh_token) == (REALM_ID, "connected", *old_tokens)
     assert admin_client.get("/api/quickbooks/status").json()["realmId"] == REALM_ID
-    new_grant, = [g for g in qbo.grants() if g["id"] != qbo.oauth.grant_of(old.refresh_token)]
+    (new_grant,) = [g for g in qbo.grants() if g["id"] != qbo.oauth.grant_of(old.refresh_token)]
     assert new_grant["revoked"] is True and not grant_revoked(qbo, old.refresh_token)
     failed = IntegrationLog.objects.get(event="connect_failed")
     assert reason in failed.message and "new sign-in was revoked" in failed.message
@@ -321,8 +338,11 @@ def test_staff_get_403_from_admin_only_endpoints_whatever_they_accept(staff_clie
     store_connection(qbo)
     headers = {"HTTP_ACCEPT": accept} if accept else {}
 
-    for method, url in [("get", "/api/quickbooks/connect"), ("get", "/api/quickbooks/callback?code=x&state=y"),
-                        ("post", "/api/quickbooks/disconnect")]:
+    for method, url in [
+        ("get", "/api/quickbooks/connect"),
+        ("get", "/api/quickbooks/callback?code=x&state=y"),
+        ("post", "/api/quickbooks/disconnect"),
+    ]:
         response = getattr(staff_client, method)(url, **headers)
         assert response.status_code == 403, url
         assert "Only admins" in response.json()["error"]

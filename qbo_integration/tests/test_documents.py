@@ -1,6 +1,6 @@
 """documents: the one reading of a QuickBooks document (pure functions, no HTTP)."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from decimal import Decimal
 
 from qbo_integration.documents import reading, store
@@ -31,11 +31,17 @@ def test_it_tells_a_voided_invoice_from_a_zero_one():
 
 def test_it_stores_quickbooks_times_as_aware_utc(order_factory):
     order = order_factory()
-    invoice = {"Id": "7", "DocNumber": order.number, "SyncToken": "2", "TotalAmt": 10, "Balance": 10,
-               "MetaData": {"LastUpdatedTime": "2026-11-02T10:00:00"}}
+    invoice = {
+        "Id": "7",
+        "DocNumber": order.number,
+        "SyncToken": "2",
+        "TotalAmt": 10,
+        "Balance": 10,
+        "MetaData": {"LastUpdatedTime": "2026-11-02T10:00:00"},
+    }
     store.document_link(order, invoice, doc_type="invoice")
     store.document_store(order, invoice, entity="Invoice")
     order.refresh_from_db()
     assert order.qbo_last_updated.tzinfo is not None
     assert order.qbo_last_updated == reading.parse_time("2026-11-02T10:00:00Z")
-    assert order.qbo_last_updated.astimezone(dt_timezone.utc).hour == 10
+    assert order.qbo_last_updated.astimezone(UTC).hour == 10

@@ -23,8 +23,14 @@ def free_port() -> int:
 
 def start(*args: str) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kadouri.test_settings", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "manage.py", "qbo_emulator", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qbo_emulator", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for_banner(process: subprocess.Popen) -> str:

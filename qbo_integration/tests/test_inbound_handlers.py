@@ -30,9 +30,11 @@ def activities(order, activity_type=None):
 
 
 def payment_id_for(emu, invoice_id):
-    return next(p["Id"] for p in entities(emu, "Payment")
-                if any(l["TxnId"] == invoice_id for line in p["Line"] for l in line.get("LinkedTxn", [])))
-
+    return next(
+        p["Id"]
+        for p in entities(emu, "Payment")
+        if any(ln["TxnId"] == invoice_id for line in p["Line"] for ln in line.get("LinkedTxn", []))
+    )
 
 
 def test_it_treats_the_invoice_created_by_kadouri_as_an_echo(posted):
@@ -49,7 +51,8 @@ def test_it_marks_the_order_paid_when_a_payment_settles_the_invoice(webhooks, po
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status, posted.qbo_balance) == ("paid", "paid", Decimal("0.00"))
     assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == [
-        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $472.00 paid in full)"]
+        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $472.00 paid in full)"
+    ]
     assert posted.activities.filter(activity_type="status_changed", user_name="QuickBooks Webhook").exists()
     assert set(webhooks.statuses) == {200}
     assert not QboWebhookEvent.objects.filter(status__in=["pending", "failed"]).exists()
@@ -60,9 +63,14 @@ def test_it_records_a_partial_payment_then_the_rest(webhooks, posted):
     webhooks.flush()
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status, posted.qbo_balance, posted.qbo_total) == (
-        "posted_to_qb", "partial", Decimal("372.00"), Decimal("472.00"))
+        "posted_to_qb",
+        "partial",
+        Decimal("372.00"),
+        Decimal("472.00"),
+    )
     assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == [
-        f"Payment received in QuickBooks - invoice #{posted.number} is partially paid, balance $372.00 of $472.00"]
+        f"Payment received in QuickBooks - invoice #{posted.number} is partially paid, balance $372.00 of $472.00"
+    ]
 
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()
@@ -83,7 +91,8 @@ def test_it_makes_a_paid_order_unpaid_when_the_payment_goes_away(webhooks, poste
     assert (posted.status, posted.payment_status, posted.qbo_balance) == ("posted_to_qb", "unpaid", Decimal("472.00"))
     assert activities(posted, OrderActivity.Type.SYNCED_FROM_QB) == [
         f"Payment {payment_id} {verb} in QuickBooks - invoice #{posted.number} balance is $472.00 of $472.00; "
-        "the order is unpaid again"]
+        "the order is unpaid again"
+    ]
 
 
 def test_it_makes_a_paid_order_partial_when_one_of_two_payments_is_deleted(webhooks, posted):
@@ -117,14 +126,22 @@ def test_it_follows_an_invoice_edited_in_quickbooks(webhooks, posted):
     lines = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
     lines[0]["SalesItemLineDetail"]["Qty"] = 12
     lines[0]["Amount"] = 390.0  # 12 × 32.50
-    client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "Line": lines},
-                  request_id="bookkeeper-edit-1")
+    client.update(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "Line": lines},
+        request_id="bookkeeper-edit-1",
+    )
     webhooks.flush()
 
     posted.refresh_from_db()
-    assert (posted.qbo_total, posted.qbo_balance, posted.status) == (Decimal("537.00"), Decimal("537.00"), "posted_to_qb")
+    assert (posted.qbo_total, posted.qbo_balance, posted.status) == (
+        Decimal("537.00"),
+        Decimal("537.00"),
+        "posted_to_qb",
+    )
     assert activities(posted, OrderActivity.Type.SYNCED_FROM_QB) == [
-        f"Invoice #{posted.number} updated in QuickBooks: total $472.00 → $537.00, balance $472.00 → $537.00 (unpaid)"]
+        f"Invoice #{posted.number} updated in QuickBooks: total $472.00 → $537.00, balance $472.00 → $537.00 (unpaid)"
+    ]
 
 
 def test_it_ignores_the_echo_of_kadouris_own_update(webhooks, posted, staff_user):
@@ -145,8 +162,15 @@ def test_it_never_moves_an_order_backwards_on_an_older_version(webhooks, posted)
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()
     # A late catch-up event carrying the old version arrives after the payment was applied.
-    event = QboWebhookEvent.objects.create(dedupe_key="cdc:old", source="cdc", realm_id=REALM_ID, entity="Invoice",
-                                           entity_id=posted.qbo_doc_id, operation="Update", raw=stale_snapshot)
+    event = QboWebhookEvent.objects.create(
+        dedupe_key="cdc:old",
+        source="cdc",
+        realm_id=REALM_ID,
+        entity="Invoice",
+        entity_id=posted.qbo_doc_id,
+        operation="Update",
+        raw=stale_snapshot,
+    )
 
     inbox.inbox_process_realm(realm_id=REALM_ID)
 
@@ -165,7 +189,8 @@ def test_it_reaches_the_same_state_whatever_the_delivery_order(webhooks, posted)
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status) == ("paid", "paid")
     assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED) == [
-        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $472.00 paid in full)"]
+        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $472.00 paid in full)"
+    ]
 
 
 def test_it_applies_a_duplicated_delivery_once(webhooks, posted):
@@ -183,23 +208,41 @@ def test_it_reflects_the_estimate_state(webhooks, order_factory, staff_user):
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
     webhooks.flush()
     estimate = client.read("Estimate", order.qbo_doc_id)
-    client.update("Estimate", {"Id": estimate["Id"], "SyncToken": estimate["SyncToken"], "sparse": True,
-                               "TxnStatus": "Accepted"}, request_id="accept-1")
+    client.update(
+        "Estimate",
+        {"Id": estimate["Id"], "SyncToken": estimate["SyncToken"], "sparse": True, "TxnStatus": "Accepted"},
+        request_id="accept-1",
+    )
     webhooks.flush()
     order.refresh_from_db()
     assert order.qbo_doc_state == "Accepted"
-    assert activities(order, OrderActivity.Type.SYNCED_FROM_QB) == [f"Estimate #{order.number} is now Accepted in QuickBooks (was Pending)"]
+    assert activities(order, OrderActivity.Type.SYNCED_FROM_QB) == [
+        f"Estimate #{order.number} is now Accepted in QuickBooks (was Pending)"
+    ]
 
     # The bookkeeper turns it into an invoice in QuickBooks.
-    lines = [l for l in estimate["Line"] if l["DetailType"] == "SalesItemLineDetail"]
-    invoice = client.create("Invoice", {"CustomerRef": estimate["CustomerRef"], "Line": lines,
-                                        "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}, request_id="convert-1")
+    lines = [ln for ln in estimate["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    invoice = client.create(
+        "Invoice",
+        {
+            "CustomerRef": estimate["CustomerRef"],
+            "Line": lines,
+            "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
+        },
+        request_id="convert-1",
+    )
     webhooks.flush()
     order.refresh_from_db()
-    assert (order.qbo_doc_type, order.qbo_doc_id, order.qbo_doc_number) == ("invoice", invoice["Id"], invoice["DocNumber"])
+    assert (order.qbo_doc_type, order.qbo_doc_id, order.qbo_doc_number) == (
+        "invoice",
+        invoice["Id"],
+        invoice["DocNumber"],
+    )
     assert order.qbo_doc_state == "Open" and order.qbo_balance == order.total
     assert activities(order, OrderActivity.Type.ESTIMATE_CONVERTED) == [
-        f"Estimate #{order.number} converted to invoice #{invoice['DocNumber']} in QuickBooks; the order now follows the invoice"]
+        f"Estimate #{order.number} converted to invoice #{invoice['DocNumber']} in QuickBooks; the order now follows "
+        "the invoice"
+    ]
 
     # Its payments now reach the order.
     webhooks.emu.record_payment(REALM_ID, invoice["Id"])
@@ -244,8 +287,17 @@ def test_it_points_the_account_at_the_surviving_customer_after_a_merge(webhooks,
 def test_an_item_price_change_follows_quickbooks_and_stays_in_sync(webhooks, posted, apples):
     apples.refresh_from_db()
     item = client.read("Item", apples.qbo_item_id)
-    client.update("Item", {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "UnitPrice": 34.0,
-                           "Name": "Gala Apples Premium"}, request_id="price-1")
+    client.update(
+        "Item",
+        {
+            "Id": item["Id"],
+            "SyncToken": item["SyncToken"],
+            "sparse": True,
+            "UnitPrice": 34.0,
+            "Name": "Gala Apples Premium",
+        },
+        request_id="price-1",
+    )
     webhooks.flush()
 
     apples.refresh_from_db()
@@ -260,15 +312,23 @@ def test_an_item_change_conflicts_with_a_kadouri_edit(webhooks, posted, apples):
     apples.unit_price = Decimal("31.00")  # edited in Kadouri, not pushed yet
     apples.save()
     item = client.read("Item", apples.qbo_item_id)
-    client.update("Item", {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "UnitPrice": 34.0},
-                  request_id="price-2")
+    client.update(
+        "Item",
+        {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "UnitPrice": 34.0},
+        request_id="price-2",
+    )
     webhooks.flush()
 
     apples.refresh_from_db()
     assert apples.unit_price == Decimal("31.00")
     conflict = SyncConflict.objects.get()
-    assert (conflict.object_type, conflict.object_id, conflict.field, conflict.kadouri_value, conflict.quickbooks_value) == (
-        "product", apples.pk, "unit_price", "31.00", "34.00")
+    assert (
+        conflict.object_type,
+        conflict.object_id,
+        conflict.field,
+        conflict.kadouri_value,
+        conflict.quickbooks_value,
+    ) == ("product", apples.pk, "unit_price", "31.00", "34.00")
 
 
 def test_an_inactive_item_clears_the_product_link(webhooks, posted, pears):
@@ -328,7 +388,10 @@ def test_each_retry_waits_the_next_step_of_qbo_inbox_backoff_seconds(webhooks, p
 
     steps = inbox.BACKOFF_SECONDS
     expected = [steps[min(n, len(steps)) - 1] for n in range(1, inbox.MAX_ATTEMPTS)]
-    assert len(waits) == len(expected) and all(e - 5 < w <= e for w, e in zip(waits, expected)), (waits, expected)
+    assert len(waits) == len(expected) and all(e - 5 < w <= e for w, e in zip(waits, expected, strict=True)), (
+        waits,
+        expected,
+    )
 
 
 def test_waiting_for_a_pause_does_not_use_up_an_events_attempts(webhooks, posted):
@@ -374,39 +437,58 @@ def test_doorbells_for_the_same_document_share_one_read(webhooks, posted):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()
     for n in range(3):  # three notifications for the invoice arrive before the worker runs
-        QboWebhookEvent.objects.create(dedupe_key=f"legacy:x:{n}", source="legacy", realm_id=REALM_ID, entity="Invoice",
-                                       entity_id=posted.qbo_doc_id, operation="Update")
+        QboWebhookEvent.objects.create(
+            dedupe_key=f"legacy:x:{n}",
+            source="legacy",
+            realm_id=REALM_ID,
+            entity="Invoice",
+            entity_id=posted.qbo_doc_id,
+            operation="Update",
+        )
     webhooks.emu.clear_requests()
 
     assert inbox.inbox_process_realm(realm_id=REALM_ID) == 3
 
     assert webhooks.emu.count_requests(method="GET", path=r"/invoice/") == 1
     first, *others = QboWebhookEvent.objects.filter(dedupe_key__startswith="legacy:x:").order_by("id")
-    assert first.status == "done" and all(e.status == "done" and f"Covered by event {first.pk}" in e.result for e in others)
+    assert first.status == "done" and all(
+        e.status == "done" and f"Covered by event {first.pk}" in e.result for e in others
+    )
     posted.refresh_from_db()
     assert posted.status == "paid"
 
 
-def test_it_marks_the_order_paid_when_kadouri_edits_the_invoice_down_to_what_was_paid(webhooks, posted, staff_user, apples):
+def test_it_marks_the_order_paid_when_kadouri_edits_the_invoice_down_to_what_was_paid(
+    webhooks, posted, staff_user, apples
+):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 325)  # the apples; the pears were not delivered
     webhooks.flush()
-    order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("10"))], by=staff_user)
+    order_update(
+        order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("10"))], by=staff_user
+    )
 
     job = order_update_request(order=Order.objects.get(pk=posted.pk), by=staff_user)
 
     assert job.state == "done"
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status, posted.qbo_balance, posted.qbo_doc_state) == (
-        "paid", "paid", Decimal("0.00"), "Paid")
+        "paid",
+        "paid",
+        Decimal("0.00"),
+        "Paid",
+    )
     assert activities(posted, OrderActivity.Type.PAYMENT_RECEIVED)[-1] == (
-        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $325.00 paid in full)")
+        f"Payment received in QuickBooks - Invoice marked as PAID (invoice #{posted.number}: $325.00 paid in full)"
+    )
     logged = posted.activities.count()
     webhooks.flush()  # the echo of Kadouri's own update changes nothing, silently
     posted.refresh_from_db()
     assert (posted.status, posted.activities.count()) == ("paid", logged)
 
 
-def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_name(webhooks, seller, apples, staff_user):
+def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_name(
+    webhooks, seller, apples, staff_user
+):
     make_account("Acme", "ACM1")
     acme = make_account("Acme", "ACM2")  # a duplicate name: QuickBooks knows it as "Acme (ACM2)"
     invoiced(make_order(seller=seller, buyer=acme, lines=[(apples, "1")], by=staff_user), by=staff_user)
@@ -415,8 +497,16 @@ def test_it_keeps_the_account_name_when_quickbooks_shows_kadouris_own_display_na
     customer = client.read("Customer", acme.qbo_customer_id)
     assert customer["DisplayName"] == "Acme (ACM2)"
 
-    client.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "sparse": True,
-                               "PrimaryPhone": {"FreeFormNumber": "559-555-0199"}}, request_id="bookkeeper-phone-1")
+    client.update(
+        "Customer",
+        {
+            "Id": customer["Id"],
+            "SyncToken": customer["SyncToken"],
+            "sparse": True,
+            "PrimaryPhone": {"FreeFormNumber": "559-555-0199"},
+        },
+        request_id="bookkeeper-phone-1",
+    )
     webhooks.flush()
 
     acme.refresh_from_db()

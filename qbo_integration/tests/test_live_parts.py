@@ -76,7 +76,13 @@ def test_starting_them_no_longer_asks_for_a_reload(admin_client, webhooks, poste
         assert "Reload this page" not in page and "as soon as it is done" in page
 
 
-@pytest.mark.parametrize("url", ["/settings/quickbooks/orders/1/live/", "/settings/quickbooks/reconcile/report/",
-                                 "/settings/quickbooks/inbound-card/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/settings/quickbooks/orders/1/live/",
+        "/settings/quickbooks/reconcile/report/",
+        "/settings/quickbooks/inbound-card/",
+    ],
+)
 def test_the_live_parts_need_a_login(client, url):
     assert client.get(url).status_code == 302

@@ -23,22 +23,43 @@ def partly_paid(webhooks, posted):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 300)
     webhooks.flush()
     posted.refresh_from_db()
-    assert (posted.payment_status, posted.qbo_total, posted.qbo_balance) == ("partial", Decimal("472.00"), Decimal("172.00"))
+    assert (posted.payment_status, posted.qbo_total, posted.qbo_balance) == (
+        "partial",
+        Decimal("472.00"),
+        Decimal("172.00"),
+    )
     return posted
 
 
 def _edit_form(order, quantity: str) -> dict:
     line = order.lines.first()
-    return {"number": order.number, "seller": order.seller_id, "buyer": order.buyer_id,
-            "order_date": order.order_date.isoformat(), "terms": order.terms, "commission_rate": "5.00", "notes": "",
-            "version": str(order.version), "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "2",
-            "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000", "lines-0-product": line.product_id,
-            "lines-0-quantity": quantity, "lines-0-unit_price": "", "lines-0-size": "", "lines-0-grade": ""}
+    return {
+        "number": order.number,
+        "seller": order.seller_id,
+        "buyer": order.buyer_id,
+        "order_date": order.order_date.isoformat(),
+        "terms": order.terms,
+        "commission_rate": "5.00",
+        "notes": "",
+        "version": str(order.version),
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "2",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+        "lines-0-product": line.product_id,
+        "lines-0-quantity": quantity,
+        "lines-0-unit_price": "",
+        "lines-0-size": "",
+        "lines-0-grade": "",
+    }
 
 
 def _state(order):
-    return (list(OrderLine.objects.filter(order=order).values_list("product_id", "quantity", "unit_price")),
-            Order.objects.get(pk=order.pk).version, order.activities.count())
+    return (
+        list(OrderLine.objects.filter(order=order).values_list("product_id", "quantity", "unit_price")),
+        Order.objects.get(pk=order.pk).version,
+        order.activities.count(),
+    )
 
 
 def test_the_form_refuses_a_total_below_what_was_paid_and_keeps_what_was_typed(staff_client, partly_paid):
@@ -63,22 +84,38 @@ def test_the_form_accepts_a_total_at_or_above_what_was_paid(staff_client, partly
 
 def test_the_service_refuses_it_for_every_caller(partly_paid, staff_user, apples):
     with pytest.raises(OrderError, match=r"\$300\.00 has already been paid"):
-        order_update(order_id=partly_paid.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("1"))],
-                     by=staff_user, expected_version=partly_paid.version)
+        order_update(
+            order_id=partly_paid.pk,
+            fields={},
+            lines=[LineInput(product=apples, quantity=Decimal("1"))],
+            by=staff_user,
+            expected_version=partly_paid.version,
+        )
 
 
 def test_an_unpaid_invoice_can_go_as_low_as_wanted(posted, staff_user, apples):
-    order = order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("1"))],
-                         by=staff_user, expected_version=posted.version)
+    order = order_update(
+        order_id=posted.pk,
+        fields={},
+        lines=[LineInput(product=apples, quantity=Decimal("1"))],
+        by=staff_user,
+        expected_version=posted.version,
+    )
     assert order.total == Decimal("32.50")
 
 
 def test_update_refuses_before_sending_when_a_payment_came_after_the_edit(
-        webhooks, posted, staff_client, staff_user, apples):
+    webhooks, posted, staff_client, staff_user, apples
+):
     """Edited down while unpaid, then paid in QuickBooks before the update: Kadouri says what to fix in Kadouri
     and sends no update (QuickBooks would answer 'resolve it in QuickBooks')."""
-    order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("1"))],
-                 by=staff_user, expected_version=posted.version)
+    order_update(
+        order_id=posted.pk,
+        fields={},
+        lines=[LineInput(product=apples, quantity=Decimal("1"))],
+        by=staff_user,
+        expected_version=posted.version,
+    )
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 300)
     webhooks.flush()
     invoice_before = next(i for i in entities(webhooks.emu, "Invoice") if i["Id"] == posted.qbo_doc_id)
@@ -89,9 +126,16 @@ def test_update_refuses_before_sending_when_a_payment_came_after_the_edit(
     assert next(i for i in entities(webhooks.emu, "Invoice") if i["Id"] == posted.qbo_doc_id) == invoice_before
 
 
-def test_the_panel_drops_an_old_failure_once_something_later_succeeded(webhooks, posted, staff_client, staff_user, apples):
-    order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("1"))],
-                 by=staff_user, expected_version=posted.version)
+def test_the_panel_drops_an_old_failure_once_something_later_succeeded(
+    webhooks, posted, staff_client, staff_user, apples
+):
+    order_update(
+        order_id=posted.pk,
+        fields={},
+        lines=[LineInput(product=apples, quantity=Decimal("1"))],
+        by=staff_user,
+        expected_version=posted.version,
+    )
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 300)
     webhooks.flush()
     staff_client.post(f"/settings/quickbooks/orders/{posted.pk}/update/", **HTMX)
@@ -100,8 +144,13 @@ def test_the_panel_drops_an_old_failure_once_something_later_succeeded(webhooks,
     assert 'data-testid="qbo-last-error"' in page  # still the latest word on the order
 
     posted.refresh_from_db()
-    order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("10"))],
-                 by=staff_user, expected_version=posted.version)  # fixed in Kadouri: the failure is old news
+    order_update(
+        order_id=posted.pk,
+        fields={},
+        lines=[LineInput(product=apples, quantity=Decimal("10"))],
+        by=staff_user,
+        expected_version=posted.version,
+    )  # fixed in Kadouri: the failure is old news
     page = staff_client.get(f"/orders/{posted.pk}/").content.decode()
     assert 'data-testid="qbo-last-error"' not in page and "already been paid" not in page
 
@@ -110,9 +159,16 @@ def test_the_panel_drops_an_old_failure_once_something_later_succeeded(webhooks,
     assert 'data-testid="qbo-last-error"' not in staff_client.get(f"/orders/{posted.pk}/").content.decode()
 
 
-def test_the_panel_drops_an_old_failure_when_quickbooks_settles_the_invoice(webhooks, posted, staff_client, staff_user, apples):
-    order_update(order_id=posted.pk, fields={}, lines=[LineInput(product=apples, quantity=Decimal("1"))],
-                 by=staff_user, expected_version=posted.version)
+def test_the_panel_drops_an_old_failure_when_quickbooks_settles_the_invoice(
+    webhooks, posted, staff_client, staff_user, apples
+):
+    order_update(
+        order_id=posted.pk,
+        fields={},
+        lines=[LineInput(product=apples, quantity=Decimal("1"))],
+        by=staff_user,
+        expected_version=posted.version,
+    )
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 300)
     webhooks.flush()
     staff_client.post(f"/settings/quickbooks/orders/{posted.pk}/update/", **HTMX)
@@ -128,18 +184,35 @@ def test_the_panel_drops_an_old_failure_when_quickbooks_settles_the_invoice(webh
 def test_the_admin_refuses_it_too(admin_client, partly_paid):
     page = admin_client.get(f"/admin/orders/order/{partly_paid.pk}/change/").content.decode()
     lines = list(partly_paid.lines.all())
-    data = {"number": partly_paid.number, "seller": partly_paid.seller_id, "buyer": partly_paid.buyer_id,
-            "order_date": partly_paid.order_date.isoformat(), "terms": partly_paid.terms, "notes": "",
-            "commission_rate": "5.00", "lines-TOTAL_FORMS": str(len(lines)), "lines-INITIAL_FORMS": str(len(lines)),
-            "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000",
-            "activities-TOTAL_FORMS": "0", "activities-INITIAL_FORMS": "0",
-            "activities-MIN_NUM_FORMS": "0", "activities-MAX_NUM_FORMS": "1000"}
+    data = {
+        "number": partly_paid.number,
+        "seller": partly_paid.seller_id,
+        "buyer": partly_paid.buyer_id,
+        "order_date": partly_paid.order_date.isoformat(),
+        "terms": partly_paid.terms,
+        "notes": "",
+        "commission_rate": "5.00",
+        "lines-TOTAL_FORMS": str(len(lines)),
+        "lines-INITIAL_FORMS": str(len(lines)),
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+        "activities-TOTAL_FORMS": "0",
+        "activities-INITIAL_FORMS": "0",
+        "activities-MIN_NUM_FORMS": "0",
+        "activities-MAX_NUM_FORMS": "1000",
+    }
     assert 'name="activities-TOTAL_FORMS"' in page and 'name="lines-TOTAL_FORMS"' in page
     for index, line in enumerate(lines):
-        data |= {f"lines-{index}-id": line.pk, f"lines-{index}-order": partly_paid.pk,
-                 f"lines-{index}-product": line.product_id, f"lines-{index}-quantity": "1",
-                 f"lines-{index}-unit_price": str(line.unit_price), f"lines-{index}-size": "",
-                 f"lines-{index}-grade": "", f"lines-{index}-position": str(index)}
+        data |= {
+            f"lines-{index}-id": line.pk,
+            f"lines-{index}-order": partly_paid.pk,
+            f"lines-{index}-product": line.product_id,
+            f"lines-{index}-quantity": "1",
+            f"lines-{index}-unit_price": str(line.unit_price),
+            f"lines-{index}-size": "",
+            f"lines-{index}-grade": "",
+            f"lines-{index}-position": str(index),
+        }
     before = _state(partly_paid)
     response = admin_client.post(f"/admin/orders/order/{partly_paid.pk}/change/", data)
     assert response.status_code == 200, response.status_code

@@ -33,14 +33,20 @@ def edit_invoice_total(order, qty=12, amount=390.0):
     invoice = client.read("Invoice", order.qbo_doc_id)
     lines = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
     lines[0]["SalesItemLineDetail"]["Qty"], lines[0]["Amount"] = qty, amount
-    return client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
-                                     "Line": lines}, request_id=f"edit-{order.pk}-{qty}")
+    return client.update(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "Line": lines},
+        request_id=f"edit-{order.pk}-{qty}",
+    )
 
 
 def renumber_invoice(order, number="QB-9"):
     invoice = client.read("Invoice", order.qbo_doc_id)
-    return client.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
-                                     "DocNumber": number}, request_id=f"renumber-{order.pk}-{number}")
+    return client.update(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "DocNumber": number},
+        request_id=f"renumber-{order.pk}-{number}",
+    )
 
 
 def test_an_order_in_step_with_quickbooks_has_no_drift(posted):
@@ -54,8 +60,11 @@ def test_it_lists_a_payment_kadouri_missed(posted, webhooks):
 
     run = reconcile.reconcile_run()
 
-    assert drift_of(run, posted) == {"status": ("Posted to QuickBooks", "Paid → Paid"),
-                                     "balance": ("$472.00", "$0.00"), "payment status": ("Unpaid", "Paid")}
+    assert drift_of(run, posted) == {
+        "status": ("Posted to QuickBooks", "Paid → Paid"),
+        "balance": ("$472.00", "$0.00"),
+        "payment status": ("Unpaid", "Paid"),
+    }
 
 
 @pytest.mark.parametrize("action, state", [("void_invoice", "Voided"), ("delete_invoice", "Deleted")])
@@ -80,13 +89,15 @@ def test_taking_quickbooks_values_fixes_the_order(admin_client, posted, webhooks
     webhooks.flush()
     admin_client.post("/settings/quickbooks/reconcile/run/")
 
-    response = admin_client.post(f"/settings/quickbooks/reconcile/{posted.pk}/fix/", {"action": "take_quickbooks"},
-                                 follow=True)
+    response = admin_client.post(
+        f"/settings/quickbooks/reconcile/{posted.pk}/fix/", {"action": "take_quickbooks"}, follow=True
+    )
 
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status, posted.qbo_balance) == ("paid", "paid", Decimal("0.00"))
-    assert posted.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
-                                    user_name="QuickBooks Reconciliation").exists()
+    assert posted.activities.filter(
+        activity_type=OrderActivity.Type.PAYMENT_RECEIVED, user_name="QuickBooks Reconciliation"
+    ).exists()
     assert "Took QuickBooks" in response.content.decode()
     assert reconcile.reconcile_run().rows == []
 
@@ -127,6 +138,7 @@ def test_a_report_without_a_connection_says_so(db):
 
 # --- the inbox pages -----------------------------------------------------------------------------
 
+
 def test_the_inbox_lists_events_with_filters_and_shows_the_raw_payload(admin_client, posted, webhooks):
     webhooks.emu.configure_webhooks(drop_rate=0.0)
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
@@ -141,19 +153,34 @@ def test_the_inbox_lists_events_with_filters_and_shows_the_raw_payload(admin_cli
     assert "&quot;operation&quot;: &quot;Create&quot;" in detail and payment.result[:20] in detail
 
 
-def test_replaying_many_events_from_the_inbox_reads_them_again(admin_client, posted, webhooks,
-                                                               django_capture_on_commit_callbacks):
+def test_replaying_many_events_from_the_inbox_reads_them_again(
+    admin_client, posted, webhooks, django_capture_on_commit_callbacks
+):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()  # dropped: Kadouri never heard of it
-    events = [QboWebhookEvent.objects.create(dedupe_key=f"manual-{i}", source="manual", realm_id=REALM_ID,
-                                             entity="Invoice", entity_id=posted.qbo_doc_id, operation="Update",
-                                             status="failed", attempts=6) for i in range(2)]
+    events = [
+        QboWebhookEvent.objects.create(
+            dedupe_key=f"manual-{i}",
+            source="manual",
+            realm_id=REALM_ID,
+            entity="Invoice",
+            entity_id=posted.qbo_doc_id,
+            operation="Update",
+            status="failed",
+            attempts=6,
+        )
+        for i in range(2)
+    ]
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/settings/quickbooks/inbox/replay/", {"event": [e.pk for e in events]}, follow=True)
+        response = admin_client.post(
+            "/settings/quickbooks/inbox/replay/", {"event": [e.pk for e in events]}, follow=True
+        )
 
     assert "2 events queued for replay" in response.content.decode()
-    assert set(QboWebhookEvent.objects.filter(pk__in=[e.pk for e in events]).values_list("status", flat=True)) == {"done"}
+    assert set(QboWebhookEvent.objects.filter(pk__in=[e.pk for e in events]).values_list("status", flat=True)) == {
+        "done"
+    }
     posted.refresh_from_db()
     assert posted.status == "paid"
 
@@ -167,8 +194,9 @@ def test_only_admins_replay(staff_client, posted):
 def test_the_admin_lists_and_replays_events(admin_client, posted):
     event = QboWebhookEvent.objects.first()
     assert admin_client.get("/admin/qbo_integration/qbowebhookevent/?status__exact=done").status_code == 200
-    response = admin_client.post("/admin/qbo_integration/qbowebhookevent/",
-                                 {"action": "replay", "_selected_action": [event.pk]}, follow=True)
+    response = admin_client.post(
+        "/admin/qbo_integration/qbowebhookevent/", {"action": "replay", "_selected_action": [event.pk]}, follow=True
+    )
     assert "queued for replay" in response.content.decode()
     for page in ("qbocatchup", "syncconflict", "qbowebhookcounter", "qboreconcilerun"):
         assert admin_client.get(f"/admin/qbo_integration/{page}/").status_code == 200
@@ -176,7 +204,11 @@ def test_the_admin_lists_and_replays_events(admin_client, posted):
 
 def test_the_settings_page_links_the_inbox_and_the_report(admin_client, posted):
     page = admin_client.get("/settings/quickbooks/").content.decode()
-    assert 'data-testid="inbox-link"' in page and 'data-testid="reconcile-link"' in page and 'data-testid="catchup"' in page
+    assert (
+        'data-testid="inbox-link"' in page
+        and 'data-testid="reconcile-link"' in page
+        and 'data-testid="catchup"' in page
+    )
 
 
 @pytest.fixture
@@ -190,9 +222,15 @@ def convert_in_quickbooks(order) -> dict:
     """The bookkeeper makes an invoice from the estimate in QuickBooks: QuickBooks numbers it itself."""
     estimate = client.read("Estimate", order.qbo_doc_id)
     lines = [line for line in estimate["Line"] if line["DetailType"] == "SalesItemLineDetail"]
-    return client.create("Invoice", {"CustomerRef": estimate["CustomerRef"], "Line": lines,
-                                     "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]},
-                         request_id=f"convert-{order.pk}")
+    return client.create(
+        "Invoice",
+        {
+            "CustomerRef": estimate["CustomerRef"],
+            "Line": lines,
+            "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
+        },
+        request_id=f"convert-{order.pk}",
+    )
 
 
 def test_an_order_following_an_invoice_numbered_by_quickbooks_shows_no_number_drift(webhooks, estimated):
@@ -212,22 +250,28 @@ def test_taking_quickbooks_values_on_an_estimate_converted_there_follows_the_inv
     invoice = convert_in_quickbooks(estimated)
     webhooks.flush()
     run = reconcile.reconcile_run()
-    assert drift_of(run, estimated) == {"document": (f"Estimate #{estimated.number}",
-                                                     f"Converted to invoice #{invoice['Id']}")}
+    assert drift_of(run, estimated) == {
+        "document": (f"Estimate #{estimated.number}", f"Converted to invoice #{invoice['Id']}")
+    }
 
     text = reconcile.reconcile_take_quickbooks(order_id=estimated.pk, run_id=run.pk)
 
     estimated.refresh_from_db()
     assert (estimated.qbo_doc_type, estimated.qbo_doc_id, estimated.qbo_doc_number) == (
-        "invoice", invoice["Id"], invoice["DocNumber"])
+        "invoice",
+        invoice["Id"],
+        invoice["DocNumber"],
+    )
     assert "now follows the invoice" in text
-    assert estimated.activities.filter(activity_type=OrderActivity.Type.ESTIMATE_CONVERTED,
-                                       user_name="QuickBooks Reconciliation").exists()
+    assert estimated.activities.filter(
+        activity_type=OrderActivity.Type.ESTIMATE_CONVERTED, user_name="QuickBooks Reconciliation"
+    ).exists()
     assert reconcile.reconcile_run().rows == []
 
 
-def test_the_report_reads_order_totals_without_a_query_per_order(webhooks, order_factory, staff_user,
-                                                                  django_assert_max_num_queries):
+def test_the_report_reads_order_totals_without_a_query_per_order(
+    webhooks, order_factory, staff_user, django_assert_max_num_queries
+):
     for _ in range(6):
         invoiced(order_factory(), by=staff_user)
     webhooks.flush()

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def api(client, method: str, path: str, body: dict | None = None):
-    return getattr(client, method.lower())(f"/api/quickbooks/{path}", data=json.dumps(body or {}),
-                                           content_type="application/json")
+    return getattr(client, method.lower())(
+        f"/api/quickbooks/{path}", data=json.dumps(body or {}), content_type="application/json"
+    )
 
 
 def posted(staff_client, order, doc_type="invoice") -> Order:
@@ -50,15 +51,23 @@ def test_it_creates_the_invoice_with_every_line_and_records_it(staff_client, qbo
     assert response.status_code == 200
     body = response.json()
     assert body["order"]["status"] == "posted_to_qb" and body["order"]["qboDocNumber"] == order.number
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     assert invoice["DocNumber"] == order.number and Decimal(str(invoice["TotalAmt"])) == Decimal("472.00")
-    assert [line["Description"] for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"] == ["Gala Apples", "Bartlett Pears"]
+    assert [line["Description"] for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"] == [
+        "Gala Apples",
+        "Bartlett Pears",
+    ]
     assert invoice["CustomerMemo"]["value"] == "Deliver to dock 4" and invoice["SalesTermRef"]["value"] == "3"
-    customer, = entities(qbo_connected, "Customer")
+    (customer,) = entities(qbo_connected, "Customer")
     assert customer["DisplayName"] == "Harbor Fresh Market"
     assert {i["Name"] for i in entities(qbo_connected, "Item")} == {"Gala Apples", "Bartlett Pears"}
     order.refresh_from_db()
-    assert (order.status, order.qbo_doc_id, order.qbo_doc_type, order.qbo_sync_token) == ("posted_to_qb", invoice["Id"], "invoice", "0")
+    assert (order.status, order.qbo_doc_id, order.qbo_doc_type, order.qbo_sync_token) == (
+        "posted_to_qb",
+        invoice["Id"],
+        "invoice",
+        "0",
+    )
     assert not order.changed_since_push
     created = order.activities.get(activity_type=OrderActivity.Type.INVOICE_CREATED)
     assert created.description == f"Invoice #{order.number} created in QuickBooks by Sam Staff."
@@ -73,9 +82,9 @@ def test_it_creates_an_estimate_and_converts_it_to_a_linked_invoice(staff_client
     response = api(staff_client, "POST", f"sync/order/{order.pk}/convert")
 
     assert response.status_code == 200, response.content
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     assert invoice["LinkedTxn"] == [{"TxnId": estimate_id, "TxnType": "Estimate"}]
-    estimate, = entities(qbo_connected, "Estimate")
+    (estimate,) = entities(qbo_connected, "Estimate")
     assert estimate["TxnStatus"] == "Closed"
     order.refresh_from_db()
     assert (order.qbo_doc_type, order.qbo_doc_id, order.status) == ("invoice", invoice["Id"], "posted_to_qb")
@@ -87,15 +96,19 @@ def test_it_updates_the_invoice_keeping_its_id_and_number(staff_client, qbo_conn
     from orders.services import LineInput, order_update
 
     order = posted(staff_client, order_factory())
-    order_update(order_id=order.pk, fields={"notes": "Half pallet"}, by=None,
-                 lines=[LineInput(product=apples, quantity=Decimal("3"))])
+    order_update(
+        order_id=order.pk,
+        fields={"notes": "Half pallet"},
+        by=None,
+        lines=[LineInput(product=apples, quantity=Decimal("3"))],
+    )
     order.refresh_from_db()
     assert order.changed_since_push
 
     response = api(staff_client, "PUT", f"sync/order/{order.pk}")
 
     assert response.status_code == 200
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     assert (invoice["Id"], invoice["DocNumber"], invoice["SyncToken"]) == (order.qbo_doc_id, order.number, "1")
     assert Decimal(str(invoice["TotalAmt"])) == Decimal("97.50") and invoice["PrivateNote"] == "Half pallet"
     order.refresh_from_db()
@@ -109,7 +122,7 @@ def test_an_update_with_nothing_changed_sends_nothing_and_says_so(staff_client, 
     response = api(staff_client, "PUT", f"sync/order/{order.pk}")
 
     assert response.status_code == 200 and response.json()["job"]["result"]["nothingToUpdate"] is True
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     assert invoice["SyncToken"] == "0"  # QuickBooks received no update
     assert not order.activities.filter(activity_type="invoice_updated").exists()
     entry = order.activities.get(activity_type="nothing_to_update")
@@ -127,7 +140,7 @@ def test_an_update_after_an_edit_in_quickbooks_puts_kadouris_values_back(staff_c
 
     assert api(staff_client, "PUT", f"sync/order/{order.pk}").status_code == 200
 
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     assert Decimal(str(invoice["TotalAmt"])) == order.total and invoice["SyncToken"] == "2"
     assert order.activities.filter(activity_type="invoice_updated").count() == 1
 
@@ -138,11 +151,14 @@ def test_it_voids_the_invoice_and_cancels_the_order(staff_client, qbo_connected,
     response = api(staff_client, "DELETE", f"sync/order/{order.pk}")
 
     assert response.status_code == 200
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     assert invoice["TotalAmt"] == 0 and invoice["PrivateNote"].startswith("Voided")
     order.refresh_from_db()
     assert order.status == "cancelled"
-    assert order.activities.get(activity_type="invoice_voided").description == f"Invoice #{order.number} voided in QuickBooks by Sam Staff."
+    assert (
+        order.activities.get(activity_type="invoice_voided").description
+        == f"Invoice #{order.number} voided in QuickBooks by Sam Staff."
+    )
 
 
 def test_it_marks_an_estimate_rejected_instead_of_voiding(staff_client, qbo_connected, order_factory):
@@ -150,7 +166,7 @@ def test_it_marks_an_estimate_rejected_instead_of_voiding(staff_client, qbo_conn
 
     assert api(staff_client, "DELETE", f"sync/order/{order.pk}").status_code == 200
 
-    estimate, = entities(qbo_connected, "Estimate")
+    (estimate,) = entities(qbo_connected, "Estimate")
     assert estimate["TxnStatus"] == "Rejected"
     order.refresh_from_db()
     assert (order.status, order.qbo_doc_state) == ("cancelled", "Rejected")
@@ -158,10 +174,18 @@ def test_it_marks_an_estimate_rejected_instead_of_voiding(staff_client, qbo_conn
 
 # The spec's status table (Business Rules), every cell, through the API.
 TABLE = [
-    ("draft", "POST", 200), ("draft", "PUT", 409), ("draft", "DELETE", 409),
-    ("posted_to_qb", "POST", 409), ("posted_to_qb", "PUT", 200), ("posted_to_qb", "DELETE", 200),
-    ("paid", "POST", 409), ("paid", "PUT", 409), ("paid", "DELETE", 409),
-    ("cancelled", "POST", 409), ("cancelled", "PUT", 409), ("cancelled", "DELETE", 409),
+    ("draft", "POST", 200),
+    ("draft", "PUT", 409),
+    ("draft", "DELETE", 409),
+    ("posted_to_qb", "POST", 409),
+    ("posted_to_qb", "PUT", 200),
+    ("posted_to_qb", "DELETE", 200),
+    ("paid", "POST", 409),
+    ("paid", "PUT", 409),
+    ("paid", "DELETE", 409),
+    ("cancelled", "POST", 409),
+    ("cancelled", "PUT", 409),
+    ("cancelled", "DELETE", 409),
 ]
 
 
@@ -224,16 +248,27 @@ def test_it_reads_the_payment_status_from_quickbooks(staff_client, qbo_connected
     body = staff_client.get(f"/api/quickbooks/status/order/{order.pk}").json()
 
     assert body | {"lastUpdated": None, "syncToken": None} == {
-        "orderId": order.pk, "docId": order.qbo_doc_id, "docNumber": order.number, "docType": "invoice",
-        "total": "472.0", "balance": "372.0", "paymentStatus": "partial", "syncToken": None, "lastUpdated": None,
-        "status": None, "wrongLink": False, "linkProblem": ""}
+        "orderId": order.pk,
+        "docId": order.qbo_doc_id,
+        "docNumber": order.number,
+        "docType": "invoice",
+        "total": "472.0",
+        "balance": "372.0",
+        "paymentStatus": "partial",
+        "syncToken": None,
+        "lastUpdated": None,
+        "status": None,
+        "wrongLink": False,
+        "linkProblem": "",
+    }
     qbo_connected.record_payment(REALM_ID, order.qbo_doc_id)
     assert staff_client.get(f"/api/quickbooks/status/order/{order.pk}").json()["paymentStatus"] == "paid"
 
 
 def test_it_syncs_accounts_and_products_and_links_same_names(staff_client, qbo_connected, buyer, apples):
-    from qbo_integration.emulator.testing import make_quickbooks
     from quickbooks.objects.customer import Customer
+
+    from qbo_integration.emulator.testing import make_quickbooks
 
     existing = Customer()
     existing.DisplayName = "Harbor Fresh Market"
@@ -245,8 +280,13 @@ def test_it_syncs_accounts_and_products_and_links_same_names(staff_client, qbo_c
     assert len(entities(qbo_connected, "Customer")) == 1  # linked, not duplicated
     response = api(staff_client, "POST", f"sync/product/{apples.pk}")
     assert response.status_code == 200
-    item, = entities(qbo_connected, "Item")
-    assert (item["Name"], item["Type"], item["UnitPrice"], item["IncomeAccountRef"]["value"]) == ("Gala Apples", "Service", 32.5, "1")
+    (item,) = entities(qbo_connected, "Item")
+    assert (item["Name"], item["Type"], item["UnitPrice"], item["IncomeAccountRef"]["value"]) == (
+        "Gala Apples",
+        "Service",
+        32.5,
+        "1",
+    )
     apples.refresh_from_db()
     assert apples.qbo_item_id == item["Id"]
     assert QboConnection.objects.get().income_account_id == "1"
@@ -260,7 +300,7 @@ def test_it_updates_a_linked_account_that_changed(staff_client, qbo_connected, b
 
     assert api(staff_client, "POST", f"sync/account/{buyer.pk}").status_code == 200
 
-    customer, = entities(qbo_connected, "Customer")
+    (customer,) = entities(qbo_connected, "Customer")
     assert customer["PrimaryPhone"]["FreeFormNumber"] == "559-555-0100" and customer["SyncToken"] == "1"
 
 
@@ -282,7 +322,7 @@ def test_it_sends_customer_updates_with_a_stable_request_id(staff_client, qbo_co
     assert [r["status"] for r in updates] == [503, 200]
     ids = {r["params"].get("requestid") for r in updates}
     assert len(ids) == 1 and None not in ids  # the retry carried the same id, so QuickBooks can replay it
-    customer, = entities(qbo_connected, "Customer")
+    (customer,) = entities(qbo_connected, "Customer")
     assert customer["SyncToken"] == "1"
 
 

@@ -17,6 +17,7 @@ from qbo_integration.bulk.outcomes import pending_orders
 from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
 from qbo_integration.client import http
 from qbo_integration.connection import calls
+from qbo_integration.models import BulkPush, QboConnection, QboSyncJob
 from qbo_integration.outbound.record import mark_created
 from qbo_integration.outbound.requests import enqueue_order_job
 from qbo_integration.outbound.runners import qbo_jobs_process_due
@@ -24,7 +25,6 @@ from qbo_integration.outbox.jobs import STUCK_AFTER, claim
 from qbo_integration.refs.accounts import term_id_for
 from qbo_integration.refs.ensure import refs_for_order
 from qbo_integration.refs.pacing import Pacer
-from qbo_integration.models import BulkPush, QboConnection, QboSyncJob
 
 from .conftest import entities
 
@@ -35,8 +35,16 @@ pytestmark = pytest.mark.django_db
 def pending(staff_user, seller):
     buyers = [make_account(f"Buyer {n}", f"B{n}") for n in range(5)]
     products = [make_product(f"Product {n}", f"{n + 1}.25") for n in range(12)]
-    return [make_order(seller=seller, buyer=buyers[n % 5], by=staff_user, ready_to_push=True,
-                       lines=[(products[(n + k) % 12], str(k + 1)) for k in range(3)]) for n in range(61)]
+    return [
+        make_order(
+            seller=seller,
+            buyer=buyers[n % 5],
+            by=staff_user,
+            ready_to_push=True,
+            lines=[(products[(n + k) % 12], str(k + 1)) for k in range(3)],
+        )
+        for n in range(61)
+    ]
 
 
 def test_it_pushes_61_orders_with_a_handful_of_requests(staff_client, qbo_connected, pending, order_factory):
@@ -53,8 +61,10 @@ def test_it_pushes_61_orders_with_a_handful_of_requests(staff_client, qbo_connec
     assert len(api) == bulk.requests_used == 8
     assert sum(1 for r in api if r["subpath"] == "batch") == 6
     assert len(entities(qbo_connected, "Invoice")) == 61 and len(entities(qbo_connected, "Customer")) == 5
-    assert all(o.status == "posted_to_qb" and o.activities.filter(activity_type="invoice_created").count() == 1
-               for o in Order.objects.filter(pk__in=[o.pk for o in pending]))
+    assert all(
+        o.status == "posted_to_qb" and o.activities.filter(activity_type="invoice_created").count() == 1
+        for o in Order.objects.filter(pk__in=[o.pk for o in pending])
+    )
     assert Order.objects.get(pk=not_ready.pk).status == "draft"
     assert QboSyncJob.objects.filter(bulk_push=bulk, state="done").count() == 61
     assert len(set(QboSyncJob.objects.values_list("request_id", flat=True))) == 61
@@ -130,8 +140,12 @@ def test_it_never_creates_twice_when_a_batch_answer_is_lost(qbo_connected, pendi
 def test_it_paces_itself_under_the_limits():
     clock = [0.0]
     slept = []
-    pacer = Pacer(per_minute=3, batch_per_minute=2, sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)),
-                       clock=lambda: clock[0])
+    pacer = Pacer(
+        per_minute=3,
+        batch_per_minute=2,
+        sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)),
+        clock=lambda: clock[0],
+    )
     for _ in range(3):
         pacer.before(is_batch=True)
     for _ in range(3):
@@ -155,8 +169,9 @@ def _die_mid_run(bulk: BulkPush, orders, *, created: int) -> None:
     from django.utils import timezone
 
     long_ago = timezone.now() - STUCK_AFTER - timedelta(seconds=5)
-    BulkPush.objects.filter(pk=bulk.pk).update(state="running", started_at=long_ago, heartbeat_at=long_ago,
-                                               total=len(orders))
+    BulkPush.objects.filter(pk=bulk.pk).update(
+        state="running", started_at=long_ago, heartbeat_at=long_ago, total=len(orders)
+    )
     for order in orders:
         job, _ = enqueue_order_job(order=order, action="create_invoice", by=None, ip=None, bulk=bulk)
         assert claim(job.pk)
@@ -164,8 +179,9 @@ def _die_mid_run(bulk: BulkPush, orders, *, created: int) -> None:
     for order in orders[:created]:
         job = QboSyncJob.objects.get(order=order)
         customer_id, item_ids = refs_for_order(order)
-        payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids,
-                                                      term_id=term_id_for(order))
+        payload = mapping.sales_document_payload(
+            order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order)
+        )
         doc = calls.create("Invoice", payload, request_id=job.request_id)
         mark_created(job, doc, "invoice", order.compute_fingerprint())
 
@@ -197,8 +213,14 @@ def test_a_killed_push_whose_heartbeat_went_stale_is_resumed_by_the_drain(qbo_co
     # The same push carried on (Q_SYNC runs the resumed task at once in tests): no new push, no order scattered
     # into one-by-one retries, every order pushed in a batch and created exactly once.
     bulk.refresh_from_db()
-    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed, bulk.retrying, bulk.resumes) == \
-        ("done", 61, 61, 0, 0, 1)
+    assert (bulk.state, bulk.total, bulk.succeeded, bulk.failed, bulk.retrying, bulk.resumes) == (
+        "done",
+        61,
+        61,
+        0,
+        0,
+        1,
+    )
     assert BulkPush.objects.count() == 1
     assert QboSyncJob.objects.filter(bulk_push=bulk, state="done").count() == 61
     assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
@@ -250,8 +272,9 @@ def test_a_live_bulk_push_renews_its_claims_so_no_job_looks_dead(qbo_connected, 
     from django.utils import timezone
 
     bulk = BulkPush.objects.create(state="running", total=1)
-    job, _ = enqueue_order_job(order=order_factory(ready_to_push=True), action="create_invoice", by=None, ip=None,
-                                     bulk=bulk)
+    job, _ = enqueue_order_job(
+        order=order_factory(ready_to_push=True), action="create_invoice", by=None, ip=None, bulk=bulk
+    )
     assert claim(job.pk)
     long_ago = timezone.now() - STUCK_AFTER - timedelta(seconds=5)
     QboSyncJob.objects.filter(pk=job.pk).update(claimed_at=long_ago)
@@ -356,7 +379,8 @@ def test_a_throttled_batch_waits_the_pause_quickbooks_asked_for_then_goes_again(
 
 
 def test_a_batch_that_keeps_failing_is_sent_a_bounded_number_of_times_then_its_orders_retry_on_their_own(
-        qbo_connected, pending, settings):
+    qbo_connected, pending, settings
+):
     settings.QBO_BULK_RETRY_DELAYS = (0, 0, 0)
     # The first invoice batch fails on every one of its 4 tries.
     qbo_connected.add_fault("503", method="POST", path="/batch$", body=INVOICE_BATCH, count=4)
@@ -397,8 +421,9 @@ def test_a_hiccup_on_any_request_of_a_push_is_ridden_out(qbo_connected, pending,
 
 @pytest.mark.parametrize("kind", ["503", "429", "drop"])
 @pytest.mark.parametrize("n", range(1, 4))  # an update push of 35 changed orders: one read, two batches
-def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(qbo_connected, pending, staff_user, monkeypatch,
-                                                                  n, kind):
+def test_a_hiccup_on_any_request_of_an_update_push_is_ridden_out(
+    qbo_connected, pending, staff_user, monkeypatch, n, kind
+):
     call_command("push_pending")
     for order in pending[:35]:
         order_update(order_id=order.pk, fields={"notes": "re-weighed"}, lines=None, by=staff_user)

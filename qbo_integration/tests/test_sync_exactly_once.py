@@ -13,10 +13,10 @@ from django.utils import timezone
 from qbo_integration import mapping, tasks
 from qbo_integration.client.errors import QboTransientError
 from qbo_integration.connection import calls
+from qbo_integration.models import QboSyncJob
 from qbo_integration.outbound.requests import enqueue_order_job, order_push_request
 from qbo_integration.outbox.jobs import STUCK_AFTER, claim
 from qbo_integration.refs.ensure import ensure_refs, refs_for_order
-from qbo_integration.models import QboSyncJob
 from qbo_integration.testing import REALM_ID
 
 from .conftest import entities
@@ -34,7 +34,8 @@ def _press_together(users, order, method="POST", body=None) -> list[int]:
         try:
             barrier.wait()
             response = getattr(client, method.lower())(
-                f"/api/quickbooks/sync/order/{order.pk}", data=json.dumps(body or {}), content_type="application/json")
+                f"/api/quickbooks/sync/order/{order.pk}", data=json.dumps(body or {}), content_type="application/json"
+            )
             statuses.append(response.status_code)
         finally:
             connection.close()
@@ -48,7 +49,9 @@ def _press_together(users, order, method="POST", body=None) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_creates_exactly_one_invoice_for_20_concurrent_requests(qbo_connected, order_factory, django_user_model, settings):
+def test_it_creates_exactly_one_invoice_for_20_concurrent_requests(
+    qbo_connected, order_factory, django_user_model, settings
+):
     order = order_factory()
     users = [django_user_model.objects.create_user(f"clerk{n}", password="x") for n in range(CONCURRENT)]
 
@@ -80,12 +83,15 @@ def test_it_voids_once_for_concurrent_void_requests(qbo_connected, order_factory
 
 
 @pytest.mark.django_db
-def test_it_creates_one_invoice_when_the_connection_drops_after_quickbooks_committed(staff_client, qbo_connected, order_factory):
+def test_it_creates_one_invoice_when_the_connection_drops_after_quickbooks_committed(
+    staff_client, qbo_connected, order_factory
+):
     order = order_factory()
     qbo_connected.add_fault("drop", method="POST", path="/invoice$")
 
-    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
-                                 content_type="application/json")
+    response = staff_client.post(
+        f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"}, content_type="application/json"
+    )
 
     assert response.status_code == 202  # the click's one try lost its answer: the worker retries
     job = QboSyncJob.objects.get()
@@ -95,7 +101,7 @@ def test_it_creates_one_invoice_when_the_connection_drops_after_quickbooks_commi
 
     job.refresh_from_db()
     assert job.state == "done"
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     order.refresh_from_db()
     assert order.qbo_doc_id == invoice["Id"]
     # The retry looked the DocNumber up and adopted the committed invoice instead of creating again.
@@ -119,15 +125,17 @@ class LookupsFailAfterTheCreate:
         return self.handle(method, path, headers, body)
 
 
-def test_it_adopts_the_committed_invoice_when_the_retry_comes_much_later(staff_client, qbo_connected, order_factory,
-                                                                          monkeypatch):
+def test_it_adopts_the_committed_invoice_when_the_retry_comes_much_later(
+    staff_client, qbo_connected, order_factory, monkeypatch
+):
     order = order_factory()
     qbo_connected.add_fault("drop", method="POST", path="/invoice$")
     # The look-ups of the worker's next three tries fail too. (Before the create, nothing would be in doubt.)
     monkeypatch.setattr(qbo_connected, "handle", LookupsFailAfterTheCreate(qbo_connected, count=3))
 
-    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
-                                 content_type="application/json")
+    response = staff_client.post(
+        f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"}, content_type="application/json"
+    )
 
     assert response.status_code == 202
     job = QboSyncJob.objects.get()
@@ -145,10 +153,14 @@ def test_it_adopts_the_committed_invoice_when_the_retry_comes_much_later(staff_c
 
 
 @pytest.mark.django_db
-def test_it_reuses_the_request_id_and_reclaims_a_job_whose_worker_died(staff_client, qbo_connected, order_factory, staff_user):
+def test_it_reuses_the_request_id_and_reclaims_a_job_whose_worker_died(
+    staff_client, qbo_connected, order_factory, staff_user
+):
     order = order_factory()
     job, created = enqueue_order_job(order=order, action=QboSyncJob.Action.CREATE_INVOICE, by=staff_user, ip=None)
-    again, created_again = enqueue_order_job(order=order, action=QboSyncJob.Action.CREATE_INVOICE, by=staff_user, ip=None)
+    again, created_again = enqueue_order_job(
+        order=order, action=QboSyncJob.Action.CREATE_INVOICE, by=staff_user, ip=None
+    )
     assert created and not created_again and again.pk == job.pk  # a double click joins the same job
     # A worker claimed it, sent the invoice, and died before recording the outcome.
     assert claim(job.pk)
@@ -173,18 +185,24 @@ def _created_then_lost(qbo_connected, order, staff_user) -> QboSyncJob:
     customer_id, item_ids = refs_for_order(order)
     payload = mapping.sales_document_payload(order, customer_id=customer_id, item_ids=item_ids, term_id="3")
     invoice = calls.create("Invoice", payload, request_id=job.request_id)
-    QboSyncJob.objects.filter(pk=job.pk).update(state="pending", in_doubt=True, not_before=timezone.now() - timedelta(seconds=1))
+    QboSyncJob.objects.filter(pk=job.pk).update(
+        state="pending", in_doubt=True, not_before=timezone.now() - timedelta(seconds=1)
+    )
     return invoice
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("bookkeeping, status, payment, entry", [
-    ("full", "paid", "paid", "payment_received"),
-    ("partial", "posted_to_qb", "partial", "payment_received"),
-    ("void", "cancelled", "unpaid", "invoice_voided"),
-])
-def test_an_adopted_invoice_brings_what_the_bookkeeper_did_meanwhile(qbo_connected, order_factory, staff_user,
-                                                                     bookkeeping, status, payment, entry):
+@pytest.mark.parametrize(
+    "bookkeeping, status, payment, entry",
+    [
+        ("full", "paid", "paid", "payment_received"),
+        ("partial", "posted_to_qb", "partial", "payment_received"),
+        ("void", "cancelled", "unpaid", "invoice_voided"),
+    ],
+)
+def test_an_adopted_invoice_brings_what_the_bookkeeper_did_meanwhile(
+    qbo_connected, order_factory, staff_user, bookkeeping, status, payment, entry
+):
     """Found by the soak: the bookkeeper paid (or voided) an invoice whose creation Kadouri had not heard back
     about; the retry adopted it by DocNumber with its current version, so neither webhooks (ignored: unknown
     invoice then) nor catch-up (same version) ever moved the order — it stayed `posted` with a zero balance,
@@ -221,14 +239,18 @@ class AnotherPushCreatesFirst:
         if not self.created and path.split("?")[0].endswith("/batch") and '"operation": "create"' in text:
             for item in json.loads(text)["BatchItemRequest"]:
                 entity = next(key for key in ("Customer", "Item") if key in item)
-                status, payload = self.emu.api.handle(REALM_ID, "POST", entity.lower(), {}, json.dumps(item[entity]).encode())
+                status, payload = self.emu.api.handle(
+                    REALM_ID, "POST", entity.lower(), {}, json.dumps(item[entity]).encode()
+                )
                 assert status == 200, payload
                 self.created.append(payload[entity]["Id"])
         return self.handle(method, path, headers, body)
 
 
 @pytest.mark.django_db
-def test_a_customer_created_by_a_concurrent_push_is_linked_not_refused(qbo_connected, order_factory, staff_user, monkeypatch):
+def test_a_customer_created_by_a_concurrent_push_is_linked_not_refused(
+    qbo_connected, order_factory, staff_user, monkeypatch
+):
     """Found by the soak: two orders of a new buyer pushed at once both looked the name up (absent), one created
     the customer, the other's create answered 6240 and its job failed for good ("probably inactive")."""
     order = order_factory()
@@ -258,17 +280,19 @@ def _create_failed_in_doubt(qbo_connected, order, staff_user) -> QboSyncJob:
 
 
 @pytest.mark.django_db
-def test_a_new_create_adopts_the_invoice_an_earlier_failed_in_doubt_job_created(staff_client, qbo_connected, order_factory,
-                                                                               staff_user):
+def test_a_new_create_adopts_the_invoice_an_earlier_failed_in_doubt_job_created(
+    staff_client, qbo_connected, order_factory, staff_user
+):
     order = order_factory()
     failed = _create_failed_in_doubt(qbo_connected, order, staff_user)
 
-    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
-                                 content_type="application/json")
+    response = staff_client.post(
+        f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"}, content_type="application/json"
+    )
 
     assert response.status_code == 200
     assert QboSyncJob.objects.exclude(pk=failed.pk).get().attempts == 1  # a new job, not a retry of the old one
-    invoice, = entities(qbo_connected, "Invoice")
+    (invoice,) = entities(qbo_connected, "Invoice")
     order.refresh_from_db()
     assert order.qbo_doc_id == invoice["Id"]
     # Looked up by DocNumber before creating: nothing was sent to be refused as a duplicate.
@@ -277,7 +301,8 @@ def test_a_new_create_adopts_the_invoice_an_earlier_failed_in_doubt_job_created(
 
 @pytest.mark.django_db
 def test_a_create_after_an_edit_refuses_when_the_invoice_with_that_number_does_not_match(
-        staff_client, qbo_connected, order_factory, staff_user):
+    staff_client, qbo_connected, order_factory, staff_user
+):
     from decimal import Decimal
 
     from orders.services import LineInput, order_update
@@ -287,8 +312,9 @@ def test_a_create_after_an_edit_refuses_when_the_invoice_with_that_number_does_n
     lines = [LineInput(product=line.product, quantity=line.quantity + Decimal("2")) for line in order.lines.all()]
     order = order_update(order_id=order.pk, fields={}, lines=lines, by=staff_user)  # a new version, a new total
 
-    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"},
-                                 content_type="application/json")
+    response = staff_client.post(
+        f"/api/quickbooks/sync/order/{order.pk}", data={"docType": "invoice"}, content_type="application/json"
+    )
 
     assert response.status_code == 502
     assert f"QuickBooks already has invoice #{order.number}" in response.json()["error"]
@@ -298,7 +324,8 @@ def test_a_create_after_an_edit_refuses_when_the_invoice_with_that_number_does_n
 
 @pytest.mark.django_db
 def test_a_customer_created_without_an_answer_and_renamed_meanwhile_is_not_created_twice(
-        qbo_connected, order_factory, staff_user):
+    qbo_connected, order_factory, staff_user
+):
     from conftest import make_account
 
     order = order_factory()

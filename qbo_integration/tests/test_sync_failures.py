@@ -8,15 +8,14 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from kadouri.display import when
-
 from orders.models import OrderActivity
 from orders.services import order_update
 from qbo_integration import tasks
 from qbo_integration.bulk.push import bulk_push_run
 from qbo_integration.client import errors
+from qbo_integration.models import QboConnection, QboSyncJob
 from qbo_integration.outbound.requests import enqueue_order_job
 from qbo_integration.outbox.jobs import claim
-from qbo_integration.models import QboConnection, QboSyncJob
 from qbo_integration.testing import REALM_ID
 
 from .conftest import entities
@@ -25,8 +24,11 @@ pytestmark = pytest.mark.django_db
 
 
 def push(client, order, method="POST"):
-    return getattr(client, method.lower())(f"/api/quickbooks/sync/order/{order.pk}", data=json.dumps({"docType": "invoice"}),
-                                           content_type="application/json")
+    return getattr(client, method.lower())(
+        f"/api/quickbooks/sync/order/{order.pk}",
+        data=json.dumps({"docType": "invoice"}),
+        content_type="application/json",
+    )
 
 
 def make_due(job: QboSyncJob) -> None:
@@ -64,8 +66,9 @@ def test_it_pauses_the_company_on_429_and_queues_the_job_until_then(staff_client
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])
-def test_a_click_tries_once_and_the_worker_retries_5xx_with_the_same_request_id(staff_client, qbo_connected,
-                                                                                order_factory, kind):
+def test_a_click_tries_once_and_the_worker_retries_5xx_with_the_same_request_id(
+    staff_client, qbo_connected, order_factory, kind
+):
     order = order_factory()
     qbo_connected.add_fault(kind, method="POST", path="/invoice$", count=2)
 
@@ -88,7 +91,9 @@ def test_a_click_tries_once_and_the_worker_retries_5xx_with_the_same_request_id(
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])
-def test_it_queues_with_backoff_when_5xx_lasts_and_shows_the_retry_time(staff_client, qbo_connected, order_factory, kind):
+def test_it_queues_with_backoff_when_5xx_lasts_and_shows_the_retry_time(
+    staff_client, qbo_connected, order_factory, kind
+):
     order = order_factory()
     qbo_connected.add_fault(kind, method="POST", path="/invoice$", count=3)
 
@@ -110,7 +115,9 @@ def test_it_queues_with_backoff_when_5xx_lasts_and_shows_the_retry_time(staff_cl
 
     assert states == ["pending", "pending", "done"] and len(entities(qbo_connected, "Invoice")) == 1
     # The retry looked for the DocNumber before creating (the 5xx could have hidden a committed write).
-    assert any("DocNumber" in json.dumps(r["params"]) or r["subpath"] == "query" for r in qbo_connected.requests(method="POST"))
+    assert any(
+        "DocNumber" in json.dumps(r["params"]) or r["subpath"] == "query" for r in qbo_connected.requests(method="POST")
+    )
 
 
 def test_it_gives_up_after_the_bounded_number_of_attempts(staff_client, qbo_connected, order_factory):
@@ -152,7 +159,9 @@ class ChangedBehindOurBack:
         return answer
 
 
-def test_it_rereads_and_reapplies_once_after_a_stale_sync_token(staff_client, qbo_connected, order_factory, monkeypatch):
+def test_it_rereads_and_reapplies_once_after_a_stale_sync_token(
+    staff_client, qbo_connected, order_factory, monkeypatch
+):
     order = order_factory(notes="first")
     push(staff_client, order)
     order_update(order_id=order.pk, fields={"notes": "second"}, lines=None, by=None)  # something to update
@@ -181,8 +190,9 @@ def test_it_reports_a_second_stale_sync_token(staff_client, qbo_connected, order
 
 
 def test_it_reports_a_duplicate_name_with_the_fix(staff_client, qbo_connected, order_factory, apples):
-    from qbo_integration.emulator.testing import make_quickbooks
     from quickbooks.objects.item import Item
+
+    from qbo_integration.emulator.testing import make_quickbooks
 
     item = Item()
     item.Name, item.Type, item.IncomeAccountRef = "Gala Apples", "Service", {"value": "1"}
@@ -268,7 +278,8 @@ class OddAnswer:
 
 
 def test_it_queues_a_job_in_doubt_when_something_unexpected_breaks_instead_of_answering_500(
-        staff_client, qbo_connected, order_factory, monkeypatch, caplog):
+    staff_client, qbo_connected, order_factory, monkeypatch, caplog
+):
     order = order_factory()
     monkeypatch.setattr(qbo_connected, "handle", OddAnswer(qbo_connected, "/invoice"))
 
@@ -298,13 +309,18 @@ class AuthFaultInBatch:
         text = body.decode() if isinstance(body, bytes) else (body or "")
         if path.split("?")[0].endswith("/batch") and '"operation": "create", "Invoice"' in text:
             items = json.loads(text)["BatchItemRequest"]
-            fault = {"type": "AUTHENTICATION", "Error": [{"code": "3200", "Message": "message=ApplicationAuthenticationFailed"}]}
+            fault = {
+                "type": "AUTHENTICATION",
+                "Error": [{"code": "3200", "Message": "message=ApplicationAuthenticationFailed"}],
+            }
             answer = {"BatchItemResponse": [{"bId": item["bId"], "Fault": fault} for item in items]}
             return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
         return self.handle(method, path, headers, body)
 
 
-def test_an_auth_fault_inside_a_batch_fails_the_jobs_instead_of_crashing_the_push(qbo_connected, order_factory, monkeypatch):
+def test_an_auth_fault_inside_a_batch_fails_the_jobs_instead_of_crashing_the_push(
+    qbo_connected, order_factory, monkeypatch
+):
     from qbo_integration.models import BulkPush
 
     orders = [order_factory(ready_to_push=True) for _ in range(2)]
@@ -357,7 +373,9 @@ def test_an_order_cannot_be_deleted_while_its_sync_is_queued(staff_client, qbo_c
     assert QboSyncJob.objects.get().state == "done"
 
 
-def test_the_drain_is_scheduled_from_the_start_so_a_dead_workers_job_is_reclaimed(qbo_connected, order_factory, staff_user):
+def test_the_drain_is_scheduled_from_the_start_so_a_dead_workers_job_is_reclaimed(
+    qbo_connected, order_factory, staff_user
+):
 
     drain = Schedule.objects.get(func="qbo_integration.tasks.qbo_drain_due_jobs")  # no retry has ever happened
     assert (drain.schedule_type, drain.minutes, drain.repeats) == (Schedule.MINUTES, 1, -1)
@@ -372,7 +390,9 @@ def test_the_drain_is_scheduled_from_the_start_so_a_dead_workers_job_is_reclaime
     assert job.state == "done" and len(entities(qbo_connected, "Invoice")) == 1
 
 
-def test_a_queued_job_fails_plainly_when_quickbooks_was_disconnected_meanwhile(staff_client, qbo_connected, order_factory):
+def test_a_queued_job_fails_plainly_when_quickbooks_was_disconnected_meanwhile(
+    staff_client, qbo_connected, order_factory
+):
     order = order_factory()
     qbo_connected.add_fault("429", method="POST", path="/invoice$")
     assert push(staff_client, order).status_code == 202
@@ -384,11 +404,14 @@ def test_a_queued_job_fails_plainly_when_quickbooks_was_disconnected_meanwhile(s
 
     job.refresh_from_db()
     assert (job.state, job.error_kind) == ("failed", "not_connected")
-    assert "QuickBooks is not connected" in order.activities.get(activity_type=OrderActivity.Type.SYNC_FAILED).description
+    assert (
+        "QuickBooks is not connected" in order.activities.get(activity_type=OrderActivity.Type.SYNC_FAILED).description
+    )
 
 
 def test_an_error_before_anything_was_sent_fails_the_job_at_once_and_nothing_is_in_doubt(
-        staff_client, qbo_connected, order_factory):
+    staff_client, qbo_connected, order_factory
+):
     """An order dated 9999-12-31 from before the date rule: its due date cannot be computed. Nothing left for
     QuickBooks, so there is nothing to be in doubt about and no retry would help: the job fails at once, says
     why, and the draft can be deleted."""

@@ -8,8 +8,13 @@ from .conftest import entities
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
-BUTTONS = {"invoice": "Create Invoice in QB", "estimate": "Create Estimate in QB", "update": "Update QB Invoice",
-           "void": "Void Invoice", "convert": "Convert to Invoice"}
+BUTTONS = {
+    "invoice": "Create Invoice in QB",
+    "estimate": "Create Estimate in QB",
+    "update": "Update QB Invoice",
+    "void": "Void Invoice",
+    "convert": "Convert to Invoice",
+}
 
 
 def press(client, order, action):
@@ -47,10 +52,18 @@ def test_it_shows_only_the_buttons_the_status_table_allows(staff_client, qbo_con
 
 
 CELLS = [
-    ("draft", "invoice", "success"), ("draft", "update", "error"), ("draft", "void", "error"),
-    ("posted_to_qb", "invoice", "error"), ("posted_to_qb", "update", "success"), ("posted_to_qb", "void", "success"),
-    ("paid", "invoice", "error"), ("paid", "update", "error"), ("paid", "void", "error"),
-    ("cancelled", "invoice", "error"), ("cancelled", "update", "error"), ("cancelled", "void", "error"),
+    ("draft", "invoice", "success"),
+    ("draft", "update", "error"),
+    ("draft", "void", "error"),
+    ("posted_to_qb", "invoice", "error"),
+    ("posted_to_qb", "update", "success"),
+    ("posted_to_qb", "void", "success"),
+    ("paid", "invoice", "error"),
+    ("paid", "update", "error"),
+    ("paid", "void", "error"),
+    ("cancelled", "invoice", "error"),
+    ("cancelled", "update", "error"),
+    ("cancelled", "void", "error"),
 ]
 
 
@@ -114,7 +127,7 @@ def test_it_syncs_an_account_from_its_page(staff_client, qbo_connected, buyer, a
 
     html = staff_client.post(f"/settings/quickbooks/sync/account/{buyer.pk}/", **HTMX).content.decode()
 
-    customer, = entities(qbo_connected, "Customer")
+    (customer,) = entities(qbo_connected, "Customer")
     assert f"Synced to QuickBooks customer {customer['Id']}." in html
     # the id beside the button follows in place (out-of-band swap), no reload needed
     assert f'id="qbo-id-account-{buyer.pk}" hx-swap-oob="true">{customer["Id"]}</dd>' in html
@@ -142,7 +155,7 @@ def test_it_asks_for_confirmation_before_voiding_without_htmx_too(staff_client, 
     html = page(staff_client, order)
 
     button = html.index('data-testid="qbo-void"')
-    form = html[html.rindex("<form", 0, button):button]
+    form = html[html.rindex("<form", 0, button) : button]
     asked = dict(re.findall(r'(hx-confirm|data-confirm)="([^"]*)"', form))
     assert asked.get("data-confirm") and asked["data-confirm"] == asked["hx-confirm"]  # app.js asks it without htmx
     assert "cannot be undone" in asked["data-confirm"]
@@ -160,8 +173,9 @@ def _poll(client, html: str):
     return client.get(f"{url}?since={since}", **HTMX), re.search(r'hx-trigger="every (\d+s)"', tag).group(1)
 
 
-def test_a_click_tries_once_and_the_panel_follows_the_job_to_the_workers_outcome(staff_client, qbo_connected,
-                                                                               order_factory):
+def test_a_click_tries_once_and_the_panel_follows_the_job_to_the_workers_outcome(
+    staff_client, qbo_connected, order_factory
+):
     from datetime import timedelta
 
     from django.utils import timezone

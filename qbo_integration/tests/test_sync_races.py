@@ -9,8 +9,8 @@ from orders.models import Order, OrderActivity
 from orders.services import order_update
 from qbo_integration.bulk.push import bulk_push_run
 from qbo_integration.connection import calls
-from qbo_integration.outbound.requests import order_convert_request, order_update_request
 from qbo_integration.models import BulkPush, QboSyncJob
+from qbo_integration.outbound.requests import order_convert_request, order_update_request
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, webhooks  # noqa: F401
@@ -23,15 +23,19 @@ def convert_in_quickbooks(emu, estimate_id: str) -> dict:
     QuickBooks gives the invoice its next automatic number and closes the estimate."""
     estimate = calls.read("Estimate", estimate_id)
     lines = [line for line in estimate["Line"] if line["DetailType"] == "SalesItemLineDetail"]
-    body = {"CustomerRef": estimate["CustomerRef"], "Line": lines,
-            "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}
+    body = {
+        "CustomerRef": estimate["CustomerRef"],
+        "Line": lines,
+        "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
+    }
     status, payload = emu.api.handle(REALM_ID, "POST", "invoice", {}, json.dumps(body, default=str).encode())
     assert status == 200, payload
     return payload["Invoice"]
 
 
-def test_converting_an_estimate_the_bookkeeper_already_converted_adopts_their_invoice(qbo_connected, order_factory,
-                                                                                      staff_user):
+def test_converting_an_estimate_the_bookkeeper_already_converted_adopts_their_invoice(
+    qbo_connected, order_factory, staff_user
+):
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
     theirs = convert_in_quickbooks(qbo_connected, order.qbo_doc_id)
     assert theirs["DocNumber"] != order.number  # so the DocNumber look-up cannot find it
@@ -44,7 +48,11 @@ def test_converting_an_estimate_the_bookkeeper_already_converted_adopts_their_in
     assert qbo_connected.count_requests(method="POST", subpath="invoice") == 0
     order.refresh_from_db()
     assert (order.qbo_doc_type, order.qbo_doc_id, order.qbo_doc_number, order.status) == (
-        "invoice", theirs["Id"], theirs["DocNumber"], "posted_to_qb")
+        "invoice",
+        theirs["Id"],
+        theirs["DocNumber"],
+        "posted_to_qb",
+    )
     converted = order.activities.get(activity_type=OrderActivity.Type.ESTIMATE_CONVERTED)
     assert "already converted" in converted.description and f"#{theirs['DocNumber']}" in converted.description
     assert converted.user == staff_user
@@ -65,8 +73,9 @@ class BeforeTheBatch:
         return self.handle(method, path, headers, body)
 
 
-def test_a_bulk_reapply_after_5010_does_not_overwrite_an_invoice_paid_meanwhile(qbo_connected, order_factory, staff_user,
-                                                                               monkeypatch):
+def test_a_bulk_reapply_after_5010_does_not_overwrite_an_invoice_paid_meanwhile(
+    qbo_connected, order_factory, staff_user, monkeypatch
+):
     orders = [order_factory(ready_to_push=True) for _ in range(2)]
     bulk_push_run(bulk_id=BulkPush.objects.create().pk)
     first, second = (Order.objects.get(pk=o.pk) for o in orders)
@@ -105,8 +114,9 @@ class PaidBeforeTheAnswer:
         return status, response_headers, payload
 
 
-def test_an_update_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_order(webhooks, order_factory,
-                                                                                       staff_user, monkeypatch):
+def test_an_update_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_order(
+    webhooks, order_factory, staff_user, monkeypatch
+):
     order = invoiced(order_factory(), by=staff_user)
     webhooks.flush()
     order_update(order_id=order.pk, fields={"notes": "re-weighed"}, lines=None, by=staff_user)
@@ -121,12 +131,14 @@ def test_an_update_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_
     assert order.qbo_sync_token == calls.read("Invoice", order.qbo_doc_id)["SyncToken"]
     assert not order.changed_since_push
     assert order.activities.filter(activity_type=OrderActivity.Type.INVOICE_UPDATED).count() == 1
-    assert not order.activities.filter(activity_type=OrderActivity.Type.SYNCED_FROM_QB,
-                                       description__contains="again").exists()
+    assert not order.activities.filter(
+        activity_type=OrderActivity.Type.SYNCED_FROM_QB, description__contains="again"
+    ).exists()
 
 
-def test_a_convert_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_order(webhooks, order_factory,
-                                                                                        staff_user, monkeypatch):
+def test_a_convert_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_order(
+    webhooks, order_factory, staff_user, monkeypatch
+):
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
     webhooks.flush()
     race = PaidBeforeTheAnswer(webhooks.emu, webhooks, creates=True)
@@ -135,7 +147,7 @@ def test_a_convert_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_
     job = order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user)
 
     assert race.fired and job.state == "done", job.last_error
-    invoice, = entities(webhooks.emu, "Invoice")
+    (invoice,) = entities(webhooks.emu, "Invoice")
     order.refresh_from_db()
     assert (order.qbo_doc_type, order.qbo_doc_id) == ("invoice", invoice["Id"])
     assert (order.status, order.payment_status, order.qbo_balance) == ("paid", "paid", 0)

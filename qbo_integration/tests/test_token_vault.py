@@ -13,9 +13,9 @@ from django.db import connection as db_connection
 from django.db import connections
 from django.utils import timezone
 
+from qbo_integration.checks import quickbooks_settings
 from qbo_integration.client import errors, http
 from qbo_integration.connection import calls, vault
-from qbo_integration.checks import quickbooks_settings
 from qbo_integration.models import IntegrationLog, QboConnection
 from qbo_integration.tasks import refresh_tokens_proactively
 from qbo_integration.testing import REALM_ID, point_settings_at, store_connection
@@ -210,12 +210,15 @@ def test_it_reads_only_ascii_digits_in_retry_after(qbo_connected, retry_after, p
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("fault, error_class", [
-    ("500", errors.QboTransientError),
-    ("503", errors.QboTransientError),
-    ("xml", errors.QboThrottledError),
-    ("drop", errors.QboTransientError),
-])
+@pytest.mark.parametrize(
+    "fault, error_class",
+    [
+        ("500", errors.QboTransientError),
+        ("503", errors.QboTransientError),
+        ("xml", errors.QboThrottledError),
+        ("drop", errors.QboTransientError),
+    ],
+)
 def test_it_classifies_faults_by_code_not_by_exception_class(qbo_connected, fault, error_class):
     qbo_connected.add_fault(fault, method="GET", path=r"/companyinfo/", count=1)
 
@@ -233,9 +236,17 @@ def test_it_classifies_quickbooks_business_faults(qbo_connected):
     created = calls.create("Customer", {"DisplayName": "Acme"}, request_id="r-1")
     with pytest.raises(errors.QboDuplicateError) as duplicate:
         calls.create("Customer", {"DisplayName": "acme"}, request_id="r-2")
-    calls.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "x"}, request_id="r-3")
+    calls.update(
+        "Customer",
+        {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "x"},
+        request_id="r-3",
+    )
     with pytest.raises(errors.QboStaleError) as stale:
-        calls.update("Customer", {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "y"}, request_id="r-4")
+        calls.update(
+            "Customer",
+            {"Id": created["Id"], "SyncToken": created["SyncToken"], "sparse": True, "Notes": "y"},
+            request_id="r-4",
+        )
 
     assert (missing.value.code, duplicate.value.code, stale.value.code) == ("610", "6240", "5010")
     assert "already has a record" in duplicate.value.message

@@ -13,11 +13,18 @@ from qbo_integration.inbound import intake
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 
-from .inbound_support import (WEBHOOK, cloudevent, invoiced, legacy_body, legacy_entity, post_webhook,  # noqa: F401
-                              posted, webhooks)
+from .inbound_support import (  # fixtures: invoiced, posted, webhooks
+    WEBHOOK,
+    cloudevent,
+    invoiced,
+    legacy_body,
+    legacy_entity,
+    post_webhook,
+    posted,
+    webhooks,
+)
 
 pytestmark = pytest.mark.django_db
-
 
 
 def snapshot(order):
@@ -30,7 +37,9 @@ def counter(name):
     return row.count if row else 0
 
 
-def test_it_accepts_a_signed_legacy_delivery_and_processes_it(client, posted, webhooks, django_capture_on_commit_callbacks):
+def test_it_accepts_a_signed_legacy_delivery_and_processes_it(
+    client, posted, webhooks, django_capture_on_commit_callbacks
+):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     body = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id, "Update", "2026-11-02T10:00:00-0700"))
 
@@ -38,20 +47,31 @@ def test_it_accepts_a_signed_legacy_delivery_and_processes_it(client, posted, we
         response = post_webhook(client, body)
 
     assert response.status_code == 200 and response.json()["stored"] == 1
-    event = QboWebhookEvent.objects.get(source="legacy", entity_id=posted.qbo_doc_id, entity="Invoice",
-                                        dedupe_key__contains="2026-11-02T17:00:00.000+00:00")
+    event = QboWebhookEvent.objects.get(
+        source="legacy",
+        entity_id=posted.qbo_doc_id,
+        entity="Invoice",
+        dedupe_key__contains="2026-11-02T17:00:00.000+00:00",
+    )
     assert event.status == "done"
     posted.refresh_from_db()
     assert posted.status == "paid"
 
 
-@pytest.mark.parametrize("content_type", ["application/cloudevents+json", "application/cloudevents-batch+json",
-                                          "application/json", "text/plain"])
-def test_it_accepts_a_cloudevents_batch_whatever_the_content_type(client, posted, webhooks, content_type,
-                                                                  django_capture_on_commit_callbacks):
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/cloudevents+json", "application/cloudevents-batch+json", "application/json", "text/plain"],
+)
+def test_it_accepts_a_cloudevents_batch_whatever_the_content_type(
+    client, posted, webhooks, content_type, django_capture_on_commit_callbacks
+):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
-    body = json.dumps([cloudevent("Invoice", posted.qbo_doc_id, event_id="ce-1"),
-                       cloudevent("Vendor", "9", "created", event_id="ce-2")])
+    body = json.dumps(
+        [
+            cloudevent("Invoice", posted.qbo_doc_id, event_id="ce-1"),
+            cloudevent("Vendor", "9", "created", event_id="ce-2"),
+        ]
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = post_webhook(client, body, content_type=content_type)
@@ -73,7 +93,9 @@ def test_the_emulators_cloudevents_deliveries_work_end_to_end(webhooks, posted):
     assert QboWebhookEvent.objects.filter(source="cloudevents", entity="Payment", operation="Create").exists()
 
 
-def test_it_answers_fast_without_calling_quickbooks(client, posted, webhooks, monkeypatch, django_capture_on_commit_callbacks):
+def test_it_answers_fast_without_calling_quickbooks(
+    client, posted, webhooks, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr(django_q.conf.Conf, "SYNC", False)  # a real worker would pick the task up
     webhooks.emu.clear_requests()
     with django_capture_on_commit_callbacks(execute=True):
@@ -104,13 +126,16 @@ def test_it_answers_503_when_the_verifier_token_is_not_configured(client, settin
 FORGED = base64.b64encode(b"x" * 32).decode()
 
 
-@pytest.mark.parametrize("case, signature, counter_name", [
-    ("missing", None, "missing_signature"),
-    ("forged", FORGED, "bad_signature"),
-    ("other body", intake.sign(b'{"eventNotifications": []}', "test-verifier-token-do-not-leak"), "bad_signature"),
-    ("wrong token", "sign-with-wrong-token", "bad_signature"),
-    ("not base64", "%%%", "bad_signature"),
-])
+@pytest.mark.parametrize(
+    "case, signature, counter_name",
+    [
+        ("missing", None, "missing_signature"),
+        ("forged", FORGED, "bad_signature"),
+        ("other body", intake.sign(b'{"eventNotifications": []}', "test-verifier-token-do-not-leak"), "bad_signature"),
+        ("wrong token", "sign-with-wrong-token", "bad_signature"),
+        ("not base64", "%%%", "bad_signature"),
+    ],
+)
 def test_it_refuses_a_missing_or_wrong_signature_storing_only_a_counter(client, posted, case, signature, counter_name):
     before, stored = snapshot(posted), QboWebhookEvent.objects.count()
     body = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id, "Void"))
@@ -137,17 +162,22 @@ def test_a_5mb_body_is_refused_before_it_is_read(client, posted):
     assert counter("too_large") == 1
 
 
-@pytest.mark.parametrize("body", [
-    b"not json at all",
-    b"\xff\xfe\x00garbage",
-    b'{"foo": 1}',
-    b"[1, 2]",
-    b'"just a string"',
-    b'{"eventNotifications": {"realmId": "1"}}',
-    b'{"eventNotifications": [{"realmId": "9130350000000001", "dataChangeEvent": {"entities": [{"name": "Invoice"}]}}]}',
-    b'[{"specversion": "1.0", "id": "x", "type": "com.example.thing", "intuitaccountid": "1", "intuitentityid": "2"}]',
-    b'[{"specversion": "1.0", "id": "x", "type": "qbo.invoice.updated.v1", "intuitentityid": "2"}]',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b"\xff\xfe\x00garbage",
+        b'{"foo": 1}',
+        b"[1, 2]",
+        b'"just a string"',
+        b'{"eventNotifications": {"realmId": "1"}}',
+        b'{"eventNotifications": [{"realmId": "9130350000000001", '
+        b'"dataChangeEvent": {"entities": [{"name": "Invoice"}]}}]}',
+        b'[{"specversion": "1.0", "id": "x", "type": "com.example.thing", '
+        b'"intuitaccountid": "1", "intuitentityid": "2"}]',
+        b'[{"specversion": "1.0", "id": "x", "type": "qbo.invoice.updated.v1", "intuitentityid": "2"}]',
+    ],
+)
 def test_malformed_or_wrongly_shaped_json_is_refused_with_400(client, posted, body):
     before, stored = snapshot(posted), QboWebhookEvent.objects.count()
     assert post_webhook(client, body).status_code == 400
@@ -167,14 +197,21 @@ def test_unknown_entities_and_operations_are_stored_and_ignored(client, posted, 
     with django_capture_on_commit_callbacks(execute=True):
         response = post_webhook(client, body)
     assert response.status_code == 200 and response.json()["ignored"] == 2
-    assert set(QboWebhookEvent.objects.filter(dedupe_key__contains="2026-11-02T10:00:00").values_list("status", flat=True)) == {"ignored"}
+    assert set(
+        QboWebhookEvent.objects.filter(dedupe_key__contains="2026-11-02T10:00:00").values_list("status", flat=True)
+    ) == {"ignored"}
     assert snapshot(posted) == before
 
 
 def test_ids_that_do_not_exist_in_quickbooks_change_nothing(client, posted, django_capture_on_commit_callbacks):
     before = snapshot(posted)
-    body = legacy_body(legacy_entity("Invoice", "99999"), legacy_entity("Payment", "88888", "Create"),
-                       legacy_entity("Customer", "77777"), legacy_entity("Item", "66666"), legacy_entity("Estimate", "55555"))
+    body = legacy_body(
+        legacy_entity("Invoice", "99999"),
+        legacy_entity("Payment", "88888", "Create"),
+        legacy_entity("Customer", "77777"),
+        legacy_entity("Item", "66666"),
+        legacy_entity("Estimate", "55555"),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert post_webhook(client, body).status_code == 200
     events = QboWebhookEvent.objects.filter(dedupe_key__contains="2026-11-02T10:00:00")
@@ -199,8 +236,13 @@ def test_a_replayed_old_delivery_changes_nothing(client, posted, webhooks):
     old = webhooks.emu.webhooks.delivered()[-1]
     before = snapshot(posted)
 
-    response = client.generic("POST", WEBHOOK, old["body"].encode(), content_type="application/json",
-                              headers={"intuit-signature": old["headers"]["intuit-signature"]})
+    response = client.generic(
+        "POST",
+        WEBHOOK,
+        old["body"].encode(),
+        content_type="application/json",
+        headers={"intuit-signature": old["headers"]["intuit-signature"]},
+    )
 
     assert response.status_code == 200 and response.json()["stored"] == 0 and response.json()["duplicates"] >= 1
     assert snapshot(posted) == before
@@ -215,7 +257,7 @@ def test_the_order_of_checks_never_reveals_more_than_it_should(client):
 def test_parse_time_reads_intuits_timestamp_shapes():
     assert reading.parse_time("2015-10-05T14:42:19-0700").isoformat() == "2015-10-05T14:42:19-07:00"
     assert reading.parse_time("2025-09-10T21:31:25.179851517Z").isoformat() == "2025-09-10T21:31:25.179851+00:00"
-    assert reading.parse_time("2026-11-02T10:00:00") .isoformat() == "2026-11-02T10:00:00+00:00"
+    assert reading.parse_time("2026-11-02T10:00:00").isoformat() == "2026-11-02T10:00:00+00:00"
     assert reading.parse_time("yesterday") is None
 
 

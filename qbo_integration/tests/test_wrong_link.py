@@ -52,12 +52,14 @@ def hold_estimate_read(emu, estimate_id: str, meanwhile) -> dict:
 
 
 def test_a_late_estimate_event_never_moves_the_converted_order_onto_another_invoice(
-        webhooks, other_paid, order_factory, staff_user, staff_client):
+    webhooks, other_paid, order_factory, staff_user, staff_client
+):
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
     estimate_id = order.qbo_doc_id
     assert estimate_id == other_paid.qbo_doc_id  # invoices and estimates are numbered apart: the same id
-    held = hold_estimate_read(webhooks.emu, estimate_id,
-                              lambda: order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user))
+    held = hold_estimate_read(
+        webhooks.emu, estimate_id, lambda: order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user)
+    )
 
     webhooks.flush()  # the estimate's Create event, released after the conversion
 
@@ -84,8 +86,11 @@ def test_a_late_estimate_event_never_moves_the_converted_order_onto_another_invo
 
 def test_the_late_estimate_event_says_it_applied_nothing(webhooks, other_paid, order_factory, staff_user):
     order = invoiced(order_factory(), by=staff_user, doc_type="estimate")
-    hold_estimate_read(webhooks.emu, order.qbo_doc_id,
-                       lambda: order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user))
+    hold_estimate_read(
+        webhooks.emu,
+        order.qbo_doc_id,
+        lambda: order_convert_request(order=Order.objects.get(pk=order.pk), by=staff_user),
+    )
 
     webhooks.flush()
 
@@ -100,8 +105,11 @@ def wrongly_linked(webhooks, other_paid, order_factory, staff_user):
     order = invoiced(order_factory(), by=staff_user)
     webhooks.flush()
     invoice = calls.read("Invoice", order.qbo_doc_id)
-    calls.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
-                              "DocNumber": "QB-9"}, request_id=f"renumber-{order.pk}")
+    calls.update(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "DocNumber": "QB-9"},
+        request_id=f"renumber-{order.pk}",
+    )
     webhooks.flush()
     order.refresh_from_db()
     return order
@@ -111,8 +119,12 @@ def test_an_invoice_carrying_another_number_is_shown_as_a_wrong_link_and_not_app
     order = wrongly_linked
 
     assert "carries number" in order.qbo_link_problem and order.qbo_doc_number == order.number
-    assert order.activities.filter(activity_type=OrderActivity.Type.CONFLICT,
-                                   description__startswith="Wrong QuickBooks link").count() == 1
+    assert (
+        order.activities.filter(
+            activity_type=OrderActivity.Type.CONFLICT, description__startswith="Wrong QuickBooks link"
+        ).count()
+        == 1
+    )
     page = staff_client.get(order.get_absolute_url()).content.decode()
     assert 'data-testid="qbo-wrong-link"' in page and "Wrong QuickBooks link." in page
     assert 'data-testid="qbo-void"' not in page and 'data-testid="qbo-update"' not in page
@@ -132,8 +144,12 @@ def test_a_payment_on_a_wrongly_linked_invoice_is_not_applied(wrongly_linked, we
 def test_no_write_is_sent_for_a_wrong_link_from_the_api(wrongly_linked, webhooks, staff_client, method):
     webhooks.emu.clear_requests()
 
-    response = staff_client.generic(method, f"/api/quickbooks/sync/order/{wrongly_linked.pk}",
-                                    content_type="application/json", HTTP_ACCEPT="application/json")
+    response = staff_client.generic(
+        method,
+        f"/api/quickbooks/sync/order/{wrongly_linked.pk}",
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+    )
 
     assert response.status_code == 409 and "link looks wrong" in response.json()["error"]
     assert webhooks.emu.count_requests(method="POST") == 0
@@ -152,8 +168,9 @@ def test_the_write_guard_holds_where_requests_are_built(webhooks, wrongly_linked
 
 
 def test_bulk_push_sends_no_update_for_a_wrong_link(webhooks, wrongly_linked, staff_user):
-    Order.objects.filter(pk=wrongly_linked.pk).update(qbo_link_problem="", notes="changed in Kadouri",
-                                                      content_fingerprint="edited")
+    Order.objects.filter(pk=wrongly_linked.pk).update(
+        qbo_link_problem="", notes="changed in Kadouri", content_fingerprint="edited"
+    )
     webhooks.emu.clear_requests()
 
     bulk = bulk_push_run(bulk_id=bulk_push_start(by=staff_user).pk)
@@ -171,7 +188,9 @@ def test_reconciliation_shows_a_wrong_link_and_never_takes_its_values(wrongly_li
     run = reconcile_latest()
     row = next(r for r in run.rows if r["order_id"] == wrongly_linked.pk)
     assert row["wrong_link"] and not row["pushable"]
-    assert row["drift"] == [{"field": "link", "kadouri": f"#{wrongly_linked.number}", "quickbooks": "#QB-9 (another document)"}]
+    assert row["drift"] == [
+        {"field": "link", "kadouri": f"#{wrongly_linked.number}", "quickbooks": "#QB-9 (another document)"}
+    ]
     page = admin_client.get("/settings/quickbooks/reconcile/").content.decode()
     assert f'data-testid="wrong-link-{wrongly_linked.pk}"' in page
     assert f"take-quickbooks-{wrongly_linked.pk}" not in page and f"push-kadouri-{wrongly_linked.pk}" not in page
@@ -184,8 +203,11 @@ def test_reconciliation_shows_a_wrong_link_and_never_takes_its_values(wrongly_li
 
 def test_a_wrong_link_heals_when_the_document_carries_the_orders_number_again(wrongly_linked, webhooks):
     invoice = calls.read("Invoice", wrongly_linked.qbo_doc_id)
-    calls.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
-                              "DocNumber": wrongly_linked.number}, request_id=f"renumber-back-{wrongly_linked.pk}")
+    calls.update(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "DocNumber": wrongly_linked.number},
+        request_id=f"renumber-back-{wrongly_linked.pk}",
+    )
     webhooks.flush()
 
     wrongly_linked.refresh_from_db()
@@ -207,12 +229,19 @@ def test_no_code_looks_an_order_up_by_a_quickbooks_id_without_its_type():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    lookup = re.compile(r"\.(filter|exclude|get|get_or_create)\((?:[^()]|\([^()]*\))*\bqbo_doc_id(__in|__exact)?\s*=",
-                        re.S)
+    lookup = re.compile(
+        r"\.(filter|exclude|get|get_or_create)\((?:[^()]|\([^()]*\))*\bqbo_doc_id(__in|__exact)?\s*=", re.S
+    )
     offenders = []
     for path in root.glob("*/**/*.py"):
         rel = path.relative_to(root).as_posix()
-        if rel == "orders/models.py" or rel.startswith((".venv/", "var/")) or "/tests/" in rel or "/migrations/" in rel or rel.startswith("tests/"):
+        if (
+            rel == "orders/models.py"
+            or rel.startswith((".venv/", "var/"))
+            or "/tests/" in rel
+            or "/migrations/" in rel
+            or rel.startswith("tests/")
+        ):
             continue
         text = path.read_text()
         offenders += [f"{rel}: {m.group(0)[:80]}" for m in lookup.finditer(text)]
@@ -235,13 +264,14 @@ def test_a_payment_first_seen_in_an_updates_answer_is_logged_as_received(webhook
     assert job.state == "done", job.last_error
     order.refresh_from_db()
     assert (order.payment_status, order.qbo_balance) == ("partial", Decimal("372.00"))
-    assert list(order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED)
-                .values_list("description", flat=True)) == [
-        f"Payment received in QuickBooks - invoice #{order.number} is partially paid, balance $372.00 of $472.00"]
+    assert list(
+        order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED).values_list("description", flat=True)
+    ) == [f"Payment received in QuickBooks - invoice #{order.number} is partially paid, balance $372.00 of $472.00"]
 
 
-def test_a_retried_convert_after_the_estimates_webhook_moved_the_order_ends_done(webhooks, order_factory, staff_user,
-                                                                                 settings):
+def test_a_retried_convert_after_the_estimates_webhook_moved_the_order_ends_done(
+    webhooks, order_factory, staff_user, settings
+):
     """Found by the soak: the convert's first try created the invoice but its answer was lost; the estimate's
     webhook then moved the order onto that invoice; the retry must finish, not fail "nothing to convert"."""
     from datetime import timedelta
@@ -276,16 +306,27 @@ def test_a_payment_already_on_the_invoice_an_order_starts_following_is_logged(we
     webhooks.flush()
     webhooks.emu.configure_webhooks(drop_rate=1.0)
     estimate = calls.read("Estimate", order.qbo_doc_id)
-    invoice = calls.create("Invoice", {
-        "CustomerRef": estimate["CustomerRef"], "Line": estimate["Line"], "DocNumber": "QB-77",
-        "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]}, request_id=f"bookkeeper-{order.pk}")
+    invoice = calls.create(
+        "Invoice",
+        {
+            "CustomerRef": estimate["CustomerRef"],
+            "Line": estimate["Line"],
+            "DocNumber": "QB-77",
+            "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
+        },
+        request_id=f"bookkeeper-{order.pk}",
+    )
     webhooks.emu.record_payment(REALM_ID, invoice["Id"], 100)
 
     reconcile.reconcile_take_quickbooks(order_id=order.pk)
 
     order.refresh_from_db()
     assert (order.qbo_doc_type, order.qbo_doc_id, order.payment_status) == ("invoice", invoice["Id"], "partial")
-    assert order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECEIVED,
-                                   description__contains="is partially paid").count() == 1
+    assert (
+        order.activities.filter(
+            activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description__contains="is partially paid"
+        ).count()
+        == 1
+    )
     story = list(order.activities.order_by("created_at", "id").values_list("activity_type", flat=True))
     assert story.index("estimate_converted") < story.index("payment_received")  # the log reads in order

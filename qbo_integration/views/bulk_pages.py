@@ -45,10 +45,16 @@ def bulk_push(request: HttpRequest) -> HttpResponse:
         return redirect("qbo:bulk-push")
     latest = BulkPush.objects.first()
     pending, preview = (0, []) if latest is not None and latest.active else bulk_push_preview(limit=PREVIEW_LIMIT)
-    return render(request, "qbo_integration/bulk_push.html", {
-        "pending": pending, "preview": preview, "more": max(pending - PREVIEW_LIMIT, 0),
-        **_bulk_progress_context(latest),
-    })
+    return render(
+        request,
+        "qbo_integration/bulk_push.html",
+        {
+            "pending": pending,
+            "preview": preview,
+            "more": max(pending - PREVIEW_LIMIT, 0),
+            **_bulk_progress_context(latest),
+        },
+    )
 
 
 @login_required

@@ -29,8 +29,11 @@ def catchup_start(request: HttpRequest) -> HttpResponse:
     full = request.POST.get("full") == "1"
     for realm_id in realms:
         async_task("qbo_integration.tasks.qbo_catchup_realm", realm_id, full, group="qbo-catchup")
-    messages.success(request, "Catch-up started: Kadouri is asking QuickBooks what changed. "
-                              "“Changes from QuickBooks” below shows what it found as soon as it is done.")
+    messages.success(
+        request,
+        "Catch-up started: Kadouri is asking QuickBooks what changed. "
+        "“Changes from QuickBooks” below shows what it found as soon as it is done.",
+    )
     return redirect("qbo:settings")
 
 

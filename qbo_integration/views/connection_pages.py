@@ -25,23 +25,36 @@ def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
     """A 400 that leaves the session alone: a page for a browser, JSON for anything else."""
     if "text/html" not in request.headers.get("Accept", ""):
         return json_error(400, message)
-    return render(request, "error.html", {"status": 400, "message": message, "back_url": reverse("qbo:settings"),
-                                          "back_text": "Back to QuickBooks settings"}, status=400)
+    return render(
+        request,
+        "error.html",
+        {
+            "status": 400,
+            "message": message,
+            "back_url": reverse("qbo:settings"),
+            "back_text": "Back to QuickBooks settings",
+        },
+        status=400,
+    )
 
 
 @login_required
 @require_GET
 def settings_quickbooks(request: HttpRequest) -> HttpResponse:
     conn = latest_connection()
-    return render(request, "qbo_integration/settings.html", {
-        "conn": conn,
-        "status": connection.status_json(),
-        "can_manage": can_manage_quickbooks(request.user),
-        "linked_ids_exist": connection.linked_ids_exist(),
-        "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
-        "environment": endpoints(),
-        "demo_waiting": demo.demo_documents_waiting(),
-    })
+    return render(
+        request,
+        "qbo_integration/settings.html",
+        {
+            "conn": conn,
+            "status": connection.status_json(),
+            "can_manage": can_manage_quickbooks(request.user),
+            "linked_ids_exist": connection.linked_ids_exist(),
+            "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
+            "environment": endpoints(),
+            "demo_waiting": demo.demo_documents_waiting(),
+        },
+    )
 
 
 @api_permission_required(MANAGE_PERMISSION, "Only admins can connect QuickBooks.")
@@ -79,12 +92,16 @@ def clear_ids(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Disconnect QuickBooks before clearing its ids.")
         return redirect("qbo:settings")
     if request.POST.get("confirm") != "CLEAR":
-        messages.error(request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and "
-                                "orders.")
+        messages.error(
+            request, "Type CLEAR to confirm: this forgets every QuickBooks id on accounts, products and orders."
+        )
         return redirect("qbo:settings")
     counts = connection.clear_linked_ids(user=request.user)
-    messages.success(request, f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, "
-                              f"{counts['orders']} orders.")
+    messages.success(
+        request,
+        f"Cleared QuickBooks ids: {counts['accounts']} accounts, {counts['products']} products, "
+        f"{counts['orders']} orders.",
+    )
     return redirect("qbo:settings")
 
 

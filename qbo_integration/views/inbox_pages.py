@@ -28,18 +28,32 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(inbox_events(**filters), EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "qbo_integration/inbox.html", {
-        "page": page, "filters": filters, "query": query.urlencode(), "can_manage": can_manage_quickbooks(request.user),
-    } | inbox_filter_choices())
+    return render(
+        request,
+        "qbo_integration/inbox.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "can_manage": can_manage_quickbooks(request.user),
+        }
+        | inbox_filter_choices(),
+    )
 
 
 @login_required
 @require_GET
 def inbox_event(request: HttpRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(QboWebhookEvent, pk=event_id)
-    return render(request, "qbo_integration/inbox_event.html", {
-        "event": event, "raw": json.dumps(event.raw, indent=2, sort_keys=True),
-        "can_manage": can_manage_quickbooks(request.user)})
+    return render(
+        request,
+        "qbo_integration/inbox_event.html",
+        {
+            "event": event,
+            "raw": json.dumps(event.raw, indent=2, sort_keys=True),
+            "can_manage": can_manage_quickbooks(request.user),
+        },
+    )
 
 
 @login_required
@@ -55,8 +69,9 @@ def inbox_replay(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one event to replay.")
     else:
         count = inbox_service.inbox_replay(event_ids=ids, by=request.user)
-        messages.success(request, f"{count} event{pluralize(count)} queued for replay; "
-                                  f"each is read again from QuickBooks.")
+        messages.success(
+            request, f"{count} event{pluralize(count)} queued for replay; each is read again from QuickBooks."
+        )
     return redirect(request.POST["next"]) if _safe_next(request) else redirect("qbo:inbox")
 
 

@@ -24,17 +24,24 @@ FIXES = ("take_quickbooks", "push_kadouri")
 def reconcile_page(request: HttpRequest) -> HttpResponse:
     report = {"run": reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)}
     report_html, _ = render_live(request, RECONCILE_REPORT, report)  # the page's part, polled with its stamp
-    return render(request, "qbo_integration/reconcile.html", report | {
-        "conflicts": open_conflicts()[:100], "report": report_html,
-    })
+    return render(
+        request,
+        "qbo_integration/reconcile.html",
+        report
+        | {
+            "conflicts": open_conflicts()[:100],
+            "report": report_html,
+        },
+    )
 
 
 @login_required
 @require_GET
 def reconcile_report(request: HttpRequest) -> HttpResponse:
     """The reconciliation page polls this: the report, once a run or a fix has changed it."""
-    return live_response(request, RECONCILE_REPORT, {
-        "run": reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)})
+    return live_response(
+        request, RECONCILE_REPORT, {"run": reconcile_latest(), "can_manage": can_manage_quickbooks(request.user)}
+    )
 
 
 @login_required
@@ -44,8 +51,11 @@ def reconcile_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Only admins can run the reconciliation report.")
         return redirect("qbo:reconcile")
     async_task("qbo_integration.tasks.qbo_reconcile_run", request.user.pk, group="qbo-reconcile")
-    messages.success(request, "Reconciliation started: every linked order is compared with QuickBooks. "
-                              "The report below updates as soon as it is done.")
+    messages.success(
+        request,
+        "Reconciliation started: every linked order is compared with QuickBooks. "
+        "The report below updates as soon as it is done.",
+    )
     return redirect("qbo:reconcile")
 
 
@@ -62,9 +72,18 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
     if not Order.objects.filter(pk=order_id).exists():  # answered now, not by a task failing on the worker
         raise Http404("No such order.")
     run = reconcile_latest()
-    async_task("qbo_integration.tasks.qbo_reconcile_fix", order_id, action, run.pk if run else None,
-               request.user.pk, group="qbo-reconcile")
-    done = ("QuickBooks' values are applied to the order." if action == "take_quickbooks"
-            else "Kadouri's order is pushed to QuickBooks.")
+    async_task(
+        "qbo_integration.tasks.qbo_reconcile_fix",
+        order_id,
+        action,
+        run.pk if run else None,
+        request.user.pk,
+        group="qbo-reconcile",
+    )
+    done = (
+        "QuickBooks' values are applied to the order."
+        if action == "take_quickbooks"
+        else "Kadouri's order is pushed to QuickBooks."
+    )
     messages.success(request, f"Fix queued: {done}")
     return redirect("qbo:reconcile")

@@ -22,13 +22,12 @@ from products.models import Product
 from ..client.errors import QboAuthError, QboError
 from ..models import QboSyncJob
 from ..outbound.requests import (
-    account_sync_request,
     order_convert_request,
     order_push_request,
     order_qbo_status,
     order_update_request,
     order_void_request,
-    product_sync_request,
+    ref_sync_request,
 )
 from ..outbox.jobs import SyncRefused
 
@@ -38,6 +37,7 @@ UNAVAILABLE_KINDS = {"auth", "not_connected", "transient", "throttled"}
 
 def json_object_or_404(model, label: str):
     """The view gets the object named by the URL's one id, or the client gets a JSON 404."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, **kwargs) -> JsonResponse:
@@ -46,27 +46,41 @@ def json_object_or_404(model, label: str):
             if obj is None:
                 return json_error(404, f"{label} {pk} does not exist.")
             return view(request, obj)
+
         return wrapper
+
     return decorator
 
 
 def job_json(job: QboSyncJob) -> dict:
     return {
-        "id": job.pk, "action": job.action, "state": job.state, "requestId": job.request_id,
-        "attempts": job.attempts, "maxAttempts": job.max_attempts, "inDoubt": job.in_doubt,
+        "id": job.pk,
+        "action": job.action,
+        "state": job.state,
+        "requestId": job.request_id,
+        "attempts": job.attempts,
+        "maxAttempts": job.max_attempts,
+        "inDoubt": job.in_doubt,
         "retryAt": job.not_before.isoformat() if job.state == State.PENDING else None,
-        "errorKind": job.error_kind or None, "errorCode": job.error_code or None, "error": job.last_error or None,
+        "errorKind": job.error_kind or None,
+        "errorCode": job.error_code or None,
+        "error": job.last_error or None,
         "result": job.result,
     }
 
 
 def order_qbo_json(order: Order) -> dict:
     return {
-        "id": order.pk, "number": order.number, "status": order.status, "qboDocId": order.qbo_doc_id,
-        "qboDocNumber": order.qbo_doc_number, "qboDocType": order.qbo_doc_type,
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        "qboDocId": order.qbo_doc_id,
+        "qboDocNumber": order.qbo_doc_number,
+        "qboDocType": order.qbo_doc_type,
         "qboTotal": None if order.qbo_total is None else str(order.qbo_total),
         "qboBalance": None if order.qbo_balance is None else str(order.qbo_balance),
-        "paymentStatus": order.payment_status, "changedSinceLastSync": order.changed_since_push,
+        "paymentStatus": order.payment_status,
+        "changedSinceLastSync": order.changed_since_push,
     }
 
 
@@ -83,8 +97,11 @@ def job_status(job: QboSyncJob) -> int:
 def _job_body(job: QboSyncJob) -> tuple[dict, int]:
     body, status = {"job": job_json(job)}, job_status(job)
     if status == 202:
-        body["message"] = (f"Queued: QuickBooks is busy; retrying at {when(job.not_before)}."
-                           if job.state == State.PENDING else "QuickBooks is already working on this.")
+        body["message"] = (
+            f"Queued: QuickBooks is busy; retrying at {when(job.not_before)}."
+            if job.state == State.PENDING
+            else "QuickBooks is already working on this."
+        )
     elif status != 200:
         body["error"] = job.last_error
         body["code"] = job.error_code or None
@@ -101,8 +118,9 @@ def _refused(e: Exception) -> JsonResponse:
     if isinstance(e, SyncRefused):
         return json_error(e.status, e.message)
     assert isinstance(e, QboError)
-    return json_error(503 if isinstance(e, QboAuthError) or e.kind in UNAVAILABLE_KINDS else 502, e.message,
-                      code=e.code or None)
+    return json_error(
+        503 if isinstance(e, QboAuthError) or e.kind in UNAVAILABLE_KINDS else 502, e.message, code=e.code or None
+    )
 
 
 def _body(request: HttpRequest) -> dict:
@@ -140,16 +158,18 @@ def api_convert_order(request: HttpRequest, order: Order) -> JsonResponse:
     return _order_job_response(job, order)
 
 
-def _ref_response(request: HttpRequest, obj: Account | Product, kind: str) -> JsonResponse:
-    service = account_sync_request if kind == "account" else product_sync_request
+def _ref_response(request: HttpRequest, obj: Account | Product) -> JsonResponse:
     try:
-        job = service(**{kind: obj}, by=request.user, ip=client_ip(request))
+        job = ref_sync_request(obj=obj, by=request.user, ip=client_ip(request))
     except (SyncRefused, QboError) as e:
         return _refused(e)
     body, status = _job_body(job)
     obj.refresh_from_db()
-    body[kind] = {"id": obj.pk, "qboId": obj.qbo_customer_id if kind == "account" else obj.qbo_item_id,
-                  "qboSyncToken": obj.qbo_sync_token}
+    body[obj._meta.model_name] = {
+        "id": obj.pk,
+        "qboId": obj.qbo_id,
+        "qboSyncToken": obj.qbo_sync_token,
+    }
     return JsonResponse(body, status=status)
 
 
@@ -157,14 +177,14 @@ def _ref_response(request: HttpRequest, obj: Account | Product, kind: str) -> Js
 @require_POST
 @json_object_or_404(Account, "Account")
 def api_sync_account(request: HttpRequest, account: Account) -> JsonResponse:
-    return _ref_response(request, account, "account")
+    return _ref_response(request, account)
 
 
 @api_login_required
 @require_POST
 @json_object_or_404(Product, "Product")
 def api_sync_product(request: HttpRequest, product: Product) -> JsonResponse:
-    return _ref_response(request, product, "product")
+    return _ref_response(request, product)
 
 
 @api_login_required

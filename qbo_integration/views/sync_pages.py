@@ -19,12 +19,11 @@ from products.models import Product
 from ..client.errors import QboError
 from ..models import QboSyncJob
 from ..outbound.requests import (
-    account_sync_request,
     order_convert_request,
     order_push_request,
     order_update_request,
     order_void_request,
-    product_sync_request,
+    ref_sync_request,
 )
 from ..outbound.rules import doc_label
 from ..outbox.jobs import SyncRefused
@@ -40,14 +39,22 @@ def _done_text(job: QboSyncJob, order: Order) -> str:
     texts = {
         "create_invoice": f"Invoice #{number} created in QuickBooks.",
         "create_estimate": f"Estimate #{number} created in QuickBooks.",
-        "update_document": (f"Nothing to update: QuickBooks {doc_label(order)} #{number} already matches this order."
-                            if result.get("nothingToUpdate") else f"QuickBooks {doc_label(order)} #{number} updated."),
-        "void_document": (f"Estimate #{number} marked Rejected in QuickBooks; the order is cancelled."
-                          if order.qbo_doc_type == Order.DocType.ESTIMATE
-                          else f"Invoice #{number} voided in QuickBooks; the order is cancelled."),
-        "convert_estimate": (f"Converted: the estimate was already converted to Invoice #{number} in QuickBooks; the "
-                             "order now follows it (no second invoice was created)." if result.get("adopted")
-                             else f"Converted: Invoice #{number} created in QuickBooks from the estimate."),
+        "update_document": (
+            f"Nothing to update: QuickBooks {doc_label(order)} #{number} already matches this order."
+            if result.get("nothingToUpdate")
+            else f"QuickBooks {doc_label(order)} #{number} updated."
+        ),
+        "void_document": (
+            f"Estimate #{number} marked Rejected in QuickBooks; the order is cancelled."
+            if order.qbo_doc_type == Order.DocType.ESTIMATE
+            else f"Invoice #{number} voided in QuickBooks; the order is cancelled."
+        ),
+        "convert_estimate": (
+            f"Converted: the estimate was already converted to Invoice #{number} in QuickBooks; the "
+            "order now follows it (no second invoice was created)."
+            if result.get("adopted")
+            else f"Converted: Invoice #{number} created in QuickBooks from the estimate."
+        ),
     }
     return texts.get(job.action, "Done.")
 
@@ -91,8 +98,9 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
         # The stamp of the panel without the outcome: the next polls keep the outcome until something changes
         # (the worker finishing a queued job, a webhook).
         stamp = live_stamp(request, PANEL, {"order": order, "live": True})
-        return render(request, PANEL, {"order": order, "qbo_outcome": {"level": level, "text": text},
-                                       "live_stamp": stamp})
+        return render(
+            request, PANEL, {"order": order, "qbo_outcome": {"level": level, "text": text}, "live_stamp": stamp}
+        )
     getattr(messages, level)(request, text)
     return redirect(order)
 
@@ -106,11 +114,10 @@ def order_panel(request: HttpRequest, order_id: int) -> HttpResponse:
     return live_response(request, PANEL, {"order": order, "live": True})
 
 
-def _ref_outcome(job: QboSyncJob, obj: Account | Product, kind: str) -> tuple[str, str]:
+def _ref_outcome(job: QboSyncJob, obj: Account | Product) -> tuple[str, str]:
     obj.refresh_from_db()
     if job.state == State.DONE:
-        qbo_id = obj.qbo_customer_id if kind == "account" else obj.qbo_item_id
-        return "success", f"Synced to QuickBooks {'customer' if kind == 'account' else 'item'} {qbo_id}."
+        return "success", f"Synced to QuickBooks {obj.qbo_entity} {obj.qbo_id}."
     if job.state == State.PENDING:
         return "warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}"
     return "error", job.last_error or "QuickBooks is busy; try again."
@@ -123,15 +130,17 @@ def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if model is None:
         raise Http404("Nothing to sync.")
     obj = get_object_or_404(model, pk=pk)
-    service = account_sync_request if kind == "account" else product_sync_request
     try:
-        job = service(**{kind: obj}, by=request.user, ip=client_ip(request))
+        job = ref_sync_request(obj=obj, by=request.user, ip=client_ip(request))
     except (SyncRefused, QboError) as e:
         level, text = "error", e.message
     else:
-        level, text = _ref_outcome(job, obj, kind)
+        level, text = _ref_outcome(job, obj)
     if request.htmx:
-        return render(request, "qbo_integration/_sync_button.html",
-                      {"kind": kind, "obj": obj, "qbo_outcome": {"level": level, "text": text}})
+        return render(
+            request,
+            "qbo_integration/_sync_button.html",
+            {"kind": kind, "obj": obj, "qbo_outcome": {"level": level, "text": text}},
+        )
     getattr(messages, level)(request, text)
     return redirect(obj)

@@ -15,15 +15,25 @@ from playwright.sync_api import sync_playwright
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _chromium_path() -> str:
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not path or not os.access(path, os.X_OK):
-        pytest.fail(f"Debian's chromium is required for the browser tests (apt-get install chromium or set "
-                    f"CHROMIUM_PATH); found {path!r}. These tests are never skipped.", pytrace=False)
+        pytest.fail(
+            f"Debian's chromium is required for the browser tests (apt-get install chromium or set "
+            f"CHROMIUM_PATH); found {path!r}. These tests are never skipped.",
+            pytrace=False,
+        )
     return path
 
 

@@ -20,7 +20,16 @@ GREEN, RED, AMBER = "rgb(30, 123, 74)", "rgb(179, 38, 30)", "rgb(168, 106, 0)"  
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
 def test_push_all_pending_shows_the_list_then_each_outcome_without_a_reload(
-    page, live_server, settings, qbo_emulator_server, staff_user, order_factory, monkeypatch, csp_violations, width, height
+    page,
+    live_server,
+    settings,
+    qbo_emulator_server,
+    staff_user,
+    order_factory,
+    monkeypatch,
+    csp_violations,
+    width,
+    height,
 ):
     emu = qbo_emulator_server
     point_settings_at(emu, settings)

@@ -17,8 +17,9 @@ def live_qbo(qbo_emulator_server, live_server, settings):
     return qbo_emulator_server
 
 
-
-def test_it_connects_through_the_consent_page_and_shows_the_company(page, live_server, live_qbo, admin_user, csp_violations):
+def test_it_connects_through_the_consent_page_and_shows_the_company(
+    page, live_server, live_qbo, admin_user, csp_violations
+):
     log_in(page, live_server, "ada", "pw-ada-123")
     page.goto(f"{live_server.url}/settings/quickbooks/")
     page.click("[data-testid=connect]")

@@ -47,7 +47,8 @@ def test_demo_orders_contradict_nothing(screen, live_server, staff_user):
 
 
 def test_an_edit_below_what_was_paid_is_refused_with_the_amount_and_keeps_what_was_typed(
-        screen, live_server, emulator, order_factory, staff_user):
+    screen, live_server, emulator, order_factory, staff_user
+):
     order = order_factory()
     assert order_push_request(order=order, doc_type="invoice", by=staff_user).state == "done"
     order.refresh_from_db()

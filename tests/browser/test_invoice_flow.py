@@ -17,8 +17,9 @@ def live_qbo(qbo_emulator_server, live_server, settings):
     return qbo_emulator_server
 
 
-
-def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, staff_user, order_factory, csp_violations):
+def test_it_creates_updates_and_voids_the_invoice(
+    page, live_server, live_qbo, staff_user, order_factory, csp_violations
+):
     order = order_factory(notes="Deliver to dock 4")
     page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm: "… cannot be undone"
     log_in(page, live_server)
@@ -34,7 +35,7 @@ def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, s
     # The header follows without a reload: status badge, and Delete gone (posted orders cannot be deleted).
     expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
     expect(page.locator("#order-actions").get_by_text("Delete")).to_have_count(0)
-    invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
+    (invoice,) = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
     assert invoice["DocNumber"] == order.number and invoice["TotalAmt"] == 472.0
 
     # Edit the order: the page says QuickBooks is out of date.
@@ -49,7 +50,7 @@ def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, s
     expect(page.get_by_test_id("qbo-outcome")).to_contain_text(f"QuickBooks invoice #{order.number} updated.")
     expect(page.get_by_test_id("out-of-date")).to_have_count(0)
     expect(page.get_by_test_id("qbo-total")).to_have_text("$537.00")
-    invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
+    (invoice,) = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
     assert invoice["TotalAmt"] == 537.0 and invoice["SyncToken"] == "1"
 
     # Void Invoice, behind the confirmation: the order is cancelled.
@@ -67,7 +68,8 @@ def test_it_creates_updates_and_voids_the_invoice(page, live_server, live_qbo, s
 
 
 def test_a_click_whose_try_fails_is_finished_by_the_worker_and_the_panel_follows(
-        page, live_server, live_qbo, staff_user, order_factory, csp_violations):
+    page, live_server, live_qbo, staff_user, order_factory, csp_violations
+):
     """The click makes one try and never waits in the request; QuickBooks answers 503, so the job is queued. The
     worker's retry creates the invoice, and the open page shows it by itself: no reload, no second click."""
     from datetime import timedelta
@@ -100,7 +102,7 @@ def test_a_click_whose_try_fails_is_finished_by_the_worker_and_the_panel_follows
     expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
     expect(panel.get_by_role("button", name="Void Invoice")).to_have_count(1)
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
-    invoice, = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
+    (invoice,) = live_qbo.dump(REALM_ID)["entities"]["Invoice"]
     assert invoice["DocNumber"] == order.number
     assert QboSyncJob.objects.get(pk=job.pk).state == "done"
     assert csp_violations == []

@@ -58,8 +58,15 @@ def shop(qbo_emulator_server, settings, admin_user):
     lines = [(apples, "120"), (pears, "12.5")]
 
     def order(number, **kw):
-        return make_order(seller=seller, buyer=buyer, lines=lines, by=admin_user, number=number,
-                          notes="Deliver to dock 4 before 6 AM; call the receiving manager on arrival.", **kw)
+        return make_order(
+            seller=seller,
+            buyer=buyer,
+            lines=lines,
+            by=admin_user,
+            number=number,
+            notes="Deliver to dock 4 before 6 AM; call the receiving manager on arrival.",
+            **kw,
+        )
 
     draft = order("KD-2026-00001-DRAFT")
     posted = order("KD-2026-00002")
@@ -79,27 +86,66 @@ def shop(qbo_emulator_server, settings, admin_user):
     invoice = calls.read("Invoice", posted.qbo_doc_id)
     lines = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
     lines[0]["SalesItemLineDetail"]["Qty"], lines[0]["Amount"] = 99, 99 * lines[0]["SalesItemLineDetail"]["UnitPrice"]
-    calls.update("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True,
-                              "Line": lines}, request_id=f"layout-{posted.pk}")  # drift: the total, edited there
+    calls.update(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "Line": lines},
+        request_id=f"layout-{posted.pk}",
+    )  # drift: the total, edited there
     reconcile.reconcile_run(by=admin_user)
     catchup.catchup_run(realm_id=REALM_ID)
-    QboWebhookEvent.objects.create(dedupe_key="layout-1", source=QboWebhookEvent.Source.LEGACY, realm_id=REALM_ID,
-                                   entity="Invoice", entity_id=posted.qbo_doc_id, operation="Update",
-                                   status=QboWebhookEvent.Status.FAILED, attempts=5,
-                                   last_error="QuickBooks answered 503 Service Unavailable five times in a row.",
-                                   raw={"realmId": REALM_ID, "name": "Invoice", "id": posted.qbo_doc_id,
-                                        "operation": "Update", "lastUpdated": "2026-12-06T17:45:35.000-08:00"})
-    IntegrationLog.objects.create(realm_id=REALM_ID, event=IntegrationLog.Event.CONNECTED, user=admin_user,
-                                  message=f"Connected to QuickBooks company {REALM_ID} (a long message that must wrap "
-                                          "on a phone instead of widening the page).")
-    BulkPush.objects.create(state=BulkPush.State.DONE, total=3, succeeded=2, failed=1, requests_used=4,
-                            message="1 need attention: see each order's Activity Log.", created_by=admin_user)
+    QboWebhookEvent.objects.create(
+        dedupe_key="layout-1",
+        source=QboWebhookEvent.Source.LEGACY,
+        realm_id=REALM_ID,
+        entity="Invoice",
+        entity_id=posted.qbo_doc_id,
+        operation="Update",
+        status=QboWebhookEvent.Status.FAILED,
+        attempts=5,
+        last_error="QuickBooks answered 503 Service Unavailable five times in a row.",
+        raw={
+            "realmId": REALM_ID,
+            "name": "Invoice",
+            "id": posted.qbo_doc_id,
+            "operation": "Update",
+            "lastUpdated": "2026-12-06T17:45:35.000-08:00",
+        },
+    )
+    IntegrationLog.objects.create(
+        realm_id=REALM_ID,
+        event=IntegrationLog.Event.CONNECTED,
+        user=admin_user,
+        message=f"Connected to QuickBooks company {REALM_ID} (a long message that must wrap "
+        "on a phone instead of widening the page).",
+    )
+    BulkPush.objects.create(
+        state=BulkPush.State.DONE,
+        total=3,
+        succeeded=2,
+        failed=1,
+        requests_used=4,
+        message="1 need attention: see each order's Activity Log.",
+        created_by=admin_user,
+    )
     for o in (draft, posted, estimate, paid, cancelled):
         o.refresh_from_db()
-    assert [o.status for o in (draft, posted, estimate, paid, cancelled)] == \
-        ["draft", "posted_to_qb", "posted_to_qb", "paid", "cancelled"]
-    return {"draft": draft, "posted": posted, "estimate": estimate, "paid": paid, "cancelled": cancelled,
-            "account": seller, "product": apples, "event": QboWebhookEvent.objects.get(dedupe_key="layout-1")}
+    assert [o.status for o in (draft, posted, estimate, paid, cancelled)] == [
+        "draft",
+        "posted_to_qb",
+        "posted_to_qb",
+        "paid",
+        "cancelled",
+    ]
+    return {
+        "draft": draft,
+        "posted": posted,
+        "estimate": estimate,
+        "paid": paid,
+        "cancelled": cancelled,
+        "account": seller,
+        "product": apples,
+        "event": QboWebhookEvent.objects.get(dedupe_key="layout-1"),
+    }
 
 
 def _pages(shop) -> list[tuple[str, str]]:
@@ -113,13 +159,19 @@ def _pages(shop) -> list[tuple[str, str]]:
         ("order-edit-posted", f"/orders/{shop['posted'].pk}/edit/"),
         ("order-delete", f"/orders/{shop['draft'].pk}/delete/"),
         ("order-delete-paid", f"/orders/{shop['paid'].pk}/delete/"),
-        ("accounts", "/accounts/"), ("account", f"/accounts/{shop['account'].pk}/"),
-        ("account-new", "/accounts/new/"), ("account-edit", f"/accounts/{shop['account'].pk}/edit/"),
-        ("products", "/products/"), ("product", f"/products/{shop['product'].pk}/"),
-        ("product-new", "/products/new/"), ("product-edit", f"/products/{shop['product'].pk}/edit/"),
-        ("settings", "/settings/quickbooks/"), ("inbox", "/settings/quickbooks/inbox/"),
+        ("accounts", "/accounts/"),
+        ("account", f"/accounts/{shop['account'].pk}/"),
+        ("account-new", "/accounts/new/"),
+        ("account-edit", f"/accounts/{shop['account'].pk}/edit/"),
+        ("products", "/products/"),
+        ("product", f"/products/{shop['product'].pk}/"),
+        ("product-new", "/products/new/"),
+        ("product-edit", f"/products/{shop['product'].pk}/edit/"),
+        ("settings", "/settings/quickbooks/"),
+        ("inbox", "/settings/quickbooks/inbox/"),
         ("inbox-event", f"/settings/quickbooks/inbox/{shop['event'].pk}/"),
-        ("reconciliation", "/settings/quickbooks/reconcile/"), ("bulk-push", "/settings/quickbooks/push/"),
+        ("reconciliation", "/settings/quickbooks/reconcile/"),
+        ("bulk-push", "/settings/quickbooks/push/"),
     ]
     return pages
 
@@ -132,8 +184,13 @@ KEY_CONTROLS = {
     "order-estimate": ["[data-testid=lines] tbody td:nth-child(7)", ".qbo-panel button"],
     "order-paid": ["[data-testid=lines] tbody td:nth-child(7)", "[data-testid=total]"],
     "order-cancelled": ["[data-testid=lines] tbody td:nth-child(7)"],
-    "order-new": ["#id_lines-0-product", "#id_lines-0-quantity", "#id_lines-0-unit_price", "#add-line",
-                  "button.primary"],
+    "order-new": [
+        "#id_lines-0-product",
+        "#id_lines-0-quantity",
+        "#id_lines-0-unit_price",
+        "#add-line",
+        "button.primary",
+    ],
     "order-edit-draft": ["#id_lines-0-product", "#id_lines-1-product", "#id_lines-1-DELETE", "button.primary"],
     "order-edit-posted": ["#id_lines-0-product", "button.primary"],
     "accounts": ["table.table tbody td:nth-child(5)"],
@@ -235,7 +292,9 @@ def test_the_header_wraps_instead_of_clipping_on_a_phone(chromium, live_server, 
         expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
         expect(page.locator(".topbar .logout")).to_contain_text("Ada Admin")
         for name in NAV_LINKS:
-            expect(page.get_by_role("navigation").first.get_by_role("link", name=name, exact=True)).to_be_in_viewport(ratio=1)
+            expect(page.get_by_role("navigation").first.get_by_role("link", name=name, exact=True)).to_be_in_viewport(
+                ratio=1
+            )
         page.get_by_role("link", name="Settings", exact=True).click()
         expect(page).to_have_url(f"{live_server.url}/settings/quickbooks/")
     finally:

@@ -45,8 +45,12 @@ def live_qbo(qbo_emulator_server, live_server, settings):
     emu = qbo_emulator_server
     point_settings_at(emu, settings)
     store_connection(emu)
-    emu.configure_webhooks(url=f"{live_server.url}/api/quickbooks/webhook", format="legacy",
-                           verifier_token=django_settings.QBO_WEBHOOK_VERIFIER_TOKEN, batch_window=0.2)
+    emu.configure_webhooks(
+        url=f"{live_server.url}/api/quickbooks/webhook",
+        format="legacy",
+        verifier_token=django_settings.QBO_WEBHOOK_VERIFIER_TOKEN,
+        batch_window=0.2,
+    )
     return emu
 
 
@@ -64,7 +68,8 @@ def _shot(page, name: str) -> None:
 
 
 def test_an_open_order_page_turns_paid_when_quickbooks_records_the_payment(
-        live_page, viewport, live_server, live_qbo, staff_user, order_factory, csp_violations):
+    live_page, viewport, live_server, live_qbo, staff_user, order_factory, csp_violations
+):
     order = order_factory()
     job = order_push_request(order=order, doc_type=Order.DocType.INVOICE, by=staff_user)
     assert job.state == "done", job.last_error
@@ -96,7 +101,8 @@ def test_an_open_order_page_turns_paid_when_quickbooks_records_the_payment(
 
 
 def test_the_reconciliation_report_appears_when_the_run_finishes(
-        live_page, viewport, live_server, live_qbo, admin_user, order_factory, csp_violations):
+    live_page, viewport, live_server, live_qbo, admin_user, order_factory, csp_violations
+):
     order = order_factory()
     assert order_push_request(order=order, doc_type=Order.DocType.INVOICE, by=admin_user).state == "done"
     page = live_page
@@ -107,15 +113,17 @@ def test_the_reconciliation_report_appears_when_the_run_finishes(
 
     reconcile.reconcile_run()  # the worker's part of "Run report now"
 
-    expect(page.get_by_test_id("reconcile-summary")).to_contain_text("1 linked order checked, 0 with drift.",
-                                                                      timeout=LIVE_TIMEOUT)
+    expect(page.get_by_test_id("reconcile-summary")).to_contain_text(
+        "1 linked order checked, 0 with drift.", timeout=LIVE_TIMEOUT
+    )
     _assert_not_reloaded(page)
     _shot(page, f"reconcile-{viewport}")
     assert csp_violations == []
 
 
 def test_the_catch_up_card_shows_what_the_catch_up_found(
-        live_page, viewport, live_server, live_qbo, admin_user, order_factory, csp_violations):
+    live_page, viewport, live_server, live_qbo, admin_user, order_factory, csp_violations
+):
     order = order_factory()
     assert order_push_request(order=order, doc_type=Order.DocType.INVOICE, by=admin_user).state == "done"
     page = live_page
@@ -133,7 +141,8 @@ def test_the_catch_up_card_shows_what_the_catch_up_found(
 
 
 def test_the_outcome_of_a_button_stays_through_the_polls(
-        live_page, viewport, live_server, live_qbo, staff_user, order_factory, csp_violations):
+    live_page, viewport, live_server, live_qbo, staff_user, order_factory, csp_violations
+):
     order = order_factory()
     page = live_page
     log_in(page, live_server)

@@ -25,14 +25,15 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-START_TIMEOUT = 90.0   # bootstrap (venv present), migrate, seed, three processes
-PAID_TIMEOUT = 30.0    # webhook batch + delivery + the worker's inbox task
-CTRL_C_GRACE = 10.0    # measured: everything is gone 1 s after Ctrl-C
+START_TIMEOUT = 90.0  # bootstrap (venv present), migrate, seed, three processes
+PAID_TIMEOUT = 30.0  # webhook batch + delivery + the worker's inbox task
+CTRL_C_GRACE = 10.0  # measured: everything is gone 1 s after Ctrl-C
 # A new user's shell: none of pytest's DJANGO_SETTINGS_MODULE, DATABASE_URL (CI points it at PostgreSQL), QBO_*...
 ENV_KEEP = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "SHELL")
 
 
 # --- the fresh clone ----------------------------------------------------------------------------------
+
 
 def _fresh_copy(target: Path) -> None:
     """The tracked files as they are in the working tree; no .env, db.sqlite3, var/ or anything untracked."""
@@ -58,9 +59,23 @@ def _borrow_venv(target: Path) -> None:
     for part in venv.iterdir():
         if part.name != ".requirements.sha":
             (target / ".venv" / part.name).symlink_to(part)
-    check = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", "--quiet",
-                            "-r", str(target / "requirements.txt")], capture_output=True, text=True)
-    assert check.returncode == 0, f"the project's .venv does not satisfy requirements.txt:\n{check.stdout}{check.stderr}"
+    check = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--quiet",
+            "-r",
+            str(target / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, (
+        f"the project's .venv does not satisfy requirements.txt:\n{check.stdout}{check.stderr}"
+    )
     stamp = hashlib.sha256((target / "requirements.txt").read_bytes()).hexdigest()
     (target / ".venv" / ".requirements.sha").write_text(stamp + "\n")
 
@@ -85,6 +100,7 @@ def _free_port() -> int:
 
 # --- the run command as a process group -------------------------------------------------------------
 
+
 class Run:
     def __init__(self, cwd: Path, log_path: Path, command: str, port: int, emulator_port: int):
         self.command = command
@@ -92,8 +108,15 @@ class Run:
         env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
         env.update(PORT=str(port), QBO_EMULATOR_PORT=str(emulator_port), PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.pgid = self.proc.pid
 
     def output(self, tail: int = 250) -> str:
@@ -184,10 +207,13 @@ def new_user_run(tmp_path, request):
         emulator_port = _free_port()
     run = Run(clone, tmp_path / "run-output.log", command, port, emulator_port)
     try:
-        urls = run.wait_for_line(r"Kadouri CRM: (http://\S+/)\s+·\s+QuickBooks emulator: (http://\S+/_emulator/)",
-                                 START_TIMEOUT)
+        urls = run.wait_for_line(
+            r"Kadouri CRM: (http://\S+/)\s+·\s+QuickBooks emulator: (http://\S+/_emulator/)", START_TIMEOUT
+        )
         run.app_url, run.emulator_ui = urls.group(1), urls.group(2)
-        if run.app_url != f"http://127.0.0.1:{port}/" or not run.emulator_ui.startswith(f"http://127.0.0.1:{emulator_port}/"):
+        if run.app_url != f"http://127.0.0.1:{port}/" or not run.emulator_ui.startswith(
+            f"http://127.0.0.1:{emulator_port}/"
+        ):
             run.fail(f"PORT={port} / QBO_EMULATOR_PORT={emulator_port} were not used: {urls.group(0)}")
         login = re.search(r"\badmin / ([^\s()]+)", run.log_path.read_text())
         if not login:
@@ -210,11 +236,18 @@ def new_user_run(tmp_path, request):
 
 # --- the walk -------------------------------------------------------------------------------------------
 
+
 def _kadouri_csp(page, app_url: str) -> list[str]:
     """CSP reports and script errors seen on Kadouri's own pages (not on the emulator's)."""
     seen: list[str] = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and page.url.startswith(app_url)
-            and seen.append(f"{page.url}: {msg.text}"))
+    page.on(
+        "console",
+        lambda msg: (
+            "Content Security Policy" in msg.text
+            and page.url.startswith(app_url)
+            and seen.append(f"{page.url}: {msg.text}")
+        ),
+    )
     page.on("pageerror", lambda error: page.url.startswith(app_url) and seen.append(f"{page.url}: {error}"))
     return seen
 
@@ -290,8 +323,9 @@ def test_a_new_user_runs_the_readme_command_connects_invoices_and_sees_it_paid(n
         page.goto(run.emulator_ui)
         page.get_by_role("link", name=company_shown, exact=True).click()
         page.click("#tab-invoices")
-        row = page.locator("tr[id^=invoice-]").filter(has=page.locator("td.docnumber", has_text=re.compile(
-            rf"^{re.escape(doc_number)}$")))
+        row = page.locator("tr[id^=invoice-]").filter(
+            has=page.locator("td.docnumber", has_text=re.compile(rf"^{re.escape(doc_number)}$"))
+        )
         expect(row).to_have_count(1)
         expect(row).to_contain_text("Open")
         invoice_id = row.get_attribute("id").removeprefix("invoice-")
@@ -315,7 +349,9 @@ def test_a_new_user_runs_the_readme_command_connects_invoices_and_sees_it_paid(n
         expect(page.get_by_test_id("activity-log")).to_contain_text("Payment received in QuickBooks")
         assert csp == [], f"CSP violations or script errors on Kadouri pages: {csp}"
     except Exception as exc:  # Playwright's and plain assertion errors; pytest.fail's outcome is not an Exception
-        run.fail(f"New-user walk failed at step “{step}” ({page.url}):\n{type(exc).__name__}: {exc}\n\n"
-                 f"--- emulator webhooks ---\n{_webhook_report(run)}")
+        run.fail(
+            f"New-user walk failed at step “{step}” ({page.url}):\n{type(exc).__name__}: {exc}\n\n"
+            f"--- emulator webhooks ---\n{_webhook_report(run)}"
+        )
     timings["walk"] = time.monotonic() - walk_started
     print("\nnew-user run timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))

@@ -12,7 +12,6 @@ from tests.browser.helpers import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-
 def test_it_creates_edits_and_refuses_to_delete_a_paid_order(
     page, live_server, staff_user, seller, buyer, apples, pears, csp_violations
 ):

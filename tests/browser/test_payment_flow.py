@@ -16,7 +16,6 @@ from tests.browser.helpers import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-
 def _order_page_until(page, url: str, status: str, timeout: float = 15.0) -> None:
     """The order page is server-rendered: reload until the webhook has done its work."""
     deadline = time.monotonic() + timeout
@@ -34,8 +33,12 @@ def test_a_payment_recorded_in_quickbooks_turns_the_order_paid_and_back(
     emu = qbo_emulator_server
     point_settings_at(emu, settings)
     store_connection(emu)
-    emu.configure_webhooks(url=f"{live_server.url}/api/quickbooks/webhook", format="legacy",
-                           verifier_token=django_settings.QBO_WEBHOOK_VERIFIER_TOKEN, batch_window=0.2)
+    emu.configure_webhooks(
+        url=f"{live_server.url}/api/quickbooks/webhook",
+        format="legacy",
+        verifier_token=django_settings.QBO_WEBHOOK_VERIFIER_TOKEN,
+        batch_window=0.2,
+    )
     order = order_factory()
     job = order_push_request(order=order, doc_type=Order.DocType.INVOICE, by=staff_user)
     assert job.state == "done", job.last_error
@@ -57,10 +60,12 @@ def test_a_payment_recorded_in_quickbooks_turns_the_order_paid_and_back(
     expect(page.get_by_test_id("payment-badge")).to_have_count(0)  # "Paid" once, not twice
     expect(page.get_by_test_id("qbo-balance")).to_have_text("$0.00")
     page.goto(order_url + "?tab=activity")
-    expect(page.get_by_test_id("activity-log")).to_contain_text("Payment received in QuickBooks - Invoice marked as PAID")
+    expect(page.get_by_test_id("activity-log")).to_contain_text(
+        "Payment received in QuickBooks - Invoice marked as PAID"
+    )
 
     # The bookkeeper deletes that payment in QuickBooks.
-    payment, = emu.dump(REALM_ID)["entities"]["Payment"]
+    (payment,) = emu.dump(REALM_ID)["entities"]["Payment"]
     page.goto(f"{emu.base_url}/_emulator/company/{REALM_ID}/payments")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click(f"#delete-payment-{payment['Id']}")
@@ -72,7 +77,8 @@ def test_a_payment_recorded_in_quickbooks_turns_the_order_paid_and_back(
     page.goto(order_url + "?tab=activity")
     expect(page.get_by_test_id("activity-log")).to_contain_text(
         f"Payment {payment['Id']} deleted in QuickBooks - invoice #{order.number} balance is $472.00 of $472.00; "
-        "the order is unpaid again")
+        "the order is unpaid again"
+    )
     order.refresh_from_db()
     assert order_invariant_violations(order) == []
     assert csp_violations == []

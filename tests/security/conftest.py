@@ -38,9 +38,12 @@ def build_world(staff_user) -> World:
     apples, pears = make_product("Gala Apples", "32.50"), make_product("Bartlett Pears", "36.75")
     lines = [(apples, "10"), (pears, "4")]
     draft = make_order(seller=seller, buyer=buyer, lines=lines, by=staff_user, number="KD-DRAFT-1")
-    posted = make_order(seller=seller, buyer=buyer, lines=lines, by=staff_user, number="KD-POSTED-1",
-                        status=Order.Status.POSTED_TO_QB)
-    paid = make_order(seller=seller, buyer=other, lines=lines, by=staff_user, number="KD-PAID-1", status=Order.Status.PAID)
+    posted = make_order(
+        seller=seller, buyer=buyer, lines=lines, by=staff_user, number="KD-POSTED-1", status=Order.Status.POSTED_TO_QB
+    )
+    paid = make_order(
+        seller=seller, buyer=other, lines=lines, by=staff_user, number="KD-PAID-1", status=Order.Status.PAID
+    )
     conn = QboConnection.objects.get()
     IntegrationLog.objects.create(realm_id=conn.realm_id, event=IntegrationLog.Event.CONNECTED, message="Connected.")
     return World(seller, buyer, other, apples, pears, draft, posted, paid, conn)
@@ -56,9 +59,12 @@ def add_integration_rows(world: World) -> None:
     realm = world.conn.realm_id
     optional = {
         # Finished: an active job would (rightly) keep the draft from being deleted (orders.services.order_delete).
-        "QboSyncJob": dict(realm_id=realm, action="create_invoice", order=world.draft, request_id="crawl-1", state="done"),
-        "QboWebhookEvent": dict(dedupe_key="crawl-1", source="legacy", realm_id=realm, entity="Invoice",
-                                entity_id="1", operation="Update"),
+        "QboSyncJob": dict(
+            realm_id=realm, action="create_invoice", order=world.draft, request_id="crawl-1", state="done"
+        ),
+        "QboWebhookEvent": dict(
+            dedupe_key="crawl-1", source="legacy", realm_id=realm, entity="Invoice", entity_id="1", operation="Update"
+        ),
         "SyncConflict": dict(object_type="account", object_id=world.seller.pk, field="name"),
         "BulkPush": dict(),
         "QboCatchUp": dict(realm_id=realm),
@@ -111,6 +117,7 @@ def diff(before: dict, after: dict) -> list[str]:
 
 
 # --- what a response must never contain -----------------------------------------------------------
+
 
 def secrets_now() -> dict[str, str]:
     found = {

@@ -58,7 +58,6 @@ def assert_debug_page_without(response, secrets: dict[str, str]) -> None:
     assert leaked == [], f"the debug page shows {leaked}"
 
 
-
 # --- Content-Length --------------------------------------------------------------------------------
 
 UNREADABLE_LENGTHS = ["abc", "-1", "1e3", "12abc", " ", "０"]  # the last one: a full-width digit zero
@@ -75,7 +74,9 @@ BODY_READERS = [  # (who, method, url): every kind of view that reads a body
 
 @pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
 @pytest.mark.parametrize("length", UNREADABLE_LENGTHS)
-def test_it_refuses_an_unreadable_content_length_with_400(world: World, staff_user, admin_user, settings, debug, length):
+def test_it_refuses_an_unreadable_content_length_with_400(
+    world: World, staff_user, admin_user, settings, debug, length
+):
     settings.DEBUG = debug
     secrets = secrets_now()
     for who, method, url in BODY_READERS:
@@ -83,8 +84,14 @@ def test_it_refuses_an_unreadable_content_length_with_400(world: World, staff_us
         if who != "anon":
             client.force_login(staff_user if who == "staff" else admin_user)
         path = url.format(draft=world.draft.pk)
-        response = client.generic(method, path, b'{"notes": "x"}', content_type="application/json",
-                                  CONTENT_LENGTH=length, HTTP_INTUIT_SIGNATURE="c2ln")
+        response = client.generic(
+            method,
+            path,
+            b'{"notes": "x"}',
+            content_type="application/json",
+            CONTENT_LENGTH=length,
+            HTTP_INTUIT_SIGNATURE="c2ln",
+        )
 
         assert response.status_code == 400, (path, length, response.status_code, response.content[:300])
         assert "Content-Length" in response.content.decode(), path
@@ -95,21 +102,29 @@ def test_it_refuses_an_unreadable_content_length_with_400(world: World, staff_us
 
 def test_it_still_reads_a_well_formed_content_length(world: World):
     body = _delivery("5")
-    response = Client().post("/api/quickbooks/webhook", body, content_type="application/json",
-                             CONTENT_LENGTH=str(len(body)),
-                             HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+    response = Client().post(
+        "/api/quickbooks/webhook",
+        body,
+        content_type="application/json",
+        CONTENT_LENGTH=str(len(body)),
+        HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN),
+    )
     assert response.status_code == 200 and response.json()["stored"] == 1
 
 
 # --- the DEBUG page ----------------------------------------------------------------------------------
+
 
 def test_the_debug_page_of_a_crashed_webhook_hides_the_verifier_token(world: World, settings):
     settings.DEBUG = True
     body = _delivery("9")
     with database_refuses("INSERT", "quickbooks_webhook_events"):
         response = debug_client().post(
-            "/api/quickbooks/webhook", body, content_type="application/json",
-            HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+            "/api/quickbooks/webhook",
+            body,
+            content_type="application/json",
+            HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN),
+        )
 
     assert_debug_page_without(response, secrets_now())
 
@@ -180,8 +195,11 @@ def test_production_error_pages_show_no_traceback(world: World, settings):
     body = _delivery("9")
     with database_refuses("INSERT", "quickbooks_webhook_events"):
         response = debug_client().post(
-            "/api/quickbooks/webhook", body, content_type="application/json",
-            HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN))
+            "/api/quickbooks/webhook",
+            body,
+            content_type="application/json",
+            HTTP_INTUIT_SIGNATURE=intake.sign(body, settings.QBO_WEBHOOK_VERIFIER_TOKEN),
+        )
     text = response.content.decode()
     assert response.status_code == 500 and not any(marker in text for marker in TRACEBACK_MARKERS)
 
@@ -195,7 +213,11 @@ HOSTILE_HEADERS = {
     "huge content length": {"CONTENT_LENGTH": "9" * 40},
     "junk forwarded-for": {"HTTP_X_FORWARDED_FOR": "not-an-ip, \x00, 999.1.1.1"},
     "junk cookie": {"HTTP_COOKIE": "sessionid=\x00; csrftoken=" + "a" * 5000},
-    "junk htmx headers": {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "javascript:\x00", "HTTP_HX_TARGET": "\x1b"},
+    "junk htmx headers": {
+        "HTTP_HX_REQUEST": "true",
+        "HTTP_HX_CURRENT_URL": "javascript:\x00",
+        "HTTP_HX_TARGET": "\x1b",
+    },
     "junk accept": {"HTTP_ACCEPT": "\x00/\x00;q=abc"},
     "junk signature": {"HTTP_INTUIT_SIGNATURE": "\x00" * 100},
 }

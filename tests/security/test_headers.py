@@ -29,22 +29,41 @@ PRODUCTION_ENV = {
     "QBO_TOKEN_KEYS": Fernet.generate_key().decode(),
     "QBO_WEBHOOK_VERIFIER_TOKEN": "prod-verifier-token",
 }
-SETTING_NAMES = ["SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
-                 "CSRF_COOKIE_HTTPONLY", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
-                 "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY", "X_FRAME_OPTIONS", "DEBUG"]
+SETTING_NAMES = [
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_COOKIE_HTTPONLY",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_CONTENT_TYPE_NOSNIFF",
+    "SECURE_REFERRER_POLICY",
+    "X_FRAME_OPTIONS",
+    "DEBUG",
+]
 
 
 def _production(*args: str) -> subprocess.CompletedProcess:
     # A clean environment: nothing from the test settings (which relax TLS) leaks into the child.
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8",
-           "SECRET_KEY": secrets.token_urlsafe(50)} | PRODUCTION_ENV
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    } | PRODUCTION_ENV
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
 def production_settings() -> dict:
-    code = f"from django.conf import settings; import json; print(json.dumps({{n: getattr(settings, n) for n in {SETTING_NAMES!r}}}))"
+    code = (
+        "from django.conf import settings; import json; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {SETTING_NAMES!r}}}))"
+    )
     result = _production("shell", "-c", code)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -59,17 +78,29 @@ def test_it_passes_check_deploy_with_production_settings():
 
 def test_it_refuses_to_start_production_with_a_short_secret_key():
     env_key = "x" * 20
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=BASE_DIR,
-                            env={"PATH": os.environ.get("PATH", ""), "SECRET_KEY": env_key} | PRODUCTION_ENV,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env={"PATH": os.environ.get("PATH", ""), "SECRET_KEY": env_key} | PRODUCTION_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and "security.W009" in result.stdout + result.stderr
 
 
 def test_it_uses_secure_production_values(production_settings):
     assert production_settings == production_settings | {
-        "DEBUG": False, "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True,
-        "CSRF_COOKIE_SECURE": True, "CSRF_COOKIE_HTTPONLY": True, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
-        "SECURE_CONTENT_TYPE_NOSNIFF": True, "SECURE_REFERRER_POLICY": "same-origin", "X_FRAME_OPTIONS": "DENY",
+        "DEBUG": False,
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "CSRF_COOKIE_SECURE": True,
+        "CSRF_COOKIE_HTTPONLY": True,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "SECURE_REFERRER_POLICY": "same-origin",
+        "X_FRAME_OPTIONS": "DENY",
     }
     assert production_settings["SECURE_HSTS_SECONDS"] >= 31536000
 
@@ -121,7 +152,11 @@ def test_it_sends_security_headers_and_a_csp_on_every_page(world: World, admin_c
             directives = dict((d.strip().split(" ", 1) + [""])[:2] for d in csp.split(";") if d.strip())
             if directives.get("default-src") != "'self'" or directives.get("script-src") != "'self'":
                 problems.append(f"{where}: CSP {csp!r}")
-            if "unsafe" in csp or directives.get("frame-ancestors") != "'none'" or directives.get("object-src") != "'none'":
+            if (
+                "unsafe" in csp
+                or directives.get("frame-ancestors") != "'none'"
+                or directives.get("object-src") != "'none'"
+            ):
                 problems.append(f"{where}: weak CSP {csp!r}")
             html = response.content.decode("utf-8", "replace")
             if not pattern.is_admin and (INLINE_SCRIPT.search(html) or INLINE_STYLE.search(html)):

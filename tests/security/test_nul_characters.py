@@ -14,8 +14,14 @@ import pytest
 from kadouri.text import has_unstorable
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
-from qbo_integration.tests.inbound_support import (cloudevent, legacy_body, legacy_entity, post_webhook,  # noqa: F401
-                                                   posted, webhooks)
+from qbo_integration.tests.inbound_support import (  # fixtures: posted, webhooks
+    cloudevent,
+    legacy_body,
+    legacy_entity,
+    post_webhook,
+    posted,
+    webhooks,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +42,9 @@ def deliver(client, capture, body: bytes | str):
 
 
 @pytest.mark.parametrize("where", ["entity id", "realmId", "entity name", "operation"])
-def test_a_signed_legacy_delivery_with_nul_in_an_id_is_refused_with_400(client, qbo_connected, where,
-                                                                         django_capture_on_commit_callbacks):
+def test_a_signed_legacy_delivery_with_nul_in_an_id_is_refused_with_400(
+    client, qbo_connected, where, django_capture_on_commit_callbacks
+):
     entity = legacy_entity("Invoice", "12")
     notification = {"realmId": REALM_ID, "dataChangeEvent": {"entities": [entity]}}
     if where == "realmId":
@@ -53,21 +60,39 @@ def test_a_signed_legacy_delivery_with_nul_in_an_id_is_refused_with_400(client, 
     assert QboWebhookCounter.objects.get(name="malformed").count == 1
 
 
-def test_a_signed_cloudevent_with_nul_in_its_entity_id_is_refused_with_400(client, qbo_connected,
-                                                                           django_capture_on_commit_callbacks):
+def test_a_signed_cloudevent_with_nul_in_its_entity_id_is_refused_with_400(
+    client, qbo_connected, django_capture_on_commit_callbacks
+):
     body = json.dumps([cloudevent("Invoice", "12" + NUL, event_id="ce-nul-id")])
     assert deliver(client, django_capture_on_commit_callbacks, body).status_code == 400
     assert not QboWebhookEvent.objects.exists()
 
 
 def test_nul_in_an_extra_field_or_the_cloudevent_data_is_removed_and_the_event_processed(
-        client, posted, webhooks, django_capture_on_commit_callbacks):
+    client, posted, webhooks, django_capture_on_commit_callbacks
+):
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     earlier = set(QboWebhookEvent.objects.values_list("pk", flat=True))
-    legacy = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id, "Update", "2026-11-02T10:00:00.000Z" + NUL,
-                                       note="a\x00b", **{"x\x00y": ["\x00"]}))
-    cloud = json.dumps([cloudevent("Invoice", posted.qbo_doc_id, event_id="ce-nul-data",
-                                   data={"deletedId": NUL, "nested": {"k": "v" + NUL}})])
+    legacy = legacy_body(
+        legacy_entity(
+            "Invoice",
+            posted.qbo_doc_id,
+            "Update",
+            "2026-11-02T10:00:00.000Z" + NUL,
+            note="a\x00b",
+            **{"x\x00y": ["\x00"]},
+        )
+    )
+    cloud = json.dumps(
+        [
+            cloudevent(
+                "Invoice",
+                posted.qbo_doc_id,
+                event_id="ce-nul-data",
+                data={"deletedId": NUL, "nested": {"k": "v" + NUL}},
+            )
+        ]
+    )
 
     first = deliver(client, django_capture_on_commit_callbacks, legacy)
     second = deliver(client, django_capture_on_commit_callbacks, cloud)
@@ -83,10 +108,12 @@ def test_nul_in_an_extra_field_or_the_cloudevent_data_is_removed_and_the_event_p
     assert posted.status == "paid"
 
 
-def test_a_lone_surrogate_is_refused_in_an_id_and_removed_elsewhere(client, posted, webhooks,
-                                                                     django_capture_on_commit_callbacks):
+def test_a_lone_surrogate_is_refused_in_an_id_and_removed_elsewhere(
+    client, posted, webhooks, django_capture_on_commit_callbacks
+):
     in_id = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id)).replace(
-        f'"id": "{posted.qbo_doc_id}"'.encode(), f'"id": "{posted.qbo_doc_id}\\ud800"'.encode())
+        f'"id": "{posted.qbo_doc_id}"'.encode(), f'"id": "{posted.qbo_doc_id}\\ud800"'.encode()
+    )
     elsewhere = legacy_body(legacy_entity("Invoice", posted.qbo_doc_id, note="LONE")).replace(b"LONE", b"a\\udfffb")
     earlier = set(QboWebhookEvent.objects.values_list("pk", flat=True))
 
@@ -121,11 +148,15 @@ def test_a_quickbooks_name_with_nul_is_stored_without_it(posted, webhooks):
     assert not any(has_unstorable(value) for value in stored_json_columns())
 
 
-@pytest.mark.parametrize("body", [
-    {"notes": "a\x00b", "version": 1},
-    {"notes\x00": "x", "version": 1},
-    {"terms": "net_30", "version": 1, "extra": ["\x00"]},
-], ids=["value", "key", "nested"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"notes": "a\x00b", "version": 1},
+        {"notes\x00": "x", "version": 1},
+        {"terms": "net_30", "version": 1, "extra": ["\x00"]},
+    ],
+    ids=["value", "key", "nested"],
+)
 def test_an_api_body_with_nul_anywhere_is_refused(staff_client, order_factory, body):
     order = order_factory()
     before = (order.version, order.notes)
@@ -139,9 +170,11 @@ def test_an_api_body_with_nul_anywhere_is_refused(staff_client, order_factory, b
 
 def test_the_sync_api_refuses_nul_in_its_body(staff_client, qbo_connected, order_factory):
     order = order_factory()
-    response = staff_client.post(f"/api/quickbooks/sync/order/{order.pk}", json.dumps({"docType": "invoice\x00"}),
-                                 content_type="application/json")
+    response = staff_client.post(
+        f"/api/quickbooks/sync/order/{order.pk}",
+        json.dumps({"docType": "invoice\x00"}),
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "NUL" in response.json()["error"]
     order.refresh_from_db()
     assert not order.qbo_doc_id
-

@@ -36,7 +36,8 @@ class Vault:
         self.values: dict[str, str] = {
             "client secret": settings.QBO_CLIENT_SECRET,
             "client secret (Basic auth)": base64.b64encode(
-                f"{settings.QBO_CLIENT_ID}:{settings.QBO_CLIENT_SECRET}".encode()).decode(),
+                f"{settings.QBO_CLIENT_ID}:{settings.QBO_CLIENT_SECRET}".encode()
+            ).decode(),
             "verifier token": settings.QBO_WEBHOOK_VERIFIER_TOKEN,
             "SECRET_KEY": settings.SECRET_KEY,
         }
@@ -50,9 +51,11 @@ class Vault:
             self.note("access token", conn.access_token)
             self.note("refresh token", conn.refresh_token)
         oauth = getattr(self.emu, "oauth", None)
-        for store, name in ((getattr(oauth, "_access", {}), "access token"),
-                            (getattr(oauth, "_refresh", {}), "refresh token"),
-                            (getattr(oauth, "_codes", {}), "authorization code")):
+        for store, name in (
+            (getattr(oauth, "_access", {}), "access token"),
+            (getattr(oauth, "_refresh", {}), "refresh token"),
+            (getattr(oauth, "_codes", {}), "authorization code"),
+        ):
             for token in list(store):
                 self.note(name, token)
 

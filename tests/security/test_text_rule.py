@@ -44,8 +44,9 @@ MULTI_LINE = {"notes", "description"}
 
 def text_fields(model) -> list[models.Field]:
     """The model's free-text columns (a field with choices is already limited to its choices)."""
-    return [f for f in model._meta.get_fields()
-            if isinstance(f, (models.CharField, models.TextField)) and not f.choices]
+    return [
+        f for f in model._meta.get_fields() if isinstance(f, (models.CharField, models.TextField)) and not f.choices
+    ]
 
 
 def test_every_text_field_of_the_kadouri_models_carries_the_text_rule():
@@ -62,20 +63,47 @@ def test_every_text_field_of_the_kadouri_models_carries_the_text_rule():
 
 PAGE_FORMS = {
     # model: (url, a valid form, the fields that form shows)
-    Account: ("/accounts/new/", {"name": "New Buyer Co", "code": "NBC", "email": "nbc@example.com", "country": "USA",
-                                 "active": "on"},
-              ["name", "code", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code",
-               "country", "notes"]),
-    Product: ("/products/new/", {"name": "Bosc Pears", "sku": "BOSC", "unit": "case", "unit_price": "30.00",
-                                 "active": "on"}, ["name", "sku", "description"]),
+    Account: (
+        "/accounts/new/",
+        {"name": "New Buyer Co", "code": "NBC", "email": "nbc@example.com", "country": "USA", "active": "on"},
+        [
+            "name",
+            "code",
+            "email",
+            "phone",
+            "address_line1",
+            "address_line2",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "notes",
+        ],
+    ),
+    Product: (
+        "/products/new/",
+        {"name": "Bosc Pears", "sku": "BOSC", "unit": "case", "unit_price": "30.00", "active": "on"},
+        ["name", "sku", "description"],
+    ),
 }
 
 
 def order_form(w: World) -> dict:
-    return {"number": "KD-TEXT-1", "seller": w.seller.pk, "buyer": w.buyer.pk, "order_date": "2026-11-02",
-            "terms": "net_30", "commission_rate": "5", "notes": "", "lines-TOTAL_FORMS": "1",
-            "lines-INITIAL_FORMS": "0", "lines-0-product": w.apples.pk, "lines-0-quantity": "3",
-            "lines-0-size": "", "lines-0-grade": ""}
+    return {
+        "number": "KD-TEXT-1",
+        "seller": w.seller.pk,
+        "buyer": w.buyer.pk,
+        "order_date": "2026-11-02",
+        "terms": "net_30",
+        "commission_rate": "5",
+        "notes": "",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-product": w.apples.pk,
+        "lines-0-quantity": "3",
+        "lines-0-size": "",
+        "lines-0-grade": "",
+    }
 
 
 ORDER_FIELDS = {"number": "number", "notes": "notes", "lines-0-size": "size", "lines-0-grade": "grade"}
@@ -85,8 +113,10 @@ def page_cases() -> list[tuple[str, str, str, str]]:
     cases = []
     for model, (url, _, fields) in PAGE_FORMS.items():
         cases += [(model.__name__, url, name, name) for name in fields]
-    cases += [("OrderLine" if key.startswith("lines-") else "Order", "/orders/new/", key, field)
-              for key, field in ORDER_FIELDS.items()]
+    cases += [
+        ("OrderLine" if key.startswith("lines-") else "Order", "/orders/new/", key, field)
+        for key, field in ORDER_FIELDS.items()
+    ]
     return cases
 
 
@@ -108,8 +138,9 @@ def _typed(field: str, char: str) -> str:
 
 
 @pytest.mark.parametrize("model_name,url,key,field", page_cases(), ids=[f"{c[0]}.{c[3]}" for c in page_cases()])
-def test_every_page_form_refuses_hidden_characters_in_every_text_field(staff_client, world: World, model_name, url,
-                                                                        key, field):
+def test_every_page_form_refuses_hidden_characters_in_every_text_field(
+    staff_client, world: World, model_name, url, key, field
+):
     before = business_snapshot()
     for what, char in HOSTILE.items():
         data = _page_form(model_name, world) | {key: _typed(field, char)}
@@ -126,8 +157,9 @@ LINE_CASES = [case for case in page_cases() if case[3] != "email"]  # an address
 
 
 @pytest.mark.parametrize("model_name,url,key,field", LINE_CASES, ids=[f"{c[0]}.{c[3]}" for c in LINE_CASES])
-def test_line_breaks_are_refused_in_one_line_fields_and_kept_in_notes(staff_client, world: World, model_name, url,
-                                                                     key, field):
+def test_line_breaks_are_refused_in_one_line_fields_and_kept_in_notes(
+    staff_client, world: World, model_name, url, key, field
+):
     for what, char in LINE_BREAKS.items():
         data = _page_form(model_name, world) | {key: f"Ab{char}cd"}
         response = staff_client.post(url, data)
@@ -148,8 +180,11 @@ def test_line_breaks_are_refused_in_one_line_fields_and_kept_in_notes(staff_clie
 
 def test_a_unicode_line_separator_is_refused_in_notes_and_becomes_a_space_in_names(staff_client, world: World):
     notes = staff_client.post("/accounts/new/", _page_form("Account", world) | {"notes": "a\u2028b"})
-    api = staff_client.patch(f"/api/orders/{world.draft.pk}", {"notes": "a\u2029b", "version": world.draft.version},
-                             content_type="application/json")
+    api = staff_client.patch(
+        f"/api/orders/{world.draft.pk}",
+        {"notes": "a\u2029b", "version": world.draft.version},
+        content_type="application/json",
+    )
     name = staff_client.post("/accounts/new/", _page_form("Account", world) | {"name": "Harbor\u2028Fresh"})
 
     assert (notes.status_code, api.status_code, name.status_code) == (400, 400, 302)
@@ -165,21 +200,39 @@ def test_names_with_legitimate_marks_are_accepted(staff_client, world: World, na
 
 # --- the admin ----------------------------------------------------------------------------------------
 
+
 def admin_cases() -> list[tuple[str, str]]:
     """Every text field the admin's add form shows (its read-only ones are not in the form)."""
-    return [(model.__name__, f.name) for model in (Account, Product, Order) for f in text_fields(model)
-            if f.editable and f.name not in admin.site._registry[model].readonly_fields]
+    return [
+        (model.__name__, f.name)
+        for model in (Account, Product, Order)
+        for f in text_fields(model)
+        if f.editable and f.name not in admin.site._registry[model].readonly_fields
+    ]
 
 
 def _admin_form(model_name: str, w: World) -> tuple[str, dict]:
-    inlines = {"lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0",
-               "activities-TOTAL_FORMS": "0", "activities-INITIAL_FORMS": "0"}
+    inlines = {
+        "lines-TOTAL_FORMS": "0",
+        "lines-INITIAL_FORMS": "0",
+        "activities-TOTAL_FORMS": "0",
+        "activities-INITIAL_FORMS": "0",
+    }
     return {
         "Account": ("/admin/accounts/account/add/", {"name": "Admin Co", "code": "ADM", "country": "USA"}),
         "Product": ("/admin/products/product/add/", {"name": "Admin Plums", "unit": "case", "unit_price": "3.00"}),
-        "Order": ("/admin/orders/order/add/", {"number": "KD-ADMIN-9", "seller": w.seller.pk, "buyer": w.buyer.pk,
-                                               "order_date": "2026-11-02", "terms": "net_30",
-                                               "commission_rate": "5"} | inlines),
+        "Order": (
+            "/admin/orders/order/add/",
+            {
+                "number": "KD-ADMIN-9",
+                "seller": w.seller.pk,
+                "buyer": w.buyer.pk,
+                "order_date": "2026-11-02",
+                "terms": "net_30",
+                "commission_rate": "5",
+            }
+            | inlines,
+        ),
     }[model_name]
 
 
@@ -196,12 +249,15 @@ def test_the_admin_refuses_hidden_characters_in_every_text_field(admin_client, w
 
 # --- the JSON API and the services -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("what", list(HOSTILE))
 def test_the_api_refuses_hidden_characters_in_notes(staff_client, world: World, what):
     order = world.draft
-    response = staff_client.patch(f"/api/orders/{order.pk}", json.dumps({"notes": f"a{HOSTILE[what]}b",
-                                                                         "version": order.version}),
-                                  content_type="application/json")
+    response = staff_client.patch(
+        f"/api/orders/{order.pk}",
+        json.dumps({"notes": f"a{HOSTILE[what]}b", "version": order.version}),
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "invisible or control characters" in response.json()["error"]
     order.refresh_from_db()
     assert order.notes == ""
@@ -209,25 +265,43 @@ def test_the_api_refuses_hidden_characters_in_notes(staff_client, world: World, 
 
 def test_the_api_keeps_newlines_and_tabs_in_notes(staff_client, world: World):
     order = world.draft
-    response = staff_client.patch(f"/api/orders/{order.pk}", {"notes": "line 1\n\tline 2", "version": order.version},
-                                  content_type="application/json")
+    response = staff_client.patch(
+        f"/api/orders/{order.pk}",
+        {"notes": "line 1\n\tline 2", "version": order.version},
+        content_type="application/json",
+    )
     assert response.status_code == 200 and response.json()["notes"] == "line 1\n\tline 2"
 
 
 @pytest.mark.parametrize("number", ["KD\n1", "KD\u202e1", "KD\u200b1", "KD\x071"])
 def test_the_services_refuse_an_order_number_quickbooks_would_show_differently(world: World, number):
     with pytest.raises(OrderError, match="Order number"):
-        order_create(fields={"number": number, "seller": world.seller, "buyer": world.buyer,
-                             "order_date": world.draft.order_date, "terms": "net_30", "notes": ""},
-                     lines=[LineInput(product=world.apples, quantity=1)], by=None)
+        order_create(
+            fields={
+                "number": number,
+                "seller": world.seller,
+                "buyer": world.buyer,
+                "order_date": world.draft.order_date,
+                "terms": "net_30",
+                "notes": "",
+            },
+            lines=[LineInput(product=world.apples, quantity=1)],
+            by=None,
+        )
     assert not Order.objects.filter(number=number).exists()
 
 
 # --- QuickBooks renames -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("typed,stored", [("Harbor\u202e Fresh\u200b West", "Harbor Fresh West"),
-                                          ("\u2066Harbor\x07 Fresh\u2069", "Harbor Fresh"),
-                                          ("\u200fשוק הכרמל", "\u200fשוק הכרמל")])
+
+@pytest.mark.parametrize(
+    "typed,stored",
+    [
+        ("Harbor\u202e Fresh\u200b West", "Harbor Fresh West"),
+        ("\u2066Harbor\x07 Fresh\u2069", "Harbor Fresh"),
+        ("\u200fשוק הכרמל", "\u200fשוק הכרמל"),
+    ],
+)
 def test_a_customer_renamed_in_quickbooks_comes_in_without_hidden_characters(posted, webhooks, typed, stored):
     buyer = posted.buyer
     webhooks.emu.rename_customer(REALM_ID, buyer.qbo_customer_id, typed)
@@ -242,8 +316,11 @@ def test_a_customer_renamed_in_quickbooks_comes_in_without_hidden_characters(pos
 def test_an_item_renamed_in_quickbooks_comes_in_without_hidden_characters(posted, webhooks):
     product = posted.lines.first().product
     item = calls.read("Item", product.qbo_item_id)
-    calls.update("Item", {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True,
-                           "Name": "Gala\u200b Apples\u202e XL"}, request_id="rename-item-1")
+    calls.update(
+        "Item",
+        {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "Name": "Gala\u200b Apples\u202e XL"},
+        request_id="rename-item-1",
+    )
 
     webhooks.flush()
 

@@ -35,12 +35,19 @@ LOGIN_LOCATIONS = ("/login/?next=", "/admin/login/?next=")
 ADMIN_FORM = {"confirm": "CLEAR", "action": "take_quickbooks", "all_failed": "1", "full": "1", "event": "1"}
 # `<thing>_id` path parameters the crawler knows how to fill: the model whose first row supplies the id.
 ID_MODELS = {
-    "order_id": "orders.Order", "account_id": "accounts.Account", "product_id": "products.Product",
-    "activity_id": "orders.OrderActivity", "job_id": "qbo_integration.QboSyncJob",
-    "event_id": "qbo_integration.QboWebhookEvent", "conflict_id": "qbo_integration.SyncConflict",
-    "push_id": "qbo_integration.BulkPush", "bulk_push_id": "qbo_integration.BulkPush",
-    "run_id": "qbo_integration.QboReconcileRun", "catchup_id": "qbo_integration.QboCatchUp",
-    "log_id": "qbo_integration.IntegrationLog", "connection_id": "qbo_integration.QboConnection",
+    "order_id": "orders.Order",
+    "account_id": "accounts.Account",
+    "product_id": "products.Product",
+    "activity_id": "orders.OrderActivity",
+    "job_id": "qbo_integration.QboSyncJob",
+    "event_id": "qbo_integration.QboWebhookEvent",
+    "conflict_id": "qbo_integration.SyncConflict",
+    "push_id": "qbo_integration.BulkPush",
+    "bulk_push_id": "qbo_integration.BulkPush",
+    "run_id": "qbo_integration.QboReconcileRun",
+    "catchup_id": "qbo_integration.QboCatchUp",
+    "log_id": "qbo_integration.IntegrationLog",
+    "connection_id": "qbo_integration.QboConnection",
     "bulk_id": "qbo_integration.BulkPush",
 }
 # Word parameters: one valid value each (the views' own tests cover the others; unknown words must 404).
@@ -184,7 +191,11 @@ def _anonymous_ok(pattern: Pattern, method: str, response) -> bool:
         return (status == 405 and method != "POST") or (status == 302 and location in ("/login/", "/admin/"))
     if pattern.is_api:
         return status == 401 and response["Content-Type"].startswith("application/json")
-    if pattern.name == "admin:logout" or pattern.route.startswith("admin/(?P<url>") or pattern.route.startswith("admin/<url>"):
+    if (
+        pattern.name == "admin:logout"
+        or pattern.route.startswith("admin/(?P<url>")
+        or pattern.route.startswith("admin/<url>")
+    ):
         return status in (302, 404) and (status == 404 or location.startswith(LOGIN_LOCATIONS) or location == "/admin/")
     return status == 302 and location.startswith(LOGIN_LOCATIONS)
 
@@ -229,8 +240,10 @@ def _sweep_api(user, problems: list[str]) -> None:
             for method in ("GET",) + UNSAFE_METHODS:
                 response = _request(client, method, path, **headers)
                 if not _api_refusal_ok(pattern, response, anonymous=user is None):
-                    problems.append(f"{who} Accept={accept!r}: " + _problem(
-                        pattern, method, path, response, "401/403 JSON, no redirect"))
+                    problems.append(
+                        f"{who} Accept={accept!r}: "
+                        + _problem(pattern, method, path, response, "401/403 JSON, no redirect")
+                    )
         assert STATE_SESSION_KEY not in client.session, f"{who} started an OAuth flow"
 
 
@@ -276,8 +289,10 @@ def test_it_tells_browsers_and_proxies_not_to_keep_any_answer_to_a_logged_in_use
                 response = _request(client, method, path)
                 directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
                 if not {"no-store", "private"} <= directives:
-                    problems.append(f"{who} {method} {path} → {response.status_code} "
-                                    f"Cache-Control: {response.get('Cache-Control')!r}")
+                    problems.append(
+                        f"{who} {method} {path} → {response.status_code} "
+                        f"Cache-Control: {response.get('Cache-Control')!r}"
+                    )
     assert not problems, "\n".join(problems)
 
 
@@ -331,9 +346,13 @@ def test_it_never_answers_5xx_to_an_empty_unsafe_request(crawl, staff_user, admi
 # Views whose every action is an admin's: the connection (views/connection_pages.py, views/connection_api.py) and
 # the inbox / catch-up / reconciliation operator pages (views/inbox_pages.py, catchup_pages.py, reconcile_pages.py).
 # Their read-only pages are crawled too: they must not change anything.
-MANAGE_MODULES = {"qbo_integration.views.connection_pages", "qbo_integration.views.connection_api",
-                  "qbo_integration.views.inbox_pages", "qbo_integration.views.catchup_pages",
-                  "qbo_integration.views.reconcile_pages"}
+MANAGE_MODULES = {
+    "qbo_integration.views.connection_pages",
+    "qbo_integration.views.connection_api",
+    "qbo_integration.views.inbox_pages",
+    "qbo_integration.views.catchup_pages",
+    "qbo_integration.views.reconcile_pages",
+}
 
 
 def _manage_patterns() -> list[Pattern]:

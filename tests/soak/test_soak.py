@@ -31,9 +31,29 @@ def _server_url() -> str:
 def soak(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("soak") / "figures.json"
     seed = os.environ.get("SOAK_SEED", "7")
-    argv = [sys.executable, "-m", "loadtest.soak", "--orders", "40", "--buyers", "8",
-            "--products", "12", "--clients", "4", "--seed", seed, "--database-url", _server_url(),
-            "--run-timeout", "45", "--settle-timeout", "90", "--json", str(out)]
+    argv = [
+        sys.executable,
+        "-m",
+        "loadtest.soak",
+        "--orders",
+        "40",
+        "--buyers",
+        "8",
+        "--products",
+        "12",
+        "--clients",
+        "4",
+        "--seed",
+        seed,
+        "--database-url",
+        _server_url(),
+        "--run-timeout",
+        "45",
+        "--settle-timeout",
+        "90",
+        "--json",
+        str(out),
+    ]
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "kadouri.test_settings"}
     done = subprocess.run(argv, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
     print(done.stdout[-6000:])  # the figures table, shown with -s or on failure
@@ -67,8 +87,16 @@ def test_each_ui_push_ends_done_with_its_orders_sent_in_batches(soak):
 
 def test_the_figures_are_printed(soak):
     figures = soak["figures"]
-    for name in ("One document per order", "Customers and items", "Orders equal QuickBooks",
-                 "QuickBooks changes reflected", "Sync jobs", "Inbox events", "Activity log", "Secrets in logs"):
+    for name in (
+        "One document per order",
+        "Customers and items",
+        "Orders equal QuickBooks",
+        "QuickBooks changes reflected",
+        "Sync jobs",
+        "Inbox events",
+        "Activity log",
+        "Secrets in logs",
+    ):
         assert name in figures
     assert figures["Secrets in logs"].startswith("0 occurrences")
     assert soak["timings"]["total"] < 240

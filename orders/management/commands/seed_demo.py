@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import Account
 from orders.models import Order
 from orders.services import LineInput, order_create, order_set_status, order_update
-from qbo_integration.invariants import order_invariant_violations
 from products.models import Product
+from qbo_integration.invariants import order_invariant_violations
 
 DEMO_PASSWORD = "kadouri-demo"
 
@@ -61,10 +61,12 @@ class Command(BaseCommand):
         products = [self._product(*row) for row in PRODUCTS]
         created = sum(self._order(row, accounts, products, staff) for row in ORDERS)
         self._repair_old_demo_orders()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready ({created} new orders). Log in as staff / {DEMO_PASSWORD} "
-            f"(or admin / {DEMO_PASSWORD} for Django admin and QuickBooks settings)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready ({created} new orders). Log in as staff / {DEMO_PASSWORD} "
+                f"(or admin / {DEMO_PASSWORD} for Django admin and QuickBooks settings)."
+            )
+        )
 
     def _users(self):
         User = get_user_model()
@@ -73,7 +75,8 @@ class Command(BaseCommand):
             staff.set_password(DEMO_PASSWORD)
             staff.save()
         admin, new = User.objects.get_or_create(
-            username="admin", defaults={"first_name": "Ada", "last_name": "Admin", "is_staff": True, "is_superuser": True}
+            username="admin",
+            defaults={"first_name": "Ada", "last_name": "Admin", "is_staff": True, "is_superuser": True},
         )
         if new:
             admin.set_password(DEMO_PASSWORD)
@@ -82,13 +85,23 @@ class Command(BaseCommand):
 
     def _account(self, name, code, email, city, region) -> Account:
         account, _ = Account.objects.get_or_create(
-            code=code, defaults={"name": name, "email": email, "city": city, "region": region,
-                                 "address_line1": "1 Market Street", "postal_code": "00000", "phone": "555-0100"}
+            code=code,
+            defaults={
+                "name": name,
+                "email": email,
+                "city": city,
+                "region": region,
+                "address_line1": "1 Market Street",
+                "postal_code": "00000",
+                "phone": "555-0100",
+            },
         )
         return account
 
     def _product(self, name, sku, unit, price) -> Product:
-        product, _ = Product.objects.get_or_create(name=name, defaults={"sku": sku, "unit": unit, "unit_price": Decimal(price)})
+        product, _ = Product.objects.get_or_create(
+            name=name, defaults={"sku": sku, "unit": unit, "unit_price": Decimal(price)}
+        )
         return product
 
     def _order(self, row, accounts, products, staff) -> bool:
@@ -96,9 +109,15 @@ class Command(BaseCommand):
         if Order.objects.filter(number=number).exists():
             return False
         order_create(
-            fields={"number": number, "seller": accounts[seller], "buyer": accounts[buyer],
-                    "order_date": timezone.localdate() - timedelta(days=len(number) + int(number[-1])),
-                    "terms": Order.Terms.NET_30, "commission_rate": Decimal("5.00"), "notes": "Demo order"},
+            fields={
+                "number": number,
+                "seller": accounts[seller],
+                "buyer": accounts[buyer],
+                "order_date": timezone.localdate() - timedelta(days=len(number) + int(number[-1])),
+                "terms": Order.Terms.NET_30,
+                "commission_rate": Decimal("5.00"),
+                "notes": "Demo order",
+            },
             lines=[LineInput(product=products[i], quantity=Decimal(q), size=s, grade=g) for i, q, s, g in lines],
             by=staff,
         )
@@ -107,6 +126,10 @@ class Command(BaseCommand):
     def _repair_old_demo_orders(self) -> None:
         for order in Order.objects.filter(notes__startswith=OLD_DEMO_NOTE, qbo_doc_id__isnull=True):
             if order_invariant_violations(order):
-                order_set_status(order=order, status=Order.Status.DRAFT, user_name="Demo data",
-                                 reason="older demo data had set a status no QuickBooks document backed")
+                order_set_status(
+                    order=order,
+                    status=Order.Status.DRAFT,
+                    user_name="Demo data",
+                    reason="older demo data had set a status no QuickBooks document backed",
+                )
                 order_update(order_id=order.pk, fields={"notes": "Demo order"}, lines=None, by=None)

@@ -31,7 +31,7 @@ def run_cdc(books: Books, params: dict[str, str]) -> Obj:
             f"Operation cdc with changedSince date {raw_since} which is older than fixed days is not supported."
         )
     known = [entity_named(name) for name in names]
-    for name, entity in zip(names, known):
+    for name, entity in zip(names, known, strict=True):
         if entity is None:
             raise invalid_enum("entities", name)
     wanted = [e for e in dict.fromkeys(known) if e in MODELLED]

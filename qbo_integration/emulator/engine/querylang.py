@@ -43,9 +43,7 @@ COMPARISON_OPS = ("=", "!=", "<", ">", "<=", ">=")
 class QueryError(Exception):
     """A query QBO would refuse. ``code``/``message`` follow docs/quickbooks/api.md#query-language."""
 
-    def __init__(
-        self, detail: str, code: str = "4000", message: str = "Error parsing query"
-    ) -> None:
+    def __init__(self, detail: str, code: str = "4000", message: str = "Error parsing query") -> None:
         super().__init__(detail)
         self.detail = detail
         self.code = code
@@ -178,9 +176,7 @@ class _Parser:
         order_by = self._order_by()
         start, maximum = self._paging()
         if self.current.kind != "eof":
-            raise self.fail(
-                '<EOF> | "and" | "orderby" | "startposition" | "maxresults"'
-            )
+            raise self.fail('<EOF> | "and" | "orderby" | "startposition" | "maxresults"')
         return Query(entity, count, conditions, order_by, start, maximum)
 
     def _projection(self) -> bool:
@@ -415,9 +411,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (3, str(value).casefold())
 
 
-def _compare_rows(
-    keys: Sequence[OrderKey], left: dict[str, Any], right: dict[str, Any]
-) -> int:
+def _compare_rows(keys: Sequence[OrderKey], left: dict[str, Any], right: dict[str, Any]) -> int:
     for key in keys:
         a, b = field_value(left, key.field), field_value(right, key.field)
         if a is None or b is None:
@@ -435,9 +429,7 @@ def _compare_rows(
     return 0
 
 
-def run(
-    query: Query, rows: Iterable[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], int]:
+def run(query: Query, rows: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Filter, order and page ``rows``; returns (page, number of matching rows)."""
     selected = [r for r in rows if all(matches(c, r) for c in query.conditions)]
     if query.order_by:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from qbo_integration.emulator.engine import AccountingApi, Company, QboFault
 from qbo_integration.emulator.clock import Clock
+from qbo_integration.emulator.engine import AccountingApi, Company, QboFault
 
 REALM = "9130354"
 
@@ -22,13 +22,7 @@ class Qbo:
         self.api.add_company(REALM, "Kadouri Test Co")
 
     def call(self, method, path, body=None, raw=None, realm=REALM, **params):
-        data = (
-            raw
-            if raw is not None
-            else json.dumps(body).encode()
-            if body is not None
-            else b""
-        )
+        data = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
         params = {"minorversion": "75", **params}
         return self.api.handle(realm, method, path, params, data)
 
@@ -66,10 +60,7 @@ class Qbo:
         return self.post(entity, body)
 
     def payment(self, customer, amount, *invoices):
-        lines = [
-            {"Amount": a, "LinkedTxn": [{"TxnId": i["Id"], "TxnType": "Invoice"}]}
-            for i, a in invoices
-        ]
+        lines = [{"Amount": a, "LinkedTxn": [{"TxnId": i["Id"], "TxnType": "Invoice"}]} for i, a in invoices]
         body = {
             "CustomerRef": {"value": customer["Id"]},
             "TotalAmt": amount,
@@ -158,12 +149,8 @@ def test_it_refuses_a_stale_sync_token_with_5010(qbo):
 def test_it_clears_omitted_fields_on_full_update_and_keeps_them_on_sparse(qbo):
     customer = qbo.customer(Notes="keep?", CompanyName="Acme")
 
-    sparse = qbo.post(
-        "Customer", {"Id": "1", "SyncToken": "0", "sparse": True, "Notes": "new"}
-    )
-    full = qbo.post(
-        "Customer", {"Id": "1", "SyncToken": "1", "DisplayName": "Acme Ltd"}
-    )
+    sparse = qbo.post("Customer", {"Id": "1", "SyncToken": "0", "sparse": True, "Notes": "new"})
+    full = qbo.post("Customer", {"Id": "1", "SyncToken": "1", "DisplayName": "Acme Ltd"})
 
     assert sparse["Notes"] == "new" and sparse["CompanyName"] == "Acme"
     assert "Notes" not in full and "CompanyName" not in full
@@ -264,9 +251,7 @@ def test_it_accepts_what_python_quickbooks_really_sends(qbo):
             ],
         },
     )
-    updated = qbo.post(
-        "Invoice", {**invoice, "SyncToken": 0, "PrivateNote": "read back"}
-    )
+    updated = qbo.post("Invoice", {**invoice, "SyncToken": 0, "PrivateNote": "read back"})
 
     assert customer["DisplayName"] == "Acme Ltd" and "ParentRef" not in customer
     assert invoice["TotalAmt"] == 80.0 and invoice["Balance"] == 80.0
@@ -299,9 +284,7 @@ def test_it_refuses_a_duplicate_display_name_case_insensitively_even_if_inactive
     qbo.post("Customer", {**customer, "Active": False})
 
     assert qbo.fault("POST", "customer", {"DisplayName": "ACME ltd"}) == (400, "6240")
-    assert qbo.query("SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)") == {
-        "totalCount": 1
-    }
+    assert qbo.query("SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)") == {"totalCount": 1}
 
 
 @pytest.mark.parametrize("name", ["Acme: West", "Acme\tWest", "Acme\nWest"])
@@ -324,10 +307,7 @@ def test_it_validates_items(qbo):
     service = {"Name": "Design", "Type": "Service"}
 
     assert qbo.fault("POST", "item", service) == (400, "2020")  # no IncomeAccountRef
-    assert (
-        qbo.post("Item", {"Name": "Box", "Type": "NonInventory"})["Type"]
-        == "NonInventory"
-    )
+    assert qbo.post("Item", {"Name": "Box", "Type": "NonInventory"})["Type"] == "NonInventory"
     assert qbo.fault("POST", "item", {"Name": "x" * 101, "Type": "NonInventory"}) == (
         400,
         "2050",
@@ -336,9 +316,7 @@ def test_it_validates_items(qbo):
         400,
         "6240",
     )
-    assert qbo.fault(
-        "POST", "item", {**service, "IncomeAccountRef": {"value": "99"}}
-    ) == (
+    assert qbo.fault("POST", "item", {**service, "IncomeAccountRef": {"value": "99"}}) == (
         400,
         "2500",
     )
@@ -461,9 +439,7 @@ def test_it_computes_subtotal_line_total_and_balance(qbo, sale):
 def test_it_needs_at_least_one_line(qbo, sale):
     customer, _, _ = sale
 
-    status, code = qbo.fault(
-        "POST", "invoice", {"CustomerRef": {"value": customer["Id"]}}
-    )
+    status, code = qbo.fault("POST", "invoice", {"CustomerRef": {"value": customer["Id"]}})
 
     assert (status, code) == (400, "2020")
 
@@ -485,9 +461,7 @@ def test_it_numbers_documents_and_refuses_duplicates(qbo, sale):
         400,
         "2050",
     )
-    duplicate = qbo.post(
-        "Invoice", {**body, "DocNumber": "1001"}, include="allowduplicatedocnum"
-    )
+    duplicate = qbo.post("Invoice", {**body, "DocNumber": "1001"}, include="allowduplicatedocnum")
     assert duplicate["DocNumber"] == "1001"
 
 
@@ -500,9 +474,7 @@ def test_it_derives_due_date_from_the_sales_term(qbo, sale):
     customer_term = qbo.post("Invoice", body)
     explicit = qbo.post("Invoice", {**body, "DueDate": "2026-03-01"})
 
-    assert (
-        invoice["DueDate"] == invoice["TxnDate"] == qbo.clock.now().date().isoformat()
-    )
+    assert invoice["DueDate"] == invoice["TxnDate"] == qbo.clock.now().date().isoformat()
     assert with_term["DueDate"] == "2026-02-09"  # Net 30
     assert with_term["SalesTermRef"] == {"value": "3", "name": "Net 30"}
     assert net60["SalesTermRef"]["name"] == "Net 60"
@@ -625,9 +597,7 @@ def test_it_voids_an_invoice(qbo, sale):
     _, _, invoice = sale
     qbo.post("Invoice", {**invoice, "PrivateNote": "rush"})
 
-    voided = qbo.post(
-        "Invoice", {"Id": invoice["Id"], "SyncToken": "1"}, operation="void"
-    )
+    voided = qbo.post("Invoice", {"Id": invoice["Id"], "SyncToken": "1"}, operation="void")
 
     assert voided["TotalAmt"] == 0.0 and voided["Balance"] == 0.0
     assert voided["Line"][0]["Amount"] == 0.0 and voided["Line"][-1]["Amount"] == 0.0
@@ -649,9 +619,7 @@ def test_it_refuses_voiding_or_deleting_an_invoice_with_payments(qbo, sale):
 def test_it_deletes_a_transaction(qbo, sale):
     _, _, invoice = sale
 
-    payload = qbo.ok(
-        "POST", "invoice", {"Id": invoice["Id"], "SyncToken": 0}, operation="delete"
-    )
+    payload = qbo.ok("POST", "invoice", {"Id": invoice["Id"], "SyncToken": 0}, operation="delete")
 
     assert payload["Invoice"] == {
         "status": "Deleted",
@@ -697,12 +665,8 @@ def test_it_answers_queries_by_get_and_by_post_text(qbo):
     for name in ["Cherry", "apple", "Banana"]:
         qbo.customer(name)
 
-    by_get = qbo.query(
-        "SELECT * FROM Customer ORDERBY DisplayName STARTPOSITION 2 MAXRESULTS 1"
-    )
-    status, by_post = qbo.api.handle(
-        REALM, "POST", "query", {}, b"select count(*) from Customer", "application/text"
-    )
+    by_get = qbo.query("SELECT * FROM Customer ORDERBY DisplayName STARTPOSITION 2 MAXRESULTS 1")
+    status, by_post = qbo.api.handle(REALM, "POST", "query", {}, b"select count(*) from Customer", "application/text")
 
     assert [c["DisplayName"] for c in by_get["Customer"]] == ["Banana"]
     assert (by_get["startPosition"], by_get["maxResults"]) == (2, 1)
@@ -713,17 +677,11 @@ def test_it_answers_queries_by_get_and_by_post_text(qbo):
 def test_it_filters_on_references_dates_and_escaped_quotes(qbo, sale):
     _customer, item, _ = sale
     bakery = qbo.customer("Acme's Bakery")
-    qbo.post(
-        "Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2026-01-15"}
-    )
-    qbo.post(
-        "Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2025-12-15"}
-    )
+    qbo.post("Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2026-01-15"})
+    qbo.post("Invoice", {**_invoice_body(bakery["Id"], item["Id"]), "TxnDate": "2025-12-15"})
 
     by_ref = qbo.query(f"SELECT * FROM Invoice WHERE CustomerRef = '{bakery['Id']}'")
-    by_date = qbo.query(
-        f"SELECT * FROM Invoice WHERE CustomerRef = '{bakery['Id']}' AND TxnDate >= '2026-01-01'"
-    )
+    by_date = qbo.query(f"SELECT * FROM Invoice WHERE CustomerRef = '{bakery['Id']}' AND TxnDate >= '2026-01-01'")
     by_name = qbo.query("SELECT * FROM Customer WHERE DisplayName = 'Acme\\'s Bakery'")
 
     assert len(by_ref["Invoice"]) == 2
@@ -762,18 +720,28 @@ def test_it_reads_the_entity_name_of_a_query_in_any_case(qbo, name):
     page = qbo.query(f"select * from {name} where DisplayName = 'Acme Ltd'")
     count = qbo.query(f"SELECT COUNT(*) FROM {name}")
 
-    assert [c["Id"] for c in page["Customer"]] == [acme["Id"]] and set(page) == {"Customer", "startPosition", "maxResults"}
+    assert [c["Id"] for c in page["Customer"]] == [acme["Id"]] and set(page) == {
+        "Customer",
+        "startPosition",
+        "maxResults",
+    }
     assert count == {"totalCount": 2}
 
 
 def test_it_reads_entity_names_in_any_case_in_every_place_a_client_writes_one(qbo, sale):
     customer, _item, invoice = sale
     info = qbo.query("select * from companyinfo")["CompanyInfo"]
-    batch = qbo.ok("POST", "batch", {"BatchItemRequest": [
-        {"bId": "q1", "Query": "select * from invoice"},
-        {"bId": "q2", "Query": "SELECT COUNT(*) FROM ITEM"},
-        {"bId": "q3", "Query": "select * from vendor"},
-    ]})["BatchItemResponse"]
+    batch = qbo.ok(
+        "POST",
+        "batch",
+        {
+            "BatchItemRequest": [
+                {"bId": "q1", "Query": "select * from invoice"},
+                {"bId": "q2", "Query": "SELECT COUNT(*) FROM ITEM"},
+                {"bId": "q3", "Query": "select * from vendor"},
+            ]
+        },
+    )["BatchItemResponse"]
     by_path = qbo.ok("GET", f"Customer/{customer['Id']}")
 
     assert [i["CompanyName"] for i in info] == ["Kadouri Test Co"]
@@ -872,10 +840,7 @@ def test_it_voids_a_payment_in_a_batch(qbo, sale):
 
 
 def test_it_refuses_a_batch_of_more_than_30_items(qbo):
-    items = [
-        {"bId": str(n), "operation": "create", "Customer": {"DisplayName": f"C{n}"}}
-        for n in range(31)
-    ]
+    items = [{"bId": str(n), "operation": "create", "Customer": {"DisplayName": f"C{n}"}} for n in range(31)]
 
     assert qbo.fault("POST", "batch", {"BatchItemRequest": items}) == (400, "1040")
     assert qbo.query("SELECT * FROM Customer") == {}
@@ -902,9 +867,7 @@ def test_it_reports_changes_and_deletions_since_a_moment(qbo, sale):
     )
     new_invoice = qbo.invoice(renamed, item)
 
-    payload = qbo.ok(
-        "GET", "cdc", entities="Invoice,Customer,Item,Payment", changedSince=since
-    )
+    payload = qbo.ok("GET", "cdc", entities="Invoice,Customer,Item,Payment", changedSince=since)
 
     groups = payload["CDCResponse"][0]["QueryResponse"]
     assert [next(iter(g)) for g in groups] == ["Invoice", "Customer"]
@@ -964,9 +927,7 @@ def test_it_replays_a_fault_and_keeps_requestids_per_company(qbo):
     qbo.api.add_company("other", "Other Co")
     bad = qbo.call("POST", "customer", {"Notes": "no name"}, requestid="rid-2")
     replay = qbo.call("POST", "customer", {"DisplayName": "Fixed"}, requestid="rid-2")
-    elsewhere = qbo.call(
-        "POST", "customer", {"DisplayName": "Fixed"}, realm="other", requestid="rid-2"
-    )
+    elsewhere = qbo.call("POST", "customer", {"DisplayName": "Fixed"}, realm="other", requestid="rid-2")
 
     assert bad == replay and bad[0] == 400
     assert elsewhere[0] == 200
@@ -986,9 +947,7 @@ def test_it_answers_routing_errors_as_json_faults(qbo):
     assert qbo.call("GET", "widgets/1")[0] == 404
     assert qbo.call("GET", "batch")[0] == 405
     assert qbo.call("GET", "invoice/1/pdf")[0] == 400
-    assert (
-        qbo.call("POST", "customer", {"DisplayName": "A"}, minorversion="12")[0] == 200
-    )
+    assert qbo.call("POST", "customer", {"DisplayName": "A"}, minorversion="12")[0] == 200
 
 
 def test_it_reads_query_params_embedded_in_the_subpath(qbo, sale):
@@ -1049,9 +1008,7 @@ def test_it_voids_and_deletes_as_a_bookkeeper(qbo, sale):
 
     assert voided_payment["TotalAmt"] == 0.0
     # Payment applied (+1), payment voided (+1), invoice voided (+1).
-    assert (
-        voided_invoice["PrivateNote"] == "Voided" and voided_invoice["SyncToken"] == "3"
-    )
+    assert voided_invoice["PrivateNote"] == "Voided" and voided_invoice["SyncToken"] == "3"
     assert qbo.query("SELECT COUNT(*) FROM Invoice") == {"totalCount": 1}
     assert ("Invoice", other["Id"], "Delete") in qbo.operations()
     with pytest.raises(QboFault) as caught:
@@ -1064,12 +1021,8 @@ def test_it_renames_a_customer_as_a_bookkeeper(qbo, sale):
 
     renamed = qbo.api.rename_customer(REALM, customer["Id"], "Acme International")
 
-    assert (
-        renamed["DisplayName"] == "Acme International" and renamed["SyncToken"] == "1"
-    )
-    assert (
-        qbo.get("Invoice", invoice["Id"])["CustomerRef"]["name"] == "Acme International"
-    )
+    assert renamed["DisplayName"] == "Acme International" and renamed["SyncToken"] == "1"
+    assert qbo.get("Invoice", invoice["Id"])["CustomerRef"]["name"] == "Acme International"
     assert qbo.operations() == [("Customer", customer["Id"], "Update")]
     with pytest.raises(QboFault):
         qbo.api.rename_customer(REALM, customer["Id"], "Bad: name")
@@ -1091,9 +1044,7 @@ def test_it_merges_customers_as_a_bookkeeper(qbo, sale):
         ("Customer", target["Id"], "Merge", {"deletedId": source["Id"]}),
         ("Invoice", invoice["Id"], "Update", {}),
     ]
-    assert (
-        qbo.customer("Acme Ltd")["DisplayName"] == "Acme Ltd"
-    )  # the name is free again
+    assert qbo.customer("Acme Ltd")["DisplayName"] == "Acme Ltd"  # the name is free again
 
 
 def test_it_deactivates_an_item_as_a_bookkeeper(qbo, sale):
@@ -1125,9 +1076,7 @@ def test_it_round_trips_state_through_json(qbo, sale):
     assert restored.dump(REALM) == qbo.api.dump(REALM)
     again = restored.handle(REALM, "POST", "customer", {"requestid": "keep-me"}, b"{}")
     assert again[1]["Customer"]["DisplayName"] == "Replayed"
-    _, payload = restored.handle(
-        REALM, "POST", "customer", {}, b'{"DisplayName": "Next"}'
-    )
+    _, payload = restored.handle(REALM, "POST", "customer", {}, b'{"DisplayName": "Next"}')
     assert payload["Customer"]["Id"] == "3"
     company = restored.companies[REALM]
     assert company.entities["Invoice"][invoice["Id"]]["Balance"] == Decimal("66.67")

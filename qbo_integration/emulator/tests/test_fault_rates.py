@@ -12,8 +12,11 @@ REALM = "9130350000000001"
 
 
 def _get(emu, token: str) -> requests.Response:
-    return requests.get(f"{emu.base_url}/v3/company/{REALM}/companyinfo/{REALM}",
-                        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, timeout=5)
+    return requests.get(
+        f"{emu.base_url}/v3/company/{REALM}/companyinfo/{REALM}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        timeout=5,
+    )
 
 
 def test_a_rate_fails_about_that_share_of_matching_requests_and_lives_until_cleared():
@@ -53,7 +56,9 @@ def test_count_caps_a_rate_and_several_rates_add_up():
     assert {"429", "500", None} == set(kinds)
 
 
-@pytest.mark.parametrize("bad", [{"rate": 0}, {"rate": 1.5}, {"rate": -0.1}, {"count": None}, {"delay": -1, "rate": 0.5}])
+@pytest.mark.parametrize(
+    "bad", [{"rate": 0}, {"rate": 1.5}, {"rate": -0.1}, {"count": None}, {"delay": -1, "rate": 0.5}]
+)
 def test_invalid_rules_are_refused(bad):
     with pytest.raises(ValueError):
         FaultInjector().add("500", **bad)

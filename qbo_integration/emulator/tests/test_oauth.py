@@ -44,8 +44,10 @@ def connected_client(emu, realm: str = REALM):
 
 
 def company_info(emu, realm: str, access_token: str) -> requests.Response:
-    return requests.get(f"{emu.base_url}/v3/company/{realm}/companyinfo/{realm}?minorversion=75",
-                        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+    return requests.get(
+        f"{emu.base_url}/v3/company/{realm}/companyinfo/{realm}?minorversion=75",
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+    )
 
 
 def error_of(excinfo: pytest.ExceptionInfo) -> tuple[int, dict]:
@@ -173,7 +175,10 @@ def test_refresh_rotates_and_previous_token_lives_24_hours(qbo_emulator):
     qbo_emulator.advance(3600 + 1)
     with pytest.raises(AuthClientError) as excinfo:
         client.refresh(refresh_token=first_refresh)
-    assert error_of(excinfo) == (400, {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"})
+    assert error_of(excinfo) == (
+        400,
+        {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"},
+    )
     client.refresh()  # the newest one is fine
     assert qbo_emulator.token_stats["refresh_token"] == 4
     assert qbo_emulator.token_stats["refresh_token_failed"] == 1

@@ -133,8 +133,10 @@ def test_query_paging_escaping_and_count(qb):
     new_customer(qb, "O'Brien Orchards")
 
     assert Customer.count("DisplayName LIKE 'Paging%'", qb=qb) == 5
-    pages = [Customer.where("DisplayName LIKE 'Paging%'", order_by="DisplayName", start_position=start, max_results=2, qb=qb)
-             for start in (1, 3, 5)]
+    pages = [
+        Customer.where("DisplayName LIKE 'Paging%'", order_by="DisplayName", start_position=start, max_results=2, qb=qb)
+        for start in (1, 3, 5)
+    ]
     assert [[c.DisplayName[-1] for c in page] for page in pages] == [["1", "2"], ["3", "4"], ["5"]]
     newest_first = Customer.all(order_by="DisplayName DESC", max_results=2, qb=qb)
     assert [c.DisplayName for c in newest_first] == ["Paging Produce 5", "Paging Produce 4"]

@@ -33,8 +33,7 @@ def test_it_parses_every_clause_with_case_insensitive_keywords():
 
 def test_it_parses_count_in_like_and_booleans():
     query = parse(
-        "SELECT COUNT(*) FROM Customer WHERE Id IN ('1', '2') "
-        "AND DisplayName LIKE '%acme%' AND Active = false"
+        "SELECT COUNT(*) FROM Customer WHERE Id IN ('1', '2') AND DisplayName LIKE '%acme%' AND Active = false"
     )
 
     assert query.count is True
@@ -138,9 +137,7 @@ def test_it_compares_numbers_dates_booleans_and_refs_by_type():
     assert _ids("SELECT * FROM Customer WHERE Id > '2'") == ["10"]  # numeric, not text
     assert _ids("SELECT * FROM Customer WHERE Active = true") == ["1", "10"]
     assert _ids("SELECT * FROM Customer WHERE CustomerRef IN ('8', '9')") == ["2"]
-    assert _ids(
-        "SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= '2026-01-01'"
-    ) == ["1", "2"]
+    assert _ids("SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= '2026-01-01'") == ["1", "2"]
     assert _ids(  # 09:00-08:00 is 17:00 UTC
         "SELECT * FROM Customer WHERE MetaData.LastUpdatedTime > '2026-02-01T16:00:00Z'"
     ) == ["2"]
@@ -162,9 +159,7 @@ def test_it_orders_with_missing_values_last_in_both_directions():
 
 
 def test_it_pages_from_a_one_based_start_position_and_counts_all_matches():
-    page, total = run(
-        parse("SELECT * FROM Customer STARTPOSITION 2 MAXRESULTS 1"), ROWS
-    )
+    page, total = run(parse("SELECT * FROM Customer STARTPOSITION 2 MAXRESULTS 1"), ROWS)
 
     assert [row["Id"] for row in page] == ["2"]
     assert total == 3

@@ -18,8 +18,8 @@ import requests
 from intuitlib.enums import Scopes
 from quickbooks import QuickBooks
 
-from qbo_integration.emulator import webhooks as webhooks_module
 from qbo_integration.emulator import Emulator, LiveServer, StateFileError, make_wsgi_app
+from qbo_integration.emulator import webhooks as webhooks_module
 from qbo_integration.emulator.testing import (  # noqa: F401  (fixtures)
     WebhookRecorder,
     make_auth_client,
@@ -40,7 +40,9 @@ class Api:
         self.realm = realm
         self.token = token or emu.issue_tokens(realm)["access_token"]
 
-    def call(self, method: str, subpath: str, body: dict | None = None, params: dict | None = None, **kwargs) -> requests.Response:
+    def call(
+        self, method: str, subpath: str, body: dict | None = None, params: dict | None = None, **kwargs
+    ) -> requests.Response:
         return requests.request(
             method,
             f"{self.emu.base_url}/v3/company/{self.realm}/{subpath}",
@@ -72,8 +74,11 @@ class Api:
         income = self.query("select * from Account where AccountType = 'Income'")["Account"][0]["Id"]
         name = f"Produce {time.monotonic_ns()}"
         item = self.create("Item", {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": income}})
-        line = {"DetailType": "SalesItemLineDetail", "Amount": amount,
-                "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": amount}}
+        line = {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": amount,
+            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": amount},
+        }
         return self.create("Invoice", {"CustomerRef": {"value": customer_id}, "Line": [line]})
 
 
@@ -86,6 +91,7 @@ def expected_signature(body: bytes, token: str = VERIFIER) -> str:
 
 
 # ---- live server ----------------------------------------------------------------------------
+
 
 def test_startup_is_fast_and_serves_everything():
     started = time.monotonic()
@@ -117,6 +123,7 @@ def test_oauth_and_api_over_a_real_socket(qbo_emulator_server):
 
 
 # ---- authentication ---------------------------------------------------------------------------
+
 
 def test_expired_revoked_and_missing_tokens_get_401_3200(qbo_emulator):
     api = Api(qbo_emulator)
@@ -151,6 +158,7 @@ def test_python_quickbooks_sees_401_as_authorization_error(qbo_emulator):
 
 
 # ---- faults -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "kind, status, code",
@@ -195,7 +203,11 @@ def test_fault_matching_by_method_path_and_count(qbo_emulator):
     assert api.call("POST", "customer", {"DisplayName": "B"}).status_code == 500
     assert api.call("POST", "customer", {"DisplayName": "C"}).status_code == 200
     assert qbo_emulator.faults.list() == []
-    assert [entry["fault"] for entry in qbo_emulator.requests(method="POST", subpath="customer")] == ["500", "500", None]
+    assert [entry["fault"] for entry in qbo_emulator.requests(method="POST", subpath="customer")] == [
+        "500",
+        "500",
+        None,
+    ]
 
 
 def test_slow_fault_delays_the_answer_after_committing(qbo_emulator_server):
@@ -221,7 +233,9 @@ def test_drop_fault_closes_the_socket_after_committing(qbo_emulator_server):
     found = api.query("select * from Customer where DisplayName = 'Dropped Line Dairy'")
     assert len(found["Customer"]) == 1
     # The safe retry: same requestid, original answer, no duplicate.
-    retry = api.call("POST", "customer", {"DisplayName": "Dropped Line Dairy"}, params={"requestid": "drop-1"}, timeout=5)
+    retry = api.call(
+        "POST", "customer", {"DisplayName": "Dropped Line Dairy"}, params={"requestid": "drop-1"}, timeout=5
+    )
     assert retry.status_code == 200 and retry.json()["Customer"]["Id"] == found["Customer"][0]["Id"]
 
 
@@ -235,7 +249,9 @@ def test_drop_fault_in_process_raises_connection_error(qbo_emulator):
 
 def test_fault_control_api_over_http(qbo_emulator_server):
     base = f"{qbo_emulator_server.base_url}/_emulator/api"
-    added = requests.post(f"{base}/faults", json={"method": "GET", "path": "companyinfo", "count": 2, "kind": "503"}, timeout=5)
+    added = requests.post(
+        f"{base}/faults", json={"method": "GET", "path": "companyinfo", "count": 2, "kind": "503"}, timeout=5
+    )
     assert added.status_code == 200 and added.json()["fault"]["count"] == 2
     assert len(requests.get(f"{base}/faults", timeout=5).json()["faults"]) == 1
     assert requests.post(f"{base}/faults", json={"kind": "teapot"}, timeout=5).status_code == 400
@@ -244,6 +260,7 @@ def test_fault_control_api_over_http(qbo_emulator_server):
 
 
 # ---- rate limits ------------------------------------------------------------------------------
+
 
 def test_500_requests_a_minute_per_company(qbo_emulator):
     emu = qbo_emulator
@@ -256,7 +273,12 @@ def test_500_requests_a_minute_per_company(qbo_emulator):
     assert status == 429
     assert json.loads(body)["Fault"]["Error"][0]["code"] == "003001"
     # Counted per company: the other one is unaffected.
-    assert emu.handle("GET", f"/v3/company/{OTHER_REALM}/companyinfo/{OTHER_REALM}", {"Authorization": f"Bearer {other}"})[0] == 200
+    assert (
+        emu.handle("GET", f"/v3/company/{OTHER_REALM}/companyinfo/{OTHER_REALM}", {"Authorization": f"Bearer {other}"})[
+            0
+        ]
+        == 200
+    )
     counters = emu.rate_counters(REALM)
     assert counters["requests"] == 500 and counters["throttled_per_minute"] == 1 and counters["max_per_minute"] == 500
     emu.advance(60)
@@ -281,8 +303,10 @@ def test_ten_concurrent_requests(qbo_emulator_server):
     # Long enough for ten threads to connect on a loaded machine: all ten must be in flight together.
     emu.add_fault("slow", method="GET", path="companyinfo", count=10, delay=3.0)
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(api.call("GET", f"companyinfo/{REALM}", timeout=10).status_code))
-               for _ in range(10)]
+    threads = [
+        threading.Thread(target=lambda: results.append(api.call("GET", f"companyinfo/{REALM}", timeout=10).status_code))
+        for _ in range(10)
+    ]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 5
@@ -304,9 +328,13 @@ def _headers_only(base_url: str, token: str) -> socket.socket:
     """A query POST whose headers are sent and whose body is held back (a slow client)."""
     host, port = base_url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
-    sock.sendall((f"POST /v3/company/{REALM}/query?minorversion=75 HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                  f"Authorization: Bearer {token}\r\nContent-Type: application/text\r\nAccept: application/json\r\n"
-                  f"Content-Length: {len(QUERY_BODY)}\r\nConnection: close\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"POST /v3/company/{REALM}/query?minorversion=75 HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/text\r\nAccept: application/json\r\n"
+            f"Content-Length: {len(QUERY_BODY)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+    )
     return sock
 
 
@@ -337,7 +365,9 @@ def test_a_request_is_in_flight_from_its_headers_until_its_answer(qbo_emulator_s
 
     assert sorted(status for status, _ in answers) == [200] * 10 + [429] * 2
     refused = [payload["Fault"]["Error"][0] for status, payload in answers if status == 429]
-    assert [(e["code"], e["Message"]) for e in refused] == [("003001", "message=ThrottleExceeded; errorCode=003001; statusCode=429")] * 2
+    assert [(e["code"], e["Message"]) for e in refused] == [
+        ("003001", "message=ThrottleExceeded; errorCode=003001; statusCode=429")
+    ] * 2
     counters = emu.rate_counters(REALM)
     assert (counters["max_concurrent"], counters["throttled_concurrent"], counters["in_flight"]) == (10, 2, 0)
     assert Api(emu).query("select * from Customer") == {}  # once they are answered, new requests are served
@@ -361,9 +391,15 @@ def test_the_wsgi_app_counts_a_request_in_flight_while_its_body_is_read(qbo_emul
     statuses: list[str] = []
 
     def call() -> None:
-        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": f"/v3/company/{REALM}/query", "QUERY_STRING": "minorversion=75",
-                   "CONTENT_TYPE": "application/text", "CONTENT_LENGTH": str(len(QUERY_BODY)),
-                   "HTTP_AUTHORIZATION": f"Bearer {token}", "wsgi.input": _HeldBody(bodies)}
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": f"/v3/company/{REALM}/query",
+            "QUERY_STRING": "minorversion=75",
+            "CONTENT_TYPE": "application/text",
+            "CONTENT_LENGTH": str(len(QUERY_BODY)),
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "wsgi.input": _HeldBody(bodies),
+        }
         app(environ, lambda status, headers: statuses.append(status))
 
     threads = [threading.Thread(target=call) for _ in range(12)]
@@ -381,6 +417,7 @@ def test_the_wsgi_app_counts_a_request_in_flight_while_its_body_is_read(qbo_emul
 
 
 # ---- webhooks ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def hooked(qbo_emulator):
@@ -400,11 +437,16 @@ def test_legacy_webhook_is_signed_and_batched(hooked):
     assert [attempt["outcome"] for attempt in attempts] == ["delivered"]
     call = recorder.calls[0]
     assert call["headers"]["intuit-signature"] == expected_signature(call["body"])
-    assert QuickBooks(minorversion=75).validate_webhook_signature(call["body"].decode(), call["headers"]["intuit-signature"], VERIFIER)
+    assert QuickBooks(minorversion=75).validate_webhook_signature(
+        call["body"].decode(), call["headers"]["intuit-signature"], VERIFIER
+    )
     notification = call["json"]["eventNotifications"]
     assert len(notification) == 1 and notification[0]["realmId"] == REALM
     entities = notification[0]["dataChangeEvent"]["entities"]
-    assert [(e["name"], e["id"], e["operation"]) for e in entities] == [("Customer", first["Id"], "Create"), ("Customer", second["Id"], "Create")]
+    assert [(e["name"], e["id"], e["operation"]) for e in entities] == [
+        ("Customer", first["Id"], "Create"),
+        ("Customer", second["Id"], "Create"),
+    ]
     assert entities[0]["lastUpdated"].endswith("Z")
     assert emu.webhooks.pending() == []
 
@@ -437,8 +479,10 @@ def test_retry_schedule_and_later_events_wait(hooked):
         emu.webhooks.flush()
         assert len(recorder.calls) == expected_calls, (wait, expected_calls)
     first, second = recorder.payloads[-2], recorder.payloads[-1]
-    assert first["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"] != \
-        second["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
+    assert (
+        first["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
+        != second["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
+    )
     assert emu.webhooks.pending() == []
     outcomes = [entry["outcome"] for entry in emu.webhooks.history]
     assert outcomes == ["failed"] * 4 + ["delivered", "delivered"]
@@ -492,7 +536,9 @@ def test_webhook_control_api(qbo_emulator):
     base = f"{qbo_emulator.base_url}/_emulator/api"
     recorder = WebhookRecorder()
     qbo_emulator.webhooks.deliver = recorder
-    config = requests.post(f"{base}/webhooks/config", json={"url": "https://app.example.test/hooks", "format": "cloudevents"}).json()
+    config = requests.post(
+        f"{base}/webhooks/config", json={"url": "https://app.example.test/hooks", "format": "cloudevents"}
+    ).json()
     assert config["config"]["format"] == "cloudevents"
     Api(qbo_emulator).customer("Control Panel Provisions")
     assert len(requests.get(f"{base}/webhooks").json()["pending"]) == 1
@@ -537,6 +583,7 @@ def test_live_background_delivery_to_a_real_endpoint(qbo_emulator_server):
 
 # ---- UI ---------------------------------------------------------------------------------------
 
+
 def test_ui_pages_render(qbo_emulator_server):
     emu = qbo_emulator_server
     api = Api(emu)
@@ -575,7 +622,12 @@ def test_ui_actions_emit_webhooks(qbo_emulator_server):
     requests.post(f"{ui}/customers/{customer['Id']}/rename", data={"display_name": "Renamed Foods"}, timeout=5)
     requests.post(f"{ui}/customers/merge", data={"from_id": other["Id"], "into_id": customer["Id"]}, timeout=5)
     emu.webhooks.flush()
-    events = {(e["name"], e["operation"]) for p in recorder.payloads for n in p["eventNotifications"] for e in n["dataChangeEvent"]["entities"]}
+    events = {
+        (e["name"], e["operation"])
+        for p in recorder.payloads
+        for n in p["eventNotifications"]
+        for e in n["dataChangeEvent"]["entities"]
+    }
     assert ("Payment", "Create") in events
     assert ("Invoice", "Update") in events
     assert ("Customer", "Update") in events
@@ -613,6 +665,7 @@ def test_ui_void_delete_and_item_inactive(qbo_emulator):
 
 # ---- control API and request log --------------------------------------------------------------
 
+
 def test_control_api_round_trip(qbo_emulator):
     base = f"{qbo_emulator.base_url}/_emulator/api"
     Api(qbo_emulator).customer("Dumped Deli")
@@ -628,27 +681,42 @@ def test_control_api_round_trip(qbo_emulator):
     stats = requests.get(f"{base}/stats").json()
     assert stats["limits"][REALM]["requests"] == 1 and "refresh_token" in stats["tokens"]
     tokens = requests.post(f"{base}/tokens", json={"realm_id": OTHER_REALM}).json()
-    assert Api(qbo_emulator, OTHER_REALM, tokens["access_token"]).call("GET", f"companyinfo/{OTHER_REALM}").status_code == 200
+    assert (
+        Api(qbo_emulator, OTHER_REALM, tokens["access_token"]).call("GET", f"companyinfo/{OTHER_REALM}").status_code
+        == 200
+    )
     assert requests.post(f"{base}/reset", json={}).json() == {"ok": True}
     assert qbo_emulator.requests() == []
     assert requests.get(f"{base}/nothing-here").status_code == 404
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]
+)
 def test_control_api_refuses_bodies_a_web_page_can_send_without_a_preflight(qbo_emulator_server, content_type):
     base = f"{qbo_emulator_server.base_url}/_emulator/api"
     headers = {"Content-Type": content_type} if content_type else {}
 
-    for route, body in [("faults", '{"kind": "500", "path": ".*", "count": 100}'), ("reset", "{}"),
-                        (f"companies/{REALM}/actions/rename_customer", '{"customer_id": "1", "display_name": "Pwned"}')]:
+    for route, body in [
+        ("faults", '{"kind": "500", "path": ".*", "count": 100}'),
+        ("reset", "{}"),
+        (f"companies/{REALM}/actions/rename_customer", '{"customer_id": "1", "display_name": "Pwned"}'),
+    ]:
         answer = requests.post(f"{base}/{route}", data=body, headers=headers, timeout=5)
         assert answer.status_code == 415, (route, answer.text)
         assert "application/json" in answer.json()["error"]
 
     assert qbo_emulator_server.faults.list() == []
     assert requests.post(f"{base}/faults", json={"kind": "500"}, timeout=5).status_code == 200  # JSON still works
-    assert requests.post(f"{base}/clock/advance", data='{"seconds": 1}',
-                         headers={"Content-Type": "application/json; charset=utf-8"}, timeout=5).status_code == 200
+    assert (
+        requests.post(
+            f"{base}/clock/advance",
+            data='{"seconds": 1}',
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            timeout=5,
+        ).status_code
+        == 200
+    )
 
 
 def test_control_api_and_ui_refuse_requests_from_another_site(qbo_emulator_server):
@@ -658,10 +726,20 @@ def test_control_api_and_ui_refuse_requests_from_another_site(qbo_emulator_serve
     foreign = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 
     api = requests.post(f"{base}/_emulator/api/faults", json={"kind": "500"}, headers=foreign, timeout=5)
-    ui = requests.post(ui_action, data={"seconds": "3600"}, headers={"Origin": "https://evil.example"},
-                       allow_redirects=False, timeout=5)
-    same_origin = requests.post(ui_action, data={"seconds": "60"}, allow_redirects=False, timeout=5,
-                                headers={"Origin": base, "Sec-Fetch-Site": "same-origin"})
+    ui = requests.post(
+        ui_action,
+        data={"seconds": "3600"},
+        headers={"Origin": "https://evil.example"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    same_origin = requests.post(
+        ui_action,
+        data={"seconds": "60"},
+        allow_redirects=False,
+        timeout=5,
+        headers={"Origin": base, "Sec-Fetch-Site": "same-origin"},
+    )
 
     assert api.status_code == 403 and ui.status_code == 403
     assert emu.faults.list() == []
@@ -672,23 +750,35 @@ def test_grants_are_listed_with_their_revocation(qbo_emulator):
     kept, dropped = qbo_emulator.issue_tokens(REALM), qbo_emulator.issue_tokens(OTHER_REALM)
     make_auth_client(qbo_emulator).revoke(token=dropped["refresh_token"])
 
-    grants = {grant["id"]: grant for grant in requests.get(f"{qbo_emulator.base_url}/_emulator/api/grants").json()["grants"]}
+    grants = {
+        grant["id"]: grant for grant in requests.get(f"{qbo_emulator.base_url}/_emulator/api/grants").json()["grants"]
+    }
 
     assert grants[qbo_emulator.oauth.grant_of(kept["access_token"])]["revoked"] is False
     assert grants[qbo_emulator.oauth.grant_of(dropped["access_token"])] | {"created_at": None} == {
-        "id": qbo_emulator.oauth.grant_of(dropped["refresh_token"]), "realm": OTHER_REALM, "revoked": True, "created_at": None}
+        "id": qbo_emulator.oauth.grant_of(dropped["refresh_token"]),
+        "realm": OTHER_REALM,
+        "revoked": True,
+        "created_at": None,
+    }
     assert qbo_emulator.stats()["grants"] == {"issued": 2, "revoked": 1}
     assert [g["realm"] for g in qbo_emulator.grants(REALM)] == [REALM]
 
 
 # ---- persistence ------------------------------------------------------------------------------
 
+
 def test_state_file_survives_restart(tmp_path: Path):
     state_file = tmp_path / "qbo-state.json"
     emu = Emulator(state_file=state_file)
     tokens = emu.issue_tokens(REALM)
     headers = {"Authorization": f"Bearer {tokens['access_token']}", "Content-Type": "application/json"}
-    status, _, body = emu.handle("POST", f"/v3/company/{REALM}/customer?minorversion=75", headers, json.dumps({"DisplayName": "Persistent Pantry"}))
+    status, _, body = emu.handle(
+        "POST",
+        f"/v3/company/{REALM}/customer?minorversion=75",
+        headers,
+        json.dumps({"DisplayName": "Persistent Pantry"}),
+    )
     assert status == 200
     customer_id = json.loads(body)["Customer"]["Id"]
     emu.advance(120)
@@ -698,9 +788,12 @@ def test_state_file_survives_restart(tmp_path: Path):
     assert reborn.clock.offset_seconds == pytest.approx(120, abs=1)
     status, _, body = reborn.handle("GET", f"/v3/company/{REALM}/customer/{customer_id}", headers)
     assert status == 200 and json.loads(body)["Customer"]["DisplayName"] == "Persistent Pantry"
-    refreshed = reborn.handle("POST", "/oauth2/v1/tokens/bearer",
-                              {"Authorization": "Basic " + base64.b64encode(b"emulator-client-id:emulator-client-secret").decode()},
-                              f"grant_type=refresh_token&refresh_token={tokens['refresh_token']}")
+    refreshed = reborn.handle(
+        "POST",
+        "/oauth2/v1/tokens/bearer",
+        {"Authorization": "Basic " + base64.b64encode(b"emulator-client-id:emulator-client-secret").decode()},
+        f"grant_type=refresh_token&refresh_token={tokens['refresh_token']}",
+    )
     assert refreshed[0] == 200
 
 

@@ -61,7 +61,7 @@ def ref_name(ref: Any) -> str:
 
 
 def linked(obj: dict) -> str:
-    return ", ".join(f'{link.get("TxnType")} {link.get("TxnId")}' for link in obj.get("LinkedTxn") or [])
+    return ", ".join(f"{link.get('TxnType')} {link.get('TxnId')}" for link in obj.get("LinkedTxn") or [])
 
 
 def table(name: str, headings: list[str], rows: str) -> str:

@@ -14,7 +14,7 @@ from .tables import TABLES
 
 
 def render(emu: EmulatorCore, method: str, path: str, params: dict[str, str], body: bytes) -> Response:
-    parts = [part for part in path[len(ROOT):].split("/") if part]
+    parts = [part for part in path[len(ROOT) :].split("/") if part]
     if method == "POST":
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         return post(emu, parts, form)

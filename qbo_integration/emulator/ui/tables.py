@@ -44,9 +44,11 @@ def items_table(realm: str, records: list[dict]) -> str:
             label, value, button_id = "Make inactive", "false", "deactivate"
         else:
             label, value, button_id = "Make active", "true", "activate"
-        return (f'<form method="post" action="{base}/{esc(item["Id"])}/active" class="inline">'
-                f'<input type="hidden" name="active" value="{value}">'
-                f'<button type="submit" id="{button_id}-{esc(item["Id"])}">{label}</button></form>')
+        return (
+            f'<form method="post" action="{base}/{esc(item["Id"])}/active" class="inline">'
+            f'<input type="hidden" name="active" value="{value}">'
+            f'<button type="submit" id="{button_id}-{esc(item["Id"])}">{label}</button></form>'
+        )
 
     rows = "".join(
         f"""<tr id="item-{esc(i["Id"])}"><td>{esc(i["Id"])}</td><td class="name">{esc(i.get("Name"))}</td>\
@@ -65,16 +67,25 @@ def invoices_table(realm: str, records: list[dict]) -> str:
         status = invoice_status(inv)
         pay = ""
         if status in ("Open", "Partially paid"):
-            pay = (f'<form method="post" action="{base}/{iid}/pay" class="inline" id="pay-form-{iid}">'
-                   f'<label for="payment-amount-{iid}" class="muted">Amount</label>'
-                   f'<input type="number" step="0.01" min="0" id="payment-amount-{iid}" name="amount" '
-                   f'placeholder="{money(inv.get("Balance"))}">'
-                   f'<button type="submit" class="primary" id="record-payment-{iid}">Record payment</button></form>')
-        void = "" if status == "Voided" else (
-            f'<form method="post" action="{base}/{iid}/void" class="inline">'
-            f'<button type="submit" class="danger" id="void-invoice-{iid}">Void</button></form>')
-        delete = (f'<form method="post" action="{base}/{iid}/delete" class="inline">'
-                  f'<button type="submit" class="danger" id="delete-invoice-{iid}">Delete invoice</button></form>')
+            pay = (
+                f'<form method="post" action="{base}/{iid}/pay" class="inline" id="pay-form-{iid}">'
+                f'<label for="payment-amount-{iid}" class="muted">Amount</label>'
+                f'<input type="number" step="0.01" min="0" id="payment-amount-{iid}" name="amount" '
+                f'placeholder="{money(inv.get("Balance"))}">'
+                f'<button type="submit" class="primary" id="record-payment-{iid}">Record payment</button></form>'
+            )
+        void = (
+            ""
+            if status == "Voided"
+            else (
+                f'<form method="post" action="{base}/{iid}/void" class="inline">'
+                f'<button type="submit" class="danger" id="void-invoice-{iid}">Void</button></form>'
+            )
+        )
+        delete = (
+            f'<form method="post" action="{base}/{iid}/delete" class="inline">'
+            f'<button type="submit" class="danger" id="delete-invoice-{iid}">Delete invoice</button></form>'
+        )
         return pay + void + delete
 
     rows = "".join(
@@ -106,11 +117,18 @@ def payments_table(realm: str, records: list[dict]) -> str:
 
     def actions(pay: dict) -> str:
         pid = esc(pay["Id"])
-        void = "" if str(pay.get("PrivateNote") or "").startswith("Voided") else (
-            f'<form method="post" action="{base}/{pid}/void" class="inline">'
-            f'<button type="submit" class="danger" id="void-payment-{pid}">Void payment</button></form>')
-        return void + (f'<form method="post" action="{base}/{pid}/delete" class="inline">'
-                       f'<button type="submit" class="danger" id="delete-payment-{pid}">Delete payment</button></form>')
+        void = (
+            ""
+            if str(pay.get("PrivateNote") or "").startswith("Voided")
+            else (
+                f'<form method="post" action="{base}/{pid}/void" class="inline">'
+                f'<button type="submit" class="danger" id="void-payment-{pid}">Void payment</button></form>'
+            )
+        )
+        return void + (
+            f'<form method="post" action="{base}/{pid}/delete" class="inline">'
+            f'<button type="submit" class="danger" id="delete-payment-{pid}">Delete payment</button></form>'
+        )
 
     rows = "".join(
         f"""<tr id="payment-{esc(pay["Id"])}"><td>{esc(pay["Id"])}</td><td>{esc(ref_name(pay.get("CustomerRef")))}</td>
@@ -144,6 +162,9 @@ def invoice_status(inv: dict) -> str:
 
 
 def _applied_to(pay: dict[str, Any]) -> str:
-    links = [f'{link.get("TxnType")} {link.get("TxnId")}: {money(line.get("Amount"))}'
-             for line in pay.get("Line") or [] for link in line.get("LinkedTxn") or []]
+    links = [
+        f"{link.get('TxnType')} {link.get('TxnId')}: {money(line.get('Amount'))}"
+        for line in pay.get("Line") or []
+        for link in line.get("LinkedTxn") or []
+    ]
     return ", ".join(links)

@@ -20,7 +20,7 @@ ROOT = "/_emulator/api"
 
 
 def control(emu: EmulatorCore, request: Request) -> Response:
-    route = request.path[len(ROOT):].strip("/")
+    route = request.path[len(ROOT) :].strip("/")
     if request.method in ("POST", "PUT", "PATCH") and request.media_type != "application/json":
         # text/plain and form bodies are what a web page can send cross-site without a preflight.
         return json_response(415, {"error": "send the body as JSON with Content-Type: application/json"})
@@ -53,8 +53,10 @@ def _dispatch(emu: EmulatorCore, method: str, route: str, params: dict[str, str]
         ("POST", "faults"): lambda: _add_fault_json(emu, data),
         ("DELETE", "faults"): lambda: emu.clear_faults() or {"ok": True},
         ("GET", "webhooks"): emu.webhooks.snapshot,
-        ("POST", "webhooks/flush"): lambda: {"attempts": emu.flush_webhooks(bool(data.get("force", False))),
-                                             "pending": emu.webhooks.pending()},
+        ("POST", "webhooks/flush"): lambda: {
+            "attempts": emu.flush_webhooks(bool(data.get("force", False))),
+            "pending": emu.webhooks.pending(),
+        },
         ("POST", "webhooks/config"): lambda: {"config": emu.configure_webhooks(**data)},
         ("GET", "requests"): lambda: {"requests": _requests_json(emu, params)},
         ("DELETE", "requests"): lambda: emu.clear_requests() or {"ok": True},
@@ -84,12 +86,25 @@ def _add_fault_json(emu: EmulatorCore, data: dict) -> dict:
     rate = None if rate is None else float(rate)
     # With a rate and no count the rule lives until DELETE faults; without a rate one request fails by default.
     count = data.get("count", None if rate is not None else 1)
-    return {"fault": emu.add_fault(str(data["kind"]), data.get("method", "*"), data.get("path", ".*"),
-                                   None if count is None else int(count), float(data.get("delay", 0) or 0), rate,
-                                   str(data.get("body", "") or ""))}
+    return {
+        "fault": emu.add_fault(
+            str(data["kind"]),
+            data.get("method", "*"),
+            data.get("path", ".*"),
+            None if count is None else int(count),
+            float(data.get("delay", 0) or 0),
+            rate,
+            str(data.get("body", "") or ""),
+        )
+    }
 
 
 def _requests_json(emu: EmulatorCore, params: dict[str, str]) -> list[dict]:
     status = int(params["status"]) if params.get("status") else None
-    return emu.requests(params.get("method") or None, params.get("path") or None, params.get("realm") or None,
-                        status, params.get("subpath") or None)
+    return emu.requests(
+        params.get("method") or None,
+        params.get("path") or None,
+        params.get("realm") or None,
+        status,
+        params.get("subpath") or None,
+    )

@@ -29,8 +29,14 @@ class Served(Protocol):
 
     def take_slot(self, method: str, path_with_query: str, headers: dict[str, str]) -> Slot | None: ...
 
-    def handle(self, method: str, path_with_query: str, headers: dict[str, str] | None = None,
-               body: bytes | str | None = b"", slot: Slot | None = None) -> Response: ...
+    def handle(
+        self,
+        method: str,
+        path_with_query: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = b"",
+        slot: Slot | None = None,
+    ) -> Response: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -82,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
-            sys.stderr.write("qbo-emulator %s - %s\n" % (self.address_string(), format % args))
+            sys.stderr.write(f"qbo-emulator {self.address_string()} - {format % args}\n")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -95,8 +101,14 @@ class _HTTPServer(ThreadingHTTPServer):
 class LiveServer:
     """The emulator on a real socket, in a background thread."""
 
-    def __init__(self, emulator: Served, host: str = "127.0.0.1", port: int = 0, webhook_thread: bool = True,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self,
+        emulator: Served,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        webhook_thread: bool = True,
+        verbose: bool = False,
+    ) -> None:
         self.emulator = emulator
         self.host = host
         self.requested_port = port
@@ -120,8 +132,9 @@ class LiveServer:
         self.httpd.emulator = self.emulator
         self.httpd.verbose = self.verbose
         self.emulator.base_url = self.url
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                       name="qbo-emulator-http", daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="qbo-emulator-http", daemon=True
+        )
         self.thread.start()
         if self.webhook_thread:
             self.emulator.webhooks.start()

@@ -11,8 +11,9 @@ LIVE_MARKER_HEADER = "X-Qbo-Emulator-Live"
 
 
 class Request:
-    def __init__(self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes,
-                 from_socket: bool) -> None:
+    def __init__(
+        self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes, from_socket: bool
+    ) -> None:
         self.method = method
         self.path = path
         self.params = params

@@ -52,12 +52,21 @@ def take_slot(emu: EmulatorCore, method: str, path_with_query: str, headers: dic
     return emu.limits.take_slot(match["realm"])
 
 
-def handle(emu: EmulatorCore, method: str, path_with_query: str, headers: dict[str, str] | None,
-           body: bytes | str | None, slot: Slot | None) -> Response:
+def handle(
+    emu: EmulatorCore,
+    method: str,
+    path_with_query: str,
+    headers: dict[str, str] | None,
+    body: bytes | str | None,
+    slot: Slot | None,
+) -> Response:
     request = Request.parse(method, path_with_query, headers or {}, body)
     request.slot = slot
-    rule = None if request.is_emulator_path else emu.faults.take(
-        request.method, request.path, request.body.decode("utf-8", "replace"))
+    rule = (
+        None
+        if request.is_emulator_path
+        else emu.faults.take(request.method, request.path, request.body.decode("utf-8", "replace"))
+    )
     started = time.monotonic()
     if rule is not None and rule.kind == "slow":
         request.delay = rule.delay
@@ -98,8 +107,9 @@ def _route(emu: EmulatorCore, request: Request) -> Response:
             emu.save_state()
         return response
     if path in OAUTH_PATHS:
-        response = emu.oauth.handle(request.method, path, request.params, request.headers, request.body,
-                                    _base_for(emu, request))
+        response = emu.oauth.handle(
+            request.method, path, request.params, request.headers, request.body, _base_for(emu, request)
+        )
         if request.method == "POST":
             emu.save_state()
         return response  # type: ignore[return-value]
@@ -137,8 +147,7 @@ def _accounting(emu: EmulatorCore, request: Request, realm: str, subpath: str) -
     try:
         content_type = request.headers.get("content-type", "application/json")
         with emu.lock:
-            status, payload = emu.api.handle(realm, request.method, subpath, request.params, request.body,
-                                             content_type)
+            status, payload = emu.api.handle(realm, request.method, subpath, request.params, request.body, content_type)
             if request.method != "GET":
                 emu.save_state()
         if request.delay:
@@ -153,14 +162,16 @@ def _accounting(emu: EmulatorCore, request: Request, realm: str, subpath: str) -
 
 def _log_request(emu: EmulatorCore, request: Request, status: int, rule: FaultRule | None, elapsed: float) -> None:
     match = API_PATH.match(request.path)
-    emu.request_log.add({
-        "time": emu.clock.now().isoformat(),
-        "method": request.method,
-        "path": request.path,
-        "subpath": match["subpath"] if match else None,
-        "realm": match["realm"] if match else None,
-        "params": request.params,
-        "status": status,
-        "fault": rule.kind if rule else None,
-        "elapsed_ms": round(elapsed * 1000, 1),
-    })
+    emu.request_log.add(
+        {
+            "time": emu.clock.now().isoformat(),
+            "method": request.method,
+            "path": request.path,
+            "subpath": match["subpath"] if match else None,
+            "realm": match["realm"] if match else None,
+            "params": request.params,
+            "status": status,
+            "fault": rule.kind if rule else None,
+            "elapsed_ms": round(elapsed * 1000, 1),
+        }
+    )

@@ -21,8 +21,13 @@ def event_cause(event: QboWebhookEvent, **extra) -> Cause:
 def fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) -> dict | None:
     """The entity as QuickBooks has it now; None when it no longer exists (610). A CDC event already
     carries the full object (deleted ones as {"Id", "status": "Deleted"}), so it costs no read."""
-    if event.source == QboWebhookEvent.Source.CDC and not fresh and event.entity == entity \
-            and event.entity_id == entity_id and event.raw.get("Id"):
+    if (
+        event.source == QboWebhookEvent.Source.CDC
+        and not fresh
+        and event.entity == entity
+        and event.entity_id == entity_id
+        and event.raw.get("Id")
+    ):
         return None if event.raw.get("status") == "Deleted" else event.raw
     try:
         return calls.read(entity, entity_id, realm_id=event.realm_id)

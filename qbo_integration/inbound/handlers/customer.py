@@ -22,16 +22,21 @@ log = logging.getLogger(__name__)
 
 def _merged_away_id(event: QboWebhookEvent) -> str:
     raw = event.raw or {}
-    value = raw.get("deletedId") or raw.get("deletedid") or (raw.get("data") or {}).get("deletedid") \
+    value = (
+        raw.get("deletedId")
+        or raw.get("deletedid")
+        or (raw.get("data") or {}).get("deletedid")
         or (raw.get("data") or {}).get("deletedId")
+    )
     return str(value or "")
 
 
 def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     merged_from = _merged_away_id(event) if event.operation == "Merge" else ""
     linked = Account.objects.filter(qbo_customer_id=event.entity_id)
-    moved_ids = list(Account.objects.filter(qbo_customer_id=merged_from).values_list("pk", flat=True)) \
-        if merged_from else []
+    moved_ids = (
+        list(Account.objects.filter(qbo_customer_id=merged_from).values_list("pk", flat=True)) if merged_from else []
+    )
     if not linked.exists() and not moved_ids:
         raise Ignored(f"Customer {event.entity_id} is not linked to any Kadouri account; nothing was changed.")
     customer = fetch(event, "Customer", event.entity_id, fresh=fresh)
@@ -43,16 +48,23 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
         for account in Account.objects.select_for_update().filter(pk__in=moved_ids):
             account.qbo_customer_id, account.qbo_sync_token = event.entity_id, str(version.sync_token or "")
             account.save(update_fields=["qbo_customer_id", "qbo_sync_token", "updated_at"])
-            texts.append(Outcome(True, f"Account {account.code} now points at customer {event.entity_id} "
-                                       f"(customer {merged_from} was merged into it in QuickBooks)."))
+            texts.append(
+                Outcome(
+                    True,
+                    f"Account {account.code} now points at customer {event.entity_id} "
+                    f"(customer {merged_from} was merged into it in QuickBooks).",
+                )
+            )
         still_linked = Account.objects.select_for_update().filter(qbo_customer_id=event.entity_id)
         for account in still_linked.exclude(pk__in=moved_ids):
             if version.compare(account.qbo_sync_token, None) <= 0 and not merged_from:
-                texts.append(Outcome(False, f"Account {account.code}: customer SyncToken {version.sync_token} "
-                                            f"already known."))
+                texts.append(
+                    Outcome(False, f"Account {account.code}: customer SyncToken {version.sync_token} already known.")
+                )
                 continue
-            account.qbo_sync_token = str(version.sync_token if version.sync_token is not None
-                                         else account.qbo_sync_token)
+            account.qbo_sync_token = str(
+                version.sync_token if version.sync_token is not None else account.qbo_sync_token
+            )
             fields = ["qbo_sync_token", "updated_at"]
             # Invisible and control characters typed in QuickBooks never reach Kadouri's names.
             name = clean_inbound_line(customer.get("DisplayName"))[:200]

@@ -16,5 +16,9 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     estimate = fetch(event, "Estimate", event.entity_id, fresh=fresh)
     invoice = converting_invoice(estimate, realm_id=event.realm_id)
     cause = event_cause(event)
-    return Outcome.of([estimate_apply(order_id=o.pk, doc_id=event.entity_id, estimate=estimate, cause=cause,
-                                      invoice=invoice) for o in orders])
+    return Outcome.of(
+        [
+            estimate_apply(order_id=o.pk, doc_id=event.entity_id, estimate=estimate, cause=cause, invoice=invoice)
+            for o in orders
+        ]
+    )

@@ -13,6 +13,10 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
         raise Ignored(f"Invoice {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
     invoice = fetch(event, "Invoice", event.entity_id, fresh=fresh)
     cause = event_cause(event)
-    results = [invoice_apply(order_id=o.pk, doc_id=event.entity_id, invoice=invoice, cause=cause,
-                             void_hint=event.operation == "Void") for o in orders]
+    results = [
+        invoice_apply(
+            order_id=o.pk, doc_id=event.entity_id, invoice=invoice, cause=cause, void_hint=event.operation == "Void"
+        )
+        for o in orders
+    ]
     return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))

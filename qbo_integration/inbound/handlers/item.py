@@ -19,7 +19,8 @@ from .common import Ignored, fetch
 def _conflict(product: Product, field: str, kadouri_value, quickbooks_value) -> str:
     values = {"kadouri_value": str(kadouri_value)[:500], "quickbooks_value": str(quickbooks_value)[:500]}
     conflict, created = SyncConflict.objects.get_or_create(
-        object_type="product", object_id=product.pk, field=field, state=SyncConflict.State.OPEN, defaults=values)
+        object_type="product", object_id=product.pk, field=field, state=SyncConflict.State.OPEN, defaults=values
+    )
     if not created:
         SyncConflict.objects.filter(pk=conflict.pk).update(**values)
     return f"{field}: Kadouri “{kadouri_value}” vs QuickBooks “{quickbooks_value}”"
@@ -32,15 +33,17 @@ def _clear_item(product: Product, why: str) -> Outcome:
     product.qbo_item_id, product.qbo_sync_token, product.qbo_fingerprint = None, "", ""
     product.active = False
     product.save(update_fields=["qbo_item_id", "qbo_sync_token", "qbo_fingerprint", "active", "updated_at"])
-    return Outcome(True, f"Product “{product.name}”: QuickBooks item id {old} cleared and the product made "
-                         f"inactive ({why}).")
+    return Outcome(
+        True, f"Product “{product.name}”: QuickBooks item id {old} cleared and the product made inactive ({why})."
+    )
 
 
 def _apply_item(product: Product, item: dict, income: str) -> Outcome:
     version = Version.of(item)
     if version.compare(product.qbo_sync_token, None) <= 0:
-        return Outcome(False, f"Product “{product.name}”: item SyncToken {version.sync_token} already known; "
-                              f"nothing changed.")
+        return Outcome(
+            False, f"Product “{product.name}”: item SyncToken {version.sync_token} already known; nothing changed."
+        )
     name = clean_inbound_line(item.get("Name"))[:100] or product.name
     price = money(item.get("UnitPrice"))
     price = product.unit_price if price is None else price
@@ -48,12 +51,14 @@ def _apply_item(product: Product, item: dict, income: str) -> Outcome:
     differs = [(f, k, q) for f, k, q in pairs if k != q]
     if differs and product_edited_since_push(product, income_account_id=income):
         listed = "; ".join(_conflict(product, f, k, q) for f, k, q in differs)
-        return Outcome(True, f"Product “{product.name}” was edited in Kadouri since its last push: "
-                             f"conflict recorded ({listed}).")
+        return Outcome(
+            True, f"Product “{product.name}” was edited in Kadouri since its last push: conflict recorded ({listed})."
+        )
     if name != product.name and Product.objects.filter(name=name).exclude(pk=product.pk).exists():
         recorded = _conflict(product, "name", product.name, name)
-        return Outcome(True, f"Product “{product.name}”: conflict recorded ({recorded}; "
-                             f"another product already has that name).")
+        return Outcome(
+            True, f"Product “{product.name}”: conflict recorded ({recorded}; another product already has that name)."
+        )
     changes = [f"{f} {k} → {q}" for f, k, q in differs]
     product.name, product.unit_price = name, price
     product.qbo_sync_token = str(version.sync_token if version.sync_token is not None else product.qbo_sync_token)

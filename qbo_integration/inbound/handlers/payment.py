@@ -41,18 +41,27 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
         # Never seen with its links (e.g. created and deleted while the webhooks were lost): every order it could
         # have paid is re-checked — the invoices partly or fully paid in Kadouri. One query per 100 of them.
         known = {o.pk for o in orders}
-        orders += [o for o in Order.objects.linked().filter(
-            qbo_doc_type=Order.DocType.INVOICE,
-            payment_status__in=[Order.PaymentStatus.PARTIAL, Order.PaymentStatus.PAID],
-        ).exclude(status=Order.Status.CANCELLED).order_by("pk") if o.pk not in known]
+        orders += [
+            o
+            for o in Order.objects.linked()
+            .filter(
+                qbo_doc_type=Order.DocType.INVOICE,
+                payment_status__in=[Order.PaymentStatus.PARTIAL, Order.PaymentStatus.PAID],
+            )
+            .exclude(status=Order.Status.CANCELLED)
+            .order_by("pk")
+            if o.pk not in known
+        ]
     if not orders:
         raise Ignored(f"Payment {event.entity_id} concerns no invoice of a Kadouri order; nothing was changed.")
     invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=event.realm_id)
     cause = event_cause(event, payment_id=event.entity_id, payment_operation=operation)
-    results = [invoice_apply(order_id=o.pk, doc_id=o.qbo_doc_id, invoice=invoices[o.qbo_doc_id], cause=cause)
-               for o in orders]
+    results = [
+        invoice_apply(order_id=o.pk, doc_id=o.qbo_doc_id, invoice=invoices[o.qbo_doc_id], cause=cause) for o in orders
+    ]
     if any(r.changed for r in results):
         return Outcome.of(results)
     count = len(results)
-    return Outcome(False, f"Payment {event.entity_id} ({operation}): {count} linked order{pluralize(count)} "
-                          f"already up to date.")
+    return Outcome(
+        False, f"Payment {event.entity_id} ({operation}): {count} linked order{pluralize(count)} already up to date."
+    )

@@ -27,9 +27,13 @@ class Command(BaseCommand):
                 failed = True
                 self.stderr.write(f"{realm_id}: {run.mode} catch-up failed: {run.error}")
                 continue
-            counts = ", ".join(f"{n} {k}" for k, n in run.found.items() if k not in ("changes", "new_events", "processed"))
-            self.stdout.write(f"{realm_id}: {run.mode} catch-up since {run.changed_since:%Y-%m-%d %H:%M:%S} found {counts}; "
-                              f"{run.found.get('new_events', 0)} new, {run.found.get('processed', 0)} processed.")
+            counts = ", ".join(
+                f"{n} {k}" for k, n in run.found.items() if k not in ("changes", "new_events", "processed")
+            )
+            self.stdout.write(
+                f"{realm_id}: {run.mode} catch-up since {run.changed_since:%Y-%m-%d %H:%M:%S} found {counts}; "
+                f"{run.found.get('new_events', 0)} new, {run.found.get('processed', 0)} processed."
+            )
             for change in run.found.get("changes", []):
                 self.stdout.write(f"  - {change}")
         if failed:

@@ -8,8 +8,10 @@ from qbo_integration.demo import demo_documents_load
 
 
 class Command(BaseCommand):
-    help = ("Create the demo orders' QuickBooks documents: an estimate, an invoice, a voided invoice and "
-            "(against the emulator) a paid invoice. Connect QuickBooks first.")
+    help = (
+        "Create the demo orders' QuickBooks documents: an estimate, an invoice, a voided invoice and "
+        "(against the emulator) a paid invoice. Connect QuickBooks first."
+    )
 
     def handle(self, *args, **options):
         by = get_user_model().objects.filter(username="admin").first()

@@ -35,17 +35,25 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8001)
         parser.add_argument("--client-id", default=None, help="accepted client id (env QBO_CLIENT_ID)")
         parser.add_argument("--client-secret", default=None, help="accepted client secret (env QBO_CLIENT_SECRET)")
-        parser.add_argument("--redirect-uri", action="append", default=None,
-                            help="allowed redirect URI (repeatable; env QBO_REDIRECT_URI)")
+        parser.add_argument(
+            "--redirect-uri",
+            action="append",
+            default=None,
+            help="allowed redirect URI (repeatable; env QBO_REDIRECT_URI)",
+        )
         parser.add_argument("--webhook-url", default=None, help="where webhook notifications are delivered")
-        parser.add_argument("--verifier-token", default=None,
-                            help="webhook verifier token (env QBO_WEBHOOK_VERIFIER_TOKEN)")
+        parser.add_argument(
+            "--verifier-token", default=None, help="webhook verifier token (env QBO_WEBHOOK_VERIFIER_TOKEN)"
+        )
         parser.add_argument("--webhook-format", choices=["legacy", "cloudevents"], default="legacy")
         parser.add_argument("--state-file", default=None, help="persist state here and reload it at start")
         parser.add_argument("--verbose-requests", action="store_true", help="log every HTTP request to stderr")
-        parser.add_argument("--seed", type=int, default=None,
-                            help="seed for the random choices of fault injection "
-                                 "(fault rates, webhook drops/duplicates)")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="seed for the random choices of fault injection (fault rates, webhook drops/duplicates)",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
@@ -55,8 +63,9 @@ class Command(BaseCommand):
                 client_secret=options["client_secret"] or _default("QBO_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
                 redirect_uris=options["redirect_uri"] or [_default("QBO_REDIRECT_URI", DEFAULT_REDIRECT_URI)],
                 webhook_url=options["webhook_url"],
-                verifier_token=(options["verifier_token"]
-                                or _default("QBO_WEBHOOK_VERIFIER_TOKEN", DEFAULT_VERIFIER_TOKEN)),
+                verifier_token=(
+                    options["verifier_token"] or _default("QBO_WEBHOOK_VERIFIER_TOKEN", DEFAULT_VERIFIER_TOKEN)
+                ),
                 webhook_format=options["webhook_format"],
                 state_file=options["state_file"],
                 seed=options["seed"],

@@ -58,8 +58,12 @@ class BoundedCluster(Cluster):
 
     def _kill_the_rest(self) -> None:
         busy = descendants(self.sentinel.pid)
-        log.warning("worker still busy %.0f s after the stop (tasks running or queued); killing %d process(es): "
-                    "unfinished work is picked up again after the restart", self.grace, len(busy) + 1)
+        log.warning(
+            "worker still busy %.0f s after the stop (tasks running or queued); killing %d process(es): "
+            "unfinished work is picked up again after the restart",
+            self.grace,
+            len(busy) + 1,
+        )
         for pid in [self.sentinel.pid, *busy]:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -69,8 +73,10 @@ class BoundedCluster(Cluster):
 
 
 class Command(BaseCommand):
-    help = ("Run the background worker (django-q2's cluster). Ctrl-C or SIGTERM stops it within "
-            "QBO_WORKER_STOP_GRACE_SECONDS; whatever is still running then is killed and picked up again later.")
+    help = (
+        "Run the background worker (django-q2's cluster). Ctrl-C or SIGTERM stops it within "
+        "QBO_WORKER_STOP_GRACE_SECONDS; whatever is still running then is killed and picked up again later."
+    )
 
     def handle(self, *args, **options):
         BoundedCluster(grace=settings.QBO_WORKER_STOP_GRACE_SECONDS).start()

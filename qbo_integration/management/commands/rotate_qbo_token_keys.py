@@ -31,5 +31,6 @@ class Command(BaseCommand):
                     f"UPDATE {table} SET access_token = %s, refresh_token = %s WHERE id = %s", [*new, row_id]
                 )
                 rotated += 1
-        self.stdout.write(self.style.SUCCESS(
-            f"Re-encrypted the tokens of {rotated} QuickBooks connection{pluralize(rotated)}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted the tokens of {rotated} QuickBooks connection{pluralize(rotated)}.")
+        )

@@ -18,8 +18,7 @@ from .payment import Payment
 from .term import Term
 
 KINDS: dict[str, EntityKind] = {
-    kind.name: kind
-    for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo())
+    kind.name: kind for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo())
 }
 if tuple(KINDS) != MODELLED:
     raise RuntimeError(f"entities registered {tuple(KINDS)} differ from catalogue.MODELLED {MODELLED}")

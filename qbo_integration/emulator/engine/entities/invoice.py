@@ -38,8 +38,7 @@ class Invoice(SalesForm):
         # docs/quickbooks/api.md#delete: "Invoice: unlink linked transactions first".
         if applied_to_invoice(books, obj["Id"]):
             raise business(
-                f"You can't {verb} this invoice because payments are applied to it. "
-                "Delete or void the payments first."
+                f"You can't {verb} this invoice because payments are applied to it. Delete or void the payments first."
             )
 
     def after_write(self, books: Ledger, old: Obj | None, new: Obj | None) -> None:
