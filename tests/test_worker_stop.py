@@ -51,7 +51,7 @@ def _wait_for(log: Path, text: str, count: int, timeout: float) -> None:
     raise AssertionError(f"no {count}× {text!r} within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def test_ctrl_c_stops_a_busy_worker_within_seconds(tmp_path):
+def _env(tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'worker.sqlite3'}",
@@ -61,13 +61,12 @@ def test_ctrl_c_stops_a_busy_worker_within_seconds(tmp_path):
         PYTHONUNBUFFERED="1",
         QBO_WORKER_STOP_GRACE_SECONDS="3",
     )
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(
-        env, "shell", "-c", "from django_q.tasks import async_task\nfor _ in range(3): async_task('time.sleep', 30)"
-    )
-    log = tmp_path / "worker.log"
+    return env
+
+
+def _start_worker(env: dict, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
-        worker = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "manage.py", "qbo_worker"],
             cwd=REPO,
             env=env,
@@ -75,18 +74,55 @@ def test_ctrl_c_stops_a_busy_worker_within_seconds(tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _stop(worker: subprocess.Popen, signum: int) -> tuple[float, list[str]]:
+    """Sends `signum` to the worker's whole process group; how long until none is left, and who is left."""
+    started = time.monotonic()
+    os.killpg(worker.pid, signum)
+    while _group_alive(worker.pid) and time.monotonic() - started < 20:
+        time.sleep(0.1)
+    return time.monotonic() - started, _group_alive(worker.pid)
+
+
+def _reap(worker: subprocess.Popen) -> None:
+    if _group_alive(worker.pid):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def test_ctrl_c_stops_a_busy_worker_within_seconds(tmp_path):
+    env = _env(tmp_path)
+    _manage(env, "migrate", "--noinput", "-v0")
+    _manage(
+        env, "shell", "-c", "from django_q.tasks import async_task\nfor _ in range(3): async_task('time.sleep', 30)"
+    )
+    log = tmp_path / "worker.log"
+    worker = _start_worker(env, log)
     try:
         _wait_for(log, "processing", 2, timeout=60)  # both workers are inside a 30-second task
-        started = time.monotonic()
-        os.killpg(worker.pid, signal.SIGINT)  # Ctrl-C: the whole group
-        while _group_alive(worker.pid) and time.monotonic() - started < 20:
-            time.sleep(0.1)
-        took, left = time.monotonic() - started, _group_alive(worker.pid)
+        took, left = _stop(worker, signal.SIGINT)  # Ctrl-C: the whole group
     finally:
-        if _group_alive(worker.pid):
-            os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
+        _reap(worker)
     assert not left and took < STOP_WITHIN, (
         f"the worker took {took:.1f} s to stop (left: {left}):\n{log.read_text(errors='replace')[-3000:]}"
     )
     assert "killing" in log.read_text()  # it said what it did
+
+
+def test_sigterm_to_the_whole_group_stops_an_idle_worker(tmp_path):
+    """systemd's stop and `kill -- -PGID` send SIGTERM to every process of the worker at once; django-q2's own
+    processes die of it, and the worker once waited for ever on a lock one of them held."""
+    env = _env(tmp_path)
+    _manage(env, "migrate", "--noinput", "-v0")
+    log = tmp_path / "worker.log"
+    worker = _start_worker(env, log)
+    try:
+        _wait_for(log, "running", 1, timeout=60)
+        time.sleep(6)  # past the cluster's start-up: its processes now poll the shared stop event in their loops
+        took, left = _stop(worker, signal.SIGTERM)
+    finally:
+        _reap(worker)
+    assert not left and took < STOP_WITHIN, (
+        f"the worker took {took:.1f} s to stop (left: {left}):\n{log.read_text(errors='replace')[-3000:]}"
+    )

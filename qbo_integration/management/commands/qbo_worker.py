@@ -12,6 +12,8 @@ the graceful stop first, then whatever is still running is killed.
 import logging
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -50,18 +52,22 @@ class BoundedCluster(Cluster):
         if self.sentinel is None or not self.sentinel.is_alive() or self.stop_event is None:
             return
         log.info("worker stopping (at most %.0f s)", self.grace)
-        self.stop_event.set()
+        # Not set() here: a SIGTERM sent to the whole group (systemd's stop, `kill -- -PGID`) also kills django-q2's
+        # own processes, which take it with its default action; one killed while holding the event's shared lock
+        # leaves set() blocked for ever. From a thread, the deadline below still holds.
+        threading.Thread(target=self.stop_event.set, name="qbo-worker-stop", daemon=True).start()
+        started = time.monotonic()
         self.sentinel.join(self.grace)
         if self.sentinel.is_alive():
-            self._kill_the_rest()
+            self._kill_the_rest(time.monotonic() - started)
         self.start_event = self.stop_event = None
 
-    def _kill_the_rest(self) -> None:
+    def _kill_the_rest(self, waited: float) -> None:
         busy = descendants(self.sentinel.pid)
         log.warning(
-            "worker still busy %.0f s after the stop (tasks running or queued); killing %d process(es): "
+            "worker still busy %.1f s after the stop (tasks running or queued); killing %d process(es): "
             "unfinished work is picked up again after the restart",
-            self.grace,
+            waited,
             len(busy) + 1,
         )
         for pid in [self.sentinel.pid, *busy]:
