@@ -22,6 +22,8 @@ from cryptography.fernet import Fernet
 
 from loadtest.soak.common import BASE_DIR, COMPRESSED_TIMING, HarnessError, free_port, say
 
+THROTTLED_CATCH_UP_WAIT = 3.0  # seconds: past the soak's compressed 429 pause (QBO_THROTTLE_PAUSE_SECONDS)
+
 
 class SoakDatabase:
     """The soak's own PostgreSQL database, polled with psycopg (the app runs in the children)."""
@@ -158,11 +160,25 @@ class Cluster:
                 "info",
             ],
         )
-        self.spawn("worker", [sys.executable, "manage.py", "qcluster"])
+        self.spawn("worker", [sys.executable, "manage.py", "qbo_worker"])
         self.wait_up(f"{self.emu_url}/_emulator/api/clock", "emulator")
         self.wait_up(f"{self.app_url}/login/", "app")
 
     # ---- commands run to completion ------------------------------------------------------------------
+
+    def _catch_up(self) -> bool:
+        """One `manage.py qbo_catchup`; False when QuickBooks throttled it. The settle phase's own drains read
+        hundreds of documents a minute and can reach the emulator's per-minute limit; the product then keeps its
+        watermark and its next run retries (what the scheduled catch-up does), so the soak waits and runs it again.
+        Any other failure stops the soak."""
+        try:
+            self.manage("qbo_catchup", log="catchup")
+        except HarnessError as e:
+            if "(QuickBooks error 3001)" not in str(e):
+                raise
+            say("soak: the catch-up was throttled (429, QuickBooks error 3001); waiting, then running it again")
+            return False
+        return True
 
     def manage(self, *args: str, log: str, timeout: float = 600) -> str:
         return self._run_logged(["manage.py", *args], log=log, timeout=timeout)
@@ -218,7 +234,7 @@ class Cluster:
         child = Child(name, argv, log)
         child.proc = subprocess.Popen(
             argv, cwd=BASE_DIR, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-        )  # its own process group: qcluster forks workers
+        )  # its own process group: the worker forks django-q2's processes
         self.children[name if not count else f"{name}-{count + 1}"] = child
         self.children[name] = child
         return child
@@ -252,13 +268,13 @@ class Cluster:
                 child.proc.wait(timeout=8)
             except subprocess.TimeoutExpired:
                 pass
-        self.signal(child, signal.SIGKILL)  # stragglers of its group (qcluster's workers), if any
+        self.signal(child, signal.SIGKILL)  # stragglers of its group (django-q2's workers), if any
         if child.proc.poll() is None:
             child.proc.wait(timeout=10)
 
     def stop_all(self) -> None:
         live = [self.children[name] for name in ("worker", "gunicorn", "emulator") if name in self.children]
-        with ThreadPoolExecutor(len(live) or 1) as pool:  # in parallel: qcluster takes a few seconds to stop
+        with ThreadPoolExecutor(len(live) or 1) as pool:  # in parallel: the worker takes a few seconds to stop
             list(pool.map(self.stop, live))
 
     # ---- HTTP helpers -------------------------------------------------------------------------------
@@ -286,7 +302,7 @@ class Cluster:
 
     def settle(self) -> None:
         deadline = time.monotonic() + self.opts["settle_timeout"]
-        catchups, quiet_checks, ticks = 0, 0, 0
+        catchups, quiet_checks, ticks, throttled = 0, 0, 0, 0
         while time.monotonic() < deadline:
             self.emu("POST", "webhooks/flush", json={"force": True})
             tick = self.phase("tick")
@@ -298,12 +314,16 @@ class Cluster:
                 time.sleep(min(max(tick.get("next_due_in", 1.0), 0.5), 5))
                 continue
             # Nothing pending: catch up with QuickBooks (what webhooks lost), then look again.
-            self.manage("qbo_catchup", log="catchup")
+            if not self._catch_up():
+                throttled += 1
+                quiet_checks = 0
+                time.sleep(THROTTLED_CATCH_UP_WAIT)
+                continue
             catchups += 1
             quiet_checks += 1
             if quiet_checks >= 2:
                 break
-        self.settle_figures = {"ticks": ticks, "catchups": catchups, "quiet": quiet_checks >= 2}
+        self.settle_figures = {"ticks": ticks, "catchups": catchups, "throttled": throttled, "quiet": quiet_checks >= 2}
         say(
             f"soak: settled={'yes' if quiet_checks >= 2 else 'NO (timeout)'} after {ticks} drain ticks and "
             f"{catchups} catch-up runs"
