@@ -216,11 +216,6 @@ QBO_RETRY_BASE_SECONDS = env.float(
     "QBO_RETRY_BASE_SECONDS", default=30.0
 )  # sync jobs: base × 2^(attempt-1), at most 1 h
 # A job whose worker died is retried after this long; keep it above Q_CLUSTER's task timeout (a system check says so).
-# A job's first retries, seconds after the failed attempt: a click whose one attempt met a blip is finished by the
-# worker within seconds (its panel follows); later retries double from QBO_RETRY_BASE_SECONDS.
-QBO_QUICK_RETRY_SECONDS = env.list("QBO_QUICK_RETRY_SECONDS", cast=float, default=[1, 4])
-# How often `manage.py qbo_worker` looks for jobs whose retry is due (django-q2's own scheduler looks every 30 s).
-QBO_DUE_JOBS_POLL_SECONDS = env.float("QBO_DUE_JOBS_POLL_SECONDS", default=1.0)
 QBO_JOB_STUCK_AFTER_SECONDS = env.float("QBO_JOB_STUCK_AFTER_SECONDS", default=1200.0)
 QBO_THROTTLE_PAUSE_SECONDS = env.float(
     "QBO_THROTTLE_PAUSE_SECONDS", default=60.0

@@ -4,8 +4,8 @@
 
 Real processes, each a child with its own log: PostgreSQL (a database `kadouri_soak_<pid>` created on the
 server of `--database-url`, dropped at the end), the app served by gunicorn, the django-q2 worker
-(`manage.py qbo_worker`, the one `make run` starts) and the QuickBooks emulator (`manage.py qbo_emulator`), all
-pointed at each other by environment variables. The soak then:
+(`manage.py qcluster`) and the QuickBooks emulator (`manage.py qbo_emulator`), all pointed at each other by
+environment variables. The soak then:
 
 1. seeds buyers, products and draft orders marked ready, and connects QuickBooks through the real OAuth flow
    (log in, /api/quickbooks/connect, the emulator's consent form, the callback);

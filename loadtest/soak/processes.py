@@ -160,7 +160,7 @@ class Cluster:
                 "info",
             ],
         )
-        self.spawn("worker", [sys.executable, "manage.py", "qbo_worker"])
+        self.spawn("worker", [sys.executable, "manage.py", "qcluster"])
         self.wait_up(f"{self.emu_url}/_emulator/api/clock", "emulator")
         self.wait_up(f"{self.app_url}/login/", "app")
 
@@ -234,7 +234,7 @@ class Cluster:
         child = Child(name, argv, log)
         child.proc = subprocess.Popen(
             argv, cwd=BASE_DIR, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-        )  # its own process group: the worker forks django-q2's processes
+        )  # its own process group: qcluster forks workers
         self.children[name if not count else f"{name}-{count + 1}"] = child
         self.children[name] = child
         return child
@@ -268,13 +268,13 @@ class Cluster:
                 child.proc.wait(timeout=8)
             except subprocess.TimeoutExpired:
                 pass
-        self.signal(child, signal.SIGKILL)  # stragglers of its group (django-q2's workers), if any
+        self.signal(child, signal.SIGKILL)  # stragglers of its group (qcluster's workers), if any
         if child.proc.poll() is None:
             child.proc.wait(timeout=10)
 
     def stop_all(self) -> None:
         live = [self.children[name] for name in ("worker", "gunicorn", "emulator") if name in self.children]
-        with ThreadPoolExecutor(len(live) or 1) as pool:  # in parallel: the worker takes a few seconds to stop
+        with ThreadPoolExecutor(len(live) or 1) as pool:  # in parallel: qcluster takes a few seconds to stop
             list(pool.map(self.stop, live))
 
     # ---- HTTP helpers -------------------------------------------------------------------------------

@@ -192,7 +192,7 @@ class Workload:
         worker.stopped = True
         worker.proc.wait(timeout=10)
         time.sleep(2)
-        self.cluster.spawn("worker", [sys.executable, "manage.py", "qbo_worker"])
+        self.cluster.spawn("worker", [sys.executable, "manage.py", "qcluster"])
         snapshot["restarted_after_s"] = 2
         with self.run_state.lock:
             self.run_state.kill = snapshot

@@ -40,8 +40,7 @@ from .retry import doubling_delay, next_try
 log = logging.getLogger(__name__)
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c1f3e-4a57-4d0e-9a51-6b2d8f0c3a11")
-# Production values by default; settings (env) may compress them, as the soak does (`make soak`).
-QUICK_RETRIES = tuple(timedelta(seconds=s) for s in settings.QBO_QUICK_RETRY_SECONDS)
+# Production values by default; settings (env) may compress them, as the soak does (manage.py soak).
 RETRY_BASE = timedelta(seconds=settings.QBO_RETRY_BASE_SECONDS)
 RETRY_CAP = timedelta(hours=1)
 # A running job whose worker died is reclaimed (in doubt) after this long.
@@ -133,22 +132,6 @@ def job_fail(job: QboSyncJob, error: QboError | SyncRefused, note: str = "") -> 
     )
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """After attempt n: the quick retries first (a click's blip is over within seconds), then doubling."""
-    if attempts <= len(QUICK_RETRIES):
-        return QUICK_RETRIES[max(attempts, 1) - 1]
-    return doubling_delay(attempts - len(QUICK_RETRIES), base=RETRY_BASE, cap=RETRY_CAP)
-
-
-def due_jobs_waiting() -> bool:
-    """Whether a pending job's retry is due: the worker then runs the drain without waiting for its schedule."""
-    return QboSyncJob.objects.filter(state=State.PENDING, not_before__lte=timezone.now()).exists()
-
-
-def enqueue_drain() -> None:
-    async_task(DRAIN_TASK)
-
-
 def queue_retry(job: QboSyncJob, error: QboError) -> None:
     """The job waits for the worker's next attempt (retry.next_try decides when, or that it gives up)."""
     paused = isinstance(error, QboPausedError)
@@ -156,7 +139,7 @@ def queue_retry(job: QboSyncJob, error: QboError) -> None:
         attempts=job.attempts,
         max_attempts=job.max_attempts,
         error=error,
-        delay=retry_delay(job.attempts),
+        delay=doubling_delay(job.attempts, base=RETRY_BASE, cap=RETRY_CAP),
     )
     job.attempts = step.attempts
     if step.give_up:

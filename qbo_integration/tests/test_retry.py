@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 
 from qbo_integration.client.errors import QboPausedError, QboThrottledError, QboTransientError
-from qbo_integration.outbox.jobs import retry_delay
 from qbo_integration.outbox.retry import doubling_delay, next_try, stepped_delay
 
 DELAY = timedelta(seconds=30)
@@ -50,9 +49,3 @@ def test_doubling_delay_doubles_up_to_its_cap(attempts, seconds):
 @pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 120), (3, 600), (9, 600)])
 def test_stepped_delay_takes_the_nth_step_and_repeats_the_last(attempts, seconds):
     assert stepped_delay(attempts, steps=(30, 120, 600)) == timedelta(seconds=seconds)
-
-
-@pytest.mark.parametrize(("attempts", "seconds"), [(1, 1), (2, 4), (3, 30), (4, 60), (5, 120), (12, 3600)])
-def test_a_job_retries_quickly_twice_then_doubles_from_the_base(settings, attempts, seconds):
-    assert settings.QBO_QUICK_RETRY_SECONDS == [1, 4] and settings.QBO_RETRY_BASE_SECONDS == 30
-    assert retry_delay(attempts) == timedelta(seconds=seconds)

@@ -7,10 +7,6 @@ minutes. Nothing Kadouri's tasks do depends on finishing: job rows are leased
 and reclaimed when their worker dies (in doubt, looked up before any re-create), inbox leases expire, a dead
 bulk push is resumed, and an unacknowledged django-q2 task is delivered again. So the stop gets a deadline:
 the graceful stop first, then whatever is still running is killed.
-
-Beside the cluster, a small thread looks for jobs whose retry is due every QBO_DUE_JOBS_POLL_SECONDS and hands
-them to a worker at once: django-q2's scheduler looks only every 30 seconds, which made a click whose one attempt
-met a passing failure wait up to half a minute for a retry due in one second.
 """
 
 import logging
@@ -22,10 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
 from django_q.cluster import Cluster
-
-from qbo_integration.outbox.jobs import due_jobs_waiting, enqueue_drain
 
 log = logging.getLogger(__name__)
 
@@ -47,44 +40,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-class DueJobsPoller(threading.Thread):
-    """Enqueues the drain when a job's retry is due. At most one drain per DRAIN_SPACING seconds, so busy
-    workers are not buried under drains (a drain with nothing due costs one query)."""
-
-    DRAIN_SPACING = 5.0
-
-    def __init__(self, every: float):
-        super().__init__(name="qbo-due-jobs", daemon=True)
-        self.every, self.stopped, self.last_drain = every, threading.Event(), -self.DRAIN_SPACING
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.every):
-            try:
-                self.look()
-            except Exception:  # the database restarting must not end the poller; the next look tries again
-                log.exception("looking for due QuickBooks jobs failed")
-            finally:
-                close_old_connections()
-
-    def look(self) -> bool:
-        """One look: enqueues the drain when a retry is due (and none was enqueued just before)."""
-        if time.monotonic() - self.last_drain < self.DRAIN_SPACING or not due_jobs_waiting():
-            return False
-        enqueue_drain()
-        self.last_drain = time.monotonic()
-        return True
-
-
 class BoundedCluster(Cluster):
-    def __init__(self, grace: float, poller: DueJobsPoller):
+    def __init__(self, grace: float):
         super().__init__()
-        self.grace, self.poller, self.stopping = grace, poller, False
+        self.grace, self.stopping = grace, False
 
     def sig_handler(self, signum, frame):
         if self.stopping:  # Ctrl-C reaches the whole group and run.sh sends TERM too: one stop is enough
             return
         self.stopping = True
-        self.poller.stopped.set()
         if self.sentinel is None or not self.sentinel.is_alive() or self.stop_event is None:
             return
         log.info("worker stopping (at most %.0f s)", self.grace)
@@ -121,6 +85,4 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        poller = DueJobsPoller(every=settings.QBO_DUE_JOBS_POLL_SECONDS)
-        BoundedCluster(grace=settings.QBO_WORKER_STOP_GRACE_SECONDS, poller=poller).start()
-        poller.start()
+        BoundedCluster(grace=settings.QBO_WORKER_STOP_GRACE_SECONDS).start()
