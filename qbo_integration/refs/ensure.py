@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
 from accounts.models import Account
 from orders.models import Order
 from products.models import Product
 
 from .. import mapping
 from ..client.errors import QboDuplicateError, QboError, QboStaleError, QboTransientError, batch_fault
-from ..documents.reading import parse_time
 from ..models import QboWebhookEvent
 from ..outbox.jobs import request_id
 from . import pacing
@@ -110,27 +107,21 @@ def _remember(result: RefResult, ref: _Ref, qbo_id: str) -> None:
     (result.customers if ref.kind == "account" else result.items)[ref.obj.pk] = qbo_id
 
 
-def _replay_while_unlinked(ref: _Ref, row: dict) -> None:
-    """Changes QuickBooks announced while nothing in Kadouri was linked to this record were ignored; now that it is
-    linked, the ones newer than the version linked run again. A create whose answer was lost is linked later by
-    replaying its requestid, which answers the record as it was created: a rename made in QuickBooks in between
-    was otherwise lost (found by the soak). The create's own notification is not newer, so it is not replayed."""
-    qbo_id = str(row["Id"])
-    if str(getattr(ref.obj, ENTITY[ref.kind][2]) or "") == qbo_id:
+def _replay_while_unlinked(ref: _Ref, qbo_id: str) -> None:
+    """What QuickBooks told about this record while nothing in Kadouri was linked to it was ignored; now that it is
+    linked, it runs again. A create whose answer was lost is linked later by replaying its requestid, which answers
+    the record as it was created: a rename made in QuickBooks in between was otherwise lost (found by the soak)."""
+    if str(getattr(ref.obj, ENTITY[ref.kind][2]) or "") == str(qbo_id):
         return  # linked already: nothing was ignored for want of a link
-    events = QboWebhookEvent.objects.filter(
-        entity=ENTITY[ref.kind][0], entity_id=qbo_id, status=QboWebhookEvent.Status.IGNORED
-    )
-    linked_version = parse_time((row.get("MetaData") or {}).get("LastUpdatedTime"))
-    if linked_version is not None:
-        events = events.filter(Q(occurred_at__gt=linked_version) | Q(occurred_at__isnull=True))
-    events.replay(why="now that Kadouri links this record.")
+    QboWebhookEvent.objects.filter(
+        entity=ENTITY[ref.kind][0], entity_id=str(qbo_id), status=QboWebhookEvent.Status.IGNORED
+    ).replay(why="now that Kadouri links this record.")
 
 
 def _save_ref(ref: _Ref, row: dict, result: RefResult) -> None:
     model = type(ref.obj)
     id_field = ENTITY[ref.kind][2]
-    _replay_while_unlinked(ref, row)
+    _replay_while_unlinked(ref, row["Id"])
     model.objects.filter(pk=ref.obj.pk).update(
         **{
             id_field: row["Id"],
