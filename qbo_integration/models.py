@@ -1,9 +1,8 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from kadouri.append_only import AppendOnlyModel
 from kadouri.display import when
@@ -192,29 +191,6 @@ class BulkPush(models.Model):
         return self.state in (self.State.QUEUED, self.State.RUNNING)
 
 
-REPLAY_MARK = "Replay requested"
-INBOX_TASK = "qbo_integration.tasks.qbo_inbox_process"
-
-
-class QboWebhookEventQuerySet(models.QuerySet):
-    def replay(self, *, why: str) -> int:
-        """Runs these events again, with a fresh read from QuickBooks, in their company's order (handlers never
-        move backwards, so an event already applied changes nothing). `why` follows REPLAY_MARK in the result."""
-        events = self.exclude(status=QboWebhookEvent.Status.PROCESSING)
-        realms = sorted(set(events.values_list("realm_id", flat=True)))
-        count = events.update(
-            status=QboWebhookEvent.Status.PENDING,
-            attempts=0,
-            not_before=timezone.now(),
-            last_error="",
-            result=f"{REPLAY_MARK} {why}"[:500],
-            processed_at=None,
-        )
-        for realm_id in realms:
-            transaction.on_commit(lambda realm_id=realm_id: async_task(INBOX_TASK, realm_id, group="qbo-inbox"))
-        return count
-
-
 class QboWebhookEvent(models.Model):
     """The inbox: every QuickBooks change notification, stored before it is processed, replayable."""
 
@@ -253,8 +229,6 @@ class QboWebhookEvent(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = QboWebhookEventQuerySet.as_manager()
 
     class Meta:
         db_table = "quickbooks_webhook_events"

@@ -20,12 +20,13 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from ..client.errors import QboError
-from ..models import INBOX_TASK, REPLAY_MARK, QboConnection, QboInboxLease, QboWebhookEvent
+from ..models import QboConnection, QboInboxLease, QboWebhookEvent
 from ..outbox.retry import next_try, stepped_delay
 from .handlers import HANDLERS, Ignored
 
@@ -36,6 +37,7 @@ MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
 LEASE = timedelta(seconds=settings.QBO_INBOX_LEASE_SECONDS)
 BATCH = 100
+REPLAY_MARK = "Replay requested"
 UNEXPECTED_ERROR = (
     "unexpected error while processing the event; it retries automatically (the worker log has the details)."
 )
@@ -44,7 +46,7 @@ Status = QboWebhookEvent.Status
 
 def inbox_enqueue(*, realm_id: str) -> None:
     """Hands the company's inbox to the worker (django-q2); in tests Q_SYNC runs it inline."""
-    async_task(INBOX_TASK, realm_id, group="qbo-inbox")
+    async_task("qbo_integration.tasks.qbo_inbox_process", realm_id, group="qbo-inbox")
 
 
 # --- one event --------------------------------------------------------------------------------------
@@ -235,6 +237,16 @@ def _due_realms() -> list[str]:
 def inbox_replay(*, event_ids: list[int], by=None) -> int:
     """Operators replay events (failed, ignored or done): they run again with a fresh read from QuickBooks."""
     who = getattr(by, "username", "") or "an operator"
-    return QboWebhookEvent.objects.filter(pk__in=event_ids).replay(
-        why=f"by {who} at {timezone.now():%Y-%m-%d %H:%M:%S}."
+    events = QboWebhookEvent.objects.filter(pk__in=event_ids).exclude(status=Status.PROCESSING)
+    realms = sorted(set(events.values_list("realm_id", flat=True)))
+    count = events.update(
+        status=Status.PENDING,
+        attempts=0,
+        not_before=timezone.now(),
+        last_error="",
+        result=f"{REPLAY_MARK} by {who} at {timezone.now():%Y-%m-%d %H:%M:%S}.",
+        processed_at=None,
     )
+    for realm_id in realms:
+        transaction.on_commit(lambda realm_id=realm_id: inbox_enqueue(realm_id=realm_id))
+    return count

@@ -12,7 +12,6 @@ from products.models import Product
 
 from .. import mapping
 from ..client.errors import QboDuplicateError, QboError, QboStaleError, QboTransientError, batch_fault
-from ..models import QboWebhookEvent
 from ..outbox.jobs import request_id
 from . import pacing
 from .accounts import income_account_id
@@ -107,21 +106,9 @@ def _remember(result: RefResult, ref: _Ref, qbo_id: str) -> None:
     (result.customers if ref.kind == "account" else result.items)[ref.obj.pk] = qbo_id
 
 
-def _replay_while_unlinked(ref: _Ref, qbo_id: str) -> None:
-    """What QuickBooks told about this record while nothing in Kadouri was linked to it was ignored; now that it is
-    linked, it runs again. A create whose answer was lost is linked later by replaying its requestid, which answers
-    the record as it was created: a rename made in QuickBooks in between was otherwise lost (found by the soak)."""
-    if str(getattr(ref.obj, ENTITY[ref.kind][2]) or "") == str(qbo_id):
-        return  # linked already: nothing was ignored for want of a link
-    QboWebhookEvent.objects.filter(
-        entity=ENTITY[ref.kind][0], entity_id=str(qbo_id), status=QboWebhookEvent.Status.IGNORED
-    ).replay(why="now that Kadouri links this record.")
-
-
 def _save_ref(ref: _Ref, row: dict, result: RefResult) -> None:
     model = type(ref.obj)
     id_field = ENTITY[ref.kind][2]
-    _replay_while_unlinked(ref, row["Id"])
     model.objects.filter(pk=ref.obj.pk).update(
         **{
             id_field: row["Id"],

@@ -10,10 +10,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from orders.models import OrderActivity
-from qbo_integration import tasks
 from qbo_integration.inbound import catchup
-from qbo_integration.models import QboCatchUp, QboSyncJob, QboWebhookEvent
-from qbo_integration.outbound.requests import order_push_request
+from qbo_integration.models import QboCatchUp, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
@@ -162,33 +160,3 @@ def test_only_admins_start_a_catch_up(staff_client, posted):
     response = staff_client.post("/settings/quickbooks/catchup/", follow=True)
     assert "Only admins" in response.content.decode()
     assert not QboCatchUp.objects.exists()
-
-
-def test_a_rename_made_while_a_customer_create_answer_was_lost_reaches_the_account(
-    webhooks, order_factory, staff_user, django_capture_on_commit_callbacks
-):
-    """The soak's race: the batch that creates the buyer's customer commits but its answer is lost, so the account
-    stays unlinked; the bookkeeper renames the customer and its webhook is ignored (nothing linked to it). The
-    retry links the account by replaying the create's requestid, which answers the customer as it was created:
-    the ignored rename must then run again rather than be lost."""
-    emu = webhooks.emu
-    order = order_factory()
-    emu.add_fault("drop", method="POST", path="/batch$", body="create", count=1)
-    job = order_push_request(order=order, doc_type="invoice", by=staff_user)
-    assert job.state == "pending"  # the click's one attempt lost the answer; the worker retries
-    order.buyer.refresh_from_db()
-    assert order.buyer.qbo_customer_id is None and order.buyer.qbo_create_request  # created, answer lost
-    (customer,) = [c for c in entities(emu, "Customer") if c["DisplayName"] == order.buyer.name]
-    emu.rename_customer(REALM_ID, customer["Id"], "Harbor Fresh Market Inc")
-    webhooks.flush()
-    seen = QboWebhookEvent.objects.filter(entity="Customer", entity_id=customer["Id"])
-    assert set(seen.values_list("status", flat=True)) == {"ignored"}  # its create and its rename: nothing linked
-
-    QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now())
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.qbo_run_job(job.pk)  # the worker's retry links the account and creates the invoice
-
-    order.buyer.refresh_from_db()
-    assert order.buyer.qbo_customer_id == customer["Id"]
-    assert order.buyer.name == "Harbor Fresh Market Inc"
-    assert len(entities(emu, "Customer")) == 1
