@@ -14,14 +14,13 @@ from kadouri.live import live_response
 from ..context_processors import can_manage_quickbooks
 from ..models import QboConnection
 from ..selectors.inbound import INBOUND_CARD, settings_card_context
+from .access import managers_only
 
 
 @login_required
 @require_POST
+@managers_only("start a catch-up", back="qbo:settings")
 def catchup_start(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can start a catch-up.")
-        return redirect("qbo:settings")
     realms = list(QboConnection.objects.filter(state=QboConnection.State.CONNECTED).values_list("realm_id", flat=True))
     if not realms:
         messages.error(request, "QuickBooks is not connected; there is nothing to catch up.")

@@ -17,6 +17,7 @@ from ..connection import connect as connection
 from ..connection.vault import current_connection, latest_connection
 from ..context_processors import MANAGE_PERMISSION, can_manage_quickbooks
 from ..models import IntegrationLog
+from .access import managers_only
 
 LOG_ENTRIES_SHOWN = 25
 
@@ -84,10 +85,8 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@managers_only("clear QuickBooks ids", back="qbo:settings")
 def clear_ids(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can clear QuickBooks ids.")
-        return redirect("qbo:settings")
     if current_connection() is not None:
         messages.error(request, "Disconnect QuickBooks before clearing its ids.")
         return redirect("qbo:settings")
@@ -107,10 +106,8 @@ def clear_ids(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@managers_only("load the demo documents", back="qbo:settings")
 def demo_documents(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can load the demo documents.")
-        return redirect("qbo:settings")
     try:
         lines = demo.demo_documents_load(by=request.user)
     except QboError as e:

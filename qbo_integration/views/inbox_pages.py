@@ -16,6 +16,7 @@ from ..context_processors import can_manage_quickbooks
 from ..inbound import inbox as inbox_service
 from ..models import QboWebhookEvent
 from ..selectors.inbound import INBOX_FILTERS, failed_event_ids, inbox_events, inbox_filter_choices
+from .access import managers_only
 
 EVENTS_PER_PAGE = 50
 REPLAY_MAX = 500
@@ -58,10 +59,8 @@ def inbox_event(request: HttpRequest, event_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@managers_only("do this", back="qbo:inbox")
 def inbox_replay(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can do this.")
-        return redirect("qbo:inbox")
     ids = [int(i) for i in request.POST.getlist("event") if i.isascii() and i.isdigit()][:REPLAY_MAX]
     if request.POST.get("all_failed"):
         ids = failed_event_ids(limit=REPLAY_MAX)

@@ -14,6 +14,7 @@ from orders.models import Order
 
 from ..context_processors import can_manage_quickbooks
 from ..selectors.inbound import open_conflicts, reconcile_latest
+from .access import managers_only
 
 RECONCILE_REPORT = "qbo_integration/_reconcile_report.html"
 FIXES = ("take_quickbooks", "push_kadouri")
@@ -46,10 +47,8 @@ def reconcile_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@managers_only("run the reconciliation report", back="qbo:reconcile")
 def reconcile_start(request: HttpRequest) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can run the reconciliation report.")
-        return redirect("qbo:reconcile")
     async_task("qbo_integration.tasks.qbo_reconcile_run", request.user.pk, group="qbo-reconcile")
     messages.success(
         request,
@@ -61,10 +60,8 @@ def reconcile_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@managers_only("apply reconciliation fixes", back="qbo:reconcile")
 def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
-    if not can_manage_quickbooks(request.user):
-        messages.error(request, "Only admins can apply reconciliation fixes.")
-        return redirect("qbo:reconcile")
     action = request.POST.get("action")
     if action not in FIXES:
         messages.error(request, "Unknown fix.")

@@ -19,7 +19,7 @@ from kadouri.http import api_login_required, client_ip, json_error, json_object_
 from orders.models import Order
 from products.models import Product
 
-from ..client.errors import QboAuthError, QboError
+from ..client.errors import QboError
 from ..models import QboSyncJob
 from ..outbound.requests import (
     order_convert_request,
@@ -91,7 +91,13 @@ def job_status(job: QboSyncJob) -> int:
         return 202
     if job.error_kind == "refused":
         return 409
-    return 503 if job.error_kind in UNAVAILABLE_KINDS else 502
+    return _failure_status(job.error_kind)
+
+
+def _failure_status(kind: str) -> int:
+    """503 when QuickBooks cannot be reached or Kadouri cannot reach it (retry later, or reconnect); 502 when it
+    answered with a refusal."""
+    return 503 if kind in UNAVAILABLE_KINDS else 502
 
 
 def _job_body(job: QboSyncJob) -> tuple[dict, int]:
@@ -117,10 +123,7 @@ def _order_job_response(job: QboSyncJob, order: Order) -> JsonResponse:
 def _refused(e: Exception) -> JsonResponse:
     if isinstance(e, SyncRefused):
         return json_error(e.status, e.message)
-    assert isinstance(e, QboError)
-    return json_error(
-        503 if isinstance(e, QboAuthError) or e.kind in UNAVAILABLE_KINDS else 502, e.message, code=e.code or None
-    )
+    return json_error(_failure_status(e.kind), e.message, code=e.code or None)
 
 
 def _body(request: HttpRequest) -> dict:

@@ -59,31 +59,26 @@ def _done_text(job: QboSyncJob, order: Order) -> str:
     return texts.get(job.action, "Done.")
 
 
-def _outcome_text(job: QboSyncJob, order: Order) -> tuple[str, str]:
+def _job_outcome(job: QboSyncJob, done: str) -> tuple[str, str]:
+    """The notice a click leaves: `done`, the queued retry, the worker already at it, or the failure."""
     if job.state == State.DONE:
-        return "success", _done_text(job, order)
+        return "success", done
     if job.state == State.PENDING:
         return "warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}"
     if job.state == State.RUNNING:
-        return "warning", "QuickBooks is already working on this order; this panel updates when it is done."
-    return "error", job.last_error
+        return "warning", "QuickBooks is already working on this; this panel updates when it is done."
+    return "error", job.last_error or "QuickBooks is busy; try again."
 
 
-def _run_order_action(request: HttpRequest, order: Order, action: str) -> tuple[str, str]:
+def _run_order_action(request: HttpRequest, order: Order, action: str) -> QboSyncJob:
     who = {"order": order, "by": request.user, "ip": client_ip(request)}
-    try:
-        if action in ("invoice", "estimate"):
-            job = order_push_request(doc_type=action, **who)
-        elif action == "update":
-            job = order_update_request(**who)
-        elif action == "void":
-            job = order_void_request(**who)
-        else:
-            job = order_convert_request(**who)
-    except (SyncRefused, QboError) as e:
-        return "error", e.message
-    order.refresh_from_db()
-    return _outcome_text(job, order)
+    if action in ("invoice", "estimate"):
+        return order_push_request(doc_type=action, **who)
+    if action == "update":
+        return order_update_request(**who)
+    if action == "void":
+        return order_void_request(**who)
+    return order_convert_request(**who)
 
 
 @login_required
@@ -92,9 +87,14 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
     if action not in ORDER_ACTIONS:
         raise Http404("No such QuickBooks action.")
     order = get_object_or_404(Order.objects.select_related("seller", "buyer"), pk=order_id)
-    level, text = _run_order_action(request, order, action)
+    try:
+        job = _run_order_action(request, order, action)
+    except (SyncRefused, QboError) as e:
+        job, level, text = None, "error", e.message
+    order = Order.objects.select_related("seller", "buyer").get(pk=order.pk)  # as the action left it
+    if job is not None:
+        level, text = _job_outcome(job, _done_text(job, order))
     if request.htmx:
-        order = Order.objects.select_related("seller", "buyer").get(pk=order.pk)
         # The stamp of the panel without the outcome: the next polls keep the outcome until something changes
         # (the worker finishing a queued job, a webhook).
         stamp = live_stamp(request, PANEL, {"order": order, "live": True})
@@ -114,15 +114,6 @@ def order_panel(request: HttpRequest, order_id: int) -> HttpResponse:
     return live_response(request, PANEL, {"order": order, "live": True})
 
 
-def _ref_outcome(job: QboSyncJob, obj: Account | Product) -> tuple[str, str]:
-    obj.refresh_from_db()
-    if job.state == State.DONE:
-        return "success", f"Synced to QuickBooks {obj.qbo_entity} {obj.qbo_id}."
-    if job.state == State.PENDING:
-        return "warning", f"Queued — retrying at {when(job.not_before)}. {job.last_error}"
-    return "error", job.last_error or "QuickBooks is busy; try again."
-
-
 @login_required
 @require_POST
 def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
@@ -135,7 +126,8 @@ def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     except (SyncRefused, QboError) as e:
         level, text = "error", e.message
     else:
-        level, text = _ref_outcome(job, obj)
+        obj.refresh_from_db()
+        level, text = _job_outcome(job, f"Synced to QuickBooks {obj.qbo_entity} {obj.qbo_id}.")
     if request.htmx:
         return render(
             request,
