@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import Clock
-from .engine import AccountingApi
+from .engine import SEEDED, AccountingApi, CompanyProfile, parse_profile
 from .faults import FaultInjector
 from .limits import RateLimiter
 from .oauth import OAuthConfig, OAuthServer
@@ -23,10 +23,7 @@ from .persistence import read_state_file, restore, snapshot, write_state_file
 from .requestlog import RequestLog
 from .webhooks import Deliver, WebhookConfig, WebhookDispatcher
 
-DEFAULT_COMPANIES: tuple[tuple[str, str], ...] = (
-    ("9130350000000001", "Kadouri Demo Produce LLC"),
-    ("9130350000000002", "Sandbox Company US 2"),
-)
+DEFAULT_COMPANIES: tuple[tuple[str, str], ...] = tuple((realm, name) for realm, name, _ in SEEDED)
 DEFAULT_BASE_URL = "http://qbo.emulator.test"
 DEFAULT_CLIENT_ID = "emulator-client-id"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
@@ -41,6 +38,7 @@ BOOKKEEPER_ACTIONS = (
     "rename_customer",
     "merge_customers",
     "set_item_active",
+    "update_preferences",
 )
 
 
@@ -134,11 +132,13 @@ class EmulatorCore:
     def companies(self) -> list[dict]:
         return [{"realm_id": realm_id, "name": name} for realm_id, name in self._company_list()]
 
-    def add_company(self, realm_id: str, name: str) -> dict:
+    def add_company(self, realm_id: str, name: str, preferences: dict | None = None) -> dict:
+        """A new company; ``preferences`` describes what kind (engine/profiles.py; ValueError if bad)."""
+        profile = parse_profile(preferences) if preferences is not None else None
         with self.lock:
-            self.api.add_company(realm_id, name)
+            company = self.api.add_company(realm_id, name, profile)
             self.save_state()
-        return {"realm_id": realm_id, "name": name}
+        return {"realm_id": realm_id, "name": company.name, "preferences": (profile or CompanyProfile()).describe()}
 
     def dump(self, realm_id: str) -> dict:
         with self.lock:
@@ -285,3 +285,6 @@ class EmulatorCore:
 
     def set_item_active(self, realm_id: str, item_id: str, active: bool) -> Any:
         return self.action("set_item_active", realm_id, item_id, active)
+
+    def update_preferences(self, realm_id: str, changes: dict) -> Any:
+        return self.action("update_preferences", realm_id, changes)

@@ -14,5 +14,6 @@ README.md ("Decisions where our notes are unsure"); its module map shows where e
 from .api import AccountingApi
 from .company import Company
 from .errors import QboFault
+from .profiles import SEEDED, CompanyProfile, parse_profile
 
-__all__ = ["AccountingApi", "Company", "QboFault"]
+__all__ = ["SEEDED", "AccountingApi", "Company", "CompanyProfile", "QboFault", "parse_profile"]

@@ -6,6 +6,7 @@ and raises ``QboFault`` where the API would answer one.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
@@ -13,7 +14,7 @@ from typing import TypeVar
 from .books import Books
 from .entities.customer import merge_customers
 from .errors import business
-from .values import Obj, ref_value, to_decimal
+from .values import Obj, hidden_of, ref_value, to_decimal
 
 T = TypeVar("T")
 
@@ -65,6 +66,22 @@ class BookkeeperActions:
         def act(books: Books) -> Obj:
             body = {**_current(books, "Item", item_id), "sparse": True}
             return books.update("Item", {**body, "Active": bool(active)})
+
+        return self._act(realm_id, act)
+
+    def update_preferences(self, realm_id: str, changes: Obj) -> Obj:
+        """Change the company's settings as its owner does in QuickBooks' screens — the closing date, numbering,
+        class tracking, multi-currency and sales tax included (read-only to the API): ``changes`` maps a block to
+        the keys to set, e.g. ``{"AccountingInfoPrefs": {"BookCloseDate": "2026-11-30"}}``."""
+
+        def act(books: Books) -> Obj:
+            old = books.find("Preferences", "1")
+            new = {k: copy.deepcopy(v) for k, v in old.items() if k in books.kind("Preferences").writable}
+            for block, values in changes.items():
+                if block not in new or not isinstance(values, dict):
+                    raise business(f"Unknown preferences block {block}.")
+                new[block].update(values)
+            return books.render("Preferences", books.replace("Preferences", old, {**hidden_of(old), **new}))
 
         return self._act(realm_id, act)
 

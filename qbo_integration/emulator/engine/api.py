@@ -21,6 +21,7 @@ from .books import Books
 from .catalogue import MODELLED
 from .company import Company, Event
 from .errors import QboFault, system_failure, too_long, unknown_company
+from .profiles import SEEDED_PROFILES, CompanyProfile
 from .routes import route
 from .seed import seed_company
 from .times import envelope_time, public_time
@@ -43,13 +44,15 @@ class AccountingApi(BookkeeperActions):
 
     # --- companies and state --------------------------------------------------------------------
 
-    def add_company(self, realm_id: str, name: str) -> Company:
-        """A new, seeded company: CompanyInfo, a small chart of accounts, Terms."""
+    def add_company(self, realm_id: str, name: str, profile: CompanyProfile | None = None) -> Company:
+        """A new, seeded company: CompanyInfo and Preferences from its profile (a seeded realm's own when none is
+        given), a small chart of accounts, Terms, and what the profile adds."""
         with self._lock:
             if realm_id in self.companies:
                 raise ValueError(f"company {realm_id} already exists")
             company = Company(realm_id, name, self.clock)
-            seed_company(Books(company, self.clock.now(), []), name)
+            profile = profile or SEEDED_PROFILES.get(realm_id) or CompanyProfile()
+            seed_company(Books(company, self.clock.now(), []), name, profile)
             self.companies[realm_id] = company
         return company
 

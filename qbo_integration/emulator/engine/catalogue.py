@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from .values import names
 
-MODELLED = ("Customer", "Item", "Invoice", "Estimate", "Payment", "Account", "Term", "CompanyInfo")
+MODELLED = ("Customer", "Item", "Invoice", "Estimate", "Payment", "Account", "Term", "CompanyInfo", "Preferences")
 DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.
 UNMODELLED = names(
     "Vendor Employee Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
     "Purchase PurchaseOrder JournalEntry TimeActivity Class Department PaymentMethod "
-    "TaxCode TaxRate TaxAgency Transfer VendorCredit Preferences Budget Currency "
+    "TaxCode TaxRate TaxAgency Transfer VendorCredit Budget Currency "
     "JournalCode Attachable"
 )
 

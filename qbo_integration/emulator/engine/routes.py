@@ -36,6 +36,8 @@ def route(
         return run_cdc(books, params)
     entity = entity_named(head)
     if entity is not None and entity in MODELLED:
+        if len(segments) == 1 and entity == "Preferences" and method == "GET":
+            return {entity: books.read(entity, "1")}  # docs/quickbooks/next.md#company-preferences: no id
         if len(segments) == 1:
             allow(method, "POST")
             return {entity: write(books, entity, params, parse_json_body(body))}

@@ -1,8 +1,11 @@
-"""What a new company starts with: CompanyInfo, a small chart of accounts and the usual Terms."""
+"""What a new company starts with: CompanyInfo and Preferences from its profile, a small chart of accounts and
+the usual Terms, then what its profile adds (names, tax codes, currencies)."""
 
 from __future__ import annotations
 
 from .books import Books
+from .entities.preferences import preferences_of
+from .profiles import CompanyProfile
 
 SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (docs/quickbooks/entities.md#payment)
     ("Services", "Income", "ServiceFeeIncome"),
@@ -12,25 +15,26 @@ SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (
     ("Checking", "Bank", "Checking"),
 )
 SEED_TERMS = (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
+COMPANY_ADDRESSES = {
+    "US": {"Line1": "1 Emulator Way", "City": "Mountain View", "CountrySubDivisionCode": "CA", "PostalCode": "94043"},
+    "CA": {"Line1": "100 King St W", "City": "Toronto", "CountrySubDivisionCode": "ON", "PostalCode": "M5X 1A9"},
+    "GB": {"Line1": "1 Covent Garden", "City": "London", "PostalCode": "WC2E 8RF"},
+}
 
 
-def seed_company(books: Books, name: str) -> None:
+def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
     today = books.now.date().isoformat()
     info = {
         "CompanyName": name,
         "LegalName": name,
-        "Country": "US",
+        "Country": profile.country,
         "CompanyStartDate": today,
         "FiscalYearStartMonth": "January",
         "SupportedLanguages": "en",
-        "CompanyAddr": {
-            "Line1": "1 Emulator Way",
-            "City": "Mountain View",
-            "CountrySubDivisionCode": "CA",
-            "PostalCode": "94043",
-        },
+        "CompanyAddr": {**COMPANY_ADDRESSES[profile.country], "Country": profile.country},
     }
     books.insert("CompanyInfo", info)
+    books.insert("Preferences", preferences_of(profile.describe()))
     for account_name, account_type, subtype in SEED_ACCOUNTS:
         books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})
     for term_name, days in SEED_TERMS:

@@ -46,7 +46,9 @@ def _dispatch(emu: EmulatorCore, method: str, route: str, params: dict[str, str]
     handlers: dict[tuple[str, str], Callable[[], Any]] = {
         ("POST", "reset"): lambda: emu.reset(bool(data.get("keep_tokens", False))) or {"ok": True},
         ("GET", "companies"): lambda: {"companies": emu.companies()},
-        ("POST", "companies"): lambda: emu.add_company(str(data["realm_id"]), str(data["name"])),
+        ("POST", "companies"): lambda: emu.add_company(
+            str(data["realm_id"]), str(data["name"]), data.get("preferences")
+        ),
         ("GET", "clock"): lambda: _clock_json(emu),
         ("POST", "clock/advance"): lambda: emu.advance(float(data["seconds"])) and _clock_json(emu),
         ("GET", "faults"): lambda: {"faults": emu.faults.list()},

@@ -15,10 +15,12 @@ from .estimate import Estimate
 from .invoice import Invoice
 from .item import Item
 from .payment import Payment
+from .preferences import Preferences
 from .term import Term
 
 KINDS: dict[str, EntityKind] = {
-    kind.name: kind for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo())
+    kind.name: kind
+    for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo(), Preferences())
 }
 if tuple(KINDS) != MODELLED:
     raise RuntimeError(f"entities registered {tuple(KINDS)} differ from catalogue.MODELLED {MODELLED}")

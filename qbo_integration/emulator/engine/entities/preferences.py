@@ -1,0 +1,122 @@
+"""Preferences (docs/quickbooks/next.md#company-preferences): one per company (Id "1"), read with
+``GET /preferences`` or a query, updated but never created. Read-only blocks (tax, currency, the closing date,
+custom field definitions) keep their stored value whatever an update sends.
+
+The rules that depend on a company setting read it through the functions at the bottom.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+from ..ledger import Ledger
+from ..values import Obj, names
+from .base import EntityKind
+
+READ_ONLY_BLOCKS = ("TaxPrefs", "CurrencyPrefs")
+READ_ONLY_KEYS = {"AccountingInfoPrefs": ("BookCloseDate",), "SalesFormsPrefs": ("CustomField",)}
+
+
+class Preferences(EntityKind):
+    name = "Preferences"
+    creatable = False
+    writable = names(
+        "AccountingInfoPrefs ProductAndServicesPrefs SalesFormsPrefs EmailMessagesPrefs VendorAndPurchasesPrefs "
+        "TimeTrackingPrefs TaxPrefs CurrencyPrefs ReportPrefs OtherPrefs"
+    )
+
+    def build(self, books: Ledger, fields: Obj, old: Obj | None, body: Obj, include: frozenset[str]) -> Obj:
+        if old is None:  # the seed inserts the first version directly
+            return dict(fields)
+        merged = {key: copy.deepcopy(old[key]) for key in self.writable if key in old}
+        for key, value in fields.items():
+            if key in READ_ONLY_BLOCKS or not isinstance(value, dict):
+                continue
+            block = merged.setdefault(key, {})
+            kept = {k: block[k] for k in READ_ONLY_KEYS.get(key, ()) if k in block}
+            block.update({k: v for k, v in value.items() if k not in READ_ONLY_KEYS.get(key, ())})
+            block.update(kept)
+        return merged
+
+    def read_id(self, books: Ledger, entity_id: str) -> str:
+        return "1"
+
+
+def preferences_of(profile_description: dict[str, Any]) -> Obj:
+    """The Preferences object a company with this profile starts with (Intuit's sample, trimmed)."""
+    p = profile_description
+    tax: Obj = {"UsingSalesTax": p["salesTax"] != "none"}
+    if p["salesTax"] == "automated":
+        tax["PartnerTaxEnabled"] = True
+    accounting: Obj = {
+        "TrackDepartments": False,
+        "DepartmentTerminology": "Location",
+        "ClassTrackingPerTxn": p["classTracking"],
+        "ClassTrackingPerTxnLine": False,
+        "CustomerTerminology": "Customers",
+    }
+    if p["bookCloseDate"]:
+        accounting["BookCloseDate"] = p["bookCloseDate"]
+    return {
+        "AccountingInfoPrefs": accounting,
+        "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityOnHand": True},
+        "SalesFormsPrefs": {
+            "CustomTxnNumbers": p["customTxnNumbers"],
+            "AllowDiscount": True,
+            "AllowShipping": False,
+            "CustomField": [],
+        },
+        "VendorAndPurchasesPrefs": {"TrackingByCustomer": False, "BillableExpenseTracking": False},
+        "TaxPrefs": tax,
+        "CurrencyPrefs": {"MultiCurrencyEnabled": p["multiCurrency"], "HomeCurrency": {"value": p["homeCurrency"]}},
+        "ReportPrefs": {"ReportBasis": "Accrual"},
+        "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": ""}]},
+    }
+
+
+# --- what the rules read ---------------------------------------------------------------------------
+
+
+def preferences(books: Ledger) -> Obj:
+    return books.table("Preferences").get("1") or {}
+
+
+def _block(books: Ledger, name: str) -> Obj:
+    block = preferences(books).get(name)
+    return block if isinstance(block, dict) else {}
+
+
+def custom_txn_numbers(books: Ledger) -> bool:
+    return _block(books, "SalesFormsPrefs").get("CustomTxnNumbers", True) is not False
+
+
+def multi_currency(books: Ledger) -> bool:
+    return _block(books, "CurrencyPrefs").get("MultiCurrencyEnabled") is True
+
+
+def home_currency(books: Ledger) -> str:
+    return str((_block(books, "CurrencyPrefs").get("HomeCurrency") or {}).get("value") or "USD")
+
+
+def book_close_date(books: Ledger) -> date | None:
+    value = _block(books, "AccountingInfoPrefs").get("BookCloseDate")
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+def class_tracking(books: Ledger) -> bool:
+    return _block(books, "AccountingInfoPrefs").get("ClassTrackingPerTxn") is True
+
+
+def country(books: Ledger) -> str:
+    info = books.table("CompanyInfo").get("1") or {}
+    return str(info.get("Country") or "US")
+
+
+def tax_model(books: Ledger) -> str:
+    """none, automated (US Automated Sales Tax) or global (a tax code on every sales line)."""
+    tax = _block(books, "TaxPrefs")
+    if not tax.get("UsingSalesTax"):
+        return "none"
+    return "automated" if country(books) == "US" else "global"
