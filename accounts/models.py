@@ -1,8 +1,33 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
 from kadouri.qbo_link import QboLinkedModel, qbo_id_field
 from kadouri.text import validate_multi_line, validate_single_line
+
+# Intuit's TaxExemptionReasonId values (docs/quickbooks/next.md#sales-tax-in-the-us).
+TAX_EXEMPTION_REASONS = [
+    ("1", "Federal government"),
+    ("2", "State government"),
+    ("3", "Local government"),
+    ("4", "Tribal government"),
+    ("5", "Charitable organization"),
+    ("6", "Religious organization"),
+    ("7", "Educational organization"),
+    ("8", "Hospital"),
+    ("9", "Resale"),
+    ("10", "Direct pay permit"),
+    ("11", "Multiple points of use"),
+    ("12", "Direct mail"),
+    ("13", "Agricultural production"),
+    ("14", "Industrial production / manufacturing"),
+    ("15", "Foreign diplomat"),
+]
+
+
+def validate_currency_code(value: str) -> None:
+    if value and not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
+        raise ValidationError("Enter a three-letter currency code in capitals, e.g. CAD.", code="currency_code")
 
 
 class Account(QboLinkedModel):
@@ -24,6 +49,22 @@ class Account(QboLinkedModel):
     postal_code = models.CharField(max_length=20, blank=True, validators=[validate_single_line])
     country = models.CharField(max_length=100, blank=True, default="USA", validators=[validate_single_line])
     active = models.BooleanField(default=True)
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_currency_code],
+        help_text="ISO code the buyer pays in, e.g. CAD. Blank: the QuickBooks company's home currency.",
+    )
+    tax_exempt = models.BooleanField(
+        default=False, help_text="The buyer pays no sales tax (US Automated Sales Tax companies)."
+    )
+    tax_exemption_reason = models.CharField(max_length=2, choices=TAX_EXEMPTION_REASONS, blank=True)
+    qbo_class_id = models.CharField(
+        "QuickBooks class",
+        max_length=32,
+        blank=True,
+        help_text="The class sent on this seller's orders when the company tracks classes.",
+    )
     notes = models.TextField(blank=True, validators=[validate_multi_line])
     qbo_customer_id = qbo_id_field("QuickBooks customer id")
     created_at = models.DateTimeField(auto_now_add=True)

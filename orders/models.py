@@ -124,6 +124,24 @@ class Order(models.Model):
         help_text="QuickBooks' own state of the document: e.g. Pending, Accepted, Closed, Voided, Deleted.",
         validators=[validate_single_line],
     )
+    exchange_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="Home-currency units per unit of the buyer's currency. Blank: QuickBooks' rate for the order date.",
+    )
+    qbo_class_id = models.CharField(
+        "QuickBooks class", max_length=32, blank=True, help_text="Blank: the seller's class, else the Settings default."
+    )
+    qbo_currency = models.CharField(max_length=3, blank=True, help_text="The document's currency in QuickBooks.")
+    qbo_exchange_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    qbo_tax_total = models.DecimalField("QuickBooks tax", max_digits=14, decimal_places=2, null=True, blank=True)
+    qbo_tax_lines = models.JSONField(
+        default=list, blank=True, help_text="Tax per code as QuickBooks computed it: code, name, rate, base, amount."
+    )
+    qbo_home_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     payment_status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, db_index=True
     )

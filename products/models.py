@@ -29,6 +29,15 @@ class Product(QboLinkedModel):
     unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.CASE)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
     active = models.BooleanField(default=True)
+    taxable = models.BooleanField(
+        default=True, help_text="Sales tax applies to this product (US Automated Sales Tax companies)."
+    )
+    qbo_tax_code_id = models.CharField(
+        "QuickBooks tax code",
+        max_length=32,
+        blank=True,
+        help_text="Outside the US: the tax code sent on this product's lines. Blank: the default in Settings.",
+    )
     qbo_item_id = qbo_id_field("QuickBooks item id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -12,6 +12,20 @@ from .fields import EncryptedTextField
 HARD_EXPIRY_WARNING = timedelta(days=30)
 
 
+class SharedNameRule(models.TextChoices):
+    """docs/quickbooks/next.md#shared-names-and-sub-customers: a display name is unique across customers,
+    vendors and employees."""
+
+    ROLE = "role", "Add the role: “Metro Grocers (customer)”"
+    CODE = "code", "Add the account code: “Metro Grocers (MET)”"
+    REFUSE = "refuse", "Refuse the push and tell me"
+
+
+class InactiveRule(models.TextChoices):
+    REACTIVATE = "reactivate", "Make it active again in QuickBooks"
+    REFUSE = "refuse", "Refuse the push and tell me"
+
+
 class QboConnection(models.Model):
     """One QuickBooks company (realm) and its OAuth tokens: the spec's `quickbooks_tokens` table."""
 
@@ -41,6 +55,25 @@ class QboConnection(models.Model):
         null=True, blank=True, help_text="QuickBooks throttled this company; every worker waits until then."
     )
     income_account_id = models.CharField(max_length=32, blank=True)
+    # --- what an admin chose for this company (Settings → QuickBooks, "Company rules") ---
+    shared_name_rule = models.CharField(
+        max_length=12,
+        choices=SharedNameRule.choices,
+        default=SharedNameRule.ROLE,
+        help_text="When a buyer's name is already a vendor's or an employee's in QuickBooks.",
+    )
+    inactive_rule = models.CharField(
+        max_length=12,
+        choices=InactiveRule.choices,
+        default=InactiveRule.REFUSE,
+        help_text="When an order's customer or item is inactive in QuickBooks.",
+    )
+    default_tax_code_id = models.CharField(
+        max_length=32, blank=True, help_text="Tax code sent for products without their own (outside the US)."
+    )
+    default_class_id = models.CharField(
+        max_length=32, blank=True, help_text="Class sent on orders whose seller has none (class tracking on)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -60,6 +93,38 @@ class QboConnection(models.Model):
         return bool(self.hard_expires_at and self.hard_expires_at - timezone.now() <= HARD_EXPIRY_WARNING)
 
 
+class CompanyProfile(models.Model):
+    """What kind of company Kadouri is connected to, from its CompanyInfo and Preferences
+    (docs/quickbooks/next.md#company-preferences): read on connect, when QuickBooks says they changed, and by
+    every catch-up."""
+
+    class SalesTax(models.TextChoices):
+        NONE = "none", "No sales tax"
+        AUTOMATED = "automated", "Automated Sales Tax (US)"
+        GLOBAL = "global", "Tax codes on every line"
+
+    realm_id = models.CharField(max_length=32, unique=True)
+    company_name = models.CharField(max_length=255, blank=True)
+    country = models.CharField(max_length=3, default="US")
+    home_currency = models.CharField(max_length=3, default="USD")
+    multi_currency = models.BooleanField(default=False)
+    sales_tax = models.CharField(max_length=10, choices=SalesTax.choices, default=SalesTax.NONE)
+    custom_txn_numbers = models.BooleanField(
+        default=True, help_text="Off: QuickBooks numbers invoices and estimates itself."
+    )
+    book_close_date = models.DateField(null=True, blank=True)
+    class_tracking = models.BooleanField(default=False, help_text="One class per transaction.")
+    preferences = models.JSONField(default=dict, blank=True, help_text="QuickBooks' Preferences as last read.")
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quickbooks_company_profiles"
+        verbose_name = "QuickBooks company profile"
+
+    def __str__(self) -> str:
+        return f"{self.company_name or self.realm_id} ({self.country}, {self.home_currency})"
+
+
 class IntegrationLog(AppendOnlyModel):
     """Connection events an admin needs to see: connected, refreshed, refresh failed, disconnected, …
     Append-only, like the order activity log."""
@@ -73,6 +138,7 @@ class IntegrationLog(AppendOnlyModel):
         CONNECT_FAILED = "connect_failed", "Connect failed"
         THROTTLED = "throttled", "Throttled"
         IDS_CLEARED = "ids_cleared", "QuickBooks ids cleared"
+        PROFILE_READ = "profile_read", "Company settings read"
 
     realm_id = models.CharField(max_length=32, blank=True, db_index=True)
     event = models.CharField(max_length=20, choices=Event.choices)

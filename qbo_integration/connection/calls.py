@@ -138,3 +138,8 @@ def cdc(entities: list[str], changed_since: datetime, *, realm_id: str | None = 
 
 def company_info(realm_id: str) -> dict:
     return api_call("GET", f"companyinfo/{realm_id}", realm_id=realm_id)["CompanyInfo"]
+
+
+def preferences(realm_id: str) -> dict:
+    # One Preferences object per company, read without an id (docs/quickbooks/next.md#company-preferences).
+    return api_call("GET", "preferences", realm_id=realm_id)["Preferences"]

@@ -17,6 +17,7 @@ from products.models import Product
 from ..client import http, oauth
 from ..client.errors import QboAuthError, QboError, QboValidationError, TokenRejected
 from ..models import IntegrationLog, QboConnection
+from .profile import refresh_profile
 from .vault import current_connection, latest_connection, log_event, store_tokens
 
 STATE_SESSION_KEY = "qbo_oauth_state"
@@ -115,7 +116,20 @@ def oauth_callback(*, session, params, user) -> QboConnection:
         message=f"Connected to {conn.company_name or realm_id} by {user.get_username()}.{note}",
         user=user,
     )
+    _read_profile(realm_id, info)
     return conn
+
+
+def _read_profile(realm_id: str, info: dict) -> None:
+    """The connection stands even when the company's settings cannot be read now: the next catch-up reads them."""
+    try:
+        refresh_profile(realm_id, company_info=info)
+    except QboError as e:
+        log_event(
+            realm_id=realm_id,
+            event=IntegrationLog.Event.PROFILE_READ,
+            message=f"Could not read the company's settings ({e.message}); the next catch-up will.",
+        )
 
 
 def _exchange_code(code: str, realm_id: str, user) -> oauth.TokenSet:

@@ -23,6 +23,7 @@ from products.models import Product
 
 from ..client.errors import QboError
 from ..connection import calls
+from ..connection.profile import refresh_profile
 from ..documents.apply import Cause
 from ..documents.reading import parse_time, payment_invoice_ids
 from ..models import QboCatchUp, QboConnection, QboWebhookEvent
@@ -192,6 +193,8 @@ def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
     mode = "full" if full or since < now - CDC_MAX_AGE else "cdc"
     run = QboCatchUp.objects.create(realm_id=realm_id, changed_since=since, mode=mode)
     try:
+        # Preferences and CompanyInfo are not in CDC: every catch-up reads them again.
+        _, profile_changes = refresh_profile(realm_id)
         if mode == "cdc":
             objects, server_time = _cdc_objects(realm_id, since)
         else:
@@ -207,7 +210,7 @@ def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
         run.found = {entity: len(objects.get(entity, [])) for entity in ENTITIES} | {
             "new_events": stored,
             "processed": processed,
-            "changes": _changes(run),
+            "changes": profile_changes + _changes(run),
         }
     run.finished_at = timezone.now()
     run.save()

@@ -56,6 +56,7 @@ KNOWN_ENTITIES = {
         "BillPayment",
         "Budget",
         "Class",
+        "CompanyInfo",
         "CreditMemo",
         "Currency",
         "Customer",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ...documents.apply import Outcome
 from ...models import QboWebhookEvent
-from . import customer, estimate, invoice, item, payment
+from . import company, customer, estimate, invoice, item, payment
 from .common import Ignored
 
 Handler = Callable[[QboWebhookEvent, bool], Outcome]
@@ -22,6 +22,8 @@ HANDLERS: dict[str, Handler] = {
     "Estimate": estimate.handle,
     "Customer": customer.handle,
     "Item": item.handle,
+    "Preferences": company.handle,
+    "CompanyInfo": company.handle,
 }
 
 __all__ = ["HANDLERS", "Handler", "Ignored"]

@@ -1,0 +1,118 @@
+"""The connected company's profile (docs/quickbooks/next.md#company-preferences): country, home currency,
+multi-currency, sales-tax mode, numbering, closing date and class tracking, from its CompanyInfo and Preferences.
+
+Read on connect, when QuickBooks says Preferences or CompanyInfo changed (webhook or catch-up), and by every
+catch-up; everything that depends on the kind of company asks `profile_for`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils import timezone
+
+from kadouri.text import clean_inbound_line
+
+from ..models import CompanyProfile, IntegrationLog
+from . import calls
+from .vault import log_event
+
+PROFILE_FIELDS = (
+    "country",
+    "home_currency",
+    "multi_currency",
+    "sales_tax",
+    "custom_txn_numbers",
+    "book_close_date",
+    "class_tracking",
+)
+COUNTRY_CODES = {"USA": "US", "CAN": "CA", "GBR": "GB", "UK": "GB", "AUS": "AU"}
+
+
+def profile_for(realm_id: str) -> CompanyProfile:
+    """The company's stored profile; before it was ever read, the idealised US company Kadouri began with."""
+    found = CompanyProfile.objects.filter(realm_id=realm_id).first()
+    return found or CompanyProfile(realm_id=realm_id)
+
+
+def refresh_profile(realm_id: str, *, company_info: dict | None = None) -> tuple[CompanyProfile, list[str]]:
+    """Reads CompanyInfo (unless given) and Preferences and stores the profile; returns it and the changes in
+    plain words (empty when nothing changed). QboError when QuickBooks could not be read."""
+    info = company_info if company_info is not None else calls.company_info(realm_id)
+    prefs = calls.preferences(realm_id)
+    values = profile_values(info, prefs)
+    profile = profile_for(realm_id)
+    first_read = profile.pk is None
+    changes = [] if first_read else describe_changes(profile, values)
+    for field, value in values.items():
+        setattr(profile, field, value)
+    profile.company_name = clean_inbound_line(info.get("CompanyName") or "")[:255]
+    profile.preferences = prefs
+    profile.read_at = timezone.now()
+    profile.save()
+    if first_read or changes:
+        log_event(
+            realm_id=realm_id,
+            event=IntegrationLog.Event.PROFILE_READ,
+            message=_log_message(profile, changes)[:500],
+        )
+    return profile, changes
+
+
+def profile_values(info: dict, prefs: dict) -> dict:
+    """The profile's fields from QuickBooks' CompanyInfo and Preferences (pure)."""
+    currency = prefs.get("CurrencyPrefs") or {}
+    tax = prefs.get("TaxPrefs") or {}
+    sales = prefs.get("SalesFormsPrefs") or {}
+    accounting = prefs.get("AccountingInfoPrefs") or {}
+    country = _country(info.get("Country") or (info.get("CompanyAddr") or {}).get("Country") or "US")
+    return {
+        "country": country,
+        "home_currency": str((currency.get("HomeCurrency") or {}).get("value") or "USD")[:3].upper(),
+        "multi_currency": currency.get("MultiCurrencyEnabled") is True,
+        "sales_tax": _sales_tax(country, tax),
+        # Absent: QuickBooks numbers documents (docs/quickbooks/next.md#docnumber-and-custom-transaction-numbers)
+        "custom_txn_numbers": sales.get("CustomTxnNumbers") is True,
+        "book_close_date": _date(accounting.get("BookCloseDate")),
+        "class_tracking": accounting.get("ClassTrackingPerTxn") is True,
+    }
+
+
+def _country(value: str) -> str:
+    code = str(value).strip().upper()
+    return COUNTRY_CODES.get(code, code[:3] or "US")
+
+
+def _sales_tax(country: str, tax: dict) -> str:
+    # docs/quickbooks/next.md#tax-and-currency-preferences
+    if not tax.get("UsingSalesTax"):
+        return CompanyProfile.SalesTax.NONE
+    return CompanyProfile.SalesTax.AUTOMATED if country == "US" else CompanyProfile.SalesTax.GLOBAL
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def describe_changes(profile: CompanyProfile, values: dict) -> list[str]:
+    labels = {field: CompanyProfile._meta.get_field(field).verbose_name for field in PROFILE_FIELDS}
+    return [
+        f"{labels[field]}: {getattr(profile, field)!s} → {values[field]!s}"
+        for field in PROFILE_FIELDS
+        if getattr(profile, field) != values[field]
+    ]
+
+
+def _log_message(profile: CompanyProfile, changes: list[str]) -> str:
+    if changes:
+        return "QuickBooks company settings changed: " + "; ".join(changes) + "."
+    return (
+        f"Read the company's settings: {profile.country}, {profile.home_currency}, "
+        f"{profile.get_sales_tax_display().lower()}, "
+        f"{'custom' if profile.custom_txn_numbers else 'automatic'} numbering, "
+        f"books {'closed to ' + profile.book_close_date.isoformat() if profile.book_close_date else 'open'}, "
+        f"classes {'tracked' if profile.class_tracking else 'not tracked'}."
+    )
