@@ -2,6 +2,8 @@
 
 - `qbo`: the emulator (see qbo_integration/emulator/testing.py), with Kadouri's QBO_* settings aimed at it.
 - `qbo_connected`: `qbo` plus a stored connection to the first demo company (tokens minted by the emulator).
+- `connect_company(emu, realm_id)`: a stored connection to any seeded company, its profile read as on connect;
+  `COMPANIES` names the seeded companies (qbo_integration/emulator/engine/profiles.py) for parametrised tests.
 """
 
 from datetime import timedelta
@@ -9,9 +11,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from .connection.profile import refresh_profile
 from .models import QboConnection
 
 REALM_ID = "9130350000000001"
+COMPANIES = {
+    "idealised": REALM_ID,
+    "automated_tax": "9130350000000003",
+    "canada": "9130350000000004",
+    "uk": "9130350000000005",
+    "multi_currency": "9130350000000006",
+    "auto_numbers": "9130350000000007",
+    "strict_books": "9130350000000008",
+}
 
 
 def point_settings_at(emu, settings) -> None:
@@ -52,3 +64,10 @@ def qbo(qbo_emulator, settings):
 def qbo_connected(qbo, db):
     store_connection(qbo)
     return qbo
+
+
+def connect_company(emu, realm_id: str, *, user=None) -> QboConnection:
+    """A connection to `realm_id` with its profile read, as the OAuth callback leaves it."""
+    conn = store_connection(emu, realm_id, user=user)
+    refresh_profile(realm_id)
+    return conn

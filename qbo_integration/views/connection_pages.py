@@ -14,9 +14,12 @@ from .. import demo
 from ..client.errors import QboError
 from ..client.http import endpoints
 from ..connection import connect as connection
+from ..connection.profile import profile_for
 from ..connection.vault import current_connection, latest_connection
 from ..context_processors import MANAGE_PERMISSION, can_manage_quickbooks
+from ..forms import CompanyRulesForm
 from ..models import IntegrationLog
+from ..selectors.profile import profile_facts
 from .access import managers_only
 
 LOG_ENTRIES_SHOWN = 25
@@ -42,7 +45,11 @@ def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
 @login_required
 @require_GET
 def settings_quickbooks(request: HttpRequest) -> HttpResponse:
-    conn = latest_connection()
+    return _settings_page(request, latest_connection())
+
+
+def _settings_page(request: HttpRequest, conn, rules_form: CompanyRulesForm | None = None) -> HttpResponse:
+    profile = profile_for(conn.realm_id) if conn else None
     return render(
         request,
         "qbo_integration/settings.html",
@@ -54,8 +61,28 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
             "log_entries": IntegrationLog.objects.select_related("user")[:LOG_ENTRIES_SHOWN],
             "environment": endpoints(),
             "demo_waiting": demo.demo_documents_waiting(),
+            "profile": profile,
+            "profile_facts": profile_facts(profile) if profile and profile.pk else [],
+            "rules_form": rules_form or (CompanyRulesForm(instance=conn) if conn else None),
         },
+        status=400 if rules_form is not None else 200,
     )
+
+
+@login_required
+@require_POST
+@managers_only("change the company rules", back="qbo:settings")
+def company_rules(request: HttpRequest) -> HttpResponse:
+    conn = latest_connection()
+    if conn is None:
+        messages.error(request, "Connect QuickBooks before choosing its rules.")
+        return redirect("qbo:settings")
+    form = CompanyRulesForm(request.POST, instance=conn)
+    if not form.is_valid():
+        return _settings_page(request, conn, form)
+    form.save()
+    messages.success(request, "Company rules saved.")
+    return redirect(f"{reverse('qbo:settings')}#company-rules")
 
 
 @api_permission_required(MANAGE_PERMISSION, "Only admins can connect QuickBooks.")
