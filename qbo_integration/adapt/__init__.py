@@ -1,0 +1,3 @@
+"""How Kadouri adapts to the company it is connected to (its profile, `connection/profile.py`): sales tax,
+currency, numbering, closing date, classes and shared names — one module each, used by the payloads in
+`mapping.py` and by the checks made before anything is sent."""
