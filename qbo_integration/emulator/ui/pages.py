@@ -34,7 +34,8 @@ def render(emu: EmulatorCore, method: str, path: str, params: dict[str, str], bo
 def _index(emu: EmulatorCore, params: dict[str, str]) -> Response:
     rows = "".join(
         f'<tr id="company-{esc(c["realm_id"])}"><td>{esc(c["realm_id"])}</td>'
-        f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/">{esc(c["name"])}</a></td>'
+        f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/">{esc(c["name"])}</a>'
+        f'<br><small class="muted">{esc(c["summary"])}</small></td>'
         + "".join(f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/{kind}">{kind.title()}</a></td>' for kind in KINDS)
         + "</tr>"
         for c in emu.companies()
