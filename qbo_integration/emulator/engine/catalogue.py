@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from .values import names
 
-MODELLED = ("Customer", "Item", "Invoice", "Estimate", "Payment", "Account", "Term", "CompanyInfo")
+MODELLED = (
+    "Customer",
+    "Item",
+    "Invoice",
+    "Estimate",
+    "Payment",
+    "Account",
+    "Term",
+    "CompanyInfo",
+    "Vendor",
+    "Employee",
+    "Class",
+)
 DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.
 UNMODELLED = names(
-    "Vendor Employee Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
-    "Purchase PurchaseOrder JournalEntry TimeActivity Class Department PaymentMethod "
+    "Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
+    "Purchase PurchaseOrder JournalEntry TimeActivity Department PaymentMethod "
     "TaxCode TaxRate TaxAgency Transfer VendorCredit Preferences Budget Currency "
     "JournalCode Attachable"
 )
