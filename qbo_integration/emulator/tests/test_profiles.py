@@ -117,3 +117,11 @@ def test_the_consent_page_offers_every_company_with_what_kind_it_is(qbo_emulator
     assert "books closed to 2026-06-30 · classes tracked" in page
     query = authorize(qbo_emulator, client, "9130350000000005")
     assert query["realmId"] == "9130350000000005" and query["code"]
+
+
+def test_the_strict_company_starts_with_shared_names_classes_and_inactive_items():
+    entities = Emulator().dump("9130350000000008")["entities"]
+    assert [v["DisplayName"] for v in entities["Vendor"]] == ["Metro Grocers"]
+    assert [e["DisplayName"] for e in entities["Employee"]] == ["Sunrise Orchards"]
+    assert [c["Name"] for c in entities["Class"]] == ["Produce", "Dairy", "Dry Goods"]
+    assert {i["Name"]: i["Active"] for i in entities["Item"]} == {"Russet Potatoes": False, "Curly Kale": False}

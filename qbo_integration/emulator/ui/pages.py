@@ -44,7 +44,7 @@ def _index(emu: EmulatorCore, params: dict[str, str]) -> Response:
     pending = len(emu.webhooks.pending_events())
     body = f"""{flash(params)}
 <h1>Companies</h1>
-<table id="companies"><thead><tr><th>Realm ID</th><th>Company</th><th colspan="5">Browse</th></tr></thead>\
+<table id="companies"><thead><tr><th>Realm ID</th><th>Company</th><th colspan="{len(KINDS)}">Browse</th></tr></thead>\
 <tbody>{rows}</tbody></table>
 <div class="card"><h2>Clock</h2><p>Emulator time: \
 <strong id="clock-now">{esc(emu.now().isoformat(timespec="seconds"))}</strong>
