@@ -52,7 +52,7 @@ class Account(QboLinkedModel):
     currency = models.CharField(
         max_length=3,
         blank=True,
-        validators=[validate_currency_code],
+        validators=[validate_single_line, validate_currency_code],
         help_text="ISO code the buyer pays in, e.g. CAD. Blank: the QuickBooks company's home currency.",
     )
     tax_exempt = models.BooleanField(
@@ -64,6 +64,7 @@ class Account(QboLinkedModel):
         max_length=32,
         blank=True,
         help_text="The class sent on this seller's orders when the company tracks classes.",
+        validators=[validate_single_line],
     )
     notes = models.TextField(blank=True, validators=[validate_multi_line])
     qbo_customer_id = qbo_id_field("QuickBooks customer id")
