@@ -169,13 +169,20 @@ def reactivation_request_id(bodies: list[tuple[str, dict]]) -> str:
     return str(uuid.uuid5(_REQUEST_IDS, key))
 
 
-def log_reactivated(holder: Holder, obj: Account | Product) -> None:
+def reactivated(holder: Holder, obj: Account | Product) -> None:
+    """Logs a record made active again. A Kadouri row made inactive because its record was (the item handler
+    does that) is active again too: the reason is gone, and the rule says the admin wants it used."""
     what = "Customer" if holder.entity == "Customer" else "Item"
     name = holder.row.get("DisplayName") or holder.row.get("Name") or holder.row["Id"]
     mine = f"account {obj.code}" if isinstance(obj, Account) else f"product “{obj.name}”"
+    also = ""
+    if not obj.active:
+        obj.active = True
+        type(obj).objects.filter(pk=obj.pk).update(active=True)
+        also = f"; {mine} is active in Kadouri again"
     _log(
         f"{what} “{name}” was inactive in QuickBooks; Kadouri made it active again for {mine} "
-        f"(company rule: {InactiveRule.REACTIVATE.label.lower()})."
+        f"(company rule: {InactiveRule.REACTIVATE.label.lower()}){also}."
     )
 
 
@@ -266,4 +273,4 @@ def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
     for (holder, obj), (entity, body) in zip(found, bodies, strict=True):
         row = calls.update(entity, body, request_id=reactivation_request_id([(entity, body)]))
         type(obj).objects.filter(pk=obj.pk).update(qbo_sync_token=str(row.get("SyncToken") or ""))
-        log_reactivated(holder, obj)
+        reactivated(holder, obj)

@@ -257,7 +257,7 @@ def _reactivate(pairs: list[tuple[_Ref, names.Holder]], result: RefResult, pacer
             answer = answers.get(f"a{n}", {})
             if holder.entity in answer:
                 _save_ref(ref, answer[holder.entity], result)
-                names.log_reactivated(holder, ref.obj)
+                names.reactivated(holder, ref.obj)
             elif answer:
                 result.errors[(ref.kind, ref.obj.pk)] = batch_fault(answer["Fault"], f"{holder.entity} “{ref.name}”")
             else:  # no word: the next try's look-up finds it active, or reactivates it then

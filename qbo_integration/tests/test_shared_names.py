@@ -317,3 +317,44 @@ def test_a_bulk_push_fails_the_refused_order_and_pushes_the_others(
     assert fine.qbo_doc_id and len(rows(strict, "Invoice")) == 1
     assert QboSyncJob.objects.get(order=refused).last_error == REFUSE_SHARED
     assert QboSyncJob.objects.get(order=potatoes).last_error == REFUSE_POTATOES
+
+
+@pytest.mark.parametrize("rule", ["refuse", "reactivate"])
+def test_a_linked_item_made_inactive_in_quickbooks(strict, staff_client, staff_user, seller, buyer, apples, rule):
+    assert push(staff_client, order_for(buyer, staff_user, seller, apples)).status_code == 200
+    apples.refresh_from_db()
+    strict.set_item_active(STRICT, apples.qbo_item_id, False)  # its webhook not processed yet
+    rules(inactive_rule=rule)
+
+    response = push(staff_client, order_for(buyer, staff_user, seller, apples))
+
+    if rule == "refuse":
+        assert response.status_code == 422
+        assert response.json()["error"].startswith("“Gala Apples” is an inactive product or service in QuickBooks.")
+        assert len(rows(strict, "Invoice")) == 1
+    else:
+        assert response.status_code == 200, response.json()
+        assert calls.read("Item", apples.qbo_item_id)["Active"] is True
+        assert len(rows(strict, "Invoice")) == 2
+
+
+def test_a_product_the_item_handler_made_inactive_is_used_again_by_the_reactivate_rule(
+    strict, hooks, staff_client, staff_user, seller, buyer, apples
+):
+    assert push(staff_client, order_for(buyer, staff_user, seller, apples)).status_code == 200
+    apples.refresh_from_db()
+    item_id = apples.qbo_item_id
+    waiting = order_for(buyer, staff_user, seller, apples)
+    strict.set_item_active(STRICT, item_id, False)
+    hooks()
+    apples.refresh_from_db()
+    assert (apples.qbo_item_id, apples.active) == (None, False)  # the item handler, as before
+    rules(inactive_rule="reactivate")
+
+    response = push(staff_client, waiting)
+
+    assert response.status_code == 200, response.json()
+    apples.refresh_from_db()
+    assert (apples.qbo_item_id, apples.active) == (item_id, True)
+    assert [i["Active"] for i in rows(strict, "Item", "Gala Apples")] == [True]
+    assert "product “Gala Apples” is active in Kadouri again" in IntegrationLog.objects.get(event="name_rule").message
