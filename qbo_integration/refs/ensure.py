@@ -208,8 +208,8 @@ def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
         if taken:
             # The name was free at our look-up and taken at our create: another push of an order with the same
             # buyer or product created it in between (found by the soak), or an earlier try whose answer was
-            # lost did. Link it as the look-up would have; only a name that stays invisible (an inactive
-            # record) is the person's to fix.
+            # lost did. Link it as the look-up would have; a name that stays invisible (a vendor's, an employee's,
+            # an inactive record's) goes to the company rules.
             missing = {id(ref) for ref in _link_existing([ref for ref, _ in taken], result, pacer)}
             _settle_taken([(ref, error) for ref, error in taken if id(ref) in missing], result, pacer)
 
