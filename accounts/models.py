@@ -67,6 +67,21 @@ class Account(QboLinkedModel):
         validators=[validate_single_line],
     )
     notes = models.TextField(blank=True, validators=[validate_multi_line])
+    # A vendor or an employee had the name in QuickBooks: the suffix the company rule gave the customer's
+    # DisplayName, kept so every later push sends the same name (qbo_integration/adapt/names.py).
+    qbo_name_suffix = models.CharField(
+        "QuickBooks name suffix",
+        max_length=40,
+        blank=True,
+        help_text="Added to the name in QuickBooks because a vendor or an employee has the name there.",
+        validators=[validate_single_line],
+    )
+    qbo_name_holder = models.CharField(
+        "QuickBooks name held by",
+        max_length=10,
+        blank=True,
+        choices=[("vendor", "a vendor"), ("employee", "an employee")],
+    )
     qbo_customer_id = qbo_id_field("QuickBooks customer id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
