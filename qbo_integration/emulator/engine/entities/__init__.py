@@ -16,11 +16,24 @@ from .invoice import Invoice
 from .item import Item
 from .payment import Payment
 from .preferences import Preferences
+from .tax import TaxCode, TaxRate
 from .term import Term
 
 KINDS: dict[str, EntityKind] = {
     kind.name: kind
-    for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo(), Preferences())
+    for kind in (
+        Customer(),
+        Item(),
+        Invoice(),
+        Estimate(),
+        Payment(),
+        Account(),
+        Term(),
+        CompanyInfo(),
+        Preferences(),
+        TaxCode(),
+        TaxRate(),
+    )
 }
 if tuple(KINDS) != MODELLED:
     raise RuntimeError(f"entities registered {tuple(KINDS)} differ from catalogue.MODELLED {MODELLED}")

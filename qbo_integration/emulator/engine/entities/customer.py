@@ -10,6 +10,7 @@ from ..errors import QboFault, business, invalid_ref
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, check_lengths, check_separators, fields_of, names, ref_value, to_bool, to_decimal
 from .names import NameList
+from .sales_tax import customer_tax_fields
 
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 LIMITS = {  # docs/quickbooks/entities.md#customer
@@ -61,6 +62,7 @@ class Customer(NameList):
         own_id = old["Id"] if old else None
         self.check_unique_name(books, obj["DisplayName"], own_id, "customer, vendor or employee")
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)
+        customer_tax_fields(obj, body)
         obj["Job"] = self.check_parent(books, obj, old)
         if "SalesTermRef" in obj:
             obj["SalesTermRef"] = books.resolve_ref(
