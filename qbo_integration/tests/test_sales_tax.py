@@ -92,6 +92,7 @@ def test_a_pushed_invoice_carries_the_tax_codes_and_the_order_shows_quickbooks_t
     if company == "idealised":
         assert order.qbo_tax_lines == [] and "Tax in QuickBooks" not in page
         assert "GlobalTaxCalculation" not in invoice and "TaxCodeRef" not in json.dumps(invoice["Line"])
+        assert all("Taxable" not in c for c in entities(qbo, "Customer", realm))  # payloads exactly as before
     else:
         assert f'data-testid="qbo-tax-total">${tax}' in page
         assert f'data-testid="qbo-taxed-total">${472 + tax:,}' in page
@@ -174,6 +175,25 @@ def test_an_exempt_buyer_pays_no_tax_and_a_changed_exemption_is_pushed(staff_cli
     assert api(staff_client, "POST", f"sync/account/{buyer.pk}").status_code == 200
     (customer,) = entities(qbo, "Customer", realm)
     assert customer["Taxable"] is True and "TaxExemptionReasonId" not in customer
+
+
+def test_a_product_made_non_taxable_is_sent_again_by_an_update(staff_client, qbo, order_factory, apples):
+    realm = COMPANIES["automated_tax"]
+    connect_company(qbo, realm)
+    order = order_factory()
+    assert api(staff_client, "POST", f"sync/order/{order.pk}", {"docType": "invoice"}).status_code == 200
+    apples.refresh_from_db()
+    apples.taxable = False
+    apples.save()
+
+    response = api(staff_client, "PUT", f"sync/order/{order.pk}")
+
+    assert response.status_code == 200 and "nothingToUpdate" not in response.json()["job"]["result"]
+    (invoice,) = entities(qbo, "Invoice", realm)
+    assert line_codes(invoice, {}) == ["NON", "TAX"] and invoice["TxnTaxDetail"]["TotalTax"] == 10.66  # 7.25% of 147
+    assert [i["Taxable"] for i in entities(qbo, "Item", realm) if i["Name"] == "Gala Apples"] == [False]
+    order.refresh_from_db()
+    assert order.qbo_tax_total == Decimal("10.66")
 
 
 def test_paying_the_taxed_total_pays_the_order_and_the_subtotal_only_part_of_it(
