@@ -20,9 +20,28 @@ class AccountForm(forms.ModelForm):
             "postal_code",
             "country",
             "active",
+            "tax_exempt",
+            "tax_exemption_reason",
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {"tax_exempt": "Tax exempt buyer", "tax_exemption_reason": "Exemption reason"}
+
+    def __init__(self, *args, sales_tax: str = "none", **kwargs):
+        # The exemption only means something to US Automated Sales Tax (qbo_integration/adapt/tax.py)
+        super().__init__(*args, **kwargs)
+        if sales_tax != "automated":
+            del self.fields["tax_exempt"], self.fields["tax_exemption_reason"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "tax_exempt" not in self.fields:
+            return cleaned
+        if cleaned.get("tax_exempt") and not cleaned.get("tax_exemption_reason"):
+            self.add_error("tax_exemption_reason", "Choose why the buyer is exempt: QuickBooks needs the reason.")
+        elif not cleaned.get("tax_exempt"):
+            cleaned["tax_exemption_reason"] = ""
+        return cleaned
 
     def clean_name(self):
         # The name becomes the QuickBooks DisplayName: one line, no invisible control characters.

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from orders.models import Order
+from qbo_integration.adapt.tax import tax_context
 
 from .forms import AccountForm
 from .models import Account
@@ -45,7 +46,7 @@ def account_detail(request, account_id: int):
 @require_http_methods(["GET", "POST"])
 def account_edit(request, account_id: int | None = None):
     account = get_object_or_404(Account, pk=account_id) if account_id else None
-    form = AccountForm(request.POST or None, instance=account)
+    form = AccountForm(request.POST or None, instance=account, sales_tax=tax_context().mode)
     if request.method == "POST" and form.is_valid():
         account = form.save()
         messages.success(request, f"Account {account.name} saved.")

@@ -239,6 +239,15 @@ class Order(models.Model):
                 for line in self.lines.all()
             ],
         }
+        # What the lines carry for sales tax (qbo_integration/adapt/tax.py), only when not the defaults: a product
+        # made non-taxable or given a tax code re-pushes, and the fingerprints of untaxed orders stay as they were.
+        tax = [
+            [line.product_id, line.product.taxable, line.product.qbo_tax_code_id]
+            for line in self.lines.all()
+            if not line.product.taxable or line.product.qbo_tax_code_id
+        ]
+        if tax:
+            content["tax"] = tax
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

@@ -133,11 +133,14 @@ def order_refuse_total_below_paid(order: Order, total: Decimal) -> None:
     """Every way of editing lines asks this. QuickBooks refuses an invoice total below the payments applied to
     it; saying so at the edit keeps the fix where it belongs (the order's lines), not in a failed Update later."""
     paid = order.amount_paid
-    if paid > 0 and total < paid:
+    # The payments paid QuickBooks' tax too: the lines plus the tax QuickBooks last computed (never Kadouri's own)
+    tax = order.qbo_tax_total or Decimal("0")
+    if paid > 0 and total + tax < paid:
+        lines = f"these lines total {money(total)}" + (f" plus {money(tax)} tax in QuickBooks" if tax else "")
         raise OrderError(
             f"{money(paid)} has already been paid on invoice #{order.qbo_doc_number or order.number} in QuickBooks, "
-            f"so the order total cannot go below that (these lines total {money(total)}). Keep the total at "
-            f"{money(paid)} or more; a lower total needs the payment changed in QuickBooks first."
+            f"so the order total cannot go below that ({lines}). Keep the total at "
+            f"{money(paid - tax)} or more; a lower total needs the payment changed in QuickBooks first."
         )
 
 

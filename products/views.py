@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from qbo_integration.adapt.tax import GLOBAL, company_tax_codes, tax_context, tax_form_note
+
 from .forms import ProductForm
 from .models import Product
 
@@ -32,10 +34,13 @@ def product_detail(request, product_id: int):
 @require_http_methods(["GET", "POST"])
 def product_edit(request, product_id: int | None = None):
     product = get_object_or_404(Product, pk=product_id) if product_id else None
-    form = ProductForm(request.POST or None, instance=product)
+    tax = tax_context()  # the connected company's sales tax decides the tax fields
+    codes, missing = company_tax_codes(tax) if tax.mode == GLOBAL else ([], "")
+    form = ProductForm(request.POST or None, instance=product, sales_tax=tax.mode, tax_codes=codes)
     if request.method == "POST" and form.is_valid():
         product = form.save()
         messages.success(request, f"Product {product.name} saved.")
         return redirect(product)
     status = 400 if request.method == "POST" else 200
-    return render(request, "products/product_form.html", {"form": form, "product": product}, status=status)
+    context = {"form": form, "product": product, "tax_note": tax_form_note(tax, missing)}
+    return render(request, "products/product_form.html", context, status=status)

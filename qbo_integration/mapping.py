@@ -19,6 +19,8 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
+from .adapt import tax
+
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
 COMPANY_NAME_MAX = 100  # docs/quickbooks/entities.md#customer
 PHONE_MAX = 30  # docs/quickbooks/entities.md#customer
@@ -96,7 +98,7 @@ def customer_payload(account: Account, *, display_name: str) -> dict:
     if account.phone:
         payload["PrimaryPhone"] = {"FreeFormNumber": account.phone[:PHONE_MAX]}
     payload["Active"] = bool(account.active)
-    return payload
+    return payload | tax.customer_tax_fields(account)
 
 
 def item_payload(product: Product, *, income_account_id: str) -> dict:
@@ -112,7 +114,7 @@ def item_payload(product: Product, *, income_account_id: str) -> dict:
         payload["Description"] = product.description[:ITEM_DESCRIPTION_MAX]
     if product.sku:
         payload["Sku"] = product.sku[:SKU_MAX]
-    return payload
+    return payload | tax.item_tax_fields(product)
 
 
 def fingerprint(payload: dict) -> str:
@@ -150,13 +152,18 @@ def sales_document_payload(
     """Order → Invoice or Estimate (same shape, docs/quickbooks/entities.md#estimate). `item_ids` maps product pk → Item
     Id. `estimate_id` links a converted estimate (docs/quickbooks/entities.md#estimate: LinkedTxn on the new
     invoice)."""
+    ctx = tax.tax_context()  # what each line carries for the company's sales tax (adapt/tax.py)
     payload: dict = {
         "CustomerRef": {"value": str(customer_id)},
         # The order's number, unless the order follows a document QuickBooks numbered (converted there).
         "DocNumber": order.qbo_doc_number or order.number,
         "TxnDate": order.order_date.isoformat(),
         "DueDate": due_date(order).isoformat(),
-        "Line": [line_payload(line, item_id=item_ids[line.product_id]) for line in order.lines.all()],
+        "Line": [
+            tax.with_line_tax(line_payload(line, item_id=item_ids[line.product_id]), line.product, ctx)
+            for line in order.lines.all()
+        ],
+        **tax.document_tax_fields(ctx),
     }
     if term_id:
         payload["SalesTermRef"] = {"value": str(term_id)}

@@ -16,6 +16,7 @@ from django.utils import timezone
 from kadouri.display import money as display_money
 from orders.models import Order
 
+from .adapt.tax import document_tax, subtotal_in_quickbooks
 from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
 from .connection import calls
 from .connection.vault import current_connection
@@ -49,6 +50,7 @@ class Row:
     pushable: bool = False  # Kadouri owns the drifted content (the total); balances and states are QuickBooks'
     status_label: str = ""
     wrong_link: str = ""  # the document is not the order's own: no fix is offered, nothing is sent
+    tax: str = ""  # QuickBooks' tax on the document (adapt/tax.py): its own column, never drift
 
 
 PUSHABLE = {"total"}
@@ -103,9 +105,12 @@ def compare(order: Order, doc: dict | None) -> Row:
                 "document", f"Estimate #{order.qbo_doc_number or order.number}", f"Converted to invoice #{converted_to}"
             )
         )
-    total = money(doc.get("TotalAmt"))
-    if total is not None and total != order.total:
-        drift.append(Drift("total", display_money(order.total), display_money(total)))
+    total, (tax, _) = money(doc.get("TotalAmt")), document_tax(doc)
+    row.tax = display_money(tax) if tax else ""  # QuickBooks' own: shown in its column, never drift
+    before_tax = subtotal_in_quickbooks(doc)  # like with like: Kadouri's subtotal against QuickBooks' before tax
+    if before_tax is not None and before_tax != order.total:
+        shown = display_money(before_tax) + (f" before {display_money(tax)} tax" if tax else "")
+        drift.append(Drift("total", display_money(order.total), shown))
     if order.qbo_doc_type != Order.DocType.ESTIMATE:
         balance = money(doc.get("Balance"))
         if balance != order.qbo_balance:

@@ -248,9 +248,15 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
                 f"{number}: Kadouri {got[0]}/{order.payment_status}/{order.qbo_balance} vs QuickBooks "
                 f"{expect[0]}/{expect[1]}/{expect[2]} (total {total})"
             )
+        # Including tax: Kadouri keeps QuickBooks' total and its tax as QuickBooks computed them (never its own)
+        tax = money((invoice.get("TxnTaxDetail") or {}).get("TotalTax", 0))
+        if got == expect and (order.qbo_total, order.qbo_tax_total or Decimal("0.00")) != (total, tax):
+            mismatches.append(
+                f"{number}: Kadouri total {order.qbo_total} tax {order.qbo_tax_total} vs QuickBooks {total} tax {tax}"
+            )
     figures["Orders equal QuickBooks"] = (
         f"{sum(state_counts.values()) - len(mismatches)}/{sum(state_counts.values())} "
-        f"match (status, balance, payment status); QuickBooks states {dict(state_counts)}"
+        f"match (status, balance, payment status, total and tax); QuickBooks states {dict(state_counts)}"
     )
     if mismatches:
         violations.append(f"{len(mismatches)} orders differ from QuickBooks: {mismatches[:8]}")

@@ -14,6 +14,7 @@ from ..client.errors import QboAuthError, QboError, QboTransientError
 from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
 from ..outbound.requests import enqueue_order_job
+from ..outbound.rules import check_tax_codes
 from ..outbox.jobs import SyncRefused, claim, crashed, enqueue_bulk_push
 from ..outbox.log import person_or_none
 from ..refs.accounts import term_ids
@@ -183,7 +184,21 @@ def _bulk_done(bulk: BulkPush, pacer: Pacer, state: str, message: str) -> BulkPu
     return bulk
 
 
+def _without_tax_codes(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
+    """An order a tax-code company cannot take yet fails with the reason; nothing of it is sent."""
+    sendable = []
+    for w in work:
+        try:
+            check_tax_codes(w.order, w.job.action)
+        except SyncRefused as e:
+            fail_work(bulk, w, e, pacer)
+        else:
+            sendable.append(w)
+    return sendable
+
+
 def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
+    work = _without_tax_codes(bulk, work, pacer)
     buyers = [w.order.buyer for w in work]
     products = [line.product for w in work for line in w.order.lines.all()]
     refs = ensure_refs(accounts=buyers, products=products, pacer=pacer)

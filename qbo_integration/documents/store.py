@@ -15,6 +15,7 @@ from kadouri.display import money as display_money
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status
 
+from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
 from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
 
@@ -142,7 +143,7 @@ class Actor:
 
 
 def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bool = False) -> None:
-    """QuickBooks' values on the (locked) order, saved: number, total, balance, payment status, state,
+    """QuickBooks' values on the (locked) order, saved: number, total, tax, balance, payment status, state,
     SyncToken and last-updated time. None (deleted) changes only the state. Only ever the order's own document:
     a link is made by `document_link` or `follow_invoice`, never here."""
     if doc is not None and not follows(order, entity, doc.get("Id")):
@@ -159,7 +160,16 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
             parse_time((doc.get("MetaData") or {}).get("LastUpdatedTime")) or order.qbo_last_updated
         )
         order.qbo_total = money(doc.get("TotalAmt"))
-        fields += ["qbo_doc_number", "qbo_sync_token", "qbo_last_updated", "qbo_total"]
+        # QuickBooks' tax, as it computed it (adapt/tax.py): Kadouri never computes tax itself
+        order.qbo_tax_total, order.qbo_tax_lines = document_tax(doc)
+        fields += [
+            "qbo_doc_number",
+            "qbo_sync_token",
+            "qbo_last_updated",
+            "qbo_total",
+            "qbo_tax_total",
+            "qbo_tax_lines",
+        ]
         if entity == "Invoice":
             voided = order.qbo_doc_state == "Voided"
             order.qbo_balance = ZERO if voided else money(doc.get("Balance"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from orders.models import Order
 
 from ..adapt import names
+from ..adapt.tax import subtotal_in_quickbooks
 from ..client.errors import QboDuplicateError, QboValidationError
 from ..connection import calls
-from ..documents.reading import is_voided, money
+from ..documents.reading import is_voided
 from ..models import QboSyncJob
 from ..outbox.jobs import reapply_id
 from ..refs.lookups import find_by_doc_number
@@ -16,7 +17,7 @@ from ..refs.lookups import find_by_doc_number
 def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict:
     """A document found by DocNumber is ours only if customer and total match (Invoice Ninja's check)."""
     same_customer = str((doc.get("CustomerRef") or {}).get("value")) == str(customer_id)
-    same_total = money(doc.get("TotalAmt", "0")) == order.total
+    same_total = subtotal_in_quickbooks(doc) == order.total  # QuickBooks' tax is not Kadouri's (adapt/tax.py)
     # A voided invoice keeps its number and customer but every amount is 0 (docs/quickbooks/api.md#void): ours, voided
     # by the bookkeeper after a try whose answer was lost (found by the soak). Refusing it would fail the job for good.
     voided = entity == "Invoice" and is_voided(doc)

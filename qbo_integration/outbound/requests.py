@@ -16,6 +16,7 @@ from accounts.models import Account
 from orders.models import Order
 from products.models import Product
 
+from ..adapt.tax import document_tax
 from ..connection import calls
 from ..connection.vault import usable_connection
 from ..documents.reading import money, payment_status
@@ -23,7 +24,7 @@ from ..documents.store import entity_of, link_problem
 from ..models import BulkPush, QboSyncJob
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
 from ..outbox.log import person_or_none
-from .rules import check_action
+from .rules import check_action, check_tax_codes
 from .runners import qbo_job_run
 
 Action = QboSyncJob.Action
@@ -46,6 +47,8 @@ def enqueue_order_job(
                 status=409,
             )
         check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
+        if bulk is None:  # a push fails such an order with the reason instead (bulk/push.py)
+            check_tax_codes(locked, action)
         realm_id = usable_connection().realm_id
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
         return job_for(
@@ -112,7 +115,10 @@ def order_qbo_status(*, order: Order) -> dict:
         if order.qbo_doc_type == Order.DocType.ESTIMATE
         else payment_status(money(total), money(balance))
     )
-    return {
+    tax, tax_lines = document_tax(doc)
+    # QuickBooks' tax, included in its total and balance: only for a company whose documents carry tax
+    taxed = {"tax": str(tax), "taxLines": tax_lines} if tax or tax_lines else {}
+    return taxed | {
         "orderId": order.pk,
         "docId": doc["Id"],
         "docNumber": doc.get("DocNumber", ""),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from orders.models import Order
 
+from ..adapt.tax import missing_tax_codes
 from ..documents.store import entity_of
 from ..models import QboSyncJob
 from ..outbox.jobs import SyncRefused
 
 Action = QboSyncJob.Action
 CREATE_ACTIONS = {Action.CREATE_INVOICE: Order.DocType.INVOICE, Action.CREATE_ESTIMATE: Order.DocType.ESTIMATE}
+SENDING_LINES = {*CREATE_ACTIONS, Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE}
 
 
 def doc_label(order: Order) -> str:
@@ -66,3 +68,11 @@ def check_action(order: Order, action: str) -> None:
             raise SyncRefused(
                 f"Order {order.number} needs {', '.join(missing)} before it can go to QuickBooks.", status=422
             )
+
+
+def check_tax_codes(order: Order, action: str = Action.CREATE_INVOICE) -> None:
+    """A company that needs a tax code on every line gets none of the order (customer, items or document) while
+    a line has no code: refused before anything is sent (adapt/tax.py)."""
+    problem = missing_tax_codes(order) if action in SENDING_LINES else ""
+    if problem:
+        raise SyncRefused(problem, status=422)

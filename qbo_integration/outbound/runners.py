@@ -12,6 +12,7 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
+from ..adapt.tax import document_tax, subtotal_in_quickbooks
 from ..client.errors import QboStaleError, QboWrongLinkError
 from ..connection import calls
 from ..documents.apply import converting_invoice
@@ -25,13 +26,14 @@ from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
 from .adopt import create_or_adopt
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
-from .rules import CREATE_ACTIONS, check_action, doc_label
+from .rules import CREATE_ACTIONS, check_action, check_tax_codes, doc_label
 
 Action = QboSyncJob.Action
 
 
 def _document_payload(order: Order, **extra) -> tuple[str, dict]:
     """The customer id and the document payload, customers and items created or updated first."""
+    check_tax_codes(order)
     customer_id, item_ids = refs_for_order(order)
     payload = mapping.sales_document_payload(
         order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order), **extra
@@ -81,11 +83,14 @@ def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
     if entity != "Invoice" or total is None or balance is None:
         return
     paid = paid_amount(total, balance)
-    if paid > 0 and order.total < paid:
+    tax = document_tax(current)[0] if current.get("GlobalTaxCalculation") != "TaxInclusive" else money(0)
+    # QuickBooks' tax is paid too: the order's total with the tax QuickBooks computes now (adapt/tax.py)
+    if paid > 0 and order.total + tax < paid:
+        with_tax = f" plus {display_money(tax)} tax in QuickBooks" if tax else ""
         raise SyncRefused(
             f"{display_money(paid)} has already been paid on invoice #{current.get('DocNumber') or order.number} in "
-            f"QuickBooks, but this order's total is {display_money(order.total)}. Edit the order in Kadouri to a total "
-            f"of at least {display_money(paid)}, then update the invoice again.",
+            f"QuickBooks, but this order's total is {display_money(order.total)}{with_tax}. Edit the order in "
+            f"Kadouri to a total of at least {display_money(paid - tax)}, then update the invoice again.",
             status=409,
         )
 
@@ -96,7 +101,7 @@ def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
     return (
         fingerprint == order.pushed_fingerprint
         and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
-        and money(current.get("TotalAmt")) == order.total
+        and subtotal_in_quickbooks(current) == order.total  # like with like: QuickBooks' tax left out
     )
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kadouri.http import api_permission_required, json_error
 
 from .. import demo
+from ..adapt.tax import GLOBAL, company_tax_codes, tax_context
 from ..client.errors import QboError
 from ..client.http import endpoints
 from ..connection import connect as connection
@@ -63,10 +64,18 @@ def _settings_page(request: HttpRequest, conn, rules_form: CompanyRulesForm | No
             "demo_waiting": demo.demo_documents_waiting(),
             "profile": profile,
             "profile_facts": profile_facts(profile) if profile and profile.pk else [],
-            "rules_form": rules_form or (CompanyRulesForm(instance=conn) if conn else None),
+            "rules_form": rules_form or (_rules_form(conn) if conn else None),
         },
         status=400 if rules_form is not None else 200,
     )
+
+
+def _rules_form(conn, data=None) -> CompanyRulesForm:
+    """The rules form for the connected company's sales tax: its tax codes listed for the default (adapt/tax.py)."""
+    tax = tax_context() if current_connection() == conn else None
+    mode = tax.mode if tax else "none"
+    codes, missing = company_tax_codes(tax) if mode == GLOBAL else ([], "")
+    return CompanyRulesForm(data, instance=conn, sales_tax=mode, tax_codes=codes, tax_codes_missing=missing)
 
 
 @login_required
@@ -77,7 +86,7 @@ def company_rules(request: HttpRequest) -> HttpResponse:
     if conn is None:
         messages.error(request, "Connect QuickBooks before choosing its rules.")
         return redirect("qbo:settings")
-    form = CompanyRulesForm(request.POST, instance=conn)
+    form = _rules_form(conn, request.POST)
     if not form.is_valid():
         return _settings_page(request, conn, form)
     form.save()

@@ -80,6 +80,7 @@ def order_qbo_json(order: Order) -> dict:
         "qboDocNumber": order.qbo_doc_number,
         "qboDocType": order.qbo_doc_type,
         "qboTotal": None if order.qbo_total is None else str(order.qbo_total),
+        "qboTaxTotal": None if order.qbo_tax_total is None else str(order.qbo_tax_total),
         "qboBalance": None if order.qbo_balance is None else str(order.qbo_balance),
         "paymentStatus": order.payment_status,
         "changedSinceLastSync": order.changed_since_push,

@@ -26,6 +26,7 @@ class Books(Ledger):
 
     def create(self, entity: str, body: Obj, include: frozenset[str] = frozenset()) -> Obj:
         kind = self.kind(entity)
+        refuse_read_only(kind)
         if not kind.creatable:
             raise unsupported(f"{entity} cannot be created; update it instead")
         prepared = with_decimals(clean(body))
@@ -37,6 +38,7 @@ class Books(Ledger):
 
     def update(self, entity: str, body: Obj, include: frozenset[str] = frozenset()) -> Obj:
         kind = self.kind(entity)
+        refuse_read_only(kind)
         old = self.versioned(entity, body)
         if old.get("_voided"):
             raise business("This transaction has been voided and can no longer be changed.")
@@ -119,6 +121,12 @@ def check_properties(entity: str, body: Obj) -> None:
             raise invalid_property(key)
 
 
+def refuse_read_only(kind: EntityKind) -> None:
+    # docs/quickbooks/next.md#tax-outside-the-us: TaxCode and TaxRate are read-only to the Accounting API
+    if not kind.api_writable:
+        raise unsupported(f"Operation create or update is not supported for {kind.name}")
+
+
 def voided_fields(old: Obj, open_amount: str) -> Obj:
     """docs/quickbooks/api.md#void: amounts and quantities to zero, "Voided" before the private note."""
     fields = copy.deepcopy(fields_of(old))
@@ -130,6 +138,8 @@ def voided_fields(old: Obj, open_amount: str) -> Obj:
             detail["Qty"] = Decimal(0)
     fields["TotalAmt"] = ZERO
     fields[open_amount] = ZERO
+    if "TxnTaxDetail" in fields:
+        fields["TxnTaxDetail"] = {"TotalTax": ZERO}
     note = fields.get("PrivateNote")
     fields["PrivateNote"] = f"Voided - {note}" if note else "Voided"
     return fields

@@ -21,14 +21,18 @@ MODELLED = (
     "Employee",
     "Class",
     "Preferences",
+    "TaxCode",
+    "TaxRate",
 )
 DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
+# Modelled but never in CDC (docs/quickbooks/next.md#tax-outside-the-us: TaxCode and TaxRate are not in CDC).
+NOT_IN_CDC = ("TaxCode", "TaxRate")
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.
 UNMODELLED = names(
     "Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
     "Purchase PurchaseOrder JournalEntry TimeActivity Department PaymentMethod "
-    "TaxCode TaxRate TaxAgency Transfer VendorCredit Budget Currency "
+    "TaxAgency Transfer VendorCredit Budget Currency "
     "JournalCode Attachable"
 )
 

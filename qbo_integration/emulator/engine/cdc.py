@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from .books import Books
-from .catalogue import MODELLED, entity_named
+from .catalogue import MODELLED, NOT_IN_CDC, entity_named
 from .errors import invalid_enum, invalid_value, required, unsupported
 from .times import parse_instant, public_time
 from .values import Obj
@@ -34,7 +34,7 @@ def run_cdc(books: Books, params: dict[str, str]) -> Obj:
     for name, entity in zip(names, known, strict=True):
         if entity is None:
             raise invalid_enum("entities", name)
-    wanted = [e for e in dict.fromkeys(known) if e in MODELLED]
+    wanted = [e for e in dict.fromkeys(known) if e in MODELLED and e not in NOT_IN_CDC]
     changes = sorted(changes_since(books, wanted, since), key=lambda c: c[0])
     changes = changes[:CDC_LIMIT]  # docs/quickbooks/api.md#change-data-capture: at most 1,000 objects
     groups = []

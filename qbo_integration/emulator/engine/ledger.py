@@ -31,7 +31,7 @@ class Ledger:
         return self.company.entities[entity]
 
     def rows(self, entity: str) -> list[Obj]:
-        return sorted(self.table(entity).values(), key=lambda o: int(o["Id"]))
+        return sorted(self.table(entity).values(), key=id_order)
 
     def find(self, entity: str, entity_id: Any) -> Obj:
         key = str(entity_id)
@@ -69,9 +69,11 @@ class Ledger:
     def emit(self, entity: str, entity_id: str, operation: str, **extra: str) -> None:
         self.events.append(Event(entity, entity_id, operation, self.now, extra))
 
-    def insert(self, entity: str, fields: Obj) -> Obj:
-        entity_id = str(self.company.next_ids[entity])
-        self.company.next_ids[entity] += 1
+    def insert(self, entity: str, fields: Obj, entity_id: str | None = None) -> Obj:
+        """Store a new object under the next id (or ``entity_id``: the US tax codes "TAX" and "NON")."""
+        if entity_id is None:
+            entity_id = str(self.company.next_ids[entity])
+            self.company.next_ids[entity] += 1
         stored = {
             "Id": entity_id,
             "SyncToken": "0",
@@ -111,3 +113,10 @@ class Ledger:
         del self.table(entity)[obj["Id"]]
         self.company.deleted.append({"entity": entity, "Id": obj["Id"], "time": self.stamp_time})
         self.emit(entity, obj["Id"], "Delete")
+
+
+def id_order(obj: Obj) -> tuple[int, int, str]:
+    """Numeric ids in numeric order; the US tax codes "TAX" and "NON" (docs/quickbooks/next.md#sales-tax-in-the-us)
+    after them."""
+    entity_id = str(obj["Id"])
+    return (0, int(entity_id), "") if entity_id.isdigit() else (1, 0, entity_id)

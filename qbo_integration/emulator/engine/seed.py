@@ -7,6 +7,7 @@ from .books import Books
 from .entities.preferences import preferences_of
 from .profiles import CompanyProfile
 from .seed_names import seed_names
+from .seed_tax import seed_tax
 
 SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (docs/quickbooks/entities.md#payment)
     ("Services", "Income", "ServiceFeeIncome"),
@@ -46,5 +47,6 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
         books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})
     for term_name, days in SEED_TERMS:
         books.create("Term", {"Name": term_name, "DueDays": days})
+    seed_tax(books, profile)
     if profile.names:
         seed_names(books, {SEED_NAME_KEYS[key]: names for key, names in profile.names.items()})

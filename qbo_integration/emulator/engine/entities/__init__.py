@@ -18,6 +18,7 @@ from .item import Item
 from .klass import Klass
 from .payment import Payment
 from .preferences import Preferences
+from .tax import TaxCode, TaxRate
 from .term import Term
 from .vendor import Vendor
 
@@ -36,6 +37,8 @@ KINDS: dict[str, EntityKind] = {
         Employee(),
         Klass(),
         Preferences(),
+        TaxCode(),
+        TaxRate(),
     )
 }
 if tuple(KINDS) != MODELLED:

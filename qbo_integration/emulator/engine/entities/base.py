@@ -19,6 +19,7 @@ class EntityKind:
     name_field = "Name"
     name_list = False  # names are made inactive, never deleted; queries leave inactive ones out
     creatable = True
+    api_writable = True  # False: read-only to the API (query and read only; the seed inserts them)
     deletable = False
     voidable = False
     open_amount = ""  # what a void zeroes besides TotalAmt (Balance, UnappliedAmt)

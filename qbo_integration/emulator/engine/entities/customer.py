@@ -10,6 +10,7 @@ from ..errors import business, invalid_ref
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_decimal
 from .people import NAME_LIMITS, Person
+from .sales_tax import customer_tax_fields
 
 LIMITS = {**NAME_LIMITS, "CompanyName": 100, "Notes": 2000}  # docs/quickbooks/entities.md#customer
 
@@ -34,6 +35,7 @@ class Customer(Person):
         obj = dict(fields)
         self.build_name(books, obj, old)
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)
+        customer_tax_fields(obj, body)
         obj["Job"] = self.check_parent(books, obj, old)
         if "SalesTermRef" in obj:
             obj["SalesTermRef"] = books.resolve_ref(

@@ -8,6 +8,7 @@ from ..errors import invalid_enum, required, unsupported
 from ..ledger import Ledger
 from ..values import Obj, check_lengths, check_separators, names, ref_value, to_bool, to_decimal
 from .names import NameList
+from .preferences import tax_model
 
 LIMITS = {"Name": 100, "Description": 4000, "Sku": 100}  # docs/quickbooks/entities.md#item
 ACCOUNT_REFS = ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef")
@@ -49,7 +50,11 @@ class Item(NameList):
             raise required("IncomeAccountRef")
         obj["UnitPrice"] = to_decimal(obj.get("UnitPrice"), "UnitPrice") or Decimal(0)
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)
-        obj["Taxable"] = to_bool(obj.get("Taxable"), "Taxable", False)
+        # Under Automated Sales Tax items are taxable unless they say not (docs/quickbooks/next.md#sales-tax-in-the-us)
+        obj["Taxable"] = to_bool(obj.get("Taxable"), "Taxable", tax_model(books) == "automated")
+        if "SalesTaxCodeRef" in obj:
+            old_code = ref_value(old, "SalesTaxCodeRef")
+            obj["SalesTaxCodeRef"] = books.resolve_ref("TaxCode", obj["SalesTaxCodeRef"], "SalesTaxCodeRef", [old_code])
         obj["TrackQtyOnHand"] = to_bool(obj.get("TrackQtyOnHand"), "TrackQtyOnHand", False)
         obj["SubItem"] = self.check_parent(books, obj, old)
         return obj

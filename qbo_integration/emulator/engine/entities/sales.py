@@ -1,6 +1,6 @@
 """What sales forms (Invoice, Estimate; later SalesReceipt, CreditMemo) share (docs/quickbooks/entities.md#invoice): the
-customer, lines and their amounts, dates, DocNumber sequences, addresses copied from the customer, and the subtotal
-line."""
+customer, lines and their amounts, dates, DocNumber sequences, addresses copied from the customer, the subtotal
+line, and sales tax (``sales_tax.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..errors import QboFault, invalid_enum, invalid_value, required, too_long, 
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
+from .sales_tax import apply_sales_tax
 
 DOC_NUMBER_MAX = 21  # docs/quickbooks/entities.md#invoice
 WRITABLE = names(
@@ -50,10 +51,10 @@ class SalesForm(EntityKind):
         obj.setdefault("PrintStatus", "NotSet")
         obj.setdefault("EmailStatus", "NotSet")
         obj["ApplyTaxAfterDiscount"] = to_bool(obj.get("ApplyTaxAfterDiscount"), "ApplyTaxAfterDiscount", False)
-        obj["TxnTaxDetail"] = {"TotalTax": ZERO}
         for address in ("BillAddr", "ShipAddr"):  # docs/quickbooks/entities.md#invoice: copied from the customer
             if address not in obj and address in customer:
                 obj[address] = copy.deepcopy(customer[address])
+        apply_sales_tax(books, obj, customer, body, (old or {}).get("Line", []))
         self.finish(books, obj, old)
         return obj
 
