@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from .values import names
 
-MODELLED = ("Customer", "Item", "Invoice", "Estimate", "Payment", "Account", "Term", "CompanyInfo", "Preferences")
+MODELLED = (
+    "Customer",
+    "Item",
+    "Invoice",
+    "Estimate",
+    "Payment",
+    "Account",
+    "Term",
+    "CompanyInfo",
+    "Preferences",
+    "CompanyCurrency",
+)
 DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.

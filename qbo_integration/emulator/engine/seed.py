@@ -6,6 +6,7 @@ from __future__ import annotations
 from .books import Books
 from .entities.preferences import preferences_of
 from .profiles import CompanyProfile
+from .seed_currency import seed_currencies
 
 SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (docs/quickbooks/entities.md#payment)
     ("Services", "Income", "ServiceFeeIncome"),
@@ -39,3 +40,4 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
         books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})
     for term_name, days in SEED_TERMS:
         books.create("Term", {"Name": term_name, "DueDays": days})
+    seed_currencies(books, profile)

@@ -10,6 +10,7 @@ from ..catalogue import MODELLED
 from .account import Account
 from .base import EntityKind
 from .company_info import CompanyInfo
+from .currency import CompanyCurrency
 from .customer import Customer
 from .estimate import Estimate
 from .invoice import Invoice
@@ -20,7 +21,18 @@ from .term import Term
 
 KINDS: dict[str, EntityKind] = {
     kind.name: kind
-    for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo(), Preferences())
+    for kind in (
+        Customer(),
+        Item(),
+        Invoice(),
+        Estimate(),
+        Payment(),
+        Account(),
+        Term(),
+        CompanyInfo(),
+        Preferences(),
+        CompanyCurrency(),
+    )
 }
 if tuple(KINDS) != MODELLED:
     raise RuntimeError(f"entities registered {tuple(KINDS)} differ from catalogue.MODELLED {MODELLED}")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from ..errors import QboFault, business, invalid_ref
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, check_lengths, check_separators, fields_of, names, ref_value, to_bool, to_decimal
+from .currency import customer_currency
 from .names import NameList
 
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
@@ -62,6 +63,9 @@ class Customer(NameList):
         self.check_unique_name(books, obj["DisplayName"], own_id, "customer, vendor or employee")
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)
         obj["Job"] = self.check_parent(books, obj, old)
+        currency = customer_currency(books, obj, old)  # docs/quickbooks/next.md#multicurrency
+        if currency is not None:
+            obj["CurrencyRef"] = currency
         if "SalesTermRef" in obj:
             obj["SalesTermRef"] = books.resolve_ref(
                 "Term", obj["SalesTermRef"], "SalesTermRef", [ref_value(old, "SalesTermRef")]
