@@ -16,6 +16,7 @@ from accounts.models import Account
 from orders.models import Order
 from products.models import Product
 
+from ..adapt.currency import currency_problem
 from ..connection import calls
 from ..connection.vault import usable_connection
 from ..documents.reading import money, payment_status
@@ -27,6 +28,7 @@ from .rules import check_action
 from .runners import qbo_job_run
 
 Action = QboSyncJob.Action
+SENDS_CONTENT = (Action.CREATE_INVOICE, Action.CREATE_ESTIMATE, Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE)
 
 
 def enqueue_order_job(
@@ -47,6 +49,11 @@ def enqueue_order_job(
             )
         check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
         realm_id = usable_connection().realm_id
+        # A buyer's currency the company can't take: refused before anything is sent; a bulk push reports it on
+        # the order's own line instead (docs/quickbooks/next.md#multicurrency).
+        problem = currency_problem(locked) if bulk is None and action in SENDS_CONTENT else ""
+        if problem:
+            raise SyncRefused(problem, status=422)
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
         return job_for(
             key=key,

@@ -12,7 +12,8 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
-from ..client.errors import QboStaleError, QboWrongLinkError
+from ..adapt import currency
+from ..client.errors import QboError, QboStaleError, QboWrongLinkError
 from ..connection import calls
 from ..documents.apply import converting_invoice
 from ..documents.reading import money, paid_amount
@@ -34,7 +35,12 @@ def _document_payload(order: Order, **extra) -> tuple[str, dict]:
     """The customer id and the document payload, customers and items created or updated first."""
     customer_id, item_ids = refs_for_order(order)
     payload = mapping.sales_document_payload(
-        order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order), **extra
+        order,
+        customer_id=customer_id,
+        item_ids=item_ids,
+        term_id=term_id_for(order),
+        currency=currency.document_currency(order),
+        **extra,
     )
     return customer_id, payload
 
@@ -45,6 +51,7 @@ def _run_create(job: QboSyncJob) -> dict:
     if order.qbo_doc_id:  # done by an earlier job already (e.g. bulk push); nothing to send
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
+    _refuse_currency(order)
     fingerprint = order.compute_fingerprint()
     customer_id, payload = _document_payload(order)
     entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
@@ -103,6 +110,7 @@ def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
 def _run_update(job: QboSyncJob) -> dict:
     order = load_order(job)
     check_action(order, job.action)
+    _refuse_currency(order)
     entity = entity_of(order)
     fingerprint = order.compute_fingerprint()
     _, payload = _document_payload(order)
@@ -182,6 +190,7 @@ def _run_convert(job: QboSyncJob) -> dict:
         # job's earlier try created it, its answer was lost, and the estimate's webhook moved the order on).
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
+    _refuse_currency(order)
     estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
     fingerprint = order.compute_fingerprint()
     # The bookkeeper may have converted the estimate in QuickBooks already (its webhook not processed yet).
@@ -265,8 +274,20 @@ RUNNERS = {
 }
 
 
+def _refuse_currency(order: Order) -> None:
+    """A buyer's currency the company can't take: refused before anything is sent
+    (docs/quickbooks/next.md#multicurrency)."""
+    problem = currency.currency_problem(order)
+    if problem:
+        raise SyncRefused(problem, status=422)
+
+
 def run_job(job: QboSyncJob) -> dict:
-    return RUNNERS[job.action](job)
+    try:
+        return RUNNERS[job.action](job)
+    except QboError as e:  # QuickBooks' currency refusals in plain words
+        account = job.order.buyer if job.order_id else (job.account if job.account_id else None)
+        raise currency.plain_currency_fault(e, account) from None
 
 
 def qbo_job_run(*, job_id: int) -> QboSyncJob:
