@@ -105,9 +105,12 @@ def quickbooks_rate(realm_id: str, code: str, day: date) -> Decimal:
 def currency_problem(order: Order) -> str:
     """Why this order can't go to QuickBooks in its buyer's currency, in plain words; "" when it can. May read the
     company's currencies (a GET), never writes."""
-    if not order.buyer_id:
-        return ""
-    profile, buyer = company_profile(), order.buyer
+    return account_currency_problem(order.buyer) if order.buyer_id else ""
+
+
+def account_currency_problem(buyer: Account) -> str:
+    """Why this account can't be a QuickBooks customer in its currency, in plain words; "" when it can."""
+    profile = company_profile()
     code, home = buyer_currency(buyer, profile), profile.home_currency
     if code != home and not profile.multi_currency:
         return (
@@ -159,9 +162,14 @@ def plain_currency_fault(error: QboError, account: Account | None) -> QboError:
             f"{account.name} pays in {code} but the QuickBooks company works only in {profile.home_currency}: turn "
             f"on multi-currency in QuickBooks or set the account's currency to {profile.home_currency}."
         )
-    else:
-        theirs = customer_currency_in_quickbooks(account) or "another currency"
+    elif theirs := customer_currency_in_quickbooks(account):
         message = _customer_mismatch(account.name, theirs, code)
+    else:
+        message = (
+            f"{account.name} already has transactions in QuickBooks in another currency, so QuickBooks can't change "
+            f"its currency to {code}. Set the account's currency back to the customer's currency in QuickBooks, or "
+            f"make a new account for the {code} business."
+        )
     return QboValidationError(message, code=error.code, detail=error.detail, status=error.status)
 
 
@@ -217,22 +225,52 @@ def order_money(order: Order, amount) -> str:
     return amount_text(amount, order_currency(order, profile), profile.home_currency)
 
 
-def order_currency_view(order: Order) -> dict:
-    """What the order page and list show: the currency, and the home equivalent with its rate and date."""
-    profile = company_profile()
+def order_currency_view(order: Order, amount=None, profile: CompanyProfile | None = None) -> dict:
+    """What the order page and list show: the total (`amount`, else the order's) in the order's currency, and the
+    home equivalent — QuickBooks' home total once it has the document, else at the order's own rate."""
+    profile = profile or company_profile()
     code, home = order_currency(order, profile), profile.home_currency
     foreign = code != home
+    total = order.total if amount is None else Decimal(str(amount))
     rate = order.qbo_exchange_rate or order.exchange_rate
-    home_total = order.qbo_home_total
+    home_total = order.qbo_home_total if order.qbo_home_total is not None and amount is None else None
     if home_total is None and rate and foreign:
-        home_total = (order.total * rate).quantize(Decimal("0.01"))
+        home_total = (total * rate).quantize(Decimal("0.01"))
     return {
         "code": code,
         "home": home,
         "foreign": foreign,
-        "total": amount_text(order.total, code, home),
+        "total": amount_text(total, code, home),
         "home_total": amount_text(home_total, home, home).replace("$", f"{home} ", 1) if home_total else "",
         "rate": f"{rate:.6f}" if rate else "",
-        "rate_from": "QuickBooks" if order.qbo_exchange_rate else ("the order" if order.exchange_rate else ""),
+        "rate_from": "as QuickBooks booked it"
+        if order.qbo_exchange_rate
+        else ("the rate entered on the order" if order.exchange_rate else ""),
         "date": when(order.order_date),
     }
+
+
+# --- forms -------------------------------------------------------------------------------------------------
+
+
+def currency_choices(current: str = "") -> tuple[list[tuple[str, str]], str]:
+    """The account form's currency: (choices, help text); no choices when the company's currencies are not known
+    (a three-letter code is typed then). Reads them from QuickBooks at most every CACHE_SECONDS."""
+    profile = company_profile()
+    home = profile.home_currency
+    known: list[str] | None = None
+    if profile.pk and not profile.multi_currency:
+        known = []  # a one-currency company: the home currency only
+    elif profile.pk:
+        known = known_company_currencies(profile.realm_id)
+        try:
+            known = company_currencies(profile.realm_id) if known is None else known
+        except QboError:
+            known = None
+    help_text = f"The currency this buyer pays in. Blank: {home}, the QuickBooks company's home currency." + (
+        "" if profile.multi_currency else " The QuickBooks company works only in that currency."
+    )
+    if known is None:
+        return [], help_text + " Type a three-letter code, e.g. CAD."
+    codes = [c for c in dict.fromkeys([*known, current]) if c and c != home]
+    return [("", f"{home} (home currency)"), *[(c, c) for c in codes]], help_text

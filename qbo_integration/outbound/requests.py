@@ -16,7 +16,7 @@ from accounts.models import Account
 from orders.models import Order
 from products.models import Product
 
-from ..adapt.currency import currency_problem
+from ..adapt.currency import account_currency_problem, currency_problem
 from ..connection import calls
 from ..connection.vault import usable_connection
 from ..documents.reading import money, payment_status
@@ -97,6 +97,9 @@ def ref_sync_request(*, obj: Account | Product, by, ip: str | None = None) -> Qb
     """Sync an account (a QuickBooks customer) or a product (an item): one job per saved version of the row."""
     realm_id = usable_connection().realm_id
     kind = obj._meta.model_name  # the job's foreign key: "account" or "product"
+    problem = account_currency_problem(obj) if kind == "account" else ""
+    if problem:  # refused before anything is sent (docs/quickbooks/next.md#multicurrency)
+        raise SyncRefused(problem, status=422)
     action = Action.SYNC_ACCOUNT if kind == "account" else Action.SYNC_PRODUCT
     stamp = int(obj.updated_at.timestamp() * 1000)
     job, _ = job_for(

@@ -252,6 +252,9 @@ def _record_conversion(
 def _run_ref(job: QboSyncJob) -> dict:
     if job.account_id:
         account = Account.objects.get(pk=job.account_id)
+        problem = currency.account_currency_problem(account)
+        if problem:
+            raise SyncRefused(problem, status=422)
         refs = ensure_refs(accounts=[account], products=[], force_update=True)
         key, ids = ("account", account.pk), refs.customers
     else:
