@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 
 from django.utils import timezone
 
-from kadouri.display import money as display_money
 from orders.models import Order
 
+from .adapt.currency import buyer_currency, order_money
 from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
 from .connection import calls
 from .connection.vault import current_connection
@@ -103,13 +103,18 @@ def compare(order: Order, doc: dict | None) -> Row:
                 "document", f"Estimate #{order.qbo_doc_number or order.number}", f"Converted to invoice #{converted_to}"
             )
         )
+    # Kadouri's amounts are the document's own currency: TotalAmt and Balance, never HomeTotalAmt or HomeBalance
+    # (docs/quickbooks/next.md#multicurrency).
+    code = str((doc.get("CurrencyRef") or {}).get("value") or "")
+    if code and order.buyer_id and code != buyer_currency(order.buyer):
+        drift.append(Drift("currency", buyer_currency(order.buyer), code))
     total = money(doc.get("TotalAmt"))
     if total is not None and total != order.total:
-        drift.append(Drift("total", display_money(order.total), display_money(total)))
+        drift.append(Drift("total", order_money(order, order.total), order_money(order, total)))
     if order.qbo_doc_type != Order.DocType.ESTIMATE:
         balance = money(doc.get("Balance"))
         if balance != order.qbo_balance:
-            drift.append(Drift("balance", display_money(order.qbo_balance), display_money(balance)))
+            drift.append(Drift("balance", order_money(order, order.qbo_balance), order_money(order, balance)))
         payment = payment_status(total, balance)
         if payment != order.payment_status:
             drift.append(

@@ -215,6 +215,10 @@ def test_reconciliation_compares_in_the_documents_currency(staff_client, qbo, ca
     run = reconcile_run()
 
     assert run.error == "" and run.checked == 1 and run.rows == []
+    cad_buyer.currency = "EUR"
+    cad_buyer.save()
+    drift = reconcile_run().rows[0]["drift"]
+    assert drift == [{"field": "currency", "kadouri": "EUR", "quickbooks": "CAD"}]
 
 
 def test_the_account_form_offers_the_companys_currencies(admin_client, staff_client, qbo, buyer):
