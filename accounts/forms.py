@@ -1,6 +1,7 @@
 from django import forms
 
 from kadouri.text import single_line_name
+from qbo_integration.adapt.currency import currency_choices
 
 from .models import Account
 
@@ -22,6 +23,7 @@ class AccountForm(forms.ModelForm):
             "active",
             "tax_exempt",
             "tax_exemption_reason",
+            "currency",
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
@@ -32,6 +34,7 @@ class AccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if sales_tax != "automated":
             del self.fields["tax_exempt"], self.fields["tax_exemption_reason"]
+        self._currency_field()
 
     def clean(self):
         cleaned = super().clean()
@@ -42,6 +45,20 @@ class AccountForm(forms.ModelForm):
         elif not cleaned.get("tax_exempt"):
             cleaned["tax_exemption_reason"] = ""
         return cleaned
+
+    def _currency_field(self) -> None:
+        # A select of the QuickBooks company's currencies when Kadouri knows them, else a checked text input.
+        choices, help_text = currency_choices(self.instance.currency)
+        field = self.fields["currency"]
+        if choices:
+            self.fields["currency"] = forms.ChoiceField(
+                choices=choices, required=False, label=field.label, help_text=help_text
+            )
+        else:
+            field.help_text = help_text
+
+    def clean_currency(self):
+        return (self.cleaned_data.get("currency") or "").strip().upper()
 
     def clean_name(self):
         # The name becomes the QuickBooks DisplayName: one line, no invisible control characters.

@@ -34,12 +34,35 @@ class OrderForm(forms.ModelForm):
 
     class Meta:
         model = Order
-        fields = ["number", "seller", "buyer", "order_date", "terms", "commission_rate", "notes", "ready_to_push"]
+        fields = [
+            "number",
+            "seller",
+            "buyer",
+            "order_date",
+            "terms",
+            "commission_rate",
+            "exchange_rate",
+            "notes",
+            "ready_to_push",
+        ]
         widgets = {
             "order_date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
-        field_classes = {"commission_rate": PlainDecimalField}
+        field_classes = {"commission_rate": PlainDecimalField, "exchange_rate": PlainDecimalField}
+        help_texts = {
+            "exchange_rate": "Only for a buyer who pays in another currency: what one unit of the buyer's currency is "
+            "worth in the QuickBooks company's home currency, e.g. 0.73. Blank: QuickBooks' rate for the order date."
+        }
+        error_messages = {
+            "exchange_rate": {
+                "invalid": "Enter the exchange rate as a number, e.g. 0.73.",
+                "min_value": "The exchange rate must be more than 0.",
+                "max_decimal_places": "Enter the exchange rate with at most 8 decimals.",
+                "max_digits": "Enter the exchange rate with at most 10 digits before the point and 8 after it.",
+                "max_whole_digits": "Enter the exchange rate with at most 10 digits before the point.",
+            }
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,6 +82,11 @@ class OrderForm(forms.ModelForm):
         seller, buyer = cleaned.get("seller"), cleaned.get("buyer")
         if seller and buyer and seller == buyer:
             self.add_error("buyer", "The buyer must be a different account from the seller.")
+        if cleaned.get("exchange_rate") is not None and buyer and not buyer.currency:
+            self.add_error(
+                "exchange_rate",
+                f"{buyer.name} pays in the QuickBooks company's home currency: leave the exchange rate blank.",
+            )
         return cleaned
 
     def validate_unique(self):

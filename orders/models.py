@@ -248,6 +248,13 @@ class Order(models.Model):
         ]
         if tax:
             content["tax"] = tax
+        # The buyer's currency and the order's own exchange rate go out on the document too; left out when unset so
+        # one-currency orders keep the fingerprints they were pushed with.
+        currency = self.buyer.currency if self.buyer_id else ""
+        if currency:
+            content["currency"] = currency
+        if self.exchange_rate is not None:
+            content["rate"] = str(self.exchange_rate.normalize())
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

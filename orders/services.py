@@ -19,7 +19,17 @@ from qbo_integration.models import QboSyncJob  # models only: no import cycle (t
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
 
 MAX_LINE_AMOUNT = Decimal("1000000000000")  # OrderLine.amount: max_digits=14, decimal_places=2
-HEADER_FIELDS = ("number", "seller", "buyer", "order_date", "terms", "notes", "commission_rate", "ready_to_push")
+HEADER_FIELDS = (
+    "number",
+    "seller",
+    "buyer",
+    "order_date",
+    "terms",
+    "notes",
+    "commission_rate",
+    "ready_to_push",
+    "exchange_rate",
+)
 
 
 class OrderError(Exception):
@@ -89,6 +99,9 @@ def _check_header(fields: dict) -> None:
     rate = fields.get("commission_rate", Decimal("0"))
     if rate is None or not (Decimal("0") <= rate <= Decimal("100")):
         raise OrderError("The commission rate must be between 0 and 100 percent.")
+    exchange = fields.get("exchange_rate")
+    if exchange is not None and (exchange <= 0 or exchange != exchange.quantize(Decimal("0.00000001"))):
+        raise OrderError("The exchange rate must be more than 0, with at most 8 decimals (e.g. 0.73).")
     if not isinstance(fields.get("order_date"), date):
         raise OrderError("An order needs an order date.")
     try:

@@ -6,6 +6,7 @@ the demo data is held to it too, so a demo order can never show a state nobody c
 
 from orders.models import Order
 
+from .adapt.currency import order_money
 from .documents.reading import payment_status
 
 S, P, D = Order.Status, Order.PaymentStatus, Order.DocType
@@ -47,6 +48,7 @@ def _payment_rules(order: Order) -> list[str]:
         if expected != order.payment_status:
             problems.append(
                 f"payment status {order.payment_status} does not match QuickBooks' total "
-                f"${order.qbo_total:,.2f} and balance ${order.qbo_balance:,.2f} ({expected})"
+                f"{order_money(order, order.qbo_total)} and balance {order_money(order, order.qbo_balance)} "
+                f"({expected})"
             )
     return problems

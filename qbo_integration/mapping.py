@@ -20,6 +20,7 @@ from orders.models import Order, OrderLine
 from products.models import Product
 
 from .adapt import tax
+from .adapt.currency import customer_currency_code
 
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
 COMPANY_NAME_MAX = 100  # docs/quickbooks/entities.md#customer
@@ -86,9 +87,12 @@ def _address(account: Account) -> dict:
     return {k: v for k, v in fields.items() if v}
 
 
-def customer_payload(account: Account, *, display_name: str) -> dict:
-    """Account → Customer (create body; add Id/SyncToken/sparse for an update)."""
+def customer_payload(account: Account, *, display_name: str, currency: str | None = None) -> dict:
+    """Account → Customer (create body; add Id/SyncToken/sparse for an update). `currency`: its CurrencyRef in a
+    multi-currency company (docs/quickbooks/next.md#multicurrency)."""
     payload: dict = {"DisplayName": display_name, "CompanyName": clean_name(account.name, COMPANY_NAME_MAX)}
+    if currency:
+        payload["CurrencyRef"] = {"value": currency}
     address = _address(account)
     if address:
         payload["BillAddr"] = address
@@ -147,7 +151,13 @@ def due_date(order: Order) -> date:
 
 
 def sales_document_payload(
-    order: Order, *, customer_id: str, item_ids: dict[int, str], term_id: str | None, estimate_id: str | None = None
+    order: Order,
+    *,
+    customer_id: str,
+    item_ids: dict[int, str],
+    term_id: str | None,
+    estimate_id: str | None = None,
+    currency: dict | None = None,
 ) -> dict:
     """Order → Invoice or Estimate (same shape, docs/quickbooks/entities.md#estimate). `item_ids` maps product pk → Item
     Id. `estimate_id` links a converted estimate (docs/quickbooks/entities.md#estimate: LinkedTxn on the new
@@ -172,6 +182,7 @@ def sales_document_payload(
     payload["PrivateNote"] = order.notes[:PRIVATE_NOTE_MAX] if order.notes else None
     if estimate_id:
         payload["LinkedTxn"] = [{"TxnId": str(estimate_id), "TxnType": "Estimate"}]
+    payload.update(currency or {})  # CurrencyRef and ExchangeRate (adapt.currency.document_currency)
     return {k: v for k, v in payload.items() if v is not None}
 
 
@@ -207,7 +218,10 @@ def product_edited_since_push(product: Product, *, income_account_id: str) -> bo
 def customer_fingerprint(account: Account) -> str:
     """The fingerprint of the customer payload Kadouri would push now; ensure_refs pushes when it differs from
     the stored qbo_fingerprint (the inbound handler stores it after following a rename in QuickBooks)."""
-    return fingerprint(customer_payload(account, display_name=customer_display_names([account])[account.pk]))
+    names = customer_display_names([account])
+    return fingerprint(
+        customer_payload(account, display_name=names[account.pk], currency=customer_currency_code(account))
+    )
 
 
 def customer_display_names(accounts: list[Account]) -> dict[int, str]:

@@ -243,6 +243,13 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
             expect = ("posted_to_qb", "unpaid", balance)
         state_counts[expect[0] + ("" if expect[1] in (None, "paid") else f"/{expect[1]}")] += 1
         got = (order.status, order.payment_status if expect[1] else None, order.qbo_balance)
+        # Amounts compare in the document's own currency: TotalAmt, never HomeTotalAmt
+        # (docs/quickbooks/next.md#multicurrency).
+        currency = str((invoice.get("CurrencyRef") or {}).get("value") or "")
+        if expect[0] != "cancelled" and (order.qbo_total, order.qbo_currency) != (total, currency):
+            mismatches.append(
+                f"{number}: Kadouri total {order.qbo_currency} {order.qbo_total} vs QuickBooks {currency} {total}"
+            )
         if got != expect:
             mismatches.append(
                 f"{number}: Kadouri {got[0]}/{order.payment_status}/{order.qbo_balance} vs QuickBooks "

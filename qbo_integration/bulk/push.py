@@ -10,7 +10,8 @@ from django.utils import timezone
 from orders.models import Order
 
 from .. import mapping
-from ..client.errors import QboAuthError, QboError, QboTransientError
+from ..adapt import currency
+from ..client.errors import QboAuthError, QboError, QboTransientError, QboValidationError
 from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
 from ..outbound.requests import enqueue_order_job
@@ -199,6 +200,7 @@ def _without_tax_codes(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[W
 
 def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
     work = _without_tax_codes(bulk, work, pacer)
+    work = _currency_refusals(bulk, work, pacer)
     buyers = [w.order.buyer for w in work]
     products = [line.product for w in work for line in w.order.lines.all()]
     refs = ensure_refs(accounts=buyers, products=products, pacer=pacer)
@@ -207,6 +209,7 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
     for w in work:
         keys = [("account", w.order.buyer_id)] + [("product", line.product_id) for line in w.order.lines.all()]
         error = next((refs.errors[k] for k in keys if k in refs.errors), None)
+        error = currency.plain_currency_fault(error, w.order.buyer) if error is not None else None
         if isinstance(error, QboTransientError):
             settle_transient(bulk, [w], error, pacer)
             continue
@@ -220,6 +223,20 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
             customer_id=w.customer_id,
             item_ids=refs.items,
             term_id=terms.get(mapping.TERM_NAMES[w.order.terms].casefold()),
+            currency=currency.document_currency(w.order),
         )
         ready.append(w)
+    return ready
+
+
+def _currency_refusals(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
+    """Orders whose buyer's currency the company can't take fail on their own line before anything is sent
+    (docs/quickbooks/next.md#multicurrency); the rest go on."""
+    ready = []
+    for w in work:
+        problem = currency.currency_problem(w.order)
+        if problem:
+            fail_work(bulk, w, QboValidationError(problem, code="currency"), pacer)
+        else:
+            ready.append(w)
     return ready

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kadouri.display import money as display_money
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status
 
+from ..adapt.currency import order_money, store_currency
 from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
 from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
@@ -170,6 +170,7 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
             "qbo_tax_total",
             "qbo_tax_lines",
         ]
+        fields += store_currency(order, doc)  # the document's currency, rate and home total
         if entity == "Invoice":
             voided = order.qbo_doc_state == "Voided"
             order.qbo_balance = ZERO if voided else money(doc.get("Balance"))
@@ -287,13 +288,13 @@ def document_link(order: Order, doc: dict, *, doc_type: str) -> None:
 
 def paid_text(order: Order) -> str:
     number = order.qbo_doc_number or order.qbo_doc_id
-    return f"{PAID_TEXT} (invoice #{number}: {display_money(order.qbo_total)} paid in full)"
+    return f"{PAID_TEXT} (invoice #{number}: {order_money(order, order.qbo_total)} paid in full)"
 
 
 def reopened_text(order: Order, because: str) -> str:
     return (
         f"{because or 'Invoice balance went up in QuickBooks'} - invoice #{order.qbo_doc_number or order.qbo_doc_id} "
-        f"balance is {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}; the order is "
+        f"balance is {order_money(order, order.qbo_balance)} of {order_money(order, order.qbo_total)}; the order is "
         f"{order.get_payment_status_display().lower()} again"
     )
 
@@ -301,7 +302,7 @@ def reopened_text(order: Order, because: str) -> str:
 def partial_payment_text(order: Order) -> str:
     return (
         f"Payment received in QuickBooks - invoice #{order.qbo_doc_number or order.qbo_doc_id} is partially paid, "
-        f"balance {display_money(order.qbo_balance)} of {display_money(order.qbo_total)}"
+        f"balance {order_money(order, order.qbo_balance)} of {order_money(order, order.qbo_total)}"
     )
 
 

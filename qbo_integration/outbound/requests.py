@@ -16,6 +16,7 @@ from accounts.models import Account
 from orders.models import Order
 from products.models import Product
 
+from ..adapt.currency import account_currency_problem, currency_problem
 from ..adapt.tax import document_tax
 from ..connection import calls
 from ..connection.vault import usable_connection
@@ -28,6 +29,7 @@ from .rules import check_action, check_tax_codes
 from .runners import qbo_job_run
 
 Action = QboSyncJob.Action
+SENDS_CONTENT = (Action.CREATE_INVOICE, Action.CREATE_ESTIMATE, Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE)
 
 
 def enqueue_order_job(
@@ -50,6 +52,11 @@ def enqueue_order_job(
         if bulk is None:  # a push fails such an order with the reason instead (bulk/push.py)
             check_tax_codes(locked, action)
         realm_id = usable_connection().realm_id
+        # A buyer's currency the company can't take: refused before anything is sent; a bulk push reports it on
+        # the order's own line instead (docs/quickbooks/next.md#multicurrency).
+        problem = currency_problem(locked) if bulk is None and action in SENDS_CONTENT else ""
+        if problem:
+            raise SyncRefused(problem, status=422)
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
         return job_for(
             key=key,
@@ -93,6 +100,9 @@ def ref_sync_request(*, obj: Account | Product, by, ip: str | None = None) -> Qb
     """Sync an account (a QuickBooks customer) or a product (an item): one job per saved version of the row."""
     realm_id = usable_connection().realm_id
     kind = obj._meta.model_name  # the job's foreign key: "account" or "product"
+    problem = account_currency_problem(obj) if kind == "account" else ""
+    if problem:  # refused before anything is sent (docs/quickbooks/next.md#multicurrency)
+        raise SyncRefused(problem, status=422)
     action = Action.SYNC_ACCOUNT if kind == "account" else Action.SYNC_PRODUCT
     stamp = int(obj.updated_at.timestamp() * 1000)
     job, _ = job_for(

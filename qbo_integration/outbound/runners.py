@@ -12,8 +12,9 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
+from ..adapt import currency
 from ..adapt.tax import document_tax, subtotal_in_quickbooks
-from ..client.errors import QboStaleError, QboWrongLinkError
+from ..client.errors import QboError, QboStaleError, QboWrongLinkError
 from ..connection import calls
 from ..documents.apply import converting_invoice
 from ..documents.reading import money, paid_amount
@@ -36,7 +37,12 @@ def _document_payload(order: Order, **extra) -> tuple[str, dict]:
     check_tax_codes(order)
     customer_id, item_ids = refs_for_order(order)
     payload = mapping.sales_document_payload(
-        order, customer_id=customer_id, item_ids=item_ids, term_id=term_id_for(order), **extra
+        order,
+        customer_id=customer_id,
+        item_ids=item_ids,
+        term_id=term_id_for(order),
+        currency=currency.document_currency(order),
+        **extra,
     )
     return customer_id, payload
 
@@ -47,6 +53,7 @@ def _run_create(job: QboSyncJob) -> dict:
     if order.qbo_doc_id:  # done by an earlier job already (e.g. bulk push); nothing to send
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
+    _refuse_currency(order)
     fingerprint = order.compute_fingerprint()
     customer_id, payload = _document_payload(order)
     entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
@@ -108,6 +115,7 @@ def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
 def _run_update(job: QboSyncJob) -> dict:
     order = load_order(job)
     check_action(order, job.action)
+    _refuse_currency(order)
     entity = entity_of(order)
     fingerprint = order.compute_fingerprint()
     _, payload = _document_payload(order)
@@ -187,6 +195,7 @@ def _run_convert(job: QboSyncJob) -> dict:
         # job's earlier try created it, its answer was lost, and the estimate's webhook moved the order on).
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
+    _refuse_currency(order)
     estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
     fingerprint = order.compute_fingerprint()
     # The bookkeeper may have converted the estimate in QuickBooks already (its webhook not processed yet).
@@ -248,6 +257,9 @@ def _record_conversion(
 def _run_ref(job: QboSyncJob) -> dict:
     if job.account_id:
         account = Account.objects.get(pk=job.account_id)
+        problem = currency.account_currency_problem(account)
+        if problem:
+            raise SyncRefused(problem, status=422)
         refs = ensure_refs(accounts=[account], products=[], force_update=True)
         key, ids = ("account", account.pk), refs.customers
     else:
@@ -270,8 +282,20 @@ RUNNERS = {
 }
 
 
+def _refuse_currency(order: Order) -> None:
+    """A buyer's currency the company can't take: refused before anything is sent
+    (docs/quickbooks/next.md#multicurrency)."""
+    problem = currency.currency_problem(order)
+    if problem:
+        raise SyncRefused(problem, status=422)
+
+
 def run_job(job: QboSyncJob) -> dict:
-    return RUNNERS[job.action](job)
+    try:
+        return RUNNERS[job.action](job)
+    except QboError as e:  # QuickBooks' currency refusals in plain words
+        account = job.order.buyer if job.order_id else (job.account if job.account_id else None)
+        raise currency.plain_currency_fault(e, account) from None
 
 
 def qbo_job_run(*, job_id: int) -> QboSyncJob:

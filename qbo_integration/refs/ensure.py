@@ -12,6 +12,7 @@ from products.models import Product
 
 from .. import mapping
 from ..adapt import names
+from ..adapt.currency import customer_currency_code
 from ..client.errors import QboDuplicateError, QboError, QboStaleError, QboTransientError, batch_fault
 from ..outbox.jobs import request_id
 from . import pacing
@@ -55,11 +56,10 @@ def _refs_to_push(accounts: list[Account], products: list[Product], pacer: Pacer
     refs: list[_Ref] = []
     names = mapping.customer_display_names(accounts)
     for account in accounts:
-        refs.append(
-            _Ref(
-                "account", account, names[account.pk], mapping.customer_payload(account, display_name=names[account.pk])
-            )
+        payload = mapping.customer_payload(
+            account, display_name=names[account.pk], currency=customer_currency_code(account)
         )
+        refs.append(_Ref("account", account, names[account.pk], payload))
     if products:
         income = income_account_id(pacer)
         for product in products:

@@ -33,6 +33,9 @@ class BookkeeperActions:
                 raise business(f"Invoice {invoice_id} has no open balance to pay.")
             line = {"Amount": paid, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
             body = {"CustomerRef": {"value": ref_value(invoice, "CustomerRef")}, "TotalAmt": paid, "Line": [line]}
+            for key in ("CurrencyRef", "ExchangeRate"):  # received in the invoice's currency, at its rate
+                if key in invoice:
+                    body[key] = invoice[key]
             return books.create("Payment", body)
 
         return self._act(realm_id, act)

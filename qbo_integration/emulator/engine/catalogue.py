@@ -23,6 +23,7 @@ MODELLED = (
     "Preferences",
     "TaxCode",
     "TaxRate",
+    "CompanyCurrency",
 )
 DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
 # Modelled but never in CDC (docs/quickbooks/next.md#tax-outside-the-us: TaxCode and TaxRate are not in CDC).

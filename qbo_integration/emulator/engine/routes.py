@@ -14,6 +14,7 @@ from .catalogue import MODELLED, entity_named
 from .cdc import run_cdc
 from .company import Company, Event
 from .errors import unsupported
+from .exchange import exchange_rate_resource
 from .query import run_query
 from .values import Obj, parse_json_body
 
@@ -34,6 +35,8 @@ def route(
     if segments == ["cdc"]:
         allow(method, "GET")
         return run_cdc(books, params)
+    if len(segments) == 1 and head.lower() == "exchangerate":
+        return exchange_rate_resource(books, method, params, body)  # docs/quickbooks/next.md#multicurrency
     entity = entity_named(head)
     if entity is not None and entity in MODELLED:
         if len(segments) == 1 and entity == "Preferences" and method == "GET":

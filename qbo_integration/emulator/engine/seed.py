@@ -6,6 +6,7 @@ from __future__ import annotations
 from .books import Books
 from .entities.preferences import preferences_of
 from .profiles import CompanyProfile
+from .seed_currency import seed_currencies
 from .seed_names import seed_names
 from .seed_tax import seed_tax
 
@@ -50,3 +51,4 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
     seed_tax(books, profile)
     if profile.names:
         seed_names(books, {SEED_NAME_KEYS[key]: names for key, names in profile.names.items()})
+    seed_currencies(books, profile)

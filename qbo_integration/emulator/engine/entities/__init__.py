@@ -10,6 +10,7 @@ from ..catalogue import MODELLED
 from .account import Account
 from .base import EntityKind
 from .company_info import CompanyInfo
+from .currency import CompanyCurrency
 from .customer import Customer
 from .employee import Employee
 from .estimate import Estimate
@@ -39,6 +40,7 @@ KINDS: dict[str, EntityKind] = {
         Preferences(),
         TaxCode(),
         TaxRate(),
+        CompanyCurrency(),
     )
 }
 if tuple(KINDS) != MODELLED:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from ..errors import business, invalid_ref
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_decimal
+from .currency import customer_currency
 from .people import NAME_LIMITS, Person
 from .sales_tax import customer_tax_fields
 
@@ -37,6 +38,9 @@ class Customer(Person):
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)
         customer_tax_fields(obj, body)
         obj["Job"] = self.check_parent(books, obj, old)
+        currency = customer_currency(books, obj, old)  # docs/quickbooks/next.md#multicurrency
+        if currency is not None:
+            obj["CurrencyRef"] = currency
         if "SalesTermRef" in obj:
             obj["SalesTermRef"] = books.resolve_ref(
                 "Term", obj["SalesTermRef"], "SalesTermRef", [ref_value(old, "SalesTermRef")]

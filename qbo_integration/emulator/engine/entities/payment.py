@@ -13,6 +13,7 @@ from ..errors import business, invalid_ref, invalid_value, required, unsupported
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
+from .currency import transaction_currency
 
 
 class Payment(EntityKind):
@@ -35,6 +36,7 @@ class Payment(EntityKind):
         obj["CustomerRef"] = books.resolve_ref(
             "Customer", obj["CustomerRef"], "CustomerRef", [ref_value(old, "CustomerRef")]
         )
+        transaction_currency(books, obj, books.table("Customer")[obj["CustomerRef"]["value"]])
         total = to_decimal(obj.get("TotalAmt"), "TotalAmt")
         if total is None:  # docs/quickbooks/entities.md#payment: TotalAmt and CustomerRef are required
             raise required("TotalAmt")

@@ -13,6 +13,7 @@ from ..errors import QboFault, invalid_enum, invalid_value, required, too_long, 
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
+from .currency import render_home_amounts, transaction_currency
 from .sales_tax import apply_sales_tax
 
 DOC_NUMBER_MAX = 21  # docs/quickbooks/entities.md#invoice
@@ -44,6 +45,7 @@ class SalesForm(EntityKind):
         if "ClassRef" in obj:  # docs/quickbooks/next.md#class-and-location-tracking
             obj["ClassRef"] = books.resolve_ref("Class", obj["ClassRef"], "ClassRef", [ref_value(old, "ClassRef")])
         obj["Line"], obj["TotalAmt"] = self.build_lines(books, obj.get("Line"), old)
+        transaction_currency(books, obj, customer)  # docs/quickbooks/next.md#multicurrency
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
         obj["DueDate"] = self.due_date(books, obj, customer, txn_date, old)
@@ -143,6 +145,7 @@ class SalesForm(EntityKind):
     def render(self, books: Ledger, obj: Obj, out: Obj, balances: dict[str, Decimal] | None) -> None:
         subtotal_line = {"Amount": subtotal(out["Line"]), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
         out["Line"].append(subtotal_line)  # docs/quickbooks/entities.md#invoice: subtotal line appended in responses
+        render_home_amounts(obj, out)
 
 
 def sales_line(books: Ledger, line: Obj, old_refs: dict[str, set[str | None]]) -> None:

@@ -1,0 +1,276 @@
+"""Foreign currency (docs/quickbooks/next.md#multicurrency): a buyer pays in its account's currency (blank: the
+company's home currency).
+
+- Before anything is sent: a foreign-currency buyer needs a multi-currency company that uses that currency, and a
+  customer QuickBooks already holds in another currency with transactions can't change (`currency_problem`).
+- Payloads: the customer carries `CurrencyRef` (multi-currency on); a document carries `CurrencyRef` and, when
+  foreign, ALWAYS an `ExchangeRate` — the order's own, else QuickBooks' rate for the order date — because a rate
+  left out is booked at 1 (`document_currency`).
+- Answers: the document's currency, rate and home total are kept on the order (`store_currency`); every amount
+  Kadouri compares with its own is the document's (`TotalAmt`, `Balance`), never the home one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.cache import cache
+
+from accounts.models import Account
+from kadouri.display import money as display_money
+from kadouri.display import when
+from orders.models import Order
+
+from ..client.errors import QboError, QboValidationError
+from ..connection import calls
+from ..connection.profile import profile_for
+from ..connection.vault import current_connection
+from ..models import CompanyProfile
+
+CACHE_SECONDS = 15 * 60  # company currencies and QuickBooks' rates: read at most every 15 minutes per key
+RATE_PLACES = Decimal("0.00000001")  # Order.exchange_rate and qbo_exchange_rate keep 8 decimals
+CURRENCY_FAULT_WORDS = ("currency of a customer", "currency of the transaction", "multicurrency is not turned on")
+
+
+def company_profile() -> CompanyProfile:
+    conn = current_connection()
+    return profile_for(conn.realm_id) if conn else CompanyProfile()
+
+
+def buyer_currency(account: Account, profile: CompanyProfile | None = None) -> str:
+    """The ISO code the buyer pays in: the account's currency, else the company's home currency."""
+    return (account.currency or (profile or company_profile()).home_currency or "USD").upper()
+
+
+def order_currency(order: Order, profile: CompanyProfile | None = None) -> str:
+    """The order's currency: QuickBooks' once the document has one, else its buyer's."""
+    if order.qbo_currency:
+        return order.qbo_currency
+    return buyer_currency(order.buyer, profile) if order.buyer_id else (profile or company_profile()).home_currency
+
+
+def customer_currency_code(account: Account) -> str | None:
+    """The customer's CurrencyRef to send: only in a multi-currency company (one currency: nothing is sent)."""
+    profile = company_profile()
+    return buyer_currency(account, profile) if profile.multi_currency else None
+
+
+# --- what QuickBooks knows ---------------------------------------------------------------------------------
+
+
+def company_currencies(realm_id: str) -> list[str]:
+    """The company's active foreign currencies (CompanyCurrency codes), read at most every CACHE_SECONDS."""
+    key = f"qbo:currencies:{realm_id}"
+    codes = cache.get(key)
+    if codes is None:
+        rows = calls.query("select * from CompanyCurrency maxresults 1000", realm_id=realm_id).get(
+            "CompanyCurrency", []
+        )
+        codes = sorted({str(r.get("Code") or "").upper() for r in rows if r.get("Active", True) and r.get("Code")})
+        cache.set(key, codes, CACHE_SECONDS)
+    return codes
+
+
+def known_company_currencies(realm_id: str) -> list[str] | None:
+    """The company's currencies if Kadouri read them lately (None: not known; nothing is asked of QuickBooks)."""
+    return cache.get(f"qbo:currencies:{realm_id}")
+
+
+def quickbooks_rate(realm_id: str, code: str, day: date) -> Decimal:
+    """QuickBooks' own rate for `code` on `day` (home units per unit), read once per currency and date."""
+    key = f"qbo:rate:{realm_id}:{code}:{day.isoformat()}"
+    rate = cache.get(key)
+    if rate is None:
+        answer = calls.api_call(
+            "GET",
+            "exchangerate",
+            params={"sourcecurrencycode": code, "asofdate": day.isoformat()},
+            realm_id=realm_id,
+        )
+        rate = _decimal((answer.get("ExchangeRate") or {}).get("Rate"))
+        if rate is None or rate <= 0:
+            raise QboValidationError(
+                f"QuickBooks gave no exchange rate for {code} on {when(day)}. Enter the rate on the order, "
+                "then try again.",
+                code="currency",
+            )
+        cache.set(key, rate, CACHE_SECONDS)
+    return rate
+
+
+# --- before sending ----------------------------------------------------------------------------------------
+
+
+def currency_problem(order: Order) -> str:
+    """Why this order can't go to QuickBooks in its buyer's currency, in plain words; "" when it can. May read the
+    company's currencies (a GET), never writes."""
+    return account_currency_problem(order.buyer) if order.buyer_id else ""
+
+
+def account_currency_problem(buyer: Account) -> str:
+    """Why this account can't be a QuickBooks customer in its currency, in plain words; "" when it can."""
+    profile = company_profile()
+    code, home = buyer_currency(buyer, profile), profile.home_currency
+    if code != home and not profile.multi_currency:
+        return (
+            f"{buyer.name} pays in {code} but the QuickBooks company works only in {home}: turn on multi-currency "
+            f"in QuickBooks or set the account's currency to {home}."
+        )
+    if code != home and code not in company_currencies(profile.realm_id):
+        return (
+            f"{buyer.name} pays in {code}, which is not one of the QuickBooks company's currencies. Add {code} in "
+            f"QuickBooks (Settings → Currencies) or change the account's currency."
+        )
+    theirs = customer_currency_in_quickbooks(buyer)
+    if theirs and theirs != code:
+        return _customer_mismatch(buyer.name, theirs, code)
+    return ""
+
+
+def customer_currency_in_quickbooks(account: Account) -> str:
+    """The currency of the buyer's QuickBooks customer as its documents showed it ("" when none is known): a
+    customer with transactions keeps its currency."""
+    found = (
+        Order.objects.filter(buyer=account, qbo_doc_id__isnull=False)
+        .exclude(qbo_currency="")
+        .order_by("-updated_at")
+        .values_list("qbo_currency", flat=True)
+        .first()
+    )
+    return found or ""
+
+
+def _customer_mismatch(name: str, theirs: str, code: str) -> str:
+    return (
+        f"{name} is a {theirs} customer in QuickBooks and already has transactions there, so QuickBooks can't "
+        f"change its currency to {code}. Set the account's currency back to {theirs}, or make a new account for "
+        f"the {code} business."
+    )
+
+
+def plain_currency_fault(error: QboError, account: Account | None) -> QboError:
+    """QuickBooks' currency refusals (a changed customer currency, a document in another currency) in plain words;
+    any other error as it is."""
+    text = f"{error.detail} {error.message}".lower()
+    if account is None or error.kind != "validation" or not any(w in text for w in CURRENCY_FAULT_WORDS):
+        return error
+    profile = company_profile()
+    code = buyer_currency(account, profile)
+    if "multicurrency is not turned on" in text:
+        message = (
+            f"{account.name} pays in {code} but the QuickBooks company works only in {profile.home_currency}: turn "
+            f"on multi-currency in QuickBooks or set the account's currency to {profile.home_currency}."
+        )
+    elif theirs := customer_currency_in_quickbooks(account):
+        message = _customer_mismatch(account.name, theirs, code)
+    else:
+        message = (
+            f"{account.name} already has transactions in QuickBooks in another currency, so QuickBooks can't change "
+            f"its currency to {code}. Set the account's currency back to the customer's currency in QuickBooks, or "
+            f"make a new account for the {code} business."
+        )
+    return QboValidationError(message, code=error.code, detail=error.detail, status=error.status)
+
+
+# --- payloads and answers ----------------------------------------------------------------------------------
+
+
+def document_currency(order: Order) -> dict:
+    """CurrencyRef and ExchangeRate for the order's document: nothing in a one-currency company; the rate always
+    for a foreign currency (the order's own, else QuickBooks' for the order date)."""
+    profile = company_profile()
+    if not profile.multi_currency or not order.buyer_id:
+        return {}
+    code = buyer_currency(order.buyer, profile)
+    if code == profile.home_currency:
+        return {"CurrencyRef": {"value": code}}
+    rate = order.exchange_rate or quickbooks_rate(profile.realm_id, code, order.order_date)
+    return {"CurrencyRef": {"value": code}, "ExchangeRate": float(rate.quantize(RATE_PLACES).normalize())}
+
+
+def store_currency(order: Order, doc: dict) -> list[str]:
+    """The document's currency, rate and home total on the order (unsaved); the fields changed."""
+    code = str((doc.get("CurrencyRef") or {}).get("value") or "")[:3].upper()
+    if not code:
+        return []
+    rate, home = _decimal(doc.get("ExchangeRate")), _decimal(doc.get("HomeTotalAmt"))
+    order.qbo_currency = code
+    order.qbo_exchange_rate = rate.quantize(RATE_PLACES) if rate is not None else None
+    order.qbo_home_total = home.quantize(Decimal("0.01")) if home is not None else None
+    return ["qbo_currency", "qbo_exchange_rate", "qbo_home_total"]
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+# --- showing amounts ---------------------------------------------------------------------------------------
+
+
+def amount_text(amount, code: str, home: str) -> str:
+    """$1,250.00 in the home currency; "CAD 1,250.00" in another."""
+    if not code or code == home:
+        return display_money(amount)
+    text = display_money(amount)
+    return text if text == display_money(None) else f"{code} {text.replace('$', '')}"
+
+
+def order_money(order: Order, amount) -> str:
+    """An amount of the order's document, written in its currency."""
+    profile = company_profile()
+    return amount_text(amount, order_currency(order, profile), profile.home_currency)
+
+
+def order_currency_view(order: Order, amount=None, profile: CompanyProfile | None = None) -> dict:
+    """What the order page and list show: the total (`amount`, else the order's) in the order's currency, and the
+    home equivalent — QuickBooks' home total once it has the document, else at the order's own rate."""
+    profile = profile or company_profile()
+    code, home = order_currency(order, profile), profile.home_currency
+    foreign = code != home
+    total = order.total if amount is None else Decimal(str(amount))
+    rate = order.qbo_exchange_rate or order.exchange_rate
+    home_total = order.qbo_home_total if order.qbo_home_total is not None and amount is None else None
+    if home_total is None and rate and foreign:
+        home_total = (total * rate).quantize(Decimal("0.01"))
+    return {
+        "code": code,
+        "home": home,
+        "foreign": foreign,
+        "total": amount_text(total, code, home),
+        "home_total": amount_text(home_total, home, home).replace("$", f"{home} ", 1) if home_total else "",
+        "rate": f"{rate:.6f}" if rate else "",
+        "rate_from": "as QuickBooks booked it"
+        if order.qbo_exchange_rate
+        else ("the rate entered on the order" if order.exchange_rate else ""),
+        "date": when(order.order_date),
+    }
+
+
+# --- forms -------------------------------------------------------------------------------------------------
+
+
+def currency_choices(current: str = "") -> tuple[list[tuple[str, str]], str]:
+    """The account form's currency: (choices, help text); no choices when the company's currencies are not known
+    (a three-letter code is typed then). Reads them from QuickBooks at most every CACHE_SECONDS."""
+    profile = company_profile()
+    home = profile.home_currency
+    known: list[str] | None = None
+    if profile.pk and not profile.multi_currency:
+        known = []  # a one-currency company: the home currency only
+    elif profile.pk:
+        known = known_company_currencies(profile.realm_id)
+        try:
+            known = company_currencies(profile.realm_id) if known is None else known
+        except QboError:
+            known = None
+    help_text = f"The currency this buyer pays in. Blank: {home}, the QuickBooks company's home currency." + (
+        "" if profile.multi_currency else " The QuickBooks company works only in that currency."
+    )
+    if known is None:
+        return [], help_text + " Type a three-letter code, e.g. CAD."
+    codes = [c for c in dict.fromkeys([*known, current]) if c and c != home]
+    return [("", f"{home} (home currency)"), *[(c, c) for c in codes]], help_text
