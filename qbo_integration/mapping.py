@@ -19,6 +19,8 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
+from .adapt import numbering
+
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
 COMPANY_NAME_MAX = 100  # docs/quickbooks/entities.md#customer
 PHONE_MAX = 30  # docs/quickbooks/entities.md#customer
@@ -165,6 +167,7 @@ def sales_document_payload(
     payload["PrivateNote"] = order.notes[:PRIVATE_NOTE_MAX] if order.notes else None
     if estimate_id:
         payload["LinkedTxn"] = [{"TxnId": str(estimate_id), "TxnType": "Estimate"}]
+    payload = numbering.number_fields(order, payload)
     return {k: v for k, v in payload.items() if v is not None}
 
 
