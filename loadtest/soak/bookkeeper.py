@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 
-from loadtest.soak.common import REALM, Run, Seeded, money
+from loadtest.soak.common import Run, Seeded, money, realm_of
 from loadtest.soak.processes import Cluster
 
 
@@ -41,7 +41,7 @@ class Bookkeeper:
         done: Counter = Counter()
         while not self.run_state.stop_bookkeeper.is_set() and time.monotonic() < deadline:
             try:
-                books = self.cluster.emu("GET", f"companies/{REALM}")["entities"]
+                books = self.cluster.emu("GET", f"companies/{realm_of(self.cluster.opts)}")["entities"]
             except Exception:  # noqa: BLE001  (the emulator is busy; look again)
                 time.sleep(0.5)
                 continue
@@ -134,7 +134,9 @@ class Bookkeeper:
             if k not in ("action",) and not (action == "delete_payment" and k == "invoice_id")
         }
         try:
-            result = self.cluster.emu("POST", f"companies/{REALM}/actions/{action}", json=body)["result"]
+            result = self.cluster.emu("POST", f"companies/{realm_of(self.cluster.opts)}/actions/{action}", json=body)[
+                "result"
+            ]
         except Exception as e:  # noqa: BLE001  (e.g. a refused void; recorded, not a violation by itself)
             with self.run_state.lock:
                 self.run_state.action_errors.append(f"{plan} {args}: {e}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from loadtest.soak.common import MIN_BATCHED_SHARE, REALM, Run
+from loadtest.soak.common import MIN_BATCHED_SHARE, Run, realm_of
 from loadtest.soak.processes import Cluster
 
 
@@ -19,7 +19,7 @@ class Checker:
         self.work, self.db = cluster.work, cluster.db
 
     def check(self, before_settle: dict) -> dict:
-        dump = self.cluster.emu("GET", f"companies/{REALM}")
+        dump = self.cluster.emu("GET", f"companies/{realm_of(self.opts)}")
         hooks = self.cluster.emu("GET", "webhooks")
         requests_total = self.cluster.emu("GET", "stats")["requests"]
         (self.work / "dump.json").write_text(json.dumps(dump))
@@ -37,7 +37,7 @@ class Checker:
         for rule in before_settle["faults"]:
             fired[rule["kind"] + (f" {rule['delay']:g}s" if rule["kind"] == "slow" else "")] += rule["fired"]
             seen = max(seen, rule["seen"])
-        limits = before_settle["stats"]["limits"].get(REALM, {})
+        limits = before_settle["stats"]["limits"].get(realm_of(self.opts), {})
         result["run"] = {
             "api_requests": st.api_requests,
             "api_statuses": dict(sorted(st.api_statuses.items())),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from loadtest.soak.common import DEFAULT_SERVER, HarnessError
+from loadtest.soak.common import COMPANIES, DEFAULT_SERVER, HarnessError
 from loadtest.soak.orchestrator import Soak
 from loadtest.soak.phases import run_phase
 
@@ -15,6 +15,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m loadtest.soak",
         description="Soak with faults: app, worker, emulator and PostgreSQL as real processes; prints figures, "
         "exits 1 on a violation.",
+    )
+    parser.add_argument(
+        "--company",
+        choices=sorted(COMPANIES),
+        default="idealised",
+        help="the emulator's company to run against: idealised, automated_tax (US sales tax), multi_currency "
+        "(buyers paying CAD, MXN or EUR), auto_numbers (QuickBooks numbers the documents)",
     )
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--buyers", type=int, default=40)

@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-REALM = "9130350000000001"
+# The emulator's seeded companies the soak can run against (`--company`, qbo_integration/emulator/engine/profiles.py).
+COMPANIES = {
+    "idealised": "9130350000000001",
+    "automated_tax": "9130350000000003",
+    "multi_currency": "9130350000000006",
+    "auto_numbers": "9130350000000007",
+}
+
+
+def realm_of(opts: dict) -> str:
+    return COMPANIES[opts.get("company") or "idealised"]
+
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 HTTP_TIMEOUT = 4.0  # the app's QuickBooks read timeout in the soak (QBO_HTTP_TIMEOUT)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import requests
 
 from loadtest.soak.checks import Checker
-from loadtest.soak.common import DEFAULT_SERVER, REALM, HarnessError, Run, Seeded, say
+from loadtest.soak.common import DEFAULT_SERVER, HarnessError, Run, Seeded, realm_of, say
 from loadtest.soak.faults import emulator_figures, faults_off, faults_on
 from loadtest.soak.figures import print_figures
 from loadtest.soak.processes import Cluster, SoakDatabase
@@ -41,7 +41,7 @@ class Soak:
             if not server.startswith("postgres"):
                 server = DEFAULT_SERVER
             db = SoakDatabase(server)
-            say(f"soak: seed {self.seed}, database {db.name}, logs {cluster.logs}")
+            say(f"soak: seed {self.seed}, company {self.opts['company']}, database {db.name}, logs {cluster.logs}")
             workload = self._set_up(db)
             self.timings["setup"] = time.monotonic() - started
             mark = time.monotonic()
@@ -108,7 +108,7 @@ class Soak:
         fields = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
         consent = requests.post(
             authorize.split("?")[0],
-            data=fields | {"realm_id": REALM, "action": "connect"},
+            data=fields | {"realm_id": realm_of(self.opts), "action": "connect"},
             timeout=10,
             allow_redirects=False,
         )
@@ -120,4 +120,4 @@ class Soak:
         connected = "SELECT COUNT(*) FROM quickbooks_tokens WHERE state = 'connected'"
         if done.status_code != 200 or not self.cluster.db.scalar(connected):
             raise HarnessError(f"connecting QuickBooks failed (callback HTTP {done.status_code}; status {status})")
-        say(f"soak: connected to QuickBooks company {REALM} through the consent page")
+        say(f"soak: connected to QuickBooks company {realm_of(self.opts)} through the consent page")

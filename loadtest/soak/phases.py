@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from loadtest.soak.common import money
+from loadtest.soak.companies import buyer_extras, order_extras, product_extras
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_create
 from products.models import Product
@@ -60,6 +61,7 @@ def seed(opts: dict) -> dict:
                 city="Los Angeles",
                 region="CA",
                 postal_code="90021",
+                **buyer_extras(opts["company"], n),
             )
             for n in range(opts["buyers"])
         ]
@@ -68,6 +70,7 @@ def seed(opts: dict) -> dict:
                 name=f"Soak {fruit[n % len(fruit)]} {n:03d}",
                 sku=f"SK{n:03d}",
                 unit_price=Decimal(rng.randrange(150, 9000)) / 100,
+                **product_extras(opts["company"], n),
             )
             for n in range(opts["products"])
         ]
@@ -75,10 +78,12 @@ def seed(opts: dict) -> dict:
         for n in range(opts["orders"]):
             chosen = rng.sample(products, rng.randint(1, 4))
             as_estimate = rng.random() < opts["estimate_share"]
+            buyer = buyers[n % len(buyers)] if n < len(buyers) else rng.choice(buyers)
             order = order_create(
                 fields={
+                    **order_extras(opts["company"], buyer, rng),
                     "seller": rng.choice(sellers),
-                    "buyer": buyers[n % len(buyers)] if n < len(buyers) else rng.choice(buyers),
+                    "buyer": buyer,
                     "order_date": timezone.localdate() - timedelta(days=rng.randrange(0, 20)),
                     "terms": rng.choice(Order.Terms.values),
                     "notes": f"Soak order {n}",

@@ -201,6 +201,8 @@ class Cluster:
             str(self.opts["sellers"]),
             "--estimate-share",
             str(self.opts["estimate_share"]),
+            "--company",
+            self.opts["company"],
         ]
         out = self._run_logged(["-m", "loadtest.soak", *args], log=f"phase-{phase}")
         line = next((line for line in out.splitlines() if line.startswith("SOAK-JSON ")), None)

@@ -58,7 +58,7 @@ class ConsentEndpoint:
             self.stats["denials"] += 1
             # RFC 6749 denial; Intuit specifics unverified (docs/quickbooks/oauth.md#consent-and-callback).
             return _redirect(redirect_uri, {"error": "access_denied", "state": state})
-        realms = dict(self.companies())
+        realms = {company[0] for company in self.companies()}
         realm = params.get("realm_id", "")
         if realm not in realms:
             return html_answer(400, _error_page("Choose a company to connect."))
@@ -85,7 +85,7 @@ def _redirect(uri: str, params: dict[str, str]) -> Response:
     return 302, {"Location": uri + separator + urlencode(params), "Content-Type": "text/plain"}, b""
 
 
-def _consent_page(params: dict[str, str], companies: list[tuple[str, str]]) -> str:
+def _consent_page(params: dict[str, str], companies: list[tuple[str, str, str]]) -> str:
     esc = html.escape
     hidden = "".join(
         f'<input type="hidden" name="{esc(key)}" value="{esc(params.get(key, ""))}">'
@@ -94,8 +94,9 @@ def _consent_page(params: dict[str, str], companies: list[tuple[str, str]]) -> s
     choices = "".join(
         f'<label for="realm-{esc(realm)}">'
         f'<input type="radio" id="realm-{esc(realm)}" name="realm_id" value="{esc(realm)}"'
-        f'{" checked" if index == 0 else ""}> {esc(name)} <span class="muted">({esc(realm)})</span></label>'
-        for index, (realm, name) in enumerate(companies)
+        f'{" checked" if index == 0 else ""}> {esc(name)} <span class="muted">({esc(realm)})</span>'
+        f'<br><small class="muted">{esc(summary)}</small></label>'
+        for index, (realm, name, summary) in enumerate(companies)
     )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Connect to QuickBooks (emulator)\
 </title>

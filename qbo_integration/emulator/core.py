@@ -102,8 +102,9 @@ class EmulatorCore:
             self.api.add_company(realm_id, name)
         self.webhooks.reset()
 
-    def _company_list(self) -> list[tuple[str, str]]:
-        return [(realm_id, company.name) for realm_id, company in self.api.companies.items()]
+    def _company_list(self) -> list[tuple[str, str, str]]:
+        """(realm, name, what kind of company) for each company."""
+        return [(realm, company.name, self.api.summary(realm)) for realm, company in self.api.companies.items()]
 
     def state(self) -> dict:
         return snapshot(self.clock, self.api, self.oauth)
@@ -130,7 +131,7 @@ class EmulatorCore:
             self.save_state()
 
     def companies(self) -> list[dict]:
-        return [{"realm_id": realm_id, "name": name} for realm_id, name in self._company_list()]
+        return [{"realm_id": realm, "name": name, "summary": summary} for realm, name, summary in self._company_list()]
 
     def add_company(self, realm_id: str, name: str, preferences: dict | None = None) -> dict:
         """A new company; ``preferences`` describes what kind (engine/profiles.py; ValueError if bad)."""

@@ -40,7 +40,7 @@ JWKS_PATH = "/op/v1/jwks"
 USERINFO_PATH = "/v1/openid_connect/userinfo"
 OAUTH_PATHS = set(DISCOVERY_PATHS) | {AUTHORIZE_PATH, TOKEN_PATH, REVOKE_PATH, JWKS_PATH, USERINFO_PATH}
 
-CompanyLister = Callable[[], list[tuple[str, str]]]
+CompanyLister = Callable[[], list[tuple[str, str, str]]]  # realm, name, summary
 
 
 @dataclass

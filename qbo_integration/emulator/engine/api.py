@@ -20,6 +20,7 @@ from .actions import BookkeeperActions
 from .books import Books
 from .catalogue import MODELLED
 from .company import Company, Event
+from .entities.preferences import summary as company_summary
 from .errors import QboFault, system_failure, too_long, unknown_company
 from .profiles import SEEDED_PROFILES, CompanyProfile
 from .routes import route
@@ -55,6 +56,11 @@ class AccountingApi(BookkeeperActions):
             seed_company(Books(company, self.clock.now(), []), name, profile)
             self.companies[realm_id] = company
         return company
+
+    def summary(self, realm_id: str) -> str:
+        company = self._company(realm_id)
+        with company.lock:
+            return company_summary(Books(company, self.clock.now(), []))
 
     def to_state(self) -> Obj:
         with self._lock:

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 from .values import names
 
-MODELLED = ("Customer", "Item", "Invoice", "Estimate", "Payment", "Account", "Term", "CompanyInfo", "Preferences")
+MODELLED = (
+    "Customer",
+    "Item",
+    "Invoice",
+    "Estimate",
+    "Payment",
+    "Account",
+    "Term",
+    "CompanyInfo",
+    "Vendor",
+    "Employee",
+    "Class",
+    "Preferences",
+)
 DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.
 UNMODELLED = names(
-    "Vendor Employee Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
-    "Purchase PurchaseOrder JournalEntry TimeActivity Class Department PaymentMethod "
+    "Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
+    "Purchase PurchaseOrder JournalEntry TimeActivity Department PaymentMethod "
     "TaxCode TaxRate TaxAgency Transfer VendorCredit Budget Currency "
     "JournalCode Attachable"
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .books import Books
 from .entities.preferences import preferences_of
 from .profiles import CompanyProfile
+from .seed_names import seed_names
 
 SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (docs/quickbooks/entities.md#payment)
     ("Services", "Income", "ServiceFeeIncome"),
@@ -14,6 +15,12 @@ SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (
     ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
     ("Checking", "Bank", "Checking"),
 )
+SEED_NAME_KEYS = {
+    "vendors": "vendors",
+    "employees": "employees",
+    "classes": "classes",
+    "inactiveItems": "inactive_items",
+}
 SEED_TERMS = (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
 COMPANY_ADDRESSES = {
     "US": {"Line1": "1 Emulator Way", "City": "Mountain View", "CountrySubDivisionCode": "CA", "PostalCode": "94043"},
@@ -39,3 +46,5 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
         books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})
     for term_name, days in SEED_TERMS:
         books.create("Term", {"Name": term_name, "DueDays": days})
+    if profile.names:
+        seed_names(books, {SEED_NAME_KEYS[key]: names for key, names in profile.names.items()})

@@ -708,8 +708,8 @@ def test_it_answers_a_bad_query_with_a_400_fault(qbo, text, code):
 
 
 def test_it_answers_unmodelled_qbo_entities_as_empty(qbo):
-    assert qbo.query("SELECT * FROM Vendor") == {}
-    assert qbo.query("SELECT COUNT(*) FROM Vendor") == {"totalCount": 0}
+    assert qbo.query("SELECT * FROM Bill") == {}
+    assert qbo.query("SELECT COUNT(*) FROM Bill") == {"totalCount": 0}
 
 
 @pytest.mark.parametrize("name", ["Customer", "customer", "CUSTOMER", "cUsToMeR"])

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 import requests
+from intuitlib.enums import Scopes
 from quickbooks.objects.preferences import Preferences
 
 from qbo_integration.emulator import Emulator
 from qbo_integration.emulator.engine.profiles import SEEDED
-from qbo_integration.emulator.testing import make_quickbooks, qbo_emulator  # noqa: F401  (fixture)
+from qbo_integration.emulator.testing import make_auth_client, make_quickbooks, qbo_emulator  # noqa: F401  (fixture)
+from qbo_integration.emulator.tests.test_oauth import authorize
 
 
 def prefs(emu: Emulator, realm: str) -> dict:
@@ -101,3 +103,25 @@ def test_python_quickbooks_reads_the_preferences(qbo_emulator):
     read = Preferences.get(qb=qb)
     assert read.CurrencyPrefs.MultiCurrencyEnabled is True
     assert read.CurrencyPrefs.HomeCurrency.value == "USD"
+
+
+def test_the_consent_page_offers_every_company_with_what_kind_it_is(qbo_emulator):
+    client = make_auth_client(qbo_emulator)
+    page = requests.get(client.get_authorization_url([Scopes.ACCOUNTING])).text
+    for realm, name, _ in SEEDED:
+        assert f'value="{realm}"' in page and name in page
+    assert "CA · CAD · tax codes on every line" in page
+    assert "US · USD · Automated Sales Tax" in page
+    assert "US · USD · no sales tax · multi-currency" in page
+    assert "QuickBooks numbers documents" in page
+    assert "books closed to 2026-06-30 · classes tracked" in page
+    query = authorize(qbo_emulator, client, "9130350000000005")
+    assert query["realmId"] == "9130350000000005" and query["code"]
+
+
+def test_the_strict_company_starts_with_shared_names_classes_and_inactive_items():
+    entities = Emulator().dump("9130350000000008")["entities"]
+    assert [v["DisplayName"] for v in entities["Vendor"]] == ["Metro Grocers"]
+    assert [e["DisplayName"] for e in entities["Employee"]] == ["Sunrise Orchards"]
+    assert [c["Name"] for c in entities["Class"]] == ["Produce", "Dairy", "Dry Goods"]
+    assert {i["Name"]: i["Active"] for i in entities["Item"]} == {"Russet Potatoes": False, "Curly Kale": False}

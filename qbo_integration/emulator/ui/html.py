@@ -16,6 +16,9 @@ KINDS = {
     "invoices": "Invoice",
     "estimates": "Estimate",
     "payments": "Payment",
+    "vendors": "Vendor",
+    "employees": "Employee",
+    "classes": "Class",
 }
 
 STYLE = """

@@ -34,7 +34,8 @@ def render(emu: EmulatorCore, method: str, path: str, params: dict[str, str], bo
 def _index(emu: EmulatorCore, params: dict[str, str]) -> Response:
     rows = "".join(
         f'<tr id="company-{esc(c["realm_id"])}"><td>{esc(c["realm_id"])}</td>'
-        f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/">{esc(c["name"])}</a></td>'
+        f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/">{esc(c["name"])}</a>'
+        f'<br><small class="muted">{esc(c["summary"])}</small></td>'
         + "".join(f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/{kind}">{kind.title()}</a></td>' for kind in KINDS)
         + "</tr>"
         for c in emu.companies()
@@ -43,7 +44,7 @@ def _index(emu: EmulatorCore, params: dict[str, str]) -> Response:
     pending = len(emu.webhooks.pending_events())
     body = f"""{flash(params)}
 <h1>Companies</h1>
-<table id="companies"><thead><tr><th>Realm ID</th><th>Company</th><th colspan="5">Browse</th></tr></thead>\
+<table id="companies"><thead><tr><th>Realm ID</th><th>Company</th><th colspan="{len(KINDS)}">Browse</th></tr></thead>\
 <tbody>{rows}</tbody></table>
 <div class="card"><h2>Clock</h2><p>Emulator time: \
 <strong id="clock-now">{esc(emu.now().isoformat(timespec="seconds"))}</strong>

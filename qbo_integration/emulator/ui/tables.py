@@ -1,4 +1,5 @@
-"""One table per list page (customers, items, invoices, estimates, payments), with each row's action forms.
+"""One table per list page (customers, items, invoices, estimates, payments, vendors, employees, classes), with each
+row's action forms.
 
 Element ids and button labels are stable for browser tests. A new list: a renderer here, registered in
 ``TABLES``, and its URL segment in ``html.KINDS``.
@@ -141,12 +142,44 @@ def payments_table(realm: str, records: list[dict]) -> str:
     return table("payments", headings, rows)
 
 
+def vendors_table(realm: str, records: list[dict]) -> str:
+    rows = "".join(
+        f"""<tr id="vendor-{esc(v["Id"])}"><td>{esc(v["Id"])}</td><td class="name">{esc(v.get("DisplayName"))}</td>
+<td>{esc(v.get("CompanyName"))}</td><td>{esc((v.get("PrimaryEmailAddr") or {}).get("Address"))}</td>
+<td>{esc(active_label(v))}</td><td>{esc(v.get("SyncToken"))}</td></tr>"""
+        for v in records
+    )
+    return table("vendors", ["Id", "Display name", "Company", "E-mail", "Status", "SyncToken"], rows)
+
+
+def employees_table(realm: str, records: list[dict]) -> str:
+    rows = "".join(
+        f"""<tr id="employee-{esc(e["Id"])}"><td>{esc(e["Id"])}</td><td class="name">{esc(e.get("DisplayName"))}</td>
+<td>{esc(e.get("GivenName"))}</td><td>{esc(e.get("FamilyName"))}</td>
+<td>{esc(active_label(e))}</td><td>{esc(e.get("SyncToken"))}</td></tr>"""
+        for e in records
+    )
+    return table("employees", ["Id", "Display name", "Given name", "Family name", "Status", "SyncToken"], rows)
+
+
+def classes_table(realm: str, records: list[dict]) -> str:
+    rows = "".join(
+        f"""<tr id="class-{esc(c["Id"])}"><td>{esc(c["Id"])}</td><td class="name">{esc(c.get("Name"))}</td>
+<td>{esc(c.get("FullyQualifiedName"))}</td><td>{esc(active_label(c))}</td><td>{esc(c.get("SyncToken"))}</td></tr>"""
+        for c in records
+    )
+    return table("classes", ["Id", "Name", "Full name", "Status", "SyncToken"], rows)
+
+
 TABLES: dict[str, Callable[[str, list[dict]], str]] = {
     "customers": customers_table,
     "items": items_table,
     "invoices": invoices_table,
     "estimates": estimates_table,
     "payments": payments_table,
+    "vendors": vendors_table,
+    "employees": employees_table,
+    "classes": classes_table,
 }
 
 

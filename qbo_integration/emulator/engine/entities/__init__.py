@@ -11,16 +11,32 @@ from .account import Account
 from .base import EntityKind
 from .company_info import CompanyInfo
 from .customer import Customer
+from .employee import Employee
 from .estimate import Estimate
 from .invoice import Invoice
 from .item import Item
+from .klass import Klass
 from .payment import Payment
 from .preferences import Preferences
 from .term import Term
+from .vendor import Vendor
 
 KINDS: dict[str, EntityKind] = {
     kind.name: kind
-    for kind in (Customer(), Item(), Invoice(), Estimate(), Payment(), Account(), Term(), CompanyInfo(), Preferences())
+    for kind in (
+        Customer(),
+        Item(),
+        Invoice(),
+        Estimate(),
+        Payment(),
+        Account(),
+        Term(),
+        CompanyInfo(),
+        Vendor(),
+        Employee(),
+        Klass(),
+        Preferences(),
+    )
 }
 if tuple(KINDS) != MODELLED:
     raise RuntimeError(f"entities registered {tuple(KINDS)} differ from catalogue.MODELLED {MODELLED}")

@@ -6,28 +6,17 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from ..errors import QboFault, business, invalid_ref
+from ..errors import business, invalid_ref
 from ..ledger import Ledger
-from ..values import ZERO, Obj, cents, check_lengths, check_separators, fields_of, names, ref_value, to_bool, to_decimal
-from .names import NameList
+from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_decimal
+from .people import NAME_LIMITS, Person
 
-NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
-LIMITS = {  # docs/quickbooks/entities.md#customer
-    "DisplayName": 500,
-    "Title": 16,
-    "GivenName": 100,
-    "MiddleName": 100,
-    "FamilyName": 100,
-    "Suffix": 16,
-    "CompanyName": 100,
-    "PrintOnCheckName": 110,
-    "Notes": 2000,
-}
+LIMITS = {**NAME_LIMITS, "CompanyName": 100, "Notes": 2000}  # docs/quickbooks/entities.md#customer
 
 
-class Customer(NameList):
+class Customer(Person):
     name = "Customer"
-    name_field = "DisplayName"
+    limits = LIMITS
     hierarchical = True
     ref_keys = ("CustomerRef",)
     writable = names(
@@ -43,23 +32,7 @@ class Customer(NameList):
 
     def build(self, books: Ledger, fields: Obj, old: Obj | None, body: Obj, include: frozenset[str]) -> Obj:
         obj = dict(fields)
-        check_lengths(obj, LIMITS)
-        check_separators(obj, ("DisplayName", *NAME_PARTS, "PrintOnCheckName"))
-        if not obj.get("DisplayName"):  # docs/quickbooks/entities.md#customer: built from the name parts
-            parts = [str(obj[p]) for p in NAME_PARTS if obj.get(p)]
-            if not parts:
-                raise QboFault(
-                    400,
-                    "6080",
-                    "No name provided",
-                    "Business Validation Error: Please supply a DisplayName or at "
-                    "least one of Title, GivenName, MiddleName, FamilyName, Suffix.",
-                    "DisplayName",
-                )
-            obj["DisplayName"] = " ".join(parts)
-            check_lengths(obj, {"DisplayName": LIMITS["DisplayName"]})
-        own_id = old["Id"] if old else None
-        self.check_unique_name(books, obj["DisplayName"], own_id, "customer, vendor or employee")
+        self.build_name(books, obj, old)
         obj["Active"] = to_bool(obj.get("Active"), "Active", True)
         obj["Job"] = self.check_parent(books, obj, old)
         if "SalesTermRef" in obj:

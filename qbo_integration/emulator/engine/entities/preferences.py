@@ -120,3 +120,19 @@ def tax_model(books: Ledger) -> str:
     if not tax.get("UsingSalesTax"):
         return "none"
     return "automated" if country(books) == "US" else "global"
+
+
+def summary(books: Ledger) -> str:
+    """The company in a few words, for the consent page and the UI: "CA · CAD · tax codes on every line"."""
+    model = {"none": "no sales tax", "automated": "Automated Sales Tax", "global": "tax codes on every line"}
+    parts = [country(books), home_currency(books), model[tax_model(books)]]
+    if multi_currency(books):
+        parts.append("multi-currency")
+    if not custom_txn_numbers(books):
+        parts.append("QuickBooks numbers documents")
+    closed = book_close_date(books)
+    if closed:
+        parts.append(f"books closed to {closed.isoformat()}")
+    if class_tracking(books):
+        parts.append("classes tracked")
+    return " · ".join(parts)

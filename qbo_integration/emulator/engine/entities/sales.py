@@ -41,6 +41,8 @@ class SalesForm(EntityKind):
             "Customer", obj["CustomerRef"], "CustomerRef", [ref_value(old, "CustomerRef")]
         )
         customer = books.table("Customer")[obj["CustomerRef"]["value"]]
+        if "ClassRef" in obj:  # docs/quickbooks/next.md#class-and-location-tracking
+            obj["ClassRef"] = books.resolve_ref("Class", obj["ClassRef"], "ClassRef", [ref_value(old, "ClassRef")])
         obj["Line"], obj["TotalAmt"] = self.build_lines(books, obj.get("Line"), old)
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
@@ -107,7 +109,8 @@ class SalesForm(EntityKind):
     def build_lines(self, books: Ledger, lines: Any, old: Obj | None) -> tuple[list[Obj], Decimal]:
         if not isinstance(lines, list):
             lines = []
-        old_items = {ref_value(line.get("SalesItemLineDetail"), "ItemRef") for line in (old or {}).get("Line", [])}
+        old_details = [line.get("SalesItemLineDetail") for line in (old or {}).get("Line", [])]
+        old_refs = {key: {ref_value(detail, key) for detail in old_details} for key in ("ItemRef", "ClassRef")}
         built: list[Obj] = []
         for raw in lines:
             if not isinstance(raw, dict):
@@ -117,7 +120,7 @@ class SalesForm(EntityKind):
                 continue  # docs/quickbooks/entities.md#invoice: QBO computes the subtotal line itself
             line = {k: v for k, v in raw.items() if k not in ("Id", "LineNum")}
             if detail_type == "SalesItemLineDetail":
-                sales_line(books, line, old_items)
+                sales_line(books, line, old_refs)
             elif detail_type == "DescriptionOnly":
                 line["Amount"] = cents(to_decimal(line.get("Amount"), "Line.Amount") or ZERO)
             elif detail_type == "DiscountLineDetail":
@@ -154,12 +157,15 @@ class SalesForm(EntityKind):
         out["Line"].append(subtotal_line)  # docs/quickbooks/entities.md#invoice: subtotal line appended in responses
 
 
-def sales_line(books: Ledger, line: Obj, old_items: set[str | None]) -> None:
+def sales_line(books: Ledger, line: Obj, old_refs: dict[str, set[str | None]]) -> None:
+    """A sales line's item (active, unless the stored form already had it: 2500), class and amount."""
     detail = line.get("SalesItemLineDetail")
     if not isinstance(detail, dict) or "ItemRef" not in detail:
         raise required("Line.SalesItemLineDetail.ItemRef")
     detail = dict(detail)
-    detail["ItemRef"] = books.resolve_ref("Item", detail["ItemRef"], "ItemRef", old_items)
+    detail["ItemRef"] = books.resolve_ref("Item", detail["ItemRef"], "ItemRef", old_refs["ItemRef"])
+    if "ClassRef" in detail:  # docs/quickbooks/next.md#class-and-location-tracking: per-line classes
+        detail["ClassRef"] = books.resolve_ref("Class", detail["ClassRef"], "ClassRef", old_refs["ClassRef"])
     amount = to_decimal(line.get("Amount"), "Line.Amount")
     if amount is None:
         raise required("Line.Amount")
