@@ -61,12 +61,3 @@ def number_fields(order: Order, payload: dict) -> dict:
     payload = {k: v for k, v in payload.items() if k != "DocNumber"}
     payload["PrivateNote"] = with_marker(order, order.notes or "")
     return payload
-
-
-def shown_number(order: Order) -> str:
-    """How pages name the order's QuickBooks document beside the order number ("" when it is the same)."""
-    number = order.qbo_doc_number
-    if not number or number == order.number:
-        return ""
-    label = "Estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "Invoice"
-    return f"{label} {number} in QuickBooks"

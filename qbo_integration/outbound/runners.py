@@ -12,6 +12,7 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
+from ..adapt.numbering import carries_marker
 from ..client.errors import QboStaleError, QboWrongLinkError
 from ..connection import calls
 from ..documents.apply import converting_invoice
@@ -193,9 +194,9 @@ def _run_convert(job: QboSyncJob) -> dict:
     else:
         customer_id, payload = _document_payload(order, estimate_id=estimate_id)
         doc = create_or_adopt(job, order, "Invoice", payload, customer_id)
-    # Kadouri numbers its invoices with the order number: one found by the estimate's link with that number was
-    # created by an earlier try of ours whose answer was lost.
-    ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number
+    # Kadouri numbers its invoices with the order number, or marks them where QuickBooks numbers them: one found by
+    # the estimate's link with that number or marker was created by an earlier try of ours whose answer was lost.
+    ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number or carries_marker(theirs, order)
     locked = _record_conversion(job, order.pk, doc, estimate_id, estimate_number, fingerprint, ours=ours)
     result = {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
     return result if ours else result | {"adopted": True}

@@ -101,7 +101,9 @@ def test_settings_say_what_the_closing_date_and_classes_mean(admin_client, qbo):
 
 def test_an_admin_chooses_the_company_rules_and_bad_input_changes_nothing(admin_client, staff_client, qbo):
     conn = connect_company(qbo, COMPANIES["strict_books"])
-    saved = admin_client.post("/settings/quickbooks/rules/", {"shared_name_rule": "code", "inactive_rule": "reactivate"})
+    saved = admin_client.post(
+        "/settings/quickbooks/rules/", {"shared_name_rule": "code", "inactive_rule": "reactivate"}
+    )
     assert saved.status_code == 302
     conn.refresh_from_db()
     assert (conn.shared_name_rule, conn.inactive_rule) == ("code", "reactivate")
