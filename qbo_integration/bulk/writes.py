@@ -15,11 +15,13 @@ from ..client.errors import (
     QboTransientError,
     batch_fault,
 )
+from ..documents.reading import txn_date
 from ..documents.store import entity_of
 from ..models import BulkPush
 from ..outbound.adopt import adoptable
 from ..outbound.record import checked_target, mark_created, mark_updated, refuse_if_settled
-from ..outbox.jobs import job_done, request_id
+from ..outbound.rules import check_period
+from ..outbox.jobs import SyncRefused, job_done, request_id
 from ..refs import pacing
 from ..refs.lookups import lookup_by_name, rows_by_id
 from ..refs.markers import lookup_markers
@@ -122,7 +124,8 @@ def _without_settled(
                 )
             w.target = checked_target(w.job, w.order, doc)
             refuse_if_settled(entity, doc)
-        except QboError as e:
+            check_period(w.order, w.job.action, doc_date=txn_date(doc))
+        except (QboError, SyncRefused) as e:
             fail_work(bulk, w, e, pacer)
             continue
         ready.append(w)

@@ -23,7 +23,7 @@ from ..documents.store import entity_of, link_problem
 from ..models import BulkPush, QboSyncJob
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
 from ..outbox.log import person_or_none
-from .rules import check_action
+from .rules import check_action, check_period
 from .runners import qbo_job_run
 
 Action = QboSyncJob.Action
@@ -46,6 +46,8 @@ def enqueue_order_job(
                 status=409,
             )
         check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
+        if bulk is None:  # a push fails such an order with the reason (bulk/push.py)
+            check_period(locked, action)
         realm_id = usable_connection().realm_id
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
         return job_for(

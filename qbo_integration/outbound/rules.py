@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orders.models import Order
 
+from ..adapt import closing
 from ..documents.store import entity_of
 from ..models import QboSyncJob
 from ..outbox.jobs import SyncRefused
@@ -66,3 +67,13 @@ def check_action(order: Order, action: str) -> None:
             raise SyncRefused(
                 f"Order {order.number} needs {', '.join(missing)} before it can go to QuickBooks.", status=422
             )
+
+
+def check_period(order: Order, action: str, *, doc_date=None) -> None:
+    """The company's closing date, before anything is sent (docs/quickbooks/next.md#closing-date): 422, like an
+    incomplete order, because the order itself (its date) has to change, or the books be reopened."""
+    if action in (Action.SYNC_ACCOUNT, Action.SYNC_PRODUCT):
+        return
+    problem = closing.refusal(order, void=action == Action.VOID_DOCUMENT, doc_date=doc_date)
+    if problem:
+        raise SyncRefused(problem, status=422)

@@ -12,11 +12,12 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
+from ..adapt.closing import is_period_closed, period_closed_error
 from ..adapt.numbering import carries_marker
-from ..client.errors import QboStaleError, QboWrongLinkError
+from ..client.errors import QboStaleError, QboValidationError, QboWrongLinkError
 from ..connection import calls
 from ..documents.apply import converting_invoice
-from ..documents.reading import money, paid_amount
+from ..documents.reading import money, paid_amount, txn_date
 from ..documents.store import WriteTarget, document_apply, entity_of, follow_invoice, follows, older_than_stored
 from ..models import QboSyncJob
 from ..outbox import jobs
@@ -26,7 +27,7 @@ from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
 from .adopt import create_or_adopt
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
-from .rules import CREATE_ACTIONS, check_action, doc_label
+from .rules import CREATE_ACTIONS, check_action, check_period, doc_label
 
 Action = QboSyncJob.Action
 
@@ -46,6 +47,7 @@ def _run_create(job: QboSyncJob) -> dict:
     if order.qbo_doc_id:  # done by an earlier job already (e.g. bulk push); nothing to send
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
+    check_period(order, job.action)
     fingerprint = order.compute_fingerprint()
     customer_id, payload = _document_payload(order)
     entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
@@ -61,6 +63,7 @@ def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
     for attempt in (1, 2):
         current = calls.read(entity, order.qbo_doc_id)
         target = checked_target(job, order, current)
+        check_period(order, job.action, doc_date=txn_date(current))  # moving a document out of the closed period
         request_id = job.request_id if attempt == 1 else reapply_id(job)
         try:
             return write(current, target, request_id)
@@ -104,6 +107,7 @@ def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
 def _run_update(job: QboSyncJob) -> dict:
     order = load_order(job)
     check_action(order, job.action)
+    check_period(order, job.action)
     entity = entity_of(order)
     fingerprint = order.compute_fingerprint()
     _, payload = _document_payload(order)
@@ -135,6 +139,7 @@ def _run_update(job: QboSyncJob) -> dict:
 def _run_void(job: QboSyncJob) -> dict:
     order = load_order(job)
     check_action(order, job.action)
+    check_period(order, job.action)
     entity = entity_of(order)
     who = job_user_name(job)
 
@@ -183,6 +188,7 @@ def _run_convert(job: QboSyncJob) -> dict:
         # job's earlier try created it, its answer was lost, and the estimate's webhook moved the order on).
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
+    check_period(order, job.action)
     estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
     fingerprint = order.compute_fingerprint()
     # The bookkeeper may have converted the estimate in QuickBooks already (its webhook not processed yet).
@@ -267,7 +273,15 @@ RUNNERS = {
 
 
 def run_job(job: QboSyncJob) -> dict:
-    return RUNNERS[job.action](job)
+    try:
+        return RUNNERS[job.action](job)
+    except QboValidationError as e:
+        if job.order_id is None or not is_period_closed(e):
+            raise
+        # The closing date moved since the profile was read: read it again and say what to do, with the dates.
+        order = Order.objects.get(pk=job.order_id)
+        void = job.action == Action.VOID_DOCUMENT
+        raise period_closed_error(order, e, realm_id=job.realm_id, void=void) from None
 
 
 def qbo_job_run(*, job_id: int) -> QboSyncJob:
