@@ -1,6 +1,7 @@
 from django import forms
 
 from kadouri.text import single_line_name
+from qbo_integration.forms import class_field
 
 from .models import Account
 
@@ -21,8 +22,13 @@ class AccountForm(forms.ModelForm):
             "country",
             "active",
             "notes",
+            "qbo_class_id",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        class_field(self, "qbo_class_id", blank="No class of its own (the Settings default)")
 
     def clean_name(self):
         # The name becomes the QuickBooks DisplayName: one line, no invisible control characters.

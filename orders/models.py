@@ -233,6 +233,8 @@ class Order(models.Model):
                 for line in self.lines.all()
             ],
         }
+        if self.qbo_class_id:  # only when chosen: fingerprints of orders without a class stay as they were
+            content["class"] = self.qbo_class_id
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

@@ -19,7 +19,17 @@ from qbo_integration.models import QboSyncJob  # models only: no import cycle (t
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
 
 MAX_LINE_AMOUNT = Decimal("1000000000000")  # OrderLine.amount: max_digits=14, decimal_places=2
-HEADER_FIELDS = ("number", "seller", "buyer", "order_date", "terms", "notes", "commission_rate", "ready_to_push")
+HEADER_FIELDS = (
+    "number",
+    "seller",
+    "buyer",
+    "order_date",
+    "terms",
+    "notes",
+    "commission_rate",
+    "ready_to_push",
+    "qbo_class_id",
+)
 
 
 class OrderError(Exception):

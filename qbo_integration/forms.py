@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from django import forms
 
+from .adapt.classes import class_options
 from .models import QboConnection
+
+
+def class_field(form: forms.BaseForm, name: str, *, blank: str) -> None:
+    """Makes model field `name` (a QuickBooks class id) a select of the company's active classes; removes it when
+    the company does not track classes (the stored value is then left alone). QuickBooks unreachable: the select
+    keeps the current class and its help says why (docs/quickbooks/next.md#class-and-location-tracking)."""
+    options = class_options()
+    if not options.tracked:
+        form.fields.pop(name, None)
+        return
+    current = str(form.initial.get(name) or "")
+    choices = [("", blank), *options.choices]
+    if current and current not in dict(options.choices):
+        choices.append((current, f"Class {current} (not an active class in QuickBooks)"))
+    field = form.fields[name]
+    help_text = f"{field.help_text} {options.problem}".strip()
+    form.fields[name] = forms.ChoiceField(choices=choices, required=False, label=field.label, help_text=help_text)
 
 
 class CompanyRulesForm(forms.ModelForm):
@@ -13,9 +31,14 @@ class CompanyRulesForm(forms.ModelForm):
 
     class Meta:
         model = QboConnection
-        fields = ["shared_name_rule", "inactive_rule"]
+        fields = ["shared_name_rule", "inactive_rule", "default_class_id"]
         labels = {
             "shared_name_rule": "A buyer's name is already a vendor or an employee",
             "inactive_rule": "A customer or item is inactive in QuickBooks",
+            "default_class_id": "Default class",
         }
         widgets = {"shared_name_rule": forms.RadioSelect, "inactive_rule": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        class_field(self, "default_class_id", blank="No default class")

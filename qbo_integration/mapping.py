@@ -19,7 +19,7 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
-from .adapt import numbering
+from .adapt import classes, numbering
 
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
 COMPANY_NAME_MAX = 100  # docs/quickbooks/entities.md#customer
@@ -168,6 +168,7 @@ def sales_document_payload(
     if estimate_id:
         payload["LinkedTxn"] = [{"TxnId": str(estimate_id), "TxnType": "Estimate"}]
     payload = numbering.number_fields(order, payload)
+    payload = classes.class_fields(order, payload)
     return {k: v for k, v in payload.items() if v is not None}
 
 

@@ -10,6 +10,7 @@ import pytest
 from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.payment import Payment, PaymentLine
+from quickbooks.objects.trackingclass import Class
 
 from qbo_integration.emulator import Emulator
 from qbo_integration.emulator.testing import make_quickbooks, qbo_emulator  # noqa: F401  (fixture)
@@ -127,3 +128,17 @@ def test_python_quickbooks_sees_6210_for_the_closed_period(qbo_emulator):
 
     assert refused.value.error_code == 6210 and refused.value.message == "Account Period Closed"
     assert payment_refused.value.error_code == 6210
+
+
+def test_python_quickbooks_reads_the_class_by_name(qbo_emulator):
+    qb = make_quickbooks(qbo_emulator, STRICT)
+    customer = new_customer(qb, "Harbor Fresh Market")
+    apples = new_item(qb, "Gala Apples", 32.5)
+    produce = Class.filter(Name="Produce", qb=qb)[0]
+
+    invoice = new_invoice(qb, customer, [sales_line(apples, 1, 32.5)], TxnDate="2026-08-01", ClassRef=produce.to_ref())
+    with pytest.raises(QuickbooksException) as unknown:
+        new_invoice(qb, customer, [sales_line(apples, 1, 32.5)], TxnDate="2026-08-01", ClassRef={"value": "999"})
+
+    assert Invoice.get(invoice.Id, qb=qb).ClassRef.name == "Produce"
+    assert unknown.value.error_code == 2500
