@@ -19,7 +19,7 @@ from qbo_integration import mapping, tasks
 from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
 from qbo_integration.connection import calls
 from qbo_integration.models import BulkPush, QboSyncJob
-from qbo_integration.outbound.requests import enqueue_order_job, order_convert_request
+from qbo_integration.outbound.requests import enqueue_order_job, order_convert_request, order_push_request
 from qbo_integration.outbox.jobs import STUCK_AFTER, claim
 from qbo_integration.refs.ensure import refs_for_order
 from qbo_integration.testing import COMPANIES, connect_company
@@ -257,3 +257,51 @@ def test_a_bookkeeper_renumbering_the_invoice_is_not_a_wrong_link(staff_client, 
 
     assert response.status_code == 200 and response.json()["wrongLink"] is False
     assert response.json()["docNumber"] == "INV-77"
+
+
+@pytest.fixture
+def auto_webhooks(qbo, db, client, django_capture_on_commit_callbacks):
+    from django.conf import settings
+
+    from .inbound_support import WEBHOOK, DjangoDeliverer
+
+    connect_company(qbo, AUTO)
+    qbo.configure_webhooks(
+        url="http://testserver" + WEBHOOK, verifier_token=settings.QBO_WEBHOOK_VERIFIER_TOKEN, format="legacy"
+    )
+    qbo.webhooks.deliver = DjangoDeliverer(client, django_capture_on_commit_callbacks)
+    return qbo
+
+
+@pytest.mark.django_db
+def test_an_estimate_converted_in_quickbooks_is_followed_and_its_payments_reach_the_order(
+    auto_webhooks, order_factory, staff_user, admin_client
+):
+    from qbo_integration.reconcile import reconcile_run
+
+    emu = auto_webhooks
+    order = order_factory()
+    assert order_push_request(order=order, doc_type="estimate", by=staff_user).state == "done"
+    emu.flush_webhooks(force=True)
+    (estimate,) = entities(emu, "Estimate", AUTO)
+    lines = [ln for ln in estimate["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    body = {
+        "CustomerRef": estimate["CustomerRef"],
+        "Line": lines,
+        "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
+    }
+    status, answer = emu.api.handle(AUTO, "POST", "invoice", {}, json.dumps(body).encode())  # the bookkeeper converts
+    assert status == 200
+
+    emu.flush_webhooks(force=True)
+
+    order.refresh_from_db()
+    invoice = answer["Invoice"]
+    assert (order.qbo_doc_type, order.qbo_doc_id, order.qbo_doc_number) == ("invoice", invoice["Id"], "1001")
+    assert not order.qbo_link_problem
+    emu.record_payment(AUTO, invoice["Id"])
+    emu.flush_webhooks(force=True)
+    order.refresh_from_db()
+    assert (order.status, order.payment_status, order.qbo_link_problem) == ("paid", "paid", "")
+    run = reconcile_run(by=staff_user)
+    assert (run.checked, run.rows) == (1, [])  # reconciliation finds the order equal to QuickBooks, no wrong link
