@@ -52,7 +52,7 @@ class Account(QboLinkedModel):
     currency = models.CharField(
         max_length=3,
         blank=True,
-        validators=[validate_currency_code],
+        validators=[validate_single_line, validate_currency_code],
         help_text="ISO code the buyer pays in, e.g. CAD. Blank: the QuickBooks company's home currency.",
     )
     tax_exempt = models.BooleanField(
@@ -64,8 +64,24 @@ class Account(QboLinkedModel):
         max_length=32,
         blank=True,
         help_text="The class sent on this seller's orders when the company tracks classes.",
+        validators=[validate_single_line],
     )
     notes = models.TextField(blank=True, validators=[validate_multi_line])
+    # A vendor or an employee had the name in QuickBooks: the suffix the company rule gave the customer's
+    # DisplayName, kept so every later push sends the same name (qbo_integration/adapt/names.py).
+    qbo_name_suffix = models.CharField(
+        "QuickBooks name suffix",
+        max_length=40,
+        blank=True,
+        help_text="Added to the name in QuickBooks because a vendor or an employee has the name there.",
+        validators=[validate_single_line],
+    )
+    qbo_name_holder = models.CharField(
+        "QuickBooks name held by",
+        max_length=10,
+        blank=True,
+        choices=[("vendor", "a vendor"), ("employee", "an employee")],
+    )
     qbo_customer_id = qbo_id_field("QuickBooks customer id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

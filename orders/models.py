@@ -133,9 +133,15 @@ class Order(models.Model):
         help_text="Home-currency units per unit of the buyer's currency. Blank: QuickBooks' rate for the order date.",
     )
     qbo_class_id = models.CharField(
-        "QuickBooks class", max_length=32, blank=True, help_text="Blank: the seller's class, else the Settings default."
+        "QuickBooks class",
+        max_length=32,
+        blank=True,
+        help_text="Blank: the seller's class, else the Settings default.",
+        validators=[validate_single_line],
     )
-    qbo_currency = models.CharField(max_length=3, blank=True, help_text="The document's currency in QuickBooks.")
+    qbo_currency = models.CharField(
+        max_length=3, blank=True, help_text="The document's currency in QuickBooks.", validators=[validate_single_line]
+    )
     qbo_exchange_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
     qbo_tax_total = models.DecimalField("QuickBooks tax", max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_tax_lines = models.JSONField(

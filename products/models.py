@@ -37,6 +37,7 @@ class Product(QboLinkedModel):
         max_length=32,
         blank=True,
         help_text="Outside the US: the tax code sent on this product's lines. Blank: the default in Settings.",
+        validators=[validate_single_line],
     )
     qbo_item_id = qbo_id_field("QuickBooks item id")
     created_at = models.DateTimeField(auto_now_add=True)

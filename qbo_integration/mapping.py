@@ -64,10 +64,10 @@ def customer_display_name(account: Account, *, disambiguate: bool = False) -> st
     """DisplayName is unique across customers, vendors and employees (docs/quickbooks/entities.md#customer). When
     another Kadouri account has the same name, the account code (unique in Kadouri) keeps the two apart."""
     base = clean_name(account.name, DISPLAY_NAME_MAX) or clean_name(account.code, DISPLAY_NAME_MAX)
-    if not disambiguate:
-        return base
-    suffix = f" ({clean_name(account.code, 30)})"
-    return base[: DISPLAY_NAME_MAX - len(suffix)].rstrip() + suffix
+    # The code for a Kadouri duplicate; the suffix a company rule gave a name a vendor or an employee has in
+    # QuickBooks (qbo_integration/adapt/names.py), kept on the account so every push sends the same name.
+    suffix = (f" ({clean_name(account.code, 30)})" if disambiguate else "") + account.qbo_name_suffix
+    return base[: DISPLAY_NAME_MAX - len(suffix)].rstrip() + suffix if suffix else base
 
 
 def item_name(product: Product) -> str:

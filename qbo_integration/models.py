@@ -139,6 +139,7 @@ class IntegrationLog(AppendOnlyModel):
         THROTTLED = "throttled", "Throttled"
         IDS_CLEARED = "ids_cleared", "QuickBooks ids cleared"
         PROFILE_READ = "profile_read", "Company settings read"
+        NAME_RULE = "name_rule", "Company rule applied"
 
     realm_id = models.CharField(max_length=32, blank=True, db_index=True)
     event = models.CharField(max_length=20, choices=Event.choices)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from orders.models import Order
 
+from ..adapt import names
 from ..adapt.numbering import quickbooks_numbers
-from ..client.errors import QboDuplicateError
+from ..client.errors import QboDuplicateError, QboValidationError
 from ..connection import calls
 from ..documents.reading import is_voided, money
 from ..models import QboSyncJob
+from ..outbox.jobs import reapply_id
 from ..refs.lookups import find_by_doc_number
 from ..refs.markers import find_by_marker
 
@@ -48,6 +50,12 @@ def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, c
         return adoptable(found, customer_id=customer_id, order=order, entity=entity)
     try:
         return calls.create(entity, payload, request_id=job.request_id)
+    except QboValidationError as e:
+        # 2500: the customer or an item was made inactive in QuickBooks since it was linked. The company rule makes
+        # it active again (then the create is sent once more, under its own requestid: the first one's answer is
+        # cached) or refuses in plain words (adapt/names.py).
+        names.settle_inactive_refs(order, payload, e)
+        return calls.create(entity, payload, request_id=reapply_id(job))
     except QboDuplicateError as e:
         if e.code != "6140":
             raise

@@ -11,6 +11,7 @@ from orders.models import Order
 from products.models import Product
 
 from .. import mapping
+from ..adapt import names
 from ..client.errors import QboDuplicateError, QboError, QboStaleError, QboTransientError, batch_fault
 from ..outbox.jobs import request_id
 from . import pacing
@@ -207,12 +208,62 @@ def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
         if taken:
             # The name was free at our look-up and taken at our create: another push of an order with the same
             # buyer or product created it in between (found by the soak), or an earlier try whose answer was
-            # lost did. Link it as the look-up would have; only a name that stays invisible (an inactive
-            # record) is the person's to fix.
+            # lost did. Link it as the look-up would have; a name that stays invisible (a vendor's, an employee's,
+            # an inactive record's) goes to the company rules.
             missing = {id(ref) for ref in _link_existing([ref for ref, _ in taken], result, pacer)}
-            for ref, error in taken:
-                if id(ref) in missing:
-                    result.errors[(ref.kind, ref.obj.pk)] = _inactive_duplicate(ref.kind, ref.name, error)
+            _settle_taken([(ref, error) for ref, error in taken if id(ref) in missing], result, pacer)
+
+
+def _settle_taken(taken: list[tuple[_Ref, QboError]], result: RefResult, pacer: Pacer) -> None:
+    """A name QuickBooks refused (6240) that no active customer or item has: who has it decides, by the company
+    rules (docs/quickbooks/next.md#shared-names-and-sub-customers): an inactive record is made active and linked, a
+    vendor's or an employee's name gets the rule's suffix and is created again (once: a suffixed name is never
+    suffixed again), or the push is refused in plain words."""
+    if not taken:
+        return
+    wanted: dict[str, list[str]] = {}
+    for ref, _ in taken:
+        wanted.setdefault(ref.kind, []).append(ref.name)
+    holders = names.find_holders(wanted, lambda items: pacing.batch(items, pacer))
+    reactivate, suffixed = [], []
+    for ref, error in taken:
+        decision = names.decide(ref.kind, ref.obj, ref.name, holders.get((ref.kind, ref.name.casefold())), error)
+        id_field = ENTITY[ref.kind][2]
+        if (
+            decision.action == "reactivate"
+            and type(ref.obj).objects.filter(**{id_field: decision.holder.row["Id"]}).exclude(pk=ref.obj.pk).exists()
+        ):
+            decision = names.Decision("refuse", error=names.unseen_holder(ref.kind, ref.name, error))
+        if decision.action == "reactivate":
+            reactivate.append((ref, decision.holder))
+        elif decision.action == "suffix":
+            names.remember_suffix(ref.obj, decision, ref.name)  # committed before the suffixed create leaves
+            suffixed.append(ref.obj)
+        else:
+            result.errors[(ref.kind, ref.obj.pk)] = decision.error
+    _reactivate(reactivate, result, pacer)
+    if suffixed:
+        _create_refs(_refs_to_push(suffixed, [], pacer), result, pacer)
+
+
+def _reactivate(pairs: list[tuple[_Ref, names.Holder]], result: RefResult, pacer: Pacer) -> None:
+    """Inactive records that have the name, made active (a sparse update of Active alone) and linked."""
+    for start in range(0, len(pairs), BATCH_MAX_ITEMS):
+        chunk = pairs[start : start + BATCH_MAX_ITEMS]
+        bodies = [(holder.entity, names.reactivation(holder)) for _, holder in chunk]
+        items = [{"bId": f"a{n}", "operation": "update", entity: body} for n, (entity, body) in enumerate(bodies)]
+        answers = pacing.batch(items, pacer, request_id=names.reactivation_request_id(bodies))
+        for n, (ref, holder) in enumerate(chunk):
+            answer = answers.get(f"a{n}", {})
+            if holder.entity in answer:
+                _save_ref(ref, answer[holder.entity], result)
+                names.reactivated(holder, ref.obj)
+            elif answer:
+                result.errors[(ref.kind, ref.obj.pk)] = batch_fault(answer["Fault"], f"{holder.entity} “{ref.name}”")
+            else:  # no word: the next try's look-up finds it active, or reactivates it then
+                result.errors[(ref.kind, ref.obj.pk)] = QboTransientError(
+                    f"QuickBooks did not answer for {holder.entity.lower()} “{ref.name}”; Kadouri retries."
+                )
 
 
 def _update_refs(refs: list[_Ref], result: RefResult, pacer: Pacer, *, reread: bool = True) -> None:

@@ -202,14 +202,16 @@ def test_it_reports_a_duplicate_name_with_the_fix(staff_client, qbo_connected, o
 
     response = push(staff_client, order)
 
-    assert response.status_code == 502 and response.json()["code"] == "6240"
+    # The company rule (Settings → QuickBooks → Company rules) refuses inactive items by default: 422, in plain
+    # words (qbo_integration/tests/test_shared_names.py has the rest).
+    assert response.status_code == 422
     error = response.json()["error"]
-    assert "Gala Apples" in error and "Make it active in QuickBooks" in error and "rename the product" in error
+    assert "“Gala Apples” is an inactive product or service in QuickBooks. Make it active there" in error
     assert entities(qbo_connected, "Invoice") == []
     failed = order.activities.get(activity_type=OrderActivity.Type.SYNC_FAILED)
-    assert failed.details["code"] == "6240" and "6240" in failed.description
+    assert failed.details["kind"] == "company_rule" and "Make it active there" in failed.description
     html = staff_client.get(f"/orders/{order.pk}/").content.decode()
-    assert "Last QuickBooks attempt failed (error 6240)" in html
+    assert "Last QuickBooks attempt failed: “Gala Apples” is an inactive product" in html
 
 
 def test_it_reports_a_refusal_in_plain_words(staff_client, qbo_connected, order_factory, buyer):

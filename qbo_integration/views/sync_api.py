@@ -1,8 +1,9 @@
 """The spec's JSON sync API: push, update, void and convert an order's document, sync an account or a product,
 read an order's document as QuickBooks has it. Thin: one service call each.
 
-Statuses: 401 not logged in · 404 unknown id · 409 the status table forbids · 422 the order is incomplete, or dated
-on or before the company's closing date (the order must change: docs/quickbooks/next.md#closing-date) ·
+Statuses: 401 not logged in · 404 unknown id · 409 the status table forbids · 422 the order is incomplete, a
+company rule refuses its customer or an item (Settings → QuickBooks → Company rules), or it is dated on or before
+the company's closing date (the order must change: docs/quickbooks/next.md#closing-date) ·
 502 QuickBooks refused (with its reason and code) · 503 QuickBooks unreachable or not connected ·
 202 the work was queued (with the job and its retry time; the worker finishes it) · 200 done.
 """
@@ -20,6 +21,7 @@ from kadouri.http import api_login_required, client_ip, json_error, json_object_
 from orders.models import Order
 from products.models import Product
 
+from ..adapt.names import CompanyRuleRefused
 from ..client.errors import QboError
 from ..models import QboSyncJob
 from ..outbound.requests import (
@@ -97,7 +99,9 @@ def job_status(job: QboSyncJob) -> int:
 
 def _failure_status(kind: str) -> int:
     """503 when QuickBooks cannot be reached or Kadouri cannot reach it (retry later, or reconnect); 502 when it
-    answered with a refusal."""
+    answered with a refusal; 422 when a company rule refused before the document was sent (adapt/names.py)."""
+    if kind == CompanyRuleRefused.kind:
+        return 422
     return 503 if kind in UNAVAILABLE_KINDS else 502
 
 

@@ -11,6 +11,7 @@ from accounts.models import Account
 from kadouri.text import clean_inbound_line
 
 from ... import mapping
+from ...adapt import names
 from ...documents.apply import Outcome
 from ...documents.reading import Version
 from ...mapping import customer_fingerprint
@@ -69,13 +70,16 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
             # Invisible and control characters typed in QuickBooks never reach Kadouri's names.
             name = clean_inbound_line(customer.get("DisplayName"))[:200]
             # The DisplayName Kadouri pushed is its mapped version of the name (":" → " - ", " (CODE)" for a
-            # duplicate): an edit of the phone or address in QuickBooks must not rename "Acme" to "Acme (ACM2)".
+            # duplicate, the company rule's suffix for a vendor's name): an edit of the phone or address in
+            # QuickBooks must not rename "Acme" to "Acme (ACM2)", nor "Metro Grocers" to "Metro Grocers (customer)".
             ours = {mapping.customer_display_name(account, disambiguate=d) for d in (False, True)}
             if name and name not in ours:
                 text = f"Account {account.code} renamed from “{account.name}” to “{name}” (QuickBooks DisplayName)."
                 log.info("quickbooks customer %s: %s", event.entity_id, text)
                 texts.append(Outcome(True, text))
                 account.name = name
+                # A real rename: QuickBooks' name is the account's name as it is, without the suffix.
+                fields += names.forget_suffix(account)
                 # Kadouri now matches QuickBooks: the outbound sync must not push the old name back.
                 account.qbo_fingerprint = customer_fingerprint(account)
                 fields += ["name", "qbo_fingerprint"]
