@@ -2,6 +2,7 @@ from django import forms
 
 from kadouri.text import single_line_name
 from qbo_integration.adapt.currency import currency_choices
+from qbo_integration.forms import class_field
 
 from .models import Account
 
@@ -25,6 +26,7 @@ class AccountForm(forms.ModelForm):
             "tax_exemption_reason",
             "currency",
             "notes",
+            "qbo_class_id",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
         labels = {"tax_exempt": "Tax exempt buyer", "tax_exemption_reason": "Exemption reason"}
@@ -35,6 +37,7 @@ class AccountForm(forms.ModelForm):
         if sales_tax != "automated":
             del self.fields["tax_exempt"], self.fields["tax_exemption_reason"]
         self._currency_field()
+        class_field(self, "qbo_class_id", blank="No class of its own (the Settings default)")
 
     def clean(self):
         cleaned = super().clean()

@@ -7,6 +7,7 @@ from accounts.models import Account
 from kadouri.forms import PlainDecimalField
 from kadouri.text import validate_single_line
 from products.models import Product
+from qbo_integration.forms import class_field
 
 from .models import DOC_NUMBER_MAX_LENGTH, Order
 from .services import LineInput
@@ -44,6 +45,7 @@ class OrderForm(forms.ModelForm):
             "exchange_rate",
             "notes",
             "ready_to_push",
+            "qbo_class_id",
         ]
         widgets = {
             "order_date": forms.DateInput(attrs={"type": "date"}),
@@ -76,6 +78,7 @@ class OrderForm(forms.ModelForm):
         self.fields["seller"].queryset = accounts.distinct()
         self.fields["buyer"].queryset = accounts.distinct()
         self.fields["seller"].empty_label = self.fields["buyer"].empty_label = "Choose an account…"
+        class_field(self, "qbo_class_id", blank="The seller's class (or the Settings default)")
 
     def clean(self):
         cleaned = super().clean()
@@ -94,7 +97,8 @@ class OrderForm(forms.ModelForm):
         pass
 
     def header_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in OrderForm.Meta.fields}
+        # A field left out (no class tracking) keeps the order's stored value.
+        return {name: self.cleaned_data[name] for name in OrderForm.Meta.fields if name in self.cleaned_data}
 
 
 class OrderLineForm(forms.Form):

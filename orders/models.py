@@ -255,6 +255,8 @@ class Order(models.Model):
             content["currency"] = currency
         if self.exchange_rate is not None:
             content["rate"] = str(self.exchange_rate.normalize())
+        if self.qbo_class_id:  # only when chosen: fingerprints of orders without a class stay as they were
+            content["class"] = self.qbo_class_id
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

@@ -29,6 +29,7 @@ HEADER_FIELDS = (
     "commission_rate",
     "ready_to_push",
     "exchange_rate",
+    "qbo_class_id",
 )
 
 

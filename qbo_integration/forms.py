@@ -4,8 +4,26 @@ from __future__ import annotations
 
 from django import forms
 
+from .adapt.classes import class_options
 from .adapt.tax import tax_code_choices
 from .models import QboConnection
+
+
+def class_field(form: forms.BaseForm, name: str, *, blank: str) -> None:
+    """Makes model field `name` (a QuickBooks class id) a select of the company's active classes; removes it when
+    the company does not track classes (the stored value is then left alone). QuickBooks unreachable: the select
+    keeps the current class and its help says why (docs/quickbooks/next.md#class-and-location-tracking)."""
+    options = class_options()
+    if not options.tracked:
+        form.fields.pop(name, None)
+        return
+    current = str(form.initial.get(name) or "")
+    choices = [("", blank), *options.choices]
+    if current and current not in dict(options.choices):
+        choices.append((current, f"Class {current} (not an active class in QuickBooks)"))
+    field = form.fields[name]
+    help_text = f"{field.help_text} {options.problem}".strip()
+    form.fields[name] = forms.ChoiceField(choices=choices, required=False, label=field.label, help_text=help_text)
 
 
 class CompanyRulesForm(forms.ModelForm):
@@ -14,17 +32,22 @@ class CompanyRulesForm(forms.ModelForm):
 
     class Meta:
         model = QboConnection
-        fields = ["shared_name_rule", "inactive_rule", "default_tax_code_id"]
+        fields = ["shared_name_rule", "inactive_rule", "default_tax_code_id", "default_class_id"]
         labels = {
             "shared_name_rule": "A buyer's name is already a vendor or an employee",
             "inactive_rule": "A customer or item is inactive in QuickBooks",
+            "default_class_id": "Default class",
         }
         widgets = {"shared_name_rule": forms.RadioSelect, "inactive_rule": forms.RadioSelect}
 
     def __init__(self, *args, sales_tax: str = "none", tax_codes=None, tax_codes_missing: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        class_field(self, "default_class_id", blank="No default class")
+        self._tax_code_field(sales_tax, tax_codes or [], tax_codes_missing)
+
+    def _tax_code_field(self, sales_tax: str, tax_codes: list, tax_codes_missing: str) -> None:
         """The default tax code only for a company that needs a tax code on every line (adapt/tax.py), chosen
         from its own codes (`tax_codes`; `tax_codes_missing` says why the list could not be read)."""
-        super().__init__(*args, **kwargs)
         if sales_tax != "global":
             del self.fields["default_tax_code_id"]
             return
@@ -34,7 +57,7 @@ class CompanyRulesForm(forms.ModelForm):
             help_text += f" {tax_codes_missing} The list is missing; the current choice is kept."
         self.fields["default_tax_code_id"] = forms.ChoiceField(
             label="Default tax code",
-            choices=tax_code_choices(current, tax_codes or [], "None: every product needs its own"),
+            choices=tax_code_choices(current, tax_codes, "None: every product needs its own"),
             required=False,
             help_text=help_text,
         )

@@ -19,7 +19,7 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
-from .adapt import tax
+from .adapt import classes, numbering, tax
 from .adapt.currency import customer_currency_code
 
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
@@ -183,6 +183,8 @@ def sales_document_payload(
     if estimate_id:
         payload["LinkedTxn"] = [{"TxnId": str(estimate_id), "TxnType": "Estimate"}]
     payload.update(currency or {})  # CurrencyRef and ExchangeRate (adapt.currency.document_currency)
+    payload = numbering.number_fields(order, payload)
+    payload = classes.class_fields(order, payload)
     return {k: v for k, v in payload.items() if v is not None}
 
 

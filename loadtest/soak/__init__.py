@@ -23,12 +23,13 @@ environment variables. The soak then:
 4. stops the faults and lets the system settle: due sync jobs and inbox retries run (the worker's schedules
    run the same functions; the soak triggers them so it need not wait for the minute tick), and
    `manage.py qbo_catchup` runs CDC, until nothing is pending;
-5. checks and prints figures: one QuickBooks document per order (by DocNumber, in the emulator's dump), no
-   duplicate customers or items, every order's status/balance/payment status equal to QuickBooks', every
-   bookkeeper change reflected, no job or inbox event stuck or failed, each UI push Done with at least 90 % of
-   its orders sent in batch requests (a hiccup is resent as the same batch, a killed push resumed), each order's
-   story in its activity log, and no secret (tokens from the database, the authorization code, client secret,
-   verifier token, SECRET_KEY) in any process log. Any violation → exit status 1.
+5. checks and prints figures: one QuickBooks document per order (by DocNumber, or by its marker where QuickBooks
+   numbers documents, in the emulator's dump), no duplicate customers or items, every order's
+   status/balance/payment status equal to QuickBooks', every bookkeeper change reflected, no job or inbox event
+   stuck or failed, each UI push Done with at least 90 % of its orders sent in batch requests (a hiccup is
+   resent as the same batch, a killed push resumed), each order's story in its activity log, and no secret
+   (tokens from the database, the authorization code, client secret, verifier token, SECRET_KEY) in any process
+   log. Any violation → exit status 1.
 
 Retry timing is compressed so the run fits in minutes (production keeps the defaults, see .env.example):
 sync-job backoff base 2 s, a dead worker's job reclaimed after 20 s, a 429 pauses the company 2 s, inbox

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 
-from loadtest.soak.common import Run, Seeded, money, realm_of
+from loadtest.soak.common import Run, Seeded, money, order_key, realm_of
 from loadtest.soak.processes import Cluster
 
 
@@ -53,7 +53,7 @@ class Bookkeeper:
             invoices = [
                 i
                 for i in books["Invoice"]
-                if i.get("DocNumber") in self.seeded.numbers
+                if order_key(i, self.seeded.numbers) in self.seeded.numbers
                 and i["Id"] not in touched
                 and Decimal(str(i.get("Balance", 0))) > 0
             ]

@@ -23,6 +23,22 @@ def realm_of(opts: dict) -> str:
     return COMPANIES[opts.get("company") or "idealised"]
 
 
+# The marker Kadouri leaves in a document's private note where QuickBooks numbers documents
+# (qbo_integration/adapt/numbering.py, docs/quickbooks.md#quickbooks-numbers-the-documents).
+MARKER = re.compile(r"\[kadouri:(\d+)\]")
+
+
+def order_key(doc: dict, numbers: dict[str, int]) -> str:
+    """The number of the Kadouri order a QuickBooks document belongs to: by its marker, else by its DocNumber (the
+    order number where Kadouri numbers documents). A document of no order keys as its own DocNumber."""
+    found = MARKER.findall(str(doc.get("PrivateNote") or ""))
+    if found:
+        by_pk = {pk: number for number, pk in numbers.items()}
+        if int(found[-1]) in by_pk:
+            return by_pk[int(found[-1])]
+    return str(doc.get("DocNumber"))
+
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 HTTP_TIMEOUT = 4.0  # the app's QuickBooks read timeout in the soak (QBO_HTTP_TIMEOUT)

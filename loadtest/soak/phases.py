@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from loadtest.soak.common import money
+from loadtest.soak.common import money, order_key
 from loadtest.soak.companies import buyer_extras, order_extras, product_extras
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_create
@@ -145,8 +145,11 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     by_number = {o.number: o for o in orders.values()}
     invoices = dump["Invoice"]
     docs: dict[str, list[dict]] = defaultdict(list)
+    numbers = {o.number: o.pk for o in orders.values()}
     for invoice in invoices:
-        docs[str(invoice.get("DocNumber"))].append(invoice)
+        docs[order_key(invoice, numbers)].append(invoice)
+    for estimate in dump["Estimate"]:  # keyed by their order's number, however QuickBooks numbered them
+        estimate["_order"] = order_key(estimate, numbers)
 
     # 1. exactly one QuickBooks document per order
     per_order = Counter(min(len(docs.get(o.number, [])), 2) for o in orders.values())
@@ -159,20 +162,19 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     wrong_links = [o.number for o in orders.values() if o.qbo_link_problem]
     estimated = set(OrderActivity.objects.filter(activity_type="estimate_created").values_list("order_id", flat=True))
     converted = {
-        e.get("DocNumber")
+        e["_order"]
         for e in dump["Estimate"]
         if e.get("TxnStatus") == "Closed"
-        and e.get("DocNumber") in by_number
+        and e["_order"] in by_number
         and any(
-            link.get("TxnType") == "Invoice" and link.get("TxnId") == by_number[e["DocNumber"]].qbo_doc_id
+            link.get("TxnType") == "Invoice" and link.get("TxnId") == by_number[e["_order"]].qbo_doc_id
             for link in e.get("LinkedTxn") or []
         )
     }
     estimates = [
         e
         for e in dump["Estimate"]
-        if e.get("DocNumber") in by_number
-        and (by_number[e["DocNumber"]].pk not in estimated or e["DocNumber"] not in converted)
+        if e["_order"] in by_number and (by_number[e["_order"]].pk not in estimated or e["_order"] not in converted)
     ]
     figures["One document per order"] = (
         f"{per_order[1]}/{len(orders)} orders have exactly one invoice "
@@ -281,7 +283,7 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     for plan, expected in expected_by_plan.items():
         ids = {a["invoice_id"] for a in actions if a["plan"] == plan and a.get("final")}
         for invoice_id in ids:
-            order = by_number.get(str(invoice_by_id.get(invoice_id, {}).get("DocNumber")))
+            order = by_number.get(order_key(invoice_by_id.get(invoice_id, {}), numbers))
             state = None if order is None else ("cancelled" if order.status == "cancelled" else order.payment_status)
             if state == expected:
                 reflected[plan] += 1

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from orders.models import Order
 
+from ..adapt.closing import is_period_closed, period_closed_error
 from ..client.errors import QboError
 from ..documents.store import WriteTarget
 from ..models import BulkPush, QboSyncJob
-from ..outbox.jobs import STUCK_AFTER, dead_pushes, job_fail, queue_retry
+from ..outbox.jobs import STUCK_AFTER, SyncRefused, dead_pushes, job_fail, queue_retry
 from ..refs.pacing import Pacer
 
 State = QboSyncJob.State
@@ -50,7 +51,10 @@ def progress(bulk: BulkPush, pacer: Pacer, **changes) -> None:
     heartbeat(bulk)
 
 
-def fail_work(bulk: BulkPush, w: Work, error: QboError, pacer: Pacer) -> None:
+def fail_work(bulk: BulkPush, w: Work, error: QboError | SyncRefused, pacer: Pacer) -> None:
+    if isinstance(error, QboError) and is_period_closed(error):  # the closing date moved since the profile was read
+        void = w.job.action == QboSyncJob.Action.VOID_DOCUMENT
+        error = period_closed_error(w.order, error, realm_id=w.job.realm_id, void=void)
     job_fail(w.job, error)
     progress(bulk, pacer, failed=1)
 

@@ -15,7 +15,7 @@ from ..client.errors import QboAuthError, QboError, QboTransientError, QboValida
 from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
 from ..outbound.requests import enqueue_order_job
-from ..outbound.rules import check_tax_codes
+from ..outbound.rules import check_period, check_tax_codes
 from ..outbox.jobs import SyncRefused, claim, crashed, enqueue_bulk_push
 from ..outbox.log import person_or_none
 from ..refs.accounts import term_ids
@@ -215,6 +215,11 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
             continue
         if error is not None:
             fail_work(bulk, w, error, pacer)
+            continue
+        try:
+            check_period(w.order, w.job.action)  # the closing date: this order fails with the reason
+        except SyncRefused as e:
+            fail_work(bulk, w, e, pacer)
             continue
         w.customer_id = refs.customers[w.order.buyer_id]
         w.fingerprint = w.order.compute_fingerprint()

@@ -1,4 +1,4 @@
-"""A push's writes: invoices created 30 per batch request (after one DocNumber look-up for them all) and
+"""A push's writes: invoices created 30 per batch request (after one DocNumber or marker look-up for them all) and
 documents updated 30 per batch (after reading them all: a paid, voided or wrongly linked one is not written)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from orders.models import Order
 
 from .. import mapping
+from ..adapt.numbering import quickbooks_numbers
 from ..client.errors import (
     QboError,
     QboNotFoundError,
@@ -14,13 +15,16 @@ from ..client.errors import (
     QboTransientError,
     batch_fault,
 )
+from ..documents.reading import txn_date
 from ..documents.store import entity_of
 from ..models import BulkPush
 from ..outbound.adopt import adoptable
 from ..outbound.record import checked_target, mark_created, mark_updated, refuse_if_settled
-from ..outbox.jobs import job_done, request_id
+from ..outbound.rules import check_period
+from ..outbox.jobs import SyncRefused, job_done, request_id
 from ..refs import pacing
-from ..refs.lookups import find_by_doc_number, lookup_by_name, rows_by_id
+from ..refs.lookups import lookup_by_name, rows_by_id
+from ..refs.markers import lookup_markers
 from ..refs.pacing import BATCH_MAX_ITEMS, Pacer
 from .lease import Work, fail_work, heartbeat, progress, settle_transient
 
@@ -31,12 +35,10 @@ def bulk_creates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> None:
         job_done(w.job, {"docId": w.order.qbo_doc_id, "docNumber": w.order.qbo_doc_number, "adopted": True})
         progress(bulk, pacer, succeeded=1)
     work = [w for w in work if not w.order.qbo_doc_id]
-    # DocNumber look-up first, for every order: one batch request per 3,000 orders.
-    numbers = [w.order.number for w in work]
-    found = lookup_by_name("Invoice", "DocNumber", numbers, pacer) if numbers else {}
+    found = _existing_invoices(work, pacer)
     fresh = []
     for w in work:
-        doc = found.get(w.order.number.casefold())
+        doc = found.get(w.order.pk)
         if doc is None:
             fresh.append(w)
             continue
@@ -58,13 +60,24 @@ def bulk_creates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> None:
                 continue
             error = batch_fault(answer.get("Fault"), f"Invoice #{w.order.number}")
             try:
-                doc = find_by_doc_number("Invoice", w.order.number, pacer) if error.code == "6140" else None
+                doc = _existing_invoices([w], pacer).get(w.order.pk) if error.code == "6140" else None
             except QboError as lookup_error:
                 error, doc = lookup_error, None
             if doc is None:
                 fail_work(bulk, w, error, pacer)
             else:
                 _bulk_adopt(bulk, w, doc, pacer)
+
+
+def _existing_invoices(work: list[Work], pacer: Pacer) -> dict[int, dict]:
+    """What earlier tries created, by order: a DocNumber look-up for every order (one batch request per 3,000
+    orders), or where QuickBooks numbers documents itself, a marker look-up (one query per customer)."""
+    if not work:
+        return {}
+    if quickbooks_numbers():
+        return lookup_markers("Invoice", [(w.order, w.customer_id) for w in work], pacer)
+    found = lookup_by_name("Invoice", "DocNumber", [w.order.number for w in work], pacer)
+    return {w.order.pk: found[w.order.number.casefold()] for w in work if w.order.number.casefold() in found}
 
 
 def _bulk_adopt(bulk: BulkPush, w: Work, doc: dict, pacer: Pacer) -> None:
@@ -111,7 +124,8 @@ def _without_settled(
                 )
             w.target = checked_target(w.job, w.order, doc)
             refuse_if_settled(entity, doc)
-        except QboError as e:
+            check_period(w.order, w.job.action, doc_date=txn_date(doc))
+        except (QboError, SyncRefused) as e:
             fail_work(bulk, w, e, pacer)
             continue
         ready.append(w)

@@ -113,6 +113,11 @@ def message_for(kind: str, code: str, detail: str, retry_at: datetime | None) ->
         )
     if kind == "not_found":
         return f"QuickBooks cannot find this record{brief}; it may have been deleted in QuickBooks{reason}."
+    if code == "6210" or "account period closed" in detail.lower():
+        return (
+            f"QuickBooks' books are closed for this date{brief}. Change the order date or ask your accountant to "
+            "reopen the period."
+        )
     if code == "6000":  # a business rule of the books (e.g. payments applied): settled in QuickBooks
         return f"QuickBooks refused{brief}{reason}. Resolve it in QuickBooks, then try again."
     return f"QuickBooks refused the data{brief}{reason}. Correct it in Kadouri and try again."
@@ -144,6 +149,7 @@ def classify(
     in_doubt: bool = False,
     retry_at: datetime | None = None,
     token_rejected_as_auth: bool = False,
+    fault_message: str = "",
 ) -> QboError:
     """One table from fault code (and HTTP status) to error class; docs/quickbooks/errors.md#fault-codes,
     docs/quickbooks/errors.md#what-python-quickbooks-raises. A rejected token raises TokenRejected so the caller can
@@ -158,6 +164,9 @@ def classify(
         kind, cls, status = "auth", QboAuthError, 401
     elif code == "3100" or status == 403:
         kind, cls = "auth", QboAuthError
+    elif code == "6210" or "account period closed" in f"{fault_message} {detail}".lower():
+        # Closed books (docs/quickbooks/errors.md#fault-codes): told apart by text too, one variant is a 5010.
+        kind, cls = "validation", QboValidationError
     elif code == "5010":
         kind, cls = "stale", QboStaleError
     elif code in {"6240", "6140"}:
@@ -178,4 +187,10 @@ def batch_fault(fault: dict | None, what: str) -> QboError:
     first = errors[0]
     detail = f"{what}: {first.get('Detail') or first.get('Message') or ''}".strip()
     # A batch item cannot be refreshed and replayed on its own: a rejected token is an auth failure to stop on.
-    return classify(code=first.get("code", ""), status=400, detail=detail[:500], token_rejected_as_auth=True)
+    return classify(
+        code=first.get("code", ""),
+        status=400,
+        detail=detail[:500],
+        token_rejected_as_auth=True,
+        fault_message=str(first.get("Message") or ""),
+    )

@@ -190,7 +190,14 @@ def send(
         retry_at = throttle_until(response) if status == 429 or code.lstrip("0") == "3001" else None
         # A write answered by a server error (or no status) may still have been applied.
         in_doubt = is_write and (status is None or status >= 500)
-        raise classify(code=code, status=status, detail=detail[:500], retry_at=retry_at, in_doubt=in_doubt) from None
+        raise classify(
+            code=code,
+            status=status,
+            detail=detail[:500],
+            retry_at=retry_at,
+            in_doubt=in_doubt,
+            fault_message=str(e.message or ""),
+        ) from None
     except (TypeError, ValueError):
         raise QboValidationError(
             "QuickBooks answered with an unreadable fault; an operator should look at the logs."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -126,3 +126,11 @@ def payment_invoice_ids(payment: dict | None) -> list[str]:
             if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) not in ids:
                 ids.append(str(link.get("TxnId")))
     return ids
+
+
+def txn_date(doc: dict | None) -> date | None:
+    """A document's TxnDate (YYYY-MM-DD), or None."""
+    try:
+        return date.fromisoformat(str((doc or {}).get("TxnDate"))[:10])
+    except ValueError:
+        return None

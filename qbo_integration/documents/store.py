@@ -15,6 +15,7 @@ from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status
 
 from ..adapt.currency import order_money, store_currency
+from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
 from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
@@ -60,7 +61,8 @@ def link_problem(order: Order, entity: str, doc: dict | None) -> str:
             f"({entity_of(order).lower()} {order.qbo_doc_id or 'none'})."
         )
     number = str(doc.get("DocNumber") or "")
-    if number and number not in known_numbers(order):
+    # Where QuickBooks numbers documents, a bookkeeper may renumber one: its marker still names the order.
+    if number and number not in known_numbers(order) and not carries_marker(doc, order):
         return (
             f"QuickBooks {entity.lower()} {doc_id} carries number {number}, not this order's "
             f"{' or '.join(known_numbers(order))}: it is another document."

@@ -10,7 +10,8 @@ How "exactly once" holds (docs/quickbooks/lessons.md#exactly-once; no single lay
 3. QuickBooks' `requestid` (docs/quickbooks/api.md#idempotent-writes-requestid): every write of a job carries the job's
    id, reused on every retry, so a replay after a dropped connection is answered from QuickBooks' cache instead of being
    run again.
-4. DocNumber look-up (`adopt.py`). `requestid` has been reported not to dedupe
+4. DocNumber look-up (`adopt.py`; where QuickBooks numbers documents, the marker look-up:
+   docs/quickbooks.md#quickbooks-numbers-the-documents). `requestid` has been reported not to dedupe
    (docs/quickbooks/lessons.md#duplicates-despite-requestid), and an earlier job (failed while in doubt, or from before
    an edit: the key holds the version) has another id, so before every create or convert the job looks for a document
    with the order's number (one query) and adopts it when customer and total match, or refuses when it does not. A 6140

@@ -1,10 +1,12 @@
-"""Before creating a document: look for one with the order's number, and adopt it when it is ours."""
+"""Before creating a document: look for one an earlier try created — by the order's number, or, where QuickBooks
+numbers documents itself, by the marker in its private note (adapt/numbering.py) — and adopt it when it is ours."""
 
 from __future__ import annotations
 
 from orders.models import Order
 
 from ..adapt import names
+from ..adapt.numbering import quickbooks_numbers
 from ..adapt.tax import subtotal_in_quickbooks
 from ..client.errors import QboDuplicateError, QboValidationError
 from ..connection import calls
@@ -12,10 +14,11 @@ from ..documents.reading import is_voided
 from ..models import QboSyncJob
 from ..outbox.jobs import reapply_id
 from ..refs.lookups import find_by_doc_number
+from ..refs.markers import find_by_marker
 
 
 def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict:
-    """A document found by DocNumber is ours only if customer and total match (Invoice Ninja's check)."""
+    """A document found by DocNumber (or marker) is ours only if customer and total match (Invoice Ninja's check)."""
     same_customer = str((doc.get("CustomerRef") or {}).get("value")) == str(customer_id)
     same_total = subtotal_in_quickbooks(doc) == order.total  # QuickBooks' tax is not Kadouri's (adapt/tax.py)
     # A voided invoice keeps its number and customer but every amount is 0 (docs/quickbooks/api.md#void): ours, voided
@@ -23,18 +26,27 @@ def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict
     voided = entity == "Invoice" and is_voided(doc)
     if same_customer and (same_total or voided):
         return doc
+    number = doc.get("DocNumber") or order.number
     raise QboDuplicateError(
-        f"QuickBooks already has {entity.lower()} #{order.number} (Id {doc.get('Id')}) for another customer or "
-        f"amount. Check it in QuickBooks: delete or renumber it there if it is not this order, then try again.",
+        f"QuickBooks already has {entity.lower()} #{number} (Id {doc.get('Id')}) for order {order.number} with "
+        f"another customer or amount. Check it in QuickBooks: delete or renumber it there if it is not this order, "
+        f"then try again.",
         code="6140",
     )
 
 
+def existing_document(entity: str, order: Order, customer_id: str) -> dict | None:
+    """What an earlier try of this order may have created (one query, more only for a very busy customer)."""
+    if quickbooks_numbers():
+        return find_by_marker(entity, order, customer_id)
+    return find_by_doc_number(entity, order.number)
+
+
 def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, customer_id: str) -> dict:
-    # Always look before creating (one query): not only this job's earlier tries, but an earlier job that
-    # ended failed while in doubt, or one from before the order was edited (the job key holds the version),
-    # may have reached QuickBooks although we saw an error.
-    found = find_by_doc_number(entity, order.number)
+    # Always look before creating: not only this job's earlier tries, but an earlier job that ended failed while in
+    # doubt, or one from before the order was edited (the job key holds the version), may have reached QuickBooks
+    # although we saw an error.
+    found = existing_document(entity, order, customer_id)
     if found is not None:
         return adoptable(found, customer_id=customer_id, order=order, entity=entity)
     try:
@@ -48,7 +60,7 @@ def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, c
     except QboDuplicateError as e:
         if e.code != "6140":
             raise
-        found = find_by_doc_number(entity, order.number)
+        found = existing_document(entity, order, customer_id)
         if found is None:
             raise
         return adoptable(found, customer_id=customer_id, order=order, entity=entity)

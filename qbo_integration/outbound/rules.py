@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orders.models import Order
 
+from ..adapt import closing
 from ..adapt.tax import missing_tax_codes
 from ..documents.store import entity_of
 from ..models import QboSyncJob
@@ -74,5 +75,15 @@ def check_tax_codes(order: Order, action: str = Action.CREATE_INVOICE) -> None:
     """A company that needs a tax code on every line gets none of the order (customer, items or document) while
     a line has no code: refused before anything is sent (adapt/tax.py)."""
     problem = missing_tax_codes(order) if action in SENDING_LINES else ""
+    if problem:
+        raise SyncRefused(problem, status=422)
+
+
+def check_period(order: Order, action: str, *, doc_date=None) -> None:
+    """The company's closing date, before anything is sent (docs/quickbooks/next.md#closing-date): 422, like an
+    incomplete order, because the order itself (its date) has to change, or the books be reopened."""
+    if action in (Action.SYNC_ACCOUNT, Action.SYNC_PRODUCT):
+        return
+    problem = closing.refusal(order, void=action == Action.VOID_DOCUMENT, doc_date=doc_date)
     if problem:
         raise SyncRefused(problem, status=422)

@@ -13,11 +13,13 @@ from products.models import Product
 
 from .. import mapping
 from ..adapt import currency
+from ..adapt.closing import is_period_closed, period_closed_error
+from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax, subtotal_in_quickbooks
-from ..client.errors import QboError, QboStaleError, QboWrongLinkError
+from ..client.errors import QboError, QboStaleError, QboValidationError, QboWrongLinkError
 from ..connection import calls
 from ..documents.apply import converting_invoice
-from ..documents.reading import money, paid_amount
+from ..documents.reading import money, paid_amount, txn_date
 from ..documents.store import WriteTarget, document_apply, entity_of, follow_invoice, follows, older_than_stored
 from ..models import QboSyncJob
 from ..outbox import jobs
@@ -27,7 +29,7 @@ from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
 from .adopt import create_or_adopt
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
-from .rules import CREATE_ACTIONS, check_action, check_tax_codes, doc_label
+from .rules import CREATE_ACTIONS, check_action, check_period, check_tax_codes, doc_label
 
 Action = QboSyncJob.Action
 
@@ -54,6 +56,7 @@ def _run_create(job: QboSyncJob) -> dict:
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
     _refuse_currency(order)
+    check_period(order, job.action)
     fingerprint = order.compute_fingerprint()
     customer_id, payload = _document_payload(order)
     entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
@@ -69,6 +72,7 @@ def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
     for attempt in (1, 2):
         current = calls.read(entity, order.qbo_doc_id)
         target = checked_target(job, order, current)
+        check_period(order, job.action, doc_date=txn_date(current))  # moving a document out of the closed period
         request_id = job.request_id if attempt == 1 else reapply_id(job)
         try:
             return write(current, target, request_id)
@@ -116,6 +120,7 @@ def _run_update(job: QboSyncJob) -> dict:
     order = load_order(job)
     check_action(order, job.action)
     _refuse_currency(order)
+    check_period(order, job.action)
     entity = entity_of(order)
     fingerprint = order.compute_fingerprint()
     _, payload = _document_payload(order)
@@ -147,6 +152,7 @@ def _run_update(job: QboSyncJob) -> dict:
 def _run_void(job: QboSyncJob) -> dict:
     order = load_order(job)
     check_action(order, job.action)
+    check_period(order, job.action)
     entity = entity_of(order)
     who = job_user_name(job)
 
@@ -196,6 +202,7 @@ def _run_convert(job: QboSyncJob) -> dict:
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "adopted": True}
     check_action(order, job.action)
     _refuse_currency(order)
+    check_period(order, job.action)
     estimate_id, estimate_number = order.qbo_doc_id, order.qbo_doc_number
     fingerprint = order.compute_fingerprint()
     # The bookkeeper may have converted the estimate in QuickBooks already (its webhook not processed yet).
@@ -207,9 +214,9 @@ def _run_convert(job: QboSyncJob) -> dict:
     else:
         customer_id, payload = _document_payload(order, estimate_id=estimate_id)
         doc = create_or_adopt(job, order, "Invoice", payload, customer_id)
-    # Kadouri numbers its invoices with the order number: one found by the estimate's link with that number was
-    # created by an earlier try of ours whose answer was lost.
-    ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number
+    # Kadouri numbers its invoices with the order number, or marks them where QuickBooks numbers them: one found by
+    # the estimate's link with that number or marker was created by an earlier try of ours whose answer was lost.
+    ours = theirs is None or str(theirs.get("DocNumber") or "") == order.number or carries_marker(theirs, order)
     locked = _record_conversion(job, order.pk, doc, estimate_id, estimate_number, fingerprint, ours=ours)
     result = {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number, "estimateId": estimate_id}
     return result if ours else result | {"adopted": True}
@@ -293,9 +300,18 @@ def _refuse_currency(order: Order) -> None:
 def run_job(job: QboSyncJob) -> dict:
     try:
         return RUNNERS[job.action](job)
-    except QboError as e:  # QuickBooks' currency refusals in plain words
-        account = job.order.buyer if job.order_id else (job.account if job.account_id else None)
-        raise currency.plain_currency_fault(e, account) from None
+    except QboError as e:
+        raise _plain_fault(job, e) from None
+
+
+def _plain_fault(job: QboSyncJob, error: QboError) -> QboError:
+    """QuickBooks' closed-period and currency refusals in plain words; any other error as it came."""
+    if isinstance(error, QboValidationError) and job.order_id is not None and is_period_closed(error):
+        # The closing date moved since the profile was read: read it again and say what to do, with the dates.
+        order = Order.objects.get(pk=job.order_id)
+        return period_closed_error(order, error, realm_id=job.realm_id, void=job.action == Action.VOID_DOCUMENT)
+    account = job.order.buyer if job.order_id else (job.account if job.account_id else None)
+    return currency.plain_currency_fault(error, account)
 
 
 def qbo_job_run(*, job_id: int) -> QboSyncJob:

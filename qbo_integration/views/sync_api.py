@@ -1,8 +1,9 @@
 """The spec's JSON sync API: push, update, void and convert an order's document, sync an account or a product,
 read an order's document as QuickBooks has it. Thin: one service call each.
 
-Statuses: 401 not logged in · 404 unknown id · 409 the status table forbids · 422 the order is incomplete, or a
-company rule refuses its customer or an item (Settings → QuickBooks → Company rules) ·
+Statuses: 401 not logged in · 404 unknown id · 409 the status table forbids · 422 the order is incomplete, a
+company rule refuses its customer or an item (Settings → QuickBooks → Company rules), or it is dated on or before
+the company's closing date (the order must change: docs/quickbooks/next.md#closing-date) ·
 502 QuickBooks refused (with its reason and code) · 503 QuickBooks unreachable or not connected ·
 202 the work was queued (with the job and its retry time; the worker finishes it) · 200 done.
 """

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from .entities import KINDS, REF_TARGETS, EntityKind
+from .entities.closing import check_period
 from .entities.customer import customer_balances
 from .errors import business, invalid_property, unsupported
 from .ledger import Ledger
@@ -32,6 +33,7 @@ class Books(Ledger):
         prepared = with_decimals(clean(body))
         fields = {k: v for k, v in prepared.items() if k in kind.writable}
         built = kind.build(self, fields, None, prepared, include)
+        check_period(self, entity, None, built)
         stored = self.insert(entity, built)
         kind.after_write(self, None, stored)
         return self.render(entity, stored)
@@ -49,6 +51,7 @@ class Books(Ledger):
             kept = {k: v for k, v in old.items() if k in kind.writable}
             fields = {**copy.deepcopy(kept), **fields}
         built = kind.build(self, fields, old, prepared, include)
+        check_period(self, entity, old, built)
         stored = self.replace(entity, old, {**hidden_of(old), **built})
         kind.after_write(self, old, stored)
         return self.render(entity, stored)
@@ -58,6 +61,7 @@ class Books(Ledger):
         if not kind.deletable:  # docs/quickbooks/api.md#delete: names are only made inactive
             raise unsupported(f"Operation delete is not supported for {entity}")
         obj = self.versioned(entity, body)
+        check_period(self, entity, obj, None)
         kind.check_unlinked(self, obj, "delete")
         self.remove(entity, obj)
         kind.after_write(self, obj, None)
@@ -70,6 +74,7 @@ class Books(Ledger):
         old = self.versioned(entity, body)
         if old.get("_voided"):
             raise business("This transaction has already been voided.")
+        check_period(self, entity, old, None)
         kind.check_unlinked(self, old, "void")
         stored = self.replace(entity, old, voided_fields(old, kind.open_amount), "Void")
         kind.after_write(self, old, stored)

@@ -14,6 +14,7 @@ from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
 from .currency import render_home_amounts, transaction_currency
+from .preferences import custom_txn_numbers
 from .sales_tax import apply_sales_tax
 
 DOC_NUMBER_MAX = 21  # docs/quickbooks/entities.md#invoice
@@ -49,7 +50,12 @@ class SalesForm(EntityKind):
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
         obj["DueDate"] = self.due_date(books, obj, customer, txn_date, old)
-        obj["DocNumber"] = self.doc_number(books, obj.get("DocNumber"), old, include)
+        sent = obj.get("DocNumber")
+        obj["DocNumber"] = self.doc_number(books, sent, old, include)
+        if obj["DocNumber"] is None:
+            del obj["DocNumber"]
+        elif old is None and (sent is None or str(sent) == "AUTO_GENERATE"):
+            obj["_numbered"] = True
         obj.setdefault("PrintStatus", "NotSet")
         obj.setdefault("EmailStatus", "NotSet")
         obj["ApplyTaxAfterDiscount"] = to_bool(obj.get("ApplyTaxAfterDiscount"), "ApplyTaxAfterDiscount", False)
@@ -73,9 +79,9 @@ class SalesForm(EntityKind):
         days = int(term.get("DueDays") or 0) if term else 0  # docs/quickbooks/entities.md#invoice: TxnDate + term days
         return (txn_date + timedelta(days=days)).isoformat()
 
-    def doc_number(self, books: Ledger, given: Any, old: Obj | None, include: frozenset[str]) -> str:
-        if given is None and old is not None and old.get("DocNumber"):
-            return str(old["DocNumber"])
+    def doc_number(self, books: Ledger, given: Any, old: Obj | None, include: frozenset[str]) -> str | None:
+        if given is None and old is not None:
+            return str(old["DocNumber"]) if old.get("DocNumber") else None
         text = "AUTO_GENERATE" if given is None else str(given)
         numbers = {
             str(o["DocNumber"]): o["Id"]
@@ -89,7 +95,9 @@ class SalesForm(EntityKind):
             return str(candidate)
         if len(text) > DOC_NUMBER_MAX:
             raise too_long("DocNumber", DOC_NUMBER_MAX, len(text))
-        if text in numbers and "allowduplicatedocnum" not in include:
+        # Custom numbers off: a number sent is stored as sent, duplicates included
+        # (docs/quickbooks/next.md#docnumber-and-custom-transaction-numbers).
+        if text in numbers and "allowduplicatedocnum" not in include and custom_txn_numbers(books):
             raise QboFault(
                 400,
                 "6140",
@@ -139,7 +147,12 @@ class SalesForm(EntityKind):
         return built, cents(total - discount)
 
     def after_write(self, books: Ledger, old: Obj | None, new: Obj | None) -> None:
-        if new is not None:
+        if new is None:
+            return
+        numbered = new.pop("_numbered", False)  # a number QuickBooks gave (not stored)
+        # Custom numbers off: only QuickBooks' own numbers move its sequence
+        # (docs/quickbooks/next.md#docnumber-and-custom-transaction-numbers).
+        if numbered or custom_txn_numbers(books):
             advance_doc_number(books, self.name, str(new.get("DocNumber", "")))
 
     def render(self, books: Ledger, obj: Obj, out: Obj, balances: dict[str, Decimal] | None) -> None:
