@@ -94,7 +94,8 @@ def _consent_page(params: dict[str, str], companies: list[tuple[str, str, str]])
     choices = "".join(
         f'<label for="realm-{esc(realm)}">'
         f'<input type="radio" id="realm-{esc(realm)}" name="realm_id" value="{esc(realm)}"'
-        f'{" checked" if index == 0 else ""}> {esc(name)} <span class="muted">({esc(realm)})</span>'
+        f'{" checked" if index == 0 else ""}> <span class="name">{esc(name)}</span>'
+        f' <span class="muted">({esc(realm)})</span>'
         f'<br><small class="muted">{esc(summary)}</small></label>'
         for index, (realm, name, summary) in enumerate(companies)
     )

@@ -293,8 +293,7 @@ def test_a_new_user_runs_the_readme_command_connects_invoices_and_sees_it_paid(n
         assert page.url.startswith(run.emulator_ui.removesuffix("_emulator/")), page.url
         first = page.locator("input[type=radio][name=realm_id]").first
         first.check()
-        company = page.locator(f"label[for='{first.get_attribute('id')}']").inner_text().strip()
-        company = re.sub(r"\s*\(\d+\)$", "", company)  # the label ends with the realm id in brackets
+        company = page.locator(f"label[for='{first.get_attribute('id')}'] .name").inner_text().strip()
         page.click("#connect")
         page.wait_for_url(app + "settings/quickbooks/")
         expect(page.get_by_test_id("connection-state")).to_have_text("Connected")
