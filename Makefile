@@ -29,7 +29,8 @@ bench:
 	$(LOADTEST) loadtest.bench_webhooks
 
 # The fault-injection soak, full form (300 orders; PostgreSQL at 127.0.0.1:5432 or DATABASE_URL's server).
+# COMPANY picks the emulator's company: idealised (default), automated_tax, multi_currency, auto_numbers.
 # It prints figures and exits non-zero on any violation; CI runs the shortened form in tests/soak/.
 soak:
 	scripts/bootstrap.sh
-	$(LOADTEST) loadtest.soak $(SOAK_ARGS)
+	$(LOADTEST) loadtest.soak $(if $(COMPANY),--company $(COMPANY)) $(SOAK_ARGS)

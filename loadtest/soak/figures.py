@@ -15,7 +15,8 @@ def print_figures(opts: dict, result: dict) -> None:
     t = result.get("timings", {})
     w("")
     w(
-        f"Soak with faults — {opts['orders']} orders, {opts['buyers']} buyers, {opts['products']} products; "
+        f"Soak with faults — company {opts['company']}; {opts['orders']} orders, {opts['buyers']} buyers, "
+        f"{opts['products']} products; "
         f"seed {result.get('seed')}; PostgreSQL, gunicorn {opts['web_workers']}×8 threads, "
         f"django-q2 {opts['q_workers']} workers, emulator, {os.cpu_count()} CPUs"
     )

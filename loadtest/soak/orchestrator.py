@@ -70,6 +70,7 @@ class Soak:
         self.timings["total"] = time.monotonic() - started
         result["timings"] = {k: round(v, 1) for k, v in self.timings.items()}
         result["seed"] = self.seed
+        result["company"] = self.opts["company"]
         print_figures(self.opts, result)
         if self.opts["json"]:
             Path(self.opts["json"]).write_text(json.dumps(result, indent=1, default=str))

@@ -1,5 +1,9 @@
 """The soak with faults (issue 7), shortened for CI: 40 orders, 8 buyers, 12 products.
 
+It runs against one of the real companies in rotation — Automated Sales Tax, multi-currency, QuickBooks numbering
+(`ROTATION`, by the day; `SOAK_COMPANY` names one) — the idealised company's paths being the common part of all
+three. The company is printed with the figures.
+
 The whole system as real processes — a PostgreSQL database of its own on DATABASE_URL's server (or
 127.0.0.1:5432), the app under gunicorn, the django-q2 worker, the QuickBooks emulator — with 20 % transient
 faults, lost/duplicated/reordered webhooks, a bookkeeper at work and the worker SIGKILLed mid-run. The full
@@ -12,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,11 @@ from django.conf import settings
 pytestmark = pytest.mark.soak
 
 BASE_DIR = Path(settings.BASE_DIR)
+ROTATION = ("automated_tax", "multi_currency", "auto_numbers")
+
+
+def soak_company() -> str:
+    return os.environ.get("SOAK_COMPANY") or ROTATION[date.today().toordinal() % len(ROTATION)]
 
 
 def _server_url() -> str:
@@ -45,6 +55,8 @@ def soak(tmp_path_factory) -> dict:
         "4",
         "--seed",
         seed,
+        "--company",
+        soak_company(),
         "--database-url",
         _server_url(),
         "--run-timeout",
@@ -65,6 +77,7 @@ def soak(tmp_path_factory) -> dict:
 
 
 def test_the_system_keeps_its_promises_under_faults(soak):
+    assert soak["company"] == soak_company()
     assert soak["violations"] == [], "\n".join(soak["violations"])
     assert soak["exit"] == 0
 
