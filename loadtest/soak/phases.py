@@ -53,15 +53,17 @@ def seed(opts: dict) -> dict:
         fruit = ["Avocado", "Mango", "Lime", "Tomato", "Pepper", "Onion", "Grape", "Melon", "Kale", "Berry"]
         buyers = [
             Account.objects.create(
-                name=f"Soak Buyer {n:03d} {rng.choice(['Market', 'Foods', 'Grocers', 'Café', 'Produce'])}",
-                code=f"SB{n:03d}",
-                email=f"buyer{n}@example.com",
-                phone="555-0100",
-                address_line1=f"{n} Market Street",
-                city="Los Angeles",
-                region="CA",
-                postal_code="90021",
-                **buyer_extras(opts["company"], n),
+                **{
+                    "name": f"Soak Buyer {n:03d} {rng.choice(['Market', 'Foods', 'Grocers', 'Café', 'Produce'])}",
+                    "code": f"SB{n:03d}",
+                    "email": f"buyer{n}@example.com",
+                    "phone": "555-0100",
+                    "address_line1": f"{n} Market Street",
+                    "city": "Los Angeles",
+                    "region": "CA",
+                    "postal_code": "90021",
+                }
+                | buyer_extras(opts["company"], n)
             )
             for n in range(opts["buyers"])
         ]

@@ -32,6 +32,7 @@ from .lease import (
     take_lease,
 )
 from .outcomes import pending_orders
+from .read_ahead import read_ahead
 from .writes import bulk_creates, bulk_updates
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ def _without_tax_codes(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[W
 
 def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
     work = _without_tax_codes(bulk, work, pacer)
+    read_ahead(work, pacer)
     work = _currency_refusals(bulk, work, pacer)
     buyers = [w.order.buyer for w in work]
     products = [line.product for w in work for line in w.order.lines.all()]
@@ -223,12 +225,20 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
             continue
         w.customer_id = refs.customers[w.order.buyer_id]
         w.fingerprint = w.order.compute_fingerprint()
+        try:
+            document_currency = currency.document_currency(w.order)  # read ahead: from the cache
+        except QboTransientError as e:
+            settle_transient(bulk, [w], e, pacer)
+            continue
+        except QboError as e:  # no rate for its date: this order fails with the reason
+            fail_work(bulk, w, e, pacer)
+            continue
         w.payload = mapping.sales_document_payload(
             w.order,
             customer_id=w.customer_id,
             item_ids=refs.items,
             term_id=terms.get(mapping.TERM_NAMES[w.order.terms].casefold()),
-            currency=currency.document_currency(w.order),
+            currency=document_currency,
         )
         ready.append(w)
     return ready

@@ -291,3 +291,22 @@ def edit_data(client, order) -> dict:
     for line in formset:
         data |= {f.html_name: f.value() if f.value() is not None else "" for f in line}
     return data
+
+
+def test_a_bulk_push_reads_the_rates_first_and_a_blip_there_keeps_its_orders_in_the_batch(
+    qbo, cad_buyer, order_factory, staff_user
+):
+    connect_company(qbo, MULTI)
+    orders = [order_factory(ready_to_push=True) for _ in range(3)]
+    qbo.add_fault("503", method="GET", path="exchangerate", count=1)  # the first rate read fails once
+
+    bulk = bulk_push_run(bulk_id=bulk_push_start(by=staff_user).pk)
+
+    assert (bulk.total, bulk.succeeded, bulk.failed, bulk.retrying) == (3, 3, 0, 0)  # none handed to single retries
+    invoices = entities(qbo, "Invoice", MULTI)
+    assert len(invoices) == 3 and {Decimal(str(i["ExchangeRate"])) for i in invoices} == {CAD_RATE}
+    assert qbo.count_requests(subpath="exchangerate") == 2  # the failed read and its resend, then the cache
+    assert len(qbo.requests(subpath="batch")) >= 1
+    for order in orders:
+        order.refresh_from_db()
+        assert order.qbo_currency == "CAD" and order.status == Order.Status.POSTED_TO_QB
