@@ -127,7 +127,7 @@ def _check_lines(lines: list[LineInput]) -> None:
         if line.unit_price is not None and line.unit_price.as_tuple().exponent < -2:
             raise OrderError(f"Line {index}: the unit price can have at most 2 decimals (cents).")
         if line.quantity * _unit_price(line) >= MAX_LINE_AMOUNT:  # the amount column holds 12 digits before the point
-            raise OrderError(f"Line {index}: the amount is too large (at most {money(MAX_LINE_AMOUNT - CENT)}).")
+            raise OrderError(f"Line {index}: the amount is too large (at most {MAX_LINE_AMOUNT - CENT:,.2f}).")
 
 
 def _unit_price(line: LineInput) -> Decimal:
@@ -150,11 +150,14 @@ def order_refuse_total_below_paid(order: Order, total: Decimal) -> None:
     # The payments paid QuickBooks' tax too: the lines plus the tax QuickBooks last computed (never Kadouri's own)
     tax = order.qbo_tax_total or Decimal("0")
     if paid > 0 and total + tax < paid:
-        lines = f"these lines total {money(total)}" + (f" plus {money(tax)} tax in QuickBooks" if tax else "")
+        lines = f"these lines total {money(total, order)}" + (
+            f" plus {money(tax, order)} tax in QuickBooks" if tax else ""
+        )
+        number = order.qbo_doc_number or order.number
         raise OrderError(
-            f"{money(paid)} has already been paid on invoice #{order.qbo_doc_number or order.number} in QuickBooks, "
+            f"{money(paid, order)} has already been paid on invoice #{number} in QuickBooks, "
             f"so the order total cannot go below that ({lines}). Keep the total at "
-            f"{money(paid - tax)} or more; a lower total needs the payment changed in QuickBooks first."
+            f"{money(paid - tax, order)} or more; a lower total needs the payment changed in QuickBooks first."
         )
 
 
@@ -232,7 +235,7 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
         order=order,
         activity_type=OrderActivity.Type.ORDER_CREATED,
         description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} "
-        f"line{'' if len(lines) == 1 else 's'}, total {money(order.total)}.",
+        f"line{'' if len(lines) == 1 else 's'}, total {money(order.total, order)}.",
         user=by,
         ip=ip,
         details={"lines": _line_summary(order)},
@@ -379,7 +382,7 @@ def _edit_description(order: Order, changes: dict, by) -> str:
     parts = []
     for name, (old, new) in changes.items():
         if name == "lines":
-            parts.append(f"lines changed (total now {money(order.total)})")
+            parts.append(f"lines changed (total now {money(order.total, order)})")
         else:
             parts.append(f"{name.replace('_', ' ')}: {_shown(name, old)} → {_shown(name, new)}")
     suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
@@ -410,8 +413,8 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
     order_activity_log(
         order=order,
         activity_type=OrderActivity.Type.ORDER_DELETED,
-        description=f"Order {number} ({order.get_status_display().lower()}, total {money(order.total)}) deleted by "
-        f"{user_display_name(by)}.",
+        description=f"Order {number} ({order.get_status_display().lower()}, total {money(order.total, order)}) "
+        f"deleted by {user_display_name(by)}.",
         user=by,
         ip=ip,
         details={"status": order.status, "lines": _line_summary(order)},

@@ -97,11 +97,12 @@ def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
     tax = document_tax(current)[0] if current.get("GlobalTaxCalculation") != "TaxInclusive" else money(0)
     # QuickBooks' tax is paid too: the order's total with the tax QuickBooks computes now (adapt/tax.py)
     if paid > 0 and order.total + tax < paid:
-        with_tax = f" plus {display_money(tax)} tax in QuickBooks" if tax else ""
+        with_tax = f" plus {display_money(tax, order)} tax in QuickBooks" if tax else ""
         raise SyncRefused(
-            f"{display_money(paid)} has already been paid on invoice #{current.get('DocNumber') or order.number} in "
-            f"QuickBooks, but this order's total is {display_money(order.total)}{with_tax}. Edit the order in "
-            f"Kadouri to a total of at least {display_money(paid - tax)}, then update the invoice again.",
+            f"{display_money(paid, order)} has already been paid on invoice "
+            f"#{current.get('DocNumber') or order.number} in QuickBooks, but this order's total is "
+            f"{display_money(order.total, order)}{with_tax}. Edit the order in Kadouri to a total of at least "
+            f"{display_money(paid - tax, order)}, then update the invoice again.",
             status=409,
         )
 
