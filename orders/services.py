@@ -14,6 +14,7 @@ from accounts.models import Account
 from kadouri.display import money, plain, when
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
+from qbo_integration.adapt.classes import known_class_name  # the cached class list; never asks QuickBooks
 from qbo_integration.models import QboSyncJob  # models only: no import cycle (the outbound services import this module)
 
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
@@ -31,6 +32,8 @@ HEADER_FIELDS = (
     "exchange_rate",
     "qbo_class_id",
 )
+
+CHANGE_LABELS = {"qbo_class_id": "QuickBooks class"}  # the activity log's name for a header field, else its own
 
 
 class OrderError(Exception):
@@ -263,6 +266,10 @@ def _shown(name: str, value) -> str:
         return when(value)
     if name == "ready_to_push":
         return "yes" if value else "no"
+    if name == "exchange_rate":
+        return plain(value)
+    if name == "qbo_class_id":
+        return f"“{known_class_name(value)}”"
     return _describe(value)
 
 
@@ -384,7 +391,8 @@ def _edit_description(order: Order, changes: dict, by) -> str:
         if name == "lines":
             parts.append(f"lines changed (total now {money(order.total, order)})")
         else:
-            parts.append(f"{name.replace('_', ' ')}: {_shown(name, old)} → {_shown(name, new)}")
+            label = CHANGE_LABELS.get(name, name.replace("_", " "))
+            parts.append(f"{label}: {_shown(name, old)} → {_shown(name, new)}")
     suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
     return f"Order {order.number} edited by {user_display_name(by)}: " + "; ".join(parts) + "." + suffix
 
