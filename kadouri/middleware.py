@@ -6,6 +6,7 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from kadouri.display import one_home_currency
 from kadouri.http import LOG_IN_FIRST, json_error
 from kadouri.text import is_ascii_digits
 from kadouri.views import bad_request_response
@@ -24,6 +25,18 @@ class UnreadableContentLengthMiddleware:
         if request.META.get("CONTENT_LENGTH") and not is_ascii_digits(declared):
             return bad_request_response(request, "The Content-Length header is not a number.")
         return self.get_response(request)
+
+
+class OneHomeCurrencyMiddleware:
+    """Every amount on a page is written in its currency (kadouri/display.py): the company's home currency is read
+    once per request, not once per amount."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with one_home_currency():
+            return self.get_response(request)
 
 
 class NoStoreWhenLoggedInMiddleware:

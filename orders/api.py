@@ -9,13 +9,37 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from kadouri.text import refuse_control_characters
+from qbo_integration.adapt.classes import class_id_problem, class_name, class_options
+from qbo_integration.adapt.currency import RATE_PLACES, buyer_currency, company_profile, order_currency
 
 from . import services
 from .models import Order, validate_order_date
 
 ACTIVITIES_DEFAULT_LIMIT = 500
 ACTIVITIES_MAX_LIMIT = 5000
-EDITABLE_API_FIELDS = {"notes", "terms", "order_date", "commission_rate", "ready_to_push"}
+EDITABLE_API_FIELDS = {
+    "notes",
+    "terms",
+    "order_date",
+    "commission_rate",
+    "ready_to_push",
+    "exchange_rate",
+    "qbo_class_id",
+}
+MAX_RATE = Decimal("10000000000")  # Order.exchange_rate: 10 digits before the point, 8 after
+
+
+class Unprocessable(ValueError):
+    """A well-formed value the order can't take (an exchange rate for a home-currency buyer, an inactive class):
+    422 with the reason."""
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _rate_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
 
 
 def order_json(order: Order) -> dict:
@@ -37,6 +61,18 @@ def order_json(order: Order) -> dict:
         "qboDocNumber": order.qbo_doc_number,
         "qboDocType": order.qbo_doc_type,
         "qboBalance": None if order.qbo_balance is None else str(order.qbo_balance),
+        # The order's currency (its buyer's, or QuickBooks' once the document has one), the rate entered on the
+        # order (null: QuickBooks' rate for the order date) and the class chosen on it (blank: the seller's or the
+        # Settings default); then what QuickBooks booked: currency, rate, tax and the total in the home currency.
+        "currency": order_currency(order),
+        "exchangeRate": _rate_text(order.exchange_rate),
+        "qboClassId": order.qbo_class_id,
+        "qboClassName": class_name(order.qbo_class_id) if order.qbo_class_id else "",
+        "qboTotal": _decimal_text(order.qbo_total),
+        "qboCurrency": order.qbo_currency,
+        "qboExchangeRate": _rate_text(order.qbo_exchange_rate),
+        "qboTaxTotal": _decimal_text(order.qbo_tax_total),
+        "qboHomeTotal": _decimal_text(order.qbo_home_total),
         "changedSinceLastSync": order.changed_since_push,
         "version": order.version,
         "lines": [
@@ -55,10 +91,58 @@ def order_json(order: Order) -> dict:
 
 
 # GET answers in camelCase; PATCH takes the same names (and the snake_case ones the pages use).
-CAMEL_CASE_FIELDS = {"orderDate": "order_date", "commissionRate": "commission_rate", "readyToPush": "ready_to_push"}
+CAMEL_CASE_FIELDS = {
+    "orderDate": "order_date",
+    "commissionRate": "commission_rate",
+    "readyToPush": "ready_to_push",
+    "exchangeRate": "exchange_rate",
+    "qboClassId": "qbo_class_id",
+    "classId": "qbo_class_id",
+}
 
 
-def _parse_patch(body: dict) -> dict:
+def _exchange_rate(value, order: Order) -> Decimal | None:
+    """As the order form checks it: null clears it; else a positive number with at most 8 decimals, only for a
+    buyer who pays in another currency than the company's home currency."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise Unprocessable("exchangeRate must be a number, e.g. 0.73 (null: QuickBooks' rate for the order date).")
+    try:
+        rate = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise Unprocessable("exchangeRate must be a number, e.g. 0.73.") from None
+    if not rate.is_finite() or rate <= 0:
+        raise Unprocessable("The exchange rate must be more than 0.")
+    if rate != rate.quantize(RATE_PLACES) or rate >= MAX_RATE:
+        raise Unprocessable("Enter the exchange rate with at most 8 decimals and 10 digits before the point.")
+    profile = company_profile()
+    if buyer_currency(order.buyer, profile) == profile.home_currency:
+        raise Unprocessable(
+            f"{order.buyer.name} pays in the QuickBooks company's home currency ({profile.home_currency}): leave "
+            "the exchange rate out (null)."
+        )
+    return rate
+
+
+def _class_id(value, order: Order) -> str:
+    """One of the company's active classes, where it tracks classes; "" or null: the seller's class, else the
+    Settings default (adapt/classes.py)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise Unprocessable('classId must be the id of a QuickBooks class, e.g. "3".')
+    class_id, options = str(value).strip(), class_options()
+    if not options.tracked:
+        raise Unprocessable("The QuickBooks company does not track classes: leave classId out.")
+    if class_id == order.qbo_class_id or class_id in dict(options.choices):
+        return class_id
+    if options.problem:
+        raise Unprocessable(options.problem.replace(" The class already chosen is kept.", " Try again later."))
+    raise Unprocessable(class_id_problem(class_id, "choose another class") or f"Unknown class {class_id}.")
+
+
+def _parse_patch(body: dict, order: Order) -> dict:
     body = {CAMEL_CASE_FIELDS.get(key, key): value for key, value in body.items()}
     unknown = set(body) - EDITABLE_API_FIELDS - {"version"}
     if unknown:
@@ -93,6 +177,10 @@ def _parse_patch(body: dict) -> dict:
         if not isinstance(body["ready_to_push"], bool):
             raise ValueError("ready_to_push must be true or false.")
         fields["ready_to_push"] = body["ready_to_push"]
+    if "exchange_rate" in body:
+        fields["exchange_rate"] = _exchange_rate(body["exchange_rate"], order)
+    if "qbo_class_id" in body:
+        fields["qbo_class_id"] = _class_id(body["qbo_class_id"], order)
     return fields
 
 
@@ -114,10 +202,12 @@ def order_resource(request: HttpRequest, order_id: int) -> JsonResponse:
         return JsonResponse({"deleted": number})
     try:
         body = json_object_body(request)
-        fields = _parse_patch(body)
+        fields = _parse_patch(body, order)
         version = body.get("version")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise ValueError("version must be an integer.")
+    except Unprocessable as e:
+        return json_error(422, str(e))
     except ValueError as e:
         return json_error(400, str(e))
     try:

@@ -188,6 +188,14 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.pk])
 
+    @property
+    def currency_code(self) -> str:
+        """The currency the order's amounts are in: QuickBooks' once its document has one, else the buyer's ("":
+        the company's home currency). `money(amount, order)` writes them in it (kadouri/display.py)."""
+        if self.qbo_currency:
+            return self.qbo_currency
+        return self.buyer.currency if self.buyer_id else ""
+
     # --- rules from the spec's edit-permission table -------------------------------------
     @property
     def is_editable(self) -> bool:

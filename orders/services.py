@@ -14,6 +14,7 @@ from accounts.models import Account
 from kadouri.display import money, plain, when
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
+from qbo_integration.adapt.classes import known_class_name  # the cached class list; never asks QuickBooks
 from qbo_integration.models import QboSyncJob  # models only: no import cycle (the outbound services import this module)
 
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
@@ -31,6 +32,8 @@ HEADER_FIELDS = (
     "exchange_rate",
     "qbo_class_id",
 )
+
+CHANGE_LABELS = {"qbo_class_id": "QuickBooks class"}  # the activity log's name for a header field, else its own
 
 
 class OrderError(Exception):
@@ -127,7 +130,7 @@ def _check_lines(lines: list[LineInput]) -> None:
         if line.unit_price is not None and line.unit_price.as_tuple().exponent < -2:
             raise OrderError(f"Line {index}: the unit price can have at most 2 decimals (cents).")
         if line.quantity * _unit_price(line) >= MAX_LINE_AMOUNT:  # the amount column holds 12 digits before the point
-            raise OrderError(f"Line {index}: the amount is too large (at most {money(MAX_LINE_AMOUNT - CENT)}).")
+            raise OrderError(f"Line {index}: the amount is too large (at most {MAX_LINE_AMOUNT - CENT:,.2f}).")
 
 
 def _unit_price(line: LineInput) -> Decimal:
@@ -150,11 +153,14 @@ def order_refuse_total_below_paid(order: Order, total: Decimal) -> None:
     # The payments paid QuickBooks' tax too: the lines plus the tax QuickBooks last computed (never Kadouri's own)
     tax = order.qbo_tax_total or Decimal("0")
     if paid > 0 and total + tax < paid:
-        lines = f"these lines total {money(total)}" + (f" plus {money(tax)} tax in QuickBooks" if tax else "")
+        lines = f"these lines total {money(total, order)}" + (
+            f" plus {money(tax, order)} tax in QuickBooks" if tax else ""
+        )
+        number = order.qbo_doc_number or order.number
         raise OrderError(
-            f"{money(paid)} has already been paid on invoice #{order.qbo_doc_number or order.number} in QuickBooks, "
+            f"{money(paid, order)} has already been paid on invoice #{number} in QuickBooks, "
             f"so the order total cannot go below that ({lines}). Keep the total at "
-            f"{money(paid - tax)} or more; a lower total needs the payment changed in QuickBooks first."
+            f"{money(paid - tax, order)} or more; a lower total needs the payment changed in QuickBooks first."
         )
 
 
@@ -232,7 +238,7 @@ def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = N
         order=order,
         activity_type=OrderActivity.Type.ORDER_CREATED,
         description=f"Order {order.number} created by {user_display_name(by)} with {len(lines)} "
-        f"line{'' if len(lines) == 1 else 's'}, total {money(order.total)}.",
+        f"line{'' if len(lines) == 1 else 's'}, total {money(order.total, order)}.",
         user=by,
         ip=ip,
         details={"lines": _line_summary(order)},
@@ -260,6 +266,10 @@ def _shown(name: str, value) -> str:
         return when(value)
     if name == "ready_to_push":
         return "yes" if value else "no"
+    if name == "exchange_rate":
+        return plain(value)
+    if name == "qbo_class_id":
+        return f"“{known_class_name(value)}”"
     return _describe(value)
 
 
@@ -379,9 +389,10 @@ def _edit_description(order: Order, changes: dict, by) -> str:
     parts = []
     for name, (old, new) in changes.items():
         if name == "lines":
-            parts.append(f"lines changed (total now {money(order.total)})")
+            parts.append(f"lines changed (total now {money(order.total, order)})")
         else:
-            parts.append(f"{name.replace('_', ' ')}: {_shown(name, old)} → {_shown(name, new)}")
+            label = CHANGE_LABELS.get(name, name.replace("_", " "))
+            parts.append(f"{label}: {_shown(name, old)} → {_shown(name, new)}")
     suffix = " QuickBooks is now out of date until the invoice is updated." if order.changed_since_push else ""
     return f"Order {order.number} edited by {user_display_name(by)}: " + "; ".join(parts) + "." + suffix
 
@@ -410,8 +421,8 @@ def order_delete(*, order_id: int, by, ip: str | None = None) -> str:
     order_activity_log(
         order=order,
         activity_type=OrderActivity.Type.ORDER_DELETED,
-        description=f"Order {number} ({order.get_status_display().lower()}, total {money(order.total)}) deleted by "
-        f"{user_display_name(by)}.",
+        description=f"Order {number} ({order.get_status_display().lower()}, total {money(order.total, order)}) "
+        f"deleted by {user_display_name(by)}.",
         user=by,
         ip=ip,
         details={"status": order.status, "lines": _line_summary(order)},

@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import Account
+from kadouri.display import home_currency, money
 from kadouri.http import client_ip
 from kadouri.live import render_live
 from products.models import Product
@@ -68,10 +70,22 @@ def _render_form(request, form, formset, order=None, status=200):
         str(pk): {"price": str(price), "unit": unit}
         for pk, price, unit in Product.objects.values_list("pk", "unit_price", "unit")
     }
+    # Amounts are written in the buyer's currency, list prices in the home currency (kadouri/display.py).
+    currencies = {
+        "home": home_currency(),
+        "buyers": {str(pk): code for pk, code in Account.objects.exclude(currency="").values_list("pk", "currency")},
+    }
     return render(
         request,
         "orders/order_form.html",
-        {"form": form, "formset": formset, "order": order, "product_info": products},
+        {
+            "form": form,
+            "formset": formset,
+            "order": order,
+            "product_info": products,
+            "currency_info": currencies,
+            "zero": money(0, order or ""),
+        },
         status=status,
     )
 

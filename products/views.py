@@ -26,7 +26,7 @@ def product_list(request):
 @login_required
 def product_detail(request, product_id: int):
     product = get_object_or_404(Product, pk=product_id)
-    lines = product.order_lines.select_related("order").order_by("-order__order_date")[:50]
+    lines = product.order_lines.select_related("order__buyer").order_by("-order__order_date")[:50]
     return render(request, "products/product_detail.html", {"product": product, "lines": lines})
 
 

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from kadouri.display import use_home_currency
+
 
 class QboIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -8,3 +10,6 @@ class QboIntegrationConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .adapt.currency import home_currency_code
+
+        use_home_currency(home_currency_code)  # amounts without a currency are in the company's home currency

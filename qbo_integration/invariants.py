@@ -4,9 +4,9 @@ Tests (the demo data's, the sync's, the browser walks') assert `order_invariant_
 the demo data is held to it too, so a demo order can never show a state nobody could reach.
 """
 
+from kadouri.display import money as display_money
 from orders.models import Order
 
-from .adapt.currency import order_money
 from .documents.reading import payment_status
 
 S, P, D = Order.Status, Order.PaymentStatus, Order.DocType
@@ -48,7 +48,7 @@ def _payment_rules(order: Order) -> list[str]:
         if expected != order.payment_status:
             problems.append(
                 f"payment status {order.payment_status} does not match QuickBooks' total "
-                f"{order_money(order, order.qbo_total)} and balance {order_money(order, order.qbo_balance)} "
+                f"{display_money(order.qbo_total, order)} and balance {display_money(order.qbo_balance, order)} "
                 f"({expected})"
             )
     return problems

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 
 from django.utils import timezone
 
+from kadouri.display import money as display_money
 from orders.models import Order
 
-from .adapt.currency import buyer_currency, order_money
+from .adapt.currency import buyer_currency
 from .adapt.tax import document_tax, subtotal_in_quickbooks
 from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
 from .connection import calls
@@ -111,15 +112,15 @@ def compare(order: Order, doc: dict | None) -> Row:
     if code and order.buyer_id and code != buyer_currency(order.buyer):
         drift.append(Drift("currency", buyer_currency(order.buyer), code))
     total, (tax, _) = money(doc.get("TotalAmt")), document_tax(doc)
-    row.tax = order_money(order, tax) if tax else ""  # QuickBooks' own: shown in its column, never drift
+    row.tax = display_money(tax, order) if tax else ""  # QuickBooks' own: shown in its column, never drift
     before_tax = subtotal_in_quickbooks(doc)  # like with like: Kadouri's subtotal against QuickBooks' before tax
     if before_tax is not None and before_tax != order.total:
-        shown = order_money(order, before_tax) + (f" before {order_money(order, tax)} tax" if tax else "")
-        drift.append(Drift("total", order_money(order, order.total), shown))
+        shown = display_money(before_tax, order) + (f" before {display_money(tax, order)} tax" if tax else "")
+        drift.append(Drift("total", display_money(order.total, order), shown))
     if order.qbo_doc_type != Order.DocType.ESTIMATE:
         balance = money(doc.get("Balance"))
         if balance != order.qbo_balance:
-            drift.append(Drift("balance", order_money(order, order.qbo_balance), order_money(order, balance)))
+            drift.append(Drift("balance", display_money(order.qbo_balance, order), display_money(balance, order)))
         payment = payment_status(total, balance)
         if payment != order.payment_status:
             drift.append(

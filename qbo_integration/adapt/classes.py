@@ -5,6 +5,11 @@ says "No class" (docs/quickbooks.md#classes). With tracking off Kadouri sends no
 
 The company's active classes, for the selects of the order, account and Settings forms, are read from QuickBooks
 and kept for a few minutes; when QuickBooks cannot be reached the forms still work and say why.
+
+A class made inactive in QuickBooks (or one QuickBooks does not have) would fail the document with a bare 2500
+(docs/quickbooks/errors.md#fault-codes): it is refused before anything is sent, in plain words with the class's
+name and where to choose another (`check_class`), and QuickBooks' 2500 on a document carrying a class is worded the
+same way (`raise_if_class_fault`).
 """
 
 from __future__ import annotations
@@ -15,14 +20,23 @@ from django.core.cache import cache
 
 from orders.models import Order
 
-from ..client.errors import QboError
+from ..client.errors import QboError, QboValidationError
 from ..connection import calls
 from ..connection.profile import profile_for
 from ..connection.vault import current_connection
 from ..models import QboConnection
+from ..reads import quoted
 
 CACHE_SECONDS = 300
 QUERY = "select * from Class MAXRESULTS 1000"  # active classes only (docs/quickbooks/api.md#query-language)
+RULES_PLACE = "Settings → QuickBooks → Company rules"
+
+
+class ClassRefused(QboValidationError):
+    """The class to send is inactive in QuickBooks, or QuickBooks has no such class: nothing was sent for the
+    order's document (or QuickBooks refused it with 2500). The API answers 422 with the message."""
+
+    kind = "company_rule"
 
 
 @dataclass(frozen=True)
@@ -100,3 +114,71 @@ def class_name(class_id: str) -> str:
     if not class_id:
         return ""
     return dict(class_options().choices).get(class_id, f"Class {class_id}")
+
+
+def known_class_name(class_id: str) -> str:
+    """A class's name from the list Kadouri read lately, never asking QuickBooks (the activity log writes it under
+    the order's lock); "class 7" when the list is not at hand."""
+    conn = _connection()
+    cached = cache.get(_cache_key(conn.realm_id)) if conn and class_id else None
+    return dict(cached or []).get(class_id, f"class {class_id}") if class_id else ""
+
+
+# --- an inactive or unknown class --------------------------------------------------------------------------
+
+
+def _inactive_class(class_id: str) -> dict | None:
+    sql = f"select * from Class where Active = false and Id in ({quoted(class_id)}) MAXRESULTS 1"
+    rows = calls.query(sql).get("Class", [])
+    return rows[0] if rows else None
+
+
+def class_id_problem(class_id: str, fix: str = "choose another class on the order") -> str:
+    """Why QuickBooks would refuse `class_id` on a document, in plain words; "" when it is one of the company's
+    active classes, or when that can't be told now (QuickBooks unreachable: its own answer is worded then)."""
+    options = class_options()
+    if not class_id or not options.tracked or class_id in dict(options.choices) or options.problem:
+        return ""
+    try:
+        inactive = _inactive_class(class_id)
+    except QboError:
+        return ""
+    if inactive is not None:
+        name = inactive.get("FullyQualifiedName") or inactive.get("Name") or class_id
+        return f"The class “{name}” is inactive in QuickBooks: {fix}, or make the class active again in QuickBooks."
+    return f"QuickBooks has no class with id {class_id} (it may have been merged or removed there): {fix}."
+
+
+def _fix(order: Order) -> str:
+    """Where the class sent on the order's document is chosen (class_id_for's order)."""
+    if order.qbo_class_id:
+        return "choose another class on the order"
+    if order.seller_id and order.seller.qbo_class_id:
+        return f"choose another class on the order or on its seller's account ({order.seller.name})"
+    return f"choose a class on the order, or another default class in {RULES_PLACE}"
+
+
+def check_class(order: Order) -> None:
+    """Refuses, before anything is sent, a document whose class QuickBooks would refuse (ClassRefused)."""
+    problem = class_id_problem(class_id_for(order), _fix(order))
+    if problem:
+        raise ClassRefused(f"Order {order.number}: {problem} Then try again.")
+
+
+def raise_if_class_fault(order: Order, payload: dict, error: QboError) -> None:
+    """QuickBooks answered 2500 (an invalid or inactive reference) for a document carrying a class: when the class
+    is what it refused (made inactive since Kadouri listed the classes), say so in check_class's words."""
+    class_id = str((payload.get("ClassRef") or {}).get("value") or "")
+    if error.code != "2500" or not class_id:
+        return
+    conn = _connection()
+    if conn is not None:
+        forget_classes(conn.realm_id)  # the list is older than QuickBooks' answer
+    problem = class_id_problem(class_id, _fix(order))
+    if problem:
+        raise ClassRefused(
+            f"Order {order.number}: {problem} Then try again.",
+            code=error.code,
+            detail=error.detail,
+            status=error.status,
+        )

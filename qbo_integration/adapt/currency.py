@@ -209,20 +209,13 @@ def _decimal(value) -> Decimal | None:
 
 
 # --- showing amounts ---------------------------------------------------------------------------------------
+# Every amount is written by kadouri.display.money: `money(amount, order)` in the order's currency
+# (Order.currency_code), `money(amount)` in the home currency, read from here (registered in qbo_integration/apps.py).
 
 
-def amount_text(amount, code: str, home: str) -> str:
-    """$1,250.00 in the home currency; "CAD 1,250.00" in another."""
-    if not code or code == home:
-        return display_money(amount)
-    text = display_money(amount)
-    return text if text == display_money(None) else f"{code} {text.replace('$', '')}"
-
-
-def order_money(order: Order, amount) -> str:
-    """An amount of the order's document, written in its currency."""
-    profile = company_profile()
-    return amount_text(amount, order_currency(order, profile), profile.home_currency)
+def home_currency_code() -> str:
+    """The connected company's home currency (USD before a company is connected or its profile read)."""
+    return company_profile().home_currency or "USD"
 
 
 def order_currency_view(order: Order, amount=None, profile: CompanyProfile | None = None) -> dict:
@@ -240,8 +233,8 @@ def order_currency_view(order: Order, amount=None, profile: CompanyProfile | Non
         "code": code,
         "home": home,
         "foreign": foreign,
-        "total": amount_text(total, code, home),
-        "home_total": amount_text(home_total, home, home).replace("$", f"{home} ", 1) if home_total else "",
+        "total": display_money(total, code),
+        "home_total": display_money(home_total, home) if home_total else "",
         "rate": f"{rate:.6f}" if rate else "",
         "rate_from": "as QuickBooks booked it"
         if order.qbo_exchange_rate

@@ -15,7 +15,7 @@ from ..client.errors import QboAuthError, QboError, QboTransientError, QboValida
 from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
 from ..outbound.requests import enqueue_order_job
-from ..outbound.rules import check_period, check_tax_codes
+from ..outbound.rules import check_class, check_period, check_tax_codes
 from ..outbox.jobs import SyncRefused, claim, crashed, enqueue_bulk_push
 from ..outbox.log import person_or_none
 from ..refs.accounts import term_ids
@@ -220,7 +220,8 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
             continue
         try:
             check_period(w.order, w.job.action)  # the closing date: this order fails with the reason
-        except SyncRefused as e:
+            check_class(w.order, w.job.action)  # an inactive or unknown class (an update's: against its document)
+        except (SyncRefused, QboError) as e:
             fail_work(bulk, w, e, pacer)
             continue
         w.customer_id = refs.customers[w.order.buyer_id]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from orders.models import Order
 
 from .. import mapping
+from ..adapt import classes, names
 from ..adapt.numbering import quickbooks_numbers
 from ..client.errors import (
     QboError,
@@ -15,13 +16,14 @@ from ..client.errors import (
     QboTransientError,
     batch_fault,
 )
+from ..connection import calls
 from ..documents.reading import txn_date
 from ..documents.store import entity_of
 from ..models import BulkPush
 from ..outbound.adopt import adoptable
 from ..outbound.record import checked_target, mark_created, mark_updated, refuse_if_settled
-from ..outbound.rules import check_period
-from ..outbox.jobs import SyncRefused, job_done, request_id
+from ..outbound.rules import check_class, check_period
+from ..outbox.jobs import SyncRefused, job_done, reapply_id, request_id
 from ..refs import pacing
 from ..refs.lookups import lookup_by_name, rows_by_id
 from ..refs.markers import lookup_markers
@@ -63,10 +65,29 @@ def bulk_creates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> None:
                 doc = _existing_invoices([w], pacer).get(w.order.pk) if error.code == "6140" else None
             except QboError as lookup_error:
                 error, doc = lookup_error, None
-            if doc is None:
-                fail_work(bulk, w, error, pacer)
-            else:
+            if doc is not None:
                 _bulk_adopt(bulk, w, doc, pacer)
+            elif error.code == "2500":
+                _bulk_inactive_ref(bulk, w, error, pacer)
+            else:
+                fail_work(bulk, w, error, pacer)
+
+
+def _bulk_inactive_ref(bulk: BulkPush, w: Work, error: QboError, pacer: Pacer) -> None:
+    """2500 on a create: as for one order (outbound/adopt.py), the class, the customer or an item made inactive in
+    QuickBooks since Kadouri linked it is refused in plain words, or made active again by the company rule and the
+    invoice created once more (adapt/classes.py, adapt/names.py)."""
+    try:
+        classes.raise_if_class_fault(w.order, w.payload, error)
+        names.settle_inactive_refs(w.order, w.payload, error)
+        pacer.before()
+        doc = calls.create("Invoice", w.payload, request_id=reapply_id(w.job))
+    except (QboTransientError, QboThrottledError) as e:
+        settle_transient(bulk, [w], e, pacer)
+    except QboError as e:
+        fail_work(bulk, w, e, pacer)
+    else:
+        _bulk_created(bulk, w, doc, pacer)
 
 
 def _existing_invoices(work: list[Work], pacer: Pacer) -> dict[int, dict]:
@@ -125,6 +146,7 @@ def _without_settled(
             w.target = checked_target(w.job, w.order, doc)
             refuse_if_settled(entity, doc)
             check_period(w.order, w.job.action, doc_date=txn_date(doc))
+            check_class(w.order, w.job.action, current=doc)
         except (QboError, SyncRefused) as e:
             fail_work(bulk, w, e, pacer)
             continue
@@ -164,8 +186,12 @@ def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: boo
             error = batch_fault(answer.get("Fault"), f"{entity} #{w.order.qbo_doc_number}")
             if isinstance(error, QboStaleError) and not reapply:
                 stale.append(w)
-            else:
-                fail_work(bulk, w, error, pacer)
+                continue
+            try:
+                classes.raise_if_class_fault(w.order, w.payload, error)  # 2500 for the class: plain words
+            except QboError as e:
+                error = e
+            fail_work(bulk, w, error, pacer)
     if stale:
         # 5010: someone changed them in QuickBooks. Re-read them (one query per entity and 100 documents); one paid
         # or voided meanwhile is not overwritten (the same check as above); the rest are re-applied once.

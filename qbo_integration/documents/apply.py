@@ -87,7 +87,7 @@ def _change_text(order: Order, change: str, cause: Cause) -> str:
         how = "voided" if order.qbo_doc_state == "Voided" else "deleted"
         return f"Order {order.number} cancelled: invoice {order.qbo_doc_id} {how} in QuickBooks."
     if change == "paid":
-        return f"Order {order.number} marked PAID (invoice {doc} balance $0.00)."
+        return f"Order {order.number} marked PAID (invoice {doc} balance {display_money(0, order)})."
     return f"Order {order.number}: {reopened_text(order, _reversal_text(cause))}."
 
 
@@ -122,8 +122,8 @@ def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
             else f"Invoice {doc} updated in QuickBooks"
         )
         text = (
-            f"{prefix}: total {display_money(old_total)} → {display_money(order.qbo_total)}, balance "
-            f"{display_money(old_balance)} → {display_money(order.qbo_balance)} "
+            f"{prefix}: total {display_money(old_total, order)} → {display_money(order.qbo_total, order)}, balance "
+            f"{display_money(old_balance, order)} → {display_money(order.qbo_balance, order)} "
             f"({order.get_payment_status_display().lower()})"
         )
         order_activity_log(activity_type=OrderActivity.Type.SYNCED_FROM_QB, description=text, **log_kw)
@@ -245,7 +245,8 @@ def _estimate_changed(order: Order, estimate: dict | None, cause: Cause, *, forc
         text = f"Estimate {doc} is now {state} in QuickBooks" + (f" (was {old_state})" if old_state else "")
     else:
         text = (
-            f"Estimate {doc} updated in QuickBooks: total {display_money(old_total)} → {display_money(order.qbo_total)}"
+            f"Estimate {doc} updated in QuickBooks: total {display_money(old_total, order)} → "
+            f"{display_money(order.qbo_total, order)}"
         )
     order_activity_log(
         order=order,

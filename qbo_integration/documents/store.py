@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kadouri.display import money as display_money
 from orders.models import Order, OrderActivity
 from orders.services import order_activity_log, order_set_status
 
-from ..adapt.currency import order_money, store_currency
+from ..adapt.currency import store_currency
 from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
@@ -231,7 +232,10 @@ def document_apply(
     paid = order.payment_status == Order.PaymentStatus.PAID
     if paid and order.status in (Order.Status.DRAFT, Order.Status.POSTED_TO_QB):
         order_set_status(
-            order=order, status=Order.Status.PAID, reason=f"invoice {ref} balance reached $0.00 in QuickBooks", **who
+            order=order,
+            status=Order.Status.PAID,
+            reason=f"invoice {ref} balance reached {display_money(0, order)} in QuickBooks",
+            **who,
         )
         order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=paid_text(order), **log_kw)
         return "paid"
@@ -290,21 +294,21 @@ def document_link(order: Order, doc: dict, *, doc_type: str) -> None:
 
 def paid_text(order: Order) -> str:
     number = order.qbo_doc_number or order.qbo_doc_id
-    return f"{PAID_TEXT} (invoice #{number}: {order_money(order, order.qbo_total)} paid in full)"
+    return f"{PAID_TEXT} (invoice #{number}: {display_money(order.qbo_total, order)} paid in full)"
 
 
 def reopened_text(order: Order, because: str) -> str:
     return (
         f"{because or 'Invoice balance went up in QuickBooks'} - invoice #{order.qbo_doc_number or order.qbo_doc_id} "
-        f"balance is {order_money(order, order.qbo_balance)} of {order_money(order, order.qbo_total)}; the order is "
-        f"{order.get_payment_status_display().lower()} again"
+        f"balance is {display_money(order.qbo_balance, order)} of {display_money(order.qbo_total, order)}; the order "
+        f"is {order.get_payment_status_display().lower()} again"
     )
 
 
 def partial_payment_text(order: Order) -> str:
     return (
         f"Payment received in QuickBooks - invoice #{order.qbo_doc_number or order.qbo_doc_id} is partially paid, "
-        f"balance {order_money(order, order.qbo_balance)} of {order_money(order, order.qbo_total)}"
+        f"balance {display_money(order.qbo_balance, order)} of {display_money(order.qbo_total, order)}"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from orders.models import Order
 
-from ..adapt import names
+from ..adapt import classes, names
 from ..adapt.numbering import quickbooks_numbers
 from ..adapt.tax import subtotal_in_quickbooks
 from ..client.errors import QboDuplicateError, QboValidationError
@@ -54,7 +54,8 @@ def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, c
     except QboValidationError as e:
         # 2500: the customer or an item was made inactive in QuickBooks since it was linked. The company rule makes
         # it active again (then the create is sent once more, under its own requestid: the first one's answer is
-        # cached) or refuses in plain words (adapt/names.py).
+        # cached) or refuses in plain words (adapt/names.py). A class made inactive is refused (adapt/classes.py).
+        classes.raise_if_class_fault(order, payload, e)
         names.settle_inactive_refs(order, payload, e)
         return calls.create(entity, payload, request_id=reapply_id(job))
     except QboDuplicateError as e:

@@ -25,7 +25,7 @@ from ..documents.store import entity_of, link_problem
 from ..models import BulkPush, QboSyncJob
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
 from ..outbox.log import person_or_none
-from .rules import check_action, check_period, check_tax_codes
+from .rules import check_action, check_class, check_period, check_tax_codes
 from .runners import qbo_job_run
 
 Action = QboSyncJob.Action
@@ -52,6 +52,7 @@ def enqueue_order_job(
         if bulk is None:  # a push fails such an order with the reason instead (bulk/push.py)
             check_tax_codes(locked, action)
             check_period(locked, action)
+            check_class(locked, action)  # an update's class is checked against its document (runners)
         realm_id = usable_connection().realm_id
         # A buyer's currency the company can't take: refused before anything is sent; a bulk push reports it on
         # the order's own line instead (docs/quickbooks/next.md#multicurrency).

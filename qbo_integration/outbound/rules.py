@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orders.models import Order
 
-from ..adapt import closing
+from ..adapt import classes, closing
 from ..adapt.tax import missing_tax_codes
 from ..documents.store import entity_of
 from ..models import QboSyncJob
@@ -87,3 +87,15 @@ def check_period(order: Order, action: str, *, doc_date=None) -> None:
     problem = closing.refusal(order, void=action == Action.VOID_DOCUMENT, doc_date=doc_date)
     if problem:
         raise SyncRefused(problem, status=422)
+
+
+def check_class(order: Order, action: str, *, current: dict | None = None) -> None:
+    """An inactive or unknown class is refused before anything is sent (adapt/classes.py: ClassRefused, 422). An
+    update is checked against the document read (`current`): QuickBooks keeps a class the document already has,
+    even one made inactive since (docs/quickbooks/next.md#class-and-location-tracking)."""
+    if action not in SENDING_LINES:
+        return
+    if action == Action.UPDATE_DOCUMENT:
+        if current is None or str((current.get("ClassRef") or {}).get("value") or "") == classes.class_id_for(order):
+            return
+    classes.check_class(order)

@@ -12,7 +12,7 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
-from ..adapt import currency
+from ..adapt import classes, currency
 from ..adapt.closing import is_period_closed, period_closed_error
 from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax, subtotal_in_quickbooks
@@ -29,7 +29,7 @@ from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
 from .adopt import create_or_adopt
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
-from .rules import CREATE_ACTIONS, check_action, check_period, check_tax_codes, doc_label
+from .rules import CREATE_ACTIONS, check_action, check_class, check_period, check_tax_codes, doc_label
 
 Action = QboSyncJob.Action
 
@@ -57,6 +57,7 @@ def _run_create(job: QboSyncJob) -> dict:
     check_action(order, job.action)
     _refuse_currency(order)
     check_period(order, job.action)
+    check_class(order, job.action)
     fingerprint = order.compute_fingerprint()
     customer_id, payload = _document_payload(order)
     entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
@@ -97,11 +98,12 @@ def _refuse_below_paid(entity: str, current: dict, order: Order) -> None:
     tax = document_tax(current)[0] if current.get("GlobalTaxCalculation") != "TaxInclusive" else money(0)
     # QuickBooks' tax is paid too: the order's total with the tax QuickBooks computes now (adapt/tax.py)
     if paid > 0 and order.total + tax < paid:
-        with_tax = f" plus {display_money(tax)} tax in QuickBooks" if tax else ""
+        with_tax = f" plus {display_money(tax, order)} tax in QuickBooks" if tax else ""
         raise SyncRefused(
-            f"{display_money(paid)} has already been paid on invoice #{current.get('DocNumber') or order.number} in "
-            f"QuickBooks, but this order's total is {display_money(order.total)}{with_tax}. Edit the order in "
-            f"Kadouri to a total of at least {display_money(paid - tax)}, then update the invoice again.",
+            f"{display_money(paid, order)} has already been paid on invoice "
+            f"#{current.get('DocNumber') or order.number} in QuickBooks, but this order's total is "
+            f"{display_money(order.total, order)}{with_tax}. Edit the order in Kadouri to a total of at least "
+            f"{display_money(paid - tax, order)}, then update the invoice again.",
             status=409,
         )
 
@@ -132,7 +134,12 @@ def _run_update(job: QboSyncJob) -> dict:
         if _quickbooks_matches(order, fingerprint, current):
             unchanged.append(current)  # nothing to send: QuickBooks' history gets no empty edit
             return current
-        return calls.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
+        check_class(order, job.action, current=current)
+        try:
+            return calls.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
+        except QboValidationError as e:
+            classes.raise_if_class_fault(order, payload, e)  # 2500 for a class made inactive since: plain words
+            raise
 
     doc = _stale_safe(job, order, write)
     if unchanged:
@@ -212,6 +219,7 @@ def _run_convert(job: QboSyncJob) -> dict:
     if theirs is not None:
         doc = theirs
     else:
+        check_class(order, job.action)
         customer_id, payload = _document_payload(order, estimate_id=estimate_id)
         doc = create_or_adopt(job, order, "Invoice", payload, customer_id)
     # Kadouri numbers its invoices with the order number, or marks them where QuickBooks numbers them: one found by

@@ -88,20 +88,21 @@ def test_a_pushed_invoice_carries_the_tax_codes_and_the_order_shows_quickbooks_t
     assert (order.qbo_tax_total, order.qbo_total, order.qbo_balance) == (tax, 472 + tax, 472 + tax)
     assert response.json()["order"]["qboTaxTotal"] == str(tax)
     page = staff_client.get(order.get_absolute_url()).content.decode()
-    assert 'data-testid="subtotal">$472.00' in page
+    cur = {"canada": "CAD ", "uk": "GBP "}.get(company, "$")  # amounts in the home currency (kadouri/display.py)
+    assert f'data-testid="subtotal">{cur}472.00' in page
     if company == "idealised":
         assert order.qbo_tax_lines == [] and "Tax in QuickBooks" not in page
         assert "GlobalTaxCalculation" not in invoice and "TaxCodeRef" not in json.dumps(invoice["Line"])
         assert all("Taxable" not in c for c in entities(qbo, "Customer", realm))  # payloads exactly as before
     else:
-        assert f'data-testid="qbo-tax-total">${tax}' in page
-        assert f'data-testid="qbo-taxed-total">${472 + tax:,}' in page
+        assert f'data-testid="qbo-tax-total">{cur}{tax}' in page
+        assert f'data-testid="qbo-taxed-total">{cur}{472 + tax:,}' in page
     if company == "canada":
         assert [(t["name"], t["percent"], t["base"], t["amount"]) for t in order.qbo_tax_lines] == [
             ("HST ON", "13", "325.00", "42.25"),
             ("GST", "5", "147.00", "7.35"),
         ]
-        assert "Tax in QuickBooks: HST ON 13% on $325.00" in page and "Tax in QuickBooks: GST 5% on $147.00" in page
+        assert "Tax in QuickBooks: HST ON 13% on CAD 325.00" in page and "GST 5% on CAD 147.00" in page
     if company == "automated_tax":
         (tax_line,) = order.qbo_tax_lines
         assert tax_line["name"] == "California sales tax" and tax_line["percent"] == "7.25"
@@ -245,11 +246,15 @@ def test_reconciliation_compares_like_with_like_and_shows_tax_in_its_own_column(
 
     assert run.checked == 2 and [row["number"] for row in run.rows] == [drifted.number]
     total, balance = run.rows[0]["drift"]  # QuickBooks' tax is never drift; the edited amount is
-    assert (total["field"], total["kadouri"], total["quickbooks"]) == ("total", "$472.00", "$300.00 before $39.00 tax")
-    assert (balance["field"], balance["quickbooks"]) == ("balance", "$339.00")
-    assert run.rows[0]["tax"] == "$39.00" and run.rows[0]["pushable"] is True
+    assert (total["field"], total["kadouri"], total["quickbooks"]) == (
+        "total",
+        "CAD 472.00",
+        "CAD 300.00 before CAD 39.00 tax",
+    )
+    assert (balance["field"], balance["quickbooks"]) == ("balance", "CAD 339.00")
+    assert run.rows[0]["tax"] == "CAD 39.00" and run.rows[0]["pushable"] is True
     page = admin_client.get("/settings/quickbooks/reconcile/").content.decode()
-    assert f'data-testid="qbo-tax-{drifted.pk}">$39.00' in page
+    assert f'data-testid="qbo-tax-{drifted.pk}">CAD 39.00' in page
 
 
 def test_the_product_form_offers_the_companys_tax_codes_read_once(admin_client, qbo, apples):

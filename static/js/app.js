@@ -54,8 +54,22 @@
 
   function rowField(row, suffix) { return row.querySelector("[name$='-" + suffix + "']"); }
 
-  function money(text) {
-    return "$" + Number(text).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  // Money as kadouri/display.py writes it: "$" only for US dollars in a USD-home company, else "CAD 1,250.00".
+  // The order's amounts are in its buyer's currency; a product's list price is in the home currency.
+  var currencyNode = document.getElementById("currency-info");
+  var currencies = currencyNode ? JSON.parse(currencyNode.textContent) : {home: "USD", buyers: {}};
+
+  function money(text, code) {
+    var n = Number(text);
+    var digits = Math.abs(n).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    code = code || currencies.home;
+    if (code === "USD" && currencies.home === "USD") { return (n < 0 ? "-$" : "$") + digits; }
+    return code + " " + (n < 0 ? "-" : "") + digits;
+  }
+
+  function orderCurrency() {
+    var buyer = document.querySelector("select[name='buyer']");
+    return (buyer && currencies.buyers[buyer.value]) || currencies.home;
   }
 
   function showProduct(row) {
@@ -80,7 +94,7 @@
       var amount = Number(qty.value) * cents(unit);
       if (isFinite(amount) && qty.value !== "" && unit !== "") { sum += Math.round(amount); }
     });
-    total.textContent = money(sum / 100);
+    total.textContent = money(sum / 100, orderCurrency());
   }
 
   document.addEventListener("input", updateRunningTotal);
