@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 from accounts.models import Account
 from orders.models import Order
 from products.models import Product
@@ -14,6 +16,8 @@ from .. import mapping
 from ..adapt import names
 from ..adapt.currency import customer_currency_code
 from ..client.errors import QboDuplicateError, QboError, QboStaleError, QboTransientError, batch_fault
+from ..connection.vault import usable_connection
+from ..models import QboWebhookEvent
 from ..outbox.jobs import request_id
 from . import pacing
 from .accounts import income_account_id
@@ -164,9 +168,27 @@ def _replay_in_flight(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list
             answer = answers.get(bid, {})
             if ENTITY[ref.kind][0] in answer:
                 _save_ref(ref, answer[ENTITY[ref.kind][0]], result)
+                _read_again_later(ref, answer[ENTITY[ref.kind][0]])
             elif answer:  # a definite refusal: nothing was created, the normal path decides
                 _set_in_flight(ref, "")
     return [ref for ref in refs if not getattr(ref.obj, ENTITY[ref.kind][2])]
+
+
+def _read_again_later(ref: _Ref, row: dict) -> None:
+    """A record linked by replaying a lost create's requestid is the version QuickBooks created then; a bookkeeper
+    may have changed it since — renamed it while Kadouri did not know its id, so its webhook was ignored (found by
+    the soak). One inbox event reads its current version; only such late links cost that read."""
+    realm_id, entity = usable_connection().realm_id, ENTITY[ref.kind][0]
+    QboWebhookEvent.objects.get_or_create(
+        dedupe_key=f"relinked:{realm_id}:{entity}:{row['Id']}:{row.get('SyncToken')}"[:200],
+        defaults={
+            "source": QboWebhookEvent.Source.MANUAL,
+            "realm_id": realm_id,
+            "entity": entity,
+            "entity_id": str(row["Id"])[:32],
+            "operation": "Update",
+        },
+    )
 
 
 def _set_in_flight(ref: _Ref, marker: str) -> None:
@@ -174,18 +196,52 @@ def _set_in_flight(ref: _Ref, marker: str) -> None:
     type(ref.obj).objects.filter(pk=ref.obj.pk).update(qbo_create_request=marker)
 
 
-def _mark_in_flight(chunk: list[_Ref], items: list[dict], rid: str) -> None:
-    # Committed before the request leaves, so even a worker killed mid-request leaves the marker behind.
-    for ref, item in zip(chunk, items, strict=True):
+@transaction.atomic
+def _claim_creates(refs: list[_Ref], result: RefResult) -> tuple[list[_Ref], list[dict], str, list[_Ref]]:
+    """Under the rows' lock, which refs this push creates: not those another push linked or began creating since
+    this one looked — their create is replayed by its requestid instead, never sent twice (found by the soak: a
+    customer renamed in QuickBooks while one push's answer was lost got a second customer from another push). The
+    markers are committed before the request leaves, so even a worker killed mid-request leaves them behind.
+    Returns the refs to create, their batch items and requestid, and the refs another push is creating."""
+    mine, others = [], []
+    for kind in ("account", "product"):
+        group = [r for r in refs if r.kind == kind]
+        id_field = ENTITY[kind][2]
+        model = Account if kind == "account" else Product
+        rows = model.objects.select_for_update().filter(pk__in=[r.obj.pk for r in group]).order_by("pk")
+        current = {row[0]: row[1:] for row in rows.values_list("pk", id_field, "qbo_create_request")}
+        for ref in group:
+            linked, marker = current.get(ref.obj.pk, (None, ""))
+            if linked:
+                setattr(ref.obj, id_field, linked)
+                _remember(result, ref, linked)
+            elif marker:
+                ref.obj.qbo_create_request = marker
+                others.append(ref)
+            else:
+                mine.append(ref)
+    items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(mine)]
+    rid = request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{mapping.fingerprint(r.payload)}" for r in mine))
+    for ref, item in zip(mine, items, strict=True):
         _set_in_flight(ref, f"{rid}#{item['bId']}")
+    return mine, items, rid, others
+
+
+def _join_other_creates(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
+    """Refs another push began creating: its requestid answers what QuickBooks did (or does it now, once)."""
+    for ref in _replay_in_flight(refs, result, pacer):
+        entity = ENTITY[ref.kind][0]
+        result.errors[(ref.kind, ref.obj.pk)] = QboTransientError(
+            f"Another push was creating {entity.lower()} “{ref.name}” and QuickBooks refused it; Kadouri retries.",
+        )
 
 
 def _create_refs(refs: list[_Ref], result: RefResult, pacer: Pacer) -> None:
     for start in range(0, len(refs), BATCH_MAX_ITEMS):
-        chunk = refs[start : start + BATCH_MAX_ITEMS]
-        items = [{"bId": f"r{n}", "operation": "create", ENTITY[r.kind][0]: r.payload} for n, r in enumerate(chunk)]
-        rid = request_id("refs:" + "|".join(f"{r.kind}{r.obj.pk}:{mapping.fingerprint(r.payload)}" for r in chunk))
-        _mark_in_flight(chunk, items, rid)
+        chunk, items, rid, others = _claim_creates(refs[start : start + BATCH_MAX_ITEMS], result)
+        _join_other_creates(others, result, pacer)
+        if not chunk:
+            continue
         answers = pacing.batch(items, pacer, request_id=rid)
         taken: list[tuple[_Ref, QboError]] = []
         for n, ref in enumerate(chunk):

@@ -5,12 +5,16 @@ import json
 
 import pytest
 
+from accounts.models import Account
 from orders.models import Order, OrderActivity
 from orders.services import order_update
 from qbo_integration.bulk.push import bulk_push_run
+from qbo_integration.client.errors import QboTransientError
 from qbo_integration.connection import calls
+from qbo_integration.inbound.inbox import inbox_process_realm
 from qbo_integration.models import BulkPush, QboSyncJob
 from qbo_integration.outbound.requests import order_convert_request, order_update_request
+from qbo_integration.refs.ensure import ensure_refs
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, webhooks  # noqa: F401
@@ -151,3 +155,32 @@ def test_a_convert_answer_older_than_a_payment_webhook_does_not_reopen_the_paid_
     order.refresh_from_db()
     assert (order.qbo_doc_type, order.qbo_doc_id) == ("invoice", invoice["Id"])
     assert (order.status, order.payment_status, order.qbo_balance) == ("paid", "paid", 0)
+
+
+@pytest.mark.django_db
+def test_a_customer_another_push_began_creating_is_joined_not_created_again(qbo_connected, buyer, apples):
+    """Push A's create of the buyer's customer is answered and lost (QuickBooks has it); the bookkeeper renames it;
+    push B — another order of that buyer, with a product too, so its batch and requestid differ from A's — read the
+    buyer before A marked it in flight. It must not create a second customer under the name now free (found by the
+    soak): it sees A's marker under the row lock and replays A's requestid."""
+    emu = qbo_connected
+    stale = Account.objects.get(pk=buyer.pk)  # push B's copy, read before push A marked the buyer
+    emu.add_fault("drop", method="POST", path="/batch$", body="create", count=1)
+    with pytest.raises(QboTransientError):
+        ensure_refs(accounts=[buyer], products=[])
+    (created,) = entities(emu, "Customer")
+    emu.rename_customer(REALM_ID, created["Id"], "Harbor Fresh Market (renamed)")
+
+    result = ensure_refs(accounts=[stale], products=[apples])
+
+    assert result.errors == {} and result.customers == {buyer.pk: created["Id"]} and apples.pk in result.items
+    assert [c["Id"] for c in entities(emu, "Customer")] == [created["Id"]]  # one customer, not two
+    buyer.refresh_from_db()
+    assert (buyer.qbo_customer_id, buyer.qbo_create_request) == (created["Id"], "")
+    # Linked by a replay, it is the version QuickBooks created; the rename made while Kadouri did not know the id
+    # (its webhook ignored) is read by one inbox event and reaches the account.
+    assert buyer.name == "Harbor Fresh Market"
+    assert inbox_process_realm(realm_id=REALM_ID) == 1
+    buyer.refresh_from_db()
+    assert buyer.name == "Harbor Fresh Market (renamed)"
+    assert emu.count_requests(subpath=f"customer/{created['Id']}") == 1
