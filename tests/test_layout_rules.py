@@ -19,7 +19,8 @@ MAX_CLASS_LINES = 300
 # Function-level imports that hide no cycle, each for a reason Django or a library imposes.
 LATE_IMPORTS_ALLOWED = {
     "orders/apps.py": "AppConfig.ready() registers the system checks once the app registry is loaded",
-    "qbo_integration/apps.py": "AppConfig.ready() registers the system checks once the app registry is loaded",
+    "qbo_integration/apps.py": "AppConfig.ready() registers the system checks and tells the money display the "
+    "company's home currency once the app registry is loaded",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db import transaction
 from django.utils import timezone
 
 from kadouri.text import clean_inbound_line
@@ -41,15 +42,16 @@ def refresh_profile(realm_id: str, *, company_info: dict | None = None) -> tuple
     info = company_info if company_info is not None else calls.company_info(realm_id)
     prefs = calls.preferences(realm_id)
     values = profile_values(info, prefs)
-    profile = profile_for(realm_id)
-    first_read = profile.pk is None
-    changes = [] if first_read else describe_changes(profile, values)
-    for field, value in values.items():
-        setattr(profile, field, value)
-    profile.company_name = clean_inbound_line(info.get("CompanyName") or "")[:255]
-    profile.preferences = prefs
-    profile.read_at = timezone.now()
-    profile.save()
+    # Under the row's lock: the callback, a webhook and a catch-up may read the profile at the same moment.
+    with transaction.atomic():
+        profile, first_read = CompanyProfile.objects.select_for_update().get_or_create(realm_id=realm_id)
+        changes = [] if first_read else describe_changes(profile, values)
+        for field, value in values.items():
+            setattr(profile, field, value)
+        profile.company_name = clean_inbound_line(info.get("CompanyName") or "")[:255]
+        profile.preferences = prefs
+        profile.read_at = timezone.now()
+        profile.save()
     if first_read or changes:
         log_event(
             realm_id=realm_id,

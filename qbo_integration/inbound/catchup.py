@@ -185,6 +185,16 @@ def _changes(run: QboCatchUp) -> list[str]:
     return [text[:200] for text in orders + names][:50]
 
 
+def _read_profile(realm_id: str) -> list[str]:
+    """Preferences and CompanyInfo are not in CDC: every catch-up reads them again. A failure is logged and the
+    documents are caught up all the same; the next run reads the profile."""
+    try:
+        return refresh_profile(realm_id)[1]
+    except QboError as e:
+        log.warning("quickbooks catch-up realm=%s could not read the company's settings: %s", realm_id, e.message)
+        return [f"The company's settings could not be read ({e.message}); the next catch-up reads them."]
+
+
 def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
     """One catch-up for one company. Never raises for QuickBooks errors: they are recorded on the run."""
     conn = QboConnection.objects.get(realm_id=realm_id)
@@ -192,9 +202,8 @@ def catchup_run(*, realm_id: str, full: bool = False) -> QboCatchUp:
     since = _start_point(conn, now)
     mode = "full" if full or since < now - CDC_MAX_AGE else "cdc"
     run = QboCatchUp.objects.create(realm_id=realm_id, changed_since=since, mode=mode)
+    profile_changes = _read_profile(realm_id)
     try:
-        # Preferences and CompanyInfo are not in CDC: every catch-up reads them again.
-        _, profile_changes = refresh_profile(realm_id)
         if mode == "cdc":
             objects, server_time = _cdc_objects(realm_id, since)
         else:

@@ -155,13 +155,16 @@ def _replay_in_flight(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list
     """Refs whose create batch got no answer (a worker died, a connection dropped) may exist in QuickBooks under
     a name changed since. Resending that batch's requestid makes QuickBooks answer what it did then
     (docs/quickbooks/api.md#idempotent-writes-requestid), so they are linked by id instead of created again (found by
-    the soak). Returns the refs still unlinked."""
+    the soak). The whole batch is resent — every row still marked with its requestid — never a part of it: QuickBooks
+    would keep the part's answer for the requestid, and the rest would never get one. Returns the refs still
+    unlinked."""
     pending: dict[str, list[tuple[str, _Ref]]] = {}
     for ref in refs:
         rid, _, bid = ref.obj.qbo_create_request.partition("#")
         if rid and bid:
             pending.setdefault(rid, []).append((bid, ref))
     for rid, pairs in pending.items():
+        pairs = pairs + _batch_siblings(rid, pairs, pacer)
         items = [{"bId": bid, "operation": "create", ENTITY[ref.kind][0]: ref.payload} for bid, ref in pairs]
         answers = pacing.batch(items, pacer, request_id=rid)
         for bid, ref in pairs:
@@ -169,9 +172,23 @@ def _replay_in_flight(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list
             if ENTITY[ref.kind][0] in answer:
                 _save_ref(ref, answer[ENTITY[ref.kind][0]], result)
                 _read_again_later(ref, answer[ENTITY[ref.kind][0]])
-            elif answer:  # a definite refusal: nothing was created, the normal path decides
+            elif answer or answers:
+                # A definite refusal, or no word on it in the batch's answer (the requestid's answer is another
+                # request's): nothing of it was created, the normal path decides.
                 _set_in_flight(ref, "")
     return [ref for ref in refs if not getattr(ref.obj, ENTITY[ref.kind][2])]
+
+
+def _batch_siblings(rid: str, pairs: list[tuple[str, _Ref]], pacer: Pacer) -> list[tuple[str, _Ref]]:
+    """The other rows still marked with this batch's requestid (another push's orders' buyers and products)."""
+    prefix, known = f"{rid}#", {(ref.kind, ref.obj.pk) for _, ref in pairs}
+    accounts = [
+        a for a in Account.objects.filter(qbo_create_request__startswith=prefix) if ("account", a.pk) not in known
+    ]
+    products = [
+        p for p in Product.objects.filter(qbo_create_request__startswith=prefix) if ("product", p.pk) not in known
+    ]
+    return [(ref.obj.qbo_create_request.partition("#")[2], ref) for ref in _refs_to_push(accounts, products, pacer)]
 
 
 def _read_again_later(ref: _Ref, row: dict) -> None:
@@ -232,7 +249,7 @@ def _join_other_creates(refs: list[_Ref], result: RefResult, pacer: Pacer) -> No
     for ref in _replay_in_flight(refs, result, pacer):
         entity = ENTITY[ref.kind][0]
         result.errors[(ref.kind, ref.obj.pk)] = QboTransientError(
-            f"Another push was creating {entity.lower()} “{ref.name}” and QuickBooks refused it; Kadouri retries.",
+            f"Another push is creating {entity.lower()} “{ref.name}” in QuickBooks; Kadouri retries.",
         )
 
 

@@ -25,7 +25,8 @@ def _since(orders: list[Order]) -> str:
 def marker_query(entity: str, customer_id: str, since: str, page: int = 0) -> str:
     return (
         f"select * from {entity} where CustomerRef = {quoted(str(customer_id))} and MetaData.CreateTime >= "
-        f"{quoted(since)} STARTPOSITION {page * QUERY_MAX_RESULTS + 1} MAXRESULTS {QUERY_MAX_RESULTS}"
+        f"{quoted(since)} ORDERBY MetaData.CreateTime STARTPOSITION {page * QUERY_MAX_RESULTS + 1} "
+        f"MAXRESULTS {QUERY_MAX_RESULTS}"
     )
 
 

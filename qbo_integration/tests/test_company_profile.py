@@ -115,3 +115,13 @@ def test_an_admin_chooses_the_company_rules_and_bad_input_changes_nothing(admin_
     assert "Only admins can change the company rules." in refused.content.decode()
     conn.refresh_from_db()
     assert conn.shared_name_rule == "code"
+
+
+def test_a_catch_up_goes_on_when_the_settings_cannot_be_read(qbo, db, order_factory):
+    realm = COMPANIES["idealised"]
+    connect_company(qbo, realm)
+    qbo.add_fault("503", method="GET", path="preferences", count=1)
+    run = catchup_run(realm_id=realm)
+    assert not run.error and run.watermark is not None  # the documents were caught up all the same
+    assert any("could not be read" in change for change in run.found["changes"])
+

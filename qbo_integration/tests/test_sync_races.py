@@ -8,6 +8,7 @@ import pytest
 from accounts.models import Account
 from orders.models import Order, OrderActivity
 from orders.services import order_update
+from products.models import Product
 from qbo_integration.bulk.push import bulk_push_run
 from qbo_integration.client.errors import QboTransientError
 from qbo_integration.connection import calls
@@ -184,3 +185,28 @@ def test_a_customer_another_push_began_creating_is_joined_not_created_again(qbo_
     buyer.refresh_from_db()
     assert buyer.name == "Harbor Fresh Market (renamed)"
     assert emu.count_requests(subpath=f"customer/{created['Id']}") == 1
+
+
+@pytest.mark.django_db
+def test_a_replay_resends_the_whole_batch_never_a_part_of_it(qbo_connected, buyer, apples):
+    """Push A marks the buyer and a product with its batch's requestid, and the batch never reaches QuickBooks.
+    Push B, for another order of the buyer alone, replays that requestid: it must resend the whole batch (the
+    product too). A part sent first would be the answer QuickBooks keeps for the requestid, and the product would
+    never get one — its push failing on every retry."""
+    emu = qbo_connected
+    emu.add_fault("503", method="POST", path="/batch$", body="create", count=1)
+    with pytest.raises(QboTransientError):
+        ensure_refs(accounts=[buyer], products=[apples])
+    assert entities(emu, "Customer") == [] and entities(emu, "Item") == []
+
+    push_b = ensure_refs(accounts=[Account.objects.get(pk=buyer.pk)], products=[])
+    push_a_again = ensure_refs(
+        accounts=[Account.objects.get(pk=buyer.pk)], products=[Product.objects.get(pk=apples.pk)]
+    )
+
+    assert push_b.errors == {} and push_a_again.errors == {}
+    (customer,), (item,) = entities(emu, "Customer"), entities(emu, "Item")
+    buyer.refresh_from_db()
+    apples.refresh_from_db()
+    assert (buyer.qbo_customer_id, apples.qbo_item_id) == (customer["Id"], item["Id"])
+    assert buyer.qbo_create_request == apples.qbo_create_request == ""

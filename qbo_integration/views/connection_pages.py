@@ -89,7 +89,9 @@ def company_rules(request: HttpRequest) -> HttpResponse:
     form = _rules_form(conn, request.POST)
     if not form.is_valid():
         return _settings_page(request, conn, form)
-    form.save()
+    # Only the rules: the row also holds the tokens and state, which a refresh may have changed meanwhile.
+    form.save(commit=False)
+    conn.save(update_fields=[*form.Meta.fields, "updated_at"])
     messages.success(request, "Company rules saved.")
     return redirect(f"{reverse('qbo:settings')}#company-rules")
 
