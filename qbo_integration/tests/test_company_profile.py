@@ -124,4 +124,3 @@ def test_a_catch_up_goes_on_when_the_settings_cannot_be_read(qbo, db, order_fact
     run = catchup_run(realm_id=realm)
     assert not run.error and run.watermark is not None  # the documents were caught up all the same
     assert any("could not be read" in change for change in run.found["changes"])
-
