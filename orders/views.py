@@ -57,7 +57,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     tab = "activity" if request.GET.get("tab") == "activity" else "lines"
     activities = Paginator(order.activities.all(), ACTIVITIES_PER_PAGE).get_page(request.GET.get("apage"))
     # The QuickBooks panel polls with its stamp: it is swapped only once something it shows has changed.
-    panel, _ = render_live(request, "orders/_qbo_panel.html", {"order": order})
+    panel, _ = render_live(request, "orders/_qbo_panel.html", {"order": order, "tab": tab})
     return render(
         request, "orders/order_detail.html", {"order": order, "tab": tab, "activities": activities, "qbo_panel": panel}
     )

@@ -388,7 +388,7 @@ def test_it_shows_the_quickbooks_panel(staff_client, order_factory):
         payment_status="partial",
     )
     html = staff_client.get(f"/orders/{order.pk}/").content.decode()
-    assert 'data-testid="qbo-doc">Invoice #KD-1<' in html
+    assert 'data-testid="qbo-doc">Invoice <span class="nowrap">#KD-1</span><' in html
     assert 'data-testid="qbo-balance">$100.50<' in html
     assert 'data-testid="payment-badge">Partially paid<' in html
 

@@ -11,6 +11,7 @@ what QuickBooks needs to compute it, and reads QuickBooks' answer back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,6 +30,9 @@ from ..models import CompanyProfile
 AUTOMATED, GLOBAL = CompanyProfile.SalesTax.AUTOMATED, CompanyProfile.SalesTax.GLOBAL
 TAX_CODES_SECONDS = 3600  # the list is read again after an hour, or when the company's profile is read again
 TAX_CODES_QUERY = "select * from TaxCode where Active = true maxresults 1000"
+TAX_RATES_QUERY = "select * from TaxRate maxresults 1000"
+UNREAD_SECONDS = 300  # a list QuickBooks could not give is asked for again after 5 minutes, not on every poll
+_HAS_PERCENT = re.compile(r"\d\s*%")
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,13 @@ def missing_tax_codes(order: Order, ctx: TaxContext | None = None) -> str:
 
 
 def company_tax_codes(ctx: TaxContext | None = None) -> tuple[list[tuple[str, str]], str]:
-    """The company's active tax codes as (id, name), and "" — or an empty list and why it is missing. Read from
-    QuickBooks at most once an hour and again after the company's profile is read again, never per page view."""
+    """The company's active tax codes as (id, label: the name and, when it says more, the description, e.g.
+    "HST ON — HST Ontario 13%"), and "" — or an empty list and why it is missing. Read from QuickBooks at most
+    once an hour and again after the company's profile is read again, never per page view."""
     ctx = ctx or tax_context()
     if not ctx.realm_id:
         return [], "QuickBooks is not connected, so its tax codes cannot be listed."
-    profile = profile_for(ctx.realm_id)
-    key = f"qbo-tax-codes:{ctx.realm_id}:{profile.read_at.isoformat() if profile.read_at else ''}"
+    key = _list_key("codes", ctx.realm_id)
     codes = cache.get(key)
     if codes is not None:
         return codes, ""
@@ -125,9 +129,57 @@ def company_tax_codes(ctx: TaxContext | None = None) -> tuple[list[tuple[str, st
         rows = calls.query(TAX_CODES_QUERY, realm_id=ctx.realm_id).get("TaxCode") or []
     except QboError as e:
         return [], f"Kadouri could not read the company's tax codes from QuickBooks just now ({e.message})."
-    codes = [(str(r["Id"]), str(r.get("Name") or r["Id"])) for r in rows if not r.get("Hidden")]
+    codes = [(str(r["Id"]), _code_label(r)) for r in rows if not r.get("Hidden")]
     cache.set(key, codes, TAX_CODES_SECONDS)
     return codes, ""
+
+
+def _list_key(kind: str, realm_id: str) -> str:
+    profile = profile_for(realm_id)
+    return f"qbo-tax-{kind}-v2:{realm_id}:{profile.read_at.isoformat() if profile.read_at else ''}"
+
+
+def _code_label(row: dict) -> str:
+    name = str(row.get("Name") or row["Id"])
+    description = str(row.get("Description") or "").strip()
+    return f"{name} — {description}" if description and description.casefold() != name.casefold() else name
+
+
+def company_tax_rates(realm_id: str) -> dict[str, str]:
+    """Each tax rate's words for people by id: its Description when it has one (e.g. "Standard 20%"), else its
+    Name. QuickBooks' tax lines name a rate by id only. Cached like the codes; {} when it cannot be read."""
+    key = _list_key("rates", realm_id)
+    names = cache.get(key)
+    if names is not None:
+        return names
+    try:
+        rows = calls.query(TAX_RATES_QUERY, realm_id=realm_id).get("TaxRate") or []
+    except QboError:
+        cache.set(key, {}, UNREAD_SECONDS)
+        return {}
+    names = {str(r["Id"]): str(r.get("Description") or r.get("Name") or "").strip()[:100] for r in rows}
+    cache.set(key, names, TAX_CODES_SECONDS)
+    return names
+
+
+def tax_rows(order: Order, ctx: TaxContext | None = None) -> list[dict]:
+    """QuickBooks' tax lines on the order, each with the words the order page shows: the rate's name once (its
+    percent added only when the name does not already say it), e.g. "Standard 20%", "California sales tax 7.25%"."""
+    if not order.qbo_tax_lines:
+        return []
+    ctx = ctx or tax_context()
+    names = company_tax_rates(ctx.realm_id) if ctx.realm_id else {}
+    rows = []
+    for line in order.qbo_tax_lines:
+        rate_id = str(line.get("rate_id") or "")
+        label = names.get(rate_id) or str(line.get("name") or "")
+        if not label or label == rate_id:
+            label = f"Tax rate {rate_id}" if rate_id else "Tax"
+        percent = str(line.get("percent") or "")
+        if percent and not _HAS_PERCENT.search(label):
+            label = f"{label} {percent}%"
+        rows.append({"label": label, "base": line.get("base"), "amount": line.get("amount")})
+    return rows
 
 
 # --- QuickBooks' tax, read back -----------------------------------------------------------------------------

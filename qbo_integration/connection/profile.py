@@ -12,6 +12,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
+from kadouri.display import when
 from kadouri.text import clean_inbound_line
 
 from ..models import CompanyProfile, IntegrationLog
@@ -28,6 +29,7 @@ PROFILE_FIELDS = (
     "class_tracking",
 )
 COUNTRY_CODES = {"USA": "US", "CAN": "CA", "GBR": "GB", "UK": "GB", "AUS": "AU"}
+COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "GB": "United Kingdom", "AU": "Australia"}
 
 
 def profile_for(realm_id: str) -> CompanyProfile:
@@ -99,22 +101,44 @@ def _date(value) -> date | None:
         return None
 
 
+def country_name(code: str) -> str:
+    return COUNTRY_NAMES.get(code, code)
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+# Each field as the Settings card words it (selectors/profile.py): its name and its value in plain words.
+_PLAIN = {
+    "country": ("country", country_name),
+    "home_currency": ("home currency", str),
+    "multi_currency": ("multi-currency", lambda on: "on" if on else "off"),
+    "sales_tax": ("sales tax", lambda mode: str(CompanyProfile.SalesTax(mode).label)),
+    "custom_txn_numbers": ("QuickBooks numbers documents", lambda custom: _yes_no(not custom)),
+    "book_close_date": ("closing date", lambda closed: when(closed) if closed else "none"),
+    "class_tracking": ("classes tracked", _yes_no),
+}
+
+
 def describe_changes(profile: CompanyProfile, values: dict) -> list[str]:
-    labels = {field: CompanyProfile._meta.get_field(field).verbose_name for field in PROFILE_FIELDS}
-    return [
-        f"{labels[field]}: {getattr(profile, field)!s} → {values[field]!s}"
-        for field in PROFILE_FIELDS
-        if getattr(profile, field) != values[field]
-    ]
+    """The changed fields in the Settings card's words, e.g. "closing date: Jun 30, 2026 → Nov 30, 2026"."""
+    changes = []
+    for field in PROFILE_FIELDS:
+        if getattr(profile, field) != values[field]:
+            label, plain = _PLAIN[field]
+            changes.append(f"{label}: {plain(getattr(profile, field))} → {plain(values[field])}")
+    return changes
 
 
 def _log_message(profile: CompanyProfile, changes: list[str]) -> str:
     if changes:
         return "QuickBooks company settings changed: " + "; ".join(changes) + "."
+    closed = f"closing date {when(profile.book_close_date)}" if profile.book_close_date else "no closing date"
     return (
-        f"Read the company's settings: {profile.country}, {profile.home_currency}, "
-        f"{profile.get_sales_tax_display().lower()}, "
-        f"{'custom' if profile.custom_txn_numbers else 'automatic'} numbering, "
-        f"books {'closed to ' + profile.book_close_date.isoformat() if profile.book_close_date else 'open'}, "
+        f"Read the company's settings: {country_name(profile.country)}, home currency {profile.home_currency}, "
+        f"multi-currency {'on' if profile.multi_currency else 'off'}, "
+        f"sales tax: {profile.get_sales_tax_display().lower()}, "
+        f"{'Kadouri' if profile.custom_txn_numbers else 'QuickBooks'} numbers documents, {closed}, "
         f"classes {'tracked' if profile.class_tracking else 'not tracked'}."
     )

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from kadouri.display import when
 
+from ..connection.profile import country_name
 from ..models import CompanyProfile
-
-COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "GB": "United Kingdom", "AU": "Australia"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ def profile_facts(profile: CompanyProfile) -> list[Fact]:
     return [
         Fact(
             "Country",
-            COUNTRY_NAMES.get(profile.country, profile.country),
+            country_name(profile.country),
             "QuickBooks applies this country's tax model.",
         ),
         Fact("Home currency", home, f"Kadouri's amounts are in {home} unless a buyer pays in another currency."),

@@ -47,6 +47,24 @@ def test_connecting_reads_the_company_profile(qbo, db, company):
     assert qbo.requests(path="preferences")
 
 
+@pytest.mark.parametrize(
+    ("company", "words"),
+    [
+        ("canada", "Canada, home currency CAD, multi-currency off, sales tax: tax codes on every line, Kadouri"),
+        (
+            "strict_books",
+            "United States, home currency USD, multi-currency off, sales tax: no sales tax, Kadouri "
+            "numbers documents, closing date Jun 30, 2026, classes tracked.",
+        ),
+        ("auto_numbers", "QuickBooks numbers documents, no closing date, classes not tracked."),
+    ],
+)
+def test_the_settings_read_are_logged_in_the_words_of_the_settings_card(qbo, db, company, words):
+    connect_company(qbo, COMPANIES[company])
+    message = IntegrationLog.objects.get(event=IntegrationLog.Event.PROFILE_READ).message
+    assert words in message and "CA, CAD" not in message and "2026-06-30" not in message
+
+
 def test_before_any_read_the_profile_is_the_idealised_company(db):
     profile = profile_for("123")
     assert profile.pk is None and profile_tuple(profile) == EXPECTED["idealised"]
@@ -64,7 +82,8 @@ def test_a_preferences_webhook_reads_the_profile_again(qbo, db, client):
     inbox_process_realm(realm_id=realm)
     event = QboWebhookEvent.objects.get(dedupe_key="prefs-1")
     assert event.status == QboWebhookEvent.Status.DONE and event.changed
-    assert "book close date: 2026-06-30 → 2026-11-30" in event.result
+    assert "closing date: Jun 30, 2026 → Nov 30, 2026" in event.result
+    assert "classes tracked: yes → no" in event.result
     profile = profile_for(realm)
     assert profile.book_close_date == date(2026, 11, 30) and profile.class_tracking is False
     assert IntegrationLog.objects.filter(message__startswith="QuickBooks company settings changed").count() == 1
@@ -77,7 +96,7 @@ def test_every_catch_up_reads_the_profile(qbo, db):
     run = catchup_run(realm_id=realm)
     assert not run.error
     assert profile_for(realm).custom_txn_numbers is True
-    assert any("custom txn numbers: False → True" in change for change in run.found["changes"])
+    assert any("QuickBooks numbers documents: yes → no" in change for change in run.found["changes"])
 
 
 @pytest.mark.django_db

@@ -143,7 +143,8 @@ def test_a_cad_order_in_the_multi_currency_company_shows_no_dollar_sign_on_any_p
         assert f'data-testid="{testid}">{text}<' in page
     assert '<td class="num">CAD 40.00</td><td class="num">CAD 480.00</td>' in page
     assert 'data-testid="qbo-balance">CAD 560.00<' in page
-    assert re.search(r"≈ \$\d{3}\.\d\d at", page)  # the home equivalent is in US dollars
+    assert re.search(r"≈ \$\d{3}\.\d\d<br>", page)  # the home equivalent is in US dollars
+    assert re.search(r"1 CAD = 0\.\d{6} USD on", page)  # the rate says which way it goes
     log = " ".join(a["description"] for a in admin_client.get(f"/api/orders/{order.pk}/activities").json())
     assert "total CAD 580.00" in log and "total now CAD 660.00" in log and "balance CAD 560.00 of CAD 660.00" in log
     report = admin_client.get("/settings/quickbooks/reconcile/").content.decode()
@@ -177,7 +178,7 @@ def test_a_canadian_company_never_shows_a_dollar_sign(staff_client, admin_client
     assert problems == {}
 
     page = admin_client.get(f"/orders/{order.pk}/").content.decode()
-    assert 'data-testid="total">CAD 472.00<' in page and 'data-testid="qbo-taxed-total">CAD 533.36<' in page
+    assert 'data-testid="subtotal">CAD 472.00<' in page and 'data-testid="qbo-taxed-total">CAD 533.36<' in page
     assert "CAD 32.50" in admin_client.get("/products/").content.decode()
     log = " ".join(a["description"] for a in admin_client.get(f"/api/orders/{order.pk}/activities").json())
     assert "total CAD 472.00" in log and "balance CAD 433.36 of CAD 533.36" in log

@@ -102,7 +102,18 @@ def test_a_pushed_invoice_carries_the_tax_codes_and_the_order_shows_quickbooks_t
             ("HST ON", "13", "325.00", "42.25"),
             ("GST", "5", "147.00", "7.35"),
         ]
-        assert "Tax in QuickBooks: HST ON 13% on CAD 325.00" in page and "GST 5% on CAD 147.00" in page
+        # the rate's words from QuickBooks' TaxRate list, its percent said once; two rates: their sum below them
+        assert "Tax in QuickBooks: HST Ontario 13% on CAD 325.00" in page and "GST 5% on CAD 147.00" in page
+        assert (
+            page.count('data-testid="qbo-tax-total"') == 1
+            and '<th colspan="6" class="num">Tax in QuickBooks</th>' in page
+        )
+        reads = qbo.count_requests(subpath="query")
+        assert "HST Ontario 13%" in staff_client.get(order.get_absolute_url()).content.decode()
+        assert qbo.count_requests(subpath="query") == reads  # the rates' words are read once an hour, not per view
+    if company == "uk":
+        assert "Tax in QuickBooks: Standard 20% on GBP 325.00" in page and "Zero-rated 0% on GBP 147.00" in page
+        assert "20.0% S" not in page
     if company == "automated_tax":
         (tax_line,) = order.qbo_tax_lines
         assert tax_line["name"] == "California sales tax" and tax_line["percent"] == "7.25"
@@ -266,9 +277,8 @@ def test_the_product_form_offers_the_companys_tax_codes_read_once(admin_client, 
     again = admin_client.get(f"/products/{apples.pk}/edit/").content.decode()
 
     assert qbo.count_requests(subpath="query") == 1  # the list is kept, not read on every page view
-    assert all(
-        f">{name}</option>" in page for name in ("GST", "HST ON", "Zero-rated", "Exempt") for page in (first, again)
-    )
+    labels = ("GST — GST 5%", "HST ON — HST Ontario 13%", "Zero-rated — Zero-rated 0%", "Exempt")  # code, words
+    assert all(f">{label}</option>" in page for label in labels for page in (first, again))
     assert 'name="taxable"' not in first
     gst = code_ids(qbo, realm)["GST"]
     form = {"name": "Gala Apples", "unit": "case", "unit_price": "32.50", "active": "on", "qbo_tax_code_id": gst}
@@ -310,7 +320,7 @@ def test_the_account_form_asks_the_exemption_reason_for_automated_sales_tax(admi
 def test_settings_chooses_the_default_tax_code_for_a_global_company_only(admin_client, qbo):
     conn = connect_company(qbo, COMPANIES["uk"])
     standard = code_ids(qbo, COMPANIES["uk"])["20.0% S"]
-    assert ">20.0% S</option>" in admin_client.get("/settings/quickbooks/").content.decode()
+    assert ">20.0% S — Standard 20%</option>" in admin_client.get("/settings/quickbooks/").content.decode()
     rules = {"shared_name_rule": "role", "inactive_rule": "refuse"}
     assert admin_client.post("/settings/quickbooks/rules/", rules | {"default_tax_code_id": "999"}).status_code == 400
     conn.refresh_from_db()

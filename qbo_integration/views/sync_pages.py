@@ -70,6 +70,11 @@ def _job_outcome(job: QboSyncJob, done: str) -> tuple[str, str]:
     return "error", job.last_error or "QuickBooks is busy; try again."
 
 
+def _tab(request: HttpRequest) -> str:
+    """The order page's tab, which the panel's live answers carry back (the lines tab has the totals to update)."""
+    return "activity" if (request.GET.get("tab") or request.POST.get("tab")) == "activity" else "lines"
+
+
 def _run_order_action(request: HttpRequest, order: Order, action: str) -> QboSyncJob:
     who = {"order": order, "by": request.user, "ip": client_ip(request)}
     if action in ("invoice", "estimate"):
@@ -97,10 +102,10 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
     if request.htmx:
         # The stamp of the panel without the outcome: the next polls keep the outcome until something changes
         # (the worker finishing a queued job, a webhook).
-        stamp = live_stamp(request, PANEL, {"order": order, "live": True})
-        return render(
-            request, PANEL, {"order": order, "qbo_outcome": {"level": level, "text": text}, "live_stamp": stamp}
-        )
+        context = {"order": order, "tab": _tab(request)}
+        stamp = live_stamp(request, PANEL, context | {"live": True})
+        outcome = {"level": level, "text": text}
+        return render(request, PANEL, context | {"qbo_outcome": outcome, "live_stamp": stamp})
     getattr(messages, level)(request, text)
     return redirect(order)
 
@@ -108,10 +113,10 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
 @login_required
 @require_GET
 def order_panel(request: HttpRequest, order_id: int) -> HttpResponse:
-    """The order page polls this: the QuickBooks panel and the header's badges and buttons, when they changed
-    (a webhook paid the invoice, the worker finished a queued job)."""
+    """The order page polls this: the QuickBooks panel, with the header's badges and buttons and the order's
+    QuickBooks figures, when the panel changed (a webhook paid the invoice, the worker finished a queued job)."""
     order = get_object_or_404(Order.objects.select_related("seller", "buyer"), pk=order_id)
-    return live_response(request, PANEL, {"order": order, "live": True})
+    return live_response(request, PANEL, {"order": order, "live": True, "tab": _tab(request)})
 
 
 @login_required

@@ -67,7 +67,7 @@ def test_a_canadian_order_goes_from_draft_to_paid_with_quickbooks_hst(
 
     # Company rules: HST ON (13%) on every line of products without a code of their own.
     rules = page.locator("#company-rules")
-    rules.get_by_label("Default tax code").select_option(label="HST ON")
+    rules.get_by_label("Default tax code").select_option(label="HST ON — HST Ontario 13%")
     rules.get_by_role("button", name="Save rules").click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/settings/quickbooks/"))
     expect(page.locator("#company-rules").get_by_label("Default tax code")).to_have_value(
@@ -97,28 +97,28 @@ def test_a_canadian_order_goes_from_draft_to_paid_with_quickbooks_hst(
     hst = (subtotal * Decimal("0.13")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # 46.1175 → 46.12
     assert hst == Decimal("46.12")
 
-    # Create Invoice in QB from the order page: the panel follows in place, no reload.
+    # Create Invoice in QB from the order page: the panel follows in place, and so do QuickBooks' figures under
+    # the lines (its tax per code, its total), with no reload.
+    expect(page.get_by_test_id("tax-pending")).to_contain_text("QuickBooks adds it when the order is sent")
     page.evaluate("window.__notReloaded = true")
     panel = page.locator("#qbo-panel")
     panel.get_by_role("button", name="Create Invoice in QB").click()
     expect(page.get_by_test_id("qbo-outcome")).to_contain_text("created in QuickBooks")
     expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
     expect(page.get_by_test_id("qbo-total")).to_have_text(amount(subtotal + hst))
+    (tax_line,) = page.get_by_test_id("qbo-tax-line").all()
+    expect(tax_line.locator("th")).to_have_text(re.compile(rf"^Tax in QuickBooks: HST Ontario 13% on \D*{subtotal}$"))
+    expect(tax_line.locator("td")).to_have_text(amount(hst))
+    expect(page.get_by_test_id("qbo-tax-total")).to_have_text(amount(hst))
+    expect(page.get_by_test_id("qbo-taxed-total")).to_have_text(amount(subtotal + hst))
+    expect(page.get_by_test_id("tax-pending")).to_have_count(0)
+    expect(page.get_by_test_id("subtotal")).to_have_text(amount(subtotal))  # Kadouri's own, without tax
+    expect(page.get_by_test_id("payment-badge")).to_have_text("Unpaid")
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
     order.refresh_from_db()
     (invoice,) = live_qbo.dump(CANADA)["entities"]["Invoice"]
     assert Decimal(str(invoice["TxnTaxDetail"]["TotalTax"])) == hst
     assert Decimal(str(invoice["TotalAmt"])) == subtotal + hst
-
-    # The order page shows QuickBooks' tax per code, as QuickBooks computed it, and QuickBooks' total.
-    page.goto(order_url)
-    (tax_line,) = page.get_by_test_id("qbo-tax-line").all()
-    expect(tax_line).to_contain_text("HST ON 13%")
-    expect(tax_line.locator("td")).to_have_text(amount(hst))
-    expect(page.get_by_test_id("qbo-tax-total")).to_have_text(amount(hst))
-    expect(page.get_by_test_id("qbo-taxed-total")).to_have_text(amount(subtotal + hst))
-    expect(page.get_by_test_id("subtotal")).to_have_text(amount(subtotal))  # Kadouri's own, without tax
-    expect(page.get_by_test_id("payment-badge")).to_have_text("Unpaid")
 
     # The bookkeeper, in QuickBooks (another tab): record the full balance, tax included.
     page.evaluate("window.__notReloaded = true")

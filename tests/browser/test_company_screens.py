@@ -24,8 +24,12 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, 
 SHOTS = Path(os.environ.get("COMPANY_SHOTS_DIR", Path(__file__).resolve().parents[2] / "test-artifacts" / "companies"))
 SUBTOTAL = Decimal("472.00")  # order_factory: 10 × 32.50 + 4 × 36.75
 CENT = Decimal("0.01")
-# QuickBooks' tax line per company: the rate's name and percent (the buyer ships to California under AST)
-TAX_LINES = {"automated_tax": ("California sales tax", "7.25"), "canada": ("HST ON", "13"), "uk": ("20.0% S", "20")}
+# QuickBooks' tax line per company: the rate's words, its percent said once (the buyer ships to California under AST)
+TAX_LINES = {
+    "automated_tax": ("California sales tax 7.25%", "7.25"),
+    "canada": ("HST Ontario 13%", "13"),
+    "uk": ("Standard 20%", "20"),
+}
 
 
 def amount(value: Decimal) -> re.Pattern:
@@ -66,26 +70,38 @@ def _expect_order_page(page, company: str, order: Order) -> None:
     expect(page.get_by_test_id("status-badge")).to_have_text("Posted to QuickBooks")
     expect(page.get_by_test_id("subtotal")).to_have_text(amount(SUBTOTAL))
     if company in ("automated_tax", "canada", "uk"):
-        name, percent = TAX_LINES[company]
+        words, percent = TAX_LINES[company]
         tax = rate_of(SUBTOTAL, percent)
         (line,) = page.get_by_test_id("qbo-tax-line").all()
-        expect(line).to_contain_text(re.compile(rf"{re.escape(name)} {re.escape(percent)}% on \D*{SUBTOTAL:,.2f}"))
+        expect(line.locator("th")).to_have_text(
+            re.compile(rf"^Tax in QuickBooks: {re.escape(words)} on \D*{SUBTOTAL:,.2f}$")
+        )
         expect(line.locator("td")).to_have_text(amount(tax))
-        expect(page.get_by_test_id("qbo-tax-total")).to_have_text(amount(tax))
+        expect(line.locator("td")).to_have_attribute("data-testid", "qbo-tax-total")  # one rate: no sum row below
+        expect(page.get_by_test_id("qbo-tax-total")).to_have_count(1)
         expect(page.get_by_test_id("qbo-taxed-total")).to_have_text(amount(SUBTOTAL + tax))
         expect(page.get_by_test_id("qbo-total")).to_have_text(amount(SUBTOTAL + tax))
+        # Subtotal, tax, QuickBooks' total: no Kadouri "Total" between them, no balance equal to the total twice
+        expect(page.get_by_test_id("total")).to_have_count(0)
+        expect(page.get_by_test_id("qbo-taxed-balance")).to_have_count(0)
+        totals = page.locator("#order-totals th").all_inner_texts()
+        assert [t.split(":")[0] for t in totals[:3]] == ["Subtotal", "Tax in QuickBooks", "Total in QuickBooks"]
     else:
         expect(page.get_by_test_id("qbo-tax-line")).to_have_count(0)
         expect(page.get_by_test_id("qbo-total")).to_have_text(amount(SUBTOTAL))
     if company == "multi_currency":
         box = page.get_by_test_id("order-currency")
+        expect(box.get_by_role("heading", name="Currency")).to_be_visible()
         expect(box).to_contain_text("CAD")
         expect(page.get_by_test_id("currency-total")).to_contain_text("CAD")
         expect(page.get_by_test_id("currency-total")).to_contain_text("472.00")
         home = order.qbo_home_total
         assert home is not None and home != SUBTOTAL
-        expect(page.get_by_test_id("home-equivalent")).to_contain_text("USD")
         expect(page.get_by_test_id("home-equivalent")).to_contain_text(f"{home:,.2f}")
+        # Which way the rate goes, both currencies named: "1 CAD = 0.729854 USD"
+        expect(page.get_by_test_id("exchange-rate")).to_contain_text(f"1 CAD = {order.qbo_exchange_rate:.6f} USD")
+        expect(page.get_by_test_id("home-equivalent")).to_contain_text("USD")
+        _on_one_line(page.get_by_test_id("qbo-doc").locator(".nowrap"))  # "#KD-2026-00005", never split
     else:
         expect(page.get_by_test_id("order-currency")).to_have_count(0)
     if company == "auto_numbers":
@@ -100,14 +116,33 @@ def _expect_order_page(page, company: str, order: Order) -> None:
         expect(page.get_by_test_id("qbo-class")).to_have_count(0)
 
 
+def _on_one_line(locator) -> None:
+    box, line = locator.bounding_box(), locator.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert box["height"] < 1.5 * line, f"{locator} wraps: {box}"
+
+
+def _buttons_close_to_their_text(page) -> None:
+    """Edit sits just under the badges (phone) or beside them; Void Invoice beside Update QB Invoice or just under."""
+    badges = page.locator("#order-badges").bounding_box()
+    edit = page.locator("#order-actions").get_by_role("link", name="Edit").bounding_box()
+    assert edit["y"] - (badges["y"] + badges["height"]) <= 16, (badges, edit)
+    update, void = page.get_by_test_id("qbo-update").bounding_box(), page.get_by_test_id("qbo-void").bounding_box()
+    assert void["y"] - (update["y"] + update["height"]) <= 12, (update, void)
+
+
 def _expect_settings_page(page, company: str) -> None:
     profile = page.get_by_test_id("company-profile")
     if company == "canada":
         expect(profile).to_contain_text("Canada")
         expect(profile).to_contain_text("CAD")
-        expect(page.locator("#company-rules").get_by_label("Default tax code")).to_be_visible()
+        select = page.locator("#company-rules").get_by_label("Default tax code")
+        expect(select).to_be_visible()
+        expect(select.locator("option", has_text="HST ON — HST Ontario 13%")).to_have_count(1)  # code and words
+        log = page.get_by_test_id("integration-log")
+        expect(log).to_contain_text("Read the company's settings: Canada, home currency CAD")
     else:
-        expect(profile).to_contain_text("2026")  # the closing date
+        expect(profile).to_contain_text("Jun 30, 2026")  # the closing date
+        expect(page.get_by_test_id("integration-log")).to_contain_text("closing date Jun 30, 2026")
         expect(profile).to_contain_text("Tracked")
         expect(page.locator("#company-rules").get_by_label("Default class")).to_be_visible()
     # Each rule's choices: a button beside its words, not a button stretched across the card above them.
@@ -148,6 +183,7 @@ def test_the_order_page_of_each_company(
                 state = context.storage_state()
             page.goto(f"{live_server.url}/orders/{order.pk}/")
             _expect_order_page(page, company, order)
+            _buttons_close_to_their_text(page)
             _no_sideways_scroll(page)
             page.screenshot(path=str(SHOTS / f"{company}-{viewport}.png"), full_page=True)
             if company in ("canada", "strict_books"):

@@ -68,7 +68,8 @@ US_STATE_RATES: tuple[tuple[str, str, str], ...] = (
     ("WI", "Wisconsin", "5.70"),
     ("WY", "Wyoming", "5.44"),
 )
-# (code name, description, [(rate name, percent, special type)]) per country of the global model
+# (code name, description, [(rate name, percent, special type)]) per country of the global model; a code's only
+# rate carries the code's description (a rate's Description is the words people read, its Name the short code)
 GLOBAL_CODES: dict[str, tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...]] = {
     "CA": (
         ("GST", "GST 5%", (("GST", "5", "NONE"),)),
@@ -89,7 +90,8 @@ def seed_tax(books: Ledger, profile: CompanyProfile) -> None:
         _seed_automated(books)
     elif profile.sales_tax == "global":
         for name, description, rates in GLOBAL_CODES.get(profile.country, ()):
-            rate_ids = [_rate(books, r_name, r_name, Decimal(pct), special) for r_name, pct, special in rates]
+            words = description if len(rates) == 1 else None
+            rate_ids = [_rate(books, r_name, words or r_name, Decimal(pct), special) for r_name, pct, special in rates]
             taxable = any(Decimal(pct) > 0 for _, pct, _ in rates)
             books.insert("TaxCode", _code(name, description, rate_ids, taxable))
 
@@ -99,7 +101,7 @@ def _seed_automated(books: Ledger) -> None:
     books.insert("TaxCode", _code("TAX", "TAX", [], True), entity_id="TAX")
     books.insert("TaxCode", _code("NON", "NON", [], False), entity_id="NON")
     for state, state_name, percent in US_STATE_RATES:
-        rate_id = _rate(books, f"{state_name} sales tax", f"{state} combined state and local rate", Decimal(percent))
+        rate_id = _rate(books, f"{state_name} sales tax", f"{state_name} sales tax", Decimal(percent))
         books.table("TaxRate")[rate_id]["_state"] = state
         code = books.insert("TaxCode", _code(state_name, f"{state_name} ({state})", [rate_id], True))
         code["_state"] = state
