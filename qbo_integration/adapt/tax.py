@@ -17,17 +17,18 @@ from decimal import Decimal
 from django.core.cache import cache
 
 from accounts.models import Account
-from orders.models import Order, to_cents
+from orders.models import Order, read_cents
 from products.models import Product
 
 from ..client.errors import QboError
 from ..connection import calls
-from ..connection.profile import profile_for
+from ..connection.profile import PROFILE_FIELDS, profile_for
 from ..connection.vault import current_connection
 from ..models import CompanyProfile
+from . import RULES_PLACE
 
 AUTOMATED, GLOBAL = CompanyProfile.SalesTax.AUTOMATED, CompanyProfile.SalesTax.GLOBAL
-TAX_CODES_SECONDS = 3600  # the list is read again after an hour, or when the company's profile is read again
+TAX_CODES_SECONDS = 3600  # the list is read again after an hour, or when the company's profile changes
 TAX_CODES_QUERY = "select * from TaxCode where Active = true maxresults 1000"
 
 
@@ -102,8 +103,8 @@ def missing_tax_codes(order: Order, ctx: TaxContext | None = None) -> str:
         return ""
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return (
-        f"Choose a tax code for {listed}, or a default tax code in Settings: this QuickBooks company needs a tax "
-        f"code on every line, so nothing was sent for order {order.number}."
+        f"Choose a tax code for {listed}, or a default tax code in {RULES_PLACE}: this QuickBooks company needs "
+        f"a tax code on every line, so nothing was sent for order {order.number}."
     )
 
 
@@ -116,8 +117,8 @@ def company_tax_codes(ctx: TaxContext | None = None) -> tuple[list[tuple[str, st
     ctx = ctx or tax_context()
     if not ctx.realm_id:
         return [], "QuickBooks is not connected, so its tax codes cannot be listed."
-    profile = profile_for(ctx.realm_id)
-    key = f"qbo-tax-codes:{ctx.realm_id}:{profile.read_at.isoformat() if profile.read_at else ''}"
+    profile = profile_for(ctx.realm_id)  # the key changes with the profile's facts, not at every read of them
+    key = f"qbo-tax-codes:{ctx.realm_id}:" + ":".join(str(getattr(profile, field)) for field in PROFILE_FIELDS)
     codes = cache.get(key)
     if codes is not None:
         return codes, ""
@@ -154,10 +155,7 @@ def document_tax(doc: dict) -> tuple[Decimal, list[dict]]:
 
 
 def _money(value) -> Decimal:
-    try:
-        return to_cents(Decimal(str(value))) if value not in (None, "") else Decimal("0.00")
-    except ArithmeticError:
-        return Decimal("0.00")
+    return read_cents(value) or Decimal("0.00")
 
 
 def _percent(value) -> str:
