@@ -75,7 +75,9 @@ def make_order(*, seller, buyer, lines, by=None, status=Order.Status.DRAFT, **fi
         "commission_rate": Decimal("5.00"),
         "notes": "",
     } | fields
-    order = order_create(fields=header, lines=[LineInput(product=p, quantity=Decimal(q)) for p, q in lines], by=by)
+    # Each line at its product's price, typed in (a buyer paying in another currency has no list price to fall on)
+    priced = [LineInput(product=p, quantity=Decimal(q), unit_price=p.unit_price) for p, q in lines]
+    order = order_create(fields=header, lines=priced, by=by)
     if status != Order.Status.DRAFT:
         order_set_status(order=order, status=status, user_name="Test")
         order.refresh_from_db()

@@ -1,6 +1,7 @@
 from django import forms
 
 from kadouri.text import single_line_name
+from qbo_integration.adapt import RULES_PLACE
 from qbo_integration.adapt.currency import currency_choices
 from qbo_integration.forms import class_field
 
@@ -37,7 +38,7 @@ class AccountForm(forms.ModelForm):
         if sales_tax != "automated":
             del self.fields["tax_exempt"], self.fields["tax_exemption_reason"]
         self._currency_field()
-        class_field(self, "qbo_class_id", blank="No class of its own (the Settings default)")
+        class_field(self, "qbo_class_id", blank=f"No class of its own (the default in {RULES_PLACE})")
 
     def clean(self):
         cleaned = super().clean()

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
+from kadouri.display import home_currency
 from kadouri.qbo_link import QboLinkedModel, qbo_id_field
 from kadouri.text import validate_multi_line, validate_single_line
 
@@ -96,6 +97,33 @@ class Account(QboLinkedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:detail", args=[self.pk])
+
+    def currency_change_problem(self) -> str:
+        """Why the currency can't change, in plain words ("" when it can): an order's amounts are in its buyer's
+        currency, so once the account has orders it keeps its currency, as a QuickBooks customer with transactions
+        does (docs/quickbooks/next.md#multicurrency). Blank and the home currency's code are the same currency."""
+        if self.pk is None:
+            return ""
+        before = type(self).objects.filter(pk=self.pk).values_list("currency", flat=True).first()
+        home = home_currency()
+        old, new = (before or home).upper(), (self.currency or home).upper()
+        if before is None or old == new or not self.orders_as_buyer.exists():
+            return ""
+        return f"{self.name} has orders in {old}: its currency can't change. Create a new account for buying in {new}."
+
+    def clean(self) -> None:
+        super().clean()
+        problem = self.currency_change_problem()
+        if problem:
+            raise ValidationError({"currency": problem})
+
+    def save(self, *args, **kwargs) -> None:
+        # Every path, not only the forms (which say it on the field through clean()): the admin, scripts, imports.
+        fields = kwargs.get("update_fields")
+        problem = self.currency_change_problem() if fields is None or "currency" in fields else ""
+        if problem:
+            raise ValidationError({"currency": problem})
+        super().save(*args, **kwargs)
 
     @property
     def address_lines(self) -> list[str]:

@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from kadouri.display import currency_code
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from kadouri.text import refuse_control_characters
 from qbo_integration.adapt.classes import class_id_problem, class_name, class_options
-from qbo_integration.adapt.currency import RATE_PLACES, buyer_currency, company_profile, order_currency
+from qbo_integration.adapt.currency import exchange_rate_problem
 
 from . import services
 from .models import Order, validate_order_date
@@ -26,7 +27,6 @@ EDITABLE_API_FIELDS = {
     "exchange_rate",
     "qbo_class_id",
 }
-MAX_RATE = Decimal("10000000000")  # Order.exchange_rate: 10 digits before the point, 8 after
 
 
 class Unprocessable(ValueError):
@@ -64,7 +64,7 @@ def order_json(order: Order) -> dict:
         # The order's currency (its buyer's, or QuickBooks' once the document has one), the rate entered on the
         # order (null: QuickBooks' rate for the order date) and the class chosen on it (blank: the seller's or the
         # Settings default); then what QuickBooks booked: currency, rate, tax and the total in the home currency.
-        "currency": order_currency(order),
+        "currency": currency_code(order),
         "exchangeRate": _rate_text(order.exchange_rate),
         "qboClassId": order.qbo_class_id,
         "qboClassName": class_name(order.qbo_class_id) if order.qbo_class_id else "",
@@ -102,8 +102,7 @@ CAMEL_CASE_FIELDS = {
 
 
 def _exchange_rate(value, order: Order) -> Decimal | None:
-    """As the order form checks it: null clears it; else a positive number with at most 8 decimals, only for a
-    buyer who pays in another currency than the company's home currency."""
+    """null clears it; else a number the order form would take (adapt/currency.py exchange_rate_problem)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -112,16 +111,9 @@ def _exchange_rate(value, order: Order) -> Decimal | None:
         rate = Decimal(str(value).strip())
     except InvalidOperation:
         raise Unprocessable("exchangeRate must be a number, e.g. 0.73.") from None
-    if not rate.is_finite() or rate <= 0:
-        raise Unprocessable("The exchange rate must be more than 0.")
-    if rate != rate.quantize(RATE_PLACES) or rate >= MAX_RATE:
-        raise Unprocessable("Enter the exchange rate with at most 8 decimals and 10 digits before the point.")
-    profile = company_profile()
-    if buyer_currency(order.buyer, profile) == profile.home_currency:
-        raise Unprocessable(
-            f"{order.buyer.name} pays in the QuickBooks company's home currency ({profile.home_currency}): leave "
-            "the exchange rate out (null)."
-        )
+    problem = exchange_rate_problem(rate, order.buyer)
+    if problem:
+        raise Unprocessable(problem)
     return rate
 
 
@@ -132,13 +124,13 @@ def _class_id(value, order: Order) -> str:
         return ""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise Unprocessable('classId must be the id of a QuickBooks class, e.g. "3".')
-    class_id, options = str(value).strip(), class_options()
+    class_id, options = str(value).strip(), class_options(keeps_choice=False)
     if not options.tracked:
         raise Unprocessable("The QuickBooks company does not track classes: leave classId out.")
     if class_id == order.qbo_class_id or class_id in dict(options.choices):
         return class_id
     if options.problem:
-        raise Unprocessable(options.problem.replace(" The class already chosen is kept.", " Try again later."))
+        raise Unprocessable(options.problem)
     raise Unprocessable(class_id_problem(class_id, "choose another class") or f"Unknown class {class_id}.")
 
 

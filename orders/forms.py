@@ -7,6 +7,8 @@ from accounts.models import Account
 from kadouri.forms import PlainDecimalField
 from kadouri.text import validate_single_line
 from products.models import Product
+from qbo_integration.adapt import RULES_PLACE
+from qbo_integration.adapt.currency import exchange_rate_problem
 from qbo_integration.forms import class_field
 
 from .models import DOC_NUMBER_MAX_LENGTH, Order
@@ -78,18 +80,16 @@ class OrderForm(forms.ModelForm):
         self.fields["seller"].queryset = accounts.distinct()
         self.fields["buyer"].queryset = accounts.distinct()
         self.fields["seller"].empty_label = self.fields["buyer"].empty_label = "Choose an account…"
-        class_field(self, "qbo_class_id", blank="The seller's class (or the Settings default)")
+        class_field(self, "qbo_class_id", blank=f"The seller's class, else the default in {RULES_PLACE}")
 
     def clean(self):
         cleaned = super().clean()
         seller, buyer = cleaned.get("seller"), cleaned.get("buyer")
         if seller and buyer and seller == buyer:
             self.add_error("buyer", "The buyer must be a different account from the seller.")
-        if cleaned.get("exchange_rate") is not None and buyer and not buyer.currency:
-            self.add_error(
-                "exchange_rate",
-                f"{buyer.name} pays in the QuickBooks company's home currency: leave the exchange rate blank.",
-            )
+        problem = exchange_rate_problem(cleaned.get("exchange_rate"), buyer)
+        if problem:
+            self.add_error("exchange_rate", problem)
         return cleaned
 
     def validate_unique(self):
@@ -118,7 +118,7 @@ class OrderLineForm(forms.Form):
         decimal_places=2,
         min_value=Decimal("0"),
         required=False,
-        help_text="Blank: the product's price.",
+        help_text="Blank: the product's list price (only for a buyer who pays in the home currency).",
         error_messages={"min_value": "The price cannot be negative."},
     )
     size = forms.CharField(max_length=50, required=False, validators=[validate_single_line])
@@ -140,13 +140,24 @@ class BaseLineFormSet(forms.BaseFormSet):
         "too_many_forms": "An order can have at most %(num)d lines. Remove some lines, or split the order in two.",
     }
 
-    def line_inputs(self) -> list[LineInput]:
+    def _kept(self) -> list[OrderLineForm]:
         return [
-            form.line_input()
+            form
             for index, form in enumerate(self.forms)
             if (index < self.initial_form_count() or form.has_changed())
             and not (self.can_delete and form.cleaned_data.get("DELETE"))
         ]
+
+    def line_inputs(self) -> list[LineInput]:
+        return [form.line_input() for form in self._kept()]
+
+    def require_unit_prices(self, problem: str) -> bool:
+        """A foreign-currency order (`problem` says why, "" for none): every kept line needs its own unit price.
+        False when one has none (the error is on its price)."""
+        blank = [form for form in self._kept() if form.cleaned_data.get("unit_price") is None] if problem else []
+        for form in blank:
+            form.add_error("unit_price", problem)
+        return not blank
 
     def clean(self):
         super().clean()

@@ -24,6 +24,15 @@ def to_cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def read_cents(value) -> Decimal | None:
+    """An amount read from outside (a QuickBooks number or string) in cents, half up; None when missing or not a
+    number that fits (NaN, infinity, 1e30: quantizing those raises ArithmeticError)."""
+    try:
+        return None if value is None or value == "" else to_cents(Decimal(str(value)))
+    except (ArithmeticError, ValueError):
+        return None
+
+
 # A typo like 9999-12-31 would later break the due-date arithmetic and make no sense in the books.
 EARLIEST_ORDER_DATE = date(2000, 1, 1)
 ORDER_DATE_YEARS_AHEAD = 5

@@ -15,6 +15,7 @@ from kadouri.display import money, plain, when
 from kadouri.text import validate_multi_line, validate_single_line
 from products.models import Product
 from qbo_integration.adapt.classes import known_class_name  # the cached class list; never asks QuickBooks
+from qbo_integration.adapt.currency import exchange_rate_problem, unit_price_problem
 from qbo_integration.models import QboSyncJob  # models only: no import cycle (the outbound services import this module)
 
 from .models import CENT, DOC_NUMBER_MAX_LENGTH, Order, OrderActivity, OrderLine, to_cents, validate_order_date
@@ -87,7 +88,7 @@ def _check_text(what: str, value: str, validator) -> None:
         raise OrderError(f"{what}: {' '.join(e.messages)}") from None
 
 
-def _check_header(fields: dict) -> None:
+def _check_header(fields: dict, *, check_rate: bool = True) -> None:
     seller, buyer = fields.get("seller"), fields.get("buyer")
     if seller is None or buyer is None:
         raise OrderError("An order needs a seller and a buyer.")
@@ -103,9 +104,9 @@ def _check_header(fields: dict) -> None:
     rate = fields.get("commission_rate", Decimal("0"))
     if rate is None or not (Decimal("0") <= rate <= Decimal("100")):
         raise OrderError("The commission rate must be between 0 and 100 percent.")
-    exchange = fields.get("exchange_rate")
-    if exchange is not None and (exchange <= 0 or exchange != exchange.quantize(Decimal("0.00000001"))):
-        raise OrderError("The exchange rate must be more than 0, with at most 8 decimals (e.g. 0.73).")
+    problem = exchange_rate_problem(fields.get("exchange_rate"), buyer) if check_rate else ""
+    if problem:
+        raise OrderError(problem)
     if not isinstance(fields.get("order_date"), date):
         raise OrderError("An order needs an order date.")
     try:
@@ -114,10 +115,14 @@ def _check_header(fields: dict) -> None:
         raise OrderError(" ".join(e.messages)) from None
 
 
-def _check_lines(lines: list[LineInput]) -> None:
+def _check_lines(lines: list[LineInput], buyer: Account) -> None:
+    # Product prices are in the home currency (kadouri/display.py): a foreign-currency order can't take them
+    foreign = unit_price_problem(buyer)
     for index, line in enumerate(lines, start=1):
         if line.product is None:
             raise OrderError(f"Line {index} has no product.")
+        if foreign and line.unit_price is None:
+            raise OrderError(f"Line {index} ({line.product.name}) has no unit price. {foreign}")
         _check_text(f"Line {index} size", line.size or "", validate_single_line)
         _check_text(f"Line {index} grade", line.grade or "", validate_single_line)
         if line.quantity is None or line.quantity <= 0:
@@ -215,7 +220,7 @@ def _refresh_fingerprint(order: Order) -> None:
 @transaction.atomic
 def order_create(*, fields: dict, lines: list[LineInput], by, ip: str | None = None) -> Order:
     _check_header(fields)
-    _check_lines(lines)
+    _check_lines(lines, fields["buyer"])
     values = {k: v for k, v in fields.items() if k in HEADER_FIELDS}
     generate_number = not values.get("number")
     if generate_number:
@@ -324,9 +329,10 @@ def order_update(
     order = _lock_for_edit(order_id, expected_version)
     order_refuse_unless_editable(order)
     merged = {name: getattr(order, name) for name in HEADER_FIELDS} | fields
-    _check_header(merged)
+    # A rate stored before this rule (or before another company was connected) doesn't block other edits
+    _check_header(merged, check_rate="exchange_rate" in fields or "buyer" in fields)
     if lines is not None:
-        _check_lines(lines)
+        _check_lines(lines, merged["buyer"])
         order_refuse_total_below_paid(order, _lines_total(lines))
     if fields.get("number") and fields["number"] != order.number:
         if order.is_in_quickbooks:

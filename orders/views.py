@@ -64,8 +64,8 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 def _render_form(request, form, formset, order=None, status=200):
-    # For the form's script: a blank unit price means the product's list price (shown as a placeholder), and
-    # the unit the product is sold by shows beside the quantity.
+    # For the form's script: a blank unit price means the product's list price (shown as a placeholder) for a
+    # buyer who pays in the home currency, and the unit the product is sold by shows beside the quantity.
     products = {
         str(pk): {"price": str(price), "unit": unit}
         for pk, price, unit in Product.objects.values_list("pk", "unit_price", "unit")
@@ -90,6 +90,12 @@ def _render_form(request, form, formset, order=None, status=200):
     )
 
 
+def _priced(form, formset) -> bool:
+    """Product prices are in the home currency: each line of a foreign-currency order has its own unit price (else
+    the error is on the line's price)."""
+    return formset.require_unit_prices(services.unit_price_problem(form.cleaned_data.get("buyer")))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_create(request: HttpRequest) -> HttpResponse:
@@ -97,7 +103,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         form = OrderForm(initial={"order_date": timezone.localdate()})
         return _render_form(request, form, OrderLineFormSet(prefix="lines"))
     form, formset = OrderForm(request.POST), OrderLineFormSet(request.POST, prefix="lines")
-    if not (form.is_valid() and formset.is_valid()):
+    if not (form.is_valid() and formset.is_valid() and _priced(form, formset)):
         return _render_form(request, form, formset, status=400)
     try:
         order = services.order_create(
@@ -122,7 +128,7 @@ def order_edit(request: HttpRequest, order_id: int) -> HttpResponse:
         return _render_form(request, OrderForm(instance=order), formset, order)
     form = OrderForm(request.POST, instance=order)
     formset = OrderLineFormSet(request.POST, initial=initial_lines(order), prefix="lines")
-    if not (form.is_valid() and formset.is_valid()):
+    if not (form.is_valid() and formset.is_valid() and _priced(form, formset)):
         return _render_form(request, form, formset, order, status=400)
     try:
         services.order_update(

@@ -1,6 +1,7 @@
 from django import forms
 
 from kadouri.text import single_line_name
+from qbo_integration.adapt import RULES_PLACE
 from qbo_integration.adapt.tax import tax_code_choices
 
 from .models import Product
@@ -22,7 +23,8 @@ class ProductForm(forms.ModelForm):
         if sales_tax != "global":
             del self.fields["qbo_tax_code_id"]
             return
-        choices = tax_code_choices(self.instance.qbo_tax_code_id, tax_codes or [], "The default tax code in Settings")
+        blank = f"The default tax code ({RULES_PLACE})"
+        choices = tax_code_choices(self.instance.qbo_tax_code_id, tax_codes or [], blank)
         self.fields["qbo_tax_code_id"] = forms.ChoiceField(
             label="QuickBooks tax code",
             choices=choices,

@@ -96,6 +96,7 @@ def seed(opts: dict) -> dict:
                     LineInput(
                         product=p,
                         quantity=Decimal(rng.randrange(1, 400)),
+                        unit_price=p.unit_price,  # typed in: a foreign-currency order has no list price to fall on
                         size=rng.choice(["", "48ct", "10 lb"]),
                         grade=rng.choice(["", "No. 1", "Fancy"]),
                     )

@@ -26,10 +26,10 @@ from ..connection.profile import profile_for
 from ..connection.vault import current_connection
 from ..models import QboConnection
 from ..reads import quoted
+from . import RULES_PLACE
 
 CACHE_SECONDS = 300
 QUERY = "select * from Class MAXRESULTS 1000"  # active classes only (docs/quickbooks/api.md#query-language)
-RULES_PLACE = "Settings → QuickBooks → Company rules"
 
 
 class ClassRefused(QboValidationError):
@@ -59,8 +59,9 @@ def _cache_key(realm_id: str) -> str:
     return f"qbo:classes:{realm_id}"
 
 
-def class_options() -> ClassOptions:
-    """The company's active classes for a select, read once every few minutes."""
+def class_options(*, keeps_choice: bool = True) -> ClassOptions:
+    """The company's active classes for a select, read once every few minutes. `keeps_choice`: a form keeps the
+    class already chosen when the list can't be read (an API refusal says to try again instead)."""
     conn = _connection()
     if conn is None or not tracking(conn):
         return ClassOptions(False, [])
@@ -70,9 +71,8 @@ def class_options() -> ClassOptions:
     try:
         rows = calls.query(QUERY).get("Class", [])
     except QboError as e:
-        return ClassOptions(
-            True, [], f"QuickBooks' classes cannot be listed right now ({e.message}) The class already chosen is kept."
-        )
+        then = "The class already chosen is kept." if keeps_choice else "Try again later."
+        return ClassOptions(True, [], f"QuickBooks' classes cannot be listed right now ({e.message}). {then}")
     choices = sorted(
         ((str(r["Id"]), str(r.get("FullyQualifiedName") or r.get("Name") or r["Id"])) for r in rows),
         key=lambda c: c[1].casefold(),
@@ -100,7 +100,7 @@ def class_source(order: Order) -> str:
         return "chosen on this order"
     if order.seller_id and order.seller.qbo_class_id:
         return "the seller's class"
-    return "the Settings default"
+    return f"the default class in {RULES_PLACE}"
 
 
 def class_fields(order: Order, payload: dict) -> dict:

@@ -8,6 +8,10 @@ company's home currency).
   left out is booked at 1 (`document_currency`).
 - Answers: the document's currency, rate and home total are kept on the order (`store_currency`); every amount
   Kadouri compares with its own is the document's (`TotalAmt`, `Balance`), never the home one.
+- Orders: an order's own exchange rate only for a foreign-currency buyer (`exchange_rate_problem`, the one rule of
+  the order form, the JSON API and orders/services.py); product prices are in the home currency, so every line of
+  a foreign-currency order has its own unit price (`unit_price_problem`); an account's currency is kept once it has
+  orders (accounts/models.py).
 """
 
 from __future__ import annotations
@@ -19,22 +23,25 @@ from django.core.cache import cache
 
 from accounts.models import Account
 from kadouri.display import money as display_money
-from kadouri.display import when
-from orders.models import Order
+from kadouri.display import plain, when
+from orders.models import Order, read_cents, to_cents
 
 from ..client.errors import QboError, QboValidationError
 from ..connection import calls
 from ..connection.profile import profile_for
-from ..connection.vault import current_connection
+from ..connection.vault import latest_connection
 from ..models import CompanyProfile
 
 CACHE_SECONDS = 15 * 60  # company currencies and QuickBooks' rates: read at most every 15 minutes per key
 RATE_PLACES = Decimal("0.00000001")  # Order.exchange_rate and qbo_exchange_rate keep 8 decimals
+MAX_RATE = Decimal("10000000000")  # and 10 digits before the point
 CURRENCY_FAULT_WORDS = ("currency of a customer", "currency of the transaction", "multicurrency is not turned on")
 
 
 def company_profile() -> CompanyProfile:
-    conn = current_connection()
+    """The company's profile: the live connection's, else the last one's (after a disconnect its amounts are
+    still in its home currency); the idealised USD company before any."""
+    conn = latest_connection()
     return profile_for(conn.realm_id) if conn else CompanyProfile()
 
 
@@ -43,11 +50,33 @@ def buyer_currency(account: Account, profile: CompanyProfile | None = None) -> s
     return (account.currency or (profile or company_profile()).home_currency or "USD").upper()
 
 
-def order_currency(order: Order, profile: CompanyProfile | None = None) -> str:
-    """The order's currency: QuickBooks' once the document has one, else its buyer's."""
-    if order.qbo_currency:
-        return order.qbo_currency
-    return buyer_currency(order.buyer, profile) if order.buyer_id else (profile or company_profile()).home_currency
+def exchange_rate_problem(rate: Decimal | None, buyer: Account | None, profile: CompanyProfile | None = None) -> str:
+    """The one rule for an order's own exchange rate (the order form, the JSON API and orders/services.py): blank,
+    or above 0 with at most 8 decimals and 10 digits before the point, for a buyer who pays in another currency
+    than the home currency (else it would be stored and never sent). "" when the rate may be kept."""
+    if rate is None:
+        return ""
+    if not rate.is_finite() or rate <= 0:
+        return "The exchange rate must be more than 0."
+    if rate >= MAX_RATE or rate.normalize().as_tuple().exponent < -8:  # no quantize: 1e30 would raise
+        return "Enter the exchange rate with at most 8 decimals and 10 digits before the point."
+    profile = profile or company_profile()
+    if buyer is not None and buyer_currency(buyer, profile) == profile.home_currency:
+        return (
+            f"{buyer.name} pays in the QuickBooks company's home currency ({profile.home_currency}): leave the "
+            "exchange rate blank."
+        )
+    return ""
+
+
+def unit_price_problem(buyer: Account | None, profile: CompanyProfile | None = None) -> str:
+    """Why a line of this buyer's order needs its own unit price: product prices are in the home currency, so they
+    can't stand for a price in another ("" when the buyer pays in the home currency)."""
+    if buyer is None:
+        return ""
+    profile = profile or company_profile()
+    code, home = buyer_currency(buyer, profile), profile.home_currency
+    return "" if code == home else f"Enter the unit price in {code}: product prices are in {home}."
 
 
 def customer_currency_code(account: Account) -> str | None:
@@ -113,10 +142,7 @@ def account_currency_problem(buyer: Account) -> str:
     profile = company_profile()
     code, home = buyer_currency(buyer, profile), profile.home_currency
     if code != home and not profile.multi_currency:
-        return (
-            f"{buyer.name} pays in {code} but the QuickBooks company works only in {home}: turn on multi-currency "
-            f"in QuickBooks or set the account's currency to {home}."
-        )
+        return _one_currency_company(buyer.name, code, home)
     if code != home and code not in company_currencies(profile.realm_id):
         return (
             f"{buyer.name} pays in {code}, which is not one of the QuickBooks company's currencies. Add {code} in "
@@ -141,6 +167,13 @@ def customer_currency_in_quickbooks(account: Account) -> str:
     return found or ""
 
 
+def _one_currency_company(name: str, code: str, home: str) -> str:
+    return (
+        f"{name} pays in {code} but the QuickBooks company works only in {home}: turn on multi-currency in "
+        f"QuickBooks or set the account's currency to {home}."
+    )
+
+
 def _customer_mismatch(name: str, theirs: str, code: str) -> str:
     return (
         f"{name} is a {theirs} customer in QuickBooks and already has transactions there, so QuickBooks can't "
@@ -158,10 +191,7 @@ def plain_currency_fault(error: QboError, account: Account | None) -> QboError:
     profile = company_profile()
     code = buyer_currency(account, profile)
     if "multicurrency is not turned on" in text:
-        message = (
-            f"{account.name} pays in {code} but the QuickBooks company works only in {profile.home_currency}: turn "
-            f"on multi-currency in QuickBooks or set the account's currency to {profile.home_currency}."
-        )
+        message = _one_currency_company(account.name, code, profile.home_currency)
     elif theirs := customer_currency_in_quickbooks(account):
         message = _customer_mismatch(account.name, theirs, code)
     else:
@@ -194,18 +224,19 @@ def store_currency(order: Order, doc: dict) -> list[str]:
     code = str((doc.get("CurrencyRef") or {}).get("value") or "")[:3].upper()
     if not code:
         return []
-    rate, home = _decimal(doc.get("ExchangeRate")), _decimal(doc.get("HomeTotalAmt"))
+    rate = _decimal(doc.get("ExchangeRate"))
     order.qbo_currency = code
-    order.qbo_exchange_rate = rate.quantize(RATE_PLACES) if rate is not None else None
-    order.qbo_home_total = home.quantize(Decimal("0.01")) if home is not None else None
+    order.qbo_exchange_rate = rate.quantize(RATE_PLACES) if rate is not None and 0 < rate < MAX_RATE else None
+    order.qbo_home_total = read_cents(doc.get("HomeTotalAmt"))
     return ["qbo_currency", "qbo_exchange_rate", "qbo_home_total"]
 
 
 def _decimal(value) -> Decimal | None:
     try:
-        return None if value in (None, "") else Decimal(str(value))
+        number = None if value in (None, "") else Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number is not None and number.is_finite() else None
 
 
 # --- showing amounts ---------------------------------------------------------------------------------------
@@ -214,28 +245,31 @@ def _decimal(value) -> Decimal | None:
 
 
 def home_currency_code() -> str:
-    """The connected company's home currency (USD before a company is connected or its profile read)."""
+    """The company's home currency, the last connected one's after a disconnect (USD before any was read)."""
     return company_profile().home_currency or "USD"
 
 
 def order_currency_view(order: Order, amount=None, profile: CompanyProfile | None = None) -> dict:
     """What the order page and list show: the total (`amount`, else the order's) in the order's currency, and the
-    home equivalent — QuickBooks' home total once it has the document, else at the order's own rate."""
+    home equivalent. Once QuickBooks has the document, its own pair: its total (tax included) and HomeTotalAmt;
+    else Kadouri's total at the order's own rate."""
     profile = profile or company_profile()
-    code, home = order_currency(order, profile), profile.home_currency
+    home = profile.home_currency
+    code = order.currency_code or home
     foreign = code != home
-    total = order.total if amount is None else Decimal(str(amount))
     rate = order.qbo_exchange_rate or order.exchange_rate
-    home_total = order.qbo_home_total if order.qbo_home_total is not None and amount is None else None
-    if home_total is None and rate and foreign:
-        home_total = (total * rate).quantize(Decimal("0.01"))
+    if amount is None and order.qbo_home_total is not None and order.qbo_total is not None:
+        total, home_total = order.qbo_total, order.qbo_home_total
+    else:
+        total = order.total if amount is None else Decimal(str(amount))
+        home_total = to_cents(total * rate) if rate and foreign else None
     return {
         "code": code,
         "home": home,
         "foreign": foreign,
         "total": display_money(total, code),
         "home_total": display_money(home_total, home) if home_total else "",
-        "rate": f"{rate:.6f}" if rate else "",
+        "rate": plain(rate) if rate else "",
         "rate_from": "as QuickBooks booked it"
         if order.qbo_exchange_rate
         else ("the rate entered on the order" if order.exchange_rate else ""),

@@ -24,11 +24,11 @@ from ..connection.vault import current_connection, log_event
 from ..mapping import clean_name
 from ..models import InactiveRule, IntegrationLog, QboConnection, SharedNameRule
 from ..reads import QUERY_IN_CHUNK, QUERY_MAX_RESULTS, quoted
+from . import RULES_PLACE
 
 ROLE_SUFFIX = " (customer)"  # Intuit's advice on 6240 (docs/quickbooks/next.md#shared-names-and-sub-customers)
 CODE_SUFFIX_MAX = 30
 BATCH_QUERIES = 30  # queries in one batch request (docs/quickbooks/api.md#batch)
-RULES_PLACE = "Settings → QuickBooks → Company rules"
 REACTIVATE_CHOICE = "“Make it active again”"
 _REQUEST_IDS = uuid.UUID("5b0f8d0e-6c1a-4f43-9d7e-2a8c0b7f4e15")
 

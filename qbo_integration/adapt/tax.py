@@ -18,17 +18,18 @@ from decimal import Decimal
 from django.core.cache import cache
 
 from accounts.models import Account
-from orders.models import Order, to_cents
+from orders.models import Order, read_cents
 from products.models import Product
 
 from ..client.errors import QboError
 from ..connection import calls
-from ..connection.profile import profile_for
+from ..connection.profile import PROFILE_FIELDS, profile_for
 from ..connection.vault import current_connection
 from ..models import CompanyProfile
+from . import RULES_PLACE
 
 AUTOMATED, GLOBAL = CompanyProfile.SalesTax.AUTOMATED, CompanyProfile.SalesTax.GLOBAL
-TAX_CODES_SECONDS = 3600  # the list is read again after an hour, or when the company's profile is read again
+TAX_CODES_SECONDS = 3600  # the list is read again after an hour, or when the company's profile changes
 TAX_CODES_QUERY = "select * from TaxCode where Active = true maxresults 1000"
 TAX_RATES_QUERY = "select * from TaxRate maxresults 1000"
 UNREAD_SECONDS = 300  # a list QuickBooks could not give is asked for again after 5 minutes, not on every poll
@@ -106,8 +107,8 @@ def missing_tax_codes(order: Order, ctx: TaxContext | None = None) -> str:
         return ""
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return (
-        f"Choose a tax code for {listed}, or a default tax code in Settings: this QuickBooks company needs a tax "
-        f"code on every line, so nothing was sent for order {order.number}."
+        f"Choose a tax code for {listed}, or a default tax code in {RULES_PLACE}: this QuickBooks company needs "
+        f"a tax code on every line, so nothing was sent for order {order.number}."
     )
 
 
@@ -135,8 +136,9 @@ def company_tax_codes(ctx: TaxContext | None = None) -> tuple[list[tuple[str, st
 
 
 def _list_key(kind: str, realm_id: str) -> str:
-    profile = profile_for(realm_id)
-    return f"qbo-tax-{kind}-v2:{realm_id}:{profile.read_at.isoformat() if profile.read_at else ''}"
+    profile = profile_for(realm_id)  # the key changes with the profile's facts, not at every read of them
+    facts = ":".join(str(getattr(profile, field)) for field in PROFILE_FIELDS)
+    return f"qbo-tax-{kind}-v2:{realm_id}:{facts}"
 
 
 def _code_label(row: dict) -> str:
@@ -206,10 +208,7 @@ def document_tax(doc: dict) -> tuple[Decimal, list[dict]]:
 
 
 def _money(value) -> Decimal:
-    try:
-        return to_cents(Decimal(str(value))) if value not in (None, "") else Decimal("0.00")
-    except ArithmeticError:
-        return Decimal("0.00")
+    return read_cents(value) or Decimal("0.00")
 
 
 def _percent(value) -> str:

@@ -5,25 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from orders.models import Order, to_cents
+from orders.models import Order
+from orders.models import read_cents as money  # QuickBooks amounts in cents; None when missing or unreadable
 
 ZERO = Decimal("0.00")
 
 
 GONE_STATES = ("Voided", "Deleted")
-
-
-def money(value) -> Decimal | None:
-    """QuickBooks amounts (JSON numbers or strings) in cents; None when missing or unreadable."""
-    try:
-        return None if value is None or value == "" else to_cents(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return None
 
 
 def payment_status(total: Decimal | None, balance: Decimal | None) -> str:

@@ -5,6 +5,9 @@ when QuickBooks cannot be reached (docs/quickbooks.md#classes). The idealised co
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from django.core.cache import cache
 
@@ -116,8 +119,18 @@ def test_the_order_form_still_works_when_quickbooks_cannot_list_classes(strict, 
 
     page = staff_client.get(f"/orders/{order.pk}/edit/").content.decode()
 
-    assert "classes cannot be listed right now" in page
+    assert re.search(r"classes cannot be listed right now \(.+\)\. The class already chosen is kept\.", page)
     assert f'<option value="{class_ids["Produce"]}" selected>Class {class_ids["Produce"]}' in page
+    # The JSON API keeps nothing for the caller: it says to try again (same reason, same sentence)
+    api = staff_client.patch(
+        f"/api/orders/{order.pk}",
+        json.dumps({"classId": class_ids["Dairy"], "version": order.version}),
+        content_type="application/json",
+    )
+    assert api.status_code == 422
+    assert re.fullmatch(
+        r"QuickBooks' classes cannot be listed right now \(.+\)\. Try again later\.", api.json()["error"]
+    )
 
 
 def test_no_class_select_and_no_class_sent_where_classes_are_not_tracked(

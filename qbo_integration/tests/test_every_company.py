@@ -102,7 +102,7 @@ def test_an_order_goes_out_changes_and_comes_back_paid_in_every_company(
     order = order_update(
         order_id=order.pk,
         fields={},
-        lines=[LineInput(product=apples, quantity=Decimal("12")), LineInput(product=apples, quantity=Decimal("3"))],
+        lines=[LineInput(product=apples, quantity=Decimal(q), unit_price=apples.unit_price) for q in ("12", "3")],
         by=staff_user,
     )
     assert order.changed_since_push

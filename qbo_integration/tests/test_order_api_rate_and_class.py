@@ -138,7 +138,7 @@ def test_a_home_currency_buyer_takes_no_exchange_rate(staff_client, qbo, order_f
 
     assert response.status_code == 422
     assert response.json()["error"] == (
-        "Harbor Fresh Market pays in the QuickBooks company's home currency (USD): leave the exchange rate out (null)."
+        "Harbor Fresh Market pays in the QuickBooks company's home currency (USD): leave the exchange rate blank."
     )
     assert Order.objects.get(pk=order.pk).exchange_rate is None
     assert staff_client.get(f"/api/orders/{order.pk}").json()["currency"] == "USD"

@@ -132,7 +132,8 @@ def test_a_line_without_a_tax_code_is_refused_before_anything_is_sent(company, s
 
     assert response.status_code == 422
     assert response.json()["error"].startswith(
-        "Choose a tax code for Bartlett Pears and Gala Apples, or a default tax code in Settings"
+        "Choose a tax code for Bartlett Pears and Gala Apples, or a default tax code in Settings → QuickBooks → "
+        "Company rules: this QuickBooks company needs a tax code on every line"
     )
     assert qbo.count_requests(realm=realm) == 0
     assert entities(qbo, "Customer", realm) == [] and entities(qbo, "Item", realm) == []

@@ -47,7 +47,8 @@
     if (root.matches && root.matches("table.table")) { labelCells(root); }
   }
 
-  // Each product's list price and unit: a blank unit price means the list price (the field's placeholder),
+  // Each product's list price and unit: a blank unit price means the list price (the field's placeholder) for a
+  // buyer who pays in the home currency (list prices are in it; another currency's order needs its own prices),
   // and the unit the product is sold by shows beside the quantity.
   var productsNode = document.getElementById("product-info");
   var products = productsNode ? JSON.parse(productsNode.textContent) : {};
@@ -72,10 +73,12 @@
     return (buyer && currencies.buyers[buyer.value]) || currencies.home;
   }
 
+  function foreignOrder() { return orderCurrency() !== currencies.home; }
+
   function showProduct(row) {
     var product = rowField(row, "product"), price = rowField(row, "unit_price");
     var info = product ? products[product.value] : null;
-    if (price) { price.placeholder = info ? info.price : ""; }
+    if (price) { price.placeholder = info && !foreignOrder() ? info.price : ""; }
     var unit = row.querySelector(".line-unit"), listPrice = row.querySelector(".line-list-price");
     if (unit) { unit.textContent = info ? info.unit : ""; }
     if (listPrice) { listPrice.textContent = info ? "List price " + money(info.price) + " per " + info.unit : ""; }
@@ -90,7 +93,7 @@
     document.querySelectorAll(".line-row").forEach(function (row) {
       var del = rowField(row, "DELETE"), qty = rowField(row, "quantity"), price = rowField(row, "unit_price");
       if (!qty || !price || (del && del.checked) || row.closest("template")) { return; }
-      var unit = price.value !== "" ? price.value : price.placeholder;
+      var unit = price.value !== "" ? price.value : (foreignOrder() ? "" : price.placeholder);
       var amount = Number(qty.value) * cents(unit);
       if (isFinite(amount) && qty.value !== "" && unit !== "") { sum += Math.round(amount); }
     });
@@ -114,6 +117,7 @@
     var row = box.closest ? box.closest(".line-row") : null;
     if (row && box.name && /-DELETE$/.test(box.name)) { row.classList.toggle("removed", box.checked); }
     if (row && box.name && /-product$/.test(box.name)) { showProduct(row); }
+    if (box.name === "buyer") { document.querySelectorAll(".line-row").forEach(showProduct); }
     updateRunningTotal();
   });
 

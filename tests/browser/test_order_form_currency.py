@@ -1,5 +1,6 @@
 """The order form's running total is written in the buyer's currency (kadouri/display.py's style): a buyer who pays
-in CAD sees "CAD 3,047.00" as soon as they are picked; list prices stay in the home currency."""
+in CAD sees "CAD …" as soon as they are picked; list prices stay in the home currency, so a CAD order counts only
+the unit prices typed for it (the server refuses a CAD line without one)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -31,12 +32,17 @@ def test_the_running_total_follows_the_buyers_currency(chromium, live_server, st
         page.get_by_label("Line 2 quantity", exact=True).fill("4")
         expect(page.get_by_test_id("running-total")).to_have_text("$3,047.00")
 
+        # List prices are in US dollars: a CAD order counts only the prices typed in CAD, and offers no list price
         page.get_by_label("Buyer").select_option(label="Maple Leaf Foods (MLF)")
-        expect(page.get_by_test_id("running-total")).to_have_text("CAD 3,047.00")
+        expect(page.get_by_test_id("running-total")).to_have_text("CAD 0.00")
+        expect(page.get_by_label("Line 2 unit price", exact=True)).to_have_attribute("placeholder", "")
         expect(page.locator(".line-row").nth(1).get_by_test_id("line-list-price")).to_have_text(
             "List price $36.75 per box"
         )
+        page.get_by_label("Line 1 unit price", exact=True).fill("1900")
+        expect(page.get_by_test_id("running-total")).to_have_text("CAD 3,800.00")
         page.get_by_label("Buyer").select_option(label="Harbor Fresh Market (HFM)")
-        expect(page.get_by_test_id("running-total")).to_have_text("$3,047.00")
+        expect(page.get_by_test_id("running-total")).to_have_text("$3,947.00")
+        expect(page.get_by_label("Line 2 unit price", exact=True)).to_have_attribute("placeholder", "36.75")
     finally:
         page.close()
