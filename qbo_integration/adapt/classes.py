@@ -28,6 +28,8 @@ from ..models import QboConnection
 from ..reads import quoted
 
 CACHE_SECONDS = 300
+FAILED_SECONDS = 60  # a failed read of the list is remembered this long: pages don't wait on QuickBooks each time
+NAMES_SECONDS = 24 * 60 * 60  # classes' names, for read-only pages (never asking QuickBooks)
 QUERY = "select * from Class MAXRESULTS 1000"  # active classes only (docs/quickbooks/api.md#query-language)
 RULES_PLACE = "Settings → QuickBooks → Company rules"
 
@@ -59,30 +61,46 @@ def _cache_key(realm_id: str) -> str:
     return f"qbo:classes:{realm_id}"
 
 
+def _failed_key(realm_id: str) -> str:
+    return f"qbo:classes-failed:{realm_id}"
+
+
+def _names_key(realm_id: str) -> str:
+    return f"qbo:class-names:{realm_id}"
+
+
 def class_options() -> ClassOptions:
-    """The company's active classes for a select, read once every few minutes."""
+    """The company's active classes for a select, read once every few minutes. A failed read is remembered for a
+    minute (per company): while QuickBooks is down, the forms say why at once instead of waiting on it again."""
     conn = _connection()
     if conn is None or not tracking(conn):
         return ClassOptions(False, [])
     cached = cache.get(_cache_key(conn.realm_id))
     if cached is not None:
         return ClassOptions(True, cached)
-    try:
-        rows = calls.query(QUERY).get("Class", [])
-    except QboError as e:
+    failed = cache.get(_failed_key(conn.realm_id))
+    if failed is None:
+        try:
+            rows = calls.query(QUERY).get("Class", [])
+        except QboError as e:
+            failed = e.message
+            cache.set(_failed_key(conn.realm_id), failed, FAILED_SECONDS)
+    if failed is not None:
         return ClassOptions(
-            True, [], f"QuickBooks' classes cannot be listed right now ({e.message}) The class already chosen is kept."
+            True, [], f"QuickBooks' classes cannot be listed right now ({failed}) The class already chosen is kept."
         )
     choices = sorted(
         ((str(r["Id"]), str(r.get("FullyQualifiedName") or r.get("Name") or r["Id"])) for r in rows),
         key=lambda c: c[1].casefold(),
     )
     cache.set(_cache_key(conn.realm_id), choices, CACHE_SECONDS)
+    names = cache.get(_names_key(conn.realm_id)) or {}
+    cache.set(_names_key(conn.realm_id), names | dict(choices), NAMES_SECONDS)
     return ClassOptions(True, choices)
 
 
 def forget_classes(realm_id: str) -> None:
-    cache.delete(_cache_key(realm_id))
+    cache.delete_many([_cache_key(realm_id), _failed_key(realm_id)])
 
 
 def class_id_for(order: Order, conn: QboConnection | None = None) -> str:
@@ -109,19 +127,12 @@ def class_fields(order: Order, payload: dict) -> dict:
     return payload | {"ClassRef": {"value": class_id}} if class_id else payload
 
 
-def class_name(class_id: str) -> str:
-    """A class's name from the cached list (its id when the list is not at hand)."""
-    if not class_id:
-        return ""
-    return dict(class_options().choices).get(class_id, f"Class {class_id}")
-
-
 def known_class_name(class_id: str) -> str:
-    """A class's name from the list Kadouri read lately, never asking QuickBooks (the activity log writes it under
-    the order's lock); "class 7" when the list is not at hand."""
+    """A class's name as Kadouri read it lately, never asking QuickBooks: for read-only pages, the order JSON and
+    the activity log (written under the order's lock); "Class 7" when no list was read lately."""
     conn = _connection()
-    cached = cache.get(_cache_key(conn.realm_id)) if conn and class_id else None
-    return dict(cached or []).get(class_id, f"class {class_id}") if class_id else ""
+    names = cache.get(_names_key(conn.realm_id)) if conn and class_id else None
+    return (names or {}).get(class_id, f"Class {class_id}") if class_id else ""
 
 
 # --- an inactive or unknown class --------------------------------------------------------------------------
