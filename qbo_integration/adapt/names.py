@@ -245,8 +245,10 @@ def _inactive_rows(entity: str, ids: list[str]) -> list[dict]:
 def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
     """A document create answered 2500 (an invalid or inactive reference, docs/quickbooks/errors.md#fault-codes):
     the order's customer or an item may have been made inactive in QuickBooks since Kadouri linked it. Kadouri
-    looks which, then per the company rule makes them active again (the caller retries the create once) or refuses
-    in plain words. `error` is raised again when it is not that."""
+    looks which, then per the company rule makes them active again or refuses in plain words. `error` is raised
+    again when it is not a 2500. The caller then sends the create once more under its second request id: also when
+    nothing is inactive any more, as the 2500 may be QuickBooks' cached answer to the first request id, given
+    before an earlier try made them active again (its second create then failed on a blip)."""
     if error.code != "2500":
         raise error
     customer_id = str((payload.get("CustomerRef") or {}).get("value") or "")
@@ -265,7 +267,7 @@ def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
         if str(row["Id"]) in products
     ]
     if not found:
-        raise error
+        return
     if company_rules().inactive_rule != InactiveRule.REACTIVATE:
         refusals = [inactive_refused(holder, obj).message for holder, obj in found]
         raise CompanyRuleRefused(" ".join(refusals))
