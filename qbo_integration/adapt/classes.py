@@ -25,13 +25,13 @@ from ..connection import calls
 from ..connection.profile import profile_for
 from ..connection.vault import current_connection
 from ..models import QboConnection
-from ..reads import quoted
+from ..reads import inactive_rows
+from . import RULES_PLACE
 
 CACHE_SECONDS = 300
 FAILED_SECONDS = 60  # a failed read of the list is remembered this long: pages don't wait on QuickBooks each time
 NAMES_SECONDS = 24 * 60 * 60  # classes' names, for read-only pages (never asking QuickBooks)
 QUERY = "select * from Class MAXRESULTS 1000"  # active classes only (docs/quickbooks/api.md#query-language)
-RULES_PLACE = "Settings → QuickBooks → Company rules"
 
 
 class ClassRefused(QboValidationError):
@@ -138,12 +138,6 @@ def known_class_name(class_id: str) -> str:
 # --- an inactive or unknown class --------------------------------------------------------------------------
 
 
-def _inactive_class(class_id: str) -> dict | None:
-    sql = f"select * from Class where Active = false and Id in ({quoted(class_id)}) MAXRESULTS 1"
-    rows = calls.query(sql).get("Class", [])
-    return rows[0] if rows else None
-
-
 def class_id_problem(class_id: str, fix: str = "choose another class on the order") -> str:
     """Why QuickBooks would refuse `class_id` on a document, in plain words; "" when it is one of the company's
     active classes, or when that can't be told now (QuickBooks unreachable: its own answer is worded then)."""
@@ -151,7 +145,7 @@ def class_id_problem(class_id: str, fix: str = "choose another class on the orde
     if not class_id or not options.tracked or class_id in dict(options.choices) or options.problem:
         return ""
     try:
-        inactive = _inactive_class(class_id)
+        inactive = next(iter(inactive_rows("Class", [class_id])), None)
     except QboError:
         return ""
     if inactive is not None:

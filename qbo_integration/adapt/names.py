@@ -23,12 +23,12 @@ from ..connection import calls
 from ..connection.vault import current_connection, log_event
 from ..mapping import clean_name
 from ..models import InactiveRule, IntegrationLog, QboConnection, SharedNameRule
-from ..reads import QUERY_IN_CHUNK, QUERY_MAX_RESULTS, quoted
+from ..reads import QUERY_IN_CHUNK, QUERY_MAX_RESULTS, inactive_rows, quoted
+from . import RULES_PLACE
 
 ROLE_SUFFIX = " (customer)"  # Intuit's advice on 6240 (docs/quickbooks/next.md#shared-names-and-sub-customers)
 CODE_SUFFIX_MAX = 30
 BATCH_QUERIES = 30  # queries in one batch request (docs/quickbooks/api.md#batch)
-RULES_PLACE = "Settings → QuickBooks → Company rules"
 REACTIVATE_CHOICE = "“Make it active again”"
 _REQUEST_IDS = uuid.UUID("5b0f8d0e-6c1a-4f43-9d7e-2a8c0b7f4e15")
 
@@ -234,14 +234,6 @@ def unseen_holder(kind: str, name: str, error: QboError) -> QboError:
 # --- a linked customer or item made inactive in QuickBooks (2500 on a document) ----------------------------
 
 
-def _inactive_rows(entity: str, ids: list[str]) -> list[dict]:
-    if not ids:
-        return []
-    values = ", ".join(map(quoted, ids))
-    sql = f"select * from {entity} where Active = false and Id in ({values}) MAXRESULTS {QUERY_MAX_RESULTS}"
-    return calls.query(sql).get(entity, [])
-
-
 def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
     """A document create answered 2500 (an invalid or inactive reference, docs/quickbooks/errors.md#fault-codes):
     the order's customer or an item may have been made inactive in QuickBooks since Kadouri linked it. Kadouri
@@ -260,10 +252,10 @@ def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
         }
     )
     products = {p.qbo_item_id: p for p in Product.objects.filter(qbo_item_id__in=item_ids)}
-    found = [(Holder("Customer", row), order.buyer) for row in _inactive_rows("Customer", [customer_id])]
+    found = [(Holder("Customer", row), order.buyer) for row in inactive_rows("Customer", [customer_id])]
     found += [
         (Holder("Item", row), products[str(row["Id"])])
-        for row in _inactive_rows("Item", item_ids)
+        for row in inactive_rows("Item", item_ids)
         if str(row["Id"]) in products
     ]
     if not found:
