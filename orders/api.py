@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kadouri.display import currency_code
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from kadouri.text import refuse_control_characters
-from qbo_integration.adapt.classes import class_id_problem, class_name, class_options
+from qbo_integration.adapt.classes import class_id_problem, class_options, known_class_name
 from qbo_integration.adapt.currency import exchange_rate_problem
 
 from . import services
@@ -67,7 +67,7 @@ def order_json(order: Order) -> dict:
         "currency": currency_code(order),
         "exchangeRate": _rate_text(order.exchange_rate),
         "qboClassId": order.qbo_class_id,
-        "qboClassName": class_name(order.qbo_class_id) if order.qbo_class_id else "",
+        "qboClassName": known_class_name(order.qbo_class_id),  # never asks QuickBooks
         "qboTotal": _decimal_text(order.qbo_total),
         "qboCurrency": order.qbo_currency,
         "qboExchangeRate": _rate_text(order.qbo_exchange_rate),

@@ -25,6 +25,17 @@ def in_queries(entity: str, field: str, values: list[str]) -> list[str]:
     ]
 
 
+def inactive_rows(entity: str, ids: list[str], *, realm_id: str | None = None) -> list[dict]:
+    """The records among `ids` QuickBooks has made inactive (a query leaves them out unless asked,
+    docs/quickbooks/api.md#query-language): a customer, an item or a class a document's 2500 may be about."""
+    rows: list[dict] = []
+    for start in range(0, len(ids), QUERY_IN_CHUNK):
+        values = ", ".join(map(quoted, ids[start : start + QUERY_IN_CHUNK]))
+        sql = f"select * from {entity} where Active = false and Id in ({values}) MAXRESULTS {QUERY_MAX_RESULTS}"
+        rows += calls.query(sql, realm_id=realm_id).get(entity, [])
+    return rows
+
+
 def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict | None]:
     """Documents by Id with one query per 100 ids; the ones a query leaves out (inactive names, deleted
     transactions) are read one by one, and None means QuickBooks no longer has it (610)."""

@@ -25,10 +25,12 @@ from ..connection import calls
 from ..connection.profile import profile_for
 from ..connection.vault import current_connection
 from ..models import QboConnection
-from ..reads import quoted
+from ..reads import inactive_rows
 from . import RULES_PLACE
 
 CACHE_SECONDS = 300
+FAILED_SECONDS = 60  # a failed read of the list is remembered this long: pages don't wait on QuickBooks each time
+NAMES_SECONDS = 24 * 60 * 60  # classes' names, for read-only pages (never asking QuickBooks)
 QUERY = "select * from Class MAXRESULTS 1000"  # active classes only (docs/quickbooks/api.md#query-language)
 
 
@@ -59,30 +61,47 @@ def _cache_key(realm_id: str) -> str:
     return f"qbo:classes:{realm_id}"
 
 
+def _failed_key(realm_id: str) -> str:
+    return f"qbo:classes-failed:{realm_id}"
+
+
+def _names_key(realm_id: str) -> str:
+    return f"qbo:class-names:{realm_id}"
+
+
 def class_options(*, keeps_choice: bool = True) -> ClassOptions:
     """The company's active classes for a select, read once every few minutes. `keeps_choice`: a form keeps the
-    class already chosen when the list can't be read (an API refusal says to try again instead)."""
+    class already chosen when the list can't be read (an API refusal says to try again instead). A failed read is
+    remembered for a minute (per company): while QuickBooks is down, the forms say why at once instead of waiting
+    on it again."""
     conn = _connection()
     if conn is None or not tracking(conn):
         return ClassOptions(False, [])
     cached = cache.get(_cache_key(conn.realm_id))
     if cached is not None:
         return ClassOptions(True, cached)
-    try:
-        rows = calls.query(QUERY).get("Class", [])
-    except QboError as e:
+    failed = cache.get(_failed_key(conn.realm_id))
+    if failed is None:
+        try:
+            rows = calls.query(QUERY).get("Class", [])
+        except QboError as e:
+            failed = e.message
+            cache.set(_failed_key(conn.realm_id), failed, FAILED_SECONDS)
+    if failed is not None:
         then = "The class already chosen is kept." if keeps_choice else "Try again later."
-        return ClassOptions(True, [], f"QuickBooks' classes cannot be listed right now ({e.message}). {then}")
+        return ClassOptions(True, [], f"QuickBooks' classes cannot be listed right now ({failed}). {then}")
     choices = sorted(
         ((str(r["Id"]), str(r.get("FullyQualifiedName") or r.get("Name") or r["Id"])) for r in rows),
         key=lambda c: c[1].casefold(),
     )
     cache.set(_cache_key(conn.realm_id), choices, CACHE_SECONDS)
+    names = cache.get(_names_key(conn.realm_id)) or {}
+    cache.set(_names_key(conn.realm_id), names | dict(choices), NAMES_SECONDS)
     return ClassOptions(True, choices)
 
 
 def forget_classes(realm_id: str) -> None:
-    cache.delete(_cache_key(realm_id))
+    cache.delete_many([_cache_key(realm_id), _failed_key(realm_id)])
 
 
 def class_id_for(order: Order, conn: QboConnection | None = None) -> str:
@@ -109,28 +128,15 @@ def class_fields(order: Order, payload: dict) -> dict:
     return payload | {"ClassRef": {"value": class_id}} if class_id else payload
 
 
-def class_name(class_id: str) -> str:
-    """A class's name from the cached list (its id when the list is not at hand)."""
-    if not class_id:
-        return ""
-    return dict(class_options().choices).get(class_id, f"Class {class_id}")
-
-
 def known_class_name(class_id: str) -> str:
-    """A class's name from the list Kadouri read lately, never asking QuickBooks (the activity log writes it under
-    the order's lock); "class 7" when the list is not at hand."""
+    """A class's name as Kadouri read it lately, never asking QuickBooks: for read-only pages, the order JSON and
+    the activity log (written under the order's lock); "Class 7" when no list was read lately."""
     conn = _connection()
-    cached = cache.get(_cache_key(conn.realm_id)) if conn and class_id else None
-    return dict(cached or []).get(class_id, f"class {class_id}") if class_id else ""
+    names = cache.get(_names_key(conn.realm_id)) if conn and class_id else None
+    return (names or {}).get(class_id, f"Class {class_id}") if class_id else ""
 
 
 # --- an inactive or unknown class --------------------------------------------------------------------------
-
-
-def _inactive_class(class_id: str) -> dict | None:
-    sql = f"select * from Class where Active = false and Id in ({quoted(class_id)}) MAXRESULTS 1"
-    rows = calls.query(sql).get("Class", [])
-    return rows[0] if rows else None
 
 
 def class_id_problem(class_id: str, fix: str = "choose another class on the order") -> str:
@@ -140,7 +146,7 @@ def class_id_problem(class_id: str, fix: str = "choose another class on the orde
     if not class_id or not options.tracked or class_id in dict(options.choices) or options.problem:
         return ""
     try:
-        inactive = _inactive_class(class_id)
+        inactive = next(iter(inactive_rows("Class", [class_id])), None)
     except QboError:
         return ""
     if inactive is not None:

@@ -12,14 +12,13 @@ from datetime import date
 from kadouri.display import when
 from orders.models import Order
 
-from ..client.errors import QboError, QboValidationError
+from ..client.errors import QboError, QboValidationError, is_closed_period
 from ..connection.profile import profile_for, refresh_profile
 from ..connection.vault import current_connection
 from ..models import CompanyProfile
 
 log = logging.getLogger(__name__)
 
-CLOSED_CODES = {"6210"}  # and any fault whose text says "Account Period Closed" (5010 seen once, next.md)
 REOPEN = "ask your accountant to reopen the period"
 
 
@@ -68,7 +67,7 @@ def refusal(order: Order, *, void: bool = False, doc_date: date | None = None, r
 
 def is_period_closed(error: QboError) -> bool:
     """QuickBooks refused because the period is closed (docs/quickbooks/errors.md#fault-codes: by code or text)."""
-    return error.code in CLOSED_CODES or "account period closed" in f"{error.detail} {error.message}".lower()
+    return is_closed_period(error.code, error.detail, error.fault_message)
 
 
 def period_closed_error(order: Order, error: QboError, *, realm_id: str, void: bool = False) -> QboError:

@@ -23,7 +23,7 @@ from ..connection import calls
 from ..connection.vault import current_connection, log_event
 from ..mapping import clean_name
 from ..models import InactiveRule, IntegrationLog, QboConnection, SharedNameRule
-from ..reads import QUERY_IN_CHUNK, QUERY_MAX_RESULTS, quoted
+from ..reads import QUERY_IN_CHUNK, QUERY_MAX_RESULTS, inactive_rows, quoted
 from . import RULES_PLACE
 
 ROLE_SUFFIX = " (customer)"  # Intuit's advice on 6240 (docs/quickbooks/next.md#shared-names-and-sub-customers)
@@ -234,19 +234,13 @@ def unseen_holder(kind: str, name: str, error: QboError) -> QboError:
 # --- a linked customer or item made inactive in QuickBooks (2500 on a document) ----------------------------
 
 
-def _inactive_rows(entity: str, ids: list[str]) -> list[dict]:
-    if not ids:
-        return []
-    values = ", ".join(map(quoted, ids))
-    sql = f"select * from {entity} where Active = false and Id in ({values}) MAXRESULTS {QUERY_MAX_RESULTS}"
-    return calls.query(sql).get(entity, [])
-
-
 def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
     """A document create answered 2500 (an invalid or inactive reference, docs/quickbooks/errors.md#fault-codes):
     the order's customer or an item may have been made inactive in QuickBooks since Kadouri linked it. Kadouri
-    looks which, then per the company rule makes them active again (the caller retries the create once) or refuses
-    in plain words. `error` is raised again when it is not that."""
+    looks which, then per the company rule makes them active again or refuses in plain words. `error` is raised
+    again when it is not a 2500. The caller then sends the create once more under its second request id: also when
+    nothing is inactive any more, as the 2500 may be QuickBooks' cached answer to the first request id, given
+    before an earlier try made them active again (its second create then failed on a blip)."""
     if error.code != "2500":
         raise error
     customer_id = str((payload.get("CustomerRef") or {}).get("value") or "")
@@ -258,14 +252,14 @@ def settle_inactive_refs(order: Order, payload: dict, error: QboError) -> None:
         }
     )
     products = {p.qbo_item_id: p for p in Product.objects.filter(qbo_item_id__in=item_ids)}
-    found = [(Holder("Customer", row), order.buyer) for row in _inactive_rows("Customer", [customer_id])]
+    found = [(Holder("Customer", row), order.buyer) for row in inactive_rows("Customer", [customer_id])]
     found += [
         (Holder("Item", row), products[str(row["Id"])])
-        for row in _inactive_rows("Item", item_ids)
+        for row in inactive_rows("Item", item_ids)
         if str(row["Id"]) in products
     ]
     if not found:
-        raise error
+        return
     if company_rules().inactive_rule != InactiveRule.REACTIVATE:
         refusals = [inactive_refused(holder, obj).message for holder, obj in found]
         raise CompanyRuleRefused(" ".join(refusals))

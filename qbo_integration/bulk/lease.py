@@ -34,6 +34,7 @@ class Work:
     fingerprint: str = ""
     payload: dict = field(default_factory=dict)
     customer_id: str = ""
+    currency: dict = field(default_factory=dict)  # the document's CurrencyRef and rate (adapt/currency.py)
     target: WriteTarget | None = None  # for updates: the order's own document, checked (documents.write_target)
 
 

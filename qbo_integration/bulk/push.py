@@ -33,7 +33,7 @@ from .lease import (
 )
 from .outcomes import pending_orders
 from .read_ahead import read_ahead
-from .writes import bulk_creates, bulk_updates
+from .writes import bulk_creates, bulk_updates, checked_updates
 
 log = logging.getLogger(__name__)
 
@@ -186,23 +186,40 @@ def _bulk_done(bulk: BulkPush, pacer: Pacer, state: str, message: str) -> BulkPu
     return bulk
 
 
-def _without_tax_codes(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
-    """An order a tax-code company cannot take yet fails with the reason; nothing of it is sent."""
-    sendable = []
+def _check_before_sending(w: Work) -> None:
+    """Every refusal that needs no QuickBooks write, made before any customer or item of the push is created or
+    updated: an order refused here sends nothing at all. Raises SyncRefused or QboError with the reason; the next
+    such check goes here too. Reads come from what `read_ahead` cached."""
+    check_tax_codes(w.order, w.job.action)  # a tax-code company needs a code on every line (adapt/tax.py)
+    check_period(w.order, w.job.action)  # the closing date (an update's document date: `checked_updates`)
+    check_class(w.order, w.job.action)  # an inactive or unknown class (an update's: against its document)
+    problem = currency.currency_problem(w.order)  # docs/quickbooks/next.md#multicurrency
+    if problem:
+        raise QboValidationError(problem, code="currency")
+    w.currency = currency.document_currency(w.order)  # no rate for its date: refused
+    w.fingerprint = w.order.compute_fingerprint()
+
+
+def _refusals(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
+    """Orders refused before anything is sent fail on their own line (a transient read goes to their own retry);
+    an update's document is read and checked too (`checked_updates`). The rest go on."""
+    read_ahead(work, pacer)
+    ready = []
     for w in work:
         try:
-            check_tax_codes(w.order, w.job.action)
-        except SyncRefused as e:
+            _check_before_sending(w)
+        except QboTransientError as e:
+            settle_transient(bulk, [w], e, pacer)
+        except (SyncRefused, QboError) as e:
             fail_work(bulk, w, e, pacer)
         else:
-            sendable.append(w)
-    return sendable
+            ready.append(w)
+    creates = [w for w in ready if w.job.action == Action.CREATE_INVOICE]
+    return creates + checked_updates(bulk, [w for w in ready if w.job.action == Action.UPDATE_DOCUMENT], pacer)
 
 
 def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
-    work = _without_tax_codes(bulk, work, pacer)
-    read_ahead(work, pacer)
-    work = _currency_refusals(bulk, work, pacer)
+    work = _refusals(bulk, work, pacer)
     buyers = [w.order.buyer for w in work]
     products = [line.product for w in work for line in w.order.lines.all()]
     refs = ensure_refs(accounts=buyers, products=products, pacer=pacer)
@@ -218,41 +235,13 @@ def _bulk_prepare(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
         if error is not None:
             fail_work(bulk, w, error, pacer)
             continue
-        try:
-            check_period(w.order, w.job.action)  # the closing date: this order fails with the reason
-            check_class(w.order, w.job.action)  # an inactive or unknown class (an update's: against its document)
-        except (SyncRefused, QboError) as e:
-            fail_work(bulk, w, e, pacer)
-            continue
         w.customer_id = refs.customers[w.order.buyer_id]
-        w.fingerprint = w.order.compute_fingerprint()
-        try:
-            document_currency = currency.document_currency(w.order)  # read ahead: from the cache
-        except QboTransientError as e:
-            settle_transient(bulk, [w], e, pacer)
-            continue
-        except QboError as e:  # no rate for its date: this order fails with the reason
-            fail_work(bulk, w, e, pacer)
-            continue
         w.payload = mapping.sales_document_payload(
             w.order,
             customer_id=w.customer_id,
             item_ids=refs.items,
             term_id=terms.get(mapping.TERM_NAMES[w.order.terms].casefold()),
-            currency=document_currency,
+            currency=w.currency,
         )
         ready.append(w)
-    return ready
-
-
-def _currency_refusals(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
-    """Orders whose buyer's currency the company can't take fail on their own line before anything is sent
-    (docs/quickbooks/next.md#multicurrency); the rest go on."""
-    ready = []
-    for w in work:
-        problem = currency.currency_problem(w.order)
-        if problem:
-            fail_work(bulk, w, QboValidationError(problem, code="currency"), pacer)
-        else:
-            ready.append(w)
     return ready

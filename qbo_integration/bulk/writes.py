@@ -126,14 +126,13 @@ def _current_documents(work: list[Work], pacer: Pacer, entities: tuple[str, ...]
     return current
 
 
-def _without_settled(
-    bulk: BulkPush, work: list[Work], pacer: Pacer, *, entities: tuple[str, ...] = ("Invoice",)
-) -> tuple[list[Work], dict[tuple[str, str], dict]]:
-    """The single-order update's rules in bulk: the document read must be the order's own (a wrong link gets no
-    write) and an invoice paid or voided in QuickBooks is not overwritten; such a job fails with the reason in
-    the order's Activity Log. Returns the orders still to update, each with its write target, and the
-    documents it read (`entities`)."""
-    current = _current_documents(work, pacer, entities)
+def checked_updates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> list[Work]:
+    """The single-order update's rules in bulk, checked on the documents as QuickBooks has them (read before any
+    customer or item is written, and again after a 5010): the document read must be the order's own (a wrong link
+    gets no write), an invoice paid or voided in QuickBooks is not overwritten, and its date and class are checked;
+    such a job fails with the reason in the order's Activity Log. Returns the orders still to update, each with its
+    write target."""
+    current = _current_documents(work, pacer, _entities(work))
     ready = []
     for w in work:
         entity = entity_of(w.order)
@@ -151,13 +150,12 @@ def _without_settled(
             fail_work(bulk, w, e, pacer)
             continue
         ready.append(w)
-    return ready, current
+    return ready
 
 
 def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: bool = False) -> None:
+    """`work` checked by `checked_updates` (bulk/push.py, before the customers and items are written)."""
     stale: list[Work] = []
-    if not reapply:
-        work, _ = _without_settled(bulk, work, pacer, entities=_entities(work))
     for start in range(0, len(work), BATCH_MAX_ITEMS):
         chunk = work[start : start + BATCH_MAX_ITEMS]
         items = [
@@ -195,7 +193,7 @@ def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: boo
     if stale:
         # 5010: someone changed them in QuickBooks. Re-read them (one query per entity and 100 documents); one paid
         # or voided meanwhile is not overwritten (the same check as above); the rest are re-applied once.
-        stale, _ = _without_settled(bulk, stale, pacer, entities=_entities(stale))
+        stale = checked_updates(bulk, stale, pacer)
         bulk_updates(bulk, stale, pacer, reapply=True)
 
 

@@ -24,10 +24,12 @@ class QboError(Exception):
         status: int | None = None,
         retry_at: datetime | None = None,
         in_doubt: bool = False,
+        fault_message: str = "",
     ) -> None:
         super().__init__(message)
         self.message, self.code, self.detail, self.status = message, str(code or ""), detail[:1000], status
         self.retry_at, self.in_doubt = retry_at, in_doubt
+        self.fault_message = fault_message[:500]  # the fault's Message, beside its Detail
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "code": self.code, "message": self.message, "detail": self.detail}
@@ -93,7 +95,18 @@ RECONNECT_MESSAGE = (
 NOT_CONNECTED_MESSAGE = "QuickBooks is not connected. An admin can connect it in Settings → QuickBooks Integration."
 
 
-def message_for(kind: str, code: str, detail: str, retry_at: datetime | None) -> str:
+CLOSED_PERIOD_CODES = {"6210"}
+
+
+def is_closed_period(code: str, *texts: str) -> bool:
+    """QuickBooks refused because its books are closed for the date (docs/quickbooks/errors.md#fault-codes): by code,
+    or by a fault's text (Detail or Message) saying "Account Period Closed" — one variant is a 5010."""
+    return str(code or "").lstrip("0") in CLOSED_PERIOD_CODES or any(
+        "account period closed" in text.lower() for text in texts
+    )
+
+
+def message_for(kind: str, code: str, detail: str, retry_at: datetime | None, fault_message: str = "") -> str:
     brief = f" (QuickBooks error {code})" if code else ""
     reason = f": {detail.rstrip('. ')}" if detail else ""
     if kind == "throttled":
@@ -113,7 +126,7 @@ def message_for(kind: str, code: str, detail: str, retry_at: datetime | None) ->
         )
     if kind == "not_found":
         return f"QuickBooks cannot find this record{brief}; it may have been deleted in QuickBooks{reason}."
-    if code == "6210" or "account period closed" in detail.lower():
+    if is_closed_period(code, detail, fault_message):
         return (
             f"QuickBooks' books are closed for this date{brief}. Change the order date or ask your accountant to "
             "reopen the period."
@@ -164,7 +177,7 @@ def classify(
         kind, cls, status = "auth", QboAuthError, 401
     elif code == "3100" or status == 403:
         kind, cls = "auth", QboAuthError
-    elif code == "6210" or "account period closed" in f"{fault_message} {detail}".lower():
+    elif is_closed_period(code, detail, fault_message):
         # Closed books (docs/quickbooks/errors.md#fault-codes): told apart by text too, one variant is a 5010.
         kind, cls = "validation", QboValidationError
     elif code == "5010":
@@ -177,8 +190,16 @@ def classify(
         kind, cls = "transient", QboTransientError
     else:
         kind, cls = "validation", QboValidationError
-    message = RECONNECT_MESSAGE if kind == "auth" else message_for(kind, code, detail, retry_at)
-    return cls(message, code=code, detail=detail, status=status, retry_at=retry_at, in_doubt=in_doubt)
+    message = RECONNECT_MESSAGE if kind == "auth" else message_for(kind, code, detail, retry_at, fault_message)
+    return cls(
+        message,
+        code=code,
+        detail=detail,
+        status=status,
+        retry_at=retry_at,
+        in_doubt=in_doubt,
+        fault_message=fault_message,
+    )
 
 
 def batch_fault(fault: dict | None, what: str) -> QboError:

@@ -55,6 +55,8 @@ def create_or_adopt(job: QboSyncJob, order: Order, entity: str, payload: dict, c
         # 2500: the customer or an item was made inactive in QuickBooks since it was linked. The company rule makes
         # it active again (then the create is sent once more, under its own requestid: the first one's answer is
         # cached) or refuses in plain words (adapt/names.py). A class made inactive is refused (adapt/classes.py).
+        # Nothing inactive any more: a retry after an earlier try reactivated them, whose second create failed on a
+        # blip, got the first request's cached 2500 back; the second request id sends it for real.
         classes.raise_if_class_fault(order, payload, e)
         names.settle_inactive_refs(order, payload, e)
         return calls.create(entity, payload, request_id=reapply_id(job))

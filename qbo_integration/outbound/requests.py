@@ -32,11 +32,30 @@ Action = QboSyncJob.Action
 SENDS_CONTENT = (Action.CREATE_INVOICE, Action.CREATE_ESTIMATE, Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE)
 
 
+def _check_before_lock(order: Order, action: str) -> None:
+    """What may ask QuickBooks (the class list, an inactive class, the company's currencies) is checked before the
+    order's row is locked, on the order as it is now: no request waits on QuickBooks while holding the lock. An
+    edit made meanwhile is checked again by the job before anything is sent (runners.py)."""
+    check_action(order, action)  # the status table first: a paid order is 409 even while disconnected
+    check_tax_codes(order, action)
+    check_period(order, action)
+    usable_connection()  # not connected: said before anything is asked of QuickBooks
+    check_class(order, action)  # an update's class is checked against its document (runners)
+    # A buyer's currency the company can't take: refused before anything is sent; a bulk push reports it on the
+    # order's own line instead (docs/quickbooks/next.md#multicurrency).
+    problem = currency_problem(order) if action in SENDS_CONTENT else ""
+    if problem:
+        raise SyncRefused(problem, status=422)
+
+
 def enqueue_order_job(
     *, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None
 ) -> tuple[QboSyncJob, bool]:
     """The order's job for `action` (joined when the same work is already queued or running), and whether it is
-    new. Refused while another action's job is active, or by the status table."""
+    new. Refused while another action's job is active, or by the status table. Under the order's lock only local
+    checks are made; a bulk push checks the rest itself and fails such an order with the reason (bulk/push.py)."""
+    if bulk is None:
+        _check_before_lock(Order.objects.select_related("buyer", "seller").get(pk=order.pk), action)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)  # the per-order lock
         active = locked.qbo_jobs.filter(state__in=ACTIVE).first()
@@ -48,17 +67,11 @@ def enqueue_order_job(
                 f"({active.get_action_display().lower()}); wait for it to finish.",
                 status=409,
             )
-        check_action(locked, action)  # the status table first: a paid order is 409 even while disconnected
-        if bulk is None:  # a push fails such an order with the reason instead (bulk/push.py)
+        check_action(locked, action)  # again under the lock: the status table, the order's date and tax codes
+        if bulk is None:
             check_tax_codes(locked, action)
             check_period(locked, action)
-            check_class(locked, action)  # an update's class is checked against its document (runners)
         realm_id = usable_connection().realm_id
-        # A buyer's currency the company can't take: refused before anything is sent; a bulk push reports it on
-        # the order's own line instead (docs/quickbooks/next.md#multicurrency).
-        problem = currency_problem(locked) if bulk is None and action in SENDS_CONTENT else ""
-        if problem:
-            raise SyncRefused(problem, status=422)
         key = f"{realm_id}:order:{locked.pk}:{action}:v{locked.version}"
         return job_for(
             key=key,

@@ -37,13 +37,14 @@ Action = QboSyncJob.Action
 def _document_payload(order: Order, **extra) -> tuple[str, dict]:
     """The customer id and the document payload, customers and items created or updated first."""
     check_tax_codes(order)
+    document_currency = currency.document_currency(order)  # no rate for its date: refused before any write
     customer_id, item_ids = refs_for_order(order)
     payload = mapping.sales_document_payload(
         order,
         customer_id=customer_id,
         item_ids=item_ids,
         term_id=term_id_for(order),
-        currency=currency.document_currency(order),
+        currency=document_currency,
         **extra,
     )
     return customer_id, payload
@@ -66,14 +67,16 @@ def _run_create(job: QboSyncJob) -> dict:
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": doc_type}
 
 
-def _stale_safe(job: QboSyncJob, order: Order, write) -> dict:
-    """Read the current SyncToken, check the document is the order's own, write; on 5010 re-read and re-apply
-    once, then report (spec)."""
+def _stale_safe(job: QboSyncJob, order: Order, write, *, check=None) -> dict:
+    """Read the current SyncToken, check the document is the order's own and everything else the document read
+    can refuse (`check`), before any write; write; on 5010 re-read and re-apply once, then report (spec)."""
     entity = entity_of(order)
     for attempt in (1, 2):
         current = calls.read(entity, order.qbo_doc_id)
         target = checked_target(job, order, current)
         check_period(order, job.action, doc_date=txn_date(current))  # moving a document out of the closed period
+        if check is not None:
+            check(current)
         request_id = job.request_id if attempt == 1 else reapply_id(job)
         try:
             return write(current, target, request_id)
@@ -119,29 +122,36 @@ def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
 
 
 def _run_update(job: QboSyncJob) -> dict:
+    """The document is read first: everything it can refuse (its date, a payment, a voided or paid invoice, a
+    class it does not have) is refused before the customer and items are written."""
     order = load_order(job)
     check_action(order, job.action)
     _refuse_currency(order)
     check_period(order, job.action)
     entity = entity_of(order)
     fingerprint = order.compute_fingerprint()
-    _, payload = _document_payload(order)
     unchanged: list[dict] = []
+    built: list[dict] = []  # the payload, built once, after the first read's checks: customers and items go then
 
-    def write(current: dict, target: WriteTarget, request_id: str) -> dict:
+    def check(current: dict) -> None:
         refuse_if_settled(entity, current)
         _refuse_below_paid(entity, current, order)
+        if not _quickbooks_matches(order, fingerprint, current):
+            check_class(order, job.action, current=current)
+        if not built:
+            built.append(_document_payload(order)[1])
+
+    def write(current: dict, target: WriteTarget, request_id: str) -> dict:
         if _quickbooks_matches(order, fingerprint, current):
             unchanged.append(current)  # nothing to send: QuickBooks' history gets no empty edit
             return current
-        check_class(order, job.action, current=current)
         try:
-            return calls.update(entity, mapping.sales_document_update(payload, target), request_id=request_id)
+            return calls.update(entity, mapping.sales_document_update(built[0], target), request_id=request_id)
         except QboValidationError as e:
-            classes.raise_if_class_fault(order, payload, e)  # 2500 for a class made inactive since: plain words
+            classes.raise_if_class_fault(order, built[0], e)  # 2500 for a class made inactive since: plain words
             raise
 
-    doc = _stale_safe(job, order, write)
+    doc = _stale_safe(job, order, write, check=check)
     if unchanged:
         job_log(
             job,

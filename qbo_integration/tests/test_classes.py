@@ -148,3 +148,31 @@ def test_no_class_select_and_no_class_sent_where_classes_are_not_tracked(
     assert "ClassRef" not in invoice
     assert 'data-testid="qbo-class"' not in staff_client.get(f"/orders/{order.pk}/").content.decode()
     assert Order.objects.get(pk=order.pk).qbo_class_id == ""
+
+
+def test_pages_do_not_wait_on_quickbooks_for_classes_while_it_is_down(strict, class_ids, order_factory, staff_client):
+    order = order_factory(qbo_class_id=class_ids["Produce"])
+    strict.add_fault("503", method="POST", path="/query$", count=100)  # QuickBooks is down
+    strict.clear_requests()
+
+    pages = [staff_client.get(f"/orders/{order.pk}/") for _ in range(2)]
+    as_json = staff_client.get(f"/api/orders/{order.pk}")
+
+    assert all(p.status_code == 200 for p in pages) and as_json.status_code == 200
+    assert strict.requests(path="/v3/company/") == []  # read-only: the class's name as Kadouri knows it
+    assert f'data-testid="qbo-class">Class {class_ids["Produce"]}' in pages[0].content.decode()
+    forms = [staff_client.get(f"/orders/{order.pk}/edit/").content.decode() for _ in range(2)]
+    assert all("classes cannot be listed right now" in form for form in forms)
+    assert strict.count_requests(subpath="query") == 1  # the failure is remembered for a minute, per company
+
+
+def test_read_only_pages_name_the_class_from_the_list_read_lately(strict, class_ids, order_factory, staff_client):
+    order = order_factory(qbo_class_id=class_ids["Produce"])
+    staff_client.get(f"/orders/{order.pk}/edit/")  # the form reads the list
+    strict.clear_requests()
+
+    page = staff_client.get(f"/orders/{order.pk}/").content.decode()
+
+    assert 'data-testid="qbo-class">Produce' in page
+    assert staff_client.get(f"/api/orders/{order.pk}").json()["qboClassName"] == "Produce"
+    assert strict.requests(path="/v3/company/") == []

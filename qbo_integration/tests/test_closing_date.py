@@ -11,6 +11,7 @@ import pytest
 
 from conftest import make_order
 from orders.services import order_update
+from qbo_integration.adapt.closing import is_period_closed
 from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
 from qbo_integration.client.errors import QboStaleError, QboValidationError, batch_fault, classify
 from qbo_integration.models import CompanyProfile, QboSyncJob
@@ -160,6 +161,16 @@ def test_closed_period_faults_are_validation_errors_whatever_their_code():
 
     assert all(isinstance(e, QboValidationError) for e in (by_code, by_text, in_batch))
     assert "books are closed" in by_code.message and isinstance(stale, QboStaleError)
+
+
+def test_a_5010_saying_the_period_is_closed_only_in_its_message_reads_as_closed_books():
+    error = classify(code="5010", status=400, detail="", fault_message="Account Period Closed")
+
+    assert error.message == (
+        "QuickBooks' books are closed for this date (QuickBooks error 5010). Change the order date or ask your "
+        "accountant to reopen the period."
+    )
+    assert is_period_closed(error)  # so the job says it with the order's dates (adapt/closing.py)
 
 
 def test_the_idealised_company_pushes_any_date(staff_client, qbo_connected, order_factory):

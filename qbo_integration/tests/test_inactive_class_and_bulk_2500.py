@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from conftest import make_order
 from orders.models import Order
@@ -18,6 +20,8 @@ from qbo_integration.adapt.classes import class_options
 from qbo_integration.bulk.push import bulk_push_run, bulk_push_start
 from qbo_integration.connection import calls
 from qbo_integration.models import QboConnection, QboSyncJob
+from qbo_integration.outbound.requests import order_push_request
+from qbo_integration.outbound.runners import qbo_job_run
 from qbo_integration.testing import COMPANIES, connect_company
 
 from .conftest import entities
@@ -226,4 +230,33 @@ def test_a_bulk_push_makes_an_inactive_customer_or_item_active_again_by_the_rule
     assert order.status == Order.Status.POSTED_TO_QB and order.qbo_doc_id
     entity, ref = ("Item", apples.qbo_item_id) if what == "item" else ("Customer", buyer.qbo_customer_id)
     assert calls.read(entity, ref)["Active"] is True
+    assert len(entities(strict, "Invoice", STRICT)) == 2
+
+
+def test_a_create_that_fails_on_a_blip_after_a_reactivation_is_retried_to_the_end(
+    strict, staff_client, staff_user, seller, buyer, apples, monkeypatch
+):
+    """The first create's 2500 is cached under the job's request id: its retry gets it back, finds nothing inactive
+    any more (the first try made the customer active again) and sends the create under its second request id."""
+    QboConnection.objects.filter(realm_id=STRICT).update(inactive_rule="reactivate")
+    order = _linked_then_inactive(strict, staff_client, staff_user, seller, buyer, apples, "customer")
+    handle = strict.handle
+
+    def blip_after_reactivation(method, path_with_query, *args, **kwargs):
+        answer = handle(method, path_with_query, *args, **kwargs)
+        if method == "POST" and path_with_query.split("?")[0].endswith("/customer"):
+            strict.add_fault("503", method="POST", path="/invoice$", count=1)  # the create sent after it
+        return answer
+
+    monkeypatch.setattr(strict, "handle", blip_after_reactivation)
+
+    job = order_push_request(order=order, doc_type="invoice", by=staff_user)
+
+    assert job.state == "pending" and job.error_kind == "transient"
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+    job = qbo_job_run(job_id=job.pk)
+    assert job.state == "done", job.last_error
+    order.refresh_from_db()
+    assert order.status == Order.Status.POSTED_TO_QB and order.qbo_doc_id
+    assert calls.read("Customer", buyer.qbo_customer_id)["Active"] is True
     assert len(entities(strict, "Invoice", STRICT)) == 2
