@@ -224,6 +224,7 @@ def test_the_home_equivalent_rounds_half_up_and_shows_the_rate_as_entered(staff_
     page = page_text(staff_client.get(f"/orders/{order.pk}/"))
 
     assert "≈ $0.13<br>" in page
+    assert '1 EUR = 0.125 USD on <span class="nowrap">Nov 2, 2026</span>, the rate entered on the order' in page
 
 
 # --- 7. the tax-code list is kept across catch-ups -------------------------------------------------------------
