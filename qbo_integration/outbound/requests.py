@@ -48,25 +48,33 @@ def _check_before_lock(order: Order, action: str) -> None:
         raise SyncRefused(problem, status=422)
 
 
+def _active_job(order: Order, action: str) -> QboSyncJob | None:
+    """The order's queued or running job for `action`, to join. While a job of another action is active the
+    click is refused first — before the status table, which would otherwise call an order whose estimate is still
+    being created "a draft" (found by the soak)."""
+    active = order.qbo_jobs.filter(state__in=ACTIVE).first()
+    if active is None or active.action == action:
+        return active
+    raise SyncRefused(
+        f"QuickBooks is already working on order {order.number} "
+        f"({active.get_action_display().lower()}); wait for it to finish.",
+        status=409,
+    )
+
+
 def enqueue_order_job(
     *, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None
 ) -> tuple[QboSyncJob, bool]:
     """The order's job for `action` (joined when the same work is already queued or running), and whether it is
     new. Refused while another action's job is active, or by the status table. Under the order's lock only local
     checks are made; a bulk push checks the rest itself and fails such an order with the reason (bulk/push.py)."""
-    if bulk is None:
+    if bulk is None and _active_job(order, action) is None:  # joining a queued job needs no checks
         _check_before_lock(Order.objects.select_related("buyer", "seller").get(pk=order.pk), action)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)  # the per-order lock
-        active = locked.qbo_jobs.filter(state__in=ACTIVE).first()
+        active = _active_job(locked, action)
         if active is not None:
-            if active.action == action:
-                return active, False  # the same work is already queued or running: join it
-            raise SyncRefused(
-                f"QuickBooks is already working on order {locked.number} "
-                f"({active.get_action_display().lower()}); wait for it to finish.",
-                status=409,
-            )
+            return active, False  # the same work is already queued or running: join it
         check_action(locked, action)  # again under the lock: the status table, the order's date and tax codes
         if bulk is None:
             check_tax_codes(locked, action)

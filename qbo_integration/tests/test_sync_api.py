@@ -343,3 +343,18 @@ def test_a_corrected_account_syncs_after_a_refused_rename(staff_client, qbo_conn
     assert refused.status_code == 502 and "Taken Name" in refused.json()["error"]
     assert corrected.status_code == 200
     assert {c["DisplayName"] for c in entities(qbo_connected, "Customer")} == {"Taken Name", "Free Name"}
+
+
+def test_converting_while_the_estimate_is_still_queued_says_quickbooks_is_busy(
+    staff_client, qbo_connected, order_factory
+):
+    order = order_factory()
+    qbo_connected.add_fault("503", method="POST", path="/batch$", count=1)  # the estimate's first try: retried later
+    queued = api(staff_client, "POST", f"sync/order/{order.pk}", {"docType": "estimate"})
+    assert queued.status_code == 202
+
+    convert = api(staff_client, "POST", f"sync/order/{order.pk}/convert")
+
+    assert convert.status_code == 409
+    assert "QuickBooks is already working on order" in convert.json()["error"]  # not "a draft": it is on its way
+    assert not QboSyncJob.objects.filter(order=order, action="convert_estimate").exists()
