@@ -22,8 +22,7 @@ from orders.models import Order
 
 from ..client.errors import QboError, QboValidationError
 from ..connection import calls
-from ..connection.profile import profile_for
-from ..connection.vault import current_connection
+from ..connection.profile import company_settings, connected_profile, profile_for
 from ..models import QboConnection
 from ..reads import inactive_rows
 from . import RULES_PLACE
@@ -49,12 +48,12 @@ class ClassOptions:
 
 
 def _connection() -> QboConnection | None:
-    return current_connection()
+    return company_settings()
 
 
 def tracking(conn: QboConnection | None = None) -> bool:
-    conn = conn or _connection()
-    return conn is not None and profile_for(conn.realm_id).class_tracking
+    profile = profile_for(conn.realm_id) if conn is not None else connected_profile()
+    return profile is not None and profile.class_tracking
 
 
 def _cache_key(realm_id: str) -> str:

@@ -13,8 +13,7 @@ from kadouri.display import when
 from orders.models import Order
 
 from ..client.errors import QboError, QboValidationError, is_closed_period
-from ..connection.profile import profile_for, refresh_profile
-from ..connection.vault import current_connection
+from ..connection.profile import connected_profile, profile_for, refresh_profile
 from ..models import CompanyProfile
 
 log = logging.getLogger(__name__)
@@ -23,12 +22,7 @@ REOPEN = "ask your accountant to reopen the period"
 
 
 def _profile(realm_id: str | None = None) -> CompanyProfile | None:
-    if realm_id is None:
-        conn = current_connection()
-        if conn is None:
-            return None
-        realm_id = conn.realm_id
-    return profile_for(realm_id)
+    return connected_profile() if realm_id is None else profile_for(realm_id)
 
 
 def closed_to(realm_id: str | None = None) -> date | None:

@@ -28,8 +28,7 @@ from orders.models import Order, read_cents, to_cents
 
 from ..client.errors import QboError, QboValidationError
 from ..connection import calls
-from ..connection.profile import profile_for
-from ..connection.vault import latest_connection
+from ..connection.profile import connected_profile
 from ..models import CompanyProfile
 
 CACHE_SECONDS = 15 * 60  # company currencies and QuickBooks' rates: read at most every 15 minutes per key
@@ -41,8 +40,7 @@ CURRENCY_FAULT_WORDS = ("currency of a customer", "currency of the transaction",
 def company_profile() -> CompanyProfile:
     """The company's profile: the live connection's, else the last one's (after a disconnect its amounts are
     still in its home currency); the idealised USD company before any."""
-    conn = latest_connection()
-    return profile_for(conn.realm_id) if conn else CompanyProfile()
+    return connected_profile(after_disconnect=True) or CompanyProfile()
 
 
 def buyer_currency(account: Account, profile: CompanyProfile | None = None) -> str:

@@ -14,8 +14,7 @@ import re
 
 from orders.models import Order
 
-from ..connection.profile import profile_for
-from ..connection.vault import current_connection
+from ..connection.profile import connected_profile, profile_for
 
 PRIVATE_NOTE_MAX = 4000  # docs/quickbooks/entities.md#invoice (mapping.PRIVATE_NOTE_MAX)
 _MARKER = re.compile(r"\[kadouri:(\d+)\]")
@@ -23,12 +22,8 @@ _MARKER = re.compile(r"\[kadouri:(\d+)\]")
 
 def quickbooks_numbers(realm_id: str | None = None) -> bool:
     """True when the connected company numbers its documents itself (custom transaction numbers off)."""
-    if realm_id is None:
-        conn = current_connection()
-        if conn is None:
-            return False
-        realm_id = conn.realm_id
-    return not profile_for(realm_id).custom_txn_numbers
+    profile = connected_profile() if realm_id is None else profile_for(realm_id)
+    return profile is not None and not profile.custom_txn_numbers
 
 
 def marker(order: Order) -> str:

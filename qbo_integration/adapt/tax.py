@@ -23,8 +23,7 @@ from products.models import Product
 
 from ..client.errors import QboError
 from ..connection import calls
-from ..connection.profile import PROFILE_FIELDS, profile_for
-from ..connection.vault import current_connection
+from ..connection.profile import PROFILE_FIELDS, company_settings, profile_for
 from ..models import CompanyProfile
 from . import RULES_PLACE
 
@@ -45,7 +44,7 @@ class TaxContext:
 
 def tax_context() -> TaxContext:
     """The connected company's tax model and the Settings default tax code."""
-    conn = current_connection()
+    conn = company_settings()
     if conn is None:
         return TaxContext()
     return TaxContext(profile_for(conn.realm_id).sales_tax, conn.default_tax_code_id, conn.realm_id)

@@ -12,6 +12,7 @@ from orders.models import Order
 from .. import mapping
 from ..adapt import currency
 from ..client.errors import QboAuthError, QboError, QboTransientError, QboValidationError
+from ..connection.profile import one_profile_read
 from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
 from ..outbound.requests import enqueue_order_job
@@ -110,9 +111,10 @@ def _bulk_run(bulk: BulkPush, pacer: Pacer, *, resumed: bool) -> BulkPush:
     bulk.total = bulk.succeeded + bulk.failed + bulk.retrying + len(work)
     BulkPush.objects.filter(pk=bulk.pk).update(total=bulk.total)
     try:
-        work = _bulk_prepare(bulk, work, pacer)
-        bulk_creates(bulk, [w for w in work if w.job.action == Action.CREATE_INVOICE], pacer)
-        bulk_updates(bulk, [w for w in work if w.job.action == Action.UPDATE_DOCUMENT], pacer)
+        with one_profile_read():  # every order passes the same company checks: one read of the profile
+            work = _bulk_prepare(bulk, work, pacer)
+            bulk_creates(bulk, [w for w in work if w.job.action == Action.CREATE_INVOICE], pacer)
+            bulk_updates(bulk, [w for w in work if w.job.action == Action.UPDATE_DOCUMENT], pacer)
     except LeaseLost:
         raise
     except QboAuthError as e:  # stop everything: the banner asks an admin to reconnect

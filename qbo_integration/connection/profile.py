@@ -2,11 +2,16 @@
 multi-currency, sales-tax mode, numbering, closing date and class tracking, from its CompanyInfo and Preferences.
 
 Read on connect, when QuickBooks says Preferences or CompanyInfo changed (webhook or catch-up), and by every
-catch-up; everything that depends on the kind of company asks `profile_for`.
+catch-up; everything that depends on the kind of company asks `connected_profile` (or `profile_for` a realm).
+Inside `one_profile_read()` — a bulk push, where every order passes the same company checks — the profile is read
+from the database once, not once per check and order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from django.db import transaction
@@ -15,9 +20,9 @@ from django.utils import timezone
 from kadouri.display import when
 from kadouri.text import clean_inbound_line
 
-from ..models import CompanyProfile, IntegrationLog
+from ..models import CompanyProfile, IntegrationLog, QboConnection
 from . import calls
-from .vault import log_event
+from .vault import current_connection, latest_connection, log_event
 
 PROFILE_FIELDS = (
     "country",
@@ -32,10 +37,53 @@ COUNTRY_CODES = {"USA": "US", "CAN": "CA", "GBR": "GB", "UK": "GB", "AUS": "AU"}
 COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "GB": "United Kingdom", "AU": "Australia"}
 
 
+_memo: ContextVar[dict | None] = ContextVar("qbo_profile_memo", default=None)
+
+
+@contextmanager
+def one_profile_read() -> Iterator[None]:
+    """Within the block, the connection's realm and each profile are read once (a refresh updates them)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _remembered(key, read):
+    memo = _memo.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
 def profile_for(realm_id: str) -> CompanyProfile:
     """The company's stored profile; before it was ever read, the idealised US company Kadouri began with."""
-    found = CompanyProfile.objects.filter(realm_id=realm_id).first()
-    return found or CompanyProfile(realm_id=realm_id)
+
+    def read() -> CompanyProfile:
+        return CompanyProfile.objects.filter(realm_id=realm_id).first() or CompanyProfile(realm_id=realm_id)
+
+    return _remembered(("profile", realm_id), read)
+
+
+def company_settings() -> QboConnection | None:
+    """The live connection, for the company rules an admin chose on it (default tax code, class, name rules);
+    read once within `one_profile_read()`. Never for its tokens: `connection/calls.py` reads those itself."""
+    return _remembered(("connection",), current_connection)
+
+
+def connected_profile(*, after_disconnect: bool = False) -> CompanyProfile | None:
+    """The connected company's profile, None when none is connected. `after_disconnect`: the last connection's
+    (its amounts stay in its home currency after a disconnect)."""
+
+    def realm() -> str | None:
+        conn = latest_connection() if after_disconnect else company_settings()
+        return conn.realm_id if conn else None
+
+    realm_id = _remembered(("realm", after_disconnect), realm)
+    return profile_for(realm_id) if realm_id else None
 
 
 def refresh_profile(realm_id: str, *, company_info: dict | None = None) -> tuple[CompanyProfile, list[str]]:
@@ -54,6 +102,9 @@ def refresh_profile(realm_id: str, *, company_info: dict | None = None) -> tuple
         profile.preferences = prefs
         profile.read_at = timezone.now()
         profile.save()
+    memo = _memo.get()
+    if memo is not None:
+        memo[("profile", realm_id)] = profile
     if first_read or changes:
         log_event(
             realm_id=realm_id,
