@@ -90,6 +90,7 @@ class Order(models.Model):
     class DocType(models.TextChoices):
         INVOICE = "invoice", "Invoice"
         ESTIMATE = "estimate", "Estimate"
+        SALES_RECEIPT = "sales_receipt", "Sales receipt"
 
     EDITABLE_STATUSES = {Status.DRAFT, Status.POSTED_TO_QB}
     DELETABLE_STATUSES = {Status.DRAFT, Status.CANCELLED}
@@ -113,7 +114,7 @@ class Order(models.Model):
     )
     qbo_doc_id = models.CharField(max_length=32, null=True, blank=True, validators=[validate_single_line])
     qbo_doc_number = models.CharField(max_length=DOC_NUMBER_MAX_LENGTH, blank=True, validators=[validate_single_line])
-    qbo_doc_type = models.CharField(max_length=10, choices=DocType.choices, blank=True)
+    qbo_doc_type = models.CharField(max_length=16, choices=DocType.choices, blank=True)
     qbo_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
     qbo_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     qbo_balance = models.DecimalField("QuickBooks balance", max_digits=14, decimal_places=2, null=True, blank=True)
@@ -320,6 +321,12 @@ class OrderActivity(AppendOnlyModel):
         ESTIMATE_CREATED = "estimate_created", "Estimate created"
         ESTIMATE_CONVERTED = "estimate_converted", "Estimate converted"
         PAYMENT_RECEIVED = "payment_received", "Payment received"
+        PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+        PAYMENT_DELETED = "payment_deleted", "Payment deleted"
+        CASH_SALE = "cash_sale", "Cash sale"
+        CREDIT_ISSUED = "credit_issued", "Credit issued"
+        CREDIT_APPLIED = "credit_applied", "Credit applied"
+        CREDIT_REFUNDED = "credit_refunded", "Credit refunded"
         SYNCED_FROM_QB = "synced_from_qb", "Synced from QuickBooks"
         SYNC_QUEUED = "sync_queued", "Sync queued"
         SYNC_FAILED = "sync_failed", "Sync failed"

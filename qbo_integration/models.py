@@ -74,6 +74,10 @@ class QboConnection(models.Model):
     default_class_id = models.CharField(
         max_length=32, blank=True, help_text="Class sent on orders whose seller has none (class tracking on)."
     )
+    allow_unapplied_credit = models.BooleanField(
+        default=False,
+        help_text="A payment above an invoice's open balance is recorded, the surplus kept as the buyer's credit.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -169,6 +173,13 @@ class QboSyncJob(models.Model):
         CONVERT_ESTIMATE = "convert_estimate", "Convert estimate to invoice"
         SYNC_ACCOUNT = "sync_account", "Sync account"
         SYNC_PRODUCT = "sync_product", "Sync product"
+        # money after the invoice (docs/quickbooks/money.md): each job writes one QuickBooks transaction
+        RECORD_PAYMENT = "record_payment", "Record payment"
+        DELETE_PAYMENT = "delete_payment", "Delete payment"
+        CREATE_SALES_RECEIPT = "create_sales_receipt", "Record cash sale"
+        ISSUE_CREDIT = "issue_credit", "Issue credit"
+        APPLY_CREDIT = "apply_credit", "Apply credit"
+        REFUND_CREDIT = "refund_credit", "Refund credit"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -197,6 +208,9 @@ class QboSyncJob(models.Model):
     error_code = models.CharField(max_length=20, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="What a money job was asked (amount, date, method, …), validated."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -396,3 +410,98 @@ class QboReconcileRun(models.Model):
         db_table = "quickbooks_reconcile_runs"
         verbose_name = "reconciliation report"
         ordering = ["-started_at", "-id"]
+
+
+class QboMoney(models.Model):
+    """A QuickBooks money transaction as it concerns one order (docs/quickbooks/money.md): a payment applied to the
+    order's invoice (one row per order it pays), a credit memo for the order's buyer, a refund of such a credit.
+    Recorded from Kadouri or from QuickBooks; QuickBooks' amounts are what is stored."""
+
+    class Entity(models.TextChoices):
+        PAYMENT = "Payment", "Payment"
+        CREDIT_MEMO = "CreditMemo", "Credit"
+        REFUND_RECEIPT = "RefundReceipt", "Refund"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        VOIDED = "voided", "Voided"
+        DELETED = "deleted", "Deleted"
+
+    class Reason(models.TextChoices):
+        REJECTED = "rejected", "Rejected on arrival"
+        DAMAGED = "damaged", "Damaged"
+        SHORT_SHIPPED = "short_shipped", "Short-shipped"
+        PRICE_ADJUSTMENT = "price_adjustment", "Price adjustment"
+        OTHER = "other", "Other"
+
+    realm_id = models.CharField(max_length=32)
+    entity = models.CharField(max_length=16, choices=Entity.choices)
+    qbo_id = models.CharField(max_length=32)
+    sync_token = models.CharField(max_length=16, blank=True)
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="qbo_money"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="qbo_money"
+    )
+    credit = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="uses",
+        help_text="The credit memo a refund gives back, or a payment applies.",
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE, db_index=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, help_text="The transaction's TotalAmt.")
+    amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="Payment: paid on this order's invoice in money; credit: its total; refund: its total.",
+    )
+    credit_applied = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="Payment: credit applied to this order's invoice."
+    )
+    unapplied = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="Payment: UnappliedAmt; credit: RemainingCredit."
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    txn_date = models.DateField(null=True, blank=True)
+    method_id = models.CharField(max_length=32, blank=True)
+    method_name = models.CharField(max_length=100, blank=True)
+    reference = models.CharField(max_length=21, blank=True)
+    deposit_account_id = models.CharField(max_length=32, blank=True)
+    deposit_account_name = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    lines = models.JSONField(default=list, blank=True, help_text="Credit: what it gives back, line by line.")
+    recorded_in_kadouri = models.BooleanField(default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_by_name = models.CharField(max_length=150, blank=True)
+    request_id = models.CharField(max_length=50, blank=True, help_text="The Kadouri job that created it.")
+    deleted_by_name = models.CharField(max_length=150, blank=True)
+    delete_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "quickbooks_money"
+        verbose_name = "QuickBooks money transaction"
+        ordering = ["txn_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["realm_id", "entity", "qbo_id", "order"], name="money_once_per_order"),
+            models.UniqueConstraint(
+                fields=["realm_id", "entity", "qbo_id"],
+                condition=models.Q(order__isnull=True),
+                name="money_once_without_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_entity_display()} {self.qbo_id} ({self.amount})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE

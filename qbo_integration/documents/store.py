@@ -21,7 +21,11 @@ from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
 from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
 
-ENTITY_OF_TYPE = {Order.DocType.INVOICE: "Invoice", Order.DocType.ESTIMATE: "Estimate"}
+ENTITY_OF_TYPE = {
+    Order.DocType.INVOICE: "Invoice",
+    Order.DocType.ESTIMATE: "Estimate",
+    Order.DocType.SALES_RECEIPT: "SalesReceipt",
+}
 TYPE_OF_ENTITY = {entity: doc_type for doc_type, entity in ENTITY_OF_TYPE.items()}
 PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
 VOIDED_TEXT = "Invoice voided in QuickBooks"

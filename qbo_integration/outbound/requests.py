@@ -101,8 +101,8 @@ def _request(order: Order, action: str, by, ip: str | None) -> QboSyncJob:
 
 def order_push_request(*, order: Order, doc_type: str, by, ip: str | None = None) -> QboSyncJob:
     """Create Invoice / Create Estimate in QB."""
-    if doc_type not in Order.DocType.values:
-        raise SyncRefused(f"docType must be one of: {', '.join(Order.DocType.values)}.", status=400)
+    if doc_type not in (Order.DocType.INVOICE, Order.DocType.ESTIMATE):
+        raise SyncRefused("docType must be one of: invoice, estimate.", status=400)
     action = Action.CREATE_ESTIMATE if doc_type == Order.DocType.ESTIMATE else Action.CREATE_INVOICE
     return _request(order, action, by, ip)
 

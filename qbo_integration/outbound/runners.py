@@ -28,6 +28,7 @@ from ..outbox.log import job_actor, job_details, job_log, job_user_name
 from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
 from .adopt import create_or_adopt
+from .money_jobs import MONEY_RUNNERS, run_money_job
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
 from .rules import CREATE_ACTIONS, check_action, check_class, check_period, check_tax_codes, doc_label
 
@@ -316,6 +317,8 @@ def _refuse_currency(order: Order) -> None:
 
 
 def run_job(job: QboSyncJob) -> dict:
+    if job.action in MONEY_RUNNERS:  # payments, cash sales, credits and refunds (money_jobs.py)
+        return run_money_job(job)
     try:
         return RUNNERS[job.action](job)
     except QboError as e:

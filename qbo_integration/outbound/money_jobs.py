@@ -1,0 +1,168 @@
+"""Money from Kadouri, exactly once (docs/quickbooks/money.md#exactly-once): what every money action shares — a
+payment, its deletion, a cash sale, a credit, its application and its refund.
+
+- The key. A money job's key names the order, the action, what was asked (`params`, validated) and the form's
+  one-time token (the JSON API's `Idempotency-Key` header): a double click or a browser retry of the same form finds
+  the same job. Without a token the key counts the order's finished jobs of that action, so a second identical
+  request while the first is queued joins it, and one made after it finished is a second payment, as asked.
+- One at a time. While another job of the order is queued or running, a money action is refused (409): its amounts
+  are checked against the balance the running job is about to change.
+- The marker. A money transaction carries `[kadouri-money:<marker>]` in its private note; the marker is the key's
+  own (no generation), so before every create the job reads the customer's transactions of that kind created since
+  the job began and adopts the one that carries it: a create whose answer was lost — even by an earlier, failed
+  generation of the same request — is never made twice, whatever `requestid` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+
+from orders.models import Order
+
+from ..adapt.closing import is_period_closed
+from ..client.errors import QboValidationError
+from ..connection import calls
+from ..connection.vault import usable_connection
+from ..models import QboSyncJob
+from ..outbox import jobs
+from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
+from ..outbox.log import person_or_none
+from ..reads import QUERY_MAX_RESULTS, quoted
+
+MARKER_NAMESPACE = uuid.UUID("0b7d8a52-3c1e-4f6a-9d0e-5a2b7c9e1f43")
+_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
+CLOCK_MARGIN = timedelta(days=1)  # QuickBooks' clock against ours
+MAX_PAGES = 20
+
+MoneyRunner = Callable[[QboSyncJob], dict]
+MONEY_RUNNERS: dict[str, MoneyRunner] = {}
+
+
+def money_runner(action: str) -> Callable[[MoneyRunner], MoneyRunner]:
+    """Registers the function that runs one attempt of a money action's job (outbound/runners.py dispatches)."""
+
+    def register(run: MoneyRunner) -> MoneyRunner:
+        MONEY_RUNNERS[action] = run
+        return run
+
+    return register
+
+
+def run_money_job(job: QboSyncJob) -> dict:
+    try:
+        return MONEY_RUNNERS[job.action](job)
+    except QboValidationError as e:
+        if is_period_closed(e):  # the closing date moved since it was checked: say so in plain words
+            raise QboValidationError(
+                "QuickBooks' books are closed for this transaction's date, so QuickBooks refused it. Choose a later "
+                "date or ask your accountant to reopen the period.",
+                code=e.code,
+                detail=e.detail,
+                status=e.status,
+            ) from None
+        raise
+
+
+# --- the job ---------------------------------------------------------------------------------------------------
+
+
+def _digest(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def money_key(order: Order, action: str, params: dict, token: str, realm_id: str) -> str:
+    if token:
+        turn = f"t:{token[:64]}"
+    else:
+        turn = f"n:{order.qbo_jobs.filter(action=action, state=QboSyncJob.State.DONE).count()}"
+    return f"{realm_id}:order:{order.pk}:{action}:{turn}:{_digest(params)}"
+
+
+def _refuse_if_busy(order: Order, request_ids: set[str]) -> None:
+    active = order.qbo_jobs.filter(state__in=ACTIVE).exclude(request_id__in=request_ids).first()
+    if active is not None:
+        raise SyncRefused(
+            f"QuickBooks is already working on order {order.number} "
+            f"({active.get_action_display().lower()}); wait for it to finish.",
+            status=409,
+        )
+
+
+def enqueue_money_job(
+    *, order: Order, action: str, params: dict, token: str = "", by, ip: str | None, check: Callable | None = None
+) -> tuple[QboSyncJob, bool]:
+    """The order's job for this money action (joined on a double submit), and whether it is new. `check(locked)`
+    repeats the caller's checks under the order's lock (the status table, the open balance) and raises
+    SyncRefused; nothing QuickBooks-bound is asked while the lock is held."""
+    realm_id = usable_connection().realm_id
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().select_related("buyer", "seller").get(pk=order.pk)
+        key = money_key(locked, action, params, token, realm_id)
+        same = {j.request_id for j in locked.qbo_jobs.filter(action=action, params__marker=marker_of(key))}
+        _refuse_if_busy(locked, same)
+        if check is not None:
+            check(locked)
+        return job_for(
+            key=key,
+            lookup={"order": locked, "action": action},
+            defaults={
+                "realm_id": realm_id,
+                "created_by": person_or_none(by),
+                "ip_address": ip,
+                "params": params | {"marker": marker_of(key)},
+            },
+        )
+
+
+def attempt_once(job: QboSyncJob) -> QboSyncJob:
+    """The request's one attempt, if the job is due; a retry belongs to the worker."""
+    return jobs.job_run(job_id=job.pk, run=run_money_job) if is_due(job) else job
+
+
+# --- the marker and the look-up ----------------------------------------------------------------------------------
+
+
+def marker_of(key: str) -> str:
+    return str(uuid.uuid5(MARKER_NAMESPACE, key))
+
+
+def money_note(job: QboSyncJob, order: Order, text: str = "") -> str:
+    """The private note a money transaction carries: what it is for people, the marker for Kadouri."""
+    tail = f"Kadouri order {order.number} [kadouri-money:{job.params['marker']}]"
+    return f"{text.strip()[:300]}\n{tail}" if text.strip() else tail
+
+
+def carried_marker(doc: dict) -> str:
+    found = _MARKER.search(str(doc.get("PrivateNote") or ""))
+    return found.group(1) if found else ""
+
+
+def find_money(job: QboSyncJob, entity: str, customer_id: str) -> dict | None:
+    """The customer's `entity` carrying this job's marker, created since the job began (or None)."""
+    since = (job.created_at - CLOCK_MARGIN).isoformat(timespec="seconds")
+    marker = job.params["marker"]
+    for page in range(MAX_PAGES):
+        rows = calls.query(
+            f"select * from {entity} where CustomerRef = {quoted(str(customer_id))} and MetaData.CreateTime >= "
+            f"{quoted(since)} STARTPOSITION {page * QUERY_MAX_RESULTS + 1} MAXRESULTS {QUERY_MAX_RESULTS}"
+        ).get(entity, [])
+        found = next((row for row in rows if carried_marker(row) == marker), None)
+        if found is not None or len(rows) < QUERY_MAX_RESULTS:
+            return found
+    return None
+
+
+def create_money(job: QboSyncJob, entity: str, payload: dict, customer_id: str) -> tuple[dict, bool]:
+    """The transaction this job asked for: an earlier try's, found by its marker, or created now with the job's
+    requestid. Answers (transaction, adopted)."""
+    found = find_money(job, entity, customer_id)
+    if found is not None:
+        return found, True
+    return calls.create(entity, payload, request_id=job.request_id), False
