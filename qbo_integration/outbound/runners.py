@@ -27,6 +27,7 @@ from ..outbox.jobs import SyncRefused, reapply_id
 from ..outbox.log import job_actor, job_details, job_log, job_user_name
 from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
+from . import cash_sales, credits, payments  # noqa: F401  (each registers its money runners)
 from .adopt import create_or_adopt
 from .money_jobs import MONEY_RUNNERS, run_money_job
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled

@@ -1,0 +1,1 @@
+"""cash_sales: filled by its work (docs/quickbooks/money.md)."""

@@ -1,0 +1,1 @@
+"""credits: filled by its work (docs/quickbooks/money.md)."""

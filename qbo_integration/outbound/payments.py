@@ -1,0 +1,1 @@
+"""payments: filled by its work (docs/quickbooks/money.md)."""
