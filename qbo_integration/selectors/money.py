@@ -42,18 +42,21 @@ def order_money(order: Order) -> OrderMoney:
     payments = [r for r in rows if r.entity == QboMoney.Entity.PAYMENT]
     credits = [r for r in rows if r.entity == QboMoney.Entity.CREDIT_MEMO]
     sold = order.qbo_total if order.qbo_total is not None else order.total
+    credit_applied = _sum(payments, "credit_applied")
     if order.qbo_doc_type == Order.DocType.SALES_RECEIPT:
         paid, open_amount = (ZERO if order.status == Order.Status.CANCELLED else sold), ZERO
+    elif order.qbo_doc_type == Order.DocType.INVOICE and order.qbo_balance is not None:
+        # QuickBooks' own figure: what its balance says was settled, less the part settled with credit. A payment
+        # recorded before Kadouri kept payment rows still counts.
+        open_amount = order.qbo_balance
+        paid = max(order.amount_paid - credit_applied, ZERO)
     else:
-        paid = _sum(payments, "amount")
-        open_amount = (
-            order.qbo_balance if order.qbo_doc_type == Order.DocType.INVOICE and order.qbo_balance is not None else ZERO
-        )
+        paid, open_amount = ZERO, ZERO
     return OrderMoney(
         sold=sold,
         credited=_sum(credits, "amount"),
         paid=paid,
-        credit_applied=_sum(payments, "credit_applied"),
+        credit_applied=credit_applied,
         open=open_amount,
         payments=sorted(payments, key=lambda r: (r.txn_date or r.created_at.date(), r.pk)),
         credits=credits,
