@@ -14,6 +14,7 @@ from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
 from .currency import transaction_currency
+from .receipts import payment_method
 
 
 class Payment(EntityKind):
@@ -52,6 +53,7 @@ class Payment(EntityKind):
         obj["TxnDate"] = txn_date.isoformat()
         obj["ProcessPayment"] = to_bool(obj.get("ProcessPayment"), "ProcessPayment", False)
         deposit_account(books, obj, old)
+        payment_method(books, obj, old)
         return obj
 
     def after_write(self, books: Ledger, old: Obj | None, new: Obj | None) -> None:
