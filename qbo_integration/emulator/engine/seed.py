@@ -17,6 +17,7 @@ SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (
     ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),
     ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
     ("Checking", "Bank", "Checking"),
+    ("Savings", "Bank", "Savings"),
 )
 SEED_NAME_KEYS = {
     "vendors": "vendors",

@@ -102,3 +102,33 @@ def test_payment_methods_are_in_cdc_and_send_webhooks(qbo):
 
     assert qbo.operations() == [("PaymentMethod", created["Id"], "Create")]
     assert [m["Name"] for m in cdc["CDCResponse"][0]["QueryResponse"][0]["PaymentMethod"]] == ["Venmo"]
+
+
+# --- bank accounts -----------------------------------------------------------------------------
+
+
+def test_every_company_has_undeposited_funds_checking_and_savings(qbo):
+    accounts = {a["Name"]: a for a in qbo.query("select * from Account")["Account"]}
+
+    assert (accounts["Undeposited Funds"]["Id"], accounts["Undeposited Funds"]["AccountType"]) == (
+        "4",
+        "Other Current Asset",
+    )
+    assert (accounts["Checking"]["AccountType"], accounts["Checking"]["AccountSubType"]) == ("Bank", "Checking")
+    assert (accounts["Savings"]["AccountType"], accounts["Savings"]["AccountSubType"]) == ("Bank", "Savings")
+
+
+def test_a_payment_deposits_to_a_bank_or_other_current_asset_account_only(qbo, sale):
+    customer, _, _ = sale
+    accounts = {a["Name"]: a["Id"] for a in qbo.query("select * from Account")["Account"]}
+    body = {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 10}
+
+    default = qbo.post("Payment", body)
+    savings = qbo.post("Payment", {**body, "DepositToAccountRef": {"value": accounts["Savings"]}})
+    status, payload = qbo.call("POST", "payment", {**body, "DepositToAccountRef": {"value": accounts["Services"]}})
+
+    assert default["DepositToAccountRef"] == {"value": "4", "name": "Undeposited Funds"}
+    assert savings["DepositToAccountRef"] == {"value": accounts["Savings"], "name": "Savings"}
+    error = payload["Fault"]["Error"][0]
+    assert (status, error["code"], error["element"]) == (400, "6000", "DepositToAccountRef")
+    assert "DepositToAccountRef" in error["Detail"]
