@@ -75,9 +75,7 @@ def test_a_payment_method_is_made_inactive_never_deleted_and_its_name_is_then_fr
     assert inactive["Active"] is False
     assert names_by_id(qbo.query("select * from PaymentMethod")["PaymentMethod"])[again["Id"]] == "Visa"
     assert "3" not in names_by_id(qbo.query("select * from PaymentMethod")["PaymentMethod"])
-    assert names_by_id(qbo.query("select * from PaymentMethod where Active = false")["PaymentMethod"]) == {
-        "3": "Visa"
-    }
+    assert names_by_id(qbo.query("select * from PaymentMethod where Active = false")["PaymentMethod"]) == {"3": "Visa"}
     assert qbo.fault(
         "POST", "paymentmethod", {"Id": "3", "SyncToken": inactive["SyncToken"], "sparse": True, "Active": True}
     ) == (400, "6240")
@@ -132,3 +130,194 @@ def test_a_payment_deposits_to_a_bank_or_other_current_asset_account_only(qbo, s
     error = payload["Fault"]["Error"][0]
     assert (status, error["code"], error["element"]) == (400, "6000", "DepositToAccountRef")
     assert "DepositToAccountRef" in error["Detail"]
+
+
+# --- credit memos and payments that apply them ---------------------------------------------------
+
+
+def credit_memo(qbo, customer, item, amount=30, **fields):
+    return qbo.invoice(customer, item, amount=amount, entity="CreditMemo", **fields)
+
+
+def apply_credit(qbo, customer, total, *documents):
+    lines = [{"Amount": a, "LinkedTxn": [{"TxnId": d["Id"], "TxnType": t}]} for t, d, a in documents]
+    return qbo.post("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": total, "Line": lines})
+
+
+def test_a_credit_memo_is_a_sales_form_whose_whole_total_is_remaining_credit(qbo, sale):
+    customer, item, _ = sale
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 25,
+        "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 2, "UnitPrice": 12.5},
+    }
+
+    memo = qbo.post("CreditMemo", {"CustomerRef": {"value": customer["Id"]}, "Line": [line], "TotalAmt": 999})
+
+    assert (memo["TotalAmt"], memo["RemainingCredit"], memo["Balance"]) == (25.0, 25.0, 25.0)
+    assert memo["CustomerRef"] == {"value": customer["Id"], "name": "Acme Ltd"}
+    assert memo["Line"][-1]["DetailType"] == "SubTotalLineDetail" and "DueDate" not in memo
+    assert qbo.get("Customer", customer["Id"])["Balance"] == 75.0  # 100 owed on the invoice, 25 credit
+    assert qbo.fault("POST", "creditmemo", {"Line": [line]}) == (400, "2020")
+    bad_amount = {**line, "Amount": 26}
+    assert qbo.fault("POST", "creditmemo", {"CustomerRef": {"value": customer["Id"]}, "Line": [bad_amount]}) == (
+        400,
+        "6070",
+    )
+
+
+def test_a_payment_applies_a_credit_memo_against_an_invoice_with_a_zero_total(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    qbo.events.clear()
+
+    payment = apply_credit(qbo, customer, 0, ("Invoice", invoice, 30), ("CreditMemo", memo, 30))
+    memo_after = qbo.get("CreditMemo", memo["Id"])
+
+    assert (payment["TotalAmt"], payment["UnappliedAmt"]) == (0.0, 0.0)
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 70.0
+    assert (memo_after["RemainingCredit"], memo_after["Balance"]) == (0.0, 0.0)
+    assert memo_after["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
+    assert memo_after["SyncToken"] == "1"
+    assert qbo.operations() == [
+        ("Payment", payment["Id"], "Create"),
+        ("Invoice", invoice["Id"], "Update"),
+        ("CreditMemo", memo["Id"], "Update"),
+    ]
+
+
+def test_a_payment_pays_the_rest_after_a_credit_and_keeps_any_surplus_unapplied(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+
+    payment = apply_credit(qbo, customer, 80, ("Invoice", invoice, 100), ("CreditMemo", memo, 30))
+
+    assert (payment["TotalAmt"], payment["UnappliedAmt"]) == (80.0, 10.0)
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 0.0
+    assert qbo.get("CreditMemo", memo["Id"])["RemainingCredit"] == 0.0
+
+
+def test_a_partly_applied_credit_memo_keeps_the_rest(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+
+    apply_credit(qbo, customer, 0, ("Invoice", invoice, 10), ("CreditMemo", memo, 10))
+
+    assert qbo.get("CreditMemo", memo["Id"])["RemainingCredit"] == 20.0
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 90.0
+
+
+def test_a_payment_with_no_lines_is_unapplied_credit(qbo, sale):
+    customer, _, _ = sale
+
+    payment = qbo.post("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 15})
+
+    assert (payment["UnappliedAmt"], payment["Line"]) == (15.0, [])
+
+
+def test_credit_memo_applications_that_do_not_add_up_are_refused_and_change_nothing(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    stranger = qbo.customer("Stranger Inc")
+    strangers_memo = credit_memo(qbo, stranger, item, amount=30)
+    body = {"CustomerRef": {"value": customer["Id"]}}
+
+    def refused(total, *documents):
+        lines = [{"Amount": a, "LinkedTxn": [{"TxnId": d["Id"], "TxnType": t}]} for t, d, a in documents]
+        return qbo.fault("POST", "payment", {**body, "TotalAmt": total, "Line": lines})
+
+    assert refused(0, ("Invoice", invoice, 40), ("CreditMemo", memo, 40)) == (400, "6000")  # over its credit
+    assert refused(0, ("Invoice", invoice, 50), ("CreditMemo", memo, 30)) == (400, "6000")  # total too small
+    assert refused(0, ("Invoice", invoice, 30), ("CreditMemo", strangers_memo, 30)) == (400, "6000")
+    assert refused(0, ("Invoice", invoice, 10), ("CreditMemo", memo, 30)) == (400, "6000")  # credit over invoices
+    assert refused(0, ("CreditMemo", {"Id": "999"}, 5)) == (400, "2500")
+    assert qbo.get("CreditMemo", memo["Id"])["RemainingCredit"] == 30.0
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 100.0
+
+
+@pytest.mark.parametrize("undo", ["void", "delete"])
+def test_voiding_or_deleting_the_payment_gives_back_the_invoice_balance_and_the_credit(qbo, sale, undo):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    payment = apply_credit(qbo, customer, 70, ("Invoice", invoice, 100), ("CreditMemo", memo, 30))
+    qbo.events.clear()
+
+    if undo == "void":
+        qbo.ok(
+            "POST",
+            "payment",
+            {"Id": payment["Id"], "SyncToken": "0", "sparse": True},
+            operation="update",
+            include="void",
+        )
+    else:
+        qbo.ok("POST", "payment", {"Id": payment["Id"], "SyncToken": "0"}, operation="delete")
+    memo_after = qbo.get("CreditMemo", memo["Id"])
+
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 100.0
+    assert qbo.get("Invoice", invoice["Id"])["LinkedTxn"] == []
+    assert (memo_after["RemainingCredit"], memo_after["Balance"], memo_after["LinkedTxn"]) == (30.0, 30.0, [])
+    assert qbo.operations() == [
+        ("Payment", payment["Id"], "Void" if undo == "void" else "Delete"),
+        ("Invoice", invoice["Id"], "Update"),
+        ("CreditMemo", memo["Id"], "Update"),
+    ]
+
+
+def test_a_credit_memo_numbers_itself_when_custom_numbers_are_off_and_refuses_void():
+    qbo = Qbo()
+    qbo.api.update_preferences(REALM, {"SalesFormsPrefs": {"CustomTxnNumbers": False}})
+    customer, item = qbo.customer(), qbo.item()
+
+    first, second = credit_memo(qbo, customer, item), credit_memo(qbo, customer, item)
+
+    assert (first["DocNumber"], second["DocNumber"]) == ("1001", "1002")
+    assert qbo.fault("POST", "creditmemo", {"Id": first["Id"], "SyncToken": "0"}, operation="void") == (400, "500")
+
+
+def test_a_credit_memo_cannot_be_deleted_while_a_payment_or_refund_uses_it(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    payment = apply_credit(qbo, customer, 0, ("Invoice", invoice, 30), ("CreditMemo", memo, 30))
+    current = qbo.get("CreditMemo", memo["Id"])
+
+    status, answer = qbo.call(
+        "POST", "creditmemo", {"Id": memo["Id"], "SyncToken": current["SyncToken"]}, operation="delete"
+    )
+    qbo.ok("POST", "payment", {"Id": payment["Id"], "SyncToken": "0"}, operation="delete")
+    current = qbo.get("CreditMemo", memo["Id"])
+    deleted = qbo.ok("POST", "creditmemo", {"Id": memo["Id"], "SyncToken": current["SyncToken"]}, operation="delete")
+
+    error = answer["Fault"]["Error"][0]
+    assert (status, error["code"]) == (400, "6000")
+    assert f"Payment {payment['Id']}" in error["Detail"]
+    assert deleted["CreditMemo"]["status"] == "Deleted"
+
+
+def test_a_credit_memo_total_cannot_fall_below_the_credit_already_used(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    apply_credit(qbo, customer, 0, ("Invoice", invoice, 20), ("CreditMemo", memo, 20))
+    current = qbo.get("CreditMemo", memo["Id"])
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 15,
+        "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
+    }
+    body = {"Id": memo["Id"], "SyncToken": current["SyncToken"], "sparse": True}
+
+    assert qbo.fault("POST", "creditmemo", {**body, "Line": [line]}) == (400, "6000")
+    lowered = qbo.post("CreditMemo", {**body, "Line": [{**line, "Amount": 25}]})
+
+    assert (lowered["TotalAmt"], lowered["RemainingCredit"]) == (25.0, 5.0)
+    assert lowered["LinkedTxn"][0]["TxnType"] == "Payment"
+
+
+def test_a_credit_memo_dated_in_the_closed_period_is_refused(qbo, sale):
+    customer, item, _ = sale
+    qbo.api.update_preferences(REALM, {"AccountingInfoPrefs": {"BookCloseDate": "2026-06-30"}})
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 5, "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}}}
+    body = {"CustomerRef": {"value": customer["Id"]}, "Line": [line], "TxnDate": "2026-06-30"}
+
+    assert qbo.fault("POST", "creditmemo", body) == (400, "6210")
+    assert qbo.fault("POST", "salesreceipt", body) == (400, "6210")
