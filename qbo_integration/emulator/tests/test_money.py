@@ -321,3 +321,171 @@ def test_a_credit_memo_dated_in_the_closed_period_is_refused(qbo, sale):
 
     assert qbo.fault("POST", "creditmemo", body) == (400, "6210")
     assert qbo.fault("POST", "salesreceipt", body) == (400, "6210")
+
+
+# --- sales receipts ----------------------------------------------------------------------------
+
+
+def receipt_body(item, amount=40, **fields):
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": amount,
+        "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
+    }
+    return {"Line": [line], **fields}
+
+
+def test_a_sales_receipt_needs_no_customer_is_paid_in_full_and_deposits_to_undeposited_funds(qbo, sale):
+    customer, item, _ = sale
+
+    anonymous = qbo.post("SalesReceipt", receipt_body(item, TotalAmt=1, Balance=5))
+    named = qbo.post(
+        "SalesReceipt",
+        receipt_body(
+            item,
+            CustomerRef={"value": customer["Id"]},
+            PaymentMethodRef={"value": "3"},
+            PaymentRefNum="AUTH-0042",
+            DepositToAccountRef={"value": "5"},
+        ),
+    )
+
+    assert (anonymous["TotalAmt"], anonymous["Balance"], "CustomerRef" in anonymous) == (40.0, 0.0, False)
+    assert anonymous["DepositToAccountRef"] == {"value": "4", "name": "Undeposited Funds"}
+    assert named["PaymentMethodRef"] == {"value": "3", "name": "Visa"}
+    assert (named["PaymentRefNum"], named["DepositToAccountRef"]["name"]) == ("AUTH-0042", "Checking")
+    assert int(named["DocNumber"]) == int(anonymous["DocNumber"]) + 1
+    assert qbo.get("Customer", customer["Id"])["Balance"] == 100.0  # a paid sale owes nothing
+
+
+def test_a_sales_receipt_refuses_a_long_reference_a_bad_account_or_method(qbo, sale):
+    _, item, _ = sale
+
+    assert qbo.fault("POST", "salesreceipt", receipt_body(item, PaymentRefNum="x" * 22)) == (400, "2050")
+    assert qbo.fault("POST", "salesreceipt", receipt_body(item, DepositToAccountRef={"value": "1"})) == (400, "6000")
+    assert qbo.fault("POST", "salesreceipt", receipt_body(item, PaymentMethodRef={"value": "77"})) == (400, "2500")
+    assert qbo.fault("POST", "salesreceipt", {"PaymentRefNum": "1"}) == (400, "2020")  # no line
+
+
+@pytest.mark.parametrize("params", [{"operation": "update", "include": "void"}, {"operation": "void"}])
+def test_a_sales_receipt_is_voided_like_an_invoice(qbo, sale, params):
+    _, item, _ = sale
+    receipt = qbo.post("SalesReceipt", receipt_body(item, PrivateNote="walk-in"))
+    qbo.events.clear()
+
+    voided = qbo.post("SalesReceipt", {"Id": receipt["Id"], "SyncToken": "0", "sparse": True}, **params)
+
+    assert (voided["TotalAmt"], voided["Balance"], voided["Line"][0]["Amount"]) == (0.0, 0.0, 0.0)
+    assert (voided["PrivateNote"], voided["SyncToken"]) == ("Voided - walk-in", "1")
+    assert qbo.operations() == [("SalesReceipt", receipt["Id"], "Void")]
+    assert qbo.fault("POST", "salesreceipt", {"Id": receipt["Id"], "SyncToken": "1"}, **params) == (400, "6000")
+
+
+def test_a_sales_receipt_is_deleted(qbo, sale):
+    _, item, _ = sale
+    receipt = qbo.post("SalesReceipt", receipt_body(item))
+
+    deleted = qbo.ok("POST", "salesreceipt", {"Id": receipt["Id"], "SyncToken": "0"}, operation="delete")
+
+    assert deleted["SalesReceipt"]["status"] == "Deleted"
+    assert qbo.fault("GET", f"salesreceipt/{receipt['Id']}") == (400, "610")
+
+
+# --- refund receipts -----------------------------------------------------------------------------
+
+
+def test_a_refund_receipt_needs_the_account_it_is_paid_from(qbo, sale):
+    customer, item, _ = sale
+    body = receipt_body(item, CustomerRef={"value": customer["Id"]}, PaymentMethodRef={"value": "2"})
+
+    status, answer = qbo.call("POST", "refundreceipt", body)
+    refund = qbo.post("RefundReceipt", {**body, "DepositToAccountRef": {"value": "5"}, "PaymentRefNum": "1042"})
+
+    error = answer["Fault"]["Error"][0]
+    assert (status, error["code"], error["element"]) == (400, "2020", "DepositToAccountRef")
+    assert (refund["TotalAmt"], refund["Balance"]) == (40.0, 0.0)
+    assert refund["DepositToAccountRef"] == {"value": "5", "name": "Checking"}
+    assert refund["PaymentMethodRef"] == {"value": "2", "name": "Check"}
+    assert qbo.fault("POST", "refundreceipt", {**body, "DepositToAccountRef": {"value": "3"}}) == (400, "6000")
+
+
+def test_a_refund_receipt_is_deleted_not_voided(qbo, sale):
+    _, item, _ = sale
+    refund = qbo.post("RefundReceipt", receipt_body(item, DepositToAccountRef={"value": "5"}))
+    ids = {"Id": refund["Id"], "SyncToken": "0"}
+
+    assert qbo.fault("POST", "refundreceipt", ids, operation="void") == (400, "500")
+    assert qbo.fault("POST", "refundreceipt", {**ids, "sparse": True}, operation="update", include="void") == (
+        400,
+        "500",
+    )
+    assert qbo.ok("POST", "refundreceipt", ids, operation="delete")["RefundReceipt"]["status"] == "Deleted"
+
+
+def refund_of(qbo, memo, amount, item, **fields):
+    body = receipt_body(
+        item,
+        amount=amount,
+        CustomerRef=memo["CustomerRef"],
+        DepositToAccountRef={"value": "5"},
+        LinkedTxn=[{"TxnType": "CreditMemo", "TxnId": memo["Id"]}],
+    )
+    return {**body, **fields}
+
+
+def test_a_refund_receipt_pays_out_a_credit_memo_and_deleting_it_gives_the_credit_back(qbo, sale):
+    customer, item, _ = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    qbo.events.clear()
+
+    refund = qbo.post("RefundReceipt", refund_of(qbo, memo, 20, item))
+    after_refund = qbo.get("CreditMemo", memo["Id"])
+    qbo.ok("POST", "refundreceipt", {"Id": refund["Id"], "SyncToken": "0"}, operation="delete")
+    after_delete = qbo.get("CreditMemo", memo["Id"])
+
+    assert refund["LinkedTxn"] == [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]
+    assert (after_refund["RemainingCredit"], after_refund["Balance"]) == (10.0, 10.0)
+    assert after_refund["LinkedTxn"] == [{"TxnId": refund["Id"], "TxnType": "RefundReceipt"}]
+    assert (after_delete["RemainingCredit"], after_delete["LinkedTxn"]) == (30.0, [])
+    assert qbo.operations() == [
+        ("RefundReceipt", refund["Id"], "Create"),
+        ("CreditMemo", memo["Id"], "Update"),
+        ("RefundReceipt", refund["Id"], "Delete"),
+        ("CreditMemo", memo["Id"], "Update"),
+    ]
+
+
+def test_a_refund_of_a_credit_memo_is_refused_over_its_credit_or_for_another_customer(qbo, sale):
+    customer, item, invoice = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    apply_credit(qbo, customer, 0, ("Invoice", invoice, 25), ("CreditMemo", memo, 25))
+    stranger = qbo.customer("Stranger Inc")
+
+    assert qbo.fault("POST", "refundreceipt", refund_of(qbo, memo, 6, item)) == (400, "6000")
+    assert qbo.fault("POST", "refundreceipt", refund_of(qbo, memo, 5, item, CustomerRef={"value": stranger["Id"]})) == (
+        400,
+        "6000",
+    )
+    assert qbo.fault(
+        "POST", "refundreceipt", refund_of(qbo, memo, 5, item, LinkedTxn=[{"TxnType": "Invoice", "TxnId": "1"}])
+    ) == (400, "500")
+    refund = qbo.post("RefundReceipt", refund_of(qbo, memo, 5, item))
+    memo_after = qbo.get("CreditMemo", memo["Id"])
+
+    assert memo_after["RemainingCredit"] == 0.0
+    assert [link["TxnType"] for link in memo_after["LinkedTxn"]] == ["Payment", "RefundReceipt"]
+    assert qbo.fault(
+        "POST", "creditmemo", {"Id": memo["Id"], "SyncToken": memo_after["SyncToken"]}, operation="delete"
+    ) == (400, "6000")
+    assert refund["TotalAmt"] == 5.0
+
+
+def test_a_refund_update_may_keep_the_credit_it_already_took(qbo, sale):
+    customer, item, _ = sale
+    memo = credit_memo(qbo, customer, item, amount=30)
+    refund = qbo.post("RefundReceipt", refund_of(qbo, memo, 30, item))
+
+    updated = qbo.post("RefundReceipt", {**refund_of(qbo, memo, 30, item), "Id": refund["Id"], "SyncToken": "0"})
+
+    assert updated["SyncToken"] == "1"
+    assert qbo.get("CreditMemo", memo["Id"])["RemainingCredit"] == 0.0
