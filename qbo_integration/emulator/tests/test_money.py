@@ -489,3 +489,56 @@ def test_a_refund_update_may_keep_the_credit_it_already_took(qbo, sale):
 
     assert updated["SyncToken"] == "1"
     assert qbo.get("CreditMemo", memo["Id"])["RemainingCredit"] == 0.0
+
+
+# --- queries, CDC and webhooks ---------------------------------------------------------------------
+
+
+def test_the_new_documents_answer_queries_by_customer_date_and_id(qbo, sale):
+    customer, item, _ = sale
+    other = qbo.customer("Other Co")
+    memo = credit_memo(qbo, customer, item, amount=30)
+    credit_memo(qbo, other, item, amount=10)
+    dated = {"TxnDate": "2026-12-01"}
+    payment = qbo.post("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 5, **dated})
+    qbo.post("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 6, "TxnDate": "2026-12-02"})
+    receipts = [qbo.post("SalesReceipt", receipt_body(item, amount=a)) for a in (1, 2, 3)]
+
+    memos = qbo.query(f"select * from CreditMemo where CustomerRef = '{customer['Id']}'")["CreditMemo"]
+    payments = qbo.query(f"select * from Payment where CustomerRef = '{customer['Id']}' and TxnDate = '2026-12-01'")[
+        "Payment"
+    ]
+    picked = qbo.query(f"select * from SalesReceipt where Id IN ('{receipts[0]['Id']}', '{receipts[2]['Id']}')")
+
+    assert [m["Id"] for m in memos] == [memo["Id"]] and memos[0]["RemainingCredit"] == 30.0
+    assert [p["Id"] for p in payments] == [payment["Id"]]
+    assert [r["TotalAmt"] for r in picked["SalesReceipt"]] == [1.0, 3.0]
+    assert qbo.query("select count(*) from RefundReceipt") == {"totalCount": 0}
+
+
+def test_cdc_reports_every_new_entity_with_changes_and_deletions(qbo, sale):
+    customer, item, _ = sale
+    since = qbo.clock.now().isoformat()
+    memo = credit_memo(qbo, customer, item, amount=30)
+    receipt = qbo.post("SalesReceipt", receipt_body(item))
+    refund = qbo.post("RefundReceipt", receipt_body(item, DepositToAccountRef={"value": "4"}))
+    qbo.ok("POST", "refundreceipt", {"Id": refund["Id"], "SyncToken": "0"}, operation="delete")
+    method = qbo.post("PaymentMethod", {"Name": "Gift card"})
+
+    answer = qbo.ok("GET", "cdc", entities="creditmemo,SalesReceipt,RefundReceipt,PaymentMethod", changedSince=since)
+    groups = {
+        next(k for k in g if k not in ("startPosition", "maxResults")): g
+        for g in answer["CDCResponse"][0]["QueryResponse"]
+    }
+
+    assert [m["Id"] for m in groups["CreditMemo"]["CreditMemo"]] == [memo["Id"]]
+    assert [r["Id"] for r in groups["SalesReceipt"]["SalesReceipt"]] == [receipt["Id"]]
+    assert groups["RefundReceipt"]["RefundReceipt"] == [
+        {
+            "Id": refund["Id"],
+            "status": "Deleted",
+            "domain": "QBO",
+            "MetaData": groups["RefundReceipt"]["RefundReceipt"][0]["MetaData"],
+        }
+    ]
+    assert [m["Name"] for m in groups["PaymentMethod"]["PaymentMethod"]] == [method["Name"]]
