@@ -28,7 +28,9 @@ def _cached_list(kind: str, sql: str, entity: str) -> list[dict]:
 
 def payment_methods() -> dict[str, str]:
     """{PaymentMethod Id: name} of the company's active payment methods."""
-    return {str(r["Id"]): str(r.get("Name") or r["Id"]) for r in _cached_list("methods", METHODS_QUERY, "PaymentMethod")}
+    return {
+        str(r["Id"]): str(r.get("Name") or r["Id"]) for r in _cached_list("methods", METHODS_QUERY, "PaymentMethod")
+    }
 
 
 def deposit_accounts() -> dict[str, str]:

@@ -75,9 +75,7 @@ def test_a_payment_method_is_made_inactive_never_deleted_and_its_name_is_then_fr
     assert inactive["Active"] is False
     assert names_by_id(qbo.query("select * from PaymentMethod")["PaymentMethod"])[again["Id"]] == "Visa"
     assert "3" not in names_by_id(qbo.query("select * from PaymentMethod")["PaymentMethod"])
-    assert names_by_id(qbo.query("select * from PaymentMethod where Active = false")["PaymentMethod"]) == {
-        "3": "Visa"
-    }
+    assert names_by_id(qbo.query("select * from PaymentMethod where Active = false")["PaymentMethod"]) == {"3": "Visa"}
     assert qbo.fault(
         "POST", "paymentmethod", {"Id": "3", "SyncToken": inactive["SyncToken"], "sparse": True, "Active": True}
     ) == (400, "6240")
