@@ -57,7 +57,7 @@ def test_the_form_records_the_sale_and_the_panel_shows_the_receipt(staff_client,
     assert receipt["DepositToAccountRef"]["value"] == savings
     html = page(staff_client, order)
     assert f"Cash sale recorded in QuickBooks as sales receipt #{order.number}." in html
-    assert f"Sales receipt <span class=\"nowrap\">#{order.number}</span>" in html
+    assert f'Sales receipt <span class="nowrap">#{order.number}</span>' in html
     assert "Visa" in html and "(ref VISA 7781)" in html and "Savings" in html
     assert "Void sales receipt" in html
     assert "Update QB" not in html and "Record cash sale</a>" not in html and "Create Invoice in QB" not in html

@@ -12,6 +12,7 @@ from django.utils import timezone
 from orders.models import Order, OrderActivity
 from qbo_integration import tasks
 from qbo_integration.connection import calls
+from qbo_integration.inbound import catchup
 from qbo_integration.models import QboSyncJob
 from qbo_integration.outbound.cash_sales import cash_sale_request
 from qbo_integration.reconcile import reconcile_run, reconcile_take_quickbooks
@@ -230,6 +231,21 @@ def test_a_receipt_voided_in_quickbooks_cancels_the_order(webhooks, cash_order):
     assert voided.description.startswith(f"Sales receipt #{cash_order.number} voided in QuickBooks")
     webhooks.emu.configure_webhooks(duplicate_rate=1.0)
     webhooks.flush()
+    assert cash_order.activities.filter(activity_type=OrderActivity.Type.INVOICE_VOIDED).count() == 1
+
+
+def test_a_void_whose_webhook_was_lost_is_found_by_the_catch_up(webhooks, cash_order):  # noqa: F811
+    catchup.catchup_run(realm_id=REALM_ID)  # the creation: Kadouri's own, nothing to change
+    webhooks.emu.configure_webhooks(drop_rate=1.0)
+    webhooks.emu.void_sales_receipt(REALM_ID, cash_order.qbo_doc_id)
+    webhooks.flush()
+    cash_order.refresh_from_db()
+    assert cash_order.status == "paid"  # the delivery was lost
+
+    catchup.catchup_run(realm_id=REALM_ID)
+
+    cash_order.refresh_from_db()
+    assert (cash_order.status, cash_order.qbo_doc_state) == ("cancelled", "Voided")
     assert cash_order.activities.filter(activity_type=OrderActivity.Type.INVOICE_VOIDED).count() == 1
 
 
