@@ -32,7 +32,7 @@ class CashSaleInputRefused(SyncRefused):
 def cash_sale_params(*, method: str, reference: str, deposit_to: str) -> dict:
     """How the sale was paid, checked against the company's lists (read at most every five minutes)."""
     method, reference, deposit_to = (str(v or "").strip() for v in (method, reference, deposit_to))
-    methods = payment_methods()
+    methods = dict(payment_methods())  # {id: name}, from a dict or (id, name) pairs alike
     if method and method not in methods:
         raise CashSaleInputRefused(
             f"Payment method {method} is not one of QuickBooks' active payment methods. Choose one from the list.",
@@ -43,7 +43,7 @@ def cash_sale_params(*, method: str, reference: str, deposit_to: str) -> dict:
             f"The reference is {len(reference)} characters; QuickBooks takes at most {PAYMENT_REF_MAX}.",
             field="reference",
         )
-    accounts = deposit_accounts()
+    accounts = dict(deposit_accounts())
     deposit_to = deposit_to or undeposited_funds_id()
     if deposit_to not in accounts:
         raise CashSaleInputRefused(

@@ -42,7 +42,8 @@ class CashSaleForm(forms.Form):
 def _form(request: HttpRequest) -> tuple[CashSaleForm | None, str]:
     """The form with QuickBooks' lists, or None and why the lists cannot be read now."""
     try:
-        methods, accounts, default = payment_methods(), deposit_accounts(), undeposited_funds_id()
+        methods, accounts = dict(payment_methods()), dict(deposit_accounts())
+        default = undeposited_funds_id()
     except (SyncRefused, QboError) as e:
         return None, f"Kadouri could not read QuickBooks' payment methods and accounts just now: {e.message}"
     data = request.POST if request.method == "POST" else None
