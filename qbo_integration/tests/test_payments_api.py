@@ -111,6 +111,17 @@ def test_the_same_idempotency_key_records_one_payment(staff_client, posted, qbo_
     assert qbo_connected.count_requests(method="POST", subpath="payment") == 1
 
 
+def test_a_second_submit_of_a_payment_that_paid_the_order_finds_its_job(staff_client, posted, qbo_connected):
+    first = post(staff_client, posted, {"amount": "472.00"}, **{"Idempotency-Key": "k-full"})
+    second = post(staff_client, posted, {"amount": "472.00"}, **{"Idempotency-Key": "k-full"})
+    third = post(staff_client, posted, {"amount": "472.00"}, **{"Idempotency-Key": "k-other"})
+
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 409)
+    assert second.json()["payment"]["id"] == first.json()["payment"]["id"]
+    assert "paid in full" in third.json()["error"]
+    assert len(entities(qbo_connected, "Payment")) == 1
+
+
 def test_a_dropped_connection_answers_202_and_the_worker_adopts_the_payment(staff_client, posted, qbo_connected):
     qbo_connected.add_fault("drop", method="POST", path="/payment$")
 
