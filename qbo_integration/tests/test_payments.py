@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderActivity
 from qbo_integration import tasks
+from qbo_integration.inbound import catchup
 from qbo_integration.models import CompanyProfile, QboConnection, QboMoney, QboSyncJob, QboWebhookEvent
 from qbo_integration.outbound.payments import payment_delete_request, payment_record_request
 from qbo_integration.outbox.jobs import SyncRefused
@@ -243,3 +244,15 @@ def test_a_payment_deleted_in_quickbooks_marks_its_row_deleted(webhooks, posted)
     assert row.state == "deleted"
     posted.refresh_from_db()
     assert posted.payment_status == "unpaid"
+
+
+def test_a_bookkeepers_payment_whose_webhook_was_lost_is_stored_by_the_catch_up(webhooks, posted):
+    webhooks.emu.configure_webhooks(drop_rate=1.0)
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 80)
+    webhooks.flush()
+    assert not QboMoney.objects.exists()
+
+    catchup.catchup_run(realm_id=REALM_ID)
+
+    row = QboMoney.objects.get(order=posted)
+    assert (row.amount, row.state, row.recorded_in_kadouri) == (Decimal("80.00"), "active", False)
