@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from qbo_integration import tasks
 from qbo_integration.models import QboSyncJob
-from qbo_integration.testing import REALM_ID
+from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
 from .inbound_support import entities, posted, webhooks  # noqa: F401
 
@@ -165,3 +165,30 @@ def test_a_bookkeepers_payment_is_listed_as_in_quickbooks(staff_client, webhooks
 
 def test_anonymous_is_401(client, posted):
     assert client.get(url(posted)).status_code == 401
+
+
+def test_a_cad_buyers_payment_is_recorded_in_cad_at_the_invoices_rate(staff_client, qbo, buyer, order_factory):
+    buyer.currency = "CAD"
+    buyer.save()
+    multi = COMPANIES["multi_currency"]
+    connect_company(qbo, multi)
+    order = order_factory()
+    assert (
+        staff_client.post(
+            f"/api/quickbooks/sync/order/{order.pk}",
+            data=json.dumps({"docType": "invoice"}),
+            content_type="application/json",
+        ).status_code
+        == 200
+    )
+
+    usd = post(staff_client, order, {"amount": "100.00", "currency": "USD"})
+    response = post(staff_client, order, {"amount": "100.00", "currency": "CAD"})
+
+    assert usd.status_code == 422 and "is in CAD" in usd.json()["error"]
+    assert response.status_code == 200, response.json()
+    (invoice,) = entities(qbo, "Invoice", multi)
+    (payment,) = entities(qbo, "Payment", multi)
+    assert payment["CurrencyRef"]["value"] == "CAD" and payment["ExchangeRate"] == invoice["ExchangeRate"]
+    assert response.json()["money"]["open"] == "372.00"
+    assert response.json()["payment"]["amount"] == "100.00"
