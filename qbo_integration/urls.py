@@ -6,6 +6,7 @@ from .views import (
     catchup_pages,
     connection_pages,
     inbox_pages,
+    payment_pages,
     reconcile_pages,
     sync_pages,
 )
@@ -19,6 +20,12 @@ urlpatterns = [
     path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
     path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),
     path("quickbooks/orders/<int:order_id>/cash-sale/", cash_sale_pages.cash_sale_new, name="cash-sale"),
+    path("quickbooks/orders/<int:order_id>/payments/new/", payment_pages.payment_new, name="payment-new"),
+    path(
+        "quickbooks/orders/<int:order_id>/payments/<str:payment_id>/delete/",
+        payment_pages.payment_delete,
+        name="payment-delete",
+    ),
     path("quickbooks/orders/<int:order_id>/<str:action>/", sync_pages.order_action, name="order-action"),
     path("quickbooks/sync/<str:kind>/<int:pk>/", sync_pages.sync_ref, name="sync-ref"),
     path("quickbooks/push/", bulk_pages.bulk_push, name="bulk-push"),
