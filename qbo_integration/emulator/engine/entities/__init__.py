@@ -18,6 +18,7 @@ from .invoice import Invoice
 from .item import Item
 from .klass import Klass
 from .payment import Payment
+from .payment_method import PaymentMethod
 from .preferences import Preferences
 from .tax import TaxCode, TaxRate
 from .term import Term
@@ -41,6 +42,7 @@ KINDS: dict[str, EntityKind] = {
         TaxCode(),
         TaxRate(),
         CompanyCurrency(),
+        PaymentMethod(),
     )
 }
 if tuple(KINDS) != MODELLED:

@@ -14,6 +14,7 @@ from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
 from .currency import transaction_currency
+from .receipts import deposit_account, payment_method
 
 
 class Payment(EntityKind):
@@ -52,6 +53,7 @@ class Payment(EntityKind):
         obj["TxnDate"] = txn_date.isoformat()
         obj["ProcessPayment"] = to_bool(obj.get("ProcessPayment"), "ProcessPayment", False)
         deposit_account(books, obj, old)
+        payment_method(books, obj, old)
         return obj
 
     def after_write(self, books: Ledger, old: Obj | None, new: Obj | None) -> None:
@@ -101,18 +103,6 @@ def check_open_balance(books: Ledger, invoice_id: str, amount: Decimal, old: Obj
             f"The amount applied to invoice {invoice_id} ({amount}) exceeds its open balance ({cents(open_balance)}).",
             "Line.Amount",
         )
-
-
-def deposit_account(books: Ledger, obj: Obj, old: Obj | None) -> None:
-    if "DepositToAccountRef" in obj:
-        obj["DepositToAccountRef"] = books.resolve_ref(
-            "Account", obj["DepositToAccountRef"], "DepositToAccountRef", [ref_value(old, "DepositToAccountRef")]
-        )
-        return
-    for account in books.rows("Account"):  # docs/quickbooks/entities.md#payment: defaults to Undeposited Funds
-        if account.get("AccountSubType") == "UndepositedFunds" and account["Active"]:
-            obj["DepositToAccountRef"] = {"value": account["Id"]}
-            return
 
 
 def applied_to_invoice(books: Ledger, invoice_id: str, exclude: str | None = None) -> dict[str, Decimal]:
