@@ -10,6 +10,7 @@ from ..catalogue import MODELLED
 from .account import Account
 from .base import EntityKind
 from .company_info import CompanyInfo
+from .credit_memo import CreditMemo
 from .currency import CompanyCurrency
 from .customer import Customer
 from .employee import Employee
@@ -20,6 +21,8 @@ from .klass import Klass
 from .payment import Payment
 from .payment_method import PaymentMethod
 from .preferences import Preferences
+from .refund_receipt import RefundReceipt
+from .sales_receipt import SalesReceipt
 from .tax import TaxCode, TaxRate
 from .term import Term
 from .vendor import Vendor
@@ -43,6 +46,9 @@ KINDS: dict[str, EntityKind] = {
         TaxRate(),
         CompanyCurrency(),
         PaymentMethod(),
+        CreditMemo(),
+        SalesReceipt(),
+        RefundReceipt(),
     )
 }
 if tuple(KINDS) != MODELLED:

@@ -49,4 +49,3 @@ class PaymentMethod(NameList):
         for other in books.table(self.name).values():
             if other["Id"] != own_id and other.get("Active", True) and str(other["Name"]).casefold() == folded:
                 raise duplicate_name("payment method", other["Id"])
-

@@ -3,12 +3,13 @@ reference number, and the account the money goes to or comes from (docs/quickboo
 
 from __future__ import annotations
 
-from ..errors import business, required
+from ..errors import business, required, too_long
 from ..ledger import Ledger
 from ..values import Obj, ref_value
 
 # docs/quickbooks/next.md#payments-from-kadouri: money goes to (or comes from) a bank or other current asset account.
 DEPOSIT_ACCOUNT_TYPES = ("Bank", "Other Current Asset")
+LIMITS = {"PaymentRefNum": 21}  # docs/quickbooks/next.md#payments-from-kadouri (secondary sources)
 
 
 def payment_method(books: Ledger, obj: Obj, old: Obj | None) -> None:
@@ -41,3 +42,11 @@ def deposit_account(books: Ledger, obj: Obj, old: Obj | None, needed: bool = Fal
             "DepositToAccountRef",
         )
     obj["DepositToAccountRef"] = ref
+
+
+def check_length(obj: Obj, field: str) -> None:
+    value = obj.get(field)
+    if value is not None:
+        obj[field] = text = str(value)
+        if len(text) > LIMITS[field]:
+            raise too_long(field, LIMITS[field], len(text))
