@@ -1,7 +1,7 @@
 """What a QuickBooks credit memo, its refund and a payment applying it mean for Kadouri
-(docs/quickbooks/money.md#credits):
-one QboMoney row each, holding QuickBooks' amounts. Kadouri's own writes and the events they cause end in the same
-row: it is found by QuickBooks' id, and a version older than the stored one changes nothing."""
+(docs/quickbooks/money.md#credits): one QboMoney row each, holding QuickBooks' amounts. Kadouri's own writes and the
+events they cause end in the same row: it is found by QuickBooks' id, and a version older than the stored one changes
+nothing."""
 
 from __future__ import annotations
 
@@ -115,17 +115,17 @@ def credit_store(
         return QboMoney(realm_id=realm_id, entity=Entity.CREDIT_MEMO, qbo_id=str(memo["Id"]), total=0, amount=0)
     values = _common(memo) | {"unapplied": money(memo.get("RemainingCredit")) or ZERO, "state": QboMoney.State.ACTIVE}
     values["amount"] = values["total"]
-    if row is None:
-        order = order or (job.order if job is not None else None) or marked_order(memo)
-        params = job.params if job is not None else {}
+    if job is not None and (row is None or not row.request_id):  # what the job asked, and who
         values |= {
-            "order": order,
-            "account": order.buyer if order is not None else buyer_of(memo),
-            "reason": params.get("reason", ""),
-            "note": str(params.get("note", ""))[:500],
-            "lines": params.get("lines") or memo_lines(memo),
+            "reason": job.params.get("reason", ""),
+            "note": str(job.params.get("note", ""))[:500],
+            "lines": job.params.get("lines") or memo_lines(memo),
             **_recorded_by(job),
         }
+    if row is None:
+        order = order or (job.order if job is not None else None) or marked_order(memo)
+        values = {"lines": memo_lines(memo)} | values
+        values |= {"order": order, "account": order.buyer if order is not None else buyer_of(memo)}
         return QboMoney.objects.create(realm_id=realm_id, entity=Entity.CREDIT_MEMO, qbo_id=str(memo["Id"]), **values)
     for name, value in values.items():
         setattr(row, name, value)

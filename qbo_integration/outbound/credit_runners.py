@@ -83,7 +83,7 @@ def _apply(job: QboSyncJob, *, step: QboSyncJob, order: Order, memo: dict, custo
     payment, _ = create_money(step, "Payment", payload, customer_id)
     new = money_row(job.realm_id, Entity.PAYMENT, payment["Id"]) is None
     applied_credit_store(payment, realm_id=job.realm_id, job=job)
-    credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id, job=job)
+    credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
     _reread_invoice(order)
     if new:
         _log_applied(job, order, memo, amount, payment["Id"])
@@ -182,7 +182,7 @@ def run_refund_credit(job: QboSyncJob) -> dict:
     refund, _ = create_money(job, "RefundReceipt", payload, customer_id)
     new = money_row(job.realm_id, Entity.REFUND_RECEIPT, refund["Id"]) is None
     row = refund_store(refund, realm_id=job.realm_id, job=job)
-    credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id, job=job)
+    credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
     if new and row is not None:
         account = row.deposit_account_name or row.deposit_account_id
         text = (

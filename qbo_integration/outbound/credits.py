@@ -11,6 +11,7 @@ from orders.models import Order
 
 from ..adapt.money_input import (
     MoneyInputError,
+    check_currency,
     deposit_accounts,
     parse_amount,
     parse_txn_date,
@@ -156,9 +157,10 @@ def _check_within_sold(order: Order, total: Decimal) -> None:
         )
 
 
-def credit_params(*, order: Order, reason, lines=None, amount=None, note="", date=None) -> dict:
+def credit_params(*, order: Order, reason, lines=None, amount=None, note="", date=None, currency=None) -> dict:
     """What the credit job is asked, validated (MoneyInputError 422 names the field)."""
     reason = _reason(reason)
+    check_currency(order, currency)
     if lines and amount not in (None, ""):
         raise MoneyInputError("Credit either lines or an amount, not both.", field="amount")
     if lines:
@@ -183,10 +185,24 @@ def credit_params(*, order: Order, reason, lines=None, amount=None, note="", dat
 
 
 def credit_issue_request(
-    *, order: Order, reason, lines=None, amount=None, note="", date=None, token: str = "", by, ip: str | None
+    *,
+    order: Order,
+    reason,
+    lines=None,
+    amount=None,
+    note="",
+    date=None,
+    currency=None,
+    token: str = "",
+    by,
+    ip: str | None,
 ) -> QboSyncJob:
+    """Issue a credit on the order (whole lines, part of a quantity, or an amount); `currency`, when given, must be
+    the order's. Refused before anything is sent: 409 (the order's state), 422 (bad input, MoneyInputError)."""
     check_credit_allowed(order)
-    params = credit_params(order=order, reason=reason, lines=lines, amount=amount, note=note, date=date)
+    params = credit_params(
+        order=order, reason=reason, lines=lines, amount=amount, note=note, date=date, currency=currency
+    )
 
     def check(locked: Order) -> None:  # again under the order's lock: another credit may just have been stored
         check_credit_allowed(locked)
