@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import bulk_pages, catchup_pages, connection_pages, inbox_pages, reconcile_pages, sync_pages
+from .views import bulk_pages, catchup_pages, connection_pages, credit_pages, inbox_pages, reconcile_pages, sync_pages
 
 app_name = "qbo"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("quickbooks/clear-ids/", connection_pages.clear_ids, name="clear-ids"),
     path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
     path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),
+    path("quickbooks/orders/<int:order_id>/credits/new/", credit_pages.credit_new, name="credit-new"),
+    path("quickbooks/credits/<str:qbo_id>/apply/", credit_pages.credit_apply, name="credit-apply"),
+    path("quickbooks/credits/<str:qbo_id>/refund/", credit_pages.credit_refund, name="credit-refund"),
     path("quickbooks/orders/<int:order_id>/<str:action>/", sync_pages.order_action, name="order-action"),
     path("quickbooks/sync/<str:kind>/<int:pk>/", sync_pages.sync_ref, name="sync-ref"),
     path("quickbooks/push/", bulk_pages.bulk_push, name="bulk-push"),

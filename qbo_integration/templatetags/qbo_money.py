@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..selectors.money import order_money
+from ..selectors.money import buyer_open_credits, credit_json, order_credits, order_money
 
 register = template.Library()
 
@@ -10,3 +10,15 @@ register = template.Library()
 @register.simple_tag
 def qbo_order_money(order):
     return order_money(order)
+
+
+@register.simple_tag
+def qbo_order_credits(order):
+    """The order's credits with what each has left, was applied and refunded (credit_json's figures)."""
+    return [{"row": row, **credit_json(row)} for row in order_credits(order)]
+
+
+@register.simple_tag
+def qbo_buyer_credits(account):
+    """The buyer's credits with credit left (the account page lists them with Apply and Refund)."""
+    return [{"row": row, **credit_json(row)} for row in buyer_open_credits(account)]
