@@ -5,10 +5,13 @@ docs/quickbooks/entities.md#refundreceipt)."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 import pytest
 
 from qbo_integration.emulator.clock import Clock
-from qbo_integration.emulator.engine import AccountingApi
+from qbo_integration.emulator.engine import AccountingApi, QboFault
 
 from .test_accounting import REALM, Qbo
 
@@ -542,3 +545,122 @@ def test_cdc_reports_every_new_entity_with_changes_and_deletions(qbo, sale):
         }
     ]
     assert [m["Name"] for m in groups["PaymentMethod"]["PaymentMethod"]] == [method["Name"]]
+
+
+# --- bookkeeper actions ----------------------------------------------------------------------------
+
+
+def test_a_bookkeeper_issues_applies_and_refunds_a_credit_memo(qbo, sale):
+    customer, item, invoice = sale
+
+    memo = qbo.api.issue_credit_memo(REALM, customer["Id"], Decimal("50"))
+    payment = qbo.api.apply_credit_memo(REALM, memo["Id"], invoice["Id"], 20)
+    refund = qbo.api.refund_credit_memo(REALM, memo["Id"])
+    memo_after = qbo.get("CreditMemo", memo["Id"])
+
+    assert (memo["TotalAmt"], memo["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"]) == (50.0, item["Id"])
+    assert (payment["TotalAmt"], [line["Amount"] for line in payment["Line"]]) == (0.0, [20.0, 20.0])
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 80.0
+    assert (refund["TotalAmt"], refund["DepositToAccountRef"]["name"]) == (30.0, "Checking")
+    assert refund["LinkedTxn"] == [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]
+    assert memo_after["RemainingCredit"] == 0.0
+    with pytest.raises(QboFault) as nothing_left:
+        qbo.api.refund_credit_memo(REALM, memo["Id"])
+    with pytest.raises(QboFault) as still_used:
+        qbo.api.delete_credit_memo(REALM, memo["Id"])
+    assert (nothing_left.value.code, still_used.value.code) == ("6000", "6000")
+
+    qbo.api.delete_refund_receipt(REALM, refund["Id"])
+    qbo.api.delete_payment(REALM, payment["Id"])
+    deleted = qbo.api.delete_credit_memo(REALM, memo["Id"])
+
+    assert deleted["status"] == "Deleted"
+    assert qbo.get("Invoice", invoice["Id"])["Balance"] == 100.0
+
+
+def test_a_bookkeeper_applies_as_much_credit_as_both_documents_allow(qbo, sale):
+    customer, _, invoice = sale
+    small = qbo.api.issue_credit_memo(REALM, customer["Id"], 30)
+    large = qbo.api.issue_credit_memo(REALM, customer["Id"], 500)
+
+    first = qbo.api.apply_credit_memo(REALM, small["Id"], invoice["Id"])
+    second = qbo.api.apply_credit_memo(REALM, large["Id"], invoice["Id"])
+
+    assert (first["Line"][0]["Amount"], second["Line"][0]["Amount"]) == (30.0, 70.0)
+    assert qbo.get("CreditMemo", large["Id"])["RemainingCredit"] == 430.0
+    with pytest.raises(QboFault) as paid:
+        qbo.api.apply_credit_memo(REALM, large["Id"], invoice["Id"])
+    assert paid.value.code == "6000"
+
+
+def test_a_bookkeeper_refunds_from_a_named_account_and_refuses_a_non_bank_one(qbo, sale):
+    customer, _, _ = sale
+    memo = qbo.api.issue_credit_memo(REALM, customer["Id"], 30)
+
+    refund = qbo.api.refund_credit_memo(REALM, memo["Id"], 10, account_id="6")
+    with pytest.raises(QboFault) as refused:
+        qbo.api.refund_credit_memo(REALM, memo["Id"], 10, account_id="1")
+
+    assert refund["DepositToAccountRef"]["name"] == "Savings"
+    assert (refused.value.code, refused.value.errors[0][3]) == ("6000", "DepositToAccountRef")
+
+
+def test_a_bookkeeper_takes_and_voids_a_sales_receipt(qbo, sale):
+    customer, item, _ = sale
+    qbo.events.clear()
+
+    receipt = qbo.api.create_sales_receipt(REALM, customer["Id"], "12.50", item_id=item["Id"])
+    voided = qbo.api.void_sales_receipt(REALM, receipt["Id"])
+
+    assert (receipt["TotalAmt"], receipt["Balance"]) == (12.5, 0.0)
+    assert (voided["TotalAmt"], voided["PrivateNote"]) == (0.0, "Voided")
+    assert qbo.operations() == [("SalesReceipt", receipt["Id"], "Create"), ("SalesReceipt", receipt["Id"], "Void")]
+    with pytest.raises(QboFault) as negative:
+        qbo.api.create_sales_receipt(REALM, customer["Id"], -1)
+    assert negative.value.code == "6000"
+
+
+def test_bookkeeper_documents_are_untaxed_whatever_the_tax_model():
+    api = AccountingApi(Clock())
+    for realm in ("9130350000000003", "9130350000000004", "9130350000000005"):
+        api.add_company(realm, "Taxed Co")
+        buyer = api.handle(realm, "POST", "customer", {}, b'{"DisplayName": "Buyer"}')[1]["Customer"]
+        income = next(a for a in api.dump(realm)["entities"]["Account"] if a["AccountType"] == "Income")
+        body = f'{{"Name": "Apples", "Type": "Service", "IncomeAccountRef": {{"value": "{income["Id"]}"}}}}'
+        api.handle(realm, "POST", "item", {}, body.encode())
+
+        memo = api.issue_credit_memo(realm, buyer["Id"], 40)
+        receipt = api.create_sales_receipt(realm, buyer["Id"], 40)
+
+        assert (realm, memo["TotalAmt"], receipt["TotalAmt"]) == (realm, 40.0, 40.0)
+
+
+def test_a_bookkeeper_action_without_an_item_in_the_company_says_so(qbo):
+    customer = qbo.customer()
+
+    with pytest.raises(QboFault) as caught:
+        qbo.api.issue_credit_memo(REALM, customer["Id"], 10)
+
+    assert caught.value.code == "6000" and "item" in caught.value.errors[0][2]
+
+
+def test_python_quickbooks_default_exchange_rate_of_zero_on_a_credit_memo_counts_as_not_sent():
+    api = AccountingApi(Clock())
+    realm = "9130350000000006"  # multi-currency on
+    api.add_company(realm, "Border Co")
+    customer = api.handle(realm, "POST", "customer", {}, b'{"DisplayName": "Buyer"}')[1]["Customer"]
+    income = next(a for a in api.dump(realm)["entities"]["Account"] if a["AccountType"] == "Income")
+    body = f'{{"Name": "Apples", "Type": "Service", "IncomeAccountRef": {{"value": "{income["Id"]}"}}}}'
+    item = api.handle(realm, "POST", "item", {}, body.encode())[1]["Item"]
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 10,
+        "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
+    }
+    memo = {"CustomerRef": {"value": customer["Id"]}, "Line": [line], "ExchangeRate": 0}
+
+    status, answer = api.handle(realm, "POST", "creditmemo", {}, json.dumps(memo).encode())
+    refused, _ = api.handle(realm, "POST", "invoice", {}, json.dumps(memo).encode())
+
+    assert status == 200 and answer["CreditMemo"]["ExchangeRate"] == 1
+    assert refused == 400  # an invoice's explicit 0 stays refused
