@@ -26,7 +26,7 @@ from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused, request_id
 from ..outbox.log import job_details, job_log, job_user_name
 from ..refs.ensure import refs_for_order
-from .money_jobs import create_money, marker_of, money_note, money_runner
+from .money_jobs import create_money, find_money, marker_of, money_note, money_runner
 from .record import load_order
 
 Action = QboSyncJob.Action
@@ -62,29 +62,46 @@ def _reread_invoice(order: Order) -> None:
     invoice_apply(order_id=order.pk, doc_id=order.qbo_doc_id, invoice=invoice, cause=SYNC)
 
 
+def _credit_in(payment: dict) -> Decimal:
+    """What a payment applies of credit memos."""
+    return sum(
+        (
+            money(line.get("Amount")) or ZERO
+            for line in payment.get("Line", [])
+            if any(link.get("TxnType") == "CreditMemo" for link in line.get("LinkedTxn", []))
+        ),
+        ZERO,
+    )
+
+
 def _apply(job: QboSyncJob, *, step: QboSyncJob, order: Order, memo: dict, customer_id: str, asked=None) -> Decimal:
     """Applies the memo to the order's open invoice (at most `asked`), through a Payment of no money; answers
-    what was applied. The rows, the memo's remaining credit and the order's balance are then QuickBooks'."""
-    invoice = calls.read("Invoice", order.qbo_doc_id)
-    balance, remaining = money(invoice.get("Balance")) or ZERO, money(memo.get("RemainingCredit")) or ZERO
-    amount = min(balance, remaining) if asked is None else Decimal(asked)
-    if amount <= 0:
-        return ZERO
-    if asked is not None and amount > min(balance, remaining):
-        raise SyncRefused(
-            f"QuickBooks now shows {display_money(remaining, order)} left on credit memo {_label(memo)} and "
-            f"{display_money(balance, order)} open on order {order.number}; nothing was applied.",
-            status=409,
+    what was applied. An earlier attempt's payment, found by the step's marker, is adopted before the memo's credit
+    left is even looked at (that attempt used it up). The rows, the memo's remaining credit and the order's balance
+    are then QuickBooks'."""
+    payment = find_money(step, "Payment", customer_id)
+    if payment is None:
+        invoice = calls.read("Invoice", order.qbo_doc_id)
+        balance, remaining = money(invoice.get("Balance")) or ZERO, money(memo.get("RemainingCredit")) or ZERO
+        amount = min(balance, remaining) if asked is None else Decimal(asked)
+        if amount <= 0:
+            return ZERO
+        if asked is not None and amount > min(balance, remaining):
+            raise SyncRefused(
+                f"QuickBooks now shows {display_money(remaining, order)} left on credit memo {_label(memo)} and "
+                f"{display_money(balance, order)} open on order {order.number}; nothing was applied.",
+                status=409,
+            )
+        note = money_note(step, order, f"Credit memo {_label(memo)} applied to invoice {_label(invoice)}")
+        payload = mapping.credit_apply_payload(
+            customer_id=customer_id, invoice_id=order.qbo_doc_id, memo_id=memo["Id"], amount=amount, note=note
         )
-    note = money_note(step, order, f"Credit memo {_label(memo)} applied to invoice {_label(invoice)}")
-    payload = mapping.credit_apply_payload(
-        customer_id=customer_id, invoice_id=order.qbo_doc_id, memo_id=memo["Id"], amount=amount, note=note
-    )
-    payment, _ = create_money(step, "Payment", payload, customer_id)
+        payment = calls.create("Payment", payload, request_id=step.request_id)
     new = money_row(job.realm_id, Entity.PAYMENT, payment["Id"]) is None
     applied_credit_store(payment, realm_id=job.realm_id, job=job)
     credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
     _reread_invoice(order)
+    amount = _credit_in(payment)
     if new:
         _log_applied(job, order, memo, amount, payment["Id"])
     return amount
