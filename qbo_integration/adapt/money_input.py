@@ -1,4 +1,4 @@
-"""What a person asks of a money action, checked before anything is sent (docs/quickbooks/money.md#bad-input): an
+"""What a person asks of a money action, checked before anything is sent (docs/quickbooks/money.md#credits): an
 amount in cents, a date QuickBooks accepts, a payment method or account the company has, the order's currency.
 Each refusal is a MoneyInputError: status 422 and the field it names (adapt sits below the outbox, so it cannot raise
 the outbox's SyncRefused; views answer both the same way)."""

@@ -174,15 +174,17 @@ def run_apply_credit(job: QboSyncJob) -> dict:
 
 @money_runner(Action.REFUND_CREDIT)
 def run_refund_credit(job: QboSyncJob) -> dict:
-    order = load_order(job)
+    """The refund of a credit: the order's job, or the buyer's for a credit of no Kadouri order."""
+    order = load_order(job) if job.order_id else None
     params = job.params
     memo = calls.read("CreditMemo", params["creditId"])
+    currency_of = order if order is not None else str((memo.get("CurrencyRef") or {}).get("value") or "")
     remaining, amount = money(memo.get("RemainingCredit")) or ZERO, Decimal(params["amount"])
     customer_id = str((memo.get("CustomerRef") or {}).get("value") or "")
     done_before = QboMoney.objects.filter(request_id=job.request_id, entity=Entity.REFUND_RECEIPT).exists()
     if not done_before and amount > remaining:
         raise SyncRefused(
-            f"QuickBooks now shows {display_money(remaining, order)} left on credit memo {_label(memo)}; "
+            f"QuickBooks now shows {display_money(remaining, currency_of)} left on credit memo {_label(memo)}; "
             "nothing was refunded.",
             status=409,
         )
@@ -194,13 +196,13 @@ def run_refund_credit(job: QboSyncJob) -> dict:
         method_id=params.get("method", ""),
         reference=params.get("reference", ""),
         txn_date=date.fromisoformat(params["date"]) if params.get("date") else None,
-        note=money_note(job, order, f"Refund of credit memo {_label(memo)}"),
+        note=money_note(job, order, f"Refund of credit memo {_label(memo)}", account=job.account),
     )
     refund, _ = create_money(job, "RefundReceipt", payload, customer_id)
     new = money_row(job.realm_id, Entity.REFUND_RECEIPT, refund["Id"]) is None
     row = refund_store(refund, realm_id=job.realm_id, job=job)
     credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
-    if new and row is not None:
+    if new and row is not None and order is not None:
         account = row.deposit_account_name or row.deposit_account_id
         text = (
             f"Credit memo {_label(memo)} refunded: {display_money(row.amount, order)} paid back from {account} by "

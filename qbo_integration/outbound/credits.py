@@ -31,6 +31,20 @@ NOTE_MAX = 300
 REFERENCE_MAX = 21
 
 
+def _submitted_before(token: str, action: str, **lookup) -> QboSyncJob | None:
+    """The job a form (or an Idempotency-Key) already made: a second submit joins it even when what it checked has
+    changed since — the first one used the credit up, or took the line's quantity."""
+    if not token:
+        return None
+    found = (
+        QboSyncJob.objects.filter(action=action, params__token=token[:64], **lookup)
+        .exclude(state=QboSyncJob.State.FAILED)
+        .order_by("-pk")
+        .first()
+    )
+    return attempt_once(found) if found is not None else None
+
+
 # --- issue a credit ----------------------------------------------------------------------------------------------
 
 
@@ -199,10 +213,13 @@ def credit_issue_request(
 ) -> QboSyncJob:
     """Issue a credit on the order (whole lines, part of a quantity, or an amount); `currency`, when given, must be
     the order's. Refused before anything is sent: 409 (the order's state), 422 (bad input, MoneyInputError)."""
+    joined = _submitted_before(token, Action.ISSUE_CREDIT, order=order)
+    if joined is not None:
+        return joined
     check_credit_allowed(order)
     params = credit_params(
         order=order, reason=reason, lines=lines, amount=amount, note=note, date=date, currency=currency
-    )
+    ) | {"token": token[:64]}
 
     def check(locked: Order) -> None:  # again under the order's lock: another credit may just have been stored
         check_credit_allowed(locked)
@@ -246,6 +263,9 @@ def check_open_invoice(order: Order) -> None:
 def credit_apply_request(
     *, credit_qbo_id, target_order: Order, amount=None, token: str = "", by, ip: str | None
 ) -> QboSyncJob:
+    joined = _submitted_before(token, Action.APPLY_CREDIT, order=target_order, params__creditId=str(credit_qbo_id))
+    if joined is not None:
+        return joined
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
     buyer_id = credit.account_id or (credit.order.buyer_id if credit.order_id else None)
     if target_order.buyer_id != buyer_id:
@@ -268,7 +288,7 @@ def credit_apply_request(
                 f"Order {target_order.number}'s open balance is {display_money(balance, target_order)}.",
                 field="amount",
             )
-    params = {"creditId": credit.qbo_id, "amount": str(wanted)}
+    params = {"creditId": credit.qbo_id, "amount": str(wanted), "token": token[:64]}
 
     def check(locked: Order) -> None:
         check_open_invoice(locked)
@@ -326,14 +346,26 @@ def refund_params(*, credit: QboMoney, amount=None, account, method=None, refere
 def credit_refund_request(
     *, credit_qbo_id, amount=None, account, method=None, reference="", date=None, token: str = "", by, ip
 ) -> QboSyncJob:
+    joined = _submitted_before(token, Action.REFUND_CREDIT, params__creditId=str(credit_qbo_id))
+    if joined is not None:
+        return joined
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
-    if credit.order is None:
+    if credit.order is None and credit.account is None:
         raise SyncRefused(
-            f"Credit memo {credit.qbo_id} was issued in QuickBooks without a Kadouri order; refund it in QuickBooks.",
+            f"Credit memo {credit.qbo_id} is for a customer Kadouri does not follow; refund it in QuickBooks.",
             status=409,
         )
-    params = refund_params(credit=credit, amount=amount, account=account, method=method, reference=reference, date=date)
+    params = refund_params(
+        credit=credit, amount=amount, account=account, method=method, reference=reference, date=date
+    ) | {"token": token[:64]}
+    # a credit issued in QuickBooks without a Kadouri order is refunded as the buyer's job (money_jobs.py)
     job, _ = enqueue_money_job(
-        order=credit.order, action=Action.REFUND_CREDIT, params=params, token=token, by=by, ip=ip
+        order=credit.order,
+        account=credit.account,
+        action=Action.REFUND_CREDIT,
+        params=params,
+        token=token,
+        by=by,
+        ip=ip,
     )
     return attempt_once(job)

@@ -156,3 +156,26 @@ def test_a_credit_memo_made_in_quickbooks_shows_on_the_buyers_page(staff_client,
     )
     page = staff_client.get(buyer.get_absolute_url()).content.decode()
     assert "issued in QuickBooks" in page and "$35.00" in page
+
+
+def test_a_credit_memo_made_in_quickbooks_is_refunded_from_the_buyers_page(
+    staff_client, qbo_connected, order_factory, buyer
+):
+    posted(staff_client, order_factory())
+    buyer.refresh_from_db()
+    memo = qbo_connected.issue_credit_memo(REALM_ID, buyer.qbo_customer_id, 45)
+    catchup_run(realm_id=REALM_ID)
+    page = staff_client.get(buyer.get_absolute_url()).content.decode()
+    assert f"/settings/quickbooks/credits/{memo['Id']}/refund/" in page
+    form = {"amount": "45.00", "account": account_id(qbo_connected, "Checking"), "token": "r-1"}
+
+    first = staff_client.post(f"/settings/quickbooks/credits/{memo['Id']}/refund/", form)
+    second = staff_client.post(f"/settings/quickbooks/credits/{memo['Id']}/refund/", form)
+
+    assert first.status_code == 302 and first["Location"] == buyer.get_absolute_url(), first.content.decode()[-3000:]
+    assert second.status_code == 302
+    (refund,) = entities(qbo_connected, "RefundReceipt")
+    assert Decimal(str(refund["TotalAmt"])) == Decimal("45.00")
+    assert f"Kadouri account {buyer.code}" in refund["PrivateNote"]
+    assert Decimal(str(one(qbo_connected, "CreditMemo", memo["Id"])["RemainingCredit"])) == 0
+    assert 'data-testid="buyer-credits"' not in staff_client.get(buyer.get_absolute_url()).content.decode()

@@ -134,4 +134,15 @@ def api_credit_refund(request: HttpRequest, credit_id: str) -> JsonResponse:
         )
     except (MoneyInputError, SyncRefused, QboError) as e:
         return refused_json(e)
-    return credit_job_response(job, job.order)
+    return credit_job_response(job, job.order) if job.order_id else _account_job_response(job)
+
+
+def _account_job_response(job: QboSyncJob) -> JsonResponse:
+    """A refund of a credit of no Kadouri order: the job and the credit, no order's money."""
+    job.refresh_from_db()
+    status = job_status(job)
+    credit = _credit_of(job)
+    body = {"job": job_json(job), "credit": credit_json(credit) if credit is not None else None, "money": None}
+    if status not in (200, 202):
+        body |= {"error": job.last_error, "code": job.error_code or None}
+    return JsonResponse(body, status=status)
