@@ -14,10 +14,11 @@ from qbo_integration.models import QboMoney, QboSyncJob
 from qbo_integration.outbound.credits import credit_issue_request
 from qbo_integration.outbound.money_jobs import run_money_job
 from qbo_integration.outbox.jobs import job_run
-from qbo_integration.testing import REALM_ID
+from qbo_integration.testing import COMPANIES, REALM_ID
 
 from .conftest import entities
 from .test_credits_api import one, paid, posted
+from .test_every_company import prepare, push
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +123,30 @@ def test_a_transient_failure_before_the_memo_leaves_nothing_twice(
     assert job.state == QboSyncJob.State.DONE
     assert len(entities(qbo_connected, "CreditMemo")) == 1
     assert QboMoney.objects.filter(entity=QboMoney.Entity.CREDIT_MEMO).count() == 1
+
+
+@pytest.mark.parametrize("company", sorted(COMPANIES))
+def test_every_company_takes_a_credit_of_a_line_applied_to_its_open_invoice(
+    company, staff_client, qbo, order_factory, buyer
+):
+    realm = prepare(qbo, company, buyer)
+    order = order_factory()
+    assert push(staff_client, order).status_code == 200
+    order.refresh_from_db()
+    pears = order.lines.get(product__name="Bartlett Pears")
+
+    response = staff_client.post(
+        f"/api/quickbooks/sync/order/{order.pk}/credits",
+        {"reason": "damaged", "lines": [{"lineId": pears.pk, "quantity": "1"}]},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    (memo,) = entities(qbo, "CreditMemo", realm)
+    invoice = next(i for i in entities(qbo, "Invoice", realm) if i["Id"] == order.qbo_doc_id)
+    credit = Decimal(str(memo["TotalAmt"]))  # with the line's tax where the company charges it
+    assert credit >= Decimal("36.75") and Decimal(str(memo["RemainingCredit"])) == 0
+    assert Decimal(str(invoice["Balance"])) == Decimal(str(invoice["TotalAmt"])) - credit
+    order.refresh_from_db()
+    assert order.qbo_balance == Decimal(str(invoice["Balance"])).quantize(Decimal("0.01"))
+    assert response.json()["credit"]["total"] == str(credit.quantize(Decimal("0.01")))
