@@ -179,3 +179,10 @@ def test_a_credit_memo_made_in_quickbooks_is_refunded_from_the_buyers_page(
     assert f"Kadouri account {buyer.code}" in refund["PrivateNote"]
     assert Decimal(str(one(qbo_connected, "CreditMemo", memo["Id"])["RemainingCredit"])) == 0
     assert 'data-testid="buyer-credits"' not in staff_client.get(buyer.get_absolute_url()).content.decode()
+
+
+def test_issue_credit_is_offered_on_an_invoiced_order_only(staff_client, qbo_connected, order_factory):
+    invoiced, draft = posted(staff_client, order_factory()), order_factory()
+
+    assert 'data-testid="issue-credit"' in staff_client.get(invoiced.get_absolute_url()).content.decode()
+    assert 'data-testid="issue-credit"' not in staff_client.get(draft.get_absolute_url()).content.decode()
