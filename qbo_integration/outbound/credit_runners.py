@@ -28,6 +28,7 @@ from ..outbox.log import job_details, job_log, job_user_name
 from ..refs.ensure import refs_for_order
 from .money_jobs import create_money, find_money, marker_of, money_note, money_runner
 from .record import load_order
+from .rules import check_credit_allowed
 
 Action = QboSyncJob.Action
 Entity = QboMoney.Entity
@@ -145,6 +146,7 @@ def run_issue_credit(job: QboSyncJob) -> dict:
     if memo_id:  # an earlier attempt created it; only the apply may be left
         memo = calls.read("CreditMemo", memo_id)
     else:
+        check_credit_allowed(order)  # a retry runs later: the order may have been cancelled since the click
         memo, _ = create_money(job, "CreditMemo", _memo_payload(job, order, customer_id, item_ids), customer_id)
         _save_result(job, memoId=str(memo["Id"]), docNumber=memo.get("DocNumber") or "")
     new = money_row(job.realm_id, Entity.CREDIT_MEMO, memo["Id"]) is None

@@ -150,3 +150,20 @@ def test_every_company_takes_a_credit_of_a_line_applied_to_its_open_invoice(
     order.refresh_from_db()
     assert order.qbo_balance == Decimal(str(invoice["Balance"])).quantize(Decimal("0.01"))
     assert response.json()["credit"]["total"] == str(credit.quantize(Decimal("0.01")))
+
+
+def test_a_queued_credit_is_not_sent_once_the_order_was_cancelled_meanwhile(
+    staff_user, staff_client, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    qbo_connected.add_fault("503", method="POST", path="/creditmemo$")
+    job = credit_issue_request(order=order, reason="damaged", amount="10.00", by=staff_user, ip=None)
+    assert job.state == QboSyncJob.State.PENDING
+    qbo_connected.void_invoice(REALM_ID, order.qbo_doc_id)  # the bookkeeper voids the invoice meanwhile
+    catchup_run(realm_id=REALM_ID)
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=job.created_at)
+
+    job = job_run(job_id=job.pk, run=run_money_job)
+
+    assert job.state == QboSyncJob.State.FAILED and "cancelled" in job.last_error
+    assert entities(qbo_connected, "CreditMemo") == []
