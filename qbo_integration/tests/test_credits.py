@@ -109,7 +109,7 @@ def test_a_credit_memo_deleted_in_quickbooks_is_struck_on_the_order(staff_client
     assert settled.activities.filter(description__contains="deleted in QuickBooks").exists()
 
 
-def test_a_transient_failure_before_the_memo_leaves_nothing_twice(
+def test_a_lost_answer_to_the_credit_memo_is_found_by_its_marker_on_the_retry(
     staff_user, staff_client, qbo_connected, order_factory
 ):
     order = posted(staff_client, order_factory())
