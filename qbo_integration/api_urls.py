@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import connection_api, connection_pages, money_api, sync_api, webhook
+from .views import connection_api, connection_pages, credit_api, money_api, sync_api, webhook
 
 urlpatterns = [
     path("connect", connection_pages.connect, name="qbo-connect"),
@@ -15,6 +15,9 @@ urlpatterns = [
         money_api.api_order_payment_delete,
         name="qbo-order-payment-delete",
     ),
+    path("sync/order/<int:order_id>/credits", credit_api.api_order_credits, name="qbo-order-credits"),
+    path("sync/credit/<str:credit_id>/apply", credit_api.api_credit_apply, name="qbo-credit-apply"),
+    path("sync/credit/<str:credit_id>/refund", credit_api.api_credit_refund, name="qbo-credit-refund"),
     path("sync/account/<int:account_id>", sync_api.api_sync_account, name="qbo-sync-account"),
     path("sync/product/<int:product_id>", sync_api.api_sync_product, name="qbo-sync-product"),
     path("status/order/<int:order_id>", sync_api.api_order_status, name="qbo-status-order"),

@@ -246,3 +246,104 @@ def customer_display_names(accounts: list[Account]) -> dict[int, str]:
         clash = Account.objects.filter(name__iexact=account.name).exclude(pk=account.pk).exists()
         names[account.pk] = customer_display_name(account, disambiguate=clash)
     return names
+
+
+# --- money after the invoice (docs/quickbooks/money.md#credits) -------------------------------------------------
+
+
+def credit_line_payload(line: dict, *, item_id: str, product: Product, ctx: tax.TaxContext) -> dict:
+    """One line of a credit memo: part of an order line (Qty × UnitPrice) or an amount on the line's item."""
+    detail: dict = {"ItemRef": {"value": str(item_id), "name": item_name(product)}}
+    if line.get("quantity"):
+        detail |= {"Qty": number(Decimal(line["quantity"])), "UnitPrice": number(Decimal(line["unitPrice"]))}
+    payload = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": number(Decimal(line["amount"])),
+        "Description": str(line.get("description", ""))[:ITEM_DESCRIPTION_MAX],
+        "SalesItemLineDetail": detail,
+    }
+    return tax.with_line_tax(payload, product, ctx)
+
+
+def credit_memo_payload(
+    order: Order,
+    *,
+    customer_id: str,
+    lines: list[tuple[dict, str, Product]],
+    note: str,
+    txn_date: date | None,
+    currency: dict | None = None,
+) -> dict:
+    """A credit to the order's buyer, with the invoice's tax code, class and currency rules. `lines` holds each
+    credit line (as stored on the QboMoney row) with its item id and product."""
+    ctx = tax.tax_context()
+    payload: dict = {
+        "CustomerRef": {"value": str(customer_id)},
+        "Line": [
+            credit_line_payload(line, item_id=item_id, product=product, ctx=ctx) for line, item_id, product in lines
+        ],
+        "PrivateNote": note[:PRIVATE_NOTE_MAX],
+        **tax.document_tax_fields(ctx),
+        **(currency or {}),
+    }
+    if txn_date:
+        payload["TxnDate"] = txn_date.isoformat()
+    return classes.class_fields(order, payload)
+
+
+def credit_apply_payload(*, customer_id: str, invoice_id: str, memo_id: str, amount: Decimal, note: str) -> dict:
+    """A credit applied to an invoice: a Payment of no money whose two lines link the invoice and the credit memo
+    for the same amount (docs/quickbooks/money.md#credits)."""
+    return {
+        "CustomerRef": {"value": str(customer_id)},
+        "TotalAmt": 0,
+        "Line": [
+            {"Amount": number(amount), "LinkedTxn": [{"TxnId": str(invoice_id), "TxnType": "Invoice"}]},
+            {"Amount": number(amount), "LinkedTxn": [{"TxnId": str(memo_id), "TxnType": "CreditMemo"}]},
+        ],
+        "PrivateNote": note[:PRIVATE_NOTE_MAX],
+    }
+
+
+def refund_receipt_payload(
+    *,
+    customer_id: str,
+    memo: dict,
+    amount: Decimal,
+    account_id: str,
+    method_id: str,
+    reference: str,
+    txn_date: date | None,
+    note: str,
+) -> dict:
+    """Money given back for a credit: one line on the credit's first item, from a bank account, linked to the
+    credit memo whose RemainingCredit it consumes (docs/quickbooks/money.md#refunds: an assumption)."""
+    first = next((ln for ln in memo.get("Line", []) if ln.get("DetailType") == "SalesItemLineDetail"), {})
+    detail = first.get("SalesItemLineDetail") or {}
+    line_detail = {"ItemRef": detail.get("ItemRef"), "Qty": 1, "UnitPrice": number(amount)}
+    if detail.get("TaxCodeRef"):
+        line_detail["TaxCodeRef"] = detail["TaxCodeRef"]
+    payload: dict = {
+        "CustomerRef": {"value": str(customer_id)},
+        "DepositToAccountRef": {"value": str(account_id)},
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": number(amount),
+                "Description": f"Refund of credit memo #{memo.get('DocNumber') or memo.get('Id')}",
+                "SalesItemLineDetail": {k: v for k, v in line_detail.items() if v is not None},
+            }
+        ],
+        "LinkedTxn": [{"TxnType": "CreditMemo", "TxnId": str(memo["Id"])}],
+        "PrivateNote": note[:PRIVATE_NOTE_MAX],
+    }
+    for key in ("CurrencyRef", "ExchangeRate", "GlobalTaxCalculation", "ClassRef"):
+        if memo.get(key) is not None:
+            payload[key] = memo[key]
+    if method_id:
+        payload["PaymentMethodRef"] = {"value": str(method_id)}
+    if reference:
+        payload["PaymentRefNum"] = reference[:21]
+    if txn_date:
+        payload["TxnDate"] = txn_date.isoformat()
+    return payload

@@ -25,11 +25,20 @@ MAX_AHEAD = timedelta(days=365)
 MAX_AMOUNT = Decimal("9999999999.99")  # QboMoney keeps 14 digits, 2 after the point
 DEPOSIT_TYPES = ("Bank", "Other Current Asset")
 UNDEPOSITED_SUBTYPE = "UndepositedFunds"
+_DEPOSIT_SQL = "select * from Account where AccountType in ({}) MAXRESULTS 1000".format(
+    ", ".join(f"'{t}'" for t in DEPOSIT_TYPES)
+)
+
+
+class MoneyInputError(SyncRefused):
+    """Bad input for a money action: 422, with the form field it concerns."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, status=422, field=field)
 
 
 def _refused(message: str, *, field: str) -> SyncRefused:
-    """Bad input for a money action: 422, with the form field it concerns."""
-    return SyncRefused(message, status=422, field=field)
+    return MoneyInputError(message, field=field)
 
 
 def parse_amount(value, *, field: str = "amount") -> Decimal:
@@ -96,11 +105,20 @@ def payment_methods() -> list[tuple[str, str]]:
 def deposit_accounts() -> list[tuple[str, str]]:
     """Where money may be deposited, (id, name): Undeposited Funds first, then the bank accounts and the other
     current-asset accounts."""
-    types = ", ".join(f"'{t}'" for t in DEPOSIT_TYPES)
-    rows = _cached_list("deposit", f"select * from Account where AccountType in ({types}) MAXRESULTS 1000", "Account")
+    rows = _cached_list("deposit", _DEPOSIT_SQL, "Account")
     active = [r for r in rows if r.get("Active", True)]
     active.sort(key=lambda r: (r.get("AccountSubType") != UNDEPOSITED_SUBTYPE, r.get("AccountType") != "Bank"))
     return [(str(r["Id"]), str(r.get("Name") or r["Id"])) for r in active]
+
+
+def bank_accounts() -> list[tuple[str, str]]:
+    """The company's bank accounts, (id, name): where a refund is paid from."""
+    rows = _cached_list("deposit", _DEPOSIT_SQL, "Account")
+    return [
+        (str(r["Id"]), str(r.get("Name") or r["Id"]))
+        for r in rows
+        if r.get("Active", True) and r.get("AccountType") == "Bank"
+    ]
 
 
 def undeposited_funds_id() -> str:

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.db import transaction
 
+from accounts.models import Account
 from orders.models import Order
 
 from ..adapt.closing import is_period_closed
@@ -96,12 +97,24 @@ def _refuse_if_busy(order: Order, request_ids: set[str]) -> None:
 
 
 def enqueue_money_job(
-    *, order: Order, action: str, params: dict, token: str = "", by, ip: str | None, check: Callable | None = None
+    *,
+    order: Order | None,
+    action: str,
+    params: dict,
+    token: str = "",
+    by,
+    ip: str | None,
+    check: Callable | None = None,
+    account: Account | None = None,
 ) -> tuple[QboSyncJob, bool]:
     """The order's job for this money action (joined on a double submit), and whether it is new. `check(locked)`
     repeats the caller's checks under the order's lock (the status table, the open balance) and raises
-    SyncRefused; nothing QuickBooks-bound is asked while the lock is held."""
+    SyncRefused; nothing QuickBooks-bound is asked while the lock is held. A transaction of no Kadouri order (a
+    credit issued in QuickBooks, refunded from the buyer's page) is the buyer's job instead: `order=None` and
+    `account`, with the same key, one-at-a-time and marker rules on the account."""
     realm_id = usable_connection().realm_id
+    if order is None:
+        return _enqueue_account_job(account, action, params, token, realm_id, by=by, ip=ip)
     with transaction.atomic():
         locked = Order.objects.select_for_update().select_related("buyer", "seller").get(pk=order.pk)
         key = money_key(locked, action, params, token, realm_id)
@@ -112,6 +125,33 @@ def enqueue_money_job(
         return job_for(
             key=key,
             lookup={"order": locked, "action": action},
+            defaults={
+                "realm_id": realm_id,
+                "created_by": person_or_none(by),
+                "ip_address": ip,
+                "params": params | {"marker": marker_of(key)},
+            },
+        )
+
+
+def _enqueue_account_job(
+    account: Account, action: str, params: dict, token: str, realm_id: str, *, by, ip: str | None
+) -> tuple[QboSyncJob, bool]:
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        turn = f"t:{token[:64]}" if token else f"n:{locked.qbo_jobs.filter(action=action, state='done').count()}"
+        key = f"{realm_id}:account:{locked.pk}:{action}:{turn}:{_digest(params)}"
+        same = {j.request_id for j in locked.qbo_jobs.filter(action=action, params__marker=marker_of(key))}
+        active = locked.qbo_jobs.filter(state__in=ACTIVE).exclude(request_id__in=same).first()
+        if active is not None:
+            raise SyncRefused(
+                f"QuickBooks is already working on {locked.name} ({active.get_action_display().lower()}); "
+                "wait for it to finish.",
+                status=409,
+            )
+        return job_for(
+            key=key,
+            lookup={"account": locked, "action": action},
             defaults={
                 "realm_id": realm_id,
                 "created_by": person_or_none(by),
@@ -133,9 +173,11 @@ def marker_of(key: str) -> str:
     return str(uuid.uuid5(MARKER_NAMESPACE, key))
 
 
-def money_note(job: QboSyncJob, order: Order, text: str = "") -> str:
-    """The private note a money transaction carries: what it is for people, the marker for Kadouri."""
-    tail = f"Kadouri order {order.number} [kadouri-money:{job.params['marker']}]"
+def money_note(job: QboSyncJob, order: Order | None, text: str = "", *, account: Account | None = None) -> str:
+    """The private note a money transaction carries: what it is for people, the marker for Kadouri (the buyer's
+    code for a transaction of no order)."""
+    whose = f"Kadouri order {order.number}" if order is not None else f"Kadouri account {account.code}"
+    tail = f"{whose} [kadouri-money:{job.params['marker']}]"
     return f"{text.strip()[:300]}\n{tail}" if text.strip() else tail
 
 

@@ -121,3 +121,24 @@ def check_class(order: Order, action: str, *, current: dict | None = None) -> No
         if current is None or str((current.get("ClassRef") or {}).get("value") or "") == classes.class_id_for(order):
             return
     classes.check_class(order)
+
+
+def check_credit_allowed(order: Order) -> None:
+    """A credit is issued on a posted (or partly paid) or paid invoice, or a cash sale; never on a draft, a
+    cancelled order, an estimate or a wrong link (409)."""
+    doc = order.qbo_doc_type
+    if order.status == Order.Status.CANCELLED:
+        raise SyncRefused(f"Order {order.number} is cancelled; there is nothing to credit.", status=409)
+    if not order.qbo_doc_id or order.status == Order.Status.DRAFT:
+        raise SyncRefused(
+            f"Order {order.number} is not in QuickBooks yet; create its invoice before issuing a credit.", status=409
+        )
+    if doc not in (Order.DocType.INVOICE, Order.DocType.SALES_RECEIPT):
+        raise SyncRefused(
+            f"Order {order.number} is an estimate in QuickBooks; convert it to an invoice before issuing a credit.",
+            status=409,
+        )
+    if order.qbo_link_problem:
+        raise SyncRefused(
+            f"Order {order.number}'s QuickBooks link needs attention first: {order.qbo_link_problem}", status=409
+        )

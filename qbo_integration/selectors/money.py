@@ -93,19 +93,36 @@ def payment_json(row: QboMoney) -> dict:
     }
 
 
+# --- credits (docs/quickbooks/money.md#credits) ------------------------------------------------------------------
+
+
+def credited_by_line(order: Order) -> dict[int, Decimal]:
+    """OrderLine id → the quantity the order's active credits took of it."""
+    taken: dict[int, Decimal] = {}
+    rows = order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO, state=QboMoney.State.ACTIVE)
+    for row in rows:
+        for line in row.lines or []:
+            if line.get("lineId") and line.get("quantity"):
+                taken[line["lineId"]] = taken.get(line["lineId"], Decimal(0)) + Decimal(str(line["quantity"]))
+    return taken
+
+
+def credit_refunded(credit: QboMoney) -> Decimal:
+    return _sum(credit.uses.filter(entity=QboMoney.Entity.REFUND_RECEIPT, state=QboMoney.State.ACTIVE), "amount")
+
+
 def credit_json(row: QboMoney) -> dict:
-    """A credit memo as the JSON API shows it (the contract's credit json); what was applied and refunded is read
-    from the rows that use it."""
-    uses = list(row.uses.filter(state=QboMoney.State.ACTIVE))
-    applied = sum((u.credit_applied for u in uses if u.entity == QboMoney.Entity.PAYMENT), ZERO)
-    refunded = sum((u.amount for u in uses if u.entity == QboMoney.Entity.REFUND_RECEIPT), ZERO)
+    """A credit memo as the JSON API shows it (docs/quickbooks/money.md#credits): QuickBooks' total and remaining
+    credit; applied is what neither remains nor was refunded."""
+    refunded = credit_refunded(row) if row.pk else ZERO
+    applied = max(row.total - row.unapplied - refunded, ZERO) if row.is_active else ZERO
     return {
         "id": row.qbo_id,
         "total": str(row.total),
-        "remaining": str(row.unapplied),
+        "remaining": str(row.unapplied if row.is_active else ZERO),
         "applied": str(applied),
         "refunded": str(refunded),
-        "reason": row.reason or None,
+        "reason": row.reason,
         "date": row.txn_date.isoformat() if row.txn_date else None,
         "lines": row.lines,
         "orderId": row.order_id,
@@ -124,3 +141,29 @@ def order_payments_json(order: Order) -> dict:
         "payments": [payment_json(r) for r in rows if r.entity == QboMoney.Entity.PAYMENT],
         "credits": [credit_json(r) for r in rows if r.entity == QboMoney.Entity.CREDIT_MEMO],
     }
+
+
+def order_credits(order: Order) -> list[QboMoney]:
+    """The order's credits, deleted ones too (struck out on the page)."""
+    return list(order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO).order_by("txn_date", "pk"))
+
+
+def buyer_open_credits(account) -> list[QboMoney]:
+    """The buyer's credits with credit left, issued from Kadouri or in QuickBooks."""
+    return list(
+        QboMoney.objects.filter(
+            entity=QboMoney.Entity.CREDIT_MEMO, state=QboMoney.State.ACTIVE, unapplied__gt=0, account=account
+        ).order_by("txn_date", "pk")
+    )
+
+
+def buyer_open_orders(account) -> list[Order]:
+    """The buyer's orders whose invoice is open: where a credit can be applied."""
+    return list(
+        Order.objects.filter(
+            buyer=account,
+            qbo_doc_type=Order.DocType.INVOICE,
+            status=Order.Status.POSTED_TO_QB,
+            qbo_balance__gt=0,
+        ).order_by("order_date", "pk")
+    )

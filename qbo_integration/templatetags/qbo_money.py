@@ -3,7 +3,7 @@
 from django import template
 
 from ..outbound.payments import may_record_payment
-from ..selectors.money import order_money
+from ..selectors.money import buyer_open_credits, credit_json, order_credits, order_money
 
 register = template.Library()
 
@@ -17,3 +17,15 @@ def qbo_order_money(order):
 def payment_allowed(order) -> bool:
     """Whether the order page offers "Record payment" (the status table of outbound/payments.py)."""
     return may_record_payment(order)
+
+
+@register.simple_tag
+def qbo_order_credits(order):
+    """The order's credits with what each has left, was applied and refunded (credit_json's figures)."""
+    return [{"row": row, **credit_json(row)} for row in order_credits(order)]
+
+
+@register.simple_tag
+def qbo_buyer_credits(account):
+    """The buyer's credits with credit left (the account page lists them with Apply and Refund)."""
+    return [{"row": row, **credit_json(row)} for row in buyer_open_credits(account)]

@@ -49,6 +49,9 @@ ID_MODELS = {
     "log_id": "qbo_integration.IntegrationLog",
     "connection_id": "qbo_integration.QboConnection",
     "bulk_id": "qbo_integration.BulkPush",
+    # QuickBooks' ids of credit memos (the pages look them up by qbo_id: a pk is crawled as an unknown credit)
+    "qbo_id": "qbo_integration.QboMoney",
+    "credit_id": "qbo_integration.QboMoney",
 }
 # Word parameters: one valid value each (the views' own tests cover the others; unknown words must 404).
 WORDS = {"action": "invoice", "kind": "account", "payment_id": "1"}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ...documents.apply import Outcome
 from ...models import QboWebhookEvent
-from . import company, customer, estimate, invoice, item, payment, sales_receipt
+from . import company, credit_memo, customer, estimate, invoice, item, payment, refund_receipt, sales_receipt
 from .common import Ignored
 
 Handler = Callable[[QboWebhookEvent, bool], Outcome]
@@ -19,6 +19,8 @@ Handler = Callable[[QboWebhookEvent, bool], Outcome]
 HANDLERS: dict[str, Handler] = {
     "Invoice": invoice.handle,
     "Payment": payment.handle,
+    "CreditMemo": credit_memo.handle,
+    "RefundReceipt": refund_receipt.handle,
     "Estimate": estimate.handle,
     "SalesReceipt": sales_receipt.handle,
     "Customer": customer.handle,
