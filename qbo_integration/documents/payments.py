@@ -57,6 +57,14 @@ def credit_shares(invoices: dict[str, Decimal], credit_used: Decimal) -> dict[st
     return shares
 
 
+def invoice_parts(payment: dict) -> dict[str, tuple[Decimal, Decimal]]:
+    """Invoice id → (what the payment pays on it in money, what it pays there with credit memos), as the rows hold
+    them (`amount`, `credit_applied`)."""
+    invoices = _linked(payment, "Invoice")
+    shares = credit_shares(invoices, sum(_linked(payment, "CreditMemo").values(), ZERO))
+    return {txn_id: (paid - shares[txn_id], shares[txn_id]) for txn_id, paid in invoices.items()}
+
+
 def _kadouri_job(payment: dict, job: QboSyncJob | None) -> QboSyncJob | None:
     """The Kadouri job that recorded this payment, known by the marker in its private note."""
     marker = payment_marker(payment)
@@ -72,7 +80,7 @@ def _kadouri_job(payment: dict, job: QboSyncJob | None) -> QboSyncJob | None:
     )
 
 
-def _values(payment: dict, order: Order, amount: Decimal, credit_part: Decimal, credit_row) -> dict:
+def _values(payment: dict, order: Order, in_money: Decimal, credit_part: Decimal, credit_row) -> dict:
     method = payment.get("PaymentMethodRef") or {}
     deposit = payment.get("DepositToAccountRef") or {}
     return {
@@ -81,7 +89,7 @@ def _values(payment: dict, order: Order, amount: Decimal, credit_part: Decimal, 
         "account_id": order.buyer_id,
         "credit_id": credit_row.pk if credit_row is not None else None,
         "total": money(payment.get("TotalAmt")) or ZERO,
-        "amount": amount - credit_part,
+        "amount": in_money,
         "credit_applied": credit_part,
         "unapplied": money(payment.get("UnappliedAmt")) or ZERO,
         "currency": str((payment.get("CurrencyRef") or {}).get("value") or "")[:3],
@@ -128,10 +136,9 @@ def payment_store_changed(
         if is_voided(payment) and not payment.get("Line"):
             # A voided payment has lost its links: its rows stay, voided (docs/quickbooks/api.md#void).
             return list(existing.values()), _mark_gone(existing.values(), QboMoney.State.VOIDED)
-        invoices = _linked(payment, "Invoice")
+        parts = invoice_parts(payment)
         memos = _linked(payment, "CreditMemo")
-        shares = credit_shares(invoices, sum(memos.values(), ZERO))
-        orders = {o.qbo_doc_id: o for o in Order.objects.linked_to(Order.DocType.INVOICE, list(invoices))}
+        orders = {o.qbo_doc_id: o for o in Order.objects.linked_to(Order.DocType.INVOICE, list(parts))}
         credit_row = (
             QboMoney.objects.filter(realm_id=realm_id, entity=QboMoney.Entity.CREDIT_MEMO, qbo_id__in=list(memos))
             .order_by("pk")
@@ -142,7 +149,7 @@ def payment_store_changed(
         ours = _kadouri_job(payment, job)
         rows, changed = [], False
         for invoice_id, order in orders.items():
-            values = _values(payment, order, invoices[invoice_id], shares[invoice_id], credit_row)
+            values = _values(payment, order, *parts[invoice_id], credit_row)
             row = existing.pop(order.pk, None)
             if row is None:
                 row, created = _created(realm_id, payment_id, order, values, ours)
