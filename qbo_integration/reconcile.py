@@ -1,9 +1,11 @@
 """Reconciliation: every linked order compared with its QuickBooks document, drift listed, one-click fixes.
 
 Runs in the worker (a report reads every linked document: one query per 100, reads only for the ones a
-query leaves out); the page shows the last stored report. Fixes: take QuickBooks' values (the document is
-read again and applied as the truth, like a webhook but without the version guard) or push Kadouri's
-(the outbound sync's update, a queued job with its own retries).
+query leaves out); the page shows the last stored report. Each order's money (payments, credits, refunds) is
+compared too (reconcile_money.py). Fixes: take QuickBooks' values (the document is read again and applied as the
+truth, like a webhook but without the version guard, and its money transactions stored as QuickBooks has them) or
+push Kadouri's (the outbound sync's update, a queued job with its own retries; never for money, which is QuickBooks'
+to decide).
 """
 
 from __future__ import annotations
@@ -23,19 +25,13 @@ from .connection import calls
 from .connection.vault import current_connection
 from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply, receipt_apply
 from .documents.reading import converting_invoice_id, doc_state, document_balance, money, payment_status
-from .documents.store import ENTITY_OF_TYPE, entity_of, known_numbers, link_problem
+from .documents.store import ENTITY_OF_TYPE, PAID_ENTITIES, entity_of, known_numbers, link_problem
 from .models import QboReconcileRun
 from .outbound.requests import order_update_request
 from .reads import read_many
+from .reconcile_money import MONEY_FIELDS, Drift, money_drift, money_read, money_rows, money_take_quickbooks
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Drift:
-    field: str
-    kadouri: str
-    quickbooks: str
 
 
 @dataclass
@@ -138,6 +134,18 @@ def _documents(orders: list[Order], realm_id: str) -> dict[tuple[str, str], dict
     return docs
 
 
+def pushable(row: Row) -> bool:
+    """Kadouri's values may be pushed: the order's own document, still open, whose total drifted. Never while its
+    money drifted: QuickBooks is the book of record for money (docs/quickbooks/money.md#reconciling-money)."""
+    fields = {d.field for d in row.drift}
+    return (
+        not row.wrong_link
+        and row.status == Order.Status.POSTED_TO_QB
+        and bool(fields & PUSHABLE)
+        and not fields & MONEY_FIELDS
+    )
+
+
 def reconcile_run(*, by=None) -> QboReconcileRun:
     """Builds and stores the report. QuickBooks errors are recorded on the run, never raised."""
     conn = current_connection()
@@ -147,16 +155,19 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
         if conn is None:
             raise QboNotConnected(NOT_CONNECTED_MESSAGE)
         docs = _documents(orders, conn.realm_id)
+        doc_of = {o.pk: docs.get((o.qbo_doc_type, o.qbo_doc_id)) for o in orders}
+        rows = [compare(o, doc_of[o.pk]) for o in orders]
+        # A wrong link's money is someone else's document's: it is not compared (no fix is offered anyway).
+        followed = [o for o, row in zip(orders, rows, strict=True) if not row.wrong_link]
+        money_of = money_rows(Order.objects.linked().values("pk"), conn.realm_id)
+        book = money_read(followed, doc_of, money_of, conn.realm_id)
     except QboError as e:
         run.error = e.message[:500]
     else:
-        rows = [compare(o, docs.get((o.qbo_doc_type, o.qbo_doc_id))) for o in orders]
-        for row in rows:
-            row.pushable = (
-                not row.wrong_link
-                and row.status == Order.Status.POSTED_TO_QB
-                and any(d.field in PUSHABLE for d in row.drift)
-            )
+        for order, row in zip(orders, rows, strict=True):
+            if not row.wrong_link:
+                row.drift += money_drift(order, doc_of[order.pk], money_of.get(order.pk, []), book)
+            row.pushable = pushable(row)
         run.rows = [asdict(r) for r in rows if r.drift]
         run.checked = len(orders)
     run.finished_at = timezone.now()
@@ -178,7 +189,8 @@ def _mark_fixed(run_id: int | None, order_id: int, text: str) -> None:
 
 def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> str:
     """QuickBooks' document is the truth: its number, total, balance, payment status and state (voided or
-    deleted → cancelled) are applied to the order, with an activity entry."""
+    deleted → cancelled) are applied to the order, with an activity entry. Its payments, credits and refunds are
+    stored as QuickBooks has them first, as a payment's webhook stores them before the invoice."""
     order = Order.objects.get(pk=order_id)
     cause = Cause(source="manual")
     entity, doc_id = entity_of(order), order.qbo_doc_id
@@ -186,6 +198,10 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
         doc = calls.read(entity, doc_id)
     except QboNotFoundError:
         doc = None
+    conn = current_connection()
+    money_text = ""
+    if conn is not None and entity in PAID_ENTITIES and not link_problem(order, entity, doc):
+        money_text = money_take_quickbooks(order, doc, conn.realm_id)
     # A wrong link is refused inside the apply functions, under the order's lock (documents.link_problem).
     if entity == "Estimate":
         # Converted in QuickBooks: the order follows the invoice, as the estimate's webhook would have made it.
@@ -197,9 +213,15 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
         outcome = receipt_apply(order_id=order.pk, doc_id=doc_id, receipt=doc, cause=cause, force=True)
     else:
         outcome = invoice_apply(order_id=order.pk, doc_id=doc_id, invoice=doc, cause=cause, force=True)
-    text = f"Took QuickBooks' values: {outcome.text}"
+    text = " ".join(filter(None, [f"Took QuickBooks' values: {outcome.text}", money_text]))
     _mark_fixed(run_id, order.pk, text)
     return text
+
+
+def money_drifted(run: QboReconcileRun | None, order_id: int) -> bool:
+    """The report's row for the order lists money drift: Kadouri's values are not to be pushed for it."""
+    rows = run.rows if run is not None else []
+    return any(d["field"] in MONEY_FIELDS for r in rows if r["order_id"] == order_id for d in r["drift"])
 
 
 def reconcile_push_kadouri(*, order_id: int, by=None, run_id: int | None = None) -> str:

@@ -64,6 +64,7 @@ def test_it_lists_a_payment_kadouri_missed(posted, webhooks):
         "status": ("Posted to QuickBooks", "Paid → Paid"),
         "balance": ("$472.00", "$0.00"),
         "payment status": ("Unpaid", "Paid"),
+        "payments": ("no payments", "1 payment, $472.00"),  # its row is missing too (test_reconcile_money.py)
     }
 
 

@@ -13,6 +13,7 @@ from kadouri.live import live_response, render_live
 from orders.models import Order
 
 from ..context_processors import can_manage_quickbooks
+from ..reconcile import money_drifted
 from ..selectors.inbound import open_conflicts, reconcile_latest
 from .access import managers_only
 
@@ -69,6 +70,13 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
     if not Order.objects.filter(pk=order_id).exists():  # answered now, not by a task failing on the worker
         raise Http404("No such order.")
     run = reconcile_latest()
+    if action == "push_kadouri" and money_drifted(run, order_id):
+        messages.error(
+            request,
+            "Kadouri's values are not pushed for this order: its payments or credits differ, and QuickBooks is the "
+            "book of record for money. Take QuickBooks' values instead.",
+        )
+        return redirect("qbo:reconcile")
     async_task(
         "qbo_integration.tasks.qbo_reconcile_fix",
         order_id,
