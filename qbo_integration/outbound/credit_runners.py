@@ -183,24 +183,26 @@ def run_refund_credit(job: QboSyncJob) -> dict:
     currency_of = order if order is not None else str((memo.get("CurrencyRef") or {}).get("value") or "")
     remaining, amount = money(memo.get("RemainingCredit")) or ZERO, Decimal(params["amount"])
     customer_id = str((memo.get("CustomerRef") or {}).get("value") or "")
-    done_before = QboMoney.objects.filter(request_id=job.request_id, entity=Entity.REFUND_RECEIPT).exists()
-    if not done_before and amount > remaining:
-        raise SyncRefused(
-            f"QuickBooks now shows {display_money(remaining, currency_of)} left on credit memo {_label(memo)}; "
-            "nothing was refunded.",
-            status=409,
+    # An earlier try's refund whose answer was lost is found before the credit left is looked at: it used it up.
+    refund = find_money(job, "RefundReceipt", customer_id)
+    if refund is None:
+        if amount > remaining:
+            raise SyncRefused(
+                f"QuickBooks now shows {display_money(remaining, currency_of)} left on credit memo {_label(memo)}; "
+                "nothing was refunded.",
+                status=409,
+            )
+        payload = mapping.refund_receipt_payload(
+            customer_id=customer_id,
+            memo=memo,
+            amount=amount,
+            account_id=params["account"],
+            method_id=params.get("method", ""),
+            reference=params.get("reference", ""),
+            txn_date=date.fromisoformat(params["date"]) if params.get("date") else None,
+            note=money_note(job, order, f"Refund of credit memo {_label(memo)}", account=job.account),
         )
-    payload = mapping.refund_receipt_payload(
-        customer_id=customer_id,
-        memo=memo,
-        amount=amount,
-        account_id=params["account"],
-        method_id=params.get("method", ""),
-        reference=params.get("reference", ""),
-        txn_date=date.fromisoformat(params["date"]) if params.get("date") else None,
-        note=money_note(job, order, f"Refund of credit memo {_label(memo)}", account=job.account),
-    )
-    refund, _ = create_money(job, "RefundReceipt", payload, customer_id)
+        refund = calls.create("RefundReceipt", payload, request_id=job.request_id)
     new = money_row(job.realm_id, Entity.REFUND_RECEIPT, refund["Id"]) is None
     row = refund_store(refund, realm_id=job.realm_id, job=job)
     credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
