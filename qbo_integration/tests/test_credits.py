@@ -190,3 +190,21 @@ def test_a_lost_answer_to_a_refund_of_the_whole_credit_is_found_by_its_marker_on
     assert (row.amount, row.recorded_in_kadouri) == (Decimal("50.00"), True)
     assert QboMoney.objects.get(entity=QboMoney.Entity.CREDIT_MEMO).unapplied == 0
     assert settled.activities.filter(activity_type=OrderActivity.Type.CREDIT_REFUNDED).count() == 1
+
+
+def test_a_credit_applied_whose_lost_payment_came_back_by_catch_up_before_the_retry_is_logged_once(
+    staff_client, staff_user, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    qbo_connected.add_fault("drop", method="POST", path="/payment$")
+    job = credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    assert job.state == QboSyncJob.State.PENDING
+    catchup_run(realm_id=REALM_ID)  # the applying payment reaches Kadouri before the job's retry
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=job.created_at)
+
+    job = job_run(job_id=job.pk, run=run_money_job)
+
+    assert job.state == QboSyncJob.State.DONE and job.result["applied"] == "40.00"
+    assert len(entities(qbo_connected, "Payment")) == 1
+    assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_ISSUED).count() == 1
+    assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1

@@ -179,6 +179,20 @@ def test_a_dropped_connection_after_the_create_is_adopted_by_its_marker(posted, 
     assert QboMoney.objects.get(order=posted).recorded_in_kadouri
 
 
+def test_a_payment_job_run_again_after_its_worker_died_logs_the_payment_once(posted, staff_user, qbo_connected):
+    job = pay(posted, staff_user, "100.00")
+    assert job.state == "done", job.last_error
+    # the worker died after writing the log entry, before it marked the job done: the drain reclaims and reruns it
+    QboSyncJob.objects.filter(pk=job.pk).update(state="running", claimed_at=timezone.now() - timedelta(hours=1))
+
+    tasks.qbo_drain_due_jobs()
+
+    job.refresh_from_db()
+    assert job.state == "done" and job.result["adopted"] is True
+    assert len(entities(qbo_connected, "Payment")) == 1
+    assert posted.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECORDED).count() == 1
+
+
 def test_an_admin_deletes_a_payment_and_the_paid_order_reopens_with_who_and_why(
     posted, staff_user, admin_user, qbo_connected
 ):
