@@ -106,6 +106,8 @@ def _close_books(day):
         ({"amount": "-5"}, "amount", "more than zero"),
         ({"amount": "abc"}, "amount", "is not an amount"),
         ({"amount": "1.234"}, "amount", "at most two decimals"),
+        ({"amount": "12,50"}, "amount", "use a point for cents"),
+        ({"amount": "1,5"}, "amount", "use a point for cents"),
         ({"currency": "EUR"}, "currency", "is in USD"),
         ({"date": "2020-01-01"}, "date", "books are closed"),
         ({"date": (date.today() + timedelta(days=400)).isoformat()}, "date", "more than a year ahead"),
