@@ -95,7 +95,7 @@ def _apply(job: QboSyncJob, *, step: QboSyncJob, order: Order, memo: dict, custo
             )
         note = money_note(step, order, f"Credit memo {_label(memo)} applied to invoice {_label(invoice)}")
         payload = mapping.credit_apply_payload(
-            customer_id=customer_id, invoice_id=order.qbo_doc_id, memo_id=memo["Id"], amount=amount, note=note
+            customer_id=customer_id, invoice=invoice, memo_id=memo["Id"], amount=amount, note=note
         )
         payment = calls.create("Payment", payload, request_id=step.request_id)
     applied_credit_store(payment, realm_id=job.realm_id, job=job)

@@ -14,7 +14,7 @@ from qbo_integration.models import QboMoney, QboSyncJob
 from qbo_integration.outbound.credits import credit_issue_request, credit_refund_request
 from qbo_integration.outbound.money_jobs import run_money_job
 from qbo_integration.outbox.jobs import job_run
-from qbo_integration.testing import COMPANIES, REALM_ID
+from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
 from .conftest import entities
 from .test_credits_api import account_id, issue, one, paid, posted
@@ -208,3 +208,21 @@ def test_a_credit_applied_whose_lost_payment_came_back_by_catch_up_before_the_re
     assert len(entities(qbo_connected, "Payment")) == 1
     assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_ISSUED).count() == 1
     assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1
+
+
+def test_a_credit_applied_to_a_cad_buyers_invoice_is_taken_in_cad_at_the_invoices_rate(
+    staff_client, qbo, order_factory, buyer
+):
+    realm = COMPANIES["multi_currency"]
+    connect_company(qbo, realm)
+    buyer.currency = "CAD"
+    buyer.save()
+    order = posted(staff_client, order_factory())
+    invoice = next(i for i in entities(qbo, "Invoice", realm) if i["Id"] == order.qbo_doc_id)
+    assert invoice["CurrencyRef"]["value"] == "CAD" and invoice["ExchangeRate"] != 1
+
+    response = issue(staff_client, order, {"reason": "damaged", "amount": "40.00"})
+
+    assert response.status_code == 200, response.content
+    (payment,) = entities(qbo, "Payment", realm)
+    assert payment["CurrencyRef"]["value"] == "CAD" and payment["ExchangeRate"] == invoice["ExchangeRate"]
