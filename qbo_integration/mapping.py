@@ -291,10 +291,13 @@ def credit_memo_payload(
     return classes.class_fields(order, payload)
 
 
-def credit_apply_payload(*, customer_id: str, invoice_id: str, memo_id: str, amount: Decimal, note: str) -> dict:
+def credit_apply_payload(*, customer_id: str, invoice: dict, memo_id: str, amount: Decimal, note: str) -> dict:
     """A credit applied to an invoice: a Payment of no money whose two lines link the invoice and the credit memo
-    for the same amount (docs/quickbooks/money.md#credits)."""
-    return {
+    for the same amount (docs/quickbooks/money.md#credits), in the invoice's currency at its rate like any payment
+    on it."""
+    invoice_id = invoice["Id"]
+    currency = {key: invoice[key] for key in ("CurrencyRef", "ExchangeRate") if invoice.get(key)}
+    return currency | {
         "CustomerRef": {"value": str(customer_id)},
         "TotalAmt": 0,
         "Line": [

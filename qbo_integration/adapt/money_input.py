@@ -5,6 +5,7 @@ it concerns, in words the person can act on."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -24,6 +25,7 @@ LISTS_CACHE_SECONDS = 5 * 60  # the company's payment methods and deposit accoun
 MAX_AHEAD = timedelta(days=365)
 MAX_AMOUNT = Decimal("9999999999.99")  # QboMoney keeps 14 digits, 2 after the point
 DEPOSIT_TYPES = ("Bank", "Other Current Asset")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 UNDEPOSITED_SUBTYPE = "UndepositedFunds"
 _DEPOSIT_SQL = "select * from Account where AccountType in ({}) MAXRESULTS 1000".format(
     ", ".join(f"'{t}'" for t in DEPOSIT_TYPES)
@@ -42,10 +44,18 @@ def _refused(message: str, *, field: str) -> SyncRefused:
 
 
 def parse_amount(value, *, field: str = "amount") -> Decimal:
-    """A positive amount with at most two decimals (money is in cents)."""
-    text = str(value if value is not None else "").strip().replace(",", "")
+    """A positive amount with at most two decimals (money is in cents); a comma only between thousands."""
+    text = str(value if value is not None else "").strip()
     if not text:
         raise _refused("Enter an amount.", field=field)
+    if "," in text:
+        if not _THOUSANDS.fullmatch(text):  # "12,50" is not read as 1250
+            raise _refused(
+                f"“{text[:30]}” is not an amount: use a point for cents (12.50), a comma only between thousands "
+                "(1,250.00).",
+                field=field,
+            )
+        text = text.replace(",", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:

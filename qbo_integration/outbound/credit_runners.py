@@ -24,9 +24,9 @@ from ..documents.credits import applied_credit_store, credit_store, money_row, r
 from ..documents.reading import ZERO, money
 from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused, request_id
-from ..outbox.log import job_details, job_log, job_user_name
+from ..outbox.log import job_details, job_user_name
 from ..refs.ensure import refs_for_order
-from .money_jobs import create_money, find_money, marker_of, money_note, money_runner
+from .money_jobs import create_money, find_money, log_once, marker_of, money_note, money_runner
 from .record import load_order
 from .rules import check_credit_allowed
 
@@ -95,16 +95,14 @@ def _apply(job: QboSyncJob, *, step: QboSyncJob, order: Order, memo: dict, custo
             )
         note = money_note(step, order, f"Credit memo {_label(memo)} applied to invoice {_label(invoice)}")
         payload = mapping.credit_apply_payload(
-            customer_id=customer_id, invoice_id=order.qbo_doc_id, memo_id=memo["Id"], amount=amount, note=note
+            customer_id=customer_id, invoice=invoice, memo_id=memo["Id"], amount=amount, note=note
         )
         payment = calls.create("Payment", payload, request_id=step.request_id)
-    new = money_row(job.realm_id, Entity.PAYMENT, payment["Id"]) is None
     applied_credit_store(payment, realm_id=job.realm_id, job=job)
     credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
     _reread_invoice(order)
     amount = _credit_in(payment)
-    if new:
-        _log_applied(job, order, memo, amount, payment["Id"])
+    _log_applied(job, order, memo, amount, payment["Id"])
     return amount
 
 
@@ -116,10 +114,11 @@ def _log_applied(job: QboSyncJob, order: Order, memo: dict, amount: Decimal, pay
         f"{display_money(order.qbo_balance, order)})."
     )
     details = job_details(job, creditId=str(memo["Id"]), paymentId=str(payment_id), amount=str(amount))
-    job_log(job, OrderActivity.Type.CREDIT_APPLIED, text, details, order=order)
+    log_once(job, OrderActivity.Type.CREDIT_APPLIED, text, details, order, txn="paymentId")
     credit = money_row(job.realm_id, Entity.CREDIT_MEMO, memo["Id"])
     if credit is not None and credit.order_id and credit.order_id != order.pk:  # the credit's own order says it too
-        job_log(job, OrderActivity.Type.CREDIT_APPLIED, f"{text} (order {order.number})", details, order=credit.order)
+        own = f"{text} (order {order.number})"
+        log_once(job, OrderActivity.Type.CREDIT_APPLIED, own, details, credit.order, txn="paymentId")
 
 
 def _memo_payload(job: QboSyncJob, order: Order, customer_id: str, item_ids: dict[int, str]) -> dict:
@@ -149,14 +148,13 @@ def run_issue_credit(job: QboSyncJob) -> dict:
         check_credit_allowed(order)  # a retry runs later: the order may have been cancelled since the click
         memo, _ = create_money(job, "CreditMemo", _memo_payload(job, order, customer_id, item_ids), customer_id)
         _save_result(job, memoId=str(memo["Id"]), docNumber=memo.get("DocNumber") or "")
-    new = money_row(job.realm_id, Entity.CREDIT_MEMO, memo["Id"]) is None
     row = credit_store(memo, realm_id=job.realm_id, order=order, job=job)
-    if new:
-        text = (
-            f"Credit of {display_money(row.total, order)} ({_what(row)}) issued in QuickBooks by "
-            f"{job_user_name(job)} as credit memo {_label(memo)}."
-        )
-        job_log(job, OrderActivity.Type.CREDIT_ISSUED, text, job_details(job, creditId=str(memo["Id"])), order=order)
+    text = (
+        f"Credit of {display_money(row.total, order)} ({_what(row)}) issued in QuickBooks by "
+        f"{job_user_name(job)} as credit memo {_label(memo)}."
+    )
+    details = job_details(job, creditId=str(memo["Id"]))
+    log_once(job, OrderActivity.Type.CREDIT_ISSUED, text, details, order, txn="creditId")
     applied = ZERO
     if order.qbo_doc_type == Order.DocType.INVOICE and order.status == Order.Status.POSTED_TO_QB:
         applied = _apply(job, step=apply_step(job), order=order, memo=memo, customer_id=customer_id)
@@ -183,33 +181,34 @@ def run_refund_credit(job: QboSyncJob) -> dict:
     currency_of = order if order is not None else str((memo.get("CurrencyRef") or {}).get("value") or "")
     remaining, amount = money(memo.get("RemainingCredit")) or ZERO, Decimal(params["amount"])
     customer_id = str((memo.get("CustomerRef") or {}).get("value") or "")
-    done_before = QboMoney.objects.filter(request_id=job.request_id, entity=Entity.REFUND_RECEIPT).exists()
-    if not done_before and amount > remaining:
-        raise SyncRefused(
-            f"QuickBooks now shows {display_money(remaining, currency_of)} left on credit memo {_label(memo)}; "
-            "nothing was refunded.",
-            status=409,
+    # An earlier try's refund whose answer was lost is found before the credit left is looked at: it used it up.
+    refund = find_money(job, "RefundReceipt", customer_id)
+    if refund is None:
+        if amount > remaining:
+            raise SyncRefused(
+                f"QuickBooks now shows {display_money(remaining, currency_of)} left on credit memo {_label(memo)}; "
+                "nothing was refunded.",
+                status=409,
+            )
+        payload = mapping.refund_receipt_payload(
+            customer_id=customer_id,
+            memo=memo,
+            amount=amount,
+            account_id=params["account"],
+            method_id=params.get("method", ""),
+            reference=params.get("reference", ""),
+            txn_date=date.fromisoformat(params["date"]) if params.get("date") else None,
+            note=money_note(job, order, f"Refund of credit memo {_label(memo)}", account=job.account),
         )
-    payload = mapping.refund_receipt_payload(
-        customer_id=customer_id,
-        memo=memo,
-        amount=amount,
-        account_id=params["account"],
-        method_id=params.get("method", ""),
-        reference=params.get("reference", ""),
-        txn_date=date.fromisoformat(params["date"]) if params.get("date") else None,
-        note=money_note(job, order, f"Refund of credit memo {_label(memo)}", account=job.account),
-    )
-    refund, _ = create_money(job, "RefundReceipt", payload, customer_id)
-    new = money_row(job.realm_id, Entity.REFUND_RECEIPT, refund["Id"]) is None
+        refund = calls.create("RefundReceipt", payload, request_id=job.request_id)
     row = refund_store(refund, realm_id=job.realm_id, job=job)
     credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
-    if new and row is not None and order is not None:
+    if row is not None and order is not None:
         account = row.deposit_account_name or row.deposit_account_id
         text = (
             f"Credit memo {_label(memo)} refunded: {display_money(row.amount, order)} paid back from {account} by "
             f"{job_user_name(job)} (refund receipt {_label(refund)})."
         )
         details = job_details(job, creditId=str(memo["Id"]), refundId=str(refund["Id"]), amount=str(row.amount))
-        job_log(job, OrderActivity.Type.CREDIT_REFUNDED, text, details, order=order)
+        log_once(job, OrderActivity.Type.CREDIT_REFUNDED, text, details, order, txn="refundId")
     return {"memoId": str(memo["Id"]), "refundId": str(refund["Id"]), "amount": str(row.amount if row else amount)}

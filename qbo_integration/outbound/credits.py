@@ -85,7 +85,7 @@ def credit_lines(order: Order, asked: list) -> list[dict]:
         if not isinstance(item, dict):
             raise MoneyInputError("Lines must be a list of {lineId, quantity}.", field="lines")
         raw_id = item.get("line_id", item.get("lineId"))
-        line = own.get(int(raw_id)) if str(raw_id).isdigit() else None
+        line = own.get(int(raw_id)) if str(raw_id).isascii() and str(raw_id).isdigit() else None
         if line is None:
             raise MoneyInputError(f"Line {raw_id} is not a line of order {order.number}.", field="lines")
         quantity = _quantity(item.get("quantity"), line.pk)

@@ -34,7 +34,7 @@ from ..connection.vault import usable_connection
 from ..models import QboSyncJob
 from ..outbox import jobs
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
-from ..outbox.log import person_or_none
+from ..outbox.log import job_log, person_or_none
 from ..reads import QUERY_MAX_RESULTS, quoted
 
 MARKER_NAMESPACE = uuid.UUID("0b7d8a52-3c1e-4f6a-9d0e-5a2b7c9e1f43")
@@ -199,6 +199,17 @@ def find_money(job: QboSyncJob, entity: str, customer_id: str) -> dict | None:
         if found is not None or len(rows) < QUERY_MAX_RESULTS:
             return found
     return None
+
+
+def log_once(job: QboSyncJob, activity_type: str, text: str, details: dict, order: Order | None, *, txn: str) -> None:
+    """The order's activity entry for one transaction (`txn` names the details key holding its QuickBooks id), written
+    once: a retry after the entry, a job run again after its worker died, or a webhook that stored the transaction
+    before the job did, never writes it twice nor leaves it out."""
+    if order is None:
+        return
+    if order.activities.filter(activity_type=activity_type, **{f"details__{txn}": details[txn]}).exists():
+        return
+    job_log(job, activity_type, text, details, order)
 
 
 def create_money(job: QboSyncJob, entity: str, payload: dict, customer_id: str) -> tuple[dict, bool]:

@@ -26,12 +26,13 @@ from ..documents.payments import payment_store
 from ..documents.reading import ZERO, is_voided, money
 from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused
-from ..outbox.log import job_details, job_log, job_user_name
+from ..outbox.log import job_details, job_user_name
 from .money_jobs import (
     attempt_once,
     create_money,
     enqueue_money_job,
     find_money,
+    log_once,
     marker_of,
     money_key,
     money_note,
@@ -250,13 +251,15 @@ def payment_text(row: QboMoney | None, payment: dict, order: Order) -> str:
 def _log_recorded(job: QboSyncJob, order: Order, payment: dict, row: QboMoney | None) -> None:
     unapplied = money(payment.get("UnappliedAmt")) or ZERO
     extra = f"; {display_money(unapplied, order)} kept as the buyer's credit" if unapplied > 0 else ""
-    job_log(
+    log_once(
         job,
         OrderActivity.Type.PAYMENT_RECORDED,
         f"{payment_text(row, payment, order)} recorded in QuickBooks by {job_user_name(job)}{extra}.",
         job_details(
             job, paymentId=str(payment["Id"]), total=str(money(payment.get("TotalAmt"))), unapplied=str(unapplied)
         ),
+        order,
+        txn="paymentId",
     )
 
 
@@ -323,10 +326,12 @@ def run_delete_payment(job: QboSyncJob) -> dict:
     )
     _apply_invoice(job, order, payment, "Delete")
     row = order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id).first()
-    job_log(
+    log_once(
         job,
         OrderActivity.Type.PAYMENT_DELETED,
         f"{payment_text(row, payment, order)} deleted in QuickBooks by {who}. Reason: {reason}",
         job_details(job, paymentId=payment_id, reason=reason),
+        order,
+        txn="paymentId",
     )
     return {"paymentId": payment_id, "deleted": True}

@@ -11,13 +11,13 @@ import pytest
 from orders.models import OrderActivity
 from qbo_integration.inbound.catchup import catchup_run
 from qbo_integration.models import QboMoney, QboSyncJob
-from qbo_integration.outbound.credits import credit_issue_request
+from qbo_integration.outbound.credits import credit_issue_request, credit_refund_request
 from qbo_integration.outbound.money_jobs import run_money_job
 from qbo_integration.outbox.jobs import job_run
-from qbo_integration.testing import COMPANIES, REALM_ID
+from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
 from .conftest import entities
-from .test_credits_api import one, paid, posted
+from .test_credits_api import account_id, issue, one, paid, posted
 from .test_every_company import prepare, push
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +167,62 @@ def test_a_queued_credit_is_not_sent_once_the_order_was_cancelled_meanwhile(
 
     assert job.state == QboSyncJob.State.FAILED and "cancelled" in job.last_error
     assert entities(qbo_connected, "CreditMemo") == []
+
+
+def test_a_lost_answer_to_a_refund_of_the_whole_credit_is_found_by_its_marker_on_the_retry(
+    staff_user, staff_client, qbo_connected, order_factory
+):
+    settled = paid(qbo_connected, staff_client, order_factory())
+    credit = issue(staff_client, settled, {"reason": "damaged", "amount": "50.00"}).json()["credit"]
+    # QuickBooks makes the refund, which uses the whole credit up, then the answer is lost
+    qbo_connected.add_fault("drop", method="POST", path="/refundreceipt$")
+    checking = account_id(qbo_connected, "Checking")
+
+    job = credit_refund_request(credit_qbo_id=credit["id"], account=checking, by=staff_user, ip=None)
+    assert job.state == QboSyncJob.State.PENDING and job.in_doubt
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=job.created_at)
+    job = job_run(job_id=job.pk, run=run_money_job)
+
+    assert job.state == QboSyncJob.State.DONE, job.last_error
+    (refund,) = entities(qbo_connected, "RefundReceipt")
+    assert job.result["refundId"] == str(refund["Id"]) and job.result["amount"] == "50.00"
+    row = QboMoney.objects.get(entity=QboMoney.Entity.REFUND_RECEIPT)
+    assert (row.amount, row.recorded_in_kadouri) == (Decimal("50.00"), True)
+    assert QboMoney.objects.get(entity=QboMoney.Entity.CREDIT_MEMO).unapplied == 0
+    assert settled.activities.filter(activity_type=OrderActivity.Type.CREDIT_REFUNDED).count() == 1
+
+
+def test_a_credit_applied_whose_lost_payment_came_back_by_catch_up_before_the_retry_is_logged_once(
+    staff_client, staff_user, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    qbo_connected.add_fault("drop", method="POST", path="/payment$")
+    job = credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    assert job.state == QboSyncJob.State.PENDING
+    catchup_run(realm_id=REALM_ID)  # the applying payment reaches Kadouri before the job's retry
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=job.created_at)
+
+    job = job_run(job_id=job.pk, run=run_money_job)
+
+    assert job.state == QboSyncJob.State.DONE and job.result["applied"] == "40.00"
+    assert len(entities(qbo_connected, "Payment")) == 1
+    assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_ISSUED).count() == 1
+    assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1
+
+
+def test_a_credit_applied_to_a_cad_buyers_invoice_is_taken_in_cad_at_the_invoices_rate(
+    staff_client, qbo, order_factory, buyer
+):
+    realm = COMPANIES["multi_currency"]
+    connect_company(qbo, realm)
+    buyer.currency = "CAD"
+    buyer.save()
+    order = posted(staff_client, order_factory())
+    invoice = next(i for i in entities(qbo, "Invoice", realm) if i["Id"] == order.qbo_doc_id)
+    assert invoice["CurrencyRef"]["value"] == "CAD" and invoice["ExchangeRate"] != 1
+
+    response = issue(staff_client, order, {"reason": "damaged", "amount": "40.00"})
+
+    assert response.status_code == 200, response.content
+    (payment,) = entities(qbo, "Payment", realm)
+    assert payment["CurrencyRef"]["value"] == "CAD" and payment["ExchangeRate"] == invoice["ExchangeRate"]

@@ -244,6 +244,20 @@ def test_a_line_of_another_order_or_above_its_quantity_is_refused(staff_client, 
     assert writes(qbo_connected) == before
 
 
+def test_an_order_or_line_id_that_only_looks_like_a_number_is_refused_with_its_field(
+    staff_client, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    before = writes(qbo_connected)
+
+    line = issue(staff_client, order, {"reason": "damaged", "lines": [{"lineId": "²", "quantity": "1"}]})
+    target = api(staff_client, "POST", "sync/credit/1/apply", {"orderId": "²"})
+
+    assert (line.status_code, line.json()["field"]) == (422, "lines")
+    assert (target.status_code, target.json()["field"]) == (422, "orderId")
+    assert writes(qbo_connected) == before
+
+
 def test_a_draft_or_cancelled_order_cannot_be_credited(staff_client, qbo_connected, order_factory):
     draft = order_factory()
     cancelled = posted(staff_client, order_factory())

@@ -106,6 +106,8 @@ def _close_books(day):
         ({"amount": "-5"}, "amount", "more than zero"),
         ({"amount": "abc"}, "amount", "is not an amount"),
         ({"amount": "1.234"}, "amount", "at most two decimals"),
+        ({"amount": "12,50"}, "amount", "use a point for cents"),
+        ({"amount": "1,5"}, "amount", "use a point for cents"),
         ({"currency": "EUR"}, "currency", "is in USD"),
         ({"date": "2020-01-01"}, "date", "books are closed"),
         ({"date": (date.today() + timedelta(days=400)).isoformat()}, "date", "more than a year ahead"),
@@ -177,6 +179,20 @@ def test_a_dropped_connection_after_the_create_is_adopted_by_its_marker(posted, 
     posted.refresh_from_db()
     assert posted.qbo_balance == Decimal("372.00")
     assert QboMoney.objects.get(order=posted).recorded_in_kadouri
+
+
+def test_a_payment_job_run_again_after_its_worker_died_logs_the_payment_once(posted, staff_user, qbo_connected):
+    job = pay(posted, staff_user, "100.00")
+    assert job.state == "done", job.last_error
+    # the worker died after writing the log entry, before it marked the job done: the drain reclaims and reruns it
+    QboSyncJob.objects.filter(pk=job.pk).update(state="running", claimed_at=timezone.now() - timedelta(hours=1))
+
+    tasks.qbo_drain_due_jobs()
+
+    job.refresh_from_db()
+    assert job.state == "done" and job.result["adopted"] is True
+    assert len(entities(qbo_connected, "Payment")) == 1
+    assert posted.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECORDED).count() == 1
 
 
 def test_an_admin_deletes_a_payment_and_the_paid_order_reopens_with_who_and_why(

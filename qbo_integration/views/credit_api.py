@@ -28,6 +28,11 @@ def refused_json(e: Exception) -> JsonResponse:
     return _refused(e)
 
 
+def _is_id(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit()
+
+
 def _token(request: HttpRequest) -> str:
     return request.headers.get("Idempotency-Key", "").strip()[:64]
 
@@ -98,9 +103,7 @@ def api_order_credits(request: HttpRequest, order: Order) -> JsonResponse:
 def api_credit_apply(request: HttpRequest, credit_id: str) -> JsonResponse:
     try:
         body = _body(request)
-        target = (
-            Order.objects.filter(pk=body.get("orderId")).first() if str(body.get("orderId", "")).isdigit() else None
-        )
+        target = Order.objects.filter(pk=body.get("orderId")).first() if _is_id(body.get("orderId", "")) else None
         if target is None:
             raise MoneyInputError("Choose the order to apply the credit to (orderId).", field="orderId")
         job = credit_apply_request(

@@ -146,7 +146,7 @@ def credit_apply(request: HttpRequest, qbo_id: str) -> HttpResponse:
     error, field = "", ""
     if request.method == "POST":
         target_id = request.POST.get("order", "")
-        target = Order.objects.filter(pk=target_id).first() if target_id.isdigit() else None
+        target = Order.objects.filter(pk=target_id).first() if target_id.isascii() and target_id.isdigit() else None
         try:
             if target is None:
                 raise MoneyInputError("Choose the order to apply the credit to.", field="order")
