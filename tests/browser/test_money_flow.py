@@ -212,7 +212,7 @@ def test_a_partial_payment_then_the_rest_then_a_credit_refunded(
     refund_form = page.get_by_test_id("credit-refund-form")
     expect(refund_form.get_by_label("Amount")).to_have_value(f"{credit_amount:.2f}")
     refund_form.get_by_label("Paid from").select_option(label="Checking")
-    refund_form.get_by_label("Method").select_option(label="Check")
+    refund_form.get_by_label("Payment method").select_option(label="Check")
     refund_form.get_by_label("Reference").fill("CHK 2001")
     shoot(page, "credit-refund")
     refund_form.get_by_role("button", name="Refund").click()
@@ -222,6 +222,7 @@ def test_a_partial_payment_then_the_rest_then_a_credit_refunded(
     expect(credit_row.get_by_test_id("credit-refunded")).to_have_text(usd(credit_amount))
     expect(credit_row.get_by_role("link", name="Refund")).to_have_count(0)
     expect_figures(page, sold=TOTAL, credited=credit_amount, paid=TOTAL, open_=Decimal(0))
+    shoot(page, "order-credit-refunded")
     page.goto(f"{live_server.url}{buyer.get_absolute_url()}")
     expect(page.get_by_test_id("buyer-credits")).to_have_count(0)
 
