@@ -29,8 +29,11 @@ def _document_rules(order: Order) -> list[str]:
         problems.append(f"is {order.get_status_display().lower()} but has no QuickBooks document")
     if order.status == S.DRAFT and in_quickbooks:
         problems.append(f"is a draft but already has QuickBooks document {order.qbo_doc_id}")
-    if order.status == S.PAID and order.qbo_doc_type != D.INVOICE:
-        problems.append("is paid but its QuickBooks document is not an invoice")
+    # A cash sale is paid in the same step as it is sold (docs/quickbooks/money.md#cash-sales)
+    if order.status == S.PAID and order.qbo_doc_type not in (D.INVOICE, D.SALES_RECEIPT):
+        problems.append("is paid but its QuickBooks document is neither an invoice nor a sales receipt")
+    if order.qbo_doc_type == D.SALES_RECEIPT and order.status not in (S.PAID, S.CANCELLED):
+        problems.append(f"is a cash sale but is {order.get_status_display().lower()}")
     return problems
 
 
@@ -40,8 +43,10 @@ def _payment_rules(order: Order) -> list[str]:
         problems.append(f"is paid but its payment status is {order.get_payment_status_display().lower()}")
     if order.payment_status == P.PAID and order.status not in (S.PAID, S.CANCELLED):
         problems.append(f"has payment status paid but is {order.get_status_display().lower()}")
-    if order.payment_status != P.UNPAID and order.qbo_doc_type != D.INVOICE:
+    if order.payment_status != P.UNPAID and order.qbo_doc_type not in (D.INVOICE, D.SALES_RECEIPT):
         problems.append(f"is {order.get_payment_status_display().lower()} without a QuickBooks invoice")
+    if order.qbo_doc_type == D.SALES_RECEIPT and order.status == S.PAID and order.payment_status != P.PAID:
+        problems.append(f"is a paid cash sale but its payment status is {order.payment_status}")
     known = order.qbo_total is not None and order.qbo_balance is not None
     if known and order.qbo_doc_type == D.INVOICE and order.status != S.CANCELLED:
         expected = payment_status(order.qbo_total, order.qbo_balance)

@@ -37,7 +37,7 @@ def test_seeding_again_repairs_an_older_demo_order_set_to_paid_without_a_documen
     old.refresh_from_db()
     assert order_invariant_violations(old) == [
         "Order DEMO-0004: is paid but has no QuickBooks document",
-        "Order DEMO-0004: is paid but its QuickBooks document is not an invoice",
+        "Order DEMO-0004: is paid but its QuickBooks document is neither an invoice nor a sales receipt",
         "Order DEMO-0004: is paid but its payment status is unpaid",
     ]
     call_command("seed_demo", stdout=StringIO())
@@ -56,4 +56,18 @@ def test_the_invariants_name_each_contradiction(order_factory):
     order.refresh_from_db()
     assert order_invariant_violations(order) == [
         f"Order {order.number}: payment status unpaid does not match QuickBooks' total $472.00 and balance $0.00 (paid)"
+    ]
+
+
+def test_a_paid_cash_sale_is_consistent_and_a_posted_one_is_not(order_factory):
+    order = order_factory()
+    receipt = {"qbo_doc_id": "9", "qbo_doc_number": order.number, "qbo_doc_type": "sales_receipt"}
+    Order.objects.filter(pk=order.pk).update(status="paid", payment_status="paid", **receipt)
+    order.refresh_from_db()
+    assert order_invariant_violations(order) == []
+    Order.objects.filter(pk=order.pk).update(status="posted_to_qb")
+    order.refresh_from_db()
+    assert order_invariant_violations(order) == [
+        f"Order {order.number}: is a cash sale but is posted to quickbooks",
+        f"Order {order.number}: has payment status paid but is posted to quickbooks",
     ]

@@ -10,6 +10,7 @@ import pytest
 
 from qbo_integration import reconcile
 from qbo_integration.inbound import catchup
+from qbo_integration.outbound.credits import credit_issue_request
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
@@ -39,6 +40,27 @@ def test_the_order_panel_answers_204_until_a_payment_changes_it(staff_client, we
     assert 'data-testid="qbo-balance">$0.00<' in html
     assert re.search(r'id="order-badges" hx-swap-oob="true">\s*<span [^>]*data-testid="status-badge">Paid<', html)
     assert 'id="order-actions" hx-swap-oob="true"' in html and "/edit/" not in html  # paid: read-only
+    assert staff_client.get(poll_url(html, "qbo-panel"), **HTMX).status_code == 204
+
+
+def test_the_order_panel_answers_when_only_the_money_card_has_news(staff_client, staff_user, webhooks, posted):
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
+    webhooks.flush()
+    assert credit_issue_request(order=posted, reason="damaged", amount="50.00", by=staff_user, ip=None).state == "done"
+    webhooks.flush()
+    page = staff_client.get(f"/orders/{posted.pk}/").content.decode()
+    url = poll_url(page, "qbo-panel")
+    assert staff_client.get(url, **HTMX).status_code == 204
+
+    (memo,) = entities(webhooks.emu, "CreditMemo")
+    webhooks.emu.refund_credit_memo(REALM_ID, memo["Id"], 30)  # the invoice stays paid: the panel's facts stay
+    webhooks.flush()
+    changed = staff_client.get(url, **HTMX)
+
+    assert changed.status_code == 200
+    html = changed.content.decode()
+    assert 'id="order-money" data-testid="order-money" hx-swap-oob="true"' in html
+    assert 'data-testid="credit-refunded">$30.00<' in html and 'data-testid="credit-remaining">$20.00<' in html
     assert staff_client.get(poll_url(html, "qbo-panel"), **HTMX).status_code == 204
 
 
