@@ -78,6 +78,12 @@ def _digest(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def asked_digest(asked: dict) -> str:
+    """What a request asked, as it was typed (before it is checked): a second submit of the same form with the same
+    input has the same digest, one whose input was changed (back, edit, submit) another."""
+    return _digest(asked)
+
+
 def money_key(order: Order, action: str, params: dict, token: str, realm_id: str) -> str:
     if token:
         turn = f"t:{token[:64]}"

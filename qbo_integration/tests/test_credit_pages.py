@@ -75,6 +75,25 @@ def test_a_double_submit_of_the_same_form_makes_one_credit_memo(staff_client, qb
     assert QboMoney.objects.filter(entity=QboMoney.Entity.CREDIT_MEMO).count() == 1
 
 
+def test_going_back_changing_the_amount_and_submitting_again_issues_the_new_credit(
+    staff_client, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    staff_client.post(new_credit_page(order), {"reason": "rejected", "amount": "25.00", "token": "went-back"})
+
+    # the browser's back button shows the same form (same token); the user changes the amount and submits it
+    response = staff_client.post(
+        new_credit_page(order), {"reason": "rejected", "amount": "30.00", "token": "went-back"}, follow=True
+    )
+
+    assert sorted(Decimal(str(memo["TotalAmt"])) for memo in entities(qbo_connected, "CreditMemo")) == [
+        Decimal("25.00"),
+        Decimal("30.00"),
+    ]
+    assert "$30.00 applied to the invoice" in response.content.decode()
+    assert Decimal(str(one(qbo_connected, "Invoice", order.qbo_doc_id)["Balance"])) == Decimal("417.00")
+
+
 def test_a_credit_on_a_paid_order_shows_on_the_buyers_page_is_applied_and_refunded(
     staff_client, qbo_connected, order_factory, buyer
 ):
