@@ -167,6 +167,13 @@ def _enqueue_account_job(
         )
 
 
+def keep_in_result(job: QboSyncJob, **values) -> None:
+    """Saves what an attempt learned in the job's result at once, for a retry to find (the job's answer replaces it
+    when the job is done)."""
+    job.result = (job.result or {}) | values
+    QboSyncJob.objects.filter(pk=job.pk).update(result=job.result)
+
+
 def attempt_once(job: QboSyncJob) -> QboSyncJob:
     """The request's one attempt, if the job is due; a retry belongs to the worker."""
     return jobs.job_run(job_id=job.pk, run=run_money_job) if is_due(job) else job

@@ -93,6 +93,20 @@ def payment_json(row: QboMoney) -> dict:
     }
 
 
+def payment_elsewhere(row: QboMoney) -> list[QboMoney]:
+    """The payment's active rows on other orders: the invoices it pays besides this order's (deleting it reopens
+    them too)."""
+    return list(
+        QboMoney.objects.filter(
+            realm_id=row.realm_id, entity=QboMoney.Entity.PAYMENT, qbo_id=row.qbo_id, state=QboMoney.State.ACTIVE
+        )
+        .exclude(pk=row.pk)
+        .exclude(order=None)
+        .select_related("order")
+        .order_by("order__number")
+    )
+
+
 # --- credits (docs/quickbooks/money.md#credits) ------------------------------------------------------------------
 
 
