@@ -22,6 +22,7 @@ from ..connection import calls
 from ..connection.profile import company_settings
 from ..connection.vault import usable_connection
 from ..documents.apply import Cause, invoice_apply
+from ..documents.credits import credit_store
 from ..documents.payments import payment_store
 from ..documents.reading import ZERO, is_voided, money
 from ..models import QboMoney, QboSyncJob
@@ -334,6 +335,29 @@ def _apply_invoices(job: QboSyncJob, orders: list[Order], payment: dict, operati
         invoice_apply(order_id=paid_order.pk, doc_id=paid_order.qbo_doc_id, invoice=invoice, cause=cause)
 
 
+def _refresh_credits(job: QboSyncJob, payment: dict) -> None:
+    """The credit memos the deleted payment applied have their credit back: each is read again (one query) and
+    stored, so their Remaining is QuickBooks' now. The memos are the payment's lines' (read before the delete) and
+    its rows' (a retry finds the payment gone)."""
+    payment_id = str(payment["Id"])
+    memo_ids = {
+        str(link.get("TxnId"))
+        for line in payment.get("Line") or []
+        for link in (line or {}).get("LinkedTxn") or []
+        if link.get("TxnType") == "CreditMemo"
+    }
+    memo_ids |= set(
+        QboMoney.objects.filter(realm_id=job.realm_id, entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id)
+        .exclude(credit=None)
+        .values_list("credit__qbo_id", flat=True)
+    )
+    if not memo_ids:
+        return
+    for memo in read_many("CreditMemo", sorted(memo_ids), realm_id=job.realm_id).values():
+        if memo is not None:
+            credit_store(memo, realm_id=job.realm_id)
+
+
 @money_runner(Action.DELETE_PAYMENT)
 def run_delete_payment(job: QboSyncJob) -> dict:
     order = load_order(job)
@@ -353,6 +377,7 @@ def run_delete_payment(job: QboSyncJob) -> dict:
         deleted_by_name=who[:150], delete_reason=reason[:300]
     )
     _apply_invoices(job, orders, payment, "Delete")
+    _refresh_credits(job, payment)
     for paid_order in orders:  # each order it paid says who deleted it and why
         row = paid_order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id).first()
         log_once(

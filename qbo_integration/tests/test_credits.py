@@ -13,6 +13,7 @@ from qbo_integration.inbound.catchup import catchup_run
 from qbo_integration.models import QboMoney, QboSyncJob
 from qbo_integration.outbound.credits import credit_issue_request, credit_refund_request
 from qbo_integration.outbound.money_jobs import run_money_job
+from qbo_integration.outbound.payments import payment_delete_request
 from qbo_integration.outbox.jobs import job_run
 from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
@@ -44,6 +45,27 @@ def test_a_lost_answer_to_the_apply_payment_is_found_by_its_marker_on_the_retry(
     assert order.qbo_balance == Decimal("432.00")
     assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_ISSUED).count() == 1
     assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1
+
+
+def test_deleting_the_payment_that_applied_a_credit_gives_the_credit_back(
+    staff_client, staff_user, admin_user, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    applying = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    credit = QboMoney.objects.get(entity=QboMoney.Entity.CREDIT_MEMO)
+    assert (applying.credit_applied, credit.unapplied) == (Decimal("40.00"), Decimal("0.00"))
+
+    job = payment_delete_request(order=order, payment_id=applying.qbo_id, reason="Wrong order", by=admin_user, ip=None)
+
+    assert job.state == QboSyncJob.State.DONE, job.last_error
+    assert Decimal(str(one(qbo_connected, "CreditMemo", credit.qbo_id)["RemainingCredit"])) == Decimal("40.00")
+    credit.refresh_from_db()
+    assert credit.unapplied == Decimal("40.00")
+    listed = staff_client.get(f"/api/quickbooks/sync/order/{order.pk}/credits").json()["credits"]
+    assert [(c["remaining"], c["applied"]) for c in listed] == [("40.00", "0.00")]
+    order.refresh_from_db()
+    assert order.qbo_balance == Decimal("472.00")
 
 
 def test_kadouri_s_own_credit_coming_back_by_catch_up_changes_nothing(staff_client, qbo_connected, order_factory):
