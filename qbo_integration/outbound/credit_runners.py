@@ -26,7 +26,7 @@ from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused, request_id
 from ..outbox.log import job_details, job_user_name
 from ..refs.ensure import refs_for_order
-from .money_jobs import create_money, find_money, keep_in_result, log_once, marker_of, money_note, money_runner
+from .money_jobs import apply_marker_of, create_money, find_money, keep_in_result, log_once, money_note, money_runner
 from .record import load_order
 from .rules import check_credit_allowed
 
@@ -42,7 +42,7 @@ def _label(doc: dict) -> str:
 def apply_step(job: QboSyncJob) -> QboSyncJob:
     """The job as the author of its second write: the same job, its own marker and requestid (never saved)."""
     step = copy.copy(job)
-    step.params = job.params | {"marker": marker_of(f"{job.params['marker']}:apply")}
+    step.params = job.params | {"marker": apply_marker_of(job.params["marker"])}
     step.request_id = request_id(f"{job.request_id}:apply")
     return step
 

@@ -135,7 +135,7 @@ def enqueue_money_job(
                 "realm_id": realm_id,
                 "created_by": person_or_none(by),
                 "ip_address": ip,
-                "params": params | {"marker": marker_of(key)},
+                "params": params | _markers(action, key),
             },
         )
 
@@ -162,7 +162,7 @@ def _enqueue_account_job(
                 "realm_id": realm_id,
                 "created_by": person_or_none(by),
                 "ip_address": ip,
-                "params": params | {"marker": marker_of(key)},
+                "params": params | _markers(action, key),
             },
         )
 
@@ -184,6 +184,20 @@ def attempt_once(job: QboSyncJob) -> QboSyncJob:
 
 def marker_of(key: str) -> str:
     return str(uuid.uuid5(MARKER_NAMESPACE, key))
+
+
+def apply_marker_of(marker: str) -> str:
+    """The marker of an issued credit's second write, the payment that applies it (credit_runners.apply_step)."""
+    return marker_of(f"{marker}:apply")
+
+
+def _markers(action: str, key: str) -> dict:
+    """The job's marker and, for an issued credit, its apply step's too: kept in the params so that whoever stores
+    the applying payment first (a webhook, the catch-up) finds the job by the marker the payment carries."""
+    marker = marker_of(key)
+    if action == QboSyncJob.Action.ISSUE_CREDIT:
+        return {"marker": marker, "applyMarker": apply_marker_of(marker)}
+    return {"marker": marker}
 
 
 def money_note(job: QboSyncJob, order: Order | None, text: str = "", *, account: Account | None = None) -> str:

@@ -18,6 +18,7 @@ from qbo_integration.outbox.jobs import job_run
 from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
 from .conftest import entities
+from .inbound_support import webhooks  # noqa: F401
 from .test_credits_api import account_id, issue, one, paid, posted
 from .test_every_company import prepare, push
 
@@ -66,6 +67,56 @@ def test_deleting_the_payment_that_applied_a_credit_gives_the_credit_back(
     assert [(c["remaining"], c["applied"]) for c in listed] == [("40.00", "0.00")]
     order.refresh_from_db()
     assert order.qbo_balance == Decimal("472.00")
+
+
+def _retry(job: QboSyncJob) -> QboSyncJob:
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=job.created_at)
+    return job_run(job_id=job.pk, run=run_money_job)
+
+
+def test_the_apply_payment_stored_first_by_its_webhook_is_kadouri_s_and_its_memo_change_is_not_a_bookkeeper_s(
+    staff_client, staff_user, webhooks, order_factory
+):
+    order = posted(staff_client, order_factory())
+    webhooks.flush()
+    webhooks.emu.add_fault("drop", method="POST", path="/payment$")
+    job = credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    assert job.state == QboSyncJob.State.PENDING
+
+    webhooks.flush()  # the apply payment's and the memo's webhooks arrive before the job's retry
+
+    payment = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    assert (payment.recorded_in_kadouri, payment.recorded_by_name, payment.request_id) == (
+        True,
+        "Sam Staff",
+        job.request_id,
+    )
+    assert _retry(job).state == QboSyncJob.State.DONE
+    payment.refresh_from_db()
+    assert (payment.recorded_by_name, payment.credit_applied) == ("Sam Staff", Decimal("40.00"))
+    assert not order.activities.filter(description__contains="changed in QuickBooks").exists()
+    assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1
+
+
+def test_an_apply_payment_stored_as_in_quickbooks_is_corrected_when_its_job_records_it(
+    staff_client, staff_user, webhooks, order_factory
+):
+    order = posted(staff_client, order_factory())
+    webhooks.flush()
+    webhooks.emu.add_fault("drop", method="POST", path="/payment$")
+    job = credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    webhooks.flush()
+    # a row kept as a bookkeeper's payment (stored by a path that did not know the job)
+    QboMoney.objects.filter(entity=QboMoney.Entity.PAYMENT).update(
+        recorded_in_kadouri=False, recorded_by=None, recorded_by_name="", request_id=""
+    )
+
+    assert _retry(job).state == QboSyncJob.State.DONE
+
+    payment = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    assert (payment.recorded_in_kadouri, payment.recorded_by, payment.request_id) == (True, staff_user, job.request_id)
+    page = staff_client.get(order.get_absolute_url()).content.decode()
+    assert "in QuickBooks</td>" not in page
 
 
 def test_kadouri_s_own_credit_coming_back_by_catch_up_changes_nothing(staff_client, qbo_connected, order_factory):
