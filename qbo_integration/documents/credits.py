@@ -90,6 +90,7 @@ def _recorded_by(job: QboSyncJob | None) -> dict:
 def _common(doc: dict) -> dict:
     return {
         "sync_token": str(doc.get("SyncToken") or ""),
+        "doc_number": str(doc.get("DocNumber") or "")[:21],
         "total": money(doc.get("TotalAmt")) or ZERO,
         "currency": _ref(doc, "CurrencyRef")[:3],
         "txn_date": txn_date(doc),

@@ -226,7 +226,7 @@ def open_credit(realm_id: str, qbo_id) -> QboMoney:
     if credit is None:
         raise SyncRefused(f"Credit memo {qbo_id} is not a credit Kadouri knows.", status=404)
     if credit.unapplied <= 0:
-        raise SyncRefused(f"Credit memo {qbo_id} has no credit left.", status=409)
+        raise SyncRefused(f"Credit memo {credit.number_label} has no credit left.", status=409)
     return credit
 
 
@@ -338,7 +338,7 @@ def credit_refund_request(
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
     if credit.order is None and credit.account is None:
         raise SyncRefused(
-            f"Credit memo {credit.qbo_id} is for a customer Kadouri does not follow; refund it in QuickBooks.",
+            f"Credit memo {credit.number_label} is for a customer Kadouri does not follow; refund it in QuickBooks.",
             status=409,
         )
     params = refund_params(

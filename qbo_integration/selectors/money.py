@@ -132,6 +132,7 @@ def credit_json(row: QboMoney) -> dict:
     applied = max(row.total - row.unapplied - refunded, ZERO) if row.is_active else ZERO
     return {
         "id": row.qbo_id,
+        "docNumber": row.doc_number or None,
         "total": str(row.total),
         "remaining": str(row.unapplied if row.is_active else ZERO),
         "applied": str(applied),

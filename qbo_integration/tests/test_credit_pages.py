@@ -127,6 +127,41 @@ def test_a_credit_on_a_paid_order_shows_on_the_buyers_page_is_applied_and_refund
     assert 'data-testid="buyer-credits"' not in staff_client.get(buyer.get_absolute_url()).content.decode()
 
 
+def test_credits_are_named_by_quickbooks_number_on_the_pages_and_in_the_log(
+    staff_client, qbo_connected, order_factory, buyer
+):
+    settled = paid(qbo_connected, staff_client, order_factory())
+    other = posted(staff_client, order_factory())
+    staff_client.post(new_credit_page(settled), {"reason": "damaged", "amount": "30.00", "token": "n-1"})
+    (memo,) = entities(qbo_connected, "CreditMemo")
+    number = memo["DocNumber"]
+    assert number != memo["Id"]
+    credit = QboMoney.objects.get(entity=QboMoney.Entity.CREDIT_MEMO)
+    assert credit.doc_number == number
+
+    order_page = staff_client.get(settled.get_absolute_url()).content.decode()
+    account_page = staff_client.get(buyer.get_absolute_url()).content.decode()
+    apply_page = staff_client.get(f"/settings/quickbooks/credits/{credit.qbo_id}/apply/").content.decode()
+    applied = staff_client.post(
+        f"/settings/quickbooks/credits/{credit.qbo_id}/apply/",
+        {"order": other.pk, "amount": "10", "token": "n-2"},
+        follow=True,
+    ).content.decode()
+
+    assert f"<td>#{number}</td>" in order_page and f"<td>#{number}</td>" in account_page
+    assert f"Apply credit memo #{number}</h1>" in apply_page
+    assert f"Credit memo #{number} applied: $10.00 off order {other.number}." in applied
+    assert staff_client.get(f"/api/quickbooks/sync/order/{settled.pk}/credits").json()["credits"][0]["docNumber"] == (
+        number
+    )
+    staff_client.post(new_credit_page(settled), {"reason": "other", "amount": "5.00", "token": "n-3"})
+    second = QboMoney.objects.filter(entity=QboMoney.Entity.CREDIT_MEMO).latest("pk")
+    qbo_connected.delete_credit_memo(REALM_ID, second.qbo_id)
+    catchup_run(realm_id=REALM_ID)
+    deleted = f"Credit memo #{second.doc_number} ($5.00) deleted in QuickBooks."
+    assert second.doc_number and settled.activities.filter(description=deleted).exists()
+
+
 def test_a_refund_above_the_remaining_credit_re_renders_with_the_message(staff_client, qbo_connected, order_factory):
     settled = paid(qbo_connected, staff_client, order_factory())
     staff_client.post(new_credit_page(settled), {"reason": "damaged", "amount": "10.00", "token": "t-6"})

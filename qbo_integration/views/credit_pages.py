@@ -162,7 +162,8 @@ def credit_apply(request: HttpRequest, qbo_id: str) -> HttpResponse:
             error, field = _problem(e)
         else:
             applied = display_money((job.result or {}).get("applied"), target)
-            if _outcome(request, job, f"Credit memo {qbo_id} applied: {applied} off order {target.number}."):
+            done = f"Credit memo {credit.number_label} applied: {applied} off order {target.number}."
+            if _outcome(request, job, done):
                 return redirect(target)
             error = job.last_error
     context = {
@@ -202,7 +203,7 @@ def credit_refund(request: HttpRequest, qbo_id: str) -> HttpResponse:
             error, field = _problem(e)
         else:
             refunded = display_money((job.result or {}).get("amount"), credit.currency)
-            if _outcome(request, job, f"Credit memo {qbo_id} refunded: {refunded} paid back."):
+            if _outcome(request, job, f"Credit memo {credit.number_label} refunded: {refunded} paid back."):
                 return redirect(credit.order or credit.account)
             error = job.last_error
     try:

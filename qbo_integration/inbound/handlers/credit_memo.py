@@ -59,7 +59,7 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
         if row is None or not row.is_active:
             raise Ignored(f"Credit memo {event.entity_id} is not a credit Kadouri follows; nothing was changed.")
         row = credit_store({"Id": event.entity_id}, realm_id=event.realm_id, deleted=True)
-        text = f"Credit memo {row.qbo_id} ({display_money(row.total, row.currency)}) deleted in QuickBooks."
+        text = f"Credit memo {row.number_label} ({display_money(row.total, row.currency)}) deleted in QuickBooks."
         _log(event, row, text)
         return Outcome(True, text)
     if row is None:
