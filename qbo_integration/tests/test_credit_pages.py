@@ -240,3 +240,25 @@ def test_issue_credit_is_offered_on_an_invoiced_order_only(staff_client, qbo_con
 
     assert 'data-testid="issue-credit"' in staff_client.get(invoiced.get_absolute_url()).content.decode()
     assert 'data-testid="issue-credit"' not in staff_client.get(draft.get_absolute_url()).content.decode()
+
+
+def test_the_credit_form_of_a_draft_cancelled_or_estimate_order_sends_back_to_the_order_with_the_reason(
+    staff_client, qbo_connected, order_factory
+):
+    draft = order_factory()
+    cancelled = posted(staff_client, order_factory())
+    assert staff_client.delete(f"/api/quickbooks/sync/order/{cancelled.pk}").status_code == 200
+    estimate = order_factory()
+    body = '{"docType": "estimate"}'
+    pushed = staff_client.post(f"/api/quickbooks/sync/order/{estimate.pk}", data=body, content_type="application/json")
+    assert pushed.status_code == 200, pushed.content
+
+    for order, reason in (
+        (draft, "is not in QuickBooks yet; create its invoice before issuing a credit."),
+        (cancelled, "is cancelled; there is nothing to credit."),
+        (estimate, "is an estimate in QuickBooks; convert it to an invoice before issuing a credit."),
+    ):
+        response = staff_client.get(new_credit_page(order), follow=True)
+
+        assert response.redirect_chain == [(order.get_absolute_url(), 302)]
+        assert f"Order {order.number} {reason}" in response.content.decode()

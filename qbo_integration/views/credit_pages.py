@@ -24,6 +24,7 @@ from ..client.errors import QboError
 from ..connection.vault import usable_connection
 from ..models import QboMoney, QboSyncJob
 from ..outbound.credits import credit_apply_request, credit_issue_request, credit_refund_request
+from ..outbound.rules import check_credit_allowed
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import buyer_open_orders, credited_by_line
 
@@ -99,6 +100,12 @@ def _issued_text(job: QboSyncJob, order: Order) -> str:
 def credit_new(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("buyer"), pk=order_id)
     error, field = "", ""
+    if request.method == "GET":  # a POST: the service decides (a resubmit finds its job whatever the order is now)
+        try:
+            check_credit_allowed(order)
+        except SyncRefused as e:
+            messages.error(request, e.message)
+            return redirect(order)
     if request.method == "POST":
         lines = [
             {"lineId": line.pk, "quantity": request.POST.get(f"qty_{line.pk}", "")}
