@@ -52,10 +52,13 @@ def _submitted_before(token: str, asked: dict, action: str, **lookup) -> QboSync
 
 
 def creditable(order: Order) -> Decimal:
-    """What can still be credited on the order: what was sold, minus the credits already issued for it."""
-    sold = order.qbo_total if order.qbo_total is not None else order.total
-    credited = sum((r.amount for r in order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO, state="active")), ZERO)
-    return max(sold - credited, ZERO)
+    """What can still be credited on the order, before tax: what was sold, minus the credits already issued for it.
+    Like with like: a credit is asked as lines (or an amount) before tax and QuickBooks adds the lines' tax to the
+    memo, so it is compared with Kadouri's subtotal (order.total, the lines before tax) less the earlier credits'
+    lines before tax — never with QuickBooks' total or the memos' totals, which include tax."""
+    credits = order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO, state=QboMoney.State.ACTIVE)
+    credited = sum((Decimal(str(line.get("amount") or 0)) for row in credits for line in row.lines or []), ZERO)
+    return max(order.total - credited, ZERO)
 
 
 def _quantity(value, line_id) -> Decimal | None:

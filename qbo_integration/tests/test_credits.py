@@ -299,3 +299,28 @@ def test_a_credit_applied_to_a_cad_buyers_invoice_is_taken_in_cad_at_the_invoice
     assert response.status_code == 200, response.content
     (payment,) = entities(qbo, "Payment", realm)
     assert payment["CurrencyRef"]["value"] == "CAD" and payment["ExchangeRate"] == invoice["ExchangeRate"]
+
+
+def test_a_taxed_company_credits_at_most_what_was_sold_before_tax(staff_client, qbo, order_factory, buyer):
+    realm = prepare(qbo, "automated_tax", buyer)
+    order = order_factory()
+    assert push(staff_client, order).status_code == 200
+    order.refresh_from_db()
+    assert order.qbo_total > order.total == Decimal("472.00")  # QuickBooks added its tax
+    path = f"/api/quickbooks/sync/order/{order.pk}/credits"
+
+    def credit(amount: str):
+        return staff_client.post(path, {"reason": "other", "amount": amount}, content_type="application/json")
+
+    above_sold = credit("472.01")
+    first = credit("400.00")
+    above_rest = credit("72.01")
+    rest = credit("72.00")
+
+    assert (above_sold.status_code, above_sold.json()["field"]) == (422, "amount")
+    assert "($472.00)" in above_sold.json()["error"]
+    assert first.status_code == 200, first.content
+    assert (above_rest.status_code, above_rest.json()["field"]) == (422, "amount")
+    assert "($72.00)" in above_rest.json()["error"]
+    assert rest.status_code == 200, rest.content
+    assert len(entities(qbo, "CreditMemo", realm)) == 2
