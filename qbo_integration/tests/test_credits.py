@@ -179,6 +179,9 @@ def test_a_credit_memo_deleted_in_quickbooks_is_struck_on_the_order(staff_client
     assert row.state == QboMoney.State.DELETED
     listed = staff_client.get(f"/api/quickbooks/sync/order/{settled.pk}/credits").json()
     assert listed["money"]["credited"] == "0.00" and listed["credits"][0]["state"] == "deleted"
+    page = staff_client.get(settled.get_absolute_url()).content.decode()
+    (credit_row,) = [row for row in page.split("<tr")[1:] if 'data-testid="credit-row"' in row]
+    assert 'class="struck"' in credit_row and "(deleted in QuickBooks)" in credit_row
     assert settled.activities.filter(description__contains="deleted in QuickBooks").exists()
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from qbo_integration.models import QboConnection, QboMoney
+from qbo_integration.outbound.payments import payment_delete_request, payment_record_request
 from qbo_integration.testing import REALM_ID
 
 from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
@@ -135,6 +136,28 @@ def test_the_delete_page_says_what_opens_again_here_and_which_other_orders_the_p
     assert f'Order {posted.number}\'s invoice is open again by <span data-testid="opens-here">$100.00</span>' in text
     assert f">{other.number}</a>: it will be open again too." in text
     assert text.count('data-testid="also-pays"') == 1
+
+
+def test_deleted_payments_stay_on_the_money_card_struck_out_saying_who_deleted_them(
+    staff_client, webhooks, posted, staff_user, admin_user
+):
+    ours = payment_record_request(order=posted, amount="100.00", by=staff_user, ip=None).result["paymentId"]
+    payment_delete_request(order=posted, payment_id=ours, reason="Entered twice", by=admin_user, ip=None)
+    theirs = webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 50)
+    webhooks.flush()
+    webhooks.emu.delete_payment(REALM_ID, theirs["Id"])
+    webhooks.flush()
+
+    page = staff_client.get(posted.get_absolute_url()).content.decode()
+
+    rows = {
+        row.split('data-payment-id="')[1].split('"')[0]: row for row in page.split("<tr")[1:] if "payment-row" in row
+    }
+    assert set(rows) == {ours, theirs["Id"]}
+    assert 'class="struck"' in rows[ours] and "(deleted by Ada Admin: Entered twice)" in rows[ours]
+    assert 'class="struck"' in rows[theirs["Id"]] and "(deleted in QuickBooks)" in rows[theirs["Id"]]
+    assert 'data-testid="delete-payment"' not in page
+    assert '<dd data-testid="money-paid">$0.00</dd>' in page
 
 
 def test_the_company_rules_form_saves_the_unapplied_credit_setting(admin_client, qbo_connected):
