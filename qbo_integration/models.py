@@ -510,6 +510,11 @@ class QboMoney(models.Model):
         return self.state == self.State.ACTIVE
 
     @property
+    def credit_only(self) -> bool:
+        """A payment that pays this order's invoice with credit alone: no money moved, so no method or deposit."""
+        return self.entity == self.Entity.PAYMENT and self.amount == 0 and self.credit_applied > 0
+
+    @property
     def number_label(self) -> str:
         """How people name it: QuickBooks' number ("#1001"), its id only when it has no number."""
         return f"#{self.doc_number or self.qbo_id}"

@@ -262,3 +262,19 @@ def test_the_credit_form_of_a_draft_cancelled_or_estimate_order_sends_back_to_th
 
         assert response.redirect_chain == [(order.get_absolute_url(), 302)]
         assert f"Order {order.number} {reason}" in response.content.decode()
+
+
+def test_a_payment_that_only_applies_a_credit_shows_credit_applied_not_a_deposit_account(
+    staff_client, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    staff_client.post(new_credit_page(order), {"reason": "damaged", "amount": "40.00", "token": "c-1"})
+    catchup_run(realm_id=REALM_ID)  # the payment's row as QuickBooks has it, with the deposit account it names
+    applying = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    assert applying.deposit_account_name == "Undeposited Funds"  # what QuickBooks answers for a payment of no money
+
+    page = staff_client.get(order.get_absolute_url()).content.decode()
+
+    (row,) = [row for row in page.split("<tr")[1:] if 'data-testid="payment-row"' in row]
+    assert '<td data-label="Method">Credit applied</td>' in row
+    assert '<td data-label="Deposit to">—</td>' in row and "Undeposited Funds" not in row
