@@ -437,6 +437,9 @@ class QboMoney(models.Model):
     realm_id = models.CharField(max_length=32)
     entity = models.CharField(max_length=16, choices=Entity.choices)
     qbo_id = models.CharField(max_length=32)
+    doc_number = models.CharField(
+        max_length=21, blank=True, help_text="QuickBooks' DocNumber (credit memos and refunds; payments have none)."
+    )
     sync_token = models.CharField(max_length=16, blank=True)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="qbo_money"
@@ -505,3 +508,13 @@ class QboMoney(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE
+
+    @property
+    def credit_only(self) -> bool:
+        """A payment that pays this order's invoice with credit alone: no money moved, so no method or deposit."""
+        return self.entity == self.Entity.PAYMENT and self.amount == 0 and self.credit_applied > 0
+
+    @property
+    def number_label(self) -> str:
+        """How people name it: QuickBooks' number ("#1001"), its id only when it has no number."""
+        return f"#{self.doc_number or self.qbo_id}"

@@ -90,6 +90,7 @@ def _recorded_by(job: QboSyncJob | None) -> dict:
 def _common(doc: dict) -> dict:
     return {
         "sync_token": str(doc.get("SyncToken") or ""),
+        "doc_number": str(doc.get("DocNumber") or "")[:21],
         "total": money(doc.get("TotalAmt")) or ZERO,
         "currency": _ref(doc, "CurrencyRef")[:3],
         "txn_date": txn_date(doc),
@@ -196,7 +197,8 @@ def applied_credit_store(
     payment: dict, *, realm_id: str, job: QboSyncJob | None = None, deleted: bool = False
 ) -> list[QboMoney]:
     """The rows of a payment that applies a credit memo: one per order whose invoice it pays, with the credit
-    applied on it (`credit_applied`) and the money, if any (`amount`). The payments' own store may supersede it."""
+    applied on it (`credit_applied`) and the money, if any (`amount`), and who recorded it when it is `job`'s — a row
+    a webhook stored first as a bookkeeper's is corrected. The payments' own store may supersede it."""
     invoices, memos = _credit_lines(payment)
     qbo_id = str(payment["Id"])
     if deleted:
@@ -225,6 +227,8 @@ def applied_credit_store(
             realm_id=realm_id, entity=Entity.PAYMENT, qbo_id=qbo_id, order=order, defaults=values | _recorded_by(job)
         )
         if not created and not _older(row, payment):
+            if job is not None and not row.recorded_in_kadouri:  # stored first as a bookkeeper's: it was Kadouri's
+                values |= _recorded_by(job)
             QboMoney.objects.filter(pk=row.pk).update(**values)
             row.refresh_from_db()
         rows.append(row)

@@ -10,6 +10,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from orders.models import Order
 from orders.services import user_display_name
@@ -21,6 +22,8 @@ PAYMENT = QboMoney.Entity.PAYMENT
 # The marker a money transaction carries in its private note (outbound/money_jobs.py writes it and reads it too).
 MONEY_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
 CENT = Decimal("0.01")
+# The money jobs that write a payment: a payment, and the payment applying a credit (issued, or applied later).
+PAYING_ACTIONS = (QboSyncJob.Action.RECORD_PAYMENT, QboSyncJob.Action.ISSUE_CREDIT, QboSyncJob.Action.APPLY_CREDIT)
 
 
 def payment_marker(payment: dict | None) -> str:
@@ -66,14 +69,17 @@ def invoice_parts(payment: dict) -> dict[str, tuple[Decimal, Decimal]]:
 
 
 def _kadouri_job(payment: dict, job: QboSyncJob | None) -> QboSyncJob | None:
-    """The Kadouri job that recorded this payment, known by the marker in its private note."""
+    """The Kadouri job that recorded this payment, known by the marker in its private note: a payment's own, or the
+    apply step's of an issued credit (outbound/money_jobs.py keeps it in the job's params as `applyMarker`)."""
     marker = payment_marker(payment)
     if not marker:
         return None
     if job is not None:
-        return job if (job.params or {}).get("marker") == marker else None
+        params = job.params or {}
+        return job if marker in (params.get("marker"), params.get("applyMarker")) else None
     return (
-        QboSyncJob.objects.filter(action=QboSyncJob.Action.RECORD_PAYMENT, params__marker=marker)
+        QboSyncJob.objects.filter(action__in=PAYING_ACTIONS)
+        .filter(Q(params__marker=marker) | Q(params__applyMarker=marker))
         .select_related("created_by")
         .order_by("pk")
         .first()

@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
                 ('realm_id', models.CharField(max_length=32)),
                 ('entity', models.CharField(choices=[('Payment', 'Payment'), ('CreditMemo', 'Credit'), ('RefundReceipt', 'Refund')], max_length=16)),
                 ('qbo_id', models.CharField(max_length=32)),
+                ('doc_number', models.CharField(blank=True, help_text="QuickBooks' DocNumber (credit memos and refunds; payments have none).", max_length=21)),
                 ('sync_token', models.CharField(blank=True, max_length=16)),
                 ('state', models.CharField(choices=[('active', 'Active'), ('voided', 'Voided'), ('deleted', 'Deleted')], db_index=True, default='active', max_length=10)),
                 ('total', models.DecimalField(decimal_places=2, help_text="The transaction's TotalAmt.", max_digits=14)),

@@ -26,7 +26,7 @@ from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused, request_id
 from ..outbox.log import job_details, job_user_name
 from ..refs.ensure import refs_for_order
-from .money_jobs import create_money, find_money, log_once, marker_of, money_note, money_runner
+from .money_jobs import apply_marker_of, create_money, find_money, keep_in_result, log_once, money_note, money_runner
 from .record import load_order
 from .rules import check_credit_allowed
 
@@ -39,15 +39,10 @@ def _label(doc: dict) -> str:
     return f"#{doc.get('DocNumber') or doc.get('Id')}"
 
 
-def _save_result(job: QboSyncJob, **values) -> None:
-    job.result = (job.result or {}) | values
-    QboSyncJob.objects.filter(pk=job.pk).update(result=job.result)
-
-
 def apply_step(job: QboSyncJob) -> QboSyncJob:
     """The job as the author of its second write: the same job, its own marker and requestid (never saved)."""
     step = copy.copy(job)
-    step.params = job.params | {"marker": marker_of(f"{job.params['marker']}:apply")}
+    step.params = job.params | {"marker": apply_marker_of(job.params["marker"])}
     step.request_id = request_id(f"{job.request_id}:apply")
     return step
 
@@ -147,7 +142,7 @@ def run_issue_credit(job: QboSyncJob) -> dict:
     else:
         check_credit_allowed(order)  # a retry runs later: the order may have been cancelled since the click
         memo, _ = create_money(job, "CreditMemo", _memo_payload(job, order, customer_id, item_ids), customer_id)
-        _save_result(job, memoId=str(memo["Id"]), docNumber=memo.get("DocNumber") or "")
+        keep_in_result(job, memoId=str(memo["Id"]), docNumber=memo.get("DocNumber") or "")
     row = credit_store(memo, realm_id=job.realm_id, order=order, job=job)
     text = (
         f"Credit of {display_money(row.total, order)} ({_what(row)}) issued in QuickBooks by "

@@ -22,7 +22,7 @@ from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import ZERO, credited_by_line
 from . import credit_runners  # noqa: F401  (registers the credit runners)
-from .money_jobs import attempt_once, enqueue_money_job
+from .money_jobs import asked_digest, attempt_once, enqueue_money_job
 from .rules import check_credit_allowed
 
 Action = QboSyncJob.Action
@@ -32,13 +32,15 @@ NOTE_MAX = 300
 REFERENCE_MAX = 21
 
 
-def _submitted_before(token: str, action: str, **lookup) -> QboSyncJob | None:
-    """The job a form (or an Idempotency-Key) already made: a second submit joins it even when what it checked has
-    changed since — the first one used the credit up, or took the line's quantity."""
+def _submitted_before(token: str, asked: dict, action: str, **lookup) -> QboSyncJob | None:
+    """The job the same form (or Idempotency-Key) already made with the same input: a second submit joins it even
+    when what it checked has changed since — the first one used the credit up, or took the line's quantity — so
+    the input is matched as it was typed, before it is checked. A user who went back and changed the input makes a
+    new request with the same token: that is a new credit, apply or refund, checked like any other."""
     if not token:
         return None
     found = (
-        QboSyncJob.objects.filter(action=action, params__token=token[:64], **lookup)
+        QboSyncJob.objects.filter(action=action, params__token=token[:64], params__asked=asked_digest(asked), **lookup)
         .exclude(state=QboSyncJob.State.FAILED)
         .order_by("-pk")
         .first()
@@ -50,10 +52,13 @@ def _submitted_before(token: str, action: str, **lookup) -> QboSyncJob | None:
 
 
 def creditable(order: Order) -> Decimal:
-    """What can still be credited on the order: what was sold, minus the credits already issued for it."""
-    sold = order.qbo_total if order.qbo_total is not None else order.total
-    credited = sum((r.amount for r in order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO, state="active")), ZERO)
-    return max(sold - credited, ZERO)
+    """What can still be credited on the order, before tax: what was sold, minus the credits already issued for it.
+    Like with like: a credit is asked as lines (or an amount) before tax and QuickBooks adds the lines' tax to the
+    memo, so it is compared with Kadouri's subtotal (order.total, the lines before tax) less the earlier credits'
+    lines before tax — never with QuickBooks' total or the memos' totals, which include tax."""
+    credits = order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO, state=QboMoney.State.ACTIVE)
+    credited = sum((Decimal(str(line.get("amount") or 0)) for row in credits for line in row.lines or []), ZERO)
+    return max(order.total - credited, ZERO)
 
 
 def _quantity(value, line_id) -> Decimal | None:
@@ -193,13 +198,14 @@ def credit_issue_request(
 ) -> QboSyncJob:
     """Issue a credit on the order (whole lines, part of a quantity, or an amount); `currency`, when given, must be
     the order's. Refused before anything is sent: 409 (the order's state), 422 (bad input, MoneyInputError)."""
-    joined = _submitted_before(token, Action.ISSUE_CREDIT, order=order)
+    asked = {"reason": reason, "lines": lines, "amount": amount, "note": note, "date": date, "currency": currency}
+    joined = _submitted_before(token, asked, Action.ISSUE_CREDIT, order=order)
     if joined is not None:
         return joined
     check_credit_allowed(order)
     params = credit_params(
         order=order, reason=reason, lines=lines, amount=amount, note=note, date=date, currency=currency
-    ) | {"token": token[:64]}
+    ) | {"token": token[:64], "asked": asked_digest(asked)}
 
     def check(locked: Order) -> None:  # again under the order's lock: another credit may just have been stored
         check_credit_allowed(locked)
@@ -223,7 +229,7 @@ def open_credit(realm_id: str, qbo_id) -> QboMoney:
     if credit is None:
         raise SyncRefused(f"Credit memo {qbo_id} is not a credit Kadouri knows.", status=404)
     if credit.unapplied <= 0:
-        raise SyncRefused(f"Credit memo {qbo_id} has no credit left.", status=409)
+        raise SyncRefused(f"Credit memo {credit.number_label} has no credit left.", status=409)
     return credit
 
 
@@ -243,7 +249,10 @@ def check_open_invoice(order: Order) -> None:
 def credit_apply_request(
     *, credit_qbo_id, target_order: Order, amount=None, token: str = "", by, ip: str | None
 ) -> QboSyncJob:
-    joined = _submitted_before(token, Action.APPLY_CREDIT, order=target_order, params__creditId=str(credit_qbo_id))
+    asked = {"amount": amount}
+    joined = _submitted_before(
+        token, asked, Action.APPLY_CREDIT, order=target_order, params__creditId=str(credit_qbo_id)
+    )
     if joined is not None:
         return joined
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
@@ -268,7 +277,7 @@ def credit_apply_request(
                 f"Order {target_order.number}'s open balance is {display_money(balance, target_order)}.",
                 field="amount",
             )
-    params = {"creditId": credit.qbo_id, "amount": str(wanted), "token": token[:64]}
+    params = {"creditId": credit.qbo_id, "amount": str(wanted), "token": token[:64], "asked": asked_digest(asked)}
 
     def check(locked: Order) -> None:
         check_open_invoice(locked)
@@ -325,18 +334,19 @@ def refund_params(*, credit: QboMoney, amount=None, account, method=None, refere
 def credit_refund_request(
     *, credit_qbo_id, amount=None, account, method=None, reference="", date=None, token: str = "", by, ip
 ) -> QboSyncJob:
-    joined = _submitted_before(token, Action.REFUND_CREDIT, params__creditId=str(credit_qbo_id))
+    asked = {"amount": amount, "account": account, "method": method, "reference": reference, "date": date}
+    joined = _submitted_before(token, asked, Action.REFUND_CREDIT, params__creditId=str(credit_qbo_id))
     if joined is not None:
         return joined
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
     if credit.order is None and credit.account is None:
         raise SyncRefused(
-            f"Credit memo {credit.qbo_id} is for a customer Kadouri does not follow; refund it in QuickBooks.",
+            f"Credit memo {credit.number_label} is for a customer Kadouri does not follow; refund it in QuickBooks.",
             status=409,
         )
     params = refund_params(
         credit=credit, amount=amount, account=account, method=method, reference=reference, date=date
-    ) | {"token": token[:64]}
+    ) | {"token": token[:64], "asked": asked_digest(asked)}
     # a credit issued in QuickBooks without a Kadouri order is refunded as the buyer's job (money_jobs.py)
     job, _ = enqueue_money_job(
         order=credit.order,

@@ -78,6 +78,12 @@ def _digest(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def asked_digest(asked: dict) -> str:
+    """What a request asked, as it was typed (before it is checked): a second submit of the same form with the same
+    input has the same digest, one whose input was changed (back, edit, submit) another."""
+    return _digest(asked)
+
+
 def money_key(order: Order, action: str, params: dict, token: str, realm_id: str) -> str:
     if token:
         turn = f"t:{token[:64]}"
@@ -129,7 +135,7 @@ def enqueue_money_job(
                 "realm_id": realm_id,
                 "created_by": person_or_none(by),
                 "ip_address": ip,
-                "params": params | {"marker": marker_of(key)},
+                "params": params | _markers(action, key),
             },
         )
 
@@ -156,9 +162,16 @@ def _enqueue_account_job(
                 "realm_id": realm_id,
                 "created_by": person_or_none(by),
                 "ip_address": ip,
-                "params": params | {"marker": marker_of(key)},
+                "params": params | _markers(action, key),
             },
         )
+
+
+def keep_in_result(job: QboSyncJob, **values) -> None:
+    """Saves what an attempt learned in the job's result at once, for a retry to find (the job's answer replaces it
+    when the job is done)."""
+    job.result = (job.result or {}) | values
+    QboSyncJob.objects.filter(pk=job.pk).update(result=job.result)
 
 
 def attempt_once(job: QboSyncJob) -> QboSyncJob:
@@ -171,6 +184,20 @@ def attempt_once(job: QboSyncJob) -> QboSyncJob:
 
 def marker_of(key: str) -> str:
     return str(uuid.uuid5(MARKER_NAMESPACE, key))
+
+
+def apply_marker_of(marker: str) -> str:
+    """The marker of an issued credit's second write, the payment that applies it (credit_runners.apply_step)."""
+    return marker_of(f"{marker}:apply")
+
+
+def _markers(action: str, key: str) -> dict:
+    """The job's marker and, for an issued credit, its apply step's too: kept in the params so that whoever stores
+    the applying payment first (a webhook, the catch-up) finds the job by the marker the payment carries."""
+    marker = marker_of(key)
+    if action == QboSyncJob.Action.ISSUE_CREDIT:
+        return {"marker": marker, "applyMarker": apply_marker_of(marker)}
+    return {"marker": marker}
 
 
 def money_note(job: QboSyncJob, order: Order | None, text: str = "", *, account: Account | None = None) -> str:

@@ -22,16 +22,19 @@ from ..connection import calls
 from ..connection.profile import company_settings
 from ..connection.vault import usable_connection
 from ..documents.apply import Cause, invoice_apply
+from ..documents.credits import credit_store
 from ..documents.payments import payment_store
 from ..documents.reading import ZERO, is_voided, money
 from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused
 from ..outbox.log import job_details, job_user_name
+from ..reads import read_many
 from .money_jobs import (
     attempt_once,
     create_money,
     enqueue_money_job,
     find_money,
+    keep_in_result,
     log_once,
     marker_of,
     money_key,
@@ -307,6 +310,54 @@ def _delete(job: QboSyncJob, payment: dict) -> None:
         raise
 
 
+def _paid_orders(job: QboSyncJob, order: Order, payment_id: str) -> list[Order]:
+    """The orders whose invoices the payment pays, as its active rows say before the delete: this order first,
+    then every other order the payment pays (its rows are marked deleted too). Kept in the job's result, so a retry
+    whose earlier attempt already marked the rows deleted re-reads the same invoices."""
+    order_ids = (job.result or {}).get("orderIds")
+    if order_ids is None:
+        rows = QboMoney.objects.filter(
+            realm_id=job.realm_id, entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id, state=QboMoney.State.ACTIVE
+        ).exclude(order=None)
+        order_ids = [order.pk, *(pk for pk in rows.values_list("order_id", flat=True) if pk != order.pk)]
+        keep_in_result(job, orderIds=order_ids)
+    found = {o.pk: o for o in Order.objects.filter(pk__in=order_ids, qbo_doc_type=Order.DocType.INVOICE)}
+    return [found[pk] for pk in order_ids if pk in found and found[pk].qbo_doc_id]
+
+
+def _apply_invoices(job: QboSyncJob, orders: list[Order], payment: dict, operation: str) -> None:
+    """Every order's invoice as QuickBooks has it now (one query for all of them), applied like a payment change
+    made in QuickBooks."""
+    invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=job.realm_id)
+    cause = Cause(source="sync", payment_id=str(payment.get("Id") or ""), payment_operation=operation)
+    for paid_order in orders:
+        invoice = invoices.get(paid_order.qbo_doc_id)
+        invoice_apply(order_id=paid_order.pk, doc_id=paid_order.qbo_doc_id, invoice=invoice, cause=cause)
+
+
+def _refresh_credits(job: QboSyncJob, payment: dict) -> None:
+    """The credit memos the deleted payment applied have their credit back: each is read again (one query) and
+    stored, so their Remaining is QuickBooks' now. The memos are the payment's lines' (read before the delete) and
+    its rows' (a retry finds the payment gone)."""
+    payment_id = str(payment["Id"])
+    memo_ids = {
+        str(link.get("TxnId"))
+        for line in payment.get("Line") or []
+        for link in (line or {}).get("LinkedTxn") or []
+        if link.get("TxnType") == "CreditMemo"
+    }
+    memo_ids |= set(
+        QboMoney.objects.filter(realm_id=job.realm_id, entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id)
+        .exclude(credit=None)
+        .values_list("credit__qbo_id", flat=True)
+    )
+    if not memo_ids:
+        return
+    for memo in read_many("CreditMemo", sorted(memo_ids), realm_id=job.realm_id).values():
+        if memo is not None:
+            credit_store(memo, realm_id=job.realm_id)
+
+
 @money_runner(Action.DELETE_PAYMENT)
 def run_delete_payment(job: QboSyncJob) -> dict:
     order = load_order(job)
@@ -317,6 +368,7 @@ def run_delete_payment(job: QboSyncJob) -> dict:
         payment = {"Id": payment_id}
     if str(payment.get("Id")) != str(payment_id):
         raise SyncRefused(f"QuickBooks answered another payment for {payment_id}; nothing was deleted.")
+    orders = _paid_orders(job, order, payment_id)
     if "SyncToken" in payment:
         _delete(job, payment)
     payment_store(payment, realm_id=job.realm_id, deleted=True)
@@ -324,14 +376,16 @@ def run_delete_payment(job: QboSyncJob) -> dict:
     QboMoney.objects.filter(realm_id=job.realm_id, entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id).update(
         deleted_by_name=who[:150], delete_reason=reason[:300]
     )
-    _apply_invoice(job, order, payment, "Delete")
-    row = order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id).first()
-    log_once(
-        job,
-        OrderActivity.Type.PAYMENT_DELETED,
-        f"{payment_text(row, payment, order)} deleted in QuickBooks by {who}. Reason: {reason}",
-        job_details(job, paymentId=payment_id, reason=reason),
-        order,
-        txn="paymentId",
-    )
-    return {"paymentId": payment_id, "deleted": True}
+    _apply_invoices(job, orders, payment, "Delete")
+    _refresh_credits(job, payment)
+    for paid_order in orders:  # each order it paid says who deleted it and why
+        row = paid_order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=payment_id).first()
+        log_once(
+            job,
+            OrderActivity.Type.PAYMENT_DELETED,
+            f"{payment_text(row, payment, paid_order)} deleted in QuickBooks by {who}. Reason: {reason}",
+            job_details(job, paymentId=payment_id, reason=reason),
+            paid_order,
+            txn="paymentId",
+        )
+    return {"paymentId": payment_id, "deleted": True, "orderIds": [o.pk for o in orders]}

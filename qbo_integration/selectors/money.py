@@ -20,8 +20,10 @@ class OrderMoney:
     paid: Decimal  # money received on it: payments, or the cash sale
     credit_applied: Decimal  # credits (of this order or another) applied to its invoice
     open: Decimal  # QuickBooks' balance
+    # every payment on the order's invoice, deleted and voided ones too (the Money card lists them struck out);
+    # the figures above count the active ones only
     payments: list[QboMoney] = field(default_factory=list)
-    credits: list[QboMoney] = field(default_factory=list)
+    credits: list[QboMoney] = field(default_factory=list)  # the active credits
 
     def as_json(self) -> dict:
         return {
@@ -38,7 +40,8 @@ def _sum(rows, attr: str) -> Decimal:
 
 
 def order_money(order: Order) -> OrderMoney:
-    rows = list(order.qbo_money.filter(state=QboMoney.State.ACTIVE).select_related("credit"))
+    every = list(order.qbo_money.select_related("credit"))
+    rows = [r for r in every if r.is_active]
     payments = [r for r in rows if r.entity == QboMoney.Entity.PAYMENT]
     credits = [r for r in rows if r.entity == QboMoney.Entity.CREDIT_MEMO]
     sold = order.qbo_total if order.qbo_total is not None else order.total
@@ -58,14 +61,29 @@ def order_money(order: Order) -> OrderMoney:
         paid=paid,
         credit_applied=credit_applied,
         open=open_amount,
-        payments=sorted(payments, key=lambda r: (r.txn_date or r.created_at.date(), r.pk)),
+        payments=sorted(
+            (r for r in every if r.entity == QboMoney.Entity.PAYMENT),
+            key=lambda r: (r.txn_date or r.created_at.date(), r.pk),
+        ),
         credits=credits,
     )
 
 
 def order_money_history(order: Order) -> list[QboMoney]:
-    """Every money transaction of the order, deleted and voided ones included (the page lists them struck out)."""
+    """Every money transaction of the order, deleted and voided ones included (the JSON API lists them with their
+    state)."""
     return list(order.qbo_money.select_related("credit").order_by("txn_date", "pk"))
+
+
+def money_fate(row: QboMoney) -> str:
+    """What happened to a transaction that no longer counts ("" while it does): deleted or voided by someone in
+    Kadouri, and why, or in QuickBooks."""
+    if row.is_active:
+        return ""
+    verb = "voided" if row.state == QboMoney.State.VOIDED else "deleted"
+    if not row.deleted_by_name:
+        return f"{verb} in QuickBooks"
+    return f"{verb} by {row.deleted_by_name}" + (f": {row.delete_reason}" if row.delete_reason else "")
 
 
 def _recorded_by(row: QboMoney) -> str:
@@ -93,6 +111,20 @@ def payment_json(row: QboMoney) -> dict:
     }
 
 
+def payment_elsewhere(row: QboMoney) -> list[QboMoney]:
+    """The payment's active rows on other orders: the invoices it pays besides this order's (deleting it reopens
+    them too)."""
+    return list(
+        QboMoney.objects.filter(
+            realm_id=row.realm_id, entity=QboMoney.Entity.PAYMENT, qbo_id=row.qbo_id, state=QboMoney.State.ACTIVE
+        )
+        .exclude(pk=row.pk)
+        .exclude(order=None)
+        .select_related("order")
+        .order_by("order__number")
+    )
+
+
 # --- credits (docs/quickbooks/money.md#credits) ------------------------------------------------------------------
 
 
@@ -118,6 +150,7 @@ def credit_json(row: QboMoney) -> dict:
     applied = max(row.total - row.unapplied - refunded, ZERO) if row.is_active else ZERO
     return {
         "id": row.qbo_id,
+        "docNumber": row.doc_number or None,
         "total": str(row.total),
         "remaining": str(row.unapplied if row.is_active else ZERO),
         "applied": str(applied),
@@ -144,7 +177,7 @@ def order_payments_json(order: Order) -> dict:
 
 
 def order_credits(order: Order) -> list[QboMoney]:
-    """The order's credits, deleted ones too (struck out on the page)."""
+    """The order's credits, deleted ones too (the Money card lists them struck out, saying what happened)."""
     return list(order.qbo_money.filter(entity=QboMoney.Entity.CREDIT_MEMO).order_by("txn_date", "pk"))
 
 

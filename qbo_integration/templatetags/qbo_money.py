@@ -6,7 +6,7 @@ from django import template
 from django.template.loader import render_to_string
 
 from ..outbound.payments import may_record_payment
-from ..selectors.money import buyer_open_credits, credit_json, order_credits, order_money
+from ..selectors.money import buyer_open_credits, credit_json, money_fate, order_credits, order_money
 
 register = template.Library()
 
@@ -20,6 +20,12 @@ def qbo_order_money(order):
 def payment_allowed(order) -> bool:
     """Whether the order page offers "Record payment" (the status table of outbound/payments.py)."""
     return may_record_payment(order)
+
+
+@register.filter(name="money_fate")
+def money_fate_filter(row) -> str:
+    """What happened to a deleted or voided payment or credit (selectors/money.py), "" for an active one."""
+    return money_fate(row)
 
 
 @register.simple_tag

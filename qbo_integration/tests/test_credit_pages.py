@@ -75,6 +75,25 @@ def test_a_double_submit_of_the_same_form_makes_one_credit_memo(staff_client, qb
     assert QboMoney.objects.filter(entity=QboMoney.Entity.CREDIT_MEMO).count() == 1
 
 
+def test_going_back_changing_the_amount_and_submitting_again_issues_the_new_credit(
+    staff_client, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    staff_client.post(new_credit_page(order), {"reason": "rejected", "amount": "25.00", "token": "went-back"})
+
+    # the browser's back button shows the same form (same token); the user changes the amount and submits it
+    response = staff_client.post(
+        new_credit_page(order), {"reason": "rejected", "amount": "30.00", "token": "went-back"}, follow=True
+    )
+
+    assert sorted(Decimal(str(memo["TotalAmt"])) for memo in entities(qbo_connected, "CreditMemo")) == [
+        Decimal("25.00"),
+        Decimal("30.00"),
+    ]
+    assert "$30.00 applied to the invoice" in response.content.decode()
+    assert Decimal(str(one(qbo_connected, "Invoice", order.qbo_doc_id)["Balance"])) == Decimal("417.00")
+
+
 def test_a_credit_on_a_paid_order_shows_on_the_buyers_page_is_applied_and_refunded(
     staff_client, qbo_connected, order_factory, buyer
 ):
@@ -106,6 +125,39 @@ def test_a_credit_on_a_paid_order_shows_on_the_buyers_page_is_applied_and_refund
     assert Decimal(str(refund["TotalAmt"])) == Decimal("50.00")
     assert refund["DepositToAccountRef"]["value"] == account_id(qbo_connected, "Savings")
     assert 'data-testid="buyer-credits"' not in staff_client.get(buyer.get_absolute_url()).content.decode()
+
+
+def test_credits_are_named_by_quickbooks_number_on_the_pages_and_in_the_log(
+    staff_client, qbo_connected, order_factory, buyer
+):
+    settled = paid(qbo_connected, staff_client, order_factory())
+    other = posted(staff_client, order_factory())
+    staff_client.post(new_credit_page(settled), {"reason": "damaged", "amount": "30.00", "token": "n-1"})
+    (memo,) = entities(qbo_connected, "CreditMemo")
+    number = memo["DocNumber"]
+    assert number != memo["Id"]
+    credit = QboMoney.objects.get(entity=QboMoney.Entity.CREDIT_MEMO)
+    assert credit.doc_number == number
+
+    order_page = staff_client.get(settled.get_absolute_url()).content.decode()
+    account_page = staff_client.get(buyer.get_absolute_url()).content.decode()
+    applied = staff_client.post(
+        f"/settings/quickbooks/credits/{credit.qbo_id}/apply/",
+        {"order": other.pk, "amount": "10", "token": "n-2"},
+        follow=True,
+    ).content.decode()
+
+    assert f"<td>#{number}</td>" in order_page and f"<td>#{number}</td>" in account_page
+    assert f"Credit memo #{number} applied: $10.00 off order {other.number}." in applied
+    assert staff_client.get(f"/api/quickbooks/sync/order/{settled.pk}/credits").json()["credits"][0]["docNumber"] == (
+        number
+    )
+    staff_client.post(new_credit_page(settled), {"reason": "other", "amount": "5.00", "token": "n-3"})
+    second = QboMoney.objects.filter(entity=QboMoney.Entity.CREDIT_MEMO).latest("pk")
+    qbo_connected.delete_credit_memo(REALM_ID, second.qbo_id)
+    catchup_run(realm_id=REALM_ID)
+    deleted = f"Credit memo #{second.doc_number} ($5.00) deleted in QuickBooks."
+    assert second.doc_number and settled.activities.filter(description=deleted).exists()
 
 
 def test_a_refund_above_the_remaining_credit_re_renders_with_the_message(staff_client, qbo_connected, order_factory):
@@ -186,3 +238,41 @@ def test_issue_credit_is_offered_on_an_invoiced_order_only(staff_client, qbo_con
 
     assert 'data-testid="issue-credit"' in staff_client.get(invoiced.get_absolute_url()).content.decode()
     assert 'data-testid="issue-credit"' not in staff_client.get(draft.get_absolute_url()).content.decode()
+
+
+def test_the_credit_form_of_a_draft_cancelled_or_estimate_order_sends_back_to_the_order_with_the_reason(
+    staff_client, qbo_connected, order_factory
+):
+    draft = order_factory()
+    cancelled = posted(staff_client, order_factory())
+    assert staff_client.delete(f"/api/quickbooks/sync/order/{cancelled.pk}").status_code == 200
+    estimate = order_factory()
+    body = '{"docType": "estimate"}'
+    pushed = staff_client.post(f"/api/quickbooks/sync/order/{estimate.pk}", data=body, content_type="application/json")
+    assert pushed.status_code == 200, pushed.content
+
+    for order, reason in (
+        (draft, "is not in QuickBooks yet; create its invoice before issuing a credit."),
+        (cancelled, "is cancelled; there is nothing to credit."),
+        (estimate, "is an estimate in QuickBooks; convert it to an invoice before issuing a credit."),
+    ):
+        response = staff_client.get(new_credit_page(order), follow=True)
+
+        assert response.redirect_chain == [(order.get_absolute_url(), 302)]
+        assert f"Order {order.number} {reason}" in response.content.decode()
+
+
+def test_a_payment_that_only_applies_a_credit_shows_credit_applied_not_a_deposit_account(
+    staff_client, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    staff_client.post(new_credit_page(order), {"reason": "damaged", "amount": "40.00", "token": "c-1"})
+    catchup_run(realm_id=REALM_ID)  # the payment's row as QuickBooks has it, with the deposit account it names
+    applying = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    assert applying.deposit_account_name == "Undeposited Funds"  # what QuickBooks answers for a payment of no money
+
+    page = staff_client.get(order.get_absolute_url()).content.decode()
+
+    (row,) = [row for row in page.split("<tr")[1:] if 'data-testid="payment-row"' in row]
+    assert '<td data-label="Method">Credit applied</td>' in row
+    assert '<td data-label="Deposit to">—</td>' in row and "Undeposited Funds" not in row

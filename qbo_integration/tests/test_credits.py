@@ -13,10 +13,12 @@ from qbo_integration.inbound.catchup import catchup_run
 from qbo_integration.models import QboMoney, QboSyncJob
 from qbo_integration.outbound.credits import credit_issue_request, credit_refund_request
 from qbo_integration.outbound.money_jobs import run_money_job
+from qbo_integration.outbound.payments import payment_delete_request
 from qbo_integration.outbox.jobs import job_run
 from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
 from .conftest import entities
+from .inbound_support import webhooks  # noqa: F401
 from .test_credits_api import account_id, issue, one, paid, posted
 from .test_every_company import prepare, push
 
@@ -44,6 +46,77 @@ def test_a_lost_answer_to_the_apply_payment_is_found_by_its_marker_on_the_retry(
     assert order.qbo_balance == Decimal("432.00")
     assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_ISSUED).count() == 1
     assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1
+
+
+def test_deleting_the_payment_that_applied_a_credit_gives_the_credit_back(
+    staff_client, staff_user, admin_user, qbo_connected, order_factory
+):
+    order = posted(staff_client, order_factory())
+    credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    applying = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    credit = QboMoney.objects.get(entity=QboMoney.Entity.CREDIT_MEMO)
+    assert (applying.credit_applied, credit.unapplied) == (Decimal("40.00"), Decimal("0.00"))
+
+    job = payment_delete_request(order=order, payment_id=applying.qbo_id, reason="Wrong order", by=admin_user, ip=None)
+
+    assert job.state == QboSyncJob.State.DONE, job.last_error
+    assert Decimal(str(one(qbo_connected, "CreditMemo", credit.qbo_id)["RemainingCredit"])) == Decimal("40.00")
+    credit.refresh_from_db()
+    assert credit.unapplied == Decimal("40.00")
+    listed = staff_client.get(f"/api/quickbooks/sync/order/{order.pk}/credits").json()["credits"]
+    assert [(c["remaining"], c["applied"]) for c in listed] == [("40.00", "0.00")]
+    order.refresh_from_db()
+    assert order.qbo_balance == Decimal("472.00")
+
+
+def _retry(job: QboSyncJob) -> QboSyncJob:
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=job.created_at)
+    return job_run(job_id=job.pk, run=run_money_job)
+
+
+def test_the_apply_payment_stored_first_by_its_webhook_is_kadouri_s_and_its_memo_change_is_not_a_bookkeeper_s(
+    staff_client, staff_user, webhooks, order_factory
+):
+    order = posted(staff_client, order_factory())
+    webhooks.flush()
+    webhooks.emu.add_fault("drop", method="POST", path="/payment$")
+    job = credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    assert job.state == QboSyncJob.State.PENDING
+
+    webhooks.flush()  # the apply payment's and the memo's webhooks arrive before the job's retry
+
+    payment = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    assert (payment.recorded_in_kadouri, payment.recorded_by_name, payment.request_id) == (
+        True,
+        "Sam Staff",
+        job.request_id,
+    )
+    assert _retry(job).state == QboSyncJob.State.DONE
+    payment.refresh_from_db()
+    assert (payment.recorded_by_name, payment.credit_applied) == ("Sam Staff", Decimal("40.00"))
+    assert not order.activities.filter(description__contains="changed in QuickBooks").exists()
+    assert order.activities.filter(activity_type=OrderActivity.Type.CREDIT_APPLIED).count() == 1
+
+
+def test_an_apply_payment_stored_as_in_quickbooks_is_corrected_when_its_job_records_it(
+    staff_client, staff_user, webhooks, order_factory
+):
+    order = posted(staff_client, order_factory())
+    webhooks.flush()
+    webhooks.emu.add_fault("drop", method="POST", path="/payment$")
+    job = credit_issue_request(order=order, reason="damaged", amount="40.00", by=staff_user, ip=None)
+    webhooks.flush()
+    # a row kept as a bookkeeper's payment (stored by a path that did not know the job)
+    QboMoney.objects.filter(entity=QboMoney.Entity.PAYMENT).update(
+        recorded_in_kadouri=False, recorded_by=None, recorded_by_name="", request_id=""
+    )
+
+    assert _retry(job).state == QboSyncJob.State.DONE
+
+    payment = QboMoney.objects.get(entity=QboMoney.Entity.PAYMENT, order=order)
+    assert (payment.recorded_in_kadouri, payment.recorded_by, payment.request_id) == (True, staff_user, job.request_id)
+    page = staff_client.get(order.get_absolute_url()).content.decode()
+    assert "in QuickBooks</td>" not in page
 
 
 def test_kadouri_s_own_credit_coming_back_by_catch_up_changes_nothing(staff_client, qbo_connected, order_factory):
@@ -106,6 +179,9 @@ def test_a_credit_memo_deleted_in_quickbooks_is_struck_on_the_order(staff_client
     assert row.state == QboMoney.State.DELETED
     listed = staff_client.get(f"/api/quickbooks/sync/order/{settled.pk}/credits").json()
     assert listed["money"]["credited"] == "0.00" and listed["credits"][0]["state"] == "deleted"
+    page = staff_client.get(settled.get_absolute_url()).content.decode()
+    (credit_row,) = [row for row in page.split("<tr")[1:] if 'data-testid="credit-row"' in row]
+    assert 'class="struck"' in credit_row and "(deleted in QuickBooks)" in credit_row
     assert settled.activities.filter(description__contains="deleted in QuickBooks").exists()
 
 
@@ -226,3 +302,28 @@ def test_a_credit_applied_to_a_cad_buyers_invoice_is_taken_in_cad_at_the_invoice
     assert response.status_code == 200, response.content
     (payment,) = entities(qbo, "Payment", realm)
     assert payment["CurrencyRef"]["value"] == "CAD" and payment["ExchangeRate"] == invoice["ExchangeRate"]
+
+
+def test_a_taxed_company_credits_at_most_what_was_sold_before_tax(staff_client, qbo, order_factory, buyer):
+    realm = prepare(qbo, "automated_tax", buyer)
+    order = order_factory()
+    assert push(staff_client, order).status_code == 200
+    order.refresh_from_db()
+    assert order.qbo_total > order.total == Decimal("472.00")  # QuickBooks added its tax
+    path = f"/api/quickbooks/sync/order/{order.pk}/credits"
+
+    def credit(amount: str):
+        return staff_client.post(path, {"reason": "other", "amount": amount}, content_type="application/json")
+
+    above_sold = credit("472.01")
+    first = credit("400.00")
+    above_rest = credit("72.01")
+    rest = credit("72.00")
+
+    assert (above_sold.status_code, above_sold.json()["field"]) == (422, "amount")
+    assert "($472.00)" in above_sold.json()["error"]
+    assert first.status_code == 200, first.content
+    assert (above_rest.status_code, above_rest.json()["field"]) == (422, "amount")
+    assert "($72.00)" in above_rest.json()["error"]
+    assert rest.status_code == 200, rest.content
+    assert len(entities(qbo, "CreditMemo", realm)) == 2

@@ -201,6 +201,25 @@ def test_a_double_submit_with_the_same_key_makes_one_credit_memo(staff_client, q
     assert QboMoney.objects.filter(entity=QboMoney.Entity.CREDIT_MEMO).count() == 1
 
 
+def test_the_same_key_with_another_amount_is_a_new_refund_and_the_same_amount_joins(
+    staff_client, qbo_connected, order_factory
+):
+    settled = paid(qbo_connected, staff_client, order_factory())
+    credit_id = issue(staff_client, settled, {"reason": "damaged", "amount": "60.00"}).json()["credit"]["id"]
+    checking = account_id(qbo_connected, CHECKING)
+    path = f"sync/credit/{credit_id}/refund"
+
+    first = api(staff_client, "POST", path, {"amount": "10.00", "account": checking}, **{"Idempotency-Key": "r-1"})
+    again = api(staff_client, "POST", path, {"amount": "10.00", "account": checking}, **{"Idempotency-Key": "r-1"})
+    changed = api(staff_client, "POST", path, {"amount": "15.00", "account": checking}, **{"Idempotency-Key": "r-1"})
+
+    assert first.status_code == again.status_code == changed.status_code == 200, changed.content
+    assert first.json()["job"]["id"] == again.json()["job"]["id"] != changed.json()["job"]["id"]
+    refunds = entities(qbo_connected, "RefundReceipt")
+    assert sorted(Decimal(str(r["TotalAmt"])) for r in refunds) == [Decimal("10.00"), Decimal("15.00")]
+    assert Decimal(str(one(qbo_connected, "CreditMemo", credit_id)["RemainingCredit"])) == Decimal("35.00")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -7,9 +7,11 @@ import pytest
 from django.core.cache import cache
 
 from qbo_integration.models import QboConnection, QboMoney
+from qbo_integration.outbound.payments import payment_delete_request, payment_record_request
 from qbo_integration.testing import REALM_ID
 
-from .inbound_support import entities, posted, webhooks  # noqa: F401
+from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
+from .test_payments import pay_both
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +120,44 @@ def test_an_admin_deletes_a_payment_from_the_page(admin_client, staff_client, po
     posted.refresh_from_db()
     assert (posted.status, posted.qbo_balance) == ("posted_to_qb", Decimal("472.00"))
     assert "Reason: Entered twice" in posted.activities.get(activity_type="payment_deleted").description
+
+
+def test_the_delete_page_says_what_opens_again_here_and_which_other_orders_the_payment_pays(
+    admin_client, webhooks, posted, order_factory, admin_user
+):
+    other = invoiced(order_factory(), by=admin_user)
+    payment = pay_both(posted, other, first_part="100.00", second_part="472.00")
+    webhooks.flush()
+
+    page = admin_client.get(f"/settings/quickbooks/orders/{posted.pk}/payments/{payment['Id']}/delete/")
+
+    text = page.content.decode()
+    assert f"Delete payment {payment['Id']} of $572.00" in text
+    assert f'Order {posted.number}\'s invoice is open again by <span data-testid="opens-here">$100.00</span>' in text
+    assert f">{other.number}</a>: it will be open again too." in text
+    assert text.count('data-testid="also-pays"') == 1
+
+
+def test_deleted_payments_stay_on_the_money_card_struck_out_saying_who_deleted_them(
+    staff_client, webhooks, posted, staff_user, admin_user
+):
+    ours = payment_record_request(order=posted, amount="100.00", by=staff_user, ip=None).result["paymentId"]
+    payment_delete_request(order=posted, payment_id=ours, reason="Entered twice", by=admin_user, ip=None)
+    theirs = webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 50)
+    webhooks.flush()
+    webhooks.emu.delete_payment(REALM_ID, theirs["Id"])
+    webhooks.flush()
+
+    page = staff_client.get(posted.get_absolute_url()).content.decode()
+
+    rows = {
+        row.split('data-payment-id="')[1].split('"')[0]: row for row in page.split("<tr")[1:] if "payment-row" in row
+    }
+    assert set(rows) == {ours, theirs["Id"]}
+    assert 'class="struck"' in rows[ours] and "(deleted by Ada Admin: Entered twice)" in rows[ours]
+    assert 'class="struck"' in rows[theirs["Id"]] and "(deleted in QuickBooks)" in rows[theirs["Id"]]
+    assert 'data-testid="delete-payment"' not in page
+    assert '<dd data-testid="money-paid">$0.00</dd>' in page
 
 
 def test_the_company_rules_form_saves_the_unapplied_credit_setting(admin_client, qbo_connected):

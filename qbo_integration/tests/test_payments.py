@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderActivity
 from qbo_integration import tasks
+from qbo_integration.connection import calls
 from qbo_integration.documents.payments import credit_shares
 from qbo_integration.inbound import catchup
 from qbo_integration.models import CompanyProfile, QboConnection, QboMoney, QboSyncJob, QboWebhookEvent
@@ -214,6 +215,39 @@ def test_an_admin_deletes_a_payment_and_the_paid_order_reopens_with_who_and_why(
     assert [a.description for a in posted.activities.filter(activity_type="payment_deleted")] == [
         "Payment of $472.00 (Check CHK 7) deleted in QuickBooks by Ada Admin. Reason: Check bounced"
     ]
+
+
+def pay_both(first, second, first_part="100.00", second_part="472.00") -> dict:
+    """A bookkeeper's payment in QuickBooks paying two invoices of the same buyer."""
+    lines = [
+        {"Amount": amount, "LinkedTxn": [{"TxnId": order.qbo_doc_id, "TxnType": "Invoice"}]}
+        for order, amount in ((first, first_part), (second, second_part))
+    ]
+    total = str(Decimal(first_part) + Decimal(second_part))
+    body = {"CustomerRef": {"value": first.buyer.qbo_customer_id}, "TotalAmt": total, "Line": lines}
+    return calls.create("Payment", body, request_id="bookkeeper-pays-both")
+
+
+def test_deleting_a_payment_of_two_invoices_reopens_both_orders(webhooks, posted, order_factory, admin_user):
+    other = invoiced(order_factory(), by=admin_user)
+    payment = pay_both(posted, other)
+    webhooks.flush()
+    other.refresh_from_db()
+    assert other.status == "paid"
+    webhooks.emu.clear_requests()
+
+    job = payment_delete_request(order=posted, payment_id=payment["Id"], reason="Wrong buyer", by=admin_user, ip=None)
+
+    assert job.state == "done", job.last_error
+    # both invoices read again in one query, none one by one
+    assert webhooks.emu.count_requests(method="GET", path=r"/invoice/") == 0
+    for order in (posted, other):
+        order.refresh_from_db()
+        assert (order.status, order.payment_status, order.qbo_balance) == ("posted_to_qb", "unpaid", Decimal("472.00"))
+        row = QboMoney.objects.get(order=order)
+        assert (row.state, row.deleted_by_name, row.delete_reason) == ("deleted", "Ada Admin", "Wrong buyer")
+        (entry,) = order.activities.filter(activity_type=OrderActivity.Type.PAYMENT_DELETED)
+        assert entry.description == "Payment of $572.00 deleted in QuickBooks by Ada Admin. Reason: Wrong buyer"
 
 
 def test_a_delete_needs_a_reason(posted, staff_user, admin_user, qbo_connected):

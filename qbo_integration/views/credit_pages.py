@@ -24,6 +24,7 @@ from ..client.errors import QboError
 from ..connection.vault import usable_connection
 from ..models import QboMoney, QboSyncJob
 from ..outbound.credits import credit_apply_request, credit_issue_request, credit_refund_request
+from ..outbound.rules import check_credit_allowed
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import buyer_open_orders, credited_by_line
 
@@ -99,6 +100,12 @@ def _issued_text(job: QboSyncJob, order: Order) -> str:
 def credit_new(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("buyer"), pk=order_id)
     error, field = "", ""
+    if request.method == "GET":  # a POST: the service decides (a resubmit finds its job whatever the order is now)
+        try:
+            check_credit_allowed(order)
+        except SyncRefused as e:
+            messages.error(request, e.message)
+            return redirect(order)
     if request.method == "POST":
         lines = [
             {"lineId": line.pk, "quantity": request.POST.get(f"qty_{line.pk}", "")}
@@ -162,7 +169,8 @@ def credit_apply(request: HttpRequest, qbo_id: str) -> HttpResponse:
             error, field = _problem(e)
         else:
             applied = display_money((job.result or {}).get("applied"), target)
-            if _outcome(request, job, f"Credit memo {qbo_id} applied: {applied} off order {target.number}."):
+            done = f"Credit memo {credit.number_label} applied: {applied} off order {target.number}."
+            if _outcome(request, job, done):
                 return redirect(target)
             error = job.last_error
     context = {
@@ -202,7 +210,7 @@ def credit_refund(request: HttpRequest, qbo_id: str) -> HttpResponse:
             error, field = _problem(e)
         else:
             refunded = display_money((job.result or {}).get("amount"), credit.currency)
-            if _outcome(request, job, f"Credit memo {qbo_id} refunded: {refunded} paid back."):
+            if _outcome(request, job, f"Credit memo {credit.number_label} refunded: {refunded} paid back."):
                 return redirect(credit.order or credit.account)
             error = job.last_error
     try:

@@ -24,6 +24,7 @@ from ..forms import PaymentDeleteForm, PaymentForm
 from ..models import QboMoney, QboSyncJob
 from ..outbound.payments import payment_delete_request, payment_record_request, payment_refusal, unapplied_allowed
 from ..outbox.jobs import SyncRefused
+from ..selectors.money import payment_elsewhere
 
 State = QboSyncJob.State
 
@@ -130,5 +131,11 @@ def payment_delete(request: HttpRequest, order_id: int, payment_id: str) -> Http
 
 
 def _delete_page(request, order: Order, row: QboMoney, form: PaymentDeleteForm, *, status: int = 200) -> HttpResponse:
-    context = {"order": order, "payment": row, "form": form}
+    context = {
+        "order": order,
+        "payment": row,
+        "opens_here": row.amount + row.credit_applied,  # what it pays on this order, in money and in credit
+        "elsewhere": payment_elsewhere(row),
+        "form": form,
+    }
     return render(request, "qbo_integration/payment_delete.html", context, status=status)
