@@ -88,6 +88,7 @@ class Seeded:
 
     order_ids: list[int]
     estimate_ids: list[int]
+    cash_ids: list[int]  # drafts kept for cash sales (neither ready nor estimates)
     numbers: dict[str, int]
     buyer_names: list[str]
 
@@ -114,3 +115,8 @@ class Run:
     restarted: threading.Event = field(default_factory=threading.Event)
     stop_bookkeeper: threading.Event = field(default_factory=threading.Event)
     auth_code: str = ""
+    # Money from Kadouri (loadtest/soak/money.py): answers by "<kind> <status>", the unexpected ones, and each cash
+    # sale's answers by order id.
+    money_answers: Counter = field(default_factory=Counter)
+    money_errors: list[str] = field(default_factory=list)
+    cash_answers: dict[int, list[int]] = field(default_factory=dict)
