@@ -39,6 +39,13 @@ BOOKKEEPER_ACTIONS = (
     "merge_customers",
     "set_item_active",
     "update_preferences",
+    "issue_credit_memo",
+    "apply_credit_memo",
+    "refund_credit_memo",
+    "create_sales_receipt",
+    "void_sales_receipt",
+    "delete_credit_memo",
+    "delete_refund_receipt",
 )
 
 
@@ -289,3 +296,28 @@ class EmulatorCore:
 
     def update_preferences(self, realm_id: str, changes: dict) -> Any:
         return self.action("update_preferences", realm_id, changes)
+
+    # money moving (engine/money_actions.py)
+
+    def issue_credit_memo(self, realm_id: str, customer_id: str, amount: Any, item_id: str | None = None) -> dict:
+        return self.action("issue_credit_memo", realm_id, customer_id, amount, item_id)
+
+    def apply_credit_memo(self, realm_id: str, credit_memo_id: str, invoice_id: str, amount: Any = None) -> dict:
+        return self.action("apply_credit_memo", realm_id, credit_memo_id, invoice_id, amount)
+
+    def refund_credit_memo(
+        self, realm_id: str, credit_memo_id: str, amount: Any = None, account_id: str | None = None
+    ) -> dict:
+        return self.action("refund_credit_memo", realm_id, credit_memo_id, amount, account_id)
+
+    def create_sales_receipt(self, realm_id: str, customer_id: str, amount: Any, item_id: str | None = None) -> dict:
+        return self.action("create_sales_receipt", realm_id, customer_id, amount, item_id)
+
+    def void_sales_receipt(self, realm_id: str, sales_receipt_id: str) -> dict:
+        return self.action("void_sales_receipt", realm_id, sales_receipt_id)
+
+    def delete_credit_memo(self, realm_id: str, credit_memo_id: str) -> dict:
+        return self.action("delete_credit_memo", realm_id, credit_memo_id)
+
+    def delete_refund_receipt(self, realm_id: str, refund_receipt_id: str) -> dict:
+        return self.action("delete_refund_receipt", realm_id, refund_receipt_id)

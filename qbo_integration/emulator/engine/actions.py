@@ -1,4 +1,5 @@
-"""Bookkeeper actions: what a person does in QuickBooks itself (receive a payment, void, merge, ...).
+"""Bookkeeper actions: what a person does in QuickBooks itself (receive a payment, void, merge, ...); those that move
+money through credit memos and receipts are in ``money_actions.py``.
 
 Used by the human UI and the control API; each runs under the company lock and emits webhooks as the API does,
 and raises ``QboFault`` where the API would answer one.
@@ -7,22 +8,16 @@ and raises ``QboFault`` where the API would answer one.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
 
 from .books import Books
 from .entities.customer import merge_customers
 from .errors import business
+from .money_actions import MoneyActions, current
 from .values import Obj, hidden_of, ref_value, to_decimal
 
-T = TypeVar("T")
 
-
-class BookkeeperActions:
-    def _act(self, realm_id: str, action: Callable[[Books], T]) -> T:
-        raise NotImplementedError
-
+class BookkeeperActions(MoneyActions):
     def record_payment(self, realm_id: str, invoice_id: str, amount: Decimal | None = None) -> Obj:
         """Receive a payment for an invoice (its full balance when ``amount`` is None)."""
 
@@ -41,20 +36,20 @@ class BookkeeperActions:
         return self._act(realm_id, act)
 
     def void_invoice(self, realm_id: str, invoice_id: str) -> Obj:
-        return self._act(realm_id, lambda b: b.void("Invoice", _current(b, "Invoice", invoice_id)))
+        return self._act(realm_id, lambda b: b.void("Invoice", current(b, "Invoice", invoice_id)))
 
     def void_payment(self, realm_id: str, payment_id: str) -> Obj:
-        return self._act(realm_id, lambda b: b.void("Payment", _current(b, "Payment", payment_id)))
+        return self._act(realm_id, lambda b: b.void("Payment", current(b, "Payment", payment_id)))
 
     def delete_invoice(self, realm_id: str, invoice_id: str) -> None:
-        self._act(realm_id, lambda b: b.delete("Invoice", _current(b, "Invoice", invoice_id)))
+        self._act(realm_id, lambda b: b.delete("Invoice", current(b, "Invoice", invoice_id)))
 
     def delete_payment(self, realm_id: str, payment_id: str) -> None:
-        self._act(realm_id, lambda b: b.delete("Payment", _current(b, "Payment", payment_id)))
+        self._act(realm_id, lambda b: b.delete("Payment", current(b, "Payment", payment_id)))
 
     def rename_customer(self, realm_id: str, customer_id: str, display_name: str) -> Obj:
         def act(books: Books) -> Obj:
-            body = {**_current(books, "Customer", customer_id), "sparse": True}
+            body = {**current(books, "Customer", customer_id), "sparse": True}
             return books.update("Customer", {**body, "DisplayName": display_name})
 
         return self._act(realm_id, act)
@@ -67,7 +62,7 @@ class BookkeeperActions:
 
     def set_item_active(self, realm_id: str, item_id: str, active: bool) -> Obj:
         def act(books: Books) -> Obj:
-            body = {**_current(books, "Item", item_id), "sparse": True}
+            body = {**current(books, "Item", item_id), "sparse": True}
             return books.update("Item", {**body, "Active": bool(active)})
 
         return self._act(realm_id, act)
@@ -87,8 +82,3 @@ class BookkeeperActions:
             return books.render("Preferences", books.replace("Preferences", old, {**hidden_of(old), **new}))
 
         return self._act(realm_id, act)
-
-
-def _current(books: Books, entity: str, entity_id: str) -> Obj:
-    obj = books.find(entity, entity_id)
-    return {"Id": obj["Id"], "SyncToken": obj["SyncToken"]}

@@ -24,15 +24,25 @@ MODELLED = (
     "TaxCode",
     "TaxRate",
     "CompanyCurrency",
+    "PaymentMethod",
+    "CreditMemo",
+    "SalesReceipt",
+    "RefundReceipt",
 )
-DOC_NUMBERED = ("Invoice", "Estimate")  # entities with an automatic DocNumber sequence
+DOC_NUMBERED = (
+    "Invoice",
+    "Estimate",
+    "CreditMemo",
+    "SalesReceipt",
+    "RefundReceipt",
+)  # entities with an automatic DocNumber sequence
 # Modelled but never in CDC (docs/quickbooks/next.md#tax-outside-the-us: TaxCode and TaxRate are not in CDC).
 NOT_IN_CDC = ("TaxCode", "TaxRate")
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.
 UNMODELLED = names(
-    "Bill BillPayment CreditMemo SalesReceipt RefundReceipt Deposit "
-    "Purchase PurchaseOrder JournalEntry TimeActivity Department PaymentMethod "
+    "Bill BillPayment Deposit "
+    "Purchase PurchaseOrder JournalEntry TimeActivity Department "
     "TaxAgency Transfer VendorCredit Budget Currency "
     "JournalCode Attachable"
 )

@@ -61,13 +61,10 @@ def write(books: Books, entity: str, params: dict[str, str], body: Obj) -> Obj:
     include = frozenset(p.strip().lower() for p in params.get("include", "").split(","))
     if operation == "delete":
         return books.delete(entity, body)
-    if operation == "void":  # docs/quickbooks/api.md#void: invoices void with ?operation=void
-        if entity != "Invoice":
-            raise unsupported(f"Operation void is not supported for {entity}")
-        return books.void(entity, body)
-    if operation == "update" and "void" in include:  # docs/quickbooks/api.md#void: payments
-        if entity != "Payment":
-            raise unsupported(f"include=void is not supported for {entity}")
+    # docs/quickbooks/api.md#void: invoices void with ?operation=void, payments and sales receipts with
+    # ?operation=update&include=void (docs/quickbooks/entities.md#salesreceipt); either way for any voidable entity,
+    # and a code 500 fault for the others (CreditMemo, RefundReceipt: delete only)
+    if operation == "void" or (operation == "update" and "void" in include):
         return books.void(entity, body)
     if operation not in ("", "update", "create"):
         raise unsupported(f"Operation {operation} is not supported")

@@ -1,9 +1,10 @@
 """What a new company starts with: CompanyInfo and Preferences from its profile, a small chart of accounts and
-the usual Terms, then what its profile adds (names, tax codes, currencies)."""
+the usual Terms and payment methods, then what its profile adds (names, tax codes, currencies)."""
 
 from __future__ import annotations
 
 from .books import Books
+from .entities.payment_method import SEED_METHODS
 from .entities.preferences import preferences_of
 from .profiles import CompanyProfile
 from .seed_currency import seed_currencies
@@ -16,6 +17,7 @@ SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (
     ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),
     ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
     ("Checking", "Bank", "Checking"),
+    ("Savings", "Bank", "Savings"),
 )
 SEED_NAME_KEYS = {
     "vendors": "vendors",
@@ -48,6 +50,8 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
         books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})
     for term_name, days in SEED_TERMS:
         books.create("Term", {"Name": term_name, "DueDays": days})
+    for method_name, method_type in SEED_METHODS:
+        books.create("PaymentMethod", {"Name": method_name, "Type": method_type})
     seed_tax(books, profile)
     if profile.names:
         seed_names(books, {SEED_NAME_KEYS[key]: names for key, names in profile.names.items()})

@@ -10,6 +10,7 @@ from ..catalogue import MODELLED
 from .account import Account
 from .base import EntityKind
 from .company_info import CompanyInfo
+from .credit_memo import CreditMemo
 from .currency import CompanyCurrency
 from .customer import Customer
 from .employee import Employee
@@ -18,7 +19,10 @@ from .invoice import Invoice
 from .item import Item
 from .klass import Klass
 from .payment import Payment
+from .payment_method import PaymentMethod
 from .preferences import Preferences
+from .refund_receipt import RefundReceipt
+from .sales_receipt import SalesReceipt
 from .tax import TaxCode, TaxRate
 from .term import Term
 from .vendor import Vendor
@@ -41,6 +45,10 @@ KINDS: dict[str, EntityKind] = {
         TaxCode(),
         TaxRate(),
         CompanyCurrency(),
+        PaymentMethod(),
+        CreditMemo(),
+        SalesReceipt(),
+        RefundReceipt(),
     )
 }
 if tuple(KINDS) != MODELLED:

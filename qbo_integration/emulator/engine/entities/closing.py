@@ -11,7 +11,7 @@ from ..ledger import Ledger
 from ..values import Obj
 from .preferences import book_close_date
 
-TRANSACTIONS = frozenset({"Invoice", "Estimate", "Payment"})
+TRANSACTIONS = frozenset({"Invoice", "Estimate", "Payment", "CreditMemo", "SalesReceipt", "RefundReceipt"})
 
 
 def check_period(books: Ledger, entity: str, old: Obj | None, new: Obj | None) -> None:

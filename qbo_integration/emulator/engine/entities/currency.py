@@ -42,7 +42,7 @@ CURRENCY_NAMES = {
     "SGD": "Singapore Dollar",
     "HKD": "Hong Kong Dollar",
 }
-TRANSACTIONS = ("Invoice", "Estimate", "Payment")
+TRANSACTIONS = ("Invoice", "Estimate", "Payment", "CreditMemo", "SalesReceipt", "RefundReceipt")
 CURRENCY_FAULT = "6000"  # a business validation error (the real code is unverified: see the README's Decisions)
 
 

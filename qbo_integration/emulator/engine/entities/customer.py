@@ -9,7 +9,7 @@ from decimal import Decimal
 from ..errors import business, invalid_ref
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_decimal
-from .currency import customer_currency
+from .currency import TRANSACTIONS, customer_currency
 from .people import NAME_LIMITS, Person
 from .sales_tax import customer_tax_fields
 
@@ -57,7 +57,8 @@ class Customer(Person):
 
 
 def customer_balances(books: Ledger) -> dict[str, Decimal]:
-    """Derived on read: opening balance + open invoice balances - unapplied payments."""
+    """Derived on read: opening balance + open invoice balances - unapplied payments - credit memos' remaining
+    credit."""
     balances = {c["Id"]: c.get("_opening_balance", ZERO) for c in books.table("Customer").values()}
     for invoice in books.table("Invoice").values():
         customer_id = ref_value(invoice, "CustomerRef") or ""
@@ -65,6 +66,9 @@ def customer_balances(books: Ledger) -> dict[str, Decimal]:
     for payment in books.table("Payment").values():
         customer_id = ref_value(payment, "CustomerRef") or ""
         balances[customer_id] = balances.get(customer_id, ZERO) - payment["UnappliedAmt"]
+    for memo in books.table("CreditMemo").values():  # credit still owed to the customer
+        customer_id = ref_value(memo, "CustomerRef") or ""
+        balances[customer_id] = balances.get(customer_id, ZERO) - memo["RemainingCredit"]
     return balances
 
 
@@ -83,7 +87,7 @@ def merge_customers(books: Ledger, from_id: str, into_id: str) -> Obj:
     source_fields = copy.deepcopy(fields_of(source))
     source_fields.update(Active=False, _merged_into=target["Id"], _opening_balance=ZERO)
     books.replace("Customer", source, source_fields, operation=None)
-    for entity in ("Invoice", "Estimate", "Payment"):
+    for entity in TRANSACTIONS:
         for obj in books.rows(entity):
             if ref_value(obj, "CustomerRef") == source["Id"]:
                 fields = copy.deepcopy(fields_of(obj))

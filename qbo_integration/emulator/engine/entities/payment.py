@@ -1,6 +1,8 @@
-"""Payment (docs/quickbooks/entities.md#payment): money received from a customer, applied to that customer's invoices.
+"""Payment (docs/quickbooks/entities.md#payment): money received from a customer, applied to that customer's invoices
+and credit memos (a credit memo line offsets invoice lines: docs/quickbooks/next.md#payments-from-kadouri).
 
-A payment write changes the invoices it touches (Balance, payment links); ``refresh_invoice`` keeps them true.
+A payment write changes the documents it touches: ``refresh_invoice`` keeps an invoice's Balance and links true,
+``credit.refresh_credit_memo`` a memo's RemainingCredit and links.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from ..errors import business, invalid_ref, invalid_value, required, unsupported
 from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, fields_of, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
+from .credit import applied_by_payments, line_linked_ids, refresh_credit_memo, remaining_credit
 from .currency import transaction_currency
+from .receipts import check_length, deposit_account, payment_method
+
+LINKABLE = ("Invoice", "CreditMemo")  # the documents a payment line may apply to here
 
 
 class Payment(EntityKind):
@@ -42,27 +48,36 @@ class Payment(EntityKind):
             raise required("TotalAmt")
         if total < 0:
             raise business("The payment amount can't be negative.", "TotalAmt")
-        lines, applied = payment_lines(books, obj.get("Line", []), obj, old)
-        if sum(applied.values(), ZERO) > total:
+        lines, invoiced, credited = payment_lines(books, obj.get("Line", []), obj, old)
+        # docs/quickbooks/next.md#payments-from-kadouri: credit memo lines offset invoice lines; the total pays the rest
+        if credited > invoiced:
+            raise business(
+                f"The credit memos applied ({credited}) exceed the invoice amounts applied ({invoiced}).", "Line"
+            )
+        if invoiced - credited > total:
             raise business("The amounts applied to invoices exceed the payment's TotalAmt.", "Line")
         obj["TotalAmt"] = cents(total)
-        obj["UnappliedAmt"] = cents(total - sum(applied.values(), ZERO))  # docs/quickbooks/entities.md#payment
+        obj["UnappliedAmt"] = cents(total - (invoiced - credited))  # docs/quickbooks/entities.md#payment
         obj["Line"] = lines
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
         obj["ProcessPayment"] = to_bool(obj.get("ProcessPayment"), "ProcessPayment", False)
         deposit_account(books, obj, old)
+        payment_method(books, obj, old)
+        check_length(obj, "PaymentRefNum")
         return obj
 
     def after_write(self, books: Ledger, old: Obj | None, new: Obj | None) -> None:
-        touched = linked_invoice_ids(old) | linked_invoice_ids(new)
-        for invoice_id in sorted(touched, key=int):
+        for invoice_id in sorted(line_linked_ids(old, "Invoice") | line_linked_ids(new, "Invoice"), key=int):
             refresh_invoice(books, invoice_id)
+        for memo_id in sorted(line_linked_ids(old, "CreditMemo") | line_linked_ids(new, "CreditMemo"), key=int):
+            refresh_credit_memo(books, memo_id)
 
 
-def payment_lines(books: Ledger, lines: Any, payment: Obj, old: Obj | None) -> tuple[list[Obj], dict[str, Decimal]]:
+def payment_lines(books: Ledger, lines: Any, payment: Obj, old: Obj | None) -> tuple[list[Obj], Decimal, Decimal]:
+    """The lines to store, the total applied to invoices and the total of credit memos applied."""
     customer_id = payment["CustomerRef"]["value"]
-    applied: dict[str, Decimal] = {}
+    applied: dict[tuple[str, str], Decimal] = {}
     built: list[Obj] = []
     for raw in lines if isinstance(lines, list) else []:
         if not isinstance(raw, dict):
@@ -75,19 +90,24 @@ def payment_lines(books: Ledger, lines: Any, payment: Obj, old: Obj | None) -> t
         links = raw.get("LinkedTxn") or []
         if not isinstance(links, list) or len(links) != 1 or not isinstance(links[0], dict):
             raise required("Line.LinkedTxn")
-        if links[0].get("TxnType") != "Invoice":
-            raise unsupported(f"The emulator applies payments to Invoices only, not {links[0].get('TxnType')}")
-        invoice_id = str(links[0].get("TxnId", ""))
-        invoice = books.table("Invoice").get(invoice_id)
-        if invoice is None:
-            raise invalid_ref("Line.LinkedTxn.TxnId", invoice_id)
-        if ref_value(invoice, "CustomerRef") != customer_id:
-            raise business(f"Invoice {invoice_id} belongs to another customer.", "Line.LinkedTxn")
-        applied[invoice_id] = applied.get(invoice_id, ZERO) + cents(amount)
-        built.append({"Amount": cents(amount), "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]})
-    for invoice_id, amount in applied.items():
-        check_open_balance(books, invoice_id, amount, old)
-    return built, applied
+        txn_type = links[0].get("TxnType")
+        if txn_type not in LINKABLE:
+            raise unsupported(f"The emulator applies payments to Invoices and CreditMemos only, not {txn_type}")
+        txn_id = str(links[0].get("TxnId", ""))
+        document = books.table(txn_type).get(txn_id)
+        if document is None:
+            raise invalid_ref("Line.LinkedTxn.TxnId", txn_id)
+        if ref_value(document, "CustomerRef") != customer_id:
+            raise business(f"{txn_type} {txn_id} belongs to another customer.", "Line.LinkedTxn")
+        applied[(txn_type, txn_id)] = applied.get((txn_type, txn_id), ZERO) + cents(amount)
+        built.append({"Amount": cents(amount), "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]})
+    for (txn_type, txn_id), amount in applied.items():
+        if txn_type == "Invoice":
+            check_open_balance(books, txn_id, amount, old)
+        else:
+            check_remaining_credit(books, txn_id, amount, old)
+    invoiced = sum((a for (t, _), a in applied.items() if t == "Invoice"), ZERO)
+    return built, invoiced, sum((a for (t, _), a in applied.items() if t == "CreditMemo"), ZERO)
 
 
 def check_open_balance(books: Ledger, invoice_id: str, amount: Decimal, old: Obj | None) -> None:
@@ -103,42 +123,23 @@ def check_open_balance(books: Ledger, invoice_id: str, amount: Decimal, old: Obj
         )
 
 
-def deposit_account(books: Ledger, obj: Obj, old: Obj | None) -> None:
-    if "DepositToAccountRef" in obj:
-        obj["DepositToAccountRef"] = books.resolve_ref(
-            "Account", obj["DepositToAccountRef"], "DepositToAccountRef", [ref_value(old, "DepositToAccountRef")]
+def check_remaining_credit(books: Ledger, memo_id: str, amount: Decimal, old: Obj | None) -> None:
+    memo = books.table("CreditMemo")[memo_id]
+    available = remaining_credit(books, memo, payment=old["Id"] if old else None)
+    if amount > available:
+        raise business(
+            f"The amount applied from credit memo {memo_id} ({amount}) exceeds its remaining credit ({available}).",
+            "Line.Amount",
         )
-        return
-    for account in books.rows("Account"):  # docs/quickbooks/entities.md#payment: defaults to Undeposited Funds
-        if account.get("AccountSubType") == "UndepositedFunds" and account["Active"]:
-            obj["DepositToAccountRef"] = {"value": account["Id"]}
-            return
 
 
 def applied_to_invoice(books: Ledger, invoice_id: str, exclude: str | None = None) -> dict[str, Decimal]:
     """Payment id -> amount currently applied to the invoice (non-zero only)."""
-    applied: dict[str, Decimal] = {}
-    for payment in books.rows("Payment"):
-        if payment["Id"] == exclude:
-            continue
-        for line in payment.get("Line", []):
-            for link in line.get("LinkedTxn", []):
-                if link.get("TxnType") == "Invoice" and link.get("TxnId") == invoice_id:
-                    applied[payment["Id"]] = applied.get(payment["Id"], ZERO) + line["Amount"]
-    return {k: v for k, v in applied.items() if v != 0}
+    return applied_by_payments(books, "Invoice", invoice_id, exclude)
 
 
 def payment_links(applied: dict[str, Decimal]) -> list[Obj]:
     return [{"TxnId": pid, "TxnType": "Payment"} for pid in sorted(applied, key=int)]
-
-
-def linked_invoice_ids(payment: Obj | None) -> set[str]:
-    return {
-        link["TxnId"]
-        for line in (payment or {}).get("Line", [])
-        for link in line.get("LinkedTxn", [])
-        if link.get("TxnType") == "Invoice"
-    }
 
 
 def refresh_invoice(books: Ledger, invoice_id: str) -> None:

@@ -1,6 +1,6 @@
-"""What sales forms (Invoice, Estimate; later SalesReceipt, CreditMemo) share (docs/quickbooks/entities.md#invoice): the
-customer, lines and their amounts, dates, DocNumber sequences, addresses copied from the customer, the subtotal
-line, and sales tax (``sales_tax.py``)."""
+"""What sales forms (Invoice, Estimate, CreditMemo, SalesReceipt, RefundReceipt) share
+(docs/quickbooks/entities.md#invoice): the customer, lines and their amounts, dates, DocNumber sequences, addresses
+copied from the customer, the subtotal line, and sales tax (``sales_tax.py``)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ WRITABLE = names(
 
 class SalesForm(EntityKind):
     deletable = True
+    customer_required = True  # a SalesReceipt or RefundReceipt may go without one
+    due_dated = True  # has a DueDate (from TxnDate and the term when not sent)
 
     def finish(self, books: Ledger, obj: Obj, old: Obj | None) -> None:
         """The form's own fields, once the shared ones are built."""
@@ -37,19 +39,24 @@ class SalesForm(EntityKind):
 
     def build(self, books: Ledger, fields: Obj, old: Obj | None, body: Obj, include: frozenset[str]) -> Obj:
         obj = dict(fields)
-        if "CustomerRef" not in obj:
+        customer: Obj = {}  # without one (a sales receipt), the rules read an empty customer
+        if "CustomerRef" in obj:
+            obj["CustomerRef"] = books.resolve_ref(
+                "Customer", obj["CustomerRef"], "CustomerRef", [ref_value(old, "CustomerRef")]
+            )
+            customer = books.table("Customer")[obj["CustomerRef"]["value"]]
+        elif self.customer_required:
             raise required("CustomerRef")
-        obj["CustomerRef"] = books.resolve_ref(
-            "Customer", obj["CustomerRef"], "CustomerRef", [ref_value(old, "CustomerRef")]
-        )
-        customer = books.table("Customer")[obj["CustomerRef"]["value"]]
         if "ClassRef" in obj:  # docs/quickbooks/next.md#class-and-location-tracking
             obj["ClassRef"] = books.resolve_ref("Class", obj["ClassRef"], "ClassRef", [ref_value(old, "ClassRef")])
         obj["Line"], obj["TotalAmt"] = self.build_lines(books, obj.get("Line"), old)
         transaction_currency(books, obj, customer)  # docs/quickbooks/next.md#multicurrency
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
-        obj["DueDate"] = self.due_date(books, obj, customer, txn_date, old)
+        if self.due_dated:
+            obj["DueDate"] = self.due_date(books, obj, customer, txn_date, old)
+        elif "DueDate" in obj:
+            obj["DueDate"] = (to_date(obj["DueDate"], "DueDate") or txn_date).isoformat()
         sent = obj.get("DocNumber")
         obj["DocNumber"] = self.doc_number(books, sent, old, include)
         if obj["DocNumber"] is None:
