@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import connection_api, connection_pages, sync_api, webhook
+from .views import connection_api, connection_pages, money_api, sync_api, webhook
 
 urlpatterns = [
     path("connect", connection_pages.connect, name="qbo-connect"),
@@ -9,6 +9,12 @@ urlpatterns = [
     path("disconnect", connection_api.disconnect, name="qbo-disconnect"),
     path("sync/order/<int:order_id>", sync_api.api_sync_order, name="qbo-sync-order"),
     path("sync/order/<int:order_id>/convert", sync_api.api_convert_order, name="qbo-sync-order-convert"),
+    path("sync/order/<int:order_id>/payments", money_api.api_order_payments, name="qbo-order-payments"),
+    path(
+        "sync/order/<int:order_id>/payments/<str:payment_id>",
+        money_api.api_order_payment_delete,
+        name="qbo-order-payment-delete",
+    ),
     path("sync/account/<int:account_id>", sync_api.api_sync_account, name="qbo-sync-account"),
     path("sync/product/<int:product_id>", sync_api.api_sync_product, name="qbo-sync-product"),
     path("status/order/<int:order_id>", sync_api.api_order_status, name="qbo-status-order"),

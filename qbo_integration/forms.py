@@ -32,8 +32,15 @@ class CompanyRulesForm(forms.ModelForm):
 
     class Meta:
         model = QboConnection
-        fields = ["shared_name_rule", "inactive_rule", "default_tax_code_id", "default_class_id"]
+        fields = [
+            "shared_name_rule",
+            "inactive_rule",
+            "default_tax_code_id",
+            "default_class_id",
+            "allow_unapplied_credit",
+        ]
         labels = {
+            "allow_unapplied_credit": "Allow payments above the open balance (kept as the buyer's credit)",
             "shared_name_rule": "A buyer's name is already a vendor or an employee",
             "inactive_rule": "A customer or item is inactive in QuickBooks",
             "default_class_id": "Default class",
@@ -61,3 +68,39 @@ class CompanyRulesForm(forms.ModelForm):
             required=False,
             help_text=help_text,
         )
+
+
+class PaymentForm(forms.Form):
+    """Record payment (views/payment_pages.py). The fields hold what was typed; the service checks them
+    (adapt/money_input.py) and its refusal comes back on the field it names."""
+
+    amount = forms.CharField(label="Amount", max_length=40)
+    date = forms.CharField(label="Date", max_length=20, widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.CharField(label="Payment method", required=False, widget=forms.Select)
+    reference = forms.CharField(label="Reference (check or wire number)", max_length=21, required=False)
+    deposit_to = forms.CharField(label="Deposit to", required=False, widget=forms.Select)
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    FIELDS = {
+        "amount": "amount",
+        "date": "date",
+        "method": "method",
+        "reference": "reference",
+        "depositTo": "deposit_to",
+        "currency": "amount",
+    }
+
+    def __init__(self, *args, methods=(), accounts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Plain selects: an id QuickBooks does not have is refused by the service, in its words
+        self.fields["method"].widget.choices = [("", "—"), *methods]
+        self.fields["deposit_to"].widget.choices = list(accounts)
+        self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def refuse(self, field: str, message: str) -> None:
+        self.add_error(self.FIELDS.get(field) if field in self.FIELDS else None, message)
+
+
+class PaymentDeleteForm(forms.Form):
+    reason = forms.CharField(label="Why is this payment deleted?", max_length=300)
+    token = forms.CharField(widget=forms.HiddenInput)

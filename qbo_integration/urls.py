@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import bulk_pages, catchup_pages, connection_pages, inbox_pages, reconcile_pages, sync_pages
+from .views import bulk_pages, catchup_pages, connection_pages, inbox_pages, payment_pages, reconcile_pages, sync_pages
 
 app_name = "qbo"
 
@@ -10,6 +10,12 @@ urlpatterns = [
     path("quickbooks/clear-ids/", connection_pages.clear_ids, name="clear-ids"),
     path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
     path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),
+    path("quickbooks/orders/<int:order_id>/payments/new/", payment_pages.payment_new, name="payment-new"),
+    path(
+        "quickbooks/orders/<int:order_id>/payments/<str:payment_id>/delete/",
+        payment_pages.payment_delete,
+        name="payment-delete",
+    ),
     path("quickbooks/orders/<int:order_id>/<str:action>/", sync_pages.order_action, name="order-action"),
     path("quickbooks/sync/<str:kind>/<int:pk>/", sync_pages.sync_ref, name="sync-ref"),
     path("quickbooks/push/", bulk_pages.bulk_push, name="bulk-push"),

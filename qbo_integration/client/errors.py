@@ -81,6 +81,16 @@ class QboWrongLinkError(QboError):
     kind = "wrong_link"
 
 
+class SyncRefused(Exception):
+    """Refused before anything was sent: the status table, the order's content, bad input, or a job that cannot be
+    prepared. `status` is the HTTP status the API answers (409 forbidden, 422 incomplete or bad input, 400 bad
+    request); `field` names the form field a bad input concerns ("" for none). Re-exported by outbox/jobs.py."""
+
+    def __init__(self, message: str, *, status: int = 409, field: str = "") -> None:
+        super().__init__(message)
+        self.message, self.status, self.field = message, status, field
+
+
 class TokenRejected(Exception):
     """An API 401: the caller refreshes the token once and replays the request
     (docs/quickbooks/libraries.md#tokens-and-timeouts)."""

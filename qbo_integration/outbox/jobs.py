@@ -31,7 +31,7 @@ from django_q.tasks import async_task
 from kadouri.display import when
 from orders.models import OrderActivity
 
-from ..client.errors import QboError, QboPausedError, QboThrottledError, QboTransientError
+from ..client.errors import QboError, QboPausedError, QboThrottledError, QboTransientError, SyncRefused
 from ..client.http import writes_sent
 from ..models import BulkPush, QboSyncJob
 from .log import job_details, job_log
@@ -51,15 +51,6 @@ ACTIVE = (State.PENDING, State.RUNNING)
 RUN_JOB_TASK = "qbo_integration.tasks.qbo_run_job"
 DRAIN_TASK = "qbo_integration.tasks.qbo_drain_due_jobs"
 BULK_PUSH_TASK = "qbo_integration.tasks.qbo_bulk_push_run"
-
-
-class SyncRefused(Exception):
-    """Refused before anything was sent: the status table, the order's content, or a job that cannot be
-    prepared. `status` is the HTTP status the API answers (409 forbidden, 422 incomplete, 400 bad request)."""
-
-    def __init__(self, message: str, *, status: int = 409) -> None:
-        super().__init__(message)
-        self.message, self.status = message, status
 
 
 # --- the row -----------------------------------------------------------------------------------------

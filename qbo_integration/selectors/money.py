@@ -63,3 +63,61 @@ def order_money(order: Order) -> OrderMoney:
 def order_money_history(order: Order) -> list[QboMoney]:
     """Every money transaction of the order, deleted and voided ones included (the page lists them struck out)."""
     return list(order.qbo_money.select_related("credit").order_by("txn_date", "pk"))
+
+
+def _recorded_by(row: QboMoney) -> str:
+    return row.recorded_by_name if row.recorded_in_kadouri else "in QuickBooks"
+
+
+def payment_json(row: QboMoney) -> dict:
+    """A payment as the JSON API shows it (GET /api/quickbooks/sync/order/<id>/payments): what it paid on this
+    order's invoice in money (`amount`) and in credit, its whole TotalAmt and UnappliedAmt, as QuickBooks has them."""
+    return {
+        "id": row.qbo_id,
+        "amount": str(row.amount),
+        "creditApplied": str(row.credit_applied),
+        "total": str(row.total),
+        "unapplied": str(row.unapplied),
+        "date": row.txn_date.isoformat() if row.txn_date else None,
+        "method": row.method_id or None,
+        "methodName": row.method_name or None,
+        "reference": row.reference or None,
+        "depositTo": row.deposit_account_id or None,
+        "depositToName": row.deposit_account_name or None,
+        "recordedBy": _recorded_by(row),
+        "recordedInKadouri": row.recorded_in_kadouri,
+        "state": row.state,
+    }
+
+
+def credit_json(row: QboMoney) -> dict:
+    """A credit memo as the JSON API shows it (the contract's credit json); what was applied and refunded is read
+    from the rows that use it."""
+    uses = list(row.uses.filter(state=QboMoney.State.ACTIVE))
+    applied = sum((u.credit_applied for u in uses if u.entity == QboMoney.Entity.PAYMENT), ZERO)
+    refunded = sum((u.amount for u in uses if u.entity == QboMoney.Entity.REFUND_RECEIPT), ZERO)
+    return {
+        "id": row.qbo_id,
+        "total": str(row.total),
+        "remaining": str(row.unapplied),
+        "applied": str(applied),
+        "refunded": str(refunded),
+        "reason": row.reason or None,
+        "date": row.txn_date.isoformat() if row.txn_date else None,
+        "lines": row.lines,
+        "orderId": row.order_id,
+        "recordedBy": _recorded_by(row),
+        "state": row.state,
+    }
+
+
+def order_payments_json(order: Order) -> dict:
+    """GET /api/quickbooks/sync/order/<id>/payments: the figures, every payment (deleted ones included, with their
+    state) and the order's credits."""
+    rows = order_money_history(order)
+    return {
+        "orderId": order.pk,
+        "money": order_money(order).as_json(),
+        "payments": [payment_json(r) for r in rows if r.entity == QboMoney.Entity.PAYMENT],
+        "credits": [credit_json(r) for r in rows if r.entity == QboMoney.Entity.CREDIT_MEMO],
+    }

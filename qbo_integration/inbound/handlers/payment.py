@@ -8,6 +8,7 @@ from django.template.defaultfilters import pluralize
 from orders.models import Order
 
 from ...documents.apply import Outcome, invoice_apply
+from ...documents.payments import payment_store_changed
 from ...documents.reading import is_voided, payment_invoice_ids
 from ...models import QboWebhookEvent
 from ...reads import read_many
@@ -31,6 +32,11 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     if linked:  # remembered for the day the payment is deleted: it then comes back as an Id only
         event.invoice_ids = linked
         QboWebhookEvent.objects.filter(pk=event.pk).update(invoice_ids=linked)
+    # The payment's own rows (what it paid on each order, by which method, who recorded it) before the invoices:
+    # Kadouri's own payment coming back finds them as they are and changes nothing.
+    _, rows_changed = payment_store_changed(
+        payment or {"Id": event.entity_id}, realm_id=event.realm_id, deleted=payment is None
+    )
     orders = invoice_orders(linked)
     seen = _links_seen(event) if payment is None or voided else []
     if seen:
@@ -61,6 +67,8 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     ]
     if any(r.changed for r in results):
         return Outcome.of(results)
+    if rows_changed:
+        return Outcome(True, f"Payment {event.entity_id} ({operation}): its details were updated on the order page.")
     count = len(results)
     return Outcome(
         False, f"Payment {event.entity_id} ({operation}): {count} linked order{pluralize(count)} already up to date."

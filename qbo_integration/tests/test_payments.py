@@ -1,0 +1,245 @@
+"""Payments from Kadouri through the service layer, against the emulator: a partial payment then the rest, the
+balance check, every bad input, the status table, exactly once (double submit, a dropped connection), deleting a
+payment, and QuickBooks' side (a bookkeeper's payment, Kadouri's own payment coming back as a webhook)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from orders.models import Order, OrderActivity
+from qbo_integration import tasks
+from qbo_integration.models import CompanyProfile, QboConnection, QboMoney, QboSyncJob, QboWebhookEvent
+from qbo_integration.outbound.payments import payment_delete_request, payment_record_request
+from qbo_integration.outbox.jobs import SyncRefused
+from qbo_integration.testing import REALM_ID
+
+from .inbound_support import entities, invoiced, posted, webhooks  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lists():
+    cache.clear()  # the payment methods and accounts are cached per company for 5 minutes
+    yield
+    cache.clear()
+
+
+def pay(order, by, amount="125.00", **kw):
+    return payment_record_request(order=order, amount=amount, by=by, ip="10.0.0.1", **kw)
+
+
+def payment_posts(emu) -> int:
+    return emu.count_requests(method="POST", subpath="payment")
+
+
+def test_a_partial_payment_then_the_rest_makes_the_order_paid(posted, staff_user, qbo_connected):
+    job = pay(posted, staff_user, "125.00", method="2", reference="CHK 1042", date=timezone.localdate().isoformat())
+
+    assert job.state == "done", job.last_error
+    posted.refresh_from_db()
+    assert (posted.status, posted.payment_status, posted.qbo_balance) == ("posted_to_qb", "partial", Decimal("347.00"))
+    row = QboMoney.objects.get(order=posted)
+    assert (row.amount, row.total, row.method_name, row.reference, row.deposit_account_name) == (
+        Decimal("125.00"),
+        Decimal("125.00"),
+        "Check",
+        "CHK 1042",
+        "Undeposited Funds",
+    )
+    assert row.recorded_in_kadouri and row.recorded_by == staff_user and row.request_id == job.request_id
+    assert [a.description for a in posted.activities.filter(activity_type=OrderActivity.Type.PAYMENT_RECORDED)] == [
+        "Payment of $125.00 (Check CHK 1042) recorded in QuickBooks by Sam Staff."
+    ]
+
+    job = pay(posted, staff_user, "347.00")
+
+    assert job.state == "done", job.last_error
+    posted.refresh_from_db()
+    assert (posted.status, posted.payment_status, posted.qbo_balance) == ("paid", "paid", Decimal("0.00"))
+    (invoice,) = entities(qbo_connected, "Invoice")
+    assert Decimal(str(invoice["Balance"])) == 0
+    assert len(entities(qbo_connected, "Payment")) == 2
+
+
+def test_an_amount_above_the_balance_is_refused_and_nothing_is_sent(posted, staff_user, qbo_connected):
+    with pytest.raises(SyncRefused) as refused:
+        pay(posted, staff_user, "500.00")
+
+    assert refused.value.status == 422 and refused.value.field == "amount"
+    assert "more than the open balance of $472.00" in refused.value.message
+    assert payment_posts(qbo_connected) == 0 and not QboSyncJob.objects.filter(action="record_payment").exists()
+
+
+def test_an_amount_above_the_balance_is_kept_as_the_buyers_credit_when_an_admin_allowed_it(
+    posted, staff_user, qbo_connected
+):
+    QboConnection.objects.update(allow_unapplied_credit=True)
+
+    job = pay(posted, staff_user, "500.00", method="1")
+
+    assert job.state == "done", job.last_error
+    (payment,) = entities(qbo_connected, "Payment")
+    assert Decimal(str(payment["TotalAmt"])) == Decimal("500.00")
+    assert Decimal(str(payment["UnappliedAmt"])) == Decimal("28.00")
+    row = QboMoney.objects.get(order=posted)
+    assert (row.amount, row.total, row.unapplied) == (Decimal("472.00"), Decimal("500.00"), Decimal("28.00"))
+    posted.refresh_from_db()
+    assert posted.status == "paid"
+    assert "$28.00 kept as the buyer's credit" in posted.activities.get(activity_type="payment_recorded").description
+
+
+def _close_books(day):
+    CompanyProfile.objects.update_or_create(realm_id=REALM_ID, defaults={"book_close_date": day})
+
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"amount": "0"}, "amount", "more than zero"),
+        ({"amount": "-5"}, "amount", "more than zero"),
+        ({"amount": "abc"}, "amount", "is not an amount"),
+        ({"amount": "1.234"}, "amount", "at most two decimals"),
+        ({"currency": "EUR"}, "currency", "is in USD"),
+        ({"date": "2020-01-01"}, "date", "books are closed"),
+        ({"date": (date.today() + timedelta(days=400)).isoformat()}, "date", "more than a year ahead"),
+        ({"method": "99"}, "method", "no active payment method with id 99"),
+        ({"deposit_to": "77"}, "depositTo", "no active bank or deposit account with id 77"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason_and_nothing_is_sent(
+    posted, staff_user, qbo_connected, change, field, words
+):
+    _close_books(date(2025, 12, 31))
+    asked = {"amount": "125.00"} | change
+
+    with pytest.raises(SyncRefused) as refused:
+        pay(posted, staff_user, **asked)
+
+    assert (refused.value.status, refused.value.field) == (422, field)
+    assert words in refused.value.message
+    assert payment_posts(qbo_connected) == 0 and not QboSyncJob.objects.filter(action="record_payment").exists()
+
+
+@pytest.mark.parametrize("status, words", [("draft", "is a draft"), ("cancelled", "is cancelled"), ("paid", "paid")])
+def test_a_payment_on_a_draft_cancelled_or_paid_order_is_409(qbo_connected, order_factory, staff_user, status, words):
+    order = order_factory()
+    if status != "draft":
+        order = invoiced(order, by=staff_user)
+        Order.objects.filter(pk=order.pk).update(status=status)
+        order.refresh_from_db()
+
+    with pytest.raises(SyncRefused) as refused:
+        pay(order, staff_user)
+
+    assert refused.value.status == 409 and words in refused.value.message
+    assert payment_posts(qbo_connected) == 0
+
+
+def test_a_wrongly_linked_order_is_409(posted, staff_user, qbo_connected):
+    Order.objects.filter(pk=posted.pk).update(qbo_link_problem="QuickBooks invoice 1 carries number X.")
+    posted.refresh_from_db()
+
+    with pytest.raises(SyncRefused) as refused:
+        pay(posted, staff_user)
+
+    assert refused.value.status == 409 and "link looks wrong" in refused.value.message
+
+
+def test_a_double_submit_with_the_same_token_records_one_payment(posted, staff_user, qbo_connected):
+    first = pay(posted, staff_user, "100.00", token="form-123")
+    second = pay(posted, staff_user, "100.00", token="form-123")
+
+    assert first.pk == second.pk and second.state == "done"
+    assert len(entities(qbo_connected, "Payment")) == 1 and payment_posts(qbo_connected) == 1
+    posted.refresh_from_db()
+    assert posted.qbo_balance == Decimal("372.00")
+    assert posted.activities.filter(activity_type="payment_recorded").count() == 1
+
+
+def test_a_dropped_connection_after_the_create_is_adopted_by_its_marker(posted, staff_user, qbo_connected):
+    qbo_connected.add_fault("drop", method="POST", path="/payment$")
+
+    job = pay(posted, staff_user, "100.00", token="form-9")
+
+    assert (job.state, job.in_doubt) == ("pending", True)
+    QboSyncJob.objects.filter(pk=job.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+    tasks.qbo_drain_due_jobs()
+    job.refresh_from_db()
+    assert job.state == "done" and job.result["adopted"] is True
+    assert len(entities(qbo_connected, "Payment")) == 1 and payment_posts(qbo_connected) == 1
+    posted.refresh_from_db()
+    assert posted.qbo_balance == Decimal("372.00")
+    assert QboMoney.objects.get(order=posted).recorded_in_kadouri
+
+
+def test_an_admin_deletes_a_payment_and_the_paid_order_reopens_with_who_and_why(
+    posted, staff_user, admin_user, qbo_connected
+):
+    pay(posted, staff_user, "472.00", method="2", reference="CHK 7")
+    posted.refresh_from_db()
+    assert posted.status == "paid"
+    payment_id = QboMoney.objects.get(order=posted).qbo_id
+
+    job = payment_delete_request(order=posted, payment_id=payment_id, reason="Check bounced", by=admin_user, ip=None)
+
+    assert job.state == "done", job.last_error
+    assert entities(qbo_connected, "Payment") == []
+    posted.refresh_from_db()
+    assert (posted.status, posted.payment_status, posted.qbo_balance) == ("posted_to_qb", "unpaid", Decimal("472.00"))
+    row = QboMoney.objects.get(order=posted)
+    assert (row.state, row.deleted_by_name, row.delete_reason) == ("deleted", "Ada Admin", "Check bounced")
+    assert [a.description for a in posted.activities.filter(activity_type="payment_deleted")] == [
+        "Payment of $472.00 (Check CHK 7) deleted in QuickBooks by Ada Admin. Reason: Check bounced"
+    ]
+
+
+def test_a_delete_needs_a_reason(posted, staff_user, admin_user, qbo_connected):
+    pay(posted, staff_user, "100.00")
+    payment_id = QboMoney.objects.get(order=posted).qbo_id
+
+    with pytest.raises(SyncRefused) as refused:
+        payment_delete_request(order=posted, payment_id=payment_id, reason="  ", by=admin_user, ip=None)
+
+    assert (refused.value.status, refused.value.field) == (422, "reason")
+    assert len(entities(qbo_connected, "Payment")) == 1
+
+
+def test_a_bookkeepers_payment_is_stored_as_recorded_in_quickbooks(webhooks, posted):
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 100)
+    webhooks.flush()
+
+    row = QboMoney.objects.get(order=posted)
+    assert (row.amount, row.recorded_in_kadouri, row.state) == (Decimal("100.00"), False, "active")
+    posted.refresh_from_db()
+    assert posted.payment_status == "partial"
+
+
+def test_kadouris_own_payment_coming_back_as_a_webhook_changes_nothing(webhooks, posted, staff_user):
+    pay(posted, staff_user, "100.00", method="2", reference="CHK 1")
+    row = QboMoney.objects.get(order=posted)
+    entries = list(posted.activities.values_list("activity_type", "description"))
+
+    webhooks.flush()
+
+    assert QboWebhookEvent.objects.filter(entity="Payment", entity_id=row.qbo_id, status="done").exists()
+    assert list(posted.activities.values_list("activity_type", "description")) == entries
+    again = QboMoney.objects.get(order=posted)
+    assert again.updated_at == row.updated_at and again.recorded_by_name == "Sam Staff"
+
+
+def test_a_payment_deleted_in_quickbooks_marks_its_row_deleted(webhooks, posted):
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 100)
+    webhooks.flush()
+    row = QboMoney.objects.get(order=posted)
+
+    webhooks.emu.delete_payment(REALM_ID, row.qbo_id)
+    webhooks.flush()
+
+    row.refresh_from_db()
+    assert row.state == "deleted"
+    posted.refresh_from_db()
+    assert posted.payment_status == "unpaid"
