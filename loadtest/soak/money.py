@@ -247,10 +247,10 @@ class Cashier:
                 statuses = list(
                     pool.map(lambda s: self._answer(kind, order_id, s, method, path, body, key), (first, self.twin))
                 )
-            self._record(f"{kind} double (at once)", order_id, 0, "")
+            self._record(f"{kind} double", order_id, "at once", "")
         else:
             statuses = [self._answer(kind, order_id, first, method, path, body, key) for _ in range(2)]
-            self._record(f"{kind} double (again)", order_id, 0, "")
+            self._record(f"{kind} double", order_id, "one after the other", "")
         if any(s in LEGITIMATE for s in statuses):
             self.done[counted or kind] += 1
         return statuses[0]
@@ -275,7 +275,7 @@ class Cashier:
         except requests.RequestException:
             return None
 
-    def _record(self, kind: str, order_id: int | None, status: int, detail: str) -> None:
+    def _record(self, kind: str, order_id: int | None, status: int | str, detail: str) -> None:
         with self.run_state.lock:
             self.run_state.money_answers[f"{kind} {status}"] += 1
             if detail:

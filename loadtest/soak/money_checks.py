@@ -30,6 +30,8 @@ WRITES = {
     "refund_credit": "RefundReceipt",
     "create_sales_receipt": "SalesReceipt",
 }
+MONEY_ACTIONS = (*WRITES, "delete_payment")
+RACE_REFUSALS = ("refused", "validation")  # a money job refused when it ran: Kadouri's check, or QuickBooks'
 MONEY_ENTITIES = ("Payment", "CreditMemo", "RefundReceipt", "SalesReceipt")
 
 
@@ -44,14 +46,16 @@ def linked_amounts(payment: dict, txn_type: str) -> dict[str, Decimal]:
 
 
 def payment_parts(payment: dict) -> dict[str, tuple[Decimal, Decimal]]:
-    """What a payment puts on each invoice it links: (money, credit). Its credit-memo lines are shared among its
-    invoices in proportion to what it puts on each; a Kadouri or bookkeeper payment links one invoice."""
+    """What a payment puts on each invoice it links: (money, credit). Its credit-memo lines are one pool spent on all
+    its invoices, shared in proportion to what it puts on each, in cents, the last invoice taking the remainder
+    (QuickBooks does not say which memo went where; a Kadouri or bookkeeper payment links one invoice anyway)."""
     invoices = linked_amounts(payment, "Invoice")
-    credit = sum(linked_amounts(payment, "CreditMemo").values(), ZERO)
     whole = sum(invoices.values(), ZERO)
-    parts = {}
-    for invoice_id, amount in invoices.items():
-        share = money(credit * amount / whole) if whole else ZERO
+    pool = min(sum(linked_amounts(payment, "CreditMemo").values(), ZERO), whole)
+    parts, given = {}, ZERO
+    for n, (invoice_id, amount) in enumerate(invoices.items()):
+        share = pool - given if n == len(invoices) - 1 else money(pool * amount / whole) if whole else ZERO
+        given += share
         parts[invoice_id] = (amount - share, share)
     return parts
 
@@ -92,7 +96,8 @@ def check_money(dump: dict, orders: dict[int, Order], numbers: dict[str, int]) -
         f"{outcome['once']}/{outcome['jobs']} done money jobs found exactly once with the amount asked "
         f"({', '.join(f'{k} {v}' for k, v in sorted(outcome['by_action'].items()))}); deleted by Kadouri "
         f"{outcome['deleted by Kadouri']}; amounts Kadouri chose {outcome['amount chosen']}; markers on two or more "
-        f"transactions {len(duplicates)}; money jobs failed {outcome['failed']}"
+        f"transactions {len(duplicates)}; money jobs refused when they ran {outcome['failed']} (none wrote anything: "
+        f"{'yes' if not any('yet wrote' in p for p in problems) else 'NO'})"
     )
     if problems:
         violations.append(f"{len(problems)} Kadouri money actions not exactly once as asked: {problems[:8]}")
@@ -112,8 +117,12 @@ def _each_job_once(books: MoneyBooks, orders: dict[int, Order]) -> tuple[list[st
     outcome: Counter = Counter()
     by_action: Counter = Counter()
     problems = []
-    jobs = QboSyncJob.objects.filter(action__in=[*WRITES, "delete_payment"])
-    outcome["failed"] = jobs.filter(state=QboSyncJob.State.FAILED).count()
+    jobs = QboSyncJob.objects.filter(action__in=MONEY_ACTIONS)
+    for job in jobs.filter(state=QboSyncJob.State.FAILED):
+        outcome["failed"] += 1
+        written = books.by_marker.get(str(job.params.get("marker") or ""), [])
+        if written:
+            problems.append(f"{job.action} #{job.pk} failed ({job.last_error[:80]}) yet wrote {len(written)}")
     deleted_by_kadouri = {
         (row.entity, row.qbo_id)
         for row in QboMoney.objects.filter(state__in=[QboMoney.State.DELETED, QboMoney.State.VOIDED])
@@ -167,13 +176,22 @@ def _asked_and_got(job: QboSyncJob, entity: str, doc: dict, order: Order | None)
     if job.action == "create_sales_receipt":
         sold = sum((line.amount for line in OrderLine.objects.filter(order=order)), ZERO) if order else None
         return sold, lines_total
-    if job.action == "issue_credit" and not params.get("amount"):
+    if job.action == "issue_credit":
+        # By lines: what the order's lines are worth at the quantities asked, worked out here again
         by_id = {line.pk: line for line in OrderLine.objects.filter(order=order)} if order else {}
-        asked = ZERO
-        for wanted in params.get("lines") or []:
-            line = by_id.get(int(wanted.get("lineId", wanted.get("line_id", 0))))
-            asked += money(line.unit_price * Decimal(str(wanted.get("quantity")))) if line else ZERO
-        return asked, lines_total
+        by_lines = [w for w in params.get("lines") or [] if (w.get("lineId") or w.get("line_id")) and w.get("quantity")]
+        if by_lines:
+            asked = sum(
+                (
+                    money(by_id[int(w.get("lineId") or w["line_id"])].unit_price * Decimal(str(w["quantity"])))
+                    if int(w.get("lineId") or w["line_id"]) in by_id
+                    else ZERO
+                    for w in by_lines
+                ),
+                ZERO,
+            )
+            return asked, lines_total
+        return (money(params["amount"]) if params.get("amount") else None), lines_total
     if job.action == "apply_credit":
         applied = sum(linked_amounts(doc, "CreditMemo").values(), ZERO)
         return (money(params["amount"]) if params.get("amount") else None), applied

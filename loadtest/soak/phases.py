@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Account
 from loadtest.soak.common import money, order_key
 from loadtest.soak.companies import buyer_extras, order_extras, product_extras
-from loadtest.soak.money_checks import check_money
+from loadtest.soak.money_checks import MONEY_ACTIONS, RACE_REFUSALS, check_money
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_create
 from products.models import Product
@@ -353,9 +353,12 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     figures["Bulk pushes"] = "; ".join(f"#{b[0]} {b[1]} {b[3]} ok {b[4]} failed of {b[2]}" for b in bulks)
     if jobs["pending"] or jobs["running"]:
         violations.append(f"jobs stuck: {jobs['pending']} pending, {jobs['running']} running")
-    if jobs["failed"]:
-        reasons = Counter(QboSyncJob.objects.filter(state="failed").values_list("last_error", flat=True))
-        violations.append(f"{jobs['failed']} sync jobs failed: {reasons.most_common(3)}")
+    # A money job refused when it ran — QuickBooks' balance had moved under it (a bookkeeper paid the invoice
+    # meanwhile) — is an outcome Kadouri may give; the money checks prove it wrote nothing.
+    failed = QboSyncJob.objects.filter(state="failed").exclude(action__in=MONEY_ACTIONS, error_kind__in=RACE_REFUSALS)
+    if failed.exists():
+        reasons = Counter(failed.values_list("last_error", flat=True))
+        violations.append(f"{failed.count()} sync jobs failed: {reasons.most_common(3)}")
     if events["pending"] or events["processing"] or events["failed"]:
         failed = list(
             QboWebhookEvent.objects.filter(status="failed").values_list("entity", "entity_id", "last_error")[:3]
