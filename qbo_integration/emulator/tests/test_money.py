@@ -5,6 +5,7 @@ docs/quickbooks/entities.md#refundreceipt)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -641,3 +642,25 @@ def test_a_bookkeeper_action_without_an_item_in_the_company_says_so(qbo):
         qbo.api.issue_credit_memo(REALM, customer["Id"], 10)
 
     assert caught.value.code == "6000" and "item" in caught.value.errors[0][2]
+
+
+def test_python_quickbooks_default_exchange_rate_of_zero_on_a_credit_memo_counts_as_not_sent():
+    api = AccountingApi(Clock())
+    realm = "9130350000000006"  # multi-currency on
+    api.add_company(realm, "Border Co")
+    customer = api.handle(realm, "POST", "customer", {}, b'{"DisplayName": "Buyer"}')[1]["Customer"]
+    income = next(a for a in api.dump(realm)["entities"]["Account"] if a["AccountType"] == "Income")
+    body = f'{{"Name": "Apples", "Type": "Service", "IncomeAccountRef": {{"value": "{income["Id"]}"}}}}'
+    item = api.handle(realm, "POST", "item", {}, body.encode())[1]["Item"]
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 10,
+        "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
+    }
+    memo = {"CustomerRef": {"value": customer["Id"]}, "Line": [line], "ExchangeRate": 0}
+
+    status, answer = api.handle(realm, "POST", "creditmemo", {}, json.dumps(memo).encode())
+    refused, _ = api.handle(realm, "POST", "invoice", {}, json.dumps(memo).encode())
+
+    assert status == 200 and answer["CreditMemo"]["ExchangeRate"] == 1
+    assert refused == 400  # an invoice's explicit 0 stays refused

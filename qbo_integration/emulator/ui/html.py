@@ -19,6 +19,10 @@ KINDS = {
     "vendors": "Vendor",
     "employees": "Employee",
     "classes": "Class",
+    "payment-methods": "PaymentMethod",
+    "sales-receipts": "SalesReceipt",
+    "credit-memos": "CreditMemo",
+    "refund-receipts": "RefundReceipt",
 }
 
 STYLE = """
@@ -67,6 +71,11 @@ def linked(obj: dict) -> str:
     return ", ".join(f"{link.get('TxnType')} {link.get('TxnId')}" for link in obj.get("LinkedTxn") or [])
 
 
+def title(kind: str) -> str:
+    """A list's heading from its URL segment: "credit-memos" -> "Credit Memos"."""
+    return kind.replace("-", " ").title()
+
+
 def table(name: str, headings: list[str], rows: str) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headings)
     empty = f'<tr><td colspan="{len(headings)}" class="muted">None yet.</td></tr>'
@@ -76,7 +85,7 @@ def table(name: str, headings: list[str], rows: str) -> str:
 def tabs(realm: str, current: str | None) -> str:
     links = "".join(
         f'<a href="{ROOT}/company/{esc(realm)}/{kind}" id="tab-{kind}"{" class=active" if kind == current else ""}>'
-        f"{kind.title()}</a>"
+        f"{title(kind)}</a>"
         for kind in KINDS
     )
     overview = f'<a href="{ROOT}/company/{esc(realm)}/" id="tab-overview"{" class=active" if current is None else ""}>'

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from ..core import EmulatorCore
 from ..web.responses import Response
 from .actions import post
-from .html import KINDS, ROOT, esc, flash, page, tabs
+from .html import KINDS, ROOT, esc, flash, page, tabs, title
 from .tables import TABLES
 
 
@@ -36,7 +36,7 @@ def _index(emu: EmulatorCore, params: dict[str, str]) -> Response:
         f'<tr id="company-{esc(c["realm_id"])}"><td>{esc(c["realm_id"])}</td>'
         f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/">{esc(c["name"])}</a>'
         f'<br><small class="muted">{esc(c["summary"])}</small></td>'
-        + "".join(f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/{kind}">{kind.title()}</a></td>' for kind in KINDS)
+        + "".join(f'<td><a href="{ROOT}/company/{esc(c["realm_id"])}/{kind}">{title(kind)}</a></td>' for kind in KINDS)
         + "</tr>"
         for c in emu.companies()
     )
@@ -64,7 +64,7 @@ pending events: <strong id="webhook-pending">{pending}</strong>, attempts so far
 
 def _company(emu: EmulatorCore, realm: str, params: dict[str, str]) -> Response:
     counts = "".join(
-        f'<tr><td><a href="{ROOT}/company/{esc(realm)}/{kind}">{kind.title()}</a></td>'
+        f'<tr><td><a href="{ROOT}/company/{esc(realm)}/{kind}">{title(kind)}</a></td>'
         f'<td class="num" id="count-{kind}">{len(_records(emu, realm, entity))}</td></tr>'
         for kind, entity in KINDS.items()
     )
@@ -77,9 +77,9 @@ def _company(emu: EmulatorCore, realm: str, params: dict[str, str]) -> Response:
 def _list(emu: EmulatorCore, realm: str, kind: str, params: dict[str, str]) -> Response:
     records = _records(emu, realm, KINDS[kind])
     body = f"""{tabs(realm, kind)}{flash(params)}
-<h1>{kind.title()} <span class="muted">— {esc(emu.api.companies[realm].name)}</span></h1>
+<h1>{title(kind)} <span class="muted">— {esc(emu.api.companies[realm].name)}</span></h1>
 {TABLES[kind](realm, records)}"""
-    return page(200, f"{kind.title()} — {emu.api.companies[realm].name}", body)
+    return page(200, f"{title(kind)} — {emu.api.companies[realm].name}", body)
 
 
 def _records(emu: EmulatorCore, realm: str, entity: str) -> list[dict]:

@@ -1,5 +1,5 @@
-"""One table per list page (customers, items, invoices, estimates, payments, vendors, employees, classes), with each
-row's action forms.
+"""One table per list page (customers, items, invoices, estimates, payments, vendors, employees, classes; the money
+documents' tables are in ``money_tables.py``), with each row's action forms.
 
 Element ids and button labels are stable for browser tests. A new list: a renderer here, registered in
 ``TABLES``, and its URL segment in ``html.KINDS``.
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .html import ROOT, active_label, esc, linked, money, ref_name, table
+from .money_tables import credit_memos_table, payment_methods_table, refund_receipts_table, sales_receipts_table
 
 
 def customers_table(realm: str, records: list[dict]) -> str:
@@ -180,6 +181,10 @@ TABLES: dict[str, Callable[[str, list[dict]], str]] = {
     "vendors": vendors_table,
     "employees": employees_table,
     "classes": classes_table,
+    "payment-methods": payment_methods_table,
+    "sales-receipts": sales_receipts_table,
+    "credit-memos": credit_memos_table,
+    "refund-receipts": refund_receipts_table,
 }
 
 
