@@ -75,7 +75,7 @@ class PaymentForm(forms.Form):
     (adapt/money_input.py) and its refusal comes back on the field it names."""
 
     amount = forms.CharField(label="Amount", max_length=40)
-    date = forms.CharField(label="Date", max_length=20, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.CharField(label="Date", max_length=20, required=False, widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.CharField(label="Payment method", required=False, widget=forms.Select)
     reference = forms.CharField(label="Reference (check or wire number)", max_length=21, required=False)
     deposit_to = forms.CharField(label="Deposit to", required=False, widget=forms.Select)

@@ -51,7 +51,7 @@ ID_MODELS = {
     "bulk_id": "qbo_integration.BulkPush",
 }
 # Word parameters: one valid value each (the views' own tests cover the others; unknown words must 404).
-WORDS = {"action": "invoice", "kind": "account"}
+WORDS = {"action": "invoice", "kind": "account", "payment_id": "1"}
 KIND_MODELS = {"account": "accounts.Account", "product": "products.Product", "order": "orders.Order"}
 PARAM = re.compile(r"<(?:\w+:)?(?P<name>\w+)>|\(\?P<(?P<rname>\w+)>[^)]*\)")
 ADMIN_MODEL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
