@@ -137,9 +137,9 @@ class Checker:
 
 
 def _money_answers(answers: Counter) -> dict[str, dict[str, int]]:
-    """The cashier's answers by kind and status ("0": the connection broke), double submits apart."""
+    """The cashier's answers by kind and HTTP status ("0": the connection broke), and its double submits."""
     by_kind: dict[str, dict[str, int]] = {}
     for key, n in sorted(answers.items()):
-        kind, status = key.rsplit(" ", 1)
+        kind, status = key.split("|", 1)
         by_kind.setdefault(kind, {})[status] = n
     return by_kind

@@ -115,7 +115,7 @@ class Run:
     restarted: threading.Event = field(default_factory=threading.Event)
     stop_bookkeeper: threading.Event = field(default_factory=threading.Event)
     auth_code: str = ""
-    # Money from Kadouri (loadtest/soak/money.py): answers by "<kind> <status>", the unexpected ones, and each cash
+    # Money from Kadouri (loadtest/soak/money.py): answers by "<kind>|<status>", the unexpected ones, and each cash
     # sale's answers by order id.
     money_answers: Counter = field(default_factory=Counter)
     money_errors: list[str] = field(default_factory=list)

@@ -169,7 +169,7 @@ class Cashier:
             row
             for row in self.cluster.db.rows(
                 "SELECT qbo_id, order_id, account_id, unapplied FROM quickbooks_money "
-                "WHERE entity = 'CreditMemo' AND state = 'active' AND unapplied > 0"
+                "WHERE entity = 'CreditMemo' AND state = 'active' AND unapplied > 0 AND recorded_in_kadouri"
             )
             if row[0] not in self.credited
         ]
@@ -277,7 +277,7 @@ class Cashier:
 
     def _record(self, kind: str, order_id: int | None, status: int | str, detail: str) -> None:
         with self.run_state.lock:
-            self.run_state.money_answers[f"{kind} {status}"] += 1
+            self.run_state.money_answers[f"{kind}|{status}"] += 1
             if detail:
                 self.run_state.money_errors.append(detail)
             if kind == "cash_sale":
