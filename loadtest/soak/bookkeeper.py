@@ -9,7 +9,7 @@ from collections import Counter
 from decimal import Decimal
 
 from loadtest.soak.bookkeeper_money import MONEY_PLANS, BookkeeperMoney, money_plan
-from loadtest.soak.common import Run, Seeded, money, order_key, realm_of
+from loadtest.soak.common import Run, Seeded, cashiers_order, money, order_key, realm_of
 from loadtest.soak.processes import Cluster
 
 
@@ -59,6 +59,7 @@ class Bookkeeper:
                 i
                 for i in books["Invoice"]
                 if order_key(i, self.seeded.numbers) in self.seeded.numbers
+                and not cashiers_order(self.seeded.numbers[order_key(i, self.seeded.numbers)])
                 and i["Id"] not in touched
                 and Decimal(str(i.get("Balance", 0))) > 0
             ]

@@ -39,6 +39,12 @@ def order_key(doc: dict, numbers: dict[str, int]) -> str:
     return str(doc.get("DocNumber"))
 
 
+def cashiers_order(order_id: int) -> bool:
+    """A quarter of the orders are paid from Kadouri and the bookkeeper leaves their invoices alone, so most payments
+    Kadouri is asked for are taken; the races stay where the two meet (credits applied, payments deleted)."""
+    return order_id % 4 == 1
+
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 HTTP_TIMEOUT = 4.0  # the app's QuickBooks read timeout in the soak (QBO_HTTP_TIMEOUT)

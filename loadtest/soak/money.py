@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import requests
 
-from loadtest.soak.common import Run, Seeded, money, realm_of
+from loadtest.soak.common import Run, Seeded, cashiers_order, money, realm_of
 from loadtest.soak.processes import Cluster
 
 LEGITIMATE = {200, 202, 409, 422, 502, 503}
@@ -77,7 +77,7 @@ class Cashier:
                     rests.append((now + 2, order_id))  # busy: another job of the order is still running
             posted = self._orders("status = 'posted_to_qb' AND qbo_balance > 0")
             self.rng.shuffle(posted)
-            fresh = [row for row in posted if row[0] not in self.touched]
+            fresh = [row for row in posted if row[0] not in self.touched and cashiers_order(row[0])]
             if fresh and self.done["pay_partial"] < self.plan["pay_partial"]:
                 order_id = fresh[0][0]
                 if self._pay_part(order_id):
