@@ -25,6 +25,7 @@ from ..client.errors import QboError
 from ..connection import calls
 from ..connection.profile import refresh_profile
 from ..documents.apply import Cause
+from ..documents.payments import payment_store
 from ..documents.reading import parse_time, payment_invoice_ids
 from ..models import QboCatchUp, QboConnection, QboWebhookEvent
 from ..reads import read_many
@@ -157,6 +158,11 @@ def _store(run: QboCatchUp, objects: dict[str, list[dict]]) -> int:
     )
     new = [e for e in events if e.dedupe_key not in existing]
     QboWebhookEvent.objects.bulk_create(new, ignore_conflicts=True)
+    for event in new:
+        if event.entity == "Payment" and event.status == QboWebhookEvent.Status.IGNORED:
+            # Covered: its invoices are applied by their own events, and its rows are stored from the object
+            # CDC brought (docs/quickbooks/money.md#payments), still without a read.
+            payment_store(event.raw, realm_id=run.realm_id)
     return len(new)
 
 

@@ -27,7 +27,16 @@ from ..documents.reading import ZERO, is_voided, money
 from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused
 from ..outbox.log import job_details, job_log, job_user_name
-from .money_jobs import attempt_once, create_money, enqueue_money_job, find_money, money_note, money_runner
+from .money_jobs import (
+    attempt_once,
+    create_money,
+    enqueue_money_job,
+    find_money,
+    marker_of,
+    money_key,
+    money_note,
+    money_runner,
+)
 from .record import checked_target, load_order
 
 Action = QboSyncJob.Action
@@ -79,6 +88,21 @@ def _above_balance(order: Order, amount: Decimal, balance: Decimal | None) -> st
     )
 
 
+def _same_request(order: Order, action: str, params: dict, token: str) -> QboSyncJob | None:
+    """The job of an earlier submit of the same form (same one-time token, same input), unless it failed."""
+    if not token:
+        return None
+    marker = marker_of(money_key(order, action, params, token, usable_connection().realm_id))
+    return order.qbo_jobs.filter(action=action, params__marker=marker).exclude(state=QboSyncJob.State.FAILED).first()
+
+
+def _check_allowed_unless_sent(order: Order, action: str, token: str) -> None:
+    """The status table, except for a token already used on this order: a second submit of a payment that paid
+    the order in full must find its job, not be told the order is paid."""
+    if not (token and order.qbo_jobs.filter(action=action).exists()):
+        _check_allowed(order)
+
+
 # --- recording a payment ------------------------------------------------------------------------------------------
 
 
@@ -121,7 +145,7 @@ def payment_record_request(
 ) -> QboSyncJob:
     """Record payment: checks the status table and the input (nothing is sent when either refuses), records the
     job (a double submit with the same token joins it) and makes its one attempt."""
-    _check_allowed(order)
+    _check_allowed_unless_sent(order, Action.RECORD_PAYMENT, token)
     params = payment_params(
         order=order,
         amount=amount,
@@ -131,6 +155,10 @@ def payment_record_request(
         deposit_to=deposit_to,
         currency=currency,
     )
+    earlier = _same_request(order, Action.RECORD_PAYMENT, params, token)
+    if earlier is not None:  # the same form submitted again: its job, whatever the order's status is now
+        return attempt_once(earlier)
+    _check_allowed(order)
     wanted = Decimal(params["amount"])
 
     def check(locked: Order) -> None:
@@ -247,6 +275,9 @@ def payment_delete_request(
     if len(reason) > 300:
         raise SyncRefused("The reason can be at most 300 characters.", status=422, field="reason")
     row = order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=str(payment_id)).first()
+    earlier = _same_request(order, Action.DELETE_PAYMENT, {"paymentId": str(payment_id), "reason": reason}, token)
+    if earlier is not None:
+        return attempt_once(earlier)
     if row is None:
         raise SyncRefused(f"Payment {str(payment_id)[:32]} is not on order {order.number}.", status=404)
     if row.state != QboMoney.State.ACTIVE:

@@ -2,6 +2,7 @@
 balance check, every bad input, the status table, exactly once (double submit, a dropped connection), deleting a
 payment, and QuickBooks' side (a bookkeeper's payment, Kadouri's own payment coming back as a webhook)."""
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from orders.models import Order, OrderActivity
 from qbo_integration import tasks
+from qbo_integration.documents.payments import credit_shares
+from qbo_integration.inbound import catchup
 from qbo_integration.models import CompanyProfile, QboConnection, QboMoney, QboSyncJob, QboWebhookEvent
 from qbo_integration.outbound.payments import payment_delete_request, payment_record_request
 from qbo_integration.outbox.jobs import SyncRefused
@@ -243,3 +246,67 @@ def test_a_payment_deleted_in_quickbooks_marks_its_row_deleted(webhooks, posted)
     assert row.state == "deleted"
     posted.refresh_from_db()
     assert posted.payment_status == "unpaid"
+
+
+def test_a_bookkeepers_payment_whose_webhook_was_lost_is_stored_by_the_catch_up(webhooks, posted):
+    webhooks.emu.configure_webhooks(drop_rate=1.0)
+    webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id, 80)
+    webhooks.flush()
+    assert not QboMoney.objects.exists()
+
+    catchup.catchup_run(realm_id=REALM_ID)
+
+    row = QboMoney.objects.get(order=posted)
+    assert (row.amount, row.state, row.recorded_in_kadouri) == (Decimal("80.00"), "active", False)
+
+
+class DepositedPayments:
+    """QuickBooks' answer for a payment grouped into a bank deposit: every delete is refused with 6540."""
+
+    def __init__(self, emu):
+        self.handle = emu.handle
+
+    def __call__(self, method, path, headers=None, body=b""):
+        if method == "POST" and path.split("?")[0].endswith("/payment") and "operation=delete" in path:
+            fault = {"Error": [{"Message": "Deposited", "Detail": "The transaction was deposited", "code": "6540"}]}
+            return 400, {"Content-Type": "application/json"}, json.dumps({"Fault": fault | {"type": "ValidationFault"}})
+        return self.handle(method, path, headers, body)
+
+
+def test_a_deposited_payment_is_not_deleted_and_the_reason_is_plain(
+    posted, staff_user, admin_user, qbo_connected, monkeypatch
+):
+    pay(posted, staff_user, "100.00")
+    row = QboMoney.objects.get(order=posted)
+    monkeypatch.setattr(qbo_connected, "handle", DepositedPayments(qbo_connected))
+
+    job = payment_delete_request(order=posted, payment_id=row.qbo_id, reason="Mistake", by=admin_user, ip=None)
+
+    assert job.state == "failed" and job.error_code == "6540"
+    assert "part of a bank deposit in QuickBooks" in job.last_error
+    row.refresh_from_db()
+    assert row.state == "active" and len(entities(qbo_connected, "Payment")) == 1
+
+
+def test_a_credit_memo_applied_in_quickbooks_is_stored_as_credit_on_the_order(webhooks, posted):
+    customer_id = posted.buyer.qbo_customer_id
+    memo = webhooks.emu.issue_credit_memo(REALM_ID, customer_id, 50)
+    credit = QboMoney.objects.create(
+        realm_id=REALM_ID, entity="CreditMemo", qbo_id=memo["Id"], order=posted, total=50, amount=50
+    )
+
+    webhooks.emu.apply_credit_memo(REALM_ID, memo["Id"], posted.qbo_doc_id, 30)
+    webhooks.flush()
+
+    row = QboMoney.objects.get(order=posted, entity="Payment")
+    assert (row.amount, row.credit_applied, row.credit_id) == (Decimal("0.00"), Decimal("30.00"), credit.pk)
+    posted.refresh_from_db()
+    assert posted.qbo_balance == Decimal("442.00")
+
+
+def test_credit_spent_on_several_invoices_is_shared_pro_rata_to_the_cent():
+    shares = credit_shares({"1": Decimal("100.00"), "2": Decimal("200.00"), "3": Decimal("33.33")}, Decimal("100.00"))
+
+    assert shares == {"1": Decimal("30.00"), "2": Decimal("60.00"), "3": Decimal("10.00")}
+    assert sum(shares.values()) == Decimal("100.00")
+    assert credit_shares({"1": Decimal("10.00")}, Decimal("0")) == {"1": Decimal("0.00")}

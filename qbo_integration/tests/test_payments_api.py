@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from qbo_integration import tasks
 from qbo_integration.models import QboSyncJob
-from qbo_integration.testing import REALM_ID
+from qbo_integration.testing import COMPANIES, REALM_ID, connect_company
 
 from .inbound_support import entities, posted, webhooks  # noqa: F401
 
@@ -111,6 +111,17 @@ def test_the_same_idempotency_key_records_one_payment(staff_client, posted, qbo_
     assert qbo_connected.count_requests(method="POST", subpath="payment") == 1
 
 
+def test_a_second_submit_of_a_payment_that_paid_the_order_finds_its_job(staff_client, posted, qbo_connected):
+    first = post(staff_client, posted, {"amount": "472.00"}, **{"Idempotency-Key": "k-full"})
+    second = post(staff_client, posted, {"amount": "472.00"}, **{"Idempotency-Key": "k-full"})
+    third = post(staff_client, posted, {"amount": "472.00"}, **{"Idempotency-Key": "k-other"})
+
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 409)
+    assert second.json()["payment"]["id"] == first.json()["payment"]["id"]
+    assert "paid in full" in third.json()["error"]
+    assert len(entities(qbo_connected, "Payment")) == 1
+
+
 def test_a_dropped_connection_answers_202_and_the_worker_adopts_the_payment(staff_client, posted, qbo_connected):
     qbo_connected.add_fault("drop", method="POST", path="/payment$")
 
@@ -154,3 +165,30 @@ def test_a_bookkeepers_payment_is_listed_as_in_quickbooks(staff_client, webhooks
 
 def test_anonymous_is_401(client, posted):
     assert client.get(url(posted)).status_code == 401
+
+
+def test_a_cad_buyers_payment_is_recorded_in_cad_at_the_invoices_rate(staff_client, qbo, buyer, order_factory):
+    buyer.currency = "CAD"
+    buyer.save()
+    multi = COMPANIES["multi_currency"]
+    connect_company(qbo, multi)
+    order = order_factory()
+    assert (
+        staff_client.post(
+            f"/api/quickbooks/sync/order/{order.pk}",
+            data=json.dumps({"docType": "invoice"}),
+            content_type="application/json",
+        ).status_code
+        == 200
+    )
+
+    usd = post(staff_client, order, {"amount": "100.00", "currency": "USD"})
+    response = post(staff_client, order, {"amount": "100.00", "currency": "CAD"})
+
+    assert usd.status_code == 422 and "is in CAD" in usd.json()["error"]
+    assert response.status_code == 200, response.json()
+    (invoice,) = entities(qbo, "Invoice", multi)
+    (payment,) = entities(qbo, "Payment", multi)
+    assert payment["CurrencyRef"]["value"] == "CAD" and payment["ExchangeRate"] == invoice["ExchangeRate"]
+    assert response.json()["money"]["open"] == "372.00"
+    assert response.json()["payment"]["amount"] == "100.00"

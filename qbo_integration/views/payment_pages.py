@@ -47,7 +47,7 @@ def _lists() -> tuple[list, list]:
 @require_http_methods(["GET", "POST"])
 def payment_new(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("buyer", "seller"), pk=order_id)
-    refusal = payment_refusal(order)
+    refusal = payment_refusal(order) if request.method == "GET" else ""  # a POST: the service decides (a resubmit)
     if refusal:
         messages.error(request, refusal)
         return redirect(order)
