@@ -180,11 +180,12 @@ class Order(models.Model):
         db_table = "orders"
         constraints = [
             models.CheckConstraint(condition=~models.Q(seller=models.F("buyer")), name="order_seller_is_not_buyer"),
-            # A QuickBooks id is never stored without its type (an invoice and an estimate can share an id).
+            # A QuickBooks id is never stored without its type (an invoice, an estimate and a sales receipt can share an
+            # id).
             models.CheckConstraint(
                 condition=models.Q(qbo_doc_id__isnull=True, qbo_doc_type="")
                 | (
-                    models.Q(qbo_doc_id__isnull=False, qbo_doc_type__in=["invoice", "estimate"])
+                    models.Q(qbo_doc_id__isnull=False, qbo_doc_type__in=["invoice", "estimate", "sales_receipt"])
                     & ~models.Q(qbo_doc_id="")
                 ),
                 name="order_qbo_id_has_its_type",

@@ -31,6 +31,7 @@ SKU_MAX = 100  # docs/quickbooks/entities.md#item
 CUSTOMER_MEMO_MAX = 1000
 PRIVATE_NOTE_MAX = 4000
 ADDRESS_LINE_MAX = 500
+PAYMENT_REF_MAX = 21  # docs/quickbooks/money.md#cash-sales: PaymentRefNum
 
 # Order.Terms → QuickBooks Term name (the names every QuickBooks company starts with, docs/quickbooks/entities.md#term)
 # and days.
@@ -186,6 +187,19 @@ def sales_document_payload(
     payload = numbering.number_fields(order, payload)
     payload = classes.class_fields(order, payload)
     return {k: v for k, v in payload.items() if v is not None}
+
+
+def cash_sale_payload(payload: dict, *, method_id: str, reference: str, deposit_to: str) -> dict:
+    """An order's document payload as a SalesReceipt: paid at once, so no due date and no terms (Invoice-only
+    fields QuickBooks refuses on a receipt), and how it was paid (docs/quickbooks/money.md#cash-sales)."""
+    receipt = {k: v for k, v in payload.items() if k not in ("DueDate", "SalesTermRef")}
+    if method_id:
+        receipt["PaymentMethodRef"] = {"value": str(method_id)}
+    if reference:
+        receipt["PaymentRefNum"] = reference[:PAYMENT_REF_MAX]
+    if deposit_to:
+        receipt["DepositToAccountRef"] = {"value": str(deposit_to)}
+    return receipt
 
 
 def sales_document_update(payload: dict, target) -> dict:

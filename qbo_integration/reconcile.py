@@ -21,9 +21,9 @@ from .adapt.tax import document_tax, subtotal_in_quickbooks
 from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
 from .connection import calls
 from .connection.vault import current_connection
-from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply
-from .documents.reading import converting_invoice_id, doc_state, money, payment_status
-from .documents.store import entity_of, known_numbers, link_problem
+from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply, receipt_apply
+from .documents.reading import converting_invoice_id, doc_state, document_balance, money, payment_status
+from .documents.store import ENTITY_OF_TYPE, entity_of, known_numbers, link_problem
 from .models import QboReconcileRun
 from .outbound.requests import order_update_request
 from .reads import read_many
@@ -118,7 +118,7 @@ def compare(order: Order, doc: dict | None) -> Row:
         shown = display_money(before_tax, order) + (f" before {display_money(tax, order)} tax" if tax else "")
         drift.append(Drift("total", display_money(order.total, order), shown))
     if order.qbo_doc_type != Order.DocType.ESTIMATE:
-        balance = money(doc.get("Balance"))
+        balance = document_balance(entity_of(order), doc)
         if balance != order.qbo_balance:
             drift.append(Drift("balance", display_money(order.qbo_balance, order), display_money(balance, order)))
         payment = payment_status(total, balance)
@@ -131,7 +131,7 @@ def compare(order: Order, doc: dict | None) -> Row:
 
 def _documents(orders: list[Order], realm_id: str) -> dict[tuple[str, str], dict | None]:
     docs: dict[tuple[str, str], dict | None] = {}
-    for entity, doc_type in (("Invoice", Order.DocType.INVOICE), ("Estimate", Order.DocType.ESTIMATE)):
+    for doc_type, entity in ENTITY_OF_TYPE.items():  # one query per 100 ids of each kind
         ids = [o.qbo_doc_id for o in orders if o.qbo_doc_type == doc_type]
         if ids:
             docs |= {(doc_type, i): d for i, d in read_many(entity, ids, realm_id=realm_id).items()}
@@ -193,6 +193,8 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
         outcome = estimate_apply(
             order_id=order.pk, doc_id=doc_id, estimate=doc, cause=cause, force=True, invoice=invoice
         )
+    elif entity == "SalesReceipt":
+        outcome = receipt_apply(order_id=order.pk, doc_id=doc_id, receipt=doc, cause=cause, force=True)
     else:
         outcome = invoice_apply(order_id=order.pk, doc_id=doc_id, invoice=doc, cause=cause, force=True)
     text = f"Took QuickBooks' values: {outcome.text}"

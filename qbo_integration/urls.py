@@ -1,6 +1,15 @@
 from django.urls import path
 
-from .views import bulk_pages, catchup_pages, connection_pages, inbox_pages, payment_pages, reconcile_pages, sync_pages
+from .views import (
+    bulk_pages,
+    cash_sale_pages,
+    catchup_pages,
+    connection_pages,
+    inbox_pages,
+    payment_pages,
+    reconcile_pages,
+    sync_pages,
+)
 
 app_name = "qbo"
 
@@ -16,6 +25,7 @@ urlpatterns = [
         payment_pages.payment_delete,
         name="payment-delete",
     ),
+    path("quickbooks/orders/<int:order_id>/cash-sale/", cash_sale_pages.cash_sale_new, name="cash-sale"),
     path("quickbooks/orders/<int:order_id>/<str:action>/", sync_pages.order_action, name="order-action"),
     path("quickbooks/sync/<str:kind>/<int:pk>/", sync_pages.sync_ref, name="sync-ref"),
     path("quickbooks/push/", bulk_pages.bulk_push, name="bulk-push"),

@@ -31,7 +31,9 @@ def closed_to(realm_id: str | None = None) -> date | None:
 
 
 def _label(order: Order) -> str:
-    return "estimate" if order.qbo_doc_type == Order.DocType.ESTIMATE else "invoice"
+    return {Order.DocType.ESTIMATE: "estimate", Order.DocType.SALES_RECEIPT: "sales receipt"}.get(
+        order.qbo_doc_type, "invoice"
+    )
 
 
 def refusal(order: Order, *, void: bool = False, doc_date: date | None = None, realm_id: str | None = None) -> str:

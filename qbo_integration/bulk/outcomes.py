@@ -20,8 +20,10 @@ def pending_orders() -> list[int]:
     drafts = Order.objects.filter(
         status=Order.Status.DRAFT, ready_to_push=True, qbo_doc_id__isnull=True, lines__isnull=False
     )
-    changed = Order.objects.filter(status=Order.Status.POSTED_TO_QB, qbo_doc_id__isnull=False).exclude(
-        content_fingerprint=F("pushed_fingerprint")
+    changed = (
+        Order.objects.filter(status=Order.Status.POSTED_TO_QB, qbo_doc_id__isnull=False)
+        .exclude(content_fingerprint=F("pushed_fingerprint"))
+        .exclude(qbo_doc_type=Order.DocType.SALES_RECEIPT)  # a cash sale is never edited (outbound/rules.py)
     )
     ids = set(drafts.values_list("pk", flat=True)) | set(changed.values_list("pk", flat=True))
     busy = set(QboSyncJob.objects.filter(order_id__in=ids, state__in=ACTIVE).values_list("order_id", flat=True))

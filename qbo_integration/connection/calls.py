@@ -92,17 +92,22 @@ def update(entity: str, payload: dict, *, request_id: str, realm_id: str | None 
     return api_call("POST", entity.lower(), body=payload, request_id=request_id, realm_id=realm_id)[entity]
 
 
-def void_invoice(invoice_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:
-    # python-quickbooks' void() takes no requestid (docs/quickbooks/libraries.md#writes-and-queries), so post it
-    # ourselves.
+def void(entity: str, entity_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:
+    # A void keeps the transaction with every amount 0 (docs/quickbooks/api.md#void): invoices, sales receipts and
+    # payments alike. python-quickbooks' void() takes no requestid (docs/quickbooks/libraries.md#writes-and-queries),
+    # so post it ourselves.
     return api_call(
         "POST",
-        "invoice",
+        entity.lower(),
         params={"operation": "void"},
-        body={"Id": invoice_id, "SyncToken": sync_token},
+        body={"Id": entity_id, "SyncToken": sync_token},
         request_id=request_id,
         realm_id=realm_id,
-    )["Invoice"]
+    )[entity]
+
+
+def void_invoice(invoice_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:
+    return void("Invoice", invoice_id, sync_token, request_id=request_id, realm_id=realm_id)
 
 
 def delete(entity: str, entity_id: str, sync_token: str, *, request_id: str, realm_id: str | None = None) -> dict:

@@ -23,6 +23,7 @@ from .store import (
     entity_of,
     follow_invoice,
     follows,
+    label_of,
     link_problem,
     link_problem_clear,
     link_problem_record,
@@ -81,22 +82,22 @@ def _actor(cause: Cause) -> Actor:
     return Actor(user_name=cause.user_name, details=cause.details())
 
 
-def _change_text(order: Order, change: str, cause: Cause) -> str:
-    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+def _change_text(order: Order, change: str, cause: Cause, entity: str = "Invoice") -> str:
+    doc, label = f"#{order.qbo_doc_number or order.qbo_doc_id}", label_of(entity)
     if change == "cancelled":
         how = "voided" if order.qbo_doc_state == "Voided" else "deleted"
-        return f"Order {order.number} cancelled: invoice {order.qbo_doc_id} {how} in QuickBooks."
+        return f"Order {order.number} cancelled: {label} {order.qbo_doc_id} {how} in QuickBooks."
     if change == "paid":
-        return f"Order {order.number} marked PAID (invoice {doc} balance {display_money(0, order)})."
+        return f"Order {order.number} marked PAID ({label} {doc} balance {display_money(0, order)})."
     return f"Order {order.number}: {reopened_text(order, _reversal_text(cause))}."
 
 
-def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
+def _amounts_changed(order: Order, before: tuple, cause: Cause, entity: str = "Invoice") -> Outcome:
     """No status change: a partial payment or an edit in QuickBooks, recorded in the activity log."""
     old_total, old_balance, old_payment = before
-    doc = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    doc, label = f"#{order.qbo_doc_number or order.qbo_doc_id}", label_of(entity)
     if (old_total, old_balance, old_payment) == (order.qbo_total, order.qbo_balance, order.payment_status):
-        return Outcome(False, f"Order {order.number}: invoice {doc} has no change that matters to Kadouri.")
+        return Outcome(False, f"Order {order.number}: {label} {doc} has no change that matters to Kadouri.")
     log_kw = dict(
         order=order,
         user_name=cause.user_name,
@@ -119,7 +120,7 @@ def _amounts_changed(order: Order, before: tuple, cause: Cause) -> Outcome:
         prefix = (
             _reversal_text(cause)
             if (old_balance or ZERO) < (order.qbo_balance or ZERO) and old_total == order.qbo_total
-            else f"Invoice {doc} updated in QuickBooks"
+            else f"{label.capitalize()} {doc} updated in QuickBooks"
         )
         text = (
             f"{prefix}: total {display_money(old_total, order)} → {display_money(order.qbo_total, order)}, balance "
@@ -159,43 +160,69 @@ def invoice_apply(
     """Applies QuickBooks invoice `doc_id` (None = deleted) to its order (documents.document_apply), never moving
     backwards and only while the order follows that very invoice. `force` (an operator taking QuickBooks'
     values) skips the version checks, never the link check."""
+    return paid_document_apply(
+        "Invoice", order_id=order_id, doc_id=doc_id, doc=invoice, cause=cause, void_hint=void_hint, force=force
+    )
+
+
+def receipt_apply(
+    *, order_id: int, doc_id: str, receipt: dict | None, cause: Cause, void_hint: bool = False, force: bool = False
+) -> Outcome:
+    """A cash sale's SalesReceipt (None = deleted), applied like an invoice: voided or deleted cancels the order,
+    changed amounts are followed (docs/quickbooks/money.md#cash-sales)."""
+    return paid_document_apply(
+        "SalesReceipt", order_id=order_id, doc_id=doc_id, doc=receipt, cause=cause, void_hint=void_hint, force=force
+    )
+
+
+def paid_document_apply(
+    entity: str,
+    *,
+    order_id: int,
+    doc_id: str,
+    doc: dict | None,
+    cause: Cause,
+    void_hint: bool = False,
+    force: bool = False,
+) -> Outcome:
+    label = label_of(entity)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        refused = _checked_link(order, "Invoice", doc_id, invoice, cause)
+        refused = _checked_link(order, entity, doc_id, doc, cause)
         if refused is not None:
             return refused
         seen = 1
-        if invoice is not None:
-            seen = Version.of(invoice).compare(order.qbo_sync_token, order.qbo_last_updated)
+        if doc is not None:
+            seen = Version.of(doc).compare(order.qbo_sync_token, order.qbo_last_updated)
             if seen < 0 and not force:
                 return Outcome(
                     False,
-                    f"Order {order.number}: skipped an older version of invoice {order.qbo_doc_id} "
-                    f"(SyncToken {invoice.get('SyncToken')}, Kadouri has {order.qbo_sync_token}).",
+                    f"Order {order.number}: skipped an older version of {label} {order.qbo_doc_id} "
+                    f"(SyncToken {doc.get('SyncToken')}, Kadouri has {order.qbo_sync_token}).",
                 )
         before = (order.qbo_total, order.qbo_balance, order.payment_status)
         change = document_apply(
             order=order,
-            doc=invoice,
-            entity="Invoice",
+            doc=doc,
+            entity=entity,
             actor=_actor(cause),
             void_hint=void_hint,
             reopened_because=_reversal_text(cause),
         )
         if change:
-            return Outcome(True, _change_text(order, change, cause))
+            return Outcome(True, _change_text(order, change, cause, entity))
         if order.qbo_doc_state in GONE_STATES:
             return Outcome(
-                False, f"Order {order.number}: invoice already {order.qbo_doc_state.lower()}; nothing changed."
+                False, f"Order {order.number}: {label} already {order.qbo_doc_state.lower()}; nothing changed."
             )
         if seen == 0 and not force:
             # An echo of Kadouri's own write or a duplicate: values refreshed silently, nothing logged.
             return Outcome(
                 False,
-                f"Order {order.number}: invoice {order.qbo_doc_id} SyncToken "
+                f"Order {order.number}: {label} {order.qbo_doc_id} SyncToken "
                 f"{order.qbo_sync_token} already known; nothing changed.",
             )
-        return _amounts_changed(order, before, cause)
+        return _amounts_changed(order, before, cause, entity)
 
 
 def estimate_apply(

@@ -40,6 +40,14 @@ def is_voided(doc: dict | None, *, void_hint: bool = False) -> bool:
     return zero and (note or void_hint)
 
 
+def document_balance(entity: str, doc: dict | None) -> Decimal | None:
+    """What is still owed on a document: an invoice's Balance; a sales receipt is paid the moment it exists
+    (docs/quickbooks/money.md#cash-sales), so 0 even when QuickBooks leaves Balance out."""
+    if entity == "SalesReceipt":
+        return money((doc or {}).get("Balance")) or ZERO
+    return money((doc or {}).get("Balance"))
+
+
 def doc_state(entity: str, doc: dict | None, *, void_hint: bool = False) -> str:
     """The document's state as Kadouri shows it: Deleted, Voided, Paid, Partially paid, Open; an
     estimate's own TxnStatus (Pending, Accepted, Closed, Rejected)."""
@@ -49,7 +57,7 @@ def doc_state(entity: str, doc: dict | None, *, void_hint: bool = False) -> str:
         return str(doc.get("TxnStatus") or "Pending")[:20]
     if is_voided(doc, void_hint=void_hint):
         return "Voided"
-    status = payment_status(money(doc.get("TotalAmt")), money(doc.get("Balance")))
+    status = payment_status(money(doc.get("TotalAmt")), document_balance(entity, doc))
     return {Order.PaymentStatus.PAID: "Paid", Order.PaymentStatus.PARTIAL: "Partially paid"}.get(status, "Open")
 
 

@@ -19,7 +19,17 @@ from ..adapt.currency import store_currency
 from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
-from .reading import GONE_STATES, ZERO, Version, doc_state, money, paid_amount, parse_time, payment_status
+from .reading import (
+    GONE_STATES,
+    ZERO,
+    Version,
+    doc_state,
+    document_balance,
+    money,
+    paid_amount,
+    parse_time,
+    payment_status,
+)
 
 ENTITY_OF_TYPE = {
     Order.DocType.INVOICE: "Invoice",
@@ -27,6 +37,8 @@ ENTITY_OF_TYPE = {
     Order.DocType.SALES_RECEIPT: "SalesReceipt",
 }
 TYPE_OF_ENTITY = {entity: doc_type for doc_type, entity in ENTITY_OF_TYPE.items()}
+LABELS = {"Invoice": "invoice", "Estimate": "estimate", "SalesReceipt": "sales receipt"}
+PAID_ENTITIES = ("Invoice", "SalesReceipt")  # documents that carry what is owed: a balance and a payment status
 PAID_TEXT = "Payment received in QuickBooks - Invoice marked as PAID"
 VOIDED_TEXT = "Invoice voided in QuickBooks"
 
@@ -40,6 +52,11 @@ VOIDED_TEXT = "Invoice voided in QuickBooks"
 
 def entity_of(order: Order) -> str:
     return ENTITY_OF_TYPE.get(order.qbo_doc_type, "Invoice")
+
+
+def label_of(entity: str) -> str:
+    """The document's kind in words for staff: "invoice", "estimate", "sales receipt"."""
+    return LABELS.get(entity, entity.lower())
 
 
 def follows(order: Order, entity: str, doc_id) -> bool:
@@ -178,9 +195,9 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
             "qbo_tax_lines",
         ]
         fields += store_currency(order, doc)  # the document's currency, rate and home total
-        if entity == "Invoice":
+        if entity in PAID_ENTITIES:
             voided = order.qbo_doc_state == "Voided"
-            order.qbo_balance = ZERO if voided else money(doc.get("Balance"))
+            order.qbo_balance = ZERO if voided else document_balance(entity, doc)
             order.payment_status = payment_status(order.qbo_total, order.qbo_balance)
             fields += ["qbo_balance", "payment_status"]
     order.save(update_fields=fields)
@@ -204,9 +221,10 @@ def document_apply(
     reason (an update's answer, the invoice an order starts following): a partial payment since is logged."""
     old_state = order.qbo_doc_state
     document_store(order, doc, entity=entity, void_hint=void_hint)
-    if entity != "Invoice":
+    if entity not in PAID_ENTITIES:
         return ""
     ref = f"#{order.qbo_doc_number or order.qbo_doc_id}"
+    label = label_of(entity)
     who = {"by": actor.user, "user_name": actor.user_name, "ip": actor.ip}
     log_kw = {
         "order": order,
@@ -228,9 +246,13 @@ def document_apply(
         how = order.qbo_doc_state.lower()
         if order.status != Order.Status.CANCELLED:
             order_set_status(
-                order=order, status=Order.Status.CANCELLED, reason=f"invoice {ref} was {how} in QuickBooks", **who
+                order=order, status=Order.Status.CANCELLED, reason=f"{label} {ref} was {how} in QuickBooks", **who
             )
-        text = voided_text or VOIDED_TEXT + ("" if how == "voided" else f" (invoice {ref} was deleted)")
+        if entity == "Invoice":
+            default = VOIDED_TEXT + ("" if how == "voided" else f" (invoice {ref} was deleted)")
+        else:
+            default = f"Sales receipt {ref} {how} in QuickBooks; the cash sale is cancelled"
+        text = voided_text or default
         order_activity_log(activity_type=OrderActivity.Type.INVOICE_VOIDED, description=text, **log_kw)
         return "cancelled"
     paid = order.payment_status == Order.PaymentStatus.PAID
@@ -238,10 +260,12 @@ def document_apply(
         order_set_status(
             order=order,
             status=Order.Status.PAID,
-            reason=f"invoice {ref} balance reached {display_money(0, order)} in QuickBooks",
+            reason=f"{label} {ref} balance reached {display_money(0, order)} in QuickBooks",
             **who,
         )
-        order_activity_log(activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=paid_text(order), **log_kw)
+        order_activity_log(
+            activity_type=OrderActivity.Type.PAYMENT_RECEIVED, description=paid_text(order, label), **log_kw
+        )
         return "paid"
     if not paid and order.status == Order.Status.PAID:
         order_set_status(
@@ -296,9 +320,9 @@ def document_link(order: Order, doc: dict, *, doc_type: str) -> None:
     )
 
 
-def paid_text(order: Order) -> str:
+def paid_text(order: Order, label: str = "invoice") -> str:
     number = order.qbo_doc_number or order.qbo_doc_id
-    return f"{PAID_TEXT} (invoice #{number}: {display_money(order.qbo_total, order)} paid in full)"
+    return f"{PAID_TEXT} ({label} #{number}: {display_money(order.qbo_total, order)} paid in full)"
 
 
 def reopened_text(order: Order, because: str) -> str:

@@ -1,9 +1,9 @@
 """CDC catch-up: what webhooks missed, found by asking QuickBooks what changed since a stored watermark.
 
 Intuit says webhooks get lost and recommends change-data-capture to catch up (docs/quickbooks/webhooks.md#delivery).
-Each run, per company: CDC for Invoice, Payment, Estimate, Customer and Item from the last clean run's watermark minus
-an overlap, every object stored in the same inbox as webhooks (source `cdc`, deduplicated by version) and
-processed by the same handlers. The watermark advances only after a clean pass. CDC looks back 30 days at
+Each run, per company: CDC for Invoice, Payment, SalesReceipt, Estimate, Customer and Item from the last clean run's
+watermark minus an overlap, every object stored in the same inbox as webhooks (source `cdc`, deduplicated by version)
+and processed by the same handlers. The watermark advances only after a clean pass. CDC looks back 30 days at
 most (docs/quickbooks/api.md#change-data-capture); a watermark older than 29 days (a day's margin, as Invoice Ninja
 keeps) re-reads every linked document instead. CDC answers 1,000 objects at most (the oldest,
 docs/quickbooks/api.md#change-data-capture): a full page is followed by another request from the newest change seen.
@@ -33,7 +33,7 @@ from .inbox import inbox_process_realm
 
 log = logging.getLogger(__name__)
 
-ENTITIES = ("Customer", "Item", "Estimate", "Invoice", "Payment")
+ENTITIES = ("Customer", "Item", "Estimate", "Invoice", "Payment", "SalesReceipt")
 OVERLAP = timedelta(minutes=2)
 CDC_MAX_AGE = timedelta(days=29)
 CDC_PAGE = 1000
@@ -97,6 +97,7 @@ def _linked_documents(realm_id: str) -> dict[str, list[dict]]:
     wanted = {
         "Invoice": orders.filter(qbo_doc_type=Order.DocType.INVOICE).values_list("qbo_doc_id", flat=True),
         "Estimate": orders.filter(qbo_doc_type=Order.DocType.ESTIMATE).values_list("qbo_doc_id", flat=True),
+        "SalesReceipt": orders.filter(qbo_doc_type=Order.DocType.SALES_RECEIPT).values_list("qbo_doc_id", flat=True),
         "Customer": Account.objects.exclude(qbo_customer_id__isnull=True)
         .exclude(qbo_customer_id="")
         .values_list("qbo_customer_id", flat=True),

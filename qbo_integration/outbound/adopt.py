@@ -23,7 +23,7 @@ def adoptable(doc: dict, *, customer_id: str, order: Order, entity: str) -> dict
     same_total = subtotal_in_quickbooks(doc) == order.total  # QuickBooks' tax is not Kadouri's (adapt/tax.py)
     # A voided invoice keeps its number and customer but every amount is 0 (docs/quickbooks/api.md#void): ours, voided
     # by the bookkeeper after a try whose answer was lost (found by the soak). Refusing it would fail the job for good.
-    voided = entity == "Invoice" and is_voided(doc)
+    voided = entity in ("Invoice", "SalesReceipt") and is_voided(doc)
     if same_customer and (same_total or voided):
         return doc
     number = doc.get("DocNumber") or order.number

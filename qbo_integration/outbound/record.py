@@ -38,6 +38,8 @@ def mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint: 
     document_link(order, doc, doc_type=doc_type)
     document_store(order, doc, entity=entity_of(order))
     who = job_user_name(job)
+    if doc_type == Order.DocType.SALES_RECEIPT:
+        return _cash_sale_created(job, order, pushed_fingerprint)
     if order.status == Order.Status.DRAFT:
         order_set_status(
             order=order,
@@ -63,6 +65,49 @@ def mark_created(job: QboSyncJob, doc: dict, doc_type: str, pushed_fingerprint: 
     if doc_type == Order.DocType.INVOICE:
         _apply_bookkeeping_since_creation(order, doc)
         order.refresh_from_db()
+    return order
+
+
+def _cash_sale_created(job: QboSyncJob, order: Order, pushed_fingerprint: str) -> Order:
+    """A sales receipt is paid the moment it exists: the draft becomes paid at once (docs/quickbooks/money.md
+    #cash-sales). One adopted after a lost answer may have been voided meanwhile: the order is cancelled then."""
+    who = job_user_name(job)
+    Order.objects.filter(pk=order.pk).update(pushed_fingerprint=pushed_fingerprint)
+    params = job.params or {}
+    how = ", ".join(
+        part
+        for part in (params.get("methodName", ""), f"ref {params['reference']}" if params.get("reference") else "")
+        if part
+    )
+    number = order.qbo_doc_number or order.qbo_doc_id
+    job_log(
+        job,
+        OrderActivity.Type.CASH_SALE,
+        f"Cash sale recorded in QuickBooks as sales receipt #{number}{f' ({how})' if how else ''} by {who}.",
+        job_details(
+            job,
+            docId=order.qbo_doc_id,
+            docNumber=number,
+            total=str(order.qbo_total),
+            method=params.get("method", ""),
+            reference=params.get("reference", ""),
+            depositTo=params.get("depositTo", ""),
+        ),
+        order,
+    )
+    voided = order.qbo_doc_state == "Voided"
+    if order.status == Order.Status.DRAFT:
+        order_set_status(
+            order=order,
+            status=Order.Status.CANCELLED if voided else Order.Status.PAID,
+            by=job.created_by,
+            user_name=who,
+            ip=job.ip_address,
+            reason=f"sales receipt #{number} is voided in QuickBooks"
+            if voided
+            else f"cash sale recorded in QuickBooks as sales receipt #{number}",
+        )
+    order.refresh_from_db()
     return order
 
 

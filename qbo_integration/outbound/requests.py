@@ -20,7 +20,7 @@ from ..adapt.currency import account_currency_problem, currency_problem
 from ..adapt.tax import document_tax
 from ..connection import calls
 from ..connection.vault import usable_connection
-from ..documents.reading import money, payment_status
+from ..documents.reading import document_balance, is_voided, money, payment_status
 from ..documents.store import entity_of, link_problem
 from ..models import BulkPush, QboSyncJob
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
@@ -29,7 +29,13 @@ from .rules import check_action, check_class, check_period, check_tax_codes
 from .runners import qbo_job_run
 
 Action = QboSyncJob.Action
-SENDS_CONTENT = (Action.CREATE_INVOICE, Action.CREATE_ESTIMATE, Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE)
+SENDS_CONTENT = (
+    Action.CREATE_INVOICE,
+    Action.CREATE_ESTIMATE,
+    Action.CREATE_SALES_RECEIPT,
+    Action.UPDATE_DOCUMENT,
+    Action.CONVERT_ESTIMATE,
+)
 
 
 def _check_before_lock(order: Order, action: str) -> None:
@@ -63,11 +69,12 @@ def _active_job(order: Order, action: str) -> QboSyncJob | None:
 
 
 def enqueue_order_job(
-    *, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None
+    *, order: Order, action: str, by, ip: str | None, bulk: BulkPush | None = None, params: dict | None = None
 ) -> tuple[QboSyncJob, bool]:
     """The order's job for `action` (joined when the same work is already queued or running), and whether it is
-    new. Refused while another action's job is active, or by the status table. Under the order's lock only local
-    checks are made; a bulk push checks the rest itself and fails such an order with the reason (bulk/push.py)."""
+    new; `params` is what the job needs besides the order (a cash sale's method, reference and account). Refused
+    while another action's job is active, or by the status table. Under the order's lock only local checks are
+    made; a bulk push checks the rest itself and fails such an order with the reason (bulk/push.py)."""
     if bulk is None and _active_job(order, action) is None:  # joining a queued job needs no checks
         _check_before_lock(Order.objects.select_related("buyer", "seller").get(pk=order.pk), action)
     with transaction.atomic():
@@ -84,11 +91,17 @@ def enqueue_order_job(
         return job_for(
             key=key,
             lookup={"order": locked, "action": action},
-            defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip, "bulk_push": bulk},
+            defaults={
+                "realm_id": realm_id,
+                "created_by": person_or_none(by),
+                "ip_address": ip,
+                "bulk_push": bulk,
+                "params": params or {},
+            },
         )
 
 
-def _attempt_once(job: QboSyncJob) -> QboSyncJob:
+def attempt_once(job: QboSyncJob) -> QboSyncJob:
     """The click's one attempt, if the job is due; a job already running or waiting for its retry is left
     to its worker."""
     return qbo_job_run(job_id=job.pk) if is_due(job) else job
@@ -96,7 +109,7 @@ def _attempt_once(job: QboSyncJob) -> QboSyncJob:
 
 def _request(order: Order, action: str, by, ip: str | None) -> QboSyncJob:
     job, _ = enqueue_order_job(order=order, action=action, by=by, ip=ip)
-    return _attempt_once(job)
+    return attempt_once(job)
 
 
 def order_push_request(*, order: Order, doc_type: str, by, ip: str | None = None) -> QboSyncJob:
@@ -133,7 +146,7 @@ def ref_sync_request(*, obj: Account | Product, by, ip: str | None = None) -> Qb
         lookup={kind: obj, "action": action},
         defaults={"realm_id": realm_id, "created_by": person_or_none(by), "ip_address": ip},
     )
-    return _attempt_once(job)
+    return attempt_once(job)
 
 
 def order_qbo_status(*, order: Order) -> dict:
@@ -142,26 +155,45 @@ def order_qbo_status(*, order: Order) -> dict:
         raise SyncRefused(f"Order {order.number} is not in QuickBooks.", status=409)
     doc = calls.read(entity_of(order), order.qbo_doc_id)
     problem = link_problem(order, entity_of(order), doc)
-    total, balance = Decimal(str(doc.get("TotalAmt", 0))), Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
+    entity = entity_of(order)
+    total = Decimal(str(doc.get("TotalAmt", 0)))
+    balance = Decimal(str(doc.get("Balance", doc.get("TotalAmt", 0))))
+    if entity == "SalesReceipt":  # paid at once: QuickBooks' Balance is 0, when it sends one at all
+        balance = document_balance(entity, doc)
     payment = (
         Order.PaymentStatus.UNPAID
         if order.qbo_doc_type == Order.DocType.ESTIMATE
         else payment_status(money(total), money(balance))
     )
+    if entity == "SalesReceipt" and is_voided(doc):
+        payment = Order.PaymentStatus.UNPAID
     tax, tax_lines = document_tax(doc)
     # QuickBooks' tax, included in its total and balance: only for a company whose documents carry tax
     taxed = {"tax": str(tax), "taxLines": tax_lines} if tax or tax_lines else {}
-    return taxed | {
-        "orderId": order.pk,
-        "docId": doc["Id"],
-        "docNumber": doc.get("DocNumber", ""),
-        "docType": order.qbo_doc_type,
-        "total": str(total),
-        "balance": str(balance),
-        "paymentStatus": payment,
-        "syncToken": doc.get("SyncToken"),
-        "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"),
-        "status": doc.get("TxnStatus"),
-        "wrongLink": bool(problem),
-        "linkProblem": problem,
-    }
+    paid_by = (
+        {
+            "method": str((doc.get("PaymentMethodRef") or {}).get("value") or ""),
+            "reference": str(doc.get("PaymentRefNum") or ""),
+            "depositTo": str((doc.get("DepositToAccountRef") or {}).get("value") or ""),
+        }
+        if entity == "SalesReceipt"
+        else {}
+    )
+    return (
+        taxed
+        | paid_by
+        | {
+            "orderId": order.pk,
+            "docId": doc["Id"],
+            "docNumber": doc.get("DocNumber", ""),
+            "docType": order.qbo_doc_type,
+            "total": str(total),
+            "balance": str(balance),
+            "paymentStatus": payment,
+            "syncToken": doc.get("SyncToken"),
+            "lastUpdated": (doc.get("MetaData") or {}).get("LastUpdatedTime"),
+            "status": doc.get("TxnStatus"),
+            "wrongLink": bool(problem),
+            "linkProblem": problem,
+        }
+    )

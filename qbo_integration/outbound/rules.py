@@ -11,12 +11,16 @@ from ..models import QboSyncJob
 from ..outbox.jobs import SyncRefused
 
 Action = QboSyncJob.Action
-CREATE_ACTIONS = {Action.CREATE_INVOICE: Order.DocType.INVOICE, Action.CREATE_ESTIMATE: Order.DocType.ESTIMATE}
+CREATE_ACTIONS = {
+    Action.CREATE_INVOICE: Order.DocType.INVOICE,
+    Action.CREATE_ESTIMATE: Order.DocType.ESTIMATE,
+    Action.CREATE_SALES_RECEIPT: Order.DocType.SALES_RECEIPT,
+}
 SENDING_LINES = {*CREATE_ACTIONS, Action.UPDATE_DOCUMENT, Action.CONVERT_ESTIMATE}
 
 
 def doc_label(order: Order) -> str:
-    return entity_of(order).lower()
+    return "sales receipt" if order.qbo_doc_type == Order.DocType.SALES_RECEIPT else entity_of(order).lower()
 
 
 def allowed_actions(order: Order) -> set[str]:
@@ -25,7 +29,11 @@ def allowed_actions(order: Order) -> set[str]:
     if order.qbo_link_problem:
         return set()
     if order.status == Order.Status.DRAFT and not order.qbo_doc_id:
-        return {Action.CREATE_INVOICE, Action.CREATE_ESTIMATE}
+        return {Action.CREATE_INVOICE, Action.CREATE_ESTIMATE, Action.CREATE_SALES_RECEIPT}
+    if order.qbo_doc_type == Order.DocType.SALES_RECEIPT:
+        # A cash sale is paid the moment it exists: never edited, only voided (docs/quickbooks/money.md#cash-sales).
+        settled = order.status in (Order.Status.PAID, Order.Status.POSTED_TO_QB) and order.qbo_doc_id
+        return {Action.VOID_DOCUMENT} if settled else set()
     if order.status == Order.Status.POSTED_TO_QB and order.qbo_doc_id:
         actions = {Action.UPDATE_DOCUMENT, Action.VOID_DOCUMENT}
         if order.qbo_doc_type == Order.DocType.ESTIMATE:
@@ -38,6 +46,8 @@ def _refusal(order: Order, action: str) -> str:
     label = doc_label(order)
     if order.qbo_link_problem:
         return f"Order {order.number}'s QuickBooks link looks wrong, so nothing is sent: {order.qbo_link_problem}"
+    if order.qbo_doc_type == Order.DocType.SALES_RECEIPT and order.status != Order.Status.CANCELLED:
+        return _cash_sale_refusal(order, action)
     if order.status == Order.Status.PAID:
         return f"Order {order.number} is paid in QuickBooks and read-only. Make changes in QuickBooks instead."
     if order.status == Order.Status.CANCELLED:
@@ -50,6 +60,18 @@ def _refusal(order: Order, action: str) -> str:
     if action == Action.CONVERT_ESTIMATE and order.status == Order.Status.POSTED_TO_QB:
         return f"Order {order.number} is posted as an invoice, not an estimate; there is nothing to convert."
     return f"Order {order.number} is a draft and not in QuickBooks yet. Create the invoice first."
+
+
+def _cash_sale_refusal(order: Order, action: str) -> str:
+    number = f"sales receipt #{order.qbo_doc_number}"
+    if action in CREATE_ACTIONS:
+        return f"Order {order.number} is already a cash sale, {number} in QuickBooks; nothing else can be created."
+    if action == Action.CONVERT_ESTIMATE:
+        return f"Order {order.number} is a cash sale ({number}), not an estimate; there is nothing to convert."
+    return (
+        f"Order {order.number} is a cash sale, paid in full as {number}: it is read-only and cannot be updated. "
+        "Void the sales receipt and record a new order instead."
+    )
 
 
 def check_action(order: Order, action: str) -> None:

@@ -20,14 +20,23 @@ from ..client.errors import QboError, QboStaleError, QboValidationError, QboWron
 from ..connection import calls
 from ..documents.apply import converting_invoice
 from ..documents.reading import money, paid_amount, txn_date
-from ..documents.store import WriteTarget, document_apply, entity_of, follow_invoice, follows, older_than_stored
+from ..documents.store import (
+    ENTITY_OF_TYPE,
+    WriteTarget,
+    document_apply,
+    entity_of,
+    follow_invoice,
+    follows,
+    label_of,
+    older_than_stored,
+)
 from ..models import QboSyncJob
 from ..outbox import jobs
 from ..outbox.jobs import SyncRefused, reapply_id
 from ..outbox.log import job_actor, job_details, job_log, job_user_name
 from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
-from . import cash_sales, credits, payments  # noqa: F401  (each registers its money runners)
+from . import credits, payments  # noqa: F401  (each registers its money runners)
 from .adopt import create_or_adopt
 from .money_jobs import MONEY_RUNNERS, run_money_job
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
@@ -63,7 +72,15 @@ def _run_create(job: QboSyncJob) -> dict:
     check_class(order, job.action)
     fingerprint = order.compute_fingerprint()
     customer_id, payload = _document_payload(order)
-    entity = "Estimate" if doc_type == Order.DocType.ESTIMATE else "Invoice"
+    entity = ENTITY_OF_TYPE[doc_type]
+    if doc_type == Order.DocType.SALES_RECEIPT:  # how the cash sale was paid, as the request checked it
+        params = job.params or {}
+        payload = mapping.cash_sale_payload(
+            payload,
+            method_id=params.get("method", ""),
+            reference=params.get("reference", ""),
+            deposit_to=params.get("depositTo", ""),
+        )
     doc = create_or_adopt(job, order, entity, payload, customer_id)
     order = mark_created(job, doc, doc_type, fingerprint)
     return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": doc_type}
@@ -178,7 +195,7 @@ def _run_void(job: QboSyncJob) -> dict:
     def write(current: dict, target: WriteTarget, request_id: str) -> dict:
         if entity == "Estimate":  # QuickBooks cannot void estimates; Rejected keeps it on the books, closed
             return calls.update("Estimate", mapping.estimate_reject(target), request_id=request_id)
-        return calls.void_invoice(target.doc_id, target.sync_token, request_id=request_id)
+        return calls.void(entity, target.doc_id, target.sync_token, request_id=request_id)
 
     doc = _stale_safe(job, order, write)
     with transaction.atomic():
@@ -187,7 +204,7 @@ def _run_void(job: QboSyncJob) -> dict:
             f"Estimate #{locked.qbo_doc_number} marked Rejected in QuickBooks by {who} (QuickBooks cannot void "
             "estimates)."
             if entity == "Estimate"
-            else f"Invoice #{locked.qbo_doc_number} voided in QuickBooks by {who}."
+            else f"{label_of(entity).capitalize()} #{locked.qbo_doc_number} voided in QuickBooks by {who}."
         )
         document_apply(
             order=locked,
@@ -207,7 +224,7 @@ def _run_void(job: QboSyncJob) -> dict:
                 by=job.created_by,
                 user_name=who,
                 ip=job.ip_address,
-                reason=f"{entity.lower()} {done} in QuickBooks",
+                reason=f"{label_of(entity)} {done} in QuickBooks",
             )
             job_log(job, OrderActivity.Type.INVOICE_VOIDED, text, job_details(job, docId=locked.qbo_doc_id), locked)
     return {"docId": locked.qbo_doc_id, "docNumber": locked.qbo_doc_number}
@@ -301,6 +318,7 @@ def _run_ref(job: QboSyncJob) -> dict:
 RUNNERS = {
     Action.CREATE_INVOICE: _run_create,
     Action.CREATE_ESTIMATE: _run_create,
+    Action.CREATE_SALES_RECEIPT: _run_create,  # a document job, never a bulk push's (bulk/push.py)
     Action.UPDATE_DOCUMENT: _run_update,
     Action.VOID_DOCUMENT: _run_void,
     Action.CONVERT_ESTIMATE: _run_convert,

@@ -5,6 +5,7 @@ from django import template
 from orders.models import OrderActivity
 
 from ..models import QboSyncJob
+from ..outbound.cash_sales import cash_sale_details
 from ..outbound.rules import allowed_actions
 
 register = template.Library()
@@ -27,3 +28,9 @@ def qbo_panel_job(order) -> QboSyncJob | None:
         return job
     moved_on = order.activities.filter(created_at__gt=job.finished_at).exclude(activity_type__in=NO_PROGRESS).exists()
     return None if moved_on else job
+
+
+@register.filter
+def qbo_cash_sale(order) -> dict:
+    """How the order's cash sale was paid (method, reference, deposit account); {} for any other order."""
+    return cash_sale_details(order)

@@ -24,6 +24,7 @@ from products.models import Product
 from ..adapt.names import CompanyRuleRefused
 from ..client.errors import QboError
 from ..models import QboSyncJob
+from ..outbound.cash_sales import CashSaleInputRefused, cash_sale_request
 from ..outbound.requests import (
     order_convert_request,
     order_push_request,
@@ -36,6 +37,7 @@ from ..outbox.jobs import SyncRefused
 
 State = QboSyncJob.State
 UNAVAILABLE_KINDS = {"auth", "not_connected", "transient", "throttled"}
+CASH_SALE_TYPES = ("salesReceipt", "sales_receipt")  # a cash sale (docs/quickbooks/money.md#cash-sales)
 
 
 def json_object_or_404(model, label: str):
@@ -127,6 +129,8 @@ def _order_job_response(job: QboSyncJob, order: Order) -> JsonResponse:
 
 
 def _refused(e: Exception) -> JsonResponse:
+    if isinstance(e, CashSaleInputRefused):
+        return json_error(e.status, e.message, field=e.field)
     if isinstance(e, SyncRefused):
         return json_error(e.status, e.message)
     return json_error(_failure_status(e.kind), e.message, code=e.code or None)
@@ -146,7 +150,17 @@ def api_sync_order(request: HttpRequest, order: Order) -> JsonResponse:
     who = {"order": order, "by": request.user, "ip": client_ip(request)}
     try:
         if request.method == "POST":
-            job = order_push_request(doc_type=str(_body(request).get("docType", "invoice")), **who)
+            body = _body(request)
+            doc_type = str(body.get("docType", "invoice"))
+            if doc_type in CASH_SALE_TYPES:
+                job = cash_sale_request(
+                    method=str(body.get("method") or ""),
+                    reference=str(body.get("reference") or ""),
+                    deposit_to=str(body.get("depositTo") or ""),
+                    **who,
+                )
+            else:
+                job = order_push_request(doc_type=doc_type, **who)
         elif request.method == "PUT":
             job = order_update_request(**who)
         else:

@@ -47,8 +47,9 @@ def _done_text(job: QboSyncJob, order: Order) -> str:
         "void_document": (
             f"Estimate #{number} marked Rejected in QuickBooks; the order is cancelled."
             if order.qbo_doc_type == Order.DocType.ESTIMATE
-            else f"Invoice #{number} voided in QuickBooks; the order is cancelled."
+            else f"{doc_label(order).capitalize()} #{number} voided in QuickBooks; the order is cancelled."
         ),
+        "create_sales_receipt": f"Cash sale recorded in QuickBooks as sales receipt #{number}.",
         "convert_estimate": (
             f"Converted: the estimate was already converted to Invoice #{number} in QuickBooks; the "
             "order now follows it (no second invoice was created)."
@@ -59,7 +60,7 @@ def _done_text(job: QboSyncJob, order: Order) -> str:
     return texts.get(job.action, "Done.")
 
 
-def _job_outcome(job: QboSyncJob, done: str) -> tuple[str, str]:
+def job_outcome(job: QboSyncJob, done: str) -> tuple[str, str]:
     """The notice a click leaves: `done`, the queued retry, the worker already at it, or the failure."""
     if job.state == State.DONE:
         return "success", done
@@ -98,7 +99,7 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
         job, level, text = None, "error", e.message
     order = Order.objects.select_related("seller", "buyer").get(pk=order.pk)  # as the action left it
     if job is not None:
-        level, text = _job_outcome(job, _done_text(job, order))
+        level, text = job_outcome(job, _done_text(job, order))
     if request.htmx:
         # The stamp of the panel without the outcome: the next polls keep the outcome until something changes
         # (the worker finishing a queued job, a webhook).
@@ -132,7 +133,7 @@ def sync_ref(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         level, text = "error", e.message
     else:
         obj.refresh_from_db()
-        level, text = _job_outcome(job, f"Synced to QuickBooks {obj.qbo_entity} {obj.qbo_id}.")
+        level, text = job_outcome(job, f"Synced to QuickBooks {obj.qbo_entity} {obj.qbo_id}.")
     if request.htmx:
         return render(
             request,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ...documents.apply import Outcome
 from ...models import QboWebhookEvent
-from . import company, customer, estimate, invoice, item, payment
+from . import company, customer, estimate, invoice, item, payment, sales_receipt
 from .common import Ignored
 
 Handler = Callable[[QboWebhookEvent, bool], Outcome]
@@ -20,6 +20,7 @@ HANDLERS: dict[str, Handler] = {
     "Invoice": invoice.handle,
     "Payment": payment.handle,
     "Estimate": estimate.handle,
+    "SalesReceipt": sales_receipt.handle,
     "Customer": customer.handle,
     "Item": item.handle,
     "Preferences": company.handle,
