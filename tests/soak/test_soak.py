@@ -61,7 +61,7 @@ def soak(tmp_path_factory) -> dict:
         "--database-url",
         _server_url(),
         "--run-timeout",
-        "45",
+        "90",  # over once the bookkeeper and the cashier are done; jobs killed with the worker wait 20 s
         "--settle-timeout",
         "90",
         "--json",
