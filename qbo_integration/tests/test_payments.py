@@ -310,3 +310,19 @@ def test_credit_spent_on_several_invoices_is_shared_pro_rata_to_the_cent():
     assert shares == {"1": Decimal("30.00"), "2": Decimal("60.00"), "3": Decimal("10.00")}
     assert sum(shares.values()) == Decimal("100.00")
     assert credit_shares({"1": Decimal("10.00")}, Decimal("0")) == {"1": Decimal("0.00")}
+
+
+def test_kadouris_own_delete_coming_back_as_a_webhook_changes_nothing(webhooks, posted, staff_user, admin_user):
+    pay(posted, staff_user, "472.00")
+    webhooks.flush()
+    row = QboMoney.objects.get(order=posted)
+    payment_delete_request(order=posted, payment_id=row.qbo_id, reason="Twice", by=admin_user, ip=None)
+    entries = list(posted.activities.values_list("activity_type", "description"))
+    row.refresh_from_db()
+
+    webhooks.flush()
+
+    assert QboWebhookEvent.objects.filter(entity="Payment", operation="Delete", status="done").exists()
+    assert list(posted.activities.values_list("activity_type", "description")) == entries
+    again = QboMoney.objects.get(pk=row.pk)
+    assert (again.state, again.delete_reason, again.updated_at) == ("deleted", "Twice", row.updated_at)
