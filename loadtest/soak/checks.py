@@ -64,6 +64,7 @@ class Checker:
             "money_plan": self.money_plan,
             "money_answers": _money_answers(st.money_answers),
             "money_errors": st.money_errors[:20],
+            "money_refusals": dict(st.money_refusals.most_common(12)),
         }
         result["emulator"] = {
             "api_requests_during_faults": before_settle["stats"]["requests"],

@@ -125,4 +125,5 @@ class Run:
     # sale's answers by order id.
     money_answers: Counter = field(default_factory=Counter)
     money_errors: list[str] = field(default_factory=list)
+    money_refusals: Counter = field(default_factory=Counter)  # "<kind> <status>: <reason>" of 409/422/502/503
     cash_answers: dict[int, list[int]] = field(default_factory=dict)

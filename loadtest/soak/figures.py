@@ -63,6 +63,7 @@ def print_figures(opts: dict, result: dict) -> None:
             )
             + f" (plan {run.get('money_plan')})",
         ),
+        ("Money refused (most often)", json.dumps(run.get("money_refusals"), ensure_ascii=False)),
         ("Settle", json.dumps(run.get("settle"))),
     ]
     rows += [(name, value) for name, value in f.items()]

@@ -10,6 +10,7 @@ refusing or unreachable for the moment); anything else — a 500 above all — i
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 from collections import Counter
@@ -64,24 +65,24 @@ class Cashier:
             self._record("start", 0, 0, f"{e.__class__.__name__}: {e}")
             return
         cash = [(order_id, 0) for order_id in self.seeded.cash_ids]  # (order id, tries)
-        rests: list[tuple[float, int]] = []  # (due, order id): the rest of a part payment, a little later
+        rests: list[tuple[float, int, int]] = []  # (due, order id, tries): the rest of a part payment, a little later
         while not self.run_state.stop_bookkeeper.is_set() and time.monotonic() < deadline and not self.plan_done():
             if cash:
                 order_id, tries = cash.pop(0)
                 if self._cash_sale(order_id) in (0, 409, 503) and tries < 5:
                     cash.append((order_id, tries + 1))  # busy or unreachable for now: again in a moment
             now = time.monotonic()
-            for due, order_id in [r for r in rests if r[0] <= now]:
-                rests.remove((due, order_id))
-                if self.done["pay_rest"] < self.plan["pay_rest"] and not self._pay_rest(order_id):
-                    rests.append((now + 2, order_id))  # busy: another job of the order is still running
+            for due, order_id, tries in [r for r in rests if r[0] <= now]:
+                rests.remove((due, order_id, tries))
+                if self.done["pay_rest"] < self.plan["pay_rest"] and not self._pay_rest(order_id) and tries < 8:
+                    rests.append((now + 5, order_id, tries + 1))  # busy: the part payment's job is still queued
             posted = self._orders("status = 'posted_to_qb' AND qbo_balance > 0")
             self.rng.shuffle(posted)
             fresh = [row for row in posted if row[0] not in self.touched and cashiers_order(row[0])]
             if fresh and self.done["pay_partial"] < self.plan["pay_partial"]:
                 order_id = fresh[0][0]
                 if self._pay_part(order_id):
-                    rests.append((now + self.rng.uniform(1, 4), order_id))
+                    rests.append((now + self.rng.uniform(1, 4), order_id, 0))
             if self.done["delete_payment"] < self.plan["delete_payment"]:
                 self._delete_a_payment()
             if self.done["credit"] < self.plan["credit"]:
@@ -267,6 +268,13 @@ class Cashier:
         status, detail = answer.status_code, ""
         if status not in LEGITIMATE:
             detail = f"{kind} {method} {path} {body}: HTTP {status} {answer.text[:200]}"
+        elif status >= 400:
+            try:
+                reason = str(answer.json().get("error") or "")
+            except ValueError:
+                reason = answer.text
+            with self.run_state.lock:  # numbers and amounts out, so the same refusal counts as one
+                self.run_state.money_refusals[f"{kind} {status}: {re.sub(r'[0-9][0-9,.-]*', '#', reason)[:90]}"] += 1
         self._record(kind, order_id, status, detail)
         return status
 
