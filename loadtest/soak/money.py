@@ -86,7 +86,10 @@ class Cashier:
             if self.done["delete_payment"] < self.plan["delete_payment"]:
                 self._delete_a_payment()
             if self.done["credit"] < self.plan["credit"]:
-                paid_or_posted = posted + self._orders("status = 'paid'") * 2  # credits on paid orders stay the buyer's
+                # A credit on an open invoice is applied to it: only on the cashier's own orders, so the bookkeeper's
+                # stay as it left them; on a paid order it stays the buyer's (then applied elsewhere or refunded)
+                ours = [row for row in posted if cashiers_order(row[0])]
+                paid_or_posted = ours + self._orders("status = 'paid'") * 2
                 if paid_or_posted:
                     self._credit(self.rng.choice(paid_or_posted)[0])
             if self.done["apply_credit"] < self.plan["apply_credit"]:
@@ -187,6 +190,7 @@ class Cashier:
                 buyer_id,
                 order_id or 0,
             )
+            targets = [row for row in targets if cashiers_order(row[0])]
             if targets:
                 target, balance = self.rng.choice(targets)
                 self.credited.add(credit_id)
