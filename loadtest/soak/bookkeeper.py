@@ -34,7 +34,7 @@ class Bookkeeper:
     def plan_done(self) -> bool:
         with self.run_state.lock:
             done = Counter(a["plan"] for a in self.run_state.actions if a.get("final"))
-        # Money steps count once tried: one refused (a credit already used by Kadouri) is not tried again.
+        # Money steps count once tried: one the emulator refused is not tried again.
         done |= Counter({k: self.done[k] for k in MONEY_PLANS})
         return all(done[k] >= v for k, v in self.plan.items())
 
@@ -128,7 +128,7 @@ class Bookkeeper:
                         final=True,
                     )
                     done["rename"] += 1
-            self.money.step(books, done)
+            self.money.step(books, done, touched)
             if all(done[k] >= v for k, v in self.plan.items()):
                 return
             time.sleep(rng.uniform(0.3, 0.8))
