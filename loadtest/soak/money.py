@@ -26,6 +26,9 @@ LEGITIMATE = {200, 202, 409, 422, 502, 503}
 REASONS = ("rejected", "damaged", "short_shipped", "price_adjustment", "other")
 CASH_METHOD = "1"  # the emulator's seeded PaymentMethod "Cash"
 API = "/api/quickbooks/sync"
+# As a person waits for an order's "QuickBooks is working on it" to go before the next click: the cashier picks orders
+# with no job queued or running (a 409 still comes when one starts between the look and the click).
+IDLE = "NOT EXISTS (SELECT 1 FROM quickbooks_sync_jobs j WHERE j.order_id = {} AND j.state IN ('pending', 'running'))"
 
 
 def money_plan(orders: int, cash: int) -> dict[str, int]:
@@ -47,6 +50,7 @@ class Cashier:
         self.done: Counter = Counter()  # actions per kind Kadouri took on (200 or 202)
         self.touched: set[int] = set()  # orders a payment or credit was already asked for
         self.credited: set[str] = set()  # credits already applied or refunded
+        self.next_credit_for_apply = 0.0
         self.rng = random.Random(seed + 12)
 
     def plan_done(self) -> bool:
@@ -74,8 +78,12 @@ class Cashier:
             now = time.monotonic()
             for due, order_id, tries in [r for r in rests if r[0] <= now]:
                 rests.remove((due, order_id, tries))
-                if self.done["pay_rest"] < self.plan["pay_rest"] and not self._pay_rest(order_id) and tries < 8:
-                    rests.append((now + 5, order_id, tries + 1))  # busy: the part payment's job is still queued
+                if self.done["pay_rest"] >= self.plan["pay_rest"]:
+                    continue
+                if not self._idle(order_id):
+                    rests.append((now + 2, order_id, tries))  # the part payment's job is still queued
+                elif not self._pay_rest(order_id) and tries < 5:
+                    rests.append((now + 5, order_id, tries + 1))
             posted = self._orders("status = 'posted_to_qb' AND qbo_balance > 0")
             self.rng.shuffle(posted)
             fresh = [row for row in posted if row[0] not in self.touched and cashiers_order(row[0])]
@@ -85,6 +93,7 @@ class Cashier:
                     rests.append((now + self.rng.uniform(1, 4), order_id, 0))
             if self.done["delete_payment"] < self.plan["delete_payment"]:
                 self._delete_a_payment()
+            applied = self.done["apply_credit"] >= self.plan["apply_credit"] or self._apply_a_credit()
             if self.done["credit"] < self.plan["credit"]:
                 # A credit on an open invoice is applied to it: only on the cashier's own orders, so the bookkeeper's
                 # stay as it left them; on a paid order it stays the buyer's (then applied elsewhere or refunded)
@@ -92,10 +101,15 @@ class Cashier:
                 paid_or_posted = ours + self._orders("status = 'paid'") * 2
                 if paid_or_posted:
                     self._credit(self.rng.choice(paid_or_posted)[0])
-            if self.done["apply_credit"] < self.plan["apply_credit"]:
-                self._apply_a_credit()
-            if self.done["refund_credit"] < self.plan["refund_credit"]:
-                self._refund_a_credit()
+            elif not applied and now > self.next_credit_for_apply:
+                # No credit left has an open order to go to: a credit for a buyer who has one (every 5 s at most)
+                self.next_credit_for_apply = now + 5
+                buyers = {row[1] for row in posted if cashiers_order(row[0])}
+                paid = [row for row in self._orders("status = 'paid'") if row[1] in buyers]
+                if paid:
+                    self._credit(self.rng.choice(paid)[0], force=True)
+            if self.done["refund_credit"] < self.plan["refund_credit"] and (applied or self.rng.random() < 0.3):
+                self._refund_a_credit()  # mostly once the applications are done: both draw on the credits left
             time.sleep(self.rng.uniform(0.2, 0.6))
 
     # ---- the actions -------------------------------------------------------------------------------
@@ -122,7 +136,7 @@ class Cashier:
         if balance is None:
             return True
         if balance <= 0:
-            return True  # a bookkeeper paid it meanwhile
+            return True  # paid meanwhile (a credit applied to it)
         body = {"amount": str(balance), "method": "2", "reference": f"CHK {order_id}-2"}
         status = self._submit(
             "pay_rest", order_id, "POST", f"{API}/order/{order_id}/payments", body, double=self.rng.random() < 0.3
@@ -132,7 +146,7 @@ class Cashier:
     def _delete_a_payment(self) -> None:
         rows = self.cluster.db.rows(
             "SELECT order_id, qbo_id FROM quickbooks_money WHERE entity = 'Payment' AND state = 'active' "
-            "AND recorded_in_kadouri AND credit_applied = 0 AND order_id IS NOT NULL"
+            "AND recorded_in_kadouri AND credit_applied = 0 AND order_id IS NOT NULL AND " + IDLE.format("order_id")
         )
         if not rows:
             return
@@ -147,9 +161,9 @@ class Cashier:
             session=self.admin,
         )
 
-    def _credit(self, order_id: int) -> None:
+    def _credit(self, order_id: int, *, force: bool = False) -> None:
         lines = self.cluster.db.rows("SELECT id, quantity FROM order_lines WHERE order_id = %s ORDER BY id", order_id)
-        if not lines or order_id in self.touched and self.rng.random() < 0.7:
+        if not lines or (order_id in self.touched and self.rng.random() < 0.7 and not force):
             return
         self.touched.add(order_id)
         body: dict = {"reason": self.rng.choice(REASONS), "note": "Soak credit"}
@@ -182,11 +196,11 @@ class Cashier:
             if row[0] not in self.credited
         ]
 
-    def _apply_a_credit(self) -> None:
+    def _apply_a_credit(self) -> bool:
         for credit_id, order_id, buyer_id, remaining in self._credits_left():
             targets = self.cluster.db.rows(
                 "SELECT id, qbo_balance FROM orders WHERE buyer_id = %s AND id <> %s AND qbo_doc_type = 'invoice' "
-                "AND status = 'posted_to_qb' AND qbo_balance > 0",
+                "AND status = 'posted_to_qb' AND qbo_balance > 0 AND " + IDLE.format("orders.id"),
                 buyer_id,
                 order_id or 0,
             )
@@ -205,7 +219,8 @@ class Cashier:
                     body,
                     double=self.rng.random() < 0.2,
                 )
-                return
+                return True
+        return False
 
     def _refund_a_credit(self) -> None:
         left = self._credits_left()
@@ -225,8 +240,12 @@ class Cashier:
     def _orders(self, where: str) -> list[tuple]:
         return self.cluster.db.rows(
             f"SELECT id, buyer_id, qbo_balance FROM orders WHERE qbo_doc_type = 'invoice' AND {where} "  # noqa: S608
-            "AND qbo_link_problem = ''"
+            "AND qbo_link_problem = '' AND " + IDLE.format("orders.id")
         )
+
+    def _idle(self, order_id: int) -> bool:
+        found = self.cluster.db.rows("SELECT 1 FROM orders WHERE id = %s AND " + IDLE.format("orders.id"), order_id)
+        return bool(found)
 
     def _balance(self, order_id: int) -> Decimal | None:
         answer = self._send(self.staff, "GET", f"{API}/order/{order_id}/payments", None, "")
