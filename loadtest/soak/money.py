@@ -145,8 +145,9 @@ class Cashier:
 
     def _delete_a_payment(self) -> None:
         rows = self.cluster.db.rows(
-            "SELECT order_id, qbo_id FROM quickbooks_money WHERE entity = 'Payment' AND state = 'active' "
-            "AND recorded_in_kadouri AND credit_applied = 0 AND order_id IS NOT NULL AND " + IDLE.format("order_id")
+            "SELECT m.order_id, m.qbo_id FROM quickbooks_money m WHERE m.entity = 'Payment' AND m.state = 'active' "
+            "AND m.recorded_in_kadouri AND m.credit_applied = 0 AND m.order_id IS NOT NULL AND "
+            + IDLE.format("m.order_id")
         )
         if not rows:
             return
