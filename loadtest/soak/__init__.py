@@ -17,7 +17,10 @@ environment variables. The soak then:
    JSON API (`--clients` threads, some double-submitting the same order); `--estimate-share` of the orders go as
    estimates instead and are converted to invoices moments later, into their own webhooks (the race that once
    linked an order to another order's invoice); meanwhile a bookkeeper records full and
-   partial payments, voids invoices, deletes a few payments and renames customers in the emulator; the
+   partial payments, voids invoices, deletes a few payments, renames customers, issues, applies, refunds and
+   deletes credit memos and takes and voids sales receipts in the emulator; a cashier records money from Kadouri
+   through the JSON API (payments, their deletion, cash sales, credits applied and refunded, double submits with
+   the same Idempotency-Key; docs/quickbooks/money.md#the-soak); the
    worker is killed with SIGKILL in the middle of the bulk push and restarted, then "Push all pending" is
    clicked again;
 4. stops the faults and lets the system settle: due sync jobs and inbox retries run (the worker's schedules
@@ -29,7 +32,8 @@ environment variables. The soak then:
    stuck or failed, each UI push Done with at least 90 % of its orders sent in batch requests (a hiccup is
    resent as the same batch, a killed push resumed), each order's story in its activity log, and no secret
    (tokens from the database, the authorization code, client secret, verifier token, SECRET_KEY) in any process
-   log. Any violation → exit status 1.
+   log; every Kadouri money job done exactly once in QuickBooks with the amount asked, and every order's paid,
+   credited and open amounts equal QuickBooks' (`money_checks`). Any violation → exit status 1.
 
 Retry timing is compressed so the run fits in minutes (production keeps the defaults, see .env.example):
 sync-job backoff base 2 s, a dead worker's job reclaimed after 20 s, a 429 pauses the company 2 s, inbox
@@ -37,6 +41,7 @@ backoff 2-32 s, inbox lease 20 s, QuickBooks read timeout 4 s.
 
 The parts: `cli` (options, entry), `orchestrator` (the run in order), `processes` (the soak database, the
 children, HTTP helpers, settling), `faults`, `workload` (API clients, "Push all pending", the worker kill),
-`estimator`, `bookkeeper`, `checks` and `figures` (the verdicts and the table), and `phases` (seed, tick and
-check, run as `python -m loadtest.soak --phase …` inside the soak's environment).
+`estimator`, `bookkeeper` (and `bookkeeper_money`), `money` (the cashier), `checks`, `money_checks` and
+`figures` (the verdicts and the table), and `phases` (seed, tick and check, run as
+`python -m loadtest.soak --phase …` inside the soak's environment).
 """

@@ -8,14 +8,17 @@ import time
 from collections import Counter
 from decimal import Decimal
 
-from loadtest.soak.common import Run, Seeded, money, order_key, realm_of
+from loadtest.soak.bookkeeper_money import MONEY_PLANS, BookkeeperMoney, money_plan
+from loadtest.soak.common import Run, Seeded, cashiers_order, money, order_key, realm_of
 from loadtest.soak.processes import Cluster
 
 
 class Bookkeeper:
     def __init__(self, cluster: Cluster, seed: int, run_state: Run, seeded: Seeded) -> None:
         self.cluster, self.seed, self.run_state, self.seeded = cluster, seed, run_state, seeded
-        self.plan = self._plan()
+        self.plan = self._plan() | money_plan(len(seeded.order_ids))
+        self.done: Counter = Counter()
+        self.money = BookkeeperMoney(seed, seeded, self.plan, self._act)
 
     def _plan(self) -> dict[str, int]:
         n = len(self.seeded.order_ids)
@@ -31,6 +34,8 @@ class Bookkeeper:
     def plan_done(self) -> bool:
         with self.run_state.lock:
             done = Counter(a["plan"] for a in self.run_state.actions if a.get("final"))
+        # Money steps count once tried: one the emulator refused is not tried again.
+        done |= Counter({k: self.done[k] for k in MONEY_PLANS})
         return all(done[k] >= v for k, v in self.plan.items())
 
     def run(self, deadline: float) -> None:
@@ -38,7 +43,7 @@ class Bookkeeper:
         touched: set[str] = set()
         renamed: set[str] = set()
         follow_ups: list[tuple[float, str, dict]] = []  # (due, plan, args): second steps come a little later
-        done: Counter = Counter()
+        done = self.done
         while not self.run_state.stop_bookkeeper.is_set() and time.monotonic() < deadline:
             try:
                 books = self.cluster.emu("GET", f"companies/{realm_of(self.cluster.opts)}")["entities"]
@@ -54,6 +59,7 @@ class Bookkeeper:
                 i
                 for i in books["Invoice"]
                 if order_key(i, self.seeded.numbers) in self.seeded.numbers
+                and not cashiers_order(self.seeded.numbers[order_key(i, self.seeded.numbers)])
                 and i["Id"] not in touched
                 and Decimal(str(i.get("Balance", 0))) > 0
             ]
@@ -122,6 +128,7 @@ class Bookkeeper:
                         final=True,
                     )
                     done["rename"] += 1
+            self.money.step(books, done, touched)
             if all(done[k] >= v for k, v in self.plan.items()):
                 return
             time.sleep(rng.uniform(0.3, 0.8))

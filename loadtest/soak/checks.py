@@ -12,10 +12,18 @@ from loadtest.soak.processes import Cluster
 
 class Checker:
     def __init__(
-        self, cluster: Cluster, opts: dict, run_state: Run, plan: dict[str, int], estimate_ids: list[int]
+        self,
+        cluster: Cluster,
+        opts: dict,
+        run_state: Run,
+        plan: dict[str, int],
+        estimate_ids: list[int],
+        money_plan: dict[str, int],
+        cash_ids: list[int],
     ) -> None:
         self.cluster, self.opts, self.run_state = cluster, opts, run_state
         self.plan, self.estimate_ids = plan, estimate_ids
+        self.money_plan, self.cash_ids = money_plan, cash_ids
         self.work, self.db = cluster.work, cluster.db
 
     def check(self, before_settle: dict) -> dict:
@@ -25,6 +33,7 @@ class Checker:
         (self.work / "dump.json").write_text(json.dumps(dump))
         with self.run_state.lock:
             (self.work / "actions.json").write_text(json.dumps(self.run_state.actions))
+        (self.work / "money.json").write_text(json.dumps({"cash_ids": self.cash_ids}))
         secret_file = self.work / "secrets.json"
         secret_file.write_text(json.dumps({"authorization code": self.run_state.auth_code}))
         secret_file.chmod(0o600)
@@ -52,6 +61,10 @@ class Checker:
             "bookkeeper_actions": dict(Counter(a["action"] for a in st.actions)),
             "bookkeeper_refused": st.action_errors[:10],
             "settle": self.cluster.settle_figures,
+            "money_plan": self.money_plan,
+            "money_answers": _money_answers(st.money_answers),
+            "money_errors": st.money_errors[:20],
+            "money_refusals": dict(st.money_refusals.most_common(12)),
         }
         result["emulator"] = {
             "api_requests_during_faults": before_settle["stats"]["requests"],
@@ -70,6 +83,12 @@ class Checker:
             violations.append(
                 f"{len(st.api_errors)} API answers were errors other than 409/422/503/202 (first: {st.api_errors[0]})"
             )
+        if st.money_errors:
+            violations.append(
+                f"{len(st.money_errors)} money answers other than 200/202/409/422/502/503 (first: {st.money_errors[0]})"
+            )
+        if not sum(st.money_answers.values()):
+            violations.append("no money action was sent from Kadouri")
         if st.ui_errors:
             violations.append(f"the UI push failed: {st.ui_errors[0]}")
         violations += self._ui_push_verdicts(st.ui_pushes)
@@ -116,3 +135,12 @@ class Checker:
                     f"retry); expected done and at least {MIN_BATCHED_SHARE:.0%}"
                 )
         return verdicts
+
+
+def _money_answers(answers: Counter) -> dict[str, dict[str, int]]:
+    """The cashier's answers by kind and HTTP status ("0": the connection broke), and its double submits."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for key, n in sorted(answers.items()):
+        kind, status = key.split("|", 1)
+        by_kind.setdefault(kind, {})[status] = n
+    return by_kind

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.15,
         help="share of orders pushed as estimates (not marked ready) and converted to invoices",
     )
+    parser.add_argument(
+        "--cash-share", type=float, default=0.05, help="share of orders kept as drafts and settled as cash sales"
+    )
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--webhook-drop", type=float, default=0.1)
     parser.add_argument("--webhook-duplicate", type=float, default=0.15)

@@ -39,6 +39,12 @@ def order_key(doc: dict, numbers: dict[str, int]) -> str:
     return str(doc.get("DocNumber"))
 
 
+def cashiers_order(order_id: int) -> bool:
+    """A quarter of the orders are paid from Kadouri and the bookkeeper leaves their invoices alone, so most payments
+    Kadouri is asked for are taken; the races stay where the two meet (credits applied, payments deleted)."""
+    return order_id % 4 == 1
+
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 HTTP_TIMEOUT = 4.0  # the app's QuickBooks read timeout in the soak (QBO_HTTP_TIMEOUT)
@@ -88,6 +94,7 @@ class Seeded:
 
     order_ids: list[int]
     estimate_ids: list[int]
+    cash_ids: list[int]  # drafts kept for cash sales (neither ready nor estimates)
     numbers: dict[str, int]
     buyer_names: list[str]
 
@@ -114,3 +121,9 @@ class Run:
     restarted: threading.Event = field(default_factory=threading.Event)
     stop_bookkeeper: threading.Event = field(default_factory=threading.Event)
     auth_code: str = ""
+    # Money from Kadouri (loadtest/soak/money.py): answers by "<kind>|<status>", the unexpected ones, and each cash
+    # sale's answers by order id.
+    money_answers: Counter = field(default_factory=Counter)
+    money_errors: list[str] = field(default_factory=list)
+    money_refusals: Counter = field(default_factory=Counter)  # "<kind> <status>: <reason>" of 409/422/502/503
+    cash_answers: dict[int, list[int]] = field(default_factory=dict)

@@ -55,6 +55,15 @@ def print_figures(opts: dict, result: dict) -> None:
             f"{run.get('bookkeeper_actions')} (plan {run.get('bookkeeper_plan')}; refused "
             f"{len(run.get('bookkeeper_refused', []))})",
         ),
+        (
+            "Money from Kadouri",
+            "; ".join(
+                f"{kind} {sum(statuses.values())} → {statuses}"
+                for kind, statuses in run.get("money_answers", {}).items()
+            )
+            + f" (plan {run.get('money_plan')})",
+        ),
+        ("Money refused (most often)", json.dumps(run.get("money_refusals"), ensure_ascii=False)),
         ("Settle", json.dumps(run.get("settle"))),
     ]
     rows += [(name, value) for name, value in f.items()]

@@ -56,7 +56,15 @@ class Soak:
             workload.estimator.convert_the_rest()
             self.timings["settle"] = time.monotonic() - mark
             mark = time.monotonic()
-            checker = Checker(cluster, self.opts, self.run_state, workload.bookkeeper.plan, workload.estimate_ids)
+            checker = Checker(
+                cluster,
+                self.opts,
+                self.run_state,
+                workload.bookkeeper.plan,
+                workload.estimate_ids,
+                workload.cashier.plan,
+                workload.cash_ids,
+            )
             result = checker.check(before_settle)
             self.timings["check"] = time.monotonic() - mark
         finally:
@@ -84,6 +92,7 @@ class Soak:
         data = Seeded(
             order_ids=seeded["orders"],
             estimate_ids=seeded["estimates"],
+            cash_ids=seeded["cash"],
             numbers=seeded["numbers"],
             buyer_names=seeded["buyers"],
         )

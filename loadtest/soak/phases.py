@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Account
 from loadtest.soak.common import money, order_key
 from loadtest.soak.companies import buyer_extras, order_extras, product_extras
+from loadtest.soak.money_checks import MONEY_ACTIONS, RACE_REFUSALS, check_money
 from orders.models import Order, OrderActivity
 from orders.services import LineInput, order_create
 from products.models import Product
@@ -76,10 +77,12 @@ def seed(opts: dict) -> dict:
             )
             for n in range(opts["products"])
         ]
-        orders, lines, estimates = [], 0, []
+        orders, lines, estimates, cash = [], 0, [], []
+        cash_every = max(1, round(1 / opts["cash_share"])) if opts["cash_share"] > 0 else 0
         for n in range(opts["orders"]):
             chosen = rng.sample(products, rng.randint(1, 4))
             as_estimate = rng.random() < opts["estimate_share"]
+            as_cash = not as_estimate and cash_every and n % cash_every == 3
             buyer = buyers[n % len(buyers)] if n < len(buyers) else rng.choice(buyers)
             order = order_create(
                 fields={
@@ -90,7 +93,7 @@ def seed(opts: dict) -> dict:
                     "terms": rng.choice(Order.Terms.values),
                     "notes": f"Soak order {n}",
                     "commission_rate": Decimal(rng.randrange(0, 1000)) / 100,
-                    "ready_to_push": not as_estimate,
+                    "ready_to_push": not as_estimate and not as_cash,
                 },
                 lines=[
                     LineInput(
@@ -106,10 +109,12 @@ def seed(opts: dict) -> dict:
             )
             orders.append(order)
             estimates += [order.pk] if as_estimate else []
+            cash += [order.pk] if as_cash else []
             lines += len(chosen)
     return {
         "orders": [o.pk for o in orders],
         "estimates": estimates,
+        "cash": cash,
         "numbers": {o.number: o.pk for o in orders},
         "buyers": [b.name for b in buyers],
         "products": len(products),
@@ -138,9 +143,11 @@ def tick(opts: dict) -> dict:
 
 def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to bottom)
     work = Path(opts["work_dir"])
-    dump = json.loads((work / "dump.json").read_text())["entities"]
+    whole_dump = json.loads((work / "dump.json").read_text())
+    dump = whole_dump["entities"]
     actions = json.loads((work / "actions.json").read_text())
     extra_secrets = json.loads((work / "secrets.json").read_text())
+    cash_ids = json.loads((work / "money.json").read_text())["cash_ids"]
     violations: list[str] = []
     figures: dict[str, str] = {}
 
@@ -150,17 +157,26 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     docs: dict[str, list[dict]] = defaultdict(list)
     numbers = {o.number: o.pk for o in orders.values()}
     for invoice in invoices:
-        docs[order_key(invoice, numbers)].append(invoice)
+        docs[order_key(invoice, numbers)].append(invoice | {"_type": "invoice"})
+    for receipt in dump.get("SalesReceipt", []):  # a cash sale is its order's document (the bookkeeper's: no order's)
+        if order_key(receipt, numbers) in by_number:
+            docs[order_key(receipt, numbers)].append(receipt | {"_type": "sales_receipt"})
+    # A cash sale Kadouri refused before any job was made (409, 422, 503) leaves its order a draft with no document.
+    cash_jobs = set(QboSyncJob.objects.filter(action="create_sales_receipt").values_list("order_id", flat=True))
+    refused_cash = {
+        o.number for o in orders.values() if o.pk in set(cash_ids) and o.pk not in cash_jobs and not docs.get(o.number)
+    }
     for estimate in dump["Estimate"]:  # keyed by their order's number, however QuickBooks numbered them
         estimate["_order"] = order_key(estimate, numbers)
 
     # 1. exactly one QuickBooks document per order
-    per_order = Counter(min(len(docs.get(o.number, [])), 2) for o in orders.values())
+    per_order = Counter(min(len(docs.get(o.number, [])), 2) for o in orders.values() if o.number not in refused_cash)
     orphans = [n for n in docs if n not in by_number]
     unlinked = [
         o.number
         for o in orders.values()
-        if len(docs.get(o.number, [])) == 1 and (o.qbo_doc_type, o.qbo_doc_id) != ("invoice", docs[o.number][0]["Id"])
+        if len(docs.get(o.number, [])) == 1
+        and (o.qbo_doc_type, o.qbo_doc_id) != (docs[o.number][0]["_type"], docs[o.number][0]["Id"])
     ]
     wrong_links = [o.number for o in orders.values() if o.qbo_link_problem]
     estimated = set(OrderActivity.objects.filter(activity_type="estimate_created").values_list("order_id", flat=True))
@@ -180,16 +196,21 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
         if e["_order"] in by_number and (by_number[e["_order"]].pk not in estimated or e["_order"] not in converted)
     ]
     figures["One document per order"] = (
-        f"{per_order[1]}/{len(orders)} orders have exactly one invoice "
-        f"(none: {per_order[0]}, two or more: {per_order[2]}); "
+        f"{per_order[1]}/{len(orders) - len(refused_cash)} orders have exactly one invoice or cash sale "
+        f"(none: {per_order[0]}, two or more: {per_order[2]}; cash sales refused before any job: {len(refused_cash)}); "
         f"{len(invoices)} invoices in QuickBooks, {len(orphans)} not an order's, "
         f"{len(unlinked)} not linked to their order; {len(estimated)} orders went "
         f"as estimates, {len(converted)} converted into their own invoice, "
         f"{len(estimates)} estimates not accounted for; wrong links {len(wrong_links)}"
     )
-    if per_order[1] != len(orders):
-        missing = [o.number for o in orders.values() if len(docs.get(o.number, [])) != 1][:10]
-        violations.append(f"{len(orders) - per_order[1]} orders do not have exactly one QuickBooks invoice: {missing}")
+    if per_order[1] != len(orders) - len(refused_cash):
+        missing = [
+            o.number for o in orders.values() if len(docs.get(o.number, [])) != 1 and o.number not in refused_cash
+        ][:10]
+        violations.append(
+            f"{len(orders) - len(refused_cash) - per_order[1]} orders do not have exactly one QuickBooks invoice or "
+            f"cash sale: {missing}"
+        )
     inconsistent = [v for o in orders.values() for v in order_invariant_violations(o)]
     figures["Order invariants"] = (
         f"{len(orders) - len({v.split(':')[0] for v in inconsistent})}/{len(orders)} consistent"
@@ -307,7 +328,7 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     name_drift = [
         f"{a.code}: {a.name!r} vs {names.get(cid)!r}" for cid, a in accounts.items() if names.get(cid) != a.name
     ]
-    total_changes = sum(1 for a in actions if a.get("final"))
+    total_changes = sum(1 for a in actions if a.get("final") and a["plan"] in {*expected_by_plan, "rename"})
     figures["QuickBooks changes reflected"] = (
         f"{sum(reflected.values())}/{total_changes} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(reflected.items()))}); "
@@ -332,9 +353,12 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     figures["Bulk pushes"] = "; ".join(f"#{b[0]} {b[1]} {b[3]} ok {b[4]} failed of {b[2]}" for b in bulks)
     if jobs["pending"] or jobs["running"]:
         violations.append(f"jobs stuck: {jobs['pending']} pending, {jobs['running']} running")
-    if jobs["failed"]:
-        reasons = Counter(QboSyncJob.objects.filter(state="failed").values_list("last_error", flat=True))
-        violations.append(f"{jobs['failed']} sync jobs failed: {reasons.most_common(3)}")
+    # A money job refused when it ran — QuickBooks' balance had moved under it (a bookkeeper paid the invoice
+    # meanwhile) — is an outcome Kadouri may give; the money checks prove it wrote nothing.
+    failed = QboSyncJob.objects.filter(state="failed").exclude(action__in=MONEY_ACTIONS, error_kind__in=RACE_REFUSALS)
+    if failed.exists():
+        reasons = Counter(failed.values_list("last_error", flat=True))
+        violations.append(f"{failed.count()} sync jobs failed: {reasons.most_common(3)}")
     if events["pending"] or events["processing"] or events["failed"]:
         failed = list(
             QboWebhookEvent.objects.filter(status="failed").values_list("entity", "entity_id", "last_error")[:3]
@@ -355,8 +379,12 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     story = Counter()
     gaps = []
     for order in orders.values():
-        # An invoice is created once: directly, or by converting the order's estimate.
-        kinds = ["invoice_created" if k == "estimate_converted" else k for k, _, _ in activity[order.pk]]
+        # An invoice is created once: directly, or by converting the order's estimate; a cash sale is its creation.
+        kinds = ["invoice_created" if k in ("estimate_converted", "cash_sale") else k for k, _, _ in activity[order.pk]]
+        # Money received: a payment from QuickBooks, one recorded in Kadouri, a credit applied; a cash sale is paid
+        paid_kinds = {"payment_received", "payment_recorded", "credit_applied"}
+        if order.qbo_doc_type == "sales_receipt":
+            paid_kinds.add("invoice_created")
         created = kinds.count("invoice_created")
         if order.qbo_doc_id:
             story["pushed"] += 1
@@ -366,9 +394,8 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
                 gaps.append(f"{order.number}: {created} invoice_created entries")
         if order.status == "paid" or order.payment_status == "partial":
             story["paid or partial"] += 1
-            if "payment_received" in kinds and (
-                created == 0 or kinds.index("invoice_created") < kinds.index("payment_received")
-            ):
+            first_paid = next((i for i, k in enumerate(kinds) if k in paid_kinds), None)
+            if first_paid is not None and (created == 0 or kinds.index("invoice_created") <= first_paid):
                 story["payment entry after creation"] += 1
             else:
                 gaps.append(
@@ -413,6 +440,9 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
         violations.append(f"secrets found in logs: {dict(hits)}")
     tracebacks = {p.name: p.read_text(errors="replace").count("Traceback (most recent call last)") for p in logs}
     figures["Tracebacks in logs"] = ", ".join(f"{k} {v}" for k, v in tracebacks.items() if v) or "none"
+    money_figures, money_violations = check_money(whole_dump, orders, numbers)
+    figures |= money_figures
+    violations += money_violations
     return {"figures": figures, "violations": violations}
 
 

@@ -201,6 +201,8 @@ class Cluster:
             str(self.opts["sellers"]),
             "--estimate-share",
             str(self.opts["estimate_share"]),
+            "--cash-share",
+            str(self.opts["cash_share"]),
             "--company",
             self.opts["company"],
         ]

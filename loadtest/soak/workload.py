@@ -16,6 +16,7 @@ import requests
 from loadtest.soak.bookkeeper import Bookkeeper
 from loadtest.soak.common import PROGRESS, Run, Seeded, say
 from loadtest.soak.estimator import Estimator
+from loadtest.soak.money import Cashier
 from loadtest.soak.processes import Cluster
 
 
@@ -28,10 +29,12 @@ class Workload:
         self.app_url, self.db = cluster.app_url, cluster.db
         self.bookkeeper = Bookkeeper(cluster, seed, run_state, seeded)
         self.estimator = Estimator(cluster, seed, run_state, seeded.estimate_ids)
+        self.cashier = Cashier(cluster, seed, run_state, seeded)
+        self.cash_ids = seeded.cash_ids
 
     def run(self) -> None:
         deadline = time.monotonic() + self.opts["run_timeout"]
-        invoice_orders = [o for o in self.order_ids if o not in set(self.estimate_ids)]
+        invoice_orders = [o for o in self.order_ids if o not in set(self.estimate_ids) | set(self.cash_ids)]
         api_orders = self.rng.sample(invoice_orders, round(len(invoice_orders) * self.opts["api_share"]))
         doubles = set(self.rng.sample(api_orders, round(len(api_orders) * self.opts["double_submit"])))
         threads = [
@@ -39,6 +42,7 @@ class Workload:
             threading.Thread(target=self._chaos, args=(deadline,), name="chaos", daemon=True),
             threading.Thread(target=self.bookkeeper.run, args=(deadline,), name="bookkeeper", daemon=True),
             threading.Thread(target=self.estimator.run, args=(deadline,), name="estimator", daemon=True),
+            threading.Thread(target=self.cashier.run, args=(deadline,), name="cashier", daemon=True),
         ]
         shares = [api_orders[i :: self.opts["clients"]] for i in range(self.opts["clients"])]
         threads += [
@@ -48,17 +52,20 @@ class Workload:
         for thread in threads:
             thread.start()
         for thread in threads:
-            if thread.name != "bookkeeper":
+            if thread.name not in ("bookkeeper", "cashier"):
                 thread.join(max(deadline - time.monotonic(), 1))
-        # The bookkeeper keeps acting while faults are on until its plan is done (invoices appear as they are pushed).
-        while time.monotonic() < deadline and not self.bookkeeper.plan_done():
+        # The bookkeeper and the cashier keep acting while faults are on until their plans are done (invoices appear
+        # as they are pushed).
+        while time.monotonic() < deadline and not (self.bookkeeper.plan_done() and self.cashier.plan_done()):
             time.sleep(0.5)
         self.run_state.stop_bookkeeper.set()
         threads[2].join(30)
+        threads[4].join(30)
         st = self.run_state
         say(
             f"soak: run phase over — API {dict(st.api_statuses)}, UI pushes {len(st.ui_pushes)}, "
-            f"estimates {dict(st.estimate_statuses)}, bookkeeper actions {len(st.actions)}"
+            f"estimates {dict(st.estimate_statuses)}, bookkeeper actions {len(st.actions)}, "
+            f"money answers {sum(st.money_answers.values())}"
         )
 
     def _api_client(self, n: int, orders: list[int], doubles: set[int], deadline: float) -> None:

@@ -6,8 +6,9 @@ three. The company is printed with the figures.
 
 The whole system as real processes — a PostgreSQL database of its own on DATABASE_URL's server (or
 127.0.0.1:5432), the app under gunicorn, the django-q2 worker, the QuickBooks emulator — with 20 % transient
-faults, lost/duplicated/reordered webhooks, a bookkeeper at work and the worker SIGKILLed mid-run. The full
-form (300 orders) is `make soak`. See loadtest/soak/.
+faults, lost/duplicated/reordered webhooks, a bookkeeper at work (money included), money recorded from Kadouri
+(payments, cash sales, credits, double submits included) and the worker SIGKILLed mid-run. The full form (300
+orders) is `make soak`. See loadtest/soak/.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def soak(tmp_path_factory) -> dict:
         "--database-url",
         _server_url(),
         "--run-timeout",
-        "45",
+        "90",  # over once the bookkeeper and the cashier are done; jobs killed with the worker wait 20 s
         "--settle-timeout",
         "90",
         "--json",
@@ -93,6 +94,21 @@ def test_the_faults_really_happened(soak):
     assert sum(run["estimates"].values()) > 0 and run["estimate_errors"] == []
 
 
+def test_money_went_from_kadouri_while_the_faults_were_on(soak):
+    """Payments, cash sales and credits were asked through the JSON API (some submitted twice) and taken on: each
+    kind answered 200 or 202 at least once; the checks then found each done action exactly once in QuickBooks."""
+    answers = soak["run"]["money_answers"]
+    for kind in ("pay_partial", "cash_sale"):
+        assert {"200", "202"} & set(answers.get(kind, {})), (kind, answers)
+    credits = {s for kind, statuses in answers.items() if kind.startswith("credit_") for s in statuses}
+    assert {"200", "202"} & credits, answers
+    assert any(kind.endswith(" double") for kind in answers), answers
+    assert soak["run"]["money_errors"] == []
+    once = soak["figures"]["Money once in QuickBooks"]
+    done, jobs = once.split(" ", 1)[0].split("/")
+    assert int(jobs) > 0 and done == jobs, once
+
+
 def test_each_ui_push_ends_done_with_its_orders_sent_in_batches(soak):
     pushes = soak["run"]["ui_pushes"]
     assert pushes and all(p["final"] == "done" and p["batched_share"] >= 0.9 for p in pushes), pushes
@@ -109,6 +125,8 @@ def test_the_figures_are_printed(soak):
         "Inbox events",
         "Activity log",
         "Secrets in logs",
+        "Money once in QuickBooks",
+        "Money equals QuickBooks",
     ):
         assert name in figures
     assert figures["Secrets in logs"].startswith("0 occurrences")
