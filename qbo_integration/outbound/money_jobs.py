@@ -20,7 +20,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.db import transaction
 
@@ -35,12 +34,11 @@ from ..models import QboSyncJob
 from ..outbox import jobs
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
 from ..outbox.log import job_log, person_or_none
-from ..reads import QUERY_MAX_RESULTS, quoted
+from ..reads import QUERY_MAX_RESULTS
+from ..refs.markers import CLOCK_MARGIN, MAX_PAGES, marker_query
 
 MARKER_NAMESPACE = uuid.UUID("0b7d8a52-3c1e-4f6a-9d0e-5a2b7c9e1f43")
 _MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
-CLOCK_MARGIN = timedelta(days=1)  # QuickBooks' clock against ours
-MAX_PAGES = 20
 
 MoneyRunner = Callable[[QboSyncJob], dict]
 MONEY_RUNNERS: dict[str, MoneyRunner] = {}
@@ -218,10 +216,7 @@ def find_money(job: QboSyncJob, entity: str, customer_id: str) -> dict | None:
     since = (job.created_at - CLOCK_MARGIN).isoformat(timespec="seconds")
     marker = job.params["marker"]
     for page in range(MAX_PAGES):
-        rows = calls.query(
-            f"select * from {entity} where CustomerRef = {quoted(str(customer_id))} and MetaData.CreateTime >= "
-            f"{quoted(since)} STARTPOSITION {page * QUERY_MAX_RESULTS + 1} MAXRESULTS {QUERY_MAX_RESULTS}"
-        ).get(entity, [])
+        rows = calls.query(marker_query(entity, customer_id, since, page)).get(entity, [])
         found = next((row for row in rows if carried_marker(row) == marker), None)
         if found is not None or len(rows) < QUERY_MAX_RESULTS:
             return found

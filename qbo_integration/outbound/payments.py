@@ -31,7 +31,6 @@ from ..outbox.log import job_details, job_user_name
 from ..reads import read_many
 from .money_jobs import (
     attempt_once,
-    create_money,
     enqueue_money_job,
     find_money,
     keep_in_result,
@@ -230,19 +229,11 @@ def run_record_payment(job: QboSyncJob) -> dict:
         problem = _above_balance(order, amount, balance)
         if problem:
             raise SyncRefused(problem, status=409)
-        payment, adopted = create_money(job, "Payment", payment_payload(job, order, invoice, balance), customer_id)
+        payment = calls.create("Payment", payment_payload(job, order, invoice, balance), request_id=job.request_id)
     rows = payment_store(payment, realm_id=job.realm_id, job=job)
     _log_recorded(job, order, payment, next((r for r in rows if r.order_id == order.pk), None))
-    _apply_invoice(job, order, payment, "Create")
+    _apply_invoices(job, [order], payment, "Create")
     return {"paymentId": str(payment["Id"]), "adopted": adopted, "total": str(money(payment.get("TotalAmt")))}
-
-
-def _apply_invoice(job: QboSyncJob, order: Order, payment: dict, operation: str) -> None:
-    """The invoice as QuickBooks has it after the payment, applied like a payment recorded in QuickBooks: the
-    order moves to partly paid or paid (or back), with the same entries."""
-    invoice = calls.read("Invoice", order.qbo_doc_id)
-    cause = Cause(source="sync", payment_id=str(payment.get("Id") or ""), payment_operation=operation)
-    invoice_apply(order_id=order.pk, doc_id=order.qbo_doc_id, invoice=invoice, cause=cause)
 
 
 def payment_text(row: QboMoney | None, payment: dict, order: Order) -> str:

@@ -376,3 +376,14 @@ def test_kadouris_own_delete_coming_back_as_a_webhook_changes_nothing(webhooks, 
     assert list(posted.activities.values_list("activity_type", "description")) == entries
     again = QboMoney.objects.get(pk=row.pk)
     assert (again.state, again.delete_reason, again.updated_at) == ("deleted", "Twice", row.updated_at)
+
+
+def test_recording_a_payment_asks_quickbooks_four_times(posted, staff_user, qbo_connected):
+    """Read the invoice, look once for an earlier try's payment by its marker, create it, read the invoice back:
+    the look-up is not repeated before the create (the company's lists are read before, and kept)."""
+    pay(posted, staff_user, "10.00", method="2")  # warms the cached payment methods and accounts
+    before = len(qbo_connected.requests())
+    job = pay(posted, staff_user, "15.00", method="2")
+    sent = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in qbo_connected.requests()[before:]]
+    assert job.state == QboSyncJob.State.DONE
+    assert len(sent) == 4, sent
