@@ -22,7 +22,7 @@ from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import ZERO, credited_by_line
 from . import credit_runners  # noqa: F401  (registers the credit runners)
-from .money_jobs import asked_digest, attempt_once, enqueue_money_job
+from .money_jobs import attempt_once, earlier_submit, enqueue_money_job, submit_stamp
 from .rules import check_credit_allowed
 
 Action = QboSyncJob.Action
@@ -30,22 +30,6 @@ QUANTITY_PLACES = Decimal("0.001")
 CENTS = Decimal("0.01")
 NOTE_MAX = 300
 REFERENCE_MAX = 21
-
-
-def _submitted_before(token: str, asked: dict, action: str, **lookup) -> QboSyncJob | None:
-    """The job the same form (or Idempotency-Key) already made with the same input: a second submit joins it even
-    when what it checked has changed since — the first one used the credit up, or took the line's quantity — so
-    the input is matched as it was typed, before it is checked. A user who went back and changed the input makes a
-    new request with the same token: that is a new credit, apply or refund, checked like any other."""
-    if not token:
-        return None
-    found = (
-        QboSyncJob.objects.filter(action=action, params__token=token[:64], params__asked=asked_digest(asked), **lookup)
-        .exclude(state=QboSyncJob.State.FAILED)
-        .order_by("-pk")
-        .first()
-    )
-    return attempt_once(found) if found is not None else None
 
 
 # --- issue a credit ----------------------------------------------------------------------------------------------
@@ -199,13 +183,13 @@ def credit_issue_request(
     """Issue a credit on the order (whole lines, part of a quantity, or an amount); `currency`, when given, must be
     the order's. Refused before anything is sent: 409 (the order's state), 422 (bad input, MoneyInputError)."""
     asked = {"reason": reason, "lines": lines, "amount": amount, "note": note, "date": date, "currency": currency}
-    joined = _submitted_before(token, asked, Action.ISSUE_CREDIT, order=order)
+    joined = earlier_submit(token, asked, Action.ISSUE_CREDIT, order=order)
     if joined is not None:
         return joined
     check_credit_allowed(order)
     params = credit_params(
         order=order, reason=reason, lines=lines, amount=amount, note=note, date=date, currency=currency
-    ) | {"token": token[:64], "asked": asked_digest(asked)}
+    ) | submit_stamp(token, asked)
 
     def check(locked: Order) -> None:  # again under the order's lock: another credit may just have been stored
         check_credit_allowed(locked)
@@ -250,9 +234,7 @@ def credit_apply_request(
     *, credit_qbo_id, target_order: Order, amount=None, token: str = "", by, ip: str | None
 ) -> QboSyncJob:
     asked = {"amount": amount}
-    joined = _submitted_before(
-        token, asked, Action.APPLY_CREDIT, order=target_order, params__creditId=str(credit_qbo_id)
-    )
+    joined = earlier_submit(token, asked, Action.APPLY_CREDIT, order=target_order, params__creditId=str(credit_qbo_id))
     if joined is not None:
         return joined
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
@@ -277,7 +259,7 @@ def credit_apply_request(
                 f"Order {target_order.number}'s open balance is {display_money(balance, target_order)}.",
                 field="amount",
             )
-    params = {"creditId": credit.qbo_id, "amount": str(wanted), "token": token[:64], "asked": asked_digest(asked)}
+    params = {"creditId": credit.qbo_id, "amount": str(wanted)} | submit_stamp(token, asked)
 
     def check(locked: Order) -> None:
         check_open_invoice(locked)
@@ -335,7 +317,7 @@ def credit_refund_request(
     *, credit_qbo_id, amount=None, account, method=None, reference="", date=None, token: str = "", by, ip
 ) -> QboSyncJob:
     asked = {"amount": amount, "account": account, "method": method, "reference": reference, "date": date}
-    joined = _submitted_before(token, asked, Action.REFUND_CREDIT, params__creditId=str(credit_qbo_id))
+    joined = earlier_submit(token, asked, Action.REFUND_CREDIT, params__creditId=str(credit_qbo_id))
     if joined is not None:
         return joined
     credit = open_credit(usable_connection().realm_id, credit_qbo_id)
@@ -346,7 +328,7 @@ def credit_refund_request(
         )
     params = refund_params(
         credit=credit, amount=amount, account=account, method=method, reference=reference, date=date
-    ) | {"token": token[:64], "asked": asked_digest(asked)}
+    ) | submit_stamp(token, asked)
     # a credit issued in QuickBooks without a Kadouri order is refunded as the buyer's job (money_jobs.py)
     job, _ = enqueue_money_job(
         order=credit.order,

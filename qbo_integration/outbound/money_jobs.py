@@ -82,6 +82,27 @@ def asked_digest(asked: dict) -> str:
     return _digest(asked)
 
 
+def submit_stamp(token: str, asked: dict) -> dict:
+    """What a job's params keep of the request that made it: the one-time token and what was typed."""
+    return {"token": token[:64], "asked": asked_digest(asked)}
+
+
+def earlier_submit(token: str, asked: dict, action: str, **lookup) -> QboSyncJob | None:
+    """The job the same form (or Idempotency-Key) already made with the same input, after its one attempt: a second
+    submit joins it even when what it checked has changed since (the first payment paid the order in full, the
+    first refund used the credit up), so the input is matched as it was typed, before it is checked. A user who went
+    back and changed the input makes a new request with the same token: a new job, checked like any other."""
+    if not token:
+        return None
+    found = (
+        QboSyncJob.objects.filter(action=action, params__token=token[:64], params__asked=asked_digest(asked), **lookup)
+        .exclude(state=QboSyncJob.State.FAILED)
+        .order_by("-pk")
+        .first()
+    )
+    return attempt_once(found) if found is not None else None
+
+
 def money_key(order: Order, action: str, params: dict, token: str, realm_id: str) -> str:
     if token:
         turn = f"t:{token[:64]}"

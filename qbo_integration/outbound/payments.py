@@ -31,14 +31,14 @@ from ..outbox.log import job_details, job_user_name
 from ..reads import read_many
 from .money_jobs import (
     attempt_once,
+    earlier_submit,
     enqueue_money_job,
     find_money,
     keep_in_result,
     log_once,
-    marker_of,
-    money_key,
     money_note,
     money_runner,
+    submit_stamp,
 )
 from .record import checked_target, load_order
 
@@ -91,21 +91,6 @@ def _above_balance(order: Order, amount: Decimal, balance: Decimal | None) -> st
     )
 
 
-def _same_request(order: Order, action: str, params: dict, token: str) -> QboSyncJob | None:
-    """The job of an earlier submit of the same form (same one-time token, same input), unless it failed."""
-    if not token:
-        return None
-    marker = marker_of(money_key(order, action, params, token, usable_connection().realm_id))
-    return order.qbo_jobs.filter(action=action, params__marker=marker).exclude(state=QboSyncJob.State.FAILED).first()
-
-
-def _check_allowed_unless_sent(order: Order, action: str, token: str) -> None:
-    """The status table, except for a token already used on this order: a second submit of a payment that paid
-    the order in full must find its job, not be told the order is paid."""
-    if not (token and order.qbo_jobs.filter(action=action).exists()):
-        _check_allowed(order)
-
-
 # --- recording a payment ------------------------------------------------------------------------------------------
 
 
@@ -147,8 +132,20 @@ def payment_record_request(
     ip: str | None,
 ) -> QboSyncJob:
     """Record payment: checks the status table and the input (nothing is sent when either refuses), records the
-    job (a double submit with the same token joins it) and makes its one attempt."""
-    _check_allowed_unless_sent(order, Action.RECORD_PAYMENT, token)
+    job (a second submit of the same form, or of the same Idempotency-Key and body, joins it) and makes its one
+    attempt."""
+    asked = {
+        "amount": amount,
+        "date": date,
+        "method": method,
+        "reference": reference,
+        "depositTo": deposit_to,
+        "currency": currency,
+    }
+    earlier = earlier_submit(token, asked, Action.RECORD_PAYMENT, order=order)
+    if earlier is not None:  # the same form submitted again: its job, whatever the order's status is now
+        return earlier
+    _check_allowed(order)
     params = payment_params(
         order=order,
         amount=amount,
@@ -157,11 +154,7 @@ def payment_record_request(
         reference=reference,
         deposit_to=deposit_to,
         currency=currency,
-    )
-    earlier = _same_request(order, Action.RECORD_PAYMENT, params, token)
-    if earlier is not None:  # the same form submitted again: its job, whatever the order's status is now
-        return attempt_once(earlier)
-    _check_allowed(order)
+    ) | submit_stamp(token, asked)
     wanted = Decimal(params["amount"])
 
     def check(locked: Order) -> None:
@@ -271,17 +264,18 @@ def payment_delete_request(
         )
     if len(reason) > 300:
         raise SyncRefused("The reason can be at most 300 characters.", status=422, field="reason")
-    row = order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=str(payment_id)).first()
-    earlier = _same_request(order, Action.DELETE_PAYMENT, {"paymentId": str(payment_id), "reason": reason}, token)
+    asked = {"paymentId": str(payment_id), "reason": reason}
+    earlier = earlier_submit(token, asked, Action.DELETE_PAYMENT, order=order)
     if earlier is not None:
-        return attempt_once(earlier)
+        return earlier
+    row = order.qbo_money.filter(entity=QboMoney.Entity.PAYMENT, qbo_id=str(payment_id)).first()
     if row is None:
         raise SyncRefused(f"Payment {str(payment_id)[:32]} is not on order {order.number}.", status=404)
     if row.state != QboMoney.State.ACTIVE:
         raise SyncRefused(f"Payment {row.qbo_id} is already {row.get_state_display().lower()}.", status=409)
     if order.qbo_link_problem:
         raise SyncRefused(payment_refusal(order), status=409)
-    params = {"paymentId": row.qbo_id, "reason": reason}
+    params = {"paymentId": row.qbo_id, "reason": reason} | submit_stamp(token, asked)
     job, _ = enqueue_money_job(order=order, action=Action.DELETE_PAYMENT, params=params, token=token, by=by, ip=ip)
     return attempt_once(job)
 
