@@ -103,22 +103,22 @@ def earlier_submit(token: str, asked: dict, action: str, **lookup) -> QboSyncJob
     return attempt_once(found) if found is not None else None
 
 
-def money_key(order: Order, action: str, params: dict, token: str, realm_id: str) -> str:
+def _money_key(owner: Order | Account, kind: str, action: str, params: dict, token: str, realm_id: str) -> str:
     if token:
         turn = f"t:{token[:64]}"
     else:
-        turn = f"n:{order.qbo_jobs.filter(action=action, state=QboSyncJob.State.DONE).count()}"
-    return f"{realm_id}:order:{order.pk}:{action}:{turn}:{_digest(params)}"
+        turn = f"n:{owner.qbo_jobs.filter(action=action, state=QboSyncJob.State.DONE).count()}"
+    return f"{realm_id}:{kind}:{owner.pk}:{action}:{turn}:{_digest(params)}"
 
 
-def _refuse_if_busy(order: Order, request_ids: set[str]) -> None:
-    active = order.qbo_jobs.filter(state__in=ACTIVE).exclude(request_id__in=request_ids).first()
-    if active is not None:
-        raise SyncRefused(
-            f"QuickBooks is already working on order {order.number} "
-            f"({active.get_action_display().lower()}); wait for it to finish.",
-            status=409,
-        )
+def _locked_owner(order: Order | None, account: Account | None) -> tuple[Order | Account, str, str]:
+    """The row a money job belongs to, locked: its order, or — for a transaction of no Kadouri order (a credit
+    issued in QuickBooks, refunded from the buyer's page) — the buyer's account. Answers (row, kind, its name)."""
+    if order is not None:
+        locked = Order.objects.select_for_update().select_related("buyer", "seller").get(pk=order.pk)
+        return locked, "order", f"order {locked.number}"
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    return locked, "account", locked.name
 
 
 def enqueue_money_job(
@@ -134,49 +134,25 @@ def enqueue_money_job(
 ) -> tuple[QboSyncJob, bool]:
     """The order's job for this money action (joined on a double submit), and whether it is new. `check(locked)`
     repeats the caller's checks under the order's lock (the status table, the open balance) and raises
-    SyncRefused; nothing QuickBooks-bound is asked while the lock is held. A transaction of no Kadouri order (a
-    credit issued in QuickBooks, refunded from the buyer's page) is the buyer's job instead: `order=None` and
-    `account`, with the same key, one-at-a-time and marker rules on the account."""
+    SyncRefused; nothing QuickBooks-bound is asked while the lock is held. A transaction of no Kadouri order is the
+    buyer's job instead (`order=None` and `account`), with the same key, one-at-a-time and marker rules."""
     realm_id = usable_connection().realm_id
-    if order is None:
-        return _enqueue_account_job(account, action, params, token, realm_id, by=by, ip=ip)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().select_related("buyer", "seller").get(pk=order.pk)
-        key = money_key(locked, action, params, token, realm_id)
-        same = {j.request_id for j in locked.qbo_jobs.filter(action=action, params__marker=marker_of(key))}
-        _refuse_if_busy(locked, same)
-        if check is not None:
-            check(locked)
-        return job_for(
-            key=key,
-            lookup={"order": locked, "action": action},
-            defaults={
-                "realm_id": realm_id,
-                "created_by": person_or_none(by),
-                "ip_address": ip,
-                "params": params | _markers(action, key),
-            },
-        )
-
-
-def _enqueue_account_job(
-    account: Account, action: str, params: dict, token: str, realm_id: str, *, by, ip: str | None
-) -> tuple[QboSyncJob, bool]:
-    with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
-        turn = f"t:{token[:64]}" if token else f"n:{locked.qbo_jobs.filter(action=action, state='done').count()}"
-        key = f"{realm_id}:account:{locked.pk}:{action}:{turn}:{_digest(params)}"
-        same = {j.request_id for j in locked.qbo_jobs.filter(action=action, params__marker=marker_of(key))}
-        active = locked.qbo_jobs.filter(state__in=ACTIVE).exclude(request_id__in=same).first()
+        owner, kind, name = _locked_owner(order, account)
+        key = _money_key(owner, kind, action, params, token, realm_id)
+        same = {j.request_id for j in owner.qbo_jobs.filter(action=action, params__marker=marker_of(key))}
+        active = owner.qbo_jobs.filter(state__in=ACTIVE).exclude(request_id__in=same).first()
         if active is not None:
             raise SyncRefused(
-                f"QuickBooks is already working on {locked.name} ({active.get_action_display().lower()}); "
+                f"QuickBooks is already working on {name} ({active.get_action_display().lower()}); "
                 "wait for it to finish.",
                 status=409,
             )
+        if check is not None:
+            check(owner)
         return job_for(
             key=key,
-            lookup={"account": locked, "action": action},
+            lookup={kind: owner, "action": action},
             defaults={
                 "realm_id": realm_id,
                 "created_by": person_or_none(by),
