@@ -141,6 +141,15 @@ def method_name(method_id, *, field: str = "method") -> str:
     return _name_in(payment_methods(), method_id, field, "payment method")
 
 
+def bank_account_id(account_id, *, field: str = "account") -> str:
+    """A bank account of the company, required: where a refund is paid from."""
+    wanted = str(account_id or "").strip()
+    if not wanted:
+        raise _refused("Choose the bank account the refund is paid from.", field=field)
+    _name_in(bank_accounts(), wanted, field, "bank account")
+    return wanted
+
+
 def deposit_account_name(account_id, *, field: str = "depositTo") -> str:
     return _name_in(deposit_accounts(), account_id, field, "bank or deposit account")
 

@@ -10,53 +10,26 @@ from __future__ import annotations
 
 from orders.models import Order
 
-from ..adapt.money_input import deposit_accounts, payment_methods, undeposited_funds_id
+from ..adapt import money_input
 from ..documents.store import follows
-from ..mapping import PAYMENT_REF_MAX
 from ..models import QboSyncJob
-from ..outbox.jobs import SyncRefused
 from .requests import attempt_once, enqueue_order_job
 from .rules import check_action
 
 Action = QboSyncJob.Action
 
 
-class CashSaleInputRefused(SyncRefused):
-    """Bad input on the cash sale form or API call: 422 with the field to fix; nothing is sent."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, status=422)
-        self.field = field
-
-
 def cash_sale_params(*, method: str, reference: str, deposit_to: str) -> dict:
-    """How the sale was paid, checked against the company's lists (read at most every five minutes)."""
-    method, reference, deposit_to = (str(v or "").strip() for v in (method, reference, deposit_to))
-    methods = dict(payment_methods())  # {id: name}, from a dict or (id, name) pairs alike
-    if method and method not in methods:
-        raise CashSaleInputRefused(
-            f"Payment method {method} is not one of QuickBooks' active payment methods. Choose one from the list.",
-            field="method",
-        )
-    if len(reference) > PAYMENT_REF_MAX:
-        raise CashSaleInputRefused(
-            f"The reference is {len(reference)} characters; QuickBooks takes at most {PAYMENT_REF_MAX}.",
-            field="reference",
-        )
-    accounts = dict(deposit_accounts())
-    deposit_to = deposit_to or undeposited_funds_id()
-    if deposit_to not in accounts:
-        raise CashSaleInputRefused(
-            f"Account {deposit_to or '(none)'} is not one of QuickBooks' bank or Undeposited Funds accounts. Choose "
-            "one from the list.",
-            field="depositTo",
-        )
+    """How the sale was paid, checked against the company's lists as a payment's are (adapt/money_input.py: 422
+    with the field, nothing sent)."""
+    method, deposit_to = (str(v or "").strip() for v in (method, deposit_to))
+    deposit_to = deposit_to or money_input.undeposited_funds_id()
     return {
         "method": method,
-        "methodName": methods.get(method, ""),
-        "reference": reference,
+        "methodName": money_input.method_name(method),
+        "reference": money_input.check_reference(reference),
         "depositTo": deposit_to,
-        "depositToName": accounts[deposit_to],
+        "depositToName": money_input.deposit_account_name(deposit_to) if deposit_to else "",
     }
 
 

@@ -11,11 +11,12 @@ from orders.models import Order
 
 from ..adapt.money_input import (
     MoneyInputError,
-    bank_accounts,
+    bank_account_id,
     check_currency,
+    check_reference,
+    method_name,
     parse_amount,
     parse_txn_date,
-    payment_methods,
 )
 from ..connection.vault import usable_connection
 from ..models import QboMoney, QboSyncJob
@@ -29,7 +30,6 @@ Action = QboSyncJob.Action
 QUANTITY_PLACES = Decimal("0.001")
 CENTS = Decimal("0.01")
 NOTE_MAX = 300
-REFERENCE_MAX = 21
 
 
 # --- issue a credit ----------------------------------------------------------------------------------------------
@@ -275,22 +275,6 @@ def credit_apply_request(
 # --- refund a credit ----------------------------------------------------------------------------------------------
 
 
-def _bank_account(account) -> str:
-    account_id = str(account or "").strip()
-    if not account_id:
-        raise MoneyInputError("Choose the bank account the refund is paid from.", field="account")
-    if account_id not in dict(bank_accounts()):
-        raise MoneyInputError(f"Account {account_id} is not one of the company's bank accounts.", field="account")
-    return account_id
-
-
-def _method(method) -> str:
-    method_id = str(method or "").strip()
-    if method_id and method_id not in dict(payment_methods()):
-        raise MoneyInputError(f"Payment method {method_id} is not one of the company's.", field="method")
-    return method_id
-
-
 def refund_params(*, credit: QboMoney, amount=None, account, method=None, reference="", date=None) -> dict:
     wanted = credit.unapplied if amount in (None, "") else parse_amount(amount, field="amount")
     if wanted > credit.unapplied:
@@ -299,15 +283,15 @@ def refund_params(*, credit: QboMoney, amount=None, account, method=None, refere
             f"{display_money(credit.unapplied, credit.currency)}.",
             field="amount",
         )
-    reference = str(reference or "").strip()
-    if len(reference) > REFERENCE_MAX:
-        raise MoneyInputError(f"The reference can be at most {REFERENCE_MAX} characters.", field="reference")
+    reference = check_reference(reference)
     day = parse_txn_date(date, realm_id=credit.realm_id)
+    method_id = str(method or "").strip()
+    method_name(method_id)  # one of the company's, or none
     return {
         "creditId": credit.qbo_id,
         "amount": str(wanted),
-        "account": _bank_account(account),
-        "method": _method(method),
+        "account": bank_account_id(account),
+        "method": method_id,
         "reference": reference,
         "date": day.isoformat() if day else "",
     }

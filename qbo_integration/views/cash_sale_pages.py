@@ -14,11 +14,11 @@ from django.views.decorators.http import require_http_methods
 from kadouri.http import client_ip
 from orders.models import Order
 
-from ..adapt.money_input import deposit_accounts, payment_methods, undeposited_funds_id
+from ..adapt.money_input import MoneyInputError, deposit_accounts, payment_methods, undeposited_funds_id
 from ..client.errors import QboError
 from ..mapping import PAYMENT_REF_MAX
 from ..models import QboSyncJob
-from ..outbound.cash_sales import CashSaleInputRefused, cash_sale_request
+from ..outbound.cash_sales import cash_sale_request
 from ..outbound.rules import allowed_actions
 from ..outbox.jobs import SyncRefused
 from .sync_pages import job_outcome
@@ -68,7 +68,7 @@ def cash_sale_new(request: HttpRequest, order_id: int) -> HttpResponse:
                 by=request.user,
                 ip=client_ip(request),
             )
-        except CashSaleInputRefused as e:
+        except MoneyInputError as e:
             form.add_error(FIELD_NAMES.get(e.field), e.message)
         except (SyncRefused, QboError) as e:
             problem = e.message

@@ -24,7 +24,7 @@ from products.models import Product
 from ..adapt.names import CompanyRuleRefused
 from ..client.errors import QboError
 from ..models import QboSyncJob
-from ..outbound.cash_sales import CashSaleInputRefused, cash_sale_request
+from ..outbound.cash_sales import cash_sale_request
 from ..outbound.requests import (
     order_convert_request,
     order_push_request,
@@ -129,10 +129,8 @@ def _order_job_response(job: QboSyncJob, order: Order) -> JsonResponse:
 
 
 def _refused(e: Exception) -> JsonResponse:
-    if isinstance(e, CashSaleInputRefused):
-        return json_error(e.status, e.message, field=e.field)
     if isinstance(e, SyncRefused):
-        return json_error(e.status, e.message)
+        return json_error(e.status, e.message, **({"field": e.field} if e.field else {}))
     return json_error(_failure_status(e.kind), e.message, code=e.code or None)
 
 
