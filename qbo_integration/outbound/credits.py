@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from kadouri.display import money as display_money
-from orders.models import Order
+from orders.models import Order, to_cents
 
 from ..adapt.money_input import (
     MoneyInputError,
@@ -28,7 +28,6 @@ from .rules import check_credit_allowed
 
 Action = QboSyncJob.Action
 QUANTITY_PLACES = Decimal("0.001")
-CENTS = Decimal("0.01")
 NOTE_MAX = 300
 
 
@@ -99,7 +98,7 @@ def credit_lines(order: Order, asked: list) -> list[dict]:
                 "description": line.description,
                 "quantity": f"{quantity.normalize():f}",
                 "unitPrice": str(line.unit_price),
-                "amount": str((quantity * line.unit_price).quantize(CENTS)),
+                "amount": str(to_cents(quantity * line.unit_price)),  # as the order line rounds it
             }
         )
     return lines

@@ -318,3 +318,20 @@ def test_refusals_of_apply_and_refund_send_nothing(
     assert (unknown_method.status_code, unknown_method.json()["field"]) == (422, "method")
     assert paid_target.status_code == 409 and unknown.status_code == 404
     assert writes(qbo_connected) == before
+
+
+def test_a_whole_line_is_credited_at_the_line_s_own_amount_rounded_as_the_order_rounds_it(
+    staff_client, qbo_connected, seller, buyer, pears, staff_user
+):
+    """0.3 × 36.75 = 11.025: the order's line is 11.03 (half up), so crediting the whole line gives back 11.03 and
+    leaves nothing to credit — not 11.02 and a cent."""
+    order = posted(staff_client, make_order(seller=seller, buyer=buyer, lines=[(pears, "0.3")], by=staff_user))
+    line = order.lines.get()
+    assert line.amount == Decimal("11.03")
+
+    response = issue(staff_client, order, {"reason": "damaged", "lines": [{"lineId": line.pk, "quantity": "0.3"}]})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["credit"]["total"] == "11.03"
+    again = issue(staff_client, order, {"reason": "other", "amount": "0.01"})
+    assert again.status_code == 422 and again.json()["field"] == "amount"
