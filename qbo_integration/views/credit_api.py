@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kadouri.http import api_login_required, client_ip, json_error, json_object_body
+from kadouri.http import api_login_required, client_ip
 from orders.models import Order
 
 from ..adapt.money_input import MoneyInputError
@@ -19,22 +19,12 @@ from ..models import QboMoney, QboSyncJob
 from ..outbound.credits import credit_apply_request, credit_issue_request, credit_refund_request
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import credit_json, order_credits, order_money
-from .sync_api import _refused, job_json, job_status, json_object_or_404
-
-
-def refused_json(e: Exception) -> JsonResponse:
-    if isinstance(e, MoneyInputError):
-        return json_error(422, e.message, field=e.field)
-    return _refused(e)
+from .sync_api import idempotency_token, job_body, json_object_or_404, refused_json, request_body
 
 
 def _is_id(value) -> bool:
     text = str(value)
     return text.isascii() and text.isdigit()
-
-
-def _token(request: HttpRequest) -> str:
-    return request.headers.get("Idempotency-Key", "").strip()[:64]
 
 
 def _credit_of(job: QboSyncJob) -> QboMoney | None:
@@ -44,27 +34,18 @@ def _credit_of(job: QboSyncJob) -> QboMoney | None:
     return QboMoney.objects.filter(realm_id=job.realm_id, entity=QboMoney.Entity.CREDIT_MEMO, qbo_id=memo_id).first()
 
 
-def credit_job_response(job: QboSyncJob, order: Order) -> JsonResponse:
-    """{"job", "credit", "money"} with the job's status; a failure adds QuickBooks' reason and code."""
+def credit_job_response(job: QboSyncJob, order: Order | None) -> JsonResponse:
+    """{"job", "credit", "money"} with the job's status (sync_api.job_body); "money" is null for a credit of no
+    Kadouri order."""
     job.refresh_from_db()
-    order.refresh_from_db()
-    status = job_status(job)
+    body, status = job_body(job)
     credit = _credit_of(job)
-    body = {
-        "job": job_json(job),
-        "credit": credit_json(credit) if credit is not None else None,
-        "money": order_money(order).as_json(),
-    }
-    if status not in (200, 202):
-        body |= {"error": job.last_error, "code": job.error_code or None}
+    body["credit"] = credit_json(credit) if credit is not None else None
+    body["money"] = None
+    if order is not None:
+        order.refresh_from_db()
+        body["money"] = order_money(order).as_json()
     return JsonResponse(body, status=status)
-
-
-def _body(request: HttpRequest) -> dict:
-    try:
-        return json_object_body(request)
-    except ValueError as e:
-        raise SyncRefused(str(e), status=400) from None
 
 
 @api_login_required
@@ -80,7 +61,7 @@ def api_order_credits(request: HttpRequest, order: Order) -> JsonResponse:
             }
         )
     try:
-        body = _body(request)
+        body = request_body(request)
         job = credit_issue_request(
             order=order,
             reason=body.get("reason"),
@@ -89,11 +70,11 @@ def api_order_credits(request: HttpRequest, order: Order) -> JsonResponse:
             note=body.get("note", ""),
             date=body.get("date"),
             currency=body.get("currency"),
-            token=_token(request),
+            token=idempotency_token(request),
             by=request.user,
             ip=client_ip(request),
         )
-    except (MoneyInputError, SyncRefused, QboError) as e:
+    except (SyncRefused, QboError) as e:
         return refused_json(e)
     return credit_job_response(job, order)
 
@@ -102,7 +83,7 @@ def api_order_credits(request: HttpRequest, order: Order) -> JsonResponse:
 @require_POST
 def api_credit_apply(request: HttpRequest, credit_id: str) -> JsonResponse:
     try:
-        body = _body(request)
+        body = request_body(request)
         target = Order.objects.filter(pk=body.get("orderId")).first() if _is_id(body.get("orderId", "")) else None
         if target is None:
             raise MoneyInputError("Choose the order to apply the credit to (orderId).", field="orderId")
@@ -110,11 +91,11 @@ def api_credit_apply(request: HttpRequest, credit_id: str) -> JsonResponse:
             credit_qbo_id=credit_id,
             target_order=target,
             amount=body.get("amount"),
-            token=_token(request),
+            token=idempotency_token(request),
             by=request.user,
             ip=client_ip(request),
         )
-    except (MoneyInputError, SyncRefused, QboError) as e:
+    except (SyncRefused, QboError) as e:
         return refused_json(e)
     return credit_job_response(job, target)
 
@@ -123,7 +104,7 @@ def api_credit_apply(request: HttpRequest, credit_id: str) -> JsonResponse:
 @require_POST
 def api_credit_refund(request: HttpRequest, credit_id: str) -> JsonResponse:
     try:
-        body = _body(request)
+        body = request_body(request)
         job = credit_refund_request(
             credit_qbo_id=credit_id,
             amount=body.get("amount"),
@@ -131,21 +112,10 @@ def api_credit_refund(request: HttpRequest, credit_id: str) -> JsonResponse:
             method=body.get("method"),
             reference=body.get("reference", ""),
             date=body.get("date"),
-            token=_token(request),
+            token=idempotency_token(request),
             by=request.user,
             ip=client_ip(request),
         )
-    except (MoneyInputError, SyncRefused, QboError) as e:
+    except (SyncRefused, QboError) as e:
         return refused_json(e)
-    return credit_job_response(job, job.order) if job.order_id else _account_job_response(job)
-
-
-def _account_job_response(job: QboSyncJob) -> JsonResponse:
-    """A refund of a credit of no Kadouri order: the job and the credit, no order's money."""
-    job.refresh_from_db()
-    status = job_status(job)
-    credit = _credit_of(job)
-    body = {"job": job_json(job), "credit": credit_json(credit) if credit is not None else None, "money": None}
-    if status not in (200, 202):
-        body |= {"error": job.last_error, "code": job.error_code or None}
-    return JsonResponse(body, status=status)
+    return credit_job_response(job, job.order)

@@ -41,16 +41,17 @@ CASH_SALE_TYPES = ("salesReceipt", "sales_receipt")  # a cash sale (docs/quickbo
 
 
 def json_object_or_404(model, label: str):
-    """The view gets the object named by the URL's one id, or the client gets a JSON 404."""
+    """The view gets the object named by the URL's first id (and the URL's other parts by name), or the client
+    gets a JSON 404."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, **kwargs) -> JsonResponse:
-            (pk,) = kwargs.values()
+            pk = kwargs.pop(next(iter(kwargs)))
             obj = model.objects.filter(pk=pk).first()
             if obj is None:
                 return json_error(404, f"{label} {pk} does not exist.")
-            return view(request, obj)
+            return view(request, obj, **kwargs)
 
         return wrapper
 
@@ -108,7 +109,9 @@ def _failure_status(kind: str) -> int:
     return 503 if kind in UNAVAILABLE_KINDS else 502
 
 
-def _job_body(job: QboSyncJob) -> tuple[dict, int]:
+def job_body(job: QboSyncJob) -> tuple[dict, int]:
+    """{"job"} and the job's status: a queued one says when it is retried, a failed one adds QuickBooks' reason and
+    code."""
     body, status = {"job": job_json(job)}, job_status(job)
     if status == 202:
         body["message"] = (
@@ -123,22 +126,28 @@ def _job_body(job: QboSyncJob) -> tuple[dict, int]:
 
 
 def _order_job_response(job: QboSyncJob, order: Order) -> JsonResponse:
-    body, status = _job_body(job)
+    body, status = job_body(job)
     order.refresh_from_db()
     return JsonResponse(body | {"order": order_qbo_json(order)}, status=status)
 
 
-def _refused(e: Exception) -> JsonResponse:
+def refused_json(e: SyncRefused | QboError) -> JsonResponse:
+    """A refusal before anything was sent (with the input field to fix, when it is about one), or QuickBooks'."""
     if isinstance(e, SyncRefused):
         return json_error(e.status, e.message, **({"field": e.field} if e.field else {}))
     return json_error(_failure_status(e.kind), e.message, code=e.code or None)
 
 
-def _body(request: HttpRequest) -> dict:
+def request_body(request: HttpRequest) -> dict:
     try:
         return json_object_body(request)
     except ValueError as e:
         raise SyncRefused(str(e), status=400) from None
+
+
+def idempotency_token(request: HttpRequest) -> str:
+    """`Idempotency-Key`: a repeat of the same request joins the first one's job."""
+    return request.headers.get("Idempotency-Key", "").strip()[:64]
 
 
 @api_login_required
@@ -148,7 +157,7 @@ def api_sync_order(request: HttpRequest, order: Order) -> JsonResponse:
     who = {"order": order, "by": request.user, "ip": client_ip(request)}
     try:
         if request.method == "POST":
-            body = _body(request)
+            body = request_body(request)
             doc_type = str(body.get("docType", "invoice"))
             if doc_type in CASH_SALE_TYPES:
                 job = cash_sale_request(
@@ -164,7 +173,7 @@ def api_sync_order(request: HttpRequest, order: Order) -> JsonResponse:
         else:
             job = order_void_request(**who)
     except (SyncRefused, QboError) as e:
-        return _refused(e)
+        return refused_json(e)
     return _order_job_response(job, order)
 
 
@@ -175,7 +184,7 @@ def api_convert_order(request: HttpRequest, order: Order) -> JsonResponse:
     try:
         job = order_convert_request(order=order, by=request.user, ip=client_ip(request))
     except (SyncRefused, QboError) as e:
-        return _refused(e)
+        return refused_json(e)
     return _order_job_response(job, order)
 
 
@@ -183,8 +192,8 @@ def _ref_response(request: HttpRequest, obj: Account | Product) -> JsonResponse:
     try:
         job = ref_sync_request(obj=obj, by=request.user, ip=client_ip(request))
     except (SyncRefused, QboError) as e:
-        return _refused(e)
-    body, status = _job_body(job)
+        return refused_json(e)
+    body, status = job_body(job)
     obj.refresh_from_db()
     body[obj._meta.model_name] = {
         "id": obj.pk,
@@ -215,4 +224,4 @@ def api_order_status(request: HttpRequest, order: Order) -> JsonResponse:
     try:
         return JsonResponse(order_qbo_status(order=order))
     except (SyncRefused, QboError) as e:
-        return _refused(e)
+        return refused_json(e)
