@@ -27,8 +27,8 @@ from ..outbound.credits import credit_apply_request, credit_issue_request, credi
 from ..outbound.rules import check_credit_allowed
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import buyer_open_orders, credited_by_line
+from .sync_pages import job_message
 
-State = QboSyncJob.State
 TOKEN_MAX = 64
 
 
@@ -39,17 +39,6 @@ def _token(request: HttpRequest) -> str:
 def _problem(e: Exception) -> tuple[str, str]:
     """(message, field) of a refusal; field "" when it is not about one input."""
     return e.message, getattr(e, "field", "")
-
-
-def _outcome(request: HttpRequest, job: QboSyncJob, done: str) -> bool:
-    """The job's answer as a message; False when it failed (the form is shown again)."""
-    if job.state == State.DONE:
-        messages.success(request, done)
-        return True
-    if job.state in (State.PENDING, State.RUNNING):
-        messages.info(request, "Queued: QuickBooks is busy; Kadouri finishes this by itself and the order shows it.")
-        return True
-    return False
 
 
 def _credit(realm_id: str, qbo_id: str) -> QboMoney:
@@ -127,7 +116,7 @@ def credit_new(request: HttpRequest, order_id: int) -> HttpResponse:
         except (MoneyInputError, SyncRefused, QboError) as e:
             error, field = _problem(e)
         else:
-            if _outcome(request, job, _issued_text(job, order)):
+            if job_message(request, job, _issued_text(job, order)):
                 return redirect(order)
             error = job.last_error
     context = {
@@ -170,7 +159,7 @@ def credit_apply(request: HttpRequest, qbo_id: str) -> HttpResponse:
         else:
             applied = display_money((job.result or {}).get("applied"), target)
             done = f"Credit memo {credit.number_label} applied: {applied} off order {target.number}."
-            if _outcome(request, job, done):
+            if job_message(request, job, done):
                 return redirect(target)
             error = job.last_error
     context = {
@@ -210,7 +199,7 @@ def credit_refund(request: HttpRequest, qbo_id: str) -> HttpResponse:
             error, field = _problem(e)
         else:
             refunded = display_money((job.result or {}).get("amount"), credit.currency)
-            if _outcome(request, job, f"Credit memo {credit.number_label} refunded: {refunded} paid back."):
+            if job_message(request, job, f"Credit memo {credit.number_label} refunded: {refunded} paid back."):
                 return redirect(credit.order or credit.account)
             error = job.last_error
     try:

@@ -21,23 +21,11 @@ from ..adapt import money_input
 from ..client.errors import QboError
 from ..context_processors import can_manage_quickbooks
 from ..forms import PaymentDeleteForm, PaymentForm
-from ..models import QboMoney, QboSyncJob
+from ..models import QboMoney
 from ..outbound.payments import payment_delete_request, payment_record_request, payment_refusal, unapplied_allowed
 from ..outbox.jobs import SyncRefused
 from ..selectors.money import payment_elsewhere
-
-State = QboSyncJob.State
-
-
-def _job_message(request: HttpRequest, job: QboSyncJob, done: str) -> bool:
-    """The message a finished or queued job leaves on the order page; False when it failed (the form says why)."""
-    if job.state == State.DONE:
-        messages.success(request, done)
-    elif job.state in (State.PENDING, State.RUNNING):
-        messages.warning(request, "Queued: QuickBooks is busy; the order page shows the payment when it is done.")
-    else:
-        return False
-    return True
+from .sync_pages import job_message
 
 
 def _lists() -> tuple[list, list]:
@@ -87,7 +75,7 @@ def payment_new(request: HttpRequest, order_id: int) -> HttpResponse:
         return _form_page(request, order, form, status=getattr(e, "status", None) or 422)
     order.refresh_from_db()
     done = f"Payment of {display_money(data['amount'], order)} recorded in QuickBooks."
-    if _job_message(request, job, done):
+    if job_message(request, job, done):
         return redirect(order)
     form.refuse("", job.last_error or "QuickBooks did not record the payment.")
     return _form_page(request, order, form, status=409 if job.error_kind == "refused" else 502)
@@ -124,7 +112,7 @@ def payment_delete(request: HttpRequest, order_id: int, payment_id: str) -> Http
     except (SyncRefused, QboError) as e:
         form.add_error("reason" if getattr(e, "field", "") == "reason" else None, e.message)
         return _delete_page(request, order, row, form, status=getattr(e, "status", None) or 422)
-    if _job_message(request, job, f"Payment {row.qbo_id} deleted in QuickBooks; the order is open again."):
+    if job_message(request, job, f"Payment {row.qbo_id} deleted in QuickBooks; the order is open again."):
         return redirect(order)
     form.add_error(None, job.last_error or "QuickBooks did not delete the payment.")
     return _delete_page(request, order, row, form, status=409 if job.error_kind == "refused" else 502)

@@ -71,6 +71,16 @@ def job_outcome(job: QboSyncJob, done: str) -> tuple[str, str]:
     return "error", job.last_error or "QuickBooks is busy; try again."
 
 
+def job_message(request: HttpRequest, job: QboSyncJob, done: str) -> bool:
+    """Leaves the job's notice for the order page a form goes back to; False when the job failed (the form is shown
+    again, saying why)."""
+    level, text = job_outcome(job, done)
+    if level == "error":
+        return False
+    getattr(messages, level)(request, text)
+    return True
+
+
 def _tab(request: HttpRequest) -> str:
     """The order page's tab, which the panel's live answers carry back (the lines tab has the totals to update)."""
     return "activity" if (request.GET.get("tab") or request.POST.get("tab")) == "activity" else "lines"
