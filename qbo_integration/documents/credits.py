@@ -15,16 +15,10 @@ from orders.models import Order
 from orders.services import user_display_name
 
 from ..models import QboMoney, QboSyncJob
-from .reading import ZERO, Version, money, txn_date
+from .reading import ZERO, Version, money, money_marker, txn_date
 
 Entity = QboMoney.Entity
-_MONEY_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
 _ORDER_NUMBER = re.compile(r"Kadouri order (\S+) \[kadouri-money:")
-
-
-def money_marker(doc: dict | None) -> str:
-    found = _MONEY_MARKER.search(str((doc or {}).get("PrivateNote") or ""))
-    return found.group(1) if found else ""
 
 
 def money_row(realm_id: str, entity: str, qbo_id: str) -> QboMoney | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,6 +30,7 @@ from ..adapt.closing import is_period_closed
 from ..client.errors import QboValidationError
 from ..connection import calls
 from ..connection.vault import usable_connection
+from ..documents.reading import MONEY_MARKER as _MARKER
 from ..models import QboSyncJob
 from ..outbox import jobs
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
@@ -38,7 +38,6 @@ from ..outbox.log import job_log, person_or_none
 from ..reads import QUERY_MAX_RESULTS, quoted
 
 MARKER_NAMESPACE = uuid.UUID("0b7d8a52-3c1e-4f6a-9d0e-5a2b7c9e1f43")
-_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
 CLOCK_MARGIN = timedelta(days=1)  # QuickBooks' clock against ours
 MAX_PAGES = 20
 
