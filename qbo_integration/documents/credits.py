@@ -97,9 +97,13 @@ def credit_store(
 ) -> QboMoney:
     """The credit memo's row, created or brought up to date (amount = its total, unapplied = RemainingCredit).
     A job's credit carries what was asked (reason, lines, note) and who asked."""
-    row = money_row(realm_id, Entity.CREDIT_MEMO, memo["Id"])
+    row = (
+        QboMoney.objects.select_for_update()
+        .filter(realm_id=realm_id, entity=Entity.CREDIT_MEMO, qbo_id=str(memo["Id"]))
+        .order_by("pk")
+        .first()
+    )
     if row is not None:
-        row = QboMoney.objects.select_for_update().get(pk=row.pk)
         if deleted:
             row.state = QboMoney.State.DELETED
             row.save(update_fields=["state", "updated_at"])
