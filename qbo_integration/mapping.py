@@ -193,13 +193,19 @@ def cash_sale_payload(payload: dict, *, method_id: str, reference: str, deposit_
     """An order's document payload as a SalesReceipt: paid at once, so no due date and no terms (Invoice-only
     fields QuickBooks refuses on a receipt), and how it was paid (docs/quickbooks/money.md#cash-sales)."""
     receipt = {k: v for k, v in payload.items() if k not in ("DueDate", "SalesTermRef")}
-    if method_id:
-        receipt["PaymentMethodRef"] = {"value": str(method_id)}
-    if reference:
-        receipt["PaymentRefNum"] = reference[:PAYMENT_REF_MAX]
     if deposit_to:
         receipt["DepositToAccountRef"] = {"value": str(deposit_to)}
-    return receipt
+    return receipt | paid_by_fields(method_id, reference)
+
+
+def paid_by_fields(method_id: str, reference: str) -> dict:
+    """How money changed hands on a sales or refund receipt: its payment method and reference, when given."""
+    fields: dict = {}
+    if method_id:
+        fields["PaymentMethodRef"] = {"value": str(method_id)}
+    if reference:
+        fields["PaymentRefNum"] = reference[:PAYMENT_REF_MAX]
+    return fields
 
 
 def sales_document_update(payload: dict, target) -> dict:
@@ -343,10 +349,6 @@ def refund_receipt_payload(
     for key in ("CurrencyRef", "ExchangeRate", "GlobalTaxCalculation", "ClassRef"):
         if memo.get(key) is not None:
             payload[key] = memo[key]
-    if method_id:
-        payload["PaymentMethodRef"] = {"value": str(method_id)}
-    if reference:
-        payload["PaymentRefNum"] = reference[:21]
     if txn_date:
         payload["TxnDate"] = txn_date.isoformat()
-    return payload
+    return payload | paid_by_fields(method_id, reference)

@@ -23,7 +23,7 @@ from .adapt.tax import document_tax, subtotal_in_quickbooks
 from .client.errors import NOT_CONNECTED_MESSAGE, QboError, QboNotConnected, QboNotFoundError
 from .connection import calls
 from .connection.vault import current_connection
-from .documents.apply import Cause, converting_invoice, estimate_apply, invoice_apply, receipt_apply
+from .documents.apply import Cause, converting_invoice, estimate_apply, paid_document_apply
 from .documents.reading import converting_invoice_id, doc_state, document_balance, money, payment_status
 from .documents.store import ENTITY_OF_TYPE, PAID_ENTITIES, entity_of, known_numbers, link_problem
 from .models import QboReconcileRun
@@ -209,10 +209,8 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
         outcome = estimate_apply(
             order_id=order.pk, doc_id=doc_id, estimate=doc, cause=cause, force=True, invoice=invoice
         )
-    elif entity == "SalesReceipt":
-        outcome = receipt_apply(order_id=order.pk, doc_id=doc_id, receipt=doc, cause=cause, force=True)
     else:
-        outcome = invoice_apply(order_id=order.pk, doc_id=doc_id, invoice=doc, cause=cause, force=True)
+        outcome = paid_document_apply(entity, order_id=order.pk, doc_id=doc_id, doc=doc, cause=cause, force=True)
     text = " ".join(filter(None, [f"Took QuickBooks' values: {outcome.text}", money_text]))
     _mark_fixed(run_id, order.pk, text)
     return text

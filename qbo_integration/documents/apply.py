@@ -165,16 +165,6 @@ def invoice_apply(
     )
 
 
-def receipt_apply(
-    *, order_id: int, doc_id: str, receipt: dict | None, cause: Cause, void_hint: bool = False, force: bool = False
-) -> Outcome:
-    """A cash sale's SalesReceipt (None = deleted), applied like an invoice: voided or deleted cancels the order,
-    changed amounts are followed (docs/quickbooks/money.md#cash-sales)."""
-    return paid_document_apply(
-        "SalesReceipt", order_id=order_id, doc_id=doc_id, doc=receipt, cause=cause, void_hint=void_hint, force=force
-    )
-
-
 def paid_document_apply(
     entity: str,
     *,
@@ -185,6 +175,9 @@ def paid_document_apply(
     void_hint: bool = False,
     force: bool = False,
 ) -> Outcome:
+    """Applies QuickBooks document `doc_id` of `entity` (an invoice, or a cash sale's SalesReceipt; None = deleted)
+    to its order like `invoice_apply`: voided or deleted cancels the order, changed amounts are followed
+    (docs/quickbooks/money.md#cash-sales)."""
     label = label_of(entity)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)

@@ -6,7 +6,6 @@ nothing."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django.db import transaction
 
@@ -15,16 +14,10 @@ from orders.models import Order
 from orders.services import user_display_name
 
 from ..models import QboMoney, QboSyncJob
-from .reading import ZERO, Version, money, txn_date
+from .reading import ZERO, Version, money, money_marker, txn_date
 
 Entity = QboMoney.Entity
-_MONEY_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
 _ORDER_NUMBER = re.compile(r"Kadouri order (\S+) \[kadouri-money:")
-
-
-def money_marker(doc: dict | None) -> str:
-    found = _MONEY_MARKER.search(str((doc or {}).get("PrivateNote") or ""))
-    return found.group(1) if found else ""
 
 
 def money_row(realm_id: str, entity: str, qbo_id: str) -> QboMoney | None:
@@ -103,9 +96,13 @@ def credit_store(
 ) -> QboMoney:
     """The credit memo's row, created or brought up to date (amount = its total, unapplied = RemainingCredit).
     A job's credit carries what was asked (reason, lines, note) and who asked."""
-    row = money_row(realm_id, Entity.CREDIT_MEMO, memo["Id"])
+    row = (
+        QboMoney.objects.select_for_update()
+        .filter(realm_id=realm_id, entity=Entity.CREDIT_MEMO, qbo_id=str(memo["Id"]))
+        .order_by("pk")
+        .first()
+    )
     if row is not None:
-        row = QboMoney.objects.select_for_update().get(pk=row.pk)
         if deleted:
             row.state = QboMoney.State.DELETED
             row.save(update_fields=["state", "updated_at"])
@@ -177,59 +174,3 @@ def refund_store(
         setattr(row, name, value)
     row.save()
     return row
-
-
-def _credit_lines(payment: dict) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """Invoice id → amount and credit memo id → amount, over the payment's lines."""
-    invoices: dict[str, Decimal] = {}
-    memos: dict[str, Decimal] = {}
-    for line in payment.get("Line", []):
-        amount = money(line.get("Amount")) or ZERO
-        for link in line.get("LinkedTxn", []):
-            into = {"Invoice": invoices, "CreditMemo": memos}.get(link.get("TxnType"))
-            if into is not None:
-                into[str(link.get("TxnId"))] = into.get(str(link.get("TxnId")), ZERO) + amount
-    return invoices, memos
-
-
-@transaction.atomic
-def applied_credit_store(
-    payment: dict, *, realm_id: str, job: QboSyncJob | None = None, deleted: bool = False
-) -> list[QboMoney]:
-    """The rows of a payment that applies a credit memo: one per order whose invoice it pays, with the credit
-    applied on it (`credit_applied`) and the money, if any (`amount`), and who recorded it when it is `job`'s — a row
-    a webhook stored first as a bookkeeper's is corrected. The payments' own store may supersede it."""
-    invoices, memos = _credit_lines(payment)
-    qbo_id = str(payment["Id"])
-    if deleted:
-        QboMoney.objects.filter(realm_id=realm_id, entity=Entity.PAYMENT, qbo_id=qbo_id).update(
-            state=QboMoney.State.DELETED
-        )
-        return list(QboMoney.objects.filter(realm_id=realm_id, entity=Entity.PAYMENT, qbo_id=qbo_id))
-    credit_left = sum(memos.values(), ZERO)
-    credit = money_row(realm_id, Entity.CREDIT_MEMO, next(iter(memos))) if memos else None
-    rows = []
-    for invoice_id, on_invoice in invoices.items():
-        order = Order.objects.linked_to(Order.DocType.INVOICE, [invoice_id]).first()
-        if order is None:
-            continue
-        applied = min(credit_left, on_invoice)
-        credit_left -= applied
-        values = _common(payment) | {
-            "state": QboMoney.State.ACTIVE,
-            "account": order.buyer,
-            "credit": credit,
-            "amount": on_invoice - applied,
-            "credit_applied": applied,
-            "unapplied": money(payment.get("UnappliedAmt")) or ZERO,
-        }
-        row, created = QboMoney.objects.get_or_create(
-            realm_id=realm_id, entity=Entity.PAYMENT, qbo_id=qbo_id, order=order, defaults=values | _recorded_by(job)
-        )
-        if not created and not _older(row, payment):
-            if job is not None and not row.recorded_in_kadouri:  # stored first as a bookkeeper's: it was Kadouri's
-                values |= _recorded_by(job)
-            QboMoney.objects.filter(pk=row.pk).update(**values)
-            row.refresh_from_db()
-        rows.append(row)
-    return rows

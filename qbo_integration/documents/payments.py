@@ -6,7 +6,6 @@ nothing."""
 
 from __future__ import annotations
 
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
@@ -16,19 +15,12 @@ from orders.models import Order
 from orders.services import user_display_name
 
 from ..models import QboMoney, QboSyncJob
-from .reading import ZERO, is_voided, money, txn_date
+from .reading import ZERO, is_voided, money, money_marker, txn_date
 
 PAYMENT = QboMoney.Entity.PAYMENT
-# The marker a money transaction carries in its private note (outbound/money_jobs.py writes it and reads it too).
-MONEY_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
 CENT = Decimal("0.01")
 # The money jobs that write a payment: a payment, and the payment applying a credit (issued, or applied later).
 PAYING_ACTIONS = (QboSyncJob.Action.RECORD_PAYMENT, QboSyncJob.Action.ISSUE_CREDIT, QboSyncJob.Action.APPLY_CREDIT)
-
-
-def payment_marker(payment: dict | None) -> str:
-    found = MONEY_MARKER.search(str((payment or {}).get("PrivateNote") or ""))
-    return found.group(1) if found else ""
 
 
 def _linked(payment: dict, txn_type: str) -> dict[str, Decimal]:
@@ -71,7 +63,7 @@ def invoice_parts(payment: dict) -> dict[str, tuple[Decimal, Decimal]]:
 def _kadouri_job(payment: dict, job: QboSyncJob | None) -> QboSyncJob | None:
     """The Kadouri job that recorded this payment, known by the marker in its private note: a payment's own, or the
     apply step's of an issued credit (outbound/money_jobs.py keeps it in the job's params as `applyMarker`)."""
-    marker = payment_marker(payment)
+    marker = money_marker(payment)
     if not marker:
         return None
     if job is not None:

@@ -17,6 +17,14 @@ ZERO = Decimal("0.00")
 
 
 GONE_STATES = ("Voided", "Deleted")
+# The marker a money transaction Kadouri writes carries in its private note (outbound/money_jobs.py writes it).
+MONEY_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
+
+
+def money_marker(doc: dict | None) -> str:
+    """The marker of the Kadouri job that wrote a payment, credit memo or refund; "" when it carries none."""
+    found = MONEY_MARKER.search(str((doc or {}).get("PrivateNote") or ""))
+    return found.group(1) if found else ""
 
 
 def payment_status(total: Decimal | None, balance: Decimal | None) -> str:

@@ -20,7 +20,8 @@ from .. import mapping
 from ..adapt import currency
 from ..connection import calls
 from ..documents.apply import Cause, invoice_apply
-from ..documents.credits import applied_credit_store, credit_store, money_row, refund_store
+from ..documents.credits import credit_store, money_row, refund_store
+from ..documents.payments import payment_store
 from ..documents.reading import ZERO, money
 from ..models import QboMoney, QboSyncJob
 from ..outbox.jobs import SyncRefused, request_id
@@ -93,7 +94,7 @@ def _apply(job: QboSyncJob, *, step: QboSyncJob, order: Order, memo: dict, custo
             customer_id=customer_id, invoice=invoice, memo_id=memo["Id"], amount=amount, note=note
         )
         payment = calls.create("Payment", payload, request_id=step.request_id)
-    applied_credit_store(payment, realm_id=job.realm_id, job=job)
+    payment_store(payment, realm_id=job.realm_id, job=job)
     credit_store(calls.read("CreditMemo", memo["Id"]), realm_id=job.realm_id)
     _reread_invoice(order)
     amount = _credit_in(payment)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable
 
@@ -30,6 +29,7 @@ from ..adapt.closing import is_period_closed
 from ..client.errors import QboValidationError
 from ..connection import calls
 from ..connection.vault import usable_connection
+from ..documents.reading import money_marker
 from ..models import QboSyncJob
 from ..outbox import jobs
 from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
@@ -38,7 +38,6 @@ from ..reads import QUERY_MAX_RESULTS
 from ..refs.markers import CLOCK_MARGIN, MAX_PAGES, marker_query
 
 MARKER_NAMESPACE = uuid.UUID("0b7d8a52-3c1e-4f6a-9d0e-5a2b7c9e1f43")
-_MARKER = re.compile(r"\[kadouri-money:([0-9a-f-]{36})\]")
 
 MoneyRunner = Callable[[QboSyncJob], dict]
 MONEY_RUNNERS: dict[str, MoneyRunner] = {}
@@ -203,18 +202,13 @@ def money_note(job: QboSyncJob, order: Order | None, text: str = "", *, account:
     return f"{text.strip()[:300]}\n{tail}" if text.strip() else tail
 
 
-def carried_marker(doc: dict) -> str:
-    found = _MARKER.search(str(doc.get("PrivateNote") or ""))
-    return found.group(1) if found else ""
-
-
 def find_money(job: QboSyncJob, entity: str, customer_id: str) -> dict | None:
     """The customer's `entity` carrying this job's marker, created since the job began (or None)."""
     since = (job.created_at - CLOCK_MARGIN).isoformat(timespec="seconds")
     marker = job.params["marker"]
     for page in range(MAX_PAGES):
         rows = calls.query(marker_query(entity, customer_id, since, page)).get(entity, [])
-        found = next((row for row in rows if carried_marker(row) == marker), None)
+        found = next((row for row in rows if money_marker(row) == marker), None)
         if found is not None or len(rows) < QUERY_MAX_RESULTS:
             return found
     return None

@@ -1,4 +1,5 @@
-"""What every entity handler shares: the "nothing to do" outcome, the cause it records, the read it makes."""
+"""What every entity handler shares: the "nothing to do" outcome, the cause it records, the read it makes, and the
+handler of a document an order is paid by (an invoice, a cash sale's sales receipt)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from orders.models import Order
 
 from ...client.errors import QboNotFoundError
 from ...connection import calls
-from ...documents.apply import Cause
+from ...documents.apply import Cause, Outcome, paid_document_apply
+from ...documents.store import label_of
 from ...models import QboWebhookEvent
 
 
@@ -37,3 +39,29 @@ def fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) -
 
 def invoice_orders(ids) -> list[Order]:
     return list(Order.objects.linked_to(Order.DocType.INVOICE, ids).order_by("pk"))
+
+
+def paid_document_handler(entity: str, doc_type: str):
+    """The handler of a document an order is paid by: applied to every order linked to it — voided or deleted
+    cancels the order, changed amounts are followed, Kadouri's own write coming back changes nothing
+    (docs/quickbooks/money.md#cash-sales)."""
+
+    def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+        orders = list(Order.objects.linked_to(doc_type, [event.entity_id]).order_by("pk"))
+        if not orders:
+            raise Ignored(
+                f"{label_of(entity).capitalize()} {event.entity_id} is not linked to any Kadouri order; "
+                "nothing was changed."
+            )
+        doc = fetch(event, entity, event.entity_id, fresh=fresh)
+        cause = event_cause(event)
+        void_hint = event.operation == "Void"
+        results = [
+            paid_document_apply(
+                entity, order_id=o.pk, doc_id=event.entity_id, doc=doc, cause=cause, void_hint=void_hint
+            )
+            for o in orders
+        ]
+        return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))
+
+    return handle

@@ -12,8 +12,8 @@ from orders.models import OrderActivity
 from orders.services import order_activity_log
 
 from ...documents.apply import Outcome
-from ...documents.credits import buyer_of, credit_store, marked_order, money_marker, money_row
-from ...documents.reading import Version
+from ...documents.credits import buyer_of, credit_store, marked_order, money_row
+from ...documents.reading import Version, money_marker
 from ...models import QboMoney, QboSyncJob, QboWebhookEvent
 from ...outbox.jobs import ACTIVE
 from .common import Ignored, event_cause, fetch

@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-from ...documents.apply import Outcome, invoice_apply
-from ...models import QboWebhookEvent
-from .common import Ignored, event_cause, fetch, invoice_orders
+from orders.models import Order
 
+from .common import paid_document_handler
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
-    orders = invoice_orders([event.entity_id])
-    if not orders:
-        raise Ignored(f"Invoice {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
-    invoice = fetch(event, "Invoice", event.entity_id, fresh=fresh)
-    cause = event_cause(event)
-    results = [
-        invoice_apply(
-            order_id=o.pk, doc_id=event.entity_id, invoice=invoice, cause=cause, void_hint=event.operation == "Void"
-        )
-        for o in orders
-    ]
-    return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))
+handle = paid_document_handler("Invoice", Order.DocType.INVOICE)
