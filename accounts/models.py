@@ -84,6 +84,23 @@ class Account(QboLinkedModel):
         choices=[("vendor", "a vendor"), ("employee", "an employee")],
     )
     qbo_customer_id = qbo_id_field("QuickBooks customer id")
+    # The broker's own books (docs/quickbooks/beyond.md#the-brokers-own-books): a seller the broker owes its
+    # proceeds to is also a QuickBooks Vendor.
+    qbo_vendor_id = qbo_id_field("QuickBooks vendor id")
+    qbo_vendor_sync_token = models.CharField(max_length=16, blank=True, validators=[validate_single_line])
+    qbo_vendor_name_suffix = models.CharField(
+        "QuickBooks vendor name suffix",
+        max_length=40,
+        blank=True,
+        help_text="Added to the vendor's name in QuickBooks because a customer or an employee has the name there.",
+        validators=[validate_single_line],
+    )
+    qbo_vendor_create_request = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="requestid of a vendor create sent to QuickBooks whose answer is still unknown.",
+        validators=[validate_single_line],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -158,6 +158,19 @@ class Order(models.Model):
         default=list, blank=True, help_text="Tax per code as QuickBooks computed it: code, name, rate, base, amount."
     )
     qbo_home_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Delivery (docs/quickbooks/beyond.md#invoices-that-reach-the-buyer), as QuickBooks last reported it.
+    qbo_email_status = models.CharField(
+        max_length=16, blank=True, help_text="QuickBooks' EmailStatus: NotSet, NeedToSend or EmailSent."
+    )
+    qbo_emailed_to = models.CharField(max_length=254, blank=True, validators=[validate_single_line])
+    qbo_emailed_at = models.DateTimeField(null=True, blank=True, help_text="QuickBooks' DeliveryInfo.DeliveryTime.")
+    qbo_invoice_link = models.URLField(
+        max_length=1000, blank=True, help_text="QuickBooks' online payment link for the invoice."
+    )
+    online_card_payment = models.BooleanField(default=False, help_text="The buyer may pay the invoice by card online.")
+    online_ach_payment = models.BooleanField(
+        default=False, help_text="The buyer may pay the invoice by bank transfer (ACH) online."
+    )
     payment_status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, db_index=True
     )
@@ -328,6 +341,11 @@ class OrderActivity(AppendOnlyModel):
         CREDIT_ISSUED = "credit_issued", "Credit issued"
         CREDIT_APPLIED = "credit_applied", "Credit applied"
         CREDIT_REFUNDED = "credit_refunded", "Credit refunded"
+        INVOICE_EMAILED = "invoice_emailed", "Invoice emailed"
+        ONLINE_PAYMENT_CHANGED = "online_payment", "Online payment changed"
+        BROKER_DOC_CREATED = "broker_doc_created", "Broker document created"
+        BROKER_DOC_UPDATED = "broker_doc_updated", "Broker document updated"
+        BROKER_DOC_VOIDED = "broker_doc_voided", "Broker document voided"
         SYNCED_FROM_QB = "synced_from_qb", "Synced from QuickBooks"
         SYNC_QUEUED = "sync_queued", "Sync queued"
         SYNC_FAILED = "sync_failed", "Sync failed"

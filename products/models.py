@@ -39,6 +39,22 @@ class Product(QboLinkedModel):
         help_text="Outside the US: the tax code sent on this product's lines. Blank: the default in Settings.",
         validators=[validate_single_line],
     )
+    # Stock (docs/quickbooks/beyond.md#stock): an Inventory item in QuickBooks instead of a Service item.
+    tracks_inventory = models.BooleanField(
+        "track stock in QuickBooks",
+        default=False,
+        help_text="An Inventory item in QuickBooks: invoices lower its quantity on hand, returns raise it.",
+    )
+    starting_quantity = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True, help_text="Quantity on hand when tracking starts."
+    )
+    inventory_start_date = models.DateField(
+        "stock as of", null=True, blank=True, help_text="The date of the starting quantity."
+    )
+    qbo_qty_on_hand = models.DecimalField(
+        "quantity on hand in QuickBooks", max_digits=14, decimal_places=3, null=True, blank=True, editable=False
+    )
+    qbo_qty_read_at = models.DateTimeField(null=True, blank=True, editable=False)
     qbo_item_id = qbo_id_field("QuickBooks item id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

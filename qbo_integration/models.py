@@ -26,6 +26,14 @@ class InactiveRule(models.TextChoices):
     REFUSE = "refuse", "Refuse the push and tell me"
 
 
+class BrokerBooks(models.TextChoices):
+    """How the broker's own side of a deal reaches QuickBooks (docs/quickbooks/beyond.md#the-brokers-own-books)."""
+
+    KADOURI_ONLY = "kadouri_only", "Commission stays in Kadouri (the spec's default)"
+    SELLER_BILL = "seller_bill", "A bill to the seller for its proceeds (total less commission)"
+    COMMISSION_INVOICE = "commission_invoice", "An invoice to the seller for the commission"
+
+
 class QboConnection(models.Model):
     """One QuickBooks company (realm) and its OAuth tokens: the spec's `quickbooks_tokens` table."""
 
@@ -78,6 +86,34 @@ class QboConnection(models.Model):
         default=False,
         help_text="A payment above an invoice's open balance is recorded, the surplus kept as the buyer's credit.",
     )
+    # --- beyond the spec (docs/quickbooks/beyond.md) ---
+    inventory_asset_account_id = models.CharField(
+        max_length=32, blank=True, help_text="Inventory items: the asset account their stock is valued in."
+    )
+    inventory_income_account_id = models.CharField(
+        max_length=32, blank=True, help_text="Inventory items: the income account their sales go to."
+    )
+    inventory_cogs_account_id = models.CharField(
+        max_length=32, blank=True, help_text="Inventory items: the cost of goods sold account."
+    )
+    custom_field_account_code = models.CharField(
+        max_length=8, blank=True, help_text="Sales-form custom field (DefinitionId) carrying the buyer's account code."
+    )
+    custom_field_seller = models.CharField(
+        max_length=8, blank=True, help_text="Sales-form custom field (DefinitionId) carrying the seller's name."
+    )
+    broker_books = models.CharField(
+        max_length=20,
+        choices=BrokerBooks.choices,
+        default=BrokerBooks.KADOURI_ONLY,
+        help_text="How the broker's side of each invoiced order reaches QuickBooks.",
+    )
+    seller_bill_account_id = models.CharField(
+        max_length=32, blank=True, help_text="Seller bills: the expense account their line is booked to."
+    )
+    commission_item_id = models.CharField(
+        max_length=32, blank=True, help_text="Commission invoices: the service item their line sells."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -118,6 +154,15 @@ class CompanyProfile(models.Model):
     )
     book_close_date = models.DateField(null=True, blank=True)
     class_tracking = models.BooleanField(default=False, help_text="One class per transaction.")
+    online_payments = models.BooleanField(
+        default=False, help_text="The company accepts online payments (SalesFormsPrefs.ETransactionPaymentEnabled)."
+    )
+    inventory_tracking = models.BooleanField(
+        default=False, help_text="The company tracks quantity on hand (ProductAndServicesPrefs.QuantityOnHand)."
+    )
+    custom_fields = models.JSONField(
+        default=list, blank=True, help_text="The sales-form custom fields turned on: [{id, name}]."
+    )
     preferences = models.JSONField(default=dict, blank=True, help_text="QuickBooks' Preferences as last read.")
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -180,6 +225,11 @@ class QboSyncJob(models.Model):
         ISSUE_CREDIT = "issue_credit", "Issue credit"
         APPLY_CREDIT = "apply_credit", "Apply credit"
         REFUND_CREDIT = "refund_credit", "Refund credit"
+        # beyond the spec (docs/quickbooks/beyond.md)
+        SEND_DOCUMENT = "send_document", "Email invoice"
+        FETCH_PDF = "fetch_pdf", "Fetch PDF"
+        SET_ONLINE_PAYMENT = "set_online_payment", "Online payment"
+        SYNC_BROKER_DOCUMENT = "sync_broker_doc", "Broker document"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -518,3 +568,6 @@ class QboMoney(models.Model):
     def number_label(self) -> str:
         """How people name it: QuickBooks' number ("#1001"), its id only when it has no number."""
         return f"#{self.doc_number or self.qbo_id}"
+
+
+from .models_beyond import BrokerDocument, QboDocumentPdf  # noqa: E402, F401  (models in a second module)

@@ -36,10 +36,11 @@ from ..outbox.jobs import SyncRefused, reapply_id
 from ..outbox.log import job_actor, job_details, job_log, job_user_name
 from ..refs.accounts import term_id_for
 from ..refs.ensure import ensure_refs, refs_for_order
-from . import credits, payments  # noqa: F401  (each registers its money runners)
+from . import broker_books, credits, delivery, payments  # noqa: F401  (each registers its runners)
 from .adopt import create_or_adopt
 from .money_jobs import MONEY_RUNNERS, run_money_job
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
+from .registry import JOB_RUNNERS
 from .rules import CREATE_ACTIONS, check_action, check_class, check_period, check_tax_codes, doc_label
 
 Action = QboSyncJob.Action
@@ -339,7 +340,7 @@ def run_job(job: QboSyncJob) -> dict:
     if job.action in MONEY_RUNNERS:  # payments, cash sales, credits and refunds (money_jobs.py)
         return run_money_job(job)
     try:
-        return RUNNERS[job.action](job)
+        return (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
     except QboError as e:
         raise _plain_fault(job, e) from None
 
