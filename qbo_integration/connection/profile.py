@@ -32,6 +32,9 @@ PROFILE_FIELDS = (
     "custom_txn_numbers",
     "book_close_date",
     "class_tracking",
+    "online_payments",
+    "inventory_tracking",
+    "custom_fields",
 )
 COUNTRY_CODES = {"USA": "US", "CAN": "CA", "GBR": "GB", "UK": "GB", "AUS": "AU"}
 COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "GB": "United Kingdom", "AU": "Australia"}
@@ -130,7 +133,26 @@ def profile_values(info: dict, prefs: dict) -> dict:
         "custom_txn_numbers": sales.get("CustomTxnNumbers") is True,
         "book_close_date": _date(accounting.get("BookCloseDate")),
         "class_tracking": accounting.get("ClassTrackingPerTxn") is True,
+        # docs/quickbooks/beyond.md: online payments, Inventory items, the sales-form custom fields
+        "online_payments": sales.get("ETransactionPaymentEnabled") is True,
+        "inventory_tracking": (prefs.get("ProductAndServicesPrefs") or {}).get("QuantityOnHand") is True,
+        "custom_fields": custom_fields(sales.get("CustomField")),
     }
+
+
+def custom_fields(definitions) -> list[dict]:
+    """The sales-form custom fields turned on, as [{"id": "1", "name": "Account code"}]: QuickBooks lists one group
+    of `UseSalesCustomN` booleans and one of `SalesCustomNameN` names
+    (docs/quickbooks/beyond.md#the-account-code-in-quickbooks)."""
+    flags, labels = {}, {}
+    for group in definitions if isinstance(definitions, list) else []:
+        for item in (group or {}).get("CustomField") or [] if isinstance(group, dict) else []:
+            name = str(item.get("Name") or "") if isinstance(item, dict) else ""
+            if name[:-1] == "SalesFormsPrefs.UseSalesCustom":
+                flags[name[-1]] = item.get("BooleanValue") is True
+            elif name[:-1] == "SalesFormsPrefs.SalesCustomName":
+                labels[name[-1]] = clean_inbound_line(str(item.get("StringValue") or ""))[:31]
+    return [{"id": n, "name": labels.get(n) or f"Custom field {n}"} for n in sorted(flags) if flags[n]]
 
 
 def _country(value: str) -> str:
@@ -169,6 +191,9 @@ _PLAIN = {
     "custom_txn_numbers": ("QuickBooks numbers documents", lambda custom: _yes_no(not custom)),
     "book_close_date": ("closing date", lambda closed: when(closed) if closed else "none"),
     "class_tracking": ("classes tracked", _yes_no),
+    "online_payments": ("online payments", _yes_no),
+    "inventory_tracking": ("stock tracked", _yes_no),
+    "custom_fields": ("custom fields", lambda found: ", ".join(f["name"] for f in found) or "none"),
 }
 
 

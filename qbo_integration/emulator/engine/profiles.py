@@ -28,6 +28,9 @@ class CompanyProfile:
     custom_txn_numbers: bool = True  # false: QuickBooks numbers documents itself
     book_close_date: date | None = None
     class_tracking: bool = False  # one class per transaction
+    online_payments: bool = True  # SalesFormsPrefs.ETransactionPaymentEnabled: invoices can be paid online
+    inventory: bool = True  # ProductAndServicesPrefs.QuantityOnHand: Inventory items allowed (Plus and Advanced)
+    custom_fields: tuple[str, ...] = ()  # the names of the sales-form custom fields turned on (at most three)
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # vendors, employees, classes, inactiveItems
 
     def describe(self) -> dict[str, Any]:
@@ -41,6 +44,9 @@ class CompanyProfile:
             "customTxnNumbers": self.custom_txn_numbers,
             "bookCloseDate": self.book_close_date.isoformat() if self.book_close_date else None,
             "classTracking": self.class_tracking,
+            "onlinePayments": self.online_payments,
+            "inventory": self.inventory,
+            "customFields": list(self.custom_fields),
             **{key: list(values) for key, values in self.names.items()},
         }
 
@@ -63,6 +69,9 @@ def parse_profile(data: Any) -> CompanyProfile:
         raise ValueError("currencies need multiCurrency: true")
     if home in currencies:
         raise ValueError("currencies lists the foreign currencies; the home currency is not one of them")
+    custom_fields = _strings(data, "customFields")
+    if len(custom_fields) > 3:
+        raise ValueError("customFields: a company has at most three sales-form custom fields")
     sales_tax = _choice(data, "salesTax", SALES_TAX_MODES, "none")
     if sales_tax == "automated" and country != "US":
         raise ValueError("automated sales tax exists only for US companies")
@@ -77,6 +86,9 @@ def parse_profile(data: Any) -> CompanyProfile:
         custom_txn_numbers=_flag(data, "customTxnNumbers", True),
         book_close_date=_date(data.get("bookCloseDate")),
         class_tracking=_flag(data, "classTracking", False),
+        online_payments=_flag(data, "onlinePayments", True),
+        inventory=_flag(data, "inventory", True),
+        custom_fields=custom_fields,
         names={key: _strings(data, key) for key in NAME_LIST_KEYS if data.get(key)},
     )
 
@@ -122,6 +134,10 @@ def _date(value: Any) -> date | None:
 SEEDED: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("9130350000000001", "Kadouri Demo Produce LLC", {}),
     ("9130350000000002", "Sandbox Company US 2", {}),
+    # The demo company with what a broker's QuickBooks Plus often has: two sales-form custom fields.
+    ("9130350000000009", "Custom Fields Produce LLC", {"customFields": ["Account code", "Seller"]}),
+    # QuickBooks Simple Start: no online payments, no inventory.
+    ("9130350000000010", "Simple Start Produce LLC", {"onlinePayments": False, "inventory": False}),
     ("9130350000000003", "Automated Tax Produce Inc", {"salesTax": "automated"}),
     ("9130350000000004", "Maple Leaf Produce Ltd", {"country": "CA", "salesTax": "global"}),
     ("9130350000000005", "Covent Garden Produce Ltd", {"country": "GB", "salesTax": "global"}),

@@ -670,7 +670,7 @@ def test_control_api_round_trip(qbo_emulator):
     base = f"{qbo_emulator.base_url}/_emulator/api"
     Api(qbo_emulator).customer("Dumped Deli")
     companies = requests.get(f"{base}/companies").json()["companies"]
-    assert {c["realm_id"] for c in companies} == {REALM, OTHER_REALM} | {f"913035000000000{n}" for n in range(3, 9)}
+    assert {c["realm_id"] for c in companies} == {REALM, OTHER_REALM} | {f"91303500000000{n:02d}" for n in range(3, 11)}
     assert requests.get(f"{base}/companies/{REALM}").status_code == 200
     assert requests.get(f"{base}/companies/nope").status_code == 404
     before = requests.get(f"{base}/clock").json()["offset_seconds"]

@@ -61,12 +61,13 @@ def preferences_of(profile_description: dict[str, Any]) -> Obj:
         accounting["BookCloseDate"] = p["bookCloseDate"]
     return {
         "AccountingInfoPrefs": accounting,
-        "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityOnHand": True},
+        "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityOnHand": p["inventory"]},
         "SalesFormsPrefs": {
             "CustomTxnNumbers": p["customTxnNumbers"],
             "AllowDiscount": True,
             "AllowShipping": False,
-            "CustomField": [],
+            "ETransactionPaymentEnabled": p["onlinePayments"],
+            "CustomField": custom_field_definitions(p["customFields"]),
         },
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": False, "BillableExpenseTracking": False},
         "TaxPrefs": tax,
@@ -74,6 +75,20 @@ def preferences_of(profile_description: dict[str, Any]) -> Obj:
         "ReportPrefs": {"ReportBasis": "Accrual"},
         "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": ""}]},
     }
+
+
+def custom_field_definitions(field_names: list[str]) -> list[Obj]:
+    """Intuit's shape (docs/quickbooks/beyond.md#the-account-code-in-quickbooks): one group of booleans saying which
+    of the three fields are on, one group of their names."""
+    used = [
+        {"Name": f"SalesFormsPrefs.UseSalesCustom{n}", "Type": "BooleanType", "BooleanValue": n <= len(field_names)}
+        for n in (1, 2, 3)
+    ]
+    labels = [
+        {"Name": f"SalesFormsPrefs.SalesCustomName{n}", "Type": "StringType", "StringValue": name}
+        for n, name in enumerate(field_names, start=1)
+    ]
+    return [{"CustomField": used}, {"CustomField": labels}]
 
 
 # --- what the rules read ---------------------------------------------------------------------------
@@ -90,6 +105,27 @@ def _block(books: Ledger, name: str) -> Obj:
 
 def custom_txn_numbers(books: Ledger) -> bool:
     return _block(books, "SalesFormsPrefs").get("CustomTxnNumbers", True) is not False
+
+
+def online_payments(books: Ledger) -> bool:
+    return _block(books, "SalesFormsPrefs").get("ETransactionPaymentEnabled") is True
+
+
+def tracks_inventory(books: Ledger) -> bool:
+    return _block(books, "ProductAndServicesPrefs").get("QuantityOnHand") is True
+
+
+def custom_field_ids(books: Ledger) -> dict[str, str]:
+    """The sales-form custom fields turned on: DefinitionId -> name."""
+    flags, labels = {}, {}
+    for group in _block(books, "SalesFormsPrefs").get("CustomField") or []:
+        for item in group.get("CustomField") or []:
+            name = str(item.get("Name") or "")
+            if name.startswith("SalesFormsPrefs.UseSalesCustom"):
+                flags[name[-1]] = item.get("BooleanValue") is True
+            elif name.startswith("SalesFormsPrefs.SalesCustomName"):
+                labels[name[-1]] = str(item.get("StringValue") or "")
+    return {n: labels.get(n, "") for n, on in sorted(flags.items()) if on}
 
 
 def multi_currency(books: Ledger) -> bool:
