@@ -160,12 +160,18 @@ class Order(models.Model):
     qbo_home_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # Delivery (docs/quickbooks/beyond.md#invoices-that-reach-the-buyer), as QuickBooks last reported it.
     qbo_email_status = models.CharField(
-        max_length=16, blank=True, help_text="QuickBooks' EmailStatus: NotSet, NeedToSend or EmailSent."
+        max_length=16,
+        blank=True,
+        help_text="QuickBooks' EmailStatus: NotSet, NeedToSend or EmailSent.",
+        validators=[validate_single_line],
     )
     qbo_emailed_to = models.CharField(max_length=254, blank=True, validators=[validate_single_line])
     qbo_emailed_at = models.DateTimeField(null=True, blank=True, help_text="QuickBooks' DeliveryInfo.DeliveryTime.")
     qbo_invoice_link = models.URLField(
-        max_length=1000, blank=True, help_text="QuickBooks' online payment link for the invoice."
+        max_length=1000,
+        blank=True,
+        help_text="QuickBooks' online payment link for the invoice.",
+        validators=[validate_single_line],
     )
     online_card_payment = models.BooleanField(default=False, help_text="The buyer may pay the invoice by card online.")
     online_ach_payment = models.BooleanField(

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='qbo_email_status',
-            field=models.CharField(blank=True, help_text="QuickBooks' EmailStatus: NotSet, NeedToSend or EmailSent.", max_length=16),
+            field=models.CharField(blank=True, help_text="QuickBooks' EmailStatus: NotSet, NeedToSend or EmailSent.", max_length=16, validators=[kadouri.text.validate_single_line]),
         ),
         migrations.AddField(
             model_name='order',
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='qbo_invoice_link',
-            field=models.URLField(blank=True, help_text="QuickBooks' online payment link for the invoice.", max_length=1000),
+            field=models.URLField(blank=True, help_text="QuickBooks' online payment link for the invoice.", max_length=1000, validators=[kadouri.text.validate_single_line]),
         ),
         migrations.AlterField(
             model_name='orderactivity',
