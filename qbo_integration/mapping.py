@@ -19,7 +19,7 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
-from .adapt import classes, numbering, tax
+from .adapt import classes, custom_fields, numbering, tax
 from .adapt.currency import customer_currency_code
 
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
@@ -186,6 +186,7 @@ def sales_document_payload(
     payload.update(currency or {})  # CurrencyRef and ExchangeRate (adapt.currency.document_currency)
     payload = numbering.number_fields(order, payload)
     payload = classes.class_fields(order, payload)
+    payload = custom_fields.custom_fields(order, payload)  # the account code (and seller), where chosen
     return {k: v for k, v in payload.items() if v is not None}
 
 
@@ -294,7 +295,7 @@ def credit_memo_payload(
     }
     if txn_date:
         payload["TxnDate"] = txn_date.isoformat()
-    return classes.class_fields(order, payload)
+    return custom_fields.custom_fields(order, classes.class_fields(order, payload))
 
 
 def credit_apply_payload(*, customer_id: str, invoice: dict, memo_id: str, amount: Decimal, note: str) -> dict:

@@ -6,6 +6,7 @@ from .views import (
     catchup_pages,
     connection_pages,
     credit_pages,
+    custom_field_pages,
     inbox_pages,
     payment_pages,
     reconcile_pages,
@@ -17,6 +18,7 @@ app_name = "qbo"
 urlpatterns = [
     path("quickbooks/", connection_pages.settings_quickbooks, name="settings"),
     path("quickbooks/rules/", connection_pages.company_rules, name="company-rules"),
+    path("quickbooks/custom-fields/", custom_field_pages.custom_fields_save, name="custom-fields"),
     path("quickbooks/clear-ids/", connection_pages.clear_ids, name="clear-ids"),
     path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
     path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),

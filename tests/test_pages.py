@@ -45,6 +45,7 @@ def pages(order_factory, seller, apples):
         f"/products/{apples.pk}/",
         f"/products/{apples.pk}/edit/",
         "/settings/quickbooks/",
+        "/reports/commission/",
     ]
 
 

@@ -56,7 +56,9 @@ def bulk_push_start(*, by) -> BulkPush:
 def _claim_bulk_jobs(bulk: BulkPush, order_ids: list[int]) -> list[Work]:
     work = []
     by = bulk.created_by
-    for order in Order.objects.filter(pk__in=order_ids).select_related("buyer").prefetch_related("lines__product"):
+    for order in (
+        Order.objects.filter(pk__in=order_ids).select_related("buyer", "seller").prefetch_related("lines__product")
+    ):
         action = Action.CREATE_INVOICE if order.status == Order.Status.DRAFT else Action.UPDATE_DOCUMENT
         try:
             job = enqueue_order_job(order=order, action=action, by=by, ip=None, bulk=bulk)[0]
@@ -75,7 +77,7 @@ def _held_work(bulk: BulkPush) -> list[Work]:
     QboSyncJob.objects.filter(pk__in=[job.pk for job in held]).update(in_doubt=True, claimed_at=timezone.now())
     orders = (
         Order.objects.filter(pk__in=[job.order_id for job in held])
-        .select_related("buyer")
+        .select_related("buyer", "seller")
         .prefetch_related("lines__product")
     )
     by_id = {order.pk: order for order in orders}

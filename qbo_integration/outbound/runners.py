@@ -12,7 +12,7 @@ from orders.services import order_set_status
 from products.models import Product
 
 from .. import mapping
-from ..adapt import classes, currency
+from ..adapt import classes, currency, custom_fields
 from ..adapt.closing import is_period_closed, period_closed_error
 from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax, subtotal_in_quickbooks
@@ -138,6 +138,7 @@ def _quickbooks_matches(order: Order, fingerprint: str, current: dict) -> bool:
         fingerprint == order.pushed_fingerprint
         and str(current.get("DocNumber") or "") == (order.qbo_doc_number or order.number)
         and subtotal_in_quickbooks(current) == order.total  # like with like: QuickBooks' tax left out
+        and custom_fields.carried_by(order, current)  # an account code edited since, or a field chosen since
     )
 
 

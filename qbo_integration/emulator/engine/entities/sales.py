@@ -14,6 +14,7 @@ from ..ledger import Ledger
 from ..values import ZERO, Obj, cents, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
 from .currency import render_home_amounts, transaction_currency
+from .custom_fields import keep_custom_fields, render_custom_fields
 from .preferences import custom_txn_numbers
 from .sales_tax import apply_sales_tax
 
@@ -70,6 +71,7 @@ class SalesForm(EntityKind):
             if address not in obj and address in customer:
                 obj[address] = copy.deepcopy(customer[address])
         apply_sales_tax(books, obj, customer, body, (old or {}).get("Line", []))
+        keep_custom_fields(books, obj, old)  # docs/quickbooks/beyond.md#the-account-code-in-quickbooks
         self.finish(books, obj, old)
         return obj
 
@@ -166,6 +168,7 @@ class SalesForm(EntityKind):
         subtotal_line = {"Amount": subtotal(out["Line"]), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
         out["Line"].append(subtotal_line)  # docs/quickbooks/entities.md#invoice: subtotal line appended in responses
         render_home_amounts(obj, out)
+        render_custom_fields(books, obj, out)
 
 
 def sales_line(books: Ledger, line: Obj, old_refs: dict[str, set[str | None]]) -> None:
