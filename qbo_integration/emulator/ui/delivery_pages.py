@@ -21,8 +21,8 @@ def mail_page(emu: EmulatorCore, realm: str, params: dict[str, str]) -> Response
     name = emu.api.companies[realm].name
     body = f"""{tabs(realm, MAIL_TAB)}{flash(params)}
 <h1>Sent mail <span class="muted">— {esc(name)}</span></h1>
-<p class="muted">What <code>/invoice/&lt;id&gt;/send</code> and <code>/estimate/&lt;id&gt;/send</code> mailed, oldest first.\
-</p>{table("mail", ["Sent", "Document", "Id", "Customer", "To"], rows)}"""
+<p class="muted">What <code>/invoice/&lt;id&gt;/send</code> and <code>/estimate/&lt;id&gt;/send</code> mailed, \
+oldest first.</p>{table("mail", ["Sent", "Document", "Id", "Customer", "To"], rows)}"""
     return page(200, f"Sent mail — {name}", body)
 
 
