@@ -98,8 +98,10 @@ def email_problem(address: str) -> str:
     """Why `address` is no address QuickBooks can mail ("" when it is one)."""
     if not address:
         return "Enter the buyer's email address."
-    if len(address) > 254 or any(ch.isspace() or ch in ",;" for ch in address):
+    if any(ch in ",;" for ch in address) or address.count("@") > 1:
         return "Enter one email address."
+    if len(address) > 254:
+        return "An email address has at most 254 characters."
     try:
         _email(address)
     except ValidationError:

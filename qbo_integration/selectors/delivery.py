@@ -52,3 +52,19 @@ def pdf_filename(order: Order) -> str:
     accepts."""
     number = re.sub(r"[^A-Za-z0-9._-]+", "-", order.qbo_doc_number or order.qbo_doc_id or order.number).strip("-.")
     return f"{entity_of(order)}-{number or order.pk}.pdf"
+
+
+def delivery_json(order: Order) -> dict:
+    """The order's delivery as QuickBooks last reported it, for the JSON API."""
+    pdf = current_pdf(order)
+    return {
+        "emailStatus": order.qbo_email_status or None,
+        "emailedTo": order.qbo_emailed_to or None,
+        "emailedAt": order.qbo_emailed_at.isoformat() if order.qbo_emailed_at else None,
+        "onlineCardPayment": order.online_card_payment,
+        "onlineAchPayment": order.online_ach_payment,
+        "invoiceLink": order.qbo_invoice_link or None,
+        "pdf": None
+        if pdf is None
+        else {"filename": pdf_filename(order), "size": pdf.size, "fetchedAt": pdf.fetched_at.isoformat()},
+    }

@@ -140,6 +140,19 @@
     if (config && config.verb === "get" && busyLivePart(event.detail.target)) { event.detail.shouldSwap = false; }
   });
 
+  // A "Copy" button (data-copy="#field") copies its field's text and says so for a moment.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    var field = button ? document.querySelector(button.dataset.copy) : null;
+    if (!field) { return; }
+    var label = button.dataset.label || button.textContent;
+    button.dataset.label = label;
+    function done() { button.textContent = "Copied"; setTimeout(function () { button.textContent = label; }, 2000); }
+    function fallback() { field.select(); document.execCommand("copy"); done(); }
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(field.value).then(done, fallback); }
+    else { fallback(); }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     // htmx handled this submit already (it prevents the default and asks its own hx-confirm): don't ask twice.
