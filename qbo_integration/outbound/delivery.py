@@ -90,7 +90,7 @@ def online_payments_off(profile: CompanyProfile) -> str:
     company = profile.company_name or "The connected QuickBooks company"
     return (
         f"{company} does not accept online payments (QuickBooks Payments is not turned on for it), so its invoices "
-        "cannot be paid online. Turn on online payments in QuickBooks (Settings › Payments) first."
+        "cannot be paid online. Turn on online payments in QuickBooks (Account and settings › Payments) first."
     )
 
 
