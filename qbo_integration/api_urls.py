@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import connection_api, connection_pages, credit_api, money_api, sync_api, webhook
+from .views import connection_api, connection_pages, credit_api, delivery_api, money_api, sync_api, webhook
 
 urlpatterns = [
     path("connect", connection_pages.connect, name="qbo-connect"),
@@ -14,6 +14,13 @@ urlpatterns = [
         "sync/order/<int:order_id>/payments/<str:payment_id>",
         money_api.api_order_payment_delete,
         name="qbo-order-payment-delete",
+    ),
+    path("sync/order/<int:order_id>/email", delivery_api.api_order_email, name="qbo-order-email"),
+    path("sync/order/<int:order_id>/pdf", delivery_api.api_order_pdf, name="qbo-order-pdf"),
+    path(
+        "sync/order/<int:order_id>/online-payment",
+        delivery_api.api_order_online_payment,
+        name="qbo-order-online-payment",
     ),
     path("sync/order/<int:order_id>/credits", credit_api.api_order_credits, name="qbo-order-credits"),
     path("sync/credit/<str:credit_id>/apply", credit_api.api_credit_apply, name="qbo-credit-apply"),

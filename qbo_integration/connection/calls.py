@@ -31,8 +31,13 @@ from .vault import connection_for_call, mark_needs_reconnect, pause_company, rai
 log = logging.getLogger(__name__)
 
 
-def _send(conn: QboConnection, method: str, path: str, **kwargs) -> dict:
+def _send(conn: QboConnection, method: str, path: str, *, pdf_of: tuple[str, str] | None = None, **kwargs):
     try:
+        if pdf_of is not None:  # a binary answer: the document's PDF
+            entity, entity_id = pdf_of
+            return http.download_pdf(
+                realm_id=conn.realm_id, access_token=conn.access_token, entity=entity, entity_id=entity_id
+            )
         return http.send(realm_id=conn.realm_id, access_token=conn.access_token, method=method, path=path, **kwargs)
     except QboThrottledError as e:
         if not isinstance(e, QboPausedError) and e.retry_at is not None:
@@ -49,13 +54,17 @@ def api_call(
     body: Any = None,
     content_type: str = "application/json",
     request_id: str | None = None,
-) -> dict:
-    """One QuickBooks Accounting API request; `path` is relative to /v3/company/<realm>/."""
+    pdf_of: tuple[str, str] | None = None,
+) -> Any:
+    """One QuickBooks Accounting API request; `path` is relative to /v3/company/<realm>/. `pdf_of` (entity, id)
+    asks for that document's PDF instead: the answer is its bytes."""
     conn = connection_for_call(realm_id)
     raise_if_paused(conn)
     if body is not None and not isinstance(body, str):
         body = json.dumps(body)
     kwargs = dict(params=params, body=body, content_type=content_type, request_id=request_id)
+    if pdf_of is not None:
+        kwargs = {"pdf_of": pdf_of}
     try:
         try:
             result = _send(conn, method, path, **kwargs)
@@ -72,6 +81,8 @@ def api_call(
         log.warning("quickbooks %s %s failed: %s code=%s", method, path.split("?")[0], e.kind, e.code)
         raise
     QboConnection.objects.filter(pk=conn.pk).update(last_success_at=timezone.now())
+    if isinstance(result, bytes):
+        return result
     # QuickBooks' own text may hold NUL characters or lone surrogates, which PostgreSQL cannot store: every value
     # Kadouri keeps from an answer (names, numbers, documents in JSON columns) comes through here.
     return storable(result)
@@ -139,6 +150,33 @@ def batch(items: list[dict], *, realm_id: str | None = None, request_id: str | N
 def cdc(entities: list[str], changed_since: datetime, *, realm_id: str | None = None) -> dict:
     params = {"entities": ",".join(entities), "changedSince": changed_since.isoformat(timespec="seconds")}
     return api_call("GET", "cdc", params=params, realm_id=realm_id)
+
+
+# --- delivering a document (docs/quickbooks/beyond.md#invoices-that-reach-the-buyer) ---------------------------------
+
+
+def send_document(entity: str, entity_id: str, *, to: str, request_id: str, realm_id: str | None = None) -> dict:
+    """QuickBooks mails the invoice or estimate to `to` (which becomes its BillEmail) and answers the document with
+    its EmailStatus and DeliveryInfo."""
+    return api_call(
+        "POST",
+        f"{entity.lower()}/{entity_id}/send",
+        params={"sendTo": to},
+        content_type="application/octet-stream",
+        request_id=request_id,
+        realm_id=realm_id,
+    )[entity]
+
+
+def read_with_invoice_link(entity: str, entity_id: str, *, realm_id: str | None = None) -> dict:
+    """The document with its online payment link, which QuickBooks adds only when asked (`include=invoiceLink`)."""
+    return api_call("GET", f"{entity.lower()}/{entity_id}", params={"include": "invoiceLink"}, realm_id=realm_id)[
+        entity
+    ]
+
+
+def pdf(entity: str, entity_id: str, *, realm_id: str | None = None) -> bytes:
+    return api_call("GET", f"{entity.lower()}/{entity_id}/pdf", pdf_of=(entity, entity_id), realm_id=realm_id)
 
 
 def company_info(realm_id: str) -> dict:

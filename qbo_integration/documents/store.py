@@ -19,6 +19,7 @@ from ..adapt.currency import store_currency
 from ..adapt.numbering import carries_marker
 from ..adapt.tax import document_tax
 from ..client.errors import QboWrongLinkError
+from .delivery import store_delivery
 from .reading import (
     GONE_STATES,
     ZERO,
@@ -195,6 +196,7 @@ def document_store(order: Order, doc: dict | None, *, entity: str, void_hint: bo
             "qbo_tax_lines",
         ]
         fields += store_currency(order, doc)  # the document's currency, rate and home total
+        fields += store_delivery(order, doc, entity=entity)  # emailed when and to whom, paid online how
         if entity in PAID_ENTITIES:
             voided = order.qbo_doc_state == "Voided"
             order.qbo_balance = ZERO if voided else document_balance(entity, doc)

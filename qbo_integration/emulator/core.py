@@ -91,7 +91,7 @@ class EmulatorCore:
     # ---- construction and persistence ----------------------------------------------------
 
     def _new_api(self) -> AccountingApi:
-        return AccountingApi(self.clock, on_change=self._on_change)
+        return AccountingApi(self.clock, on_change=self._on_change, base_url=lambda: self.base_url)
 
     def _on_change(
         self,
@@ -153,6 +153,14 @@ class EmulatorCore:
             return self.api.dump(realm_id)
 
     company = dump
+
+    def sent_mail(self, realm_id: str) -> list[dict]:
+        """The mail a company sent through ``/send`` (engine/delivery.py), oldest first: time, entity, Id,
+        DocNumber, customer and the address it went to."""
+        with self.lock:
+            company = self.api.companies[realm_id]
+            with company.lock:
+                return [dict(mail) for mail in company.sent_mail]
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -140,6 +140,21 @@
     if (config && config.verb === "get" && busyLivePart(event.detail.target)) { event.detail.shouldSwap = false; }
   });
 
+  // A "Copy" button (data-copy) copies the text of the field beside it and says so for a moment.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    var field = button && button.parentNode ? button.parentNode.querySelector("input") : null;
+    if (!field) { return; }
+    var label = button.dataset.label || button.textContent;
+    button.dataset.label = label;
+    function say(text) { button.textContent = text; setTimeout(function () { button.textContent = label; }, 2500); }
+    // Without the clipboard (a page not served over HTTPS, a refused permission) the text is selected to copy by hand.
+    function byHand() { field.focus(); field.select(); say("Selected: press Ctrl+C"); }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { say("Copied"); }, byHand);
+    } else { byHand(); }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     // htmx handled this submit already (it prevents the default and asks its own hx-confirm): don't ask twice.

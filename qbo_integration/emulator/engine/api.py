@@ -37,9 +37,12 @@ REQUEST_ID_MAX = 50  # docs/quickbooks/api.md#idempotent-writes-requestid
 
 
 class AccountingApi(BookkeeperActions):
-    def __init__(self, clock: Clock, on_change: ChangeListener | None = None) -> None:
+    def __init__(
+        self, clock: Clock, on_change: ChangeListener | None = None, base_url: Callable[[], str] | None = None
+    ) -> None:
         self.clock = clock
         self.on_change = on_change
+        self.base_url = base_url or (lambda: "")  # the emulator's own address, for links it hands out
         self.companies: dict[str, Company] = {}
         self._lock = threading.RLock()
 
@@ -145,7 +148,7 @@ class AccountingApi(BookkeeperActions):
     ) -> tuple[int, Obj]:
         pending: list[Event] = []
         try:
-            payload = route(company, method.upper(), path, params, body, now, pending)
+            payload = route(company, method.upper(), path, params, body, now, pending, self.base_url())
         except QboFault as fault:
             return fault.status, fault.body(now)
         except Exception:  # never a traceback or HTML to the client (docs/quickbooks/errors.md#answers-are-json)

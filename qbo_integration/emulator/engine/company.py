@@ -1,4 +1,5 @@
-"""One QBO company (realm): its tables, id and DocNumber sequences, deletions and the requestid cache."""
+"""One QBO company (realm): its tables, id and DocNumber sequences, deletions, the requestid cache and the mail it
+sent (engine/delivery.py)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class Company:
         self.next_doc_numbers: dict[str, int] = {e: FIRST_DOC_NUMBER for e in DOC_NUMBERED}
         self.deleted: list[dict[str, str]] = []  # {"entity", "Id", "time"}
         self.responses: dict[str, list[Any]] = {}  # requestid -> [status, body]
+        self.sent_mail: list[dict[str, str]] = []  # {"time", "entity", "Id", "DocNumber", "customer", "to"}
 
     def remember(self, request_id: str, status: int, body: Obj) -> None:
         self.responses[request_id] = [status, copy.deepcopy(body)]
@@ -54,6 +56,7 @@ class Company:
             "nextDocNumbers": dict(self.next_doc_numbers),
             "deleted": copy.deepcopy(self.deleted),
             "responses": copy.deepcopy(self.responses),
+            "sentMail": copy.deepcopy(self.sent_mail),
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Company:
                 company.next_doc_numbers[entity] = int(stored)
             company.deleted = [dict(d) for d in data["deleted"]]
             company.responses = {str(k): list(v) for k, v in data["responses"].items()}
+            company.sent_mail = [dict(mail) for mail in data.get("sentMail", [])]  # absent from older state files
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"invalid company state: {error!r}") from None
         return company

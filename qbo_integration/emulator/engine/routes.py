@@ -1,7 +1,8 @@
 """The Accounting API's resources: what follows ``/v3/company/<realm>/`` mapped onto the operations.
 
 ``query``, ``batch``, ``cdc``, and per entity ``POST /<entity>`` (create, update, delete, void by the body and
-``operation`` / ``include``) and ``GET /<entity>/<id>``. Entity names in the path are read in any case.
+``operation`` / ``include``) and ``GET /<entity>/<id>``; a sales form's ``/send`` and ``/pdf`` (``delivery.py``).
+Entity names in the path are read in any case.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .books import Books, check_properties
 from .catalogue import MODELLED, entity_named
 from .cdc import run_cdc
 from .company import Company, Event
+from .delivery import pdf, send, with_invoice_link
 from .errors import unsupported
 from .exchange import exchange_rate_resource
 from .query import run_query
@@ -20,7 +22,14 @@ from .values import Obj, parse_json_body
 
 
 def route(
-    company: Company, method: str, path: str, params: dict[str, str], body: bytes, now: datetime, events: list[Event]
+    company: Company,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    body: bytes,
+    now: datetime,
+    events: list[Event],
+    base_url: str = "",
 ) -> Obj:
     segments = [s for s in path.split("/") if s]
     head = segments[0] if segments else ""
@@ -46,9 +55,16 @@ def route(
             return {entity: write(books, entity, params, parse_json_body(body))}
         if len(segments) == 2:
             allow(method, "GET")
-            return {entity: books.read(entity, segments[1])}
-        if len(segments) == 3 and segments[2] in ("pdf", "send"):
-            raise unsupported(f"The emulator does not implement /{segments[2]}")
+            found = books.read(entity, segments[1])
+            if "invoicelink" in includes(params):  # docs/quickbooks/beyond.md#invoices-that-reach-the-buyer
+                found = with_invoice_link(books, entity, found, base_url)
+            return {entity: found}
+        if len(segments) == 3 and segments[2] == "send":
+            allow(method, "POST")
+            return {entity: send(books, entity, segments[1], params.get("sendTo"))}
+        if len(segments) == 3 and segments[2] == "pdf":
+            allow(method, "GET")
+            return pdf(books, entity, segments[1])
     raise unsupported(
         f"Operation Could not find resource for relative : /{path} of full path: /v3/company/{company.realm_id}/{path}",
         status=404,
@@ -58,7 +74,7 @@ def route(
 def write(books: Books, entity: str, params: dict[str, str], body: Obj) -> Obj:
     check_properties(entity, body)
     operation = params.get("operation", "").lower()
-    include = frozenset(p.strip().lower() for p in params.get("include", "").split(","))
+    include = includes(params)
     if operation == "delete":
         return books.delete(entity, body)
     # docs/quickbooks/api.md#void: invoices void with ?operation=void, payments and sales receipts with
@@ -72,6 +88,10 @@ def write(books: Books, entity: str, params: dict[str, str], body: Obj) -> Obj:
         # docs/quickbooks/api.md#full-and-sparse-updates: Id in body = update; CompanyInfo is only updated
         return books.update(entity, body, include)
     return books.create(entity, body, include)
+
+
+def includes(params: dict[str, str]) -> frozenset[str]:
+    return frozenset(p.strip().lower() for p in params.get("include", "").split(","))
 
 
 def allow(method: str, *allowed: str) -> None:

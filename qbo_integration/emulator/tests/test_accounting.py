@@ -946,7 +946,7 @@ def test_it_answers_routing_errors_as_json_faults(qbo):
     assert status == 403 and payload["Fault"]["Error"][0]["code"] == "3100"
     assert qbo.call("GET", "widgets/1")[0] == 404
     assert qbo.call("GET", "batch")[0] == 405
-    assert qbo.call("GET", "invoice/1/pdf")[0] == 400
+    assert qbo.call("GET", "invoice/1/send")[0] == 405
     assert qbo.call("POST", "customer", {"DisplayName": "A"}, minorversion="12")[0] == 200
 
 

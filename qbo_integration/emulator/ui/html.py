@@ -89,7 +89,8 @@ def tabs(realm: str, current: str | None) -> str:
         for kind in KINDS
     )
     overview = f'<a href="{ROOT}/company/{esc(realm)}/" id="tab-overview"{" class=active" if current is None else ""}>'
-    return f'<nav class="tabs">{overview}Overview</a>{links}</nav>'
+    mail = f'<a href="{ROOT}/company/{esc(realm)}/mail" id="tab-mail"{" class=active" if current == "mail" else ""}>'
+    return f'<nav class="tabs">{overview}Overview</a>{links}{mail}Sent Mail</a></nav>'
 
 
 def flash(params: dict[str, str]) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from ..core import EmulatorCore
 from ..web.responses import Response
 from .actions import post
+from .delivery_pages import MAIL_TAB, mail_page, pay, pay_page
 from .html import KINDS, ROOT, esc, flash, page, tabs, title
 from .tables import TABLES
 
@@ -17,17 +18,23 @@ def render(emu: EmulatorCore, method: str, path: str, params: dict[str, str], bo
     parts = [part for part in path[len(ROOT) :].split("/") if part]
     if method == "POST":
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if len(parts) == 3 and parts[0] == "pay":
+            return pay(emu, parts[1], parts[2], form)
         return post(emu, parts, form)
     if method not in ("GET", "HEAD"):
         return page(405, "Method not allowed", "<p>Use GET or POST.</p>")
     if not parts:
         return _index(emu, params)
+    if len(parts) == 3 and parts[0] == "pay":
+        return pay_page(emu, parts[1], parts[2], params)
     if parts[0] == "company" and len(parts) >= 2 and parts[1] in emu.api.companies:
         realm = parts[1]
         if len(parts) == 2:
             return _company(emu, realm, params)
         if len(parts) == 3 and parts[2] in KINDS:
             return _list(emu, realm, parts[2], params)
+        if len(parts) == 3 and parts[2] == MAIL_TAB:
+            return mail_page(emu, realm, params)
     return page(404, "Not found", f"<p>No page at {html.escape(path)}.</p>")
 
 

@@ -72,6 +72,8 @@ def _dispatch(emu: EmulatorCore, method: str, route: str, params: dict[str, str]
         return handler()
     if len(parts) == 2 and parts[0] == "companies" and method == "GET":
         return emu.dump(parts[1]) if parts[1] in emu.api.companies else None
+    if len(parts) == 3 and parts[0] == "companies" and parts[2] == "mail" and method == "GET":
+        return {"mail": emu.sent_mail(parts[1])} if parts[1] in emu.api.companies else None
     if len(parts) == 3 and parts[0] == "companies" and parts[2] == "disconnect" and method == "POST":
         return {"revoked_grants": emu.disconnect(parts[1])}
     if len(parts) == 4 and parts[0] == "companies" and parts[2] == "actions" and method == "POST":

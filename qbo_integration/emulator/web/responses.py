@@ -46,6 +46,13 @@ def json_response(status: int, payload: object) -> Response:
     return status, response_headers(), json.dumps(payload, default=_json_default).encode()
 
 
+def api_response(status: int, payload: dict) -> Response:
+    """An Accounting API answer: JSON, or the binary body the engine hands over as latin-1 text (a PDF)."""
+    if "_content_type" in payload:
+        return status, response_headers(payload["_content_type"]), str(payload["_body"]).encode("latin-1")
+    return json_response(status, payload)
+
+
 def fault_payload(now: datetime, code: str, message: str, detail: str, fault_type: str) -> dict:
     error = {"Message": message, "Detail": detail, "code": code}
     return {"Fault": {"Error": [error], "type": fault_type}, "time": qbo_time(now)}

@@ -23,6 +23,7 @@ from .request import Request
 from .responses import (
     ConnectionDropped,
     Response,
+    api_response,
     auth_fault,
     forbidden_fault,
     json_response,
@@ -157,7 +158,7 @@ def _accounting(emu: EmulatorCore, request: Request, realm: str, subpath: str) -
     finally:
         if slot is None:
             emu.limits.leave(realm)
-    return json_response(status, payload)
+    return api_response(status, payload)
 
 
 def _log_request(emu: EmulatorCore, request: Request, status: int, rule: FaultRule | None, elapsed: float) -> None:

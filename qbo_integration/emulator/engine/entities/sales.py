@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import QboFault, invalid_enum, invalid_value, required, too_long, unsupported
 from ..ledger import Ledger
+from ..times import public_time
 from ..values import ZERO, Obj, cents, names, ref_value, to_bool, to_date, to_decimal
 from .base import EntityKind
 from .currency import render_home_amounts, transaction_currency
@@ -169,6 +170,8 @@ class SalesForm(EntityKind):
         out["Line"].append(subtotal_line)  # docs/quickbooks/entities.md#invoice: subtotal line appended in responses
         render_home_amounts(obj, out)
         render_custom_fields(books, obj, out)
+        if obj.get("_delivered"):  # sent by engine/delivery.py; read-only, kept through updates
+            out["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": public_time(obj["_delivered"])}
 
 
 def sales_line(books: Ledger, line: Obj, old_refs: dict[str, set[str | None]]) -> None:
