@@ -239,6 +239,13 @@ QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", defau
 
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("qbo_integration.context_processors.qbo_banners")
 
+# --- /healthz (qbo_integration/health.py): answers 503 naming the check past its limit ---
+HEALTHZ_WORKER_MAX_AGE_SECONDS = env.int("HEALTHZ_WORKER_MAX_AGE_SECONDS", default=300)  # the worker beats every minute
+HEALTHZ_INBOX_MAX_PENDING = env.int("HEALTHZ_INBOX_MAX_PENDING", default=500)
+HEALTHZ_INBOX_MAX_AGE_SECONDS = env.int("HEALTHZ_INBOX_MAX_AGE_SECONDS", default=3600)
+# Load balancers and monitors probe it over plain HTTP on the machine itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
 # --- Error reports to Sentry: only with a DSN; every event is scrubbed with the logs' redaction (kadouri/sentry.py) ---
 SENTRY_DSN = env("SENTRY_DSN", default="")
 if SENTRY_DSN:
