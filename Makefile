@@ -1,7 +1,12 @@
-.PHONY: run test lint format bench soak
+.PHONY: run serve test lint format bench bench-staff soak
 
 run:
 	scripts/run.sh
+
+# The production profile on this machine: gunicorn (deploy/gunicorn.conf.py) and the worker, DEBUG off, PostgreSQL
+# (DATABASE_URL's, else 127.0.0.1:5432/kadouri; created if missing), collectstatic. docs/deploy.md.
+serve:
+	scripts/serve.sh $(SERVE_ARGS)
 
 test:
 	scripts/test.sh

@@ -45,15 +45,18 @@ def _longest_first(values) -> list[str]:
 
 def process_secrets() -> list[str]:
     """The secrets this process knows without asking the database: the settings' and the tokens it handled."""
-    try:
-        configured = [
-            settings.SECRET_KEY,
-            settings.QBO_CLIENT_SECRET,
-            settings.QBO_WEBHOOK_VERIFIER_TOKEN,
-            *settings.QBO_TOKEN_KEYS,
-        ]
-    except (ImproperlyConfigured, AttributeError):  # a log line before the settings are ready (gunicorn's master)
-        configured = []
+    configured = []
+    # Never the first to load the settings: gunicorn's master logs through here before (and without) Django.
+    if settings.configured:
+        try:
+            configured = [
+                settings.SECRET_KEY,
+                settings.QBO_CLIENT_SECRET,
+                settings.QBO_WEBHOOK_VERIFIER_TOKEN,
+                *settings.QBO_TOKEN_KEYS,
+            ]
+        except (ImproperlyConfigured, AttributeError):
+            configured = []
     return _longest_first([*configured, *_handled])
 
 
