@@ -33,6 +33,12 @@ bench:
 	DATABASE_URL=$(BENCH_DB) $(LOADTEST) loadtest.bench_outbound
 	$(LOADTEST) loadtest.bench_webhooks
 
+# Staff browsing on the production profile (make serve's processes, PostgreSQL): 50 logged-in users, 300 orders,
+# p50/p95/p99 and requests per second. BENCH_STAFF_ARGS="--users 20 --duration 60" to change it.
+bench-staff:
+	scripts/bootstrap.sh
+	$(LOADTEST) loadtest.bench_staff $(BENCH_STAFF_ARGS)
+
 # The fault-injection soak, full form (300 orders; PostgreSQL at 127.0.0.1:5432 or DATABASE_URL's server).
 # COMPANY picks the emulator's company: idealised (default), automated_tax, multi_currency, auto_numbers.
 # It prints figures and exits non-zero on any violation; CI runs the shortened form in tests/soak/.
