@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection
+from django.db import DatabaseError, connection
 from django.db.models import Count, Min
 from django.utils import timezone
 from django_q.models import Schedule, Success
@@ -43,15 +43,12 @@ def heartbeat_beat() -> None:
 
 
 def heartbeat_schedule_ensure() -> None:
-    """Idempotent; `manage.py qbo_worker` calls it at start, so every installation that runs a worker beats."""
-    if Schedule.objects.filter(func=HEARTBEAT_TASK).exists():
-        return
-    try:
-        Schedule.objects.create(
-            name=HEARTBEAT_GROUP, func=HEARTBEAT_TASK, schedule_type=Schedule.MINUTES, minutes=1, repeats=-1
-        )
-    except IntegrityError:  # another worker created it at the same moment
-        pass
+    """Idempotent; `manage.py qbo_worker` calls it at start, so every installation that runs a worker beats. (Two
+    workers starting at the same instant could both create it: two beats a minute, which harms nothing.)"""
+    Schedule.objects.get_or_create(
+        func=HEARTBEAT_TASK,
+        defaults={"name": HEARTBEAT_GROUP, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+    )
 
 
 def heartbeat_send_now() -> None:

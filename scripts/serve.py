@@ -3,7 +3,8 @@
 gunicorn with the repository's config (deploy/gunicorn.conf.py) and the worker (`manage.py qbo_worker`), with
 DEBUG off, the production settings (kadouri.settings), PostgreSQL (created if missing, migrated) and the static
 files collected and served by whitenoise — and, while QBO_ENVIRONMENT=emulator, the QuickBooks emulator beside
-them. Ctrl-C or SIGTERM stops everything within seconds.
+them (its state kept in var/qbo-emulator-serve.json, or SERVE_EMULATOR_STATE). Ctrl-C or SIGTERM stops everything
+within seconds.
 
 Settings come from the environment and .env (written as `make run` writes it when there is neither a .env nor a
 SECRET_KEY). The database is DATABASE_URL when it names PostgreSQL, else postgres://postgres@127.0.0.1:5432/kadouri.
@@ -109,7 +110,7 @@ def start(env: dict) -> dict[str, subprocess.Popen]:
         children["emulator"] = _spawn(
             env,
             [PY, "manage.py", "qbo_emulator", "--port", str(emulator_port), "--webhook-url", webhook]
-            + ["--state-file", "var/qbo-emulator-serve.json"],
+            + ["--state-file", env.get("SERVE_EMULATOR_STATE") or "var/qbo-emulator-serve.json"],
         )
     children["worker"] = _spawn(env, [PY, "manage.py", "qbo_worker"])
     children["web"] = _spawn(env, [PY, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py"])

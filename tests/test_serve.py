@@ -62,7 +62,7 @@ def database():
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _environment(database_url: str, port: int) -> dict[str, str]:
+def _environment(database_url: str, port: int, work: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(NOT_INHERITED)}
     emulator = _free_port()
     return env | {
@@ -79,6 +79,7 @@ def _environment(database_url: str, port: int) -> dict[str, str]:
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
         "Q_WORKERS": "1",
+        "SERVE_EMULATOR_STATE": str(work / "emulator.json"),  # not the developer's own `make serve` state
     }
 
 
@@ -112,7 +113,7 @@ def test_make_serve_runs_the_production_profile_and_stops_cleanly(database, tmp_
         serve = subprocess.Popen(
             ["scripts/serve.sh", "--no-demo"],
             cwd=REPO,
-            env=_environment(database_url, port),
+            env=_environment(database_url, port, tmp_path),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -116,6 +116,7 @@ def start_server(args: argparse.Namespace, log: Path) -> tuple[subprocess.Popen,
         "DB_CONN_MAX_AGE": str(args.conn_max_age),
         "Q_WORKERS": "1",
         "GUNICORN_ACCESS_LOG": os.devnull,  # thousands of lines a second are not the figures
+        "SERVE_EMULATOR_STATE": str(log.with_name("bench-staff-emulator.json")),  # not `make serve`'s own
     }
     with log.open("wb") as out:
         server = subprocess.Popen(
