@@ -9,7 +9,8 @@ static files collected) on a free 127.0.0.1 port, against a PostgreSQL database 
 logged-in session per user; then `--users` threads, each a `requests` session with its own log-in, browse for
 `--duration` seconds: the order list (page 1, another page, a status filter) and order pages at random, each waiting
 `--think` seconds between clicks (0: as fast as the server answers). Figures: p50/p95/p99 latency per page and in
-all, requests per second, errors. The load generator shares the machine's cores with the server.
+all, requests per second, errors; and what a request costs in CPU (gunicorn's processes, the database's PostgreSQL
+backends), read from /proc, which holds whatever else the machine runs: the load generator shares the cores.
 Only loopback addresses are used; every loop is bounded in time.
 """
 
@@ -152,6 +153,31 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
+# --- CPU time: what a request costs, whatever else the machine runs ---------------------------------------------
+
+
+def _cpu_seconds(match) -> float:
+    """User + system CPU seconds of the live processes whose command line `match` accepts (Linux /proc)."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if match(command):
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def cpu_snapshot(database: str) -> dict[str, float]:
+    """The app's (gunicorn's processes) and the database's (its PostgreSQL backends) CPU seconds so far."""
+    return {
+        "app": _cpu_seconds(lambda command: "deploy/gunicorn.conf.py" in command),
+        "database": _cpu_seconds(lambda command: command.startswith("postgres:") and f" {database} " in command),
+    }
+
+
 # --- the users ---------------------------------------------------------------------------------------------------
 
 
@@ -159,6 +185,7 @@ def stop_server(server: subprocess.Popen) -> None:
 class Record:
     lock: threading.Lock = field(default_factory=threading.Lock)
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds spent while recording, by part
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, page: str, seconds: float, ok: bool) -> None:
@@ -209,6 +236,7 @@ def load(base: str, sessions: list[str], order_ids: list[int], args) -> tuple[Re
     for thread in threads:
         thread.join()
     record = Record()
+    cpu_before = cpu_snapshot(args.database_name)
     started = time.monotonic()
     until = started + args.duration
     threads = [
@@ -219,7 +247,10 @@ def load(base: str, sessions: list[str], order_ids: list[int], args) -> tuple[Re
         thread.start()
     for thread in threads:
         thread.join()
-    return record, time.monotonic() - started
+    elapsed = time.monotonic() - started
+    cpu_after = cpu_snapshot(args.database_name)
+    record.cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
+    return record, elapsed
 
 
 # --- figures -------------------------------------------------------------------------------------------------------
@@ -250,6 +281,14 @@ def figures(record: Record, elapsed: float) -> dict:
     return rows
 
 
+def cpu_figures(record: Record) -> dict:
+    """CPU milliseconds per request, and the requests per second that 2 cores given to nothing else would serve."""
+    requests_done = sum(len(values) for values in record.latencies.values())
+    per_request = {part: round(seconds * 1000 / max(requests_done, 1), 1) for part, seconds in record.cpu.items()}
+    both = sum(per_request.values())
+    return {"ms_per_request": per_request, "rps_on_2_free_cores": round(2000 / both) if both else None}
+
+
 def show(rows: dict, args, elapsed: float) -> None:
     print(
         f"\nStaff browsing: {args.users} users, {args.orders} orders, {elapsed:.0f} s, think {args.think:g} s; "
@@ -265,6 +304,7 @@ def show(rows: dict, args, elapsed: float) -> None:
 
 
 def run(args: argparse.Namespace, database: BenchDatabase, seed) -> None:
+    args.database_name = database.name
     log = BASE_DIR / "var" / "bench-staff-server.log"
     log.parent.mkdir(exist_ok=True)
     server = None
@@ -279,8 +319,18 @@ def run(args: argparse.Namespace, database: BenchDatabase, seed) -> None:
         record, elapsed = load(base, sessions, order_ids, args)
         rows = figures(record, elapsed)
         show(rows, args, elapsed)
+        cpu = cpu_figures(record)
+        if args.conn_max_age:
+            print(
+                f"CPU per request: app {cpu['ms_per_request']['app']} ms, PostgreSQL "
+                f"{cpu['ms_per_request']['database']} ms → about {cpu['rps_on_2_free_cores']} requests/s on 2 cores "
+                "given to nothing else"
+            )
+        else:  # each request's backend has exited before it could be read
+            print(f"CPU per request: app {cpu['ms_per_request']['app']} ms (PostgreSQL's: not measurable here)")
         if args.json:
-            Path(args.json).write_text(json.dumps({"figures": rows, "seconds": elapsed, "args": vars(args)}, indent=2))
+            summary = {"figures": rows, "cpu": cpu, "seconds": elapsed, "args": vars(args)}
+            Path(args.json).write_text(json.dumps(summary, indent=2))
         if rows.get("all", {}).get("errors"):
             raise SystemExit("bench-staff: some clicks did not get their page (see the errors column)")
     finally:
