@@ -1,10 +1,11 @@
-.PHONY: run serve test lint format bench bench-staff soak
+.PHONY: run test lint format bench soak
 
 run:
 	scripts/run.sh
 
 # The production profile on this machine: gunicorn (deploy/gunicorn.conf.py) and the worker, DEBUG off, PostgreSQL
 # (DATABASE_URL's, else 127.0.0.1:5432/kadouri; created if missing), collectstatic. docs/deploy.md.
+.PHONY: serve
 serve:
 	scripts/serve.sh $(SERVE_ARGS)
 
@@ -35,6 +36,7 @@ bench:
 
 # Staff browsing on the production profile (make serve's processes, PostgreSQL): 50 logged-in users, 300 orders,
 # p50/p95/p99 and requests per second. BENCH_STAFF_ARGS="--users 20 --duration 60" to change it.
+.PHONY: bench-staff
 bench-staff:
 	scripts/bootstrap.sh
 	$(LOADTEST) loadtest.bench_staff $(BENCH_STAFF_ARGS)
