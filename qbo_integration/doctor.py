@@ -316,6 +316,12 @@ def _token_health(conn: QboConnection) -> list[Finding]:
                 "The worker refreshes daily: make sure it runs.",
             )
         )
+    if not findings:
+        refresh = when(conn.refresh_expires_at) if conn.refresh_expires_at else "unknown"
+        hard = when(conn.hard_expires_at) if conn.hard_expires_at else "not told by Intuit"
+        findings.append(
+            _ok("QuickBooks", f"Tokens are healthy: refresh token valid until {refresh}; hard expiry {hard}.")
+        )
     return findings
 
 

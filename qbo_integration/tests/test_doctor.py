@@ -48,6 +48,7 @@ def test_a_good_set_up_passes_after_reading_company_info_from_quickbooks(good):
 
     assert code == 0, text
     assert "Read CompanyInfo of Kadouri Demo Produce LLC" in text
+    assert "[ok]      Tokens are healthy: refresh token valid until " in text
     assert good.count_requests(method="GET", path=COMPANY_INFO) == 1
     assert "[PROBLEM]" not in text
     assert "Kadouri looks healthy: 0 problems, 1 warning." in text  # the emulator, named as such
