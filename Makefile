@@ -3,6 +3,12 @@
 run:
 	scripts/run.sh
 
+# The production profile on this machine: gunicorn (deploy/gunicorn.conf.py) and the worker, DEBUG off, PostgreSQL
+# (DATABASE_URL's, else 127.0.0.1:5432/kadouri; created if missing), collectstatic. docs/deploy.md.
+.PHONY: serve
+serve:
+	scripts/serve.sh $(SERVE_ARGS)
+
 test:
 	scripts/test.sh
 
@@ -27,6 +33,13 @@ bench:
 	DATABASE_URL=$(BENCH_DB) .venv/bin/python manage.py migrate --noinput -v0 --settings=kadouri.test_settings
 	DATABASE_URL=$(BENCH_DB) $(LOADTEST) loadtest.bench_outbound
 	$(LOADTEST) loadtest.bench_webhooks
+
+# Staff browsing on the production profile (make serve's processes, PostgreSQL): 50 logged-in users, 300 orders,
+# p50/p95/p99 and requests per second. BENCH_STAFF_ARGS="--users 20 --duration 60" to change it.
+.PHONY: bench-staff
+bench-staff:
+	scripts/bootstrap.sh
+	$(LOADTEST) loadtest.bench_staff $(BENCH_STAFF_ARGS)
 
 # The fault-injection soak, full form (300 orders; PostgreSQL at 127.0.0.1:5432 or DATABASE_URL's server).
 # COMPANY picks the emulator's company: idealised (default), automated_tax, multi_currency, auto_numbers.

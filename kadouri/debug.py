@@ -10,52 +10,17 @@ has handled, and the OAuth parameters of any URL.
 
 import html
 import re
-from collections import deque
 
-from django.apps import apps
-from django.conf import settings
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from kadouri.logging import SECRET_QUERY_KEYS
+# remember_secret is re-exported: the fields and the OAuth client call it where a token passes through.
+from kadouri.logging import SECRET_QUERY_KEYS, known_secrets
+from kadouri.logging import remember_secret as remember_secret
 
-MIN_SECRET_LENGTH = 8  # shorter values would hide innocent text that happens to contain them
 SUBSTITUTE = SafeExceptionReporterFilter.cleansed_substitute
 _SECRET_KEY_NAMES = "|".join(SECRET_QUERY_KEYS)
 # In a URL, a QUERY_STRING value or the HTML of either (where & is written &amp;).
 _SECRET_QUERY_PARAMS = re.compile(rf"(?i)(?<![\w-])({_SECRET_KEY_NAMES})=([^&\s\"'<>]+)")
-
-# Plaintext tokens and codes seen by this process recently (newest last); a bounded memory, not a store:
-# the same values already live in this process' memory while it uses them.
-_handled: deque[str] = deque(maxlen=64)
-
-
-def remember_secret(value: str | None) -> None:
-    """Called where a token or code passes through Kadouri, so a later error report never shows it."""
-    if value and len(value) >= MIN_SECRET_LENGTH and value not in _handled:
-        _handled.append(value)
-
-
-def _stored_tokens() -> list[str]:
-    try:
-        connection_model = apps.get_model("qbo_integration", "QboConnection")
-        return [
-            token for pair in connection_model.objects.values_list("access_token", "refresh_token") for token in pair
-        ]
-    except Exception:  # the database may be what failed; the other sources still apply
-        return []
-
-
-def known_secrets() -> list[str]:
-    values = [
-        settings.SECRET_KEY,
-        settings.QBO_CLIENT_SECRET,
-        settings.QBO_WEBHOOK_VERIFIER_TOKEN,
-        *settings.QBO_TOKEN_KEYS,
-        *_handled,
-        *_stored_tokens(),
-    ]
-    # Longest first, so a secret containing another is replaced whole.
-    return sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 
 
 def _secrets_for(request) -> list[str]:

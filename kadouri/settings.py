@@ -4,6 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from kadouri.sentry import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -174,15 +177,22 @@ Q_CLUSTER = {
     "poll": 0.5,
 }
 
+# LOG_FORMAT: "plain" lines, or "json" (one JSON object per line); both redacted (kadouri/logging.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"()": "kadouri.logging.PlainFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "kadouri.logging.JsonFormatter"},
+    },
     "filters": {
         "redact_secrets": {"()": "kadouri.logging.RedactSecretsFilter"},
         "quiet_polls": {"()": "kadouri.logging.QuietPollsFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -228,3 +238,19 @@ QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  #
 QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)
 
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("qbo_integration.context_processors.qbo_banners")
+
+# --- /healthz (qbo_integration/health.py): answers 503 naming the check past its limit ---
+HEALTHZ_WORKER_MAX_AGE_SECONDS = env.int("HEALTHZ_WORKER_MAX_AGE_SECONDS", default=300)  # the worker beats every minute
+HEALTHZ_INBOX_MAX_PENDING = env.int("HEALTHZ_INBOX_MAX_PENDING", default=500)
+HEALTHZ_INBOX_MAX_AGE_SECONDS = env.int("HEALTHZ_INBOX_MAX_AGE_SECONDS", default=3600)
+# Load balancers and monitors probe it over plain HTTP on the machine itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Error reports to Sentry: only with a DSN; every event is scrubbed with the logs' redaction (kadouri/sentry.py) ---
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    init_sentry(
+        SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        release=env("SENTRY_RELEASE", default=""),
+    )

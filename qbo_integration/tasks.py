@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from . import reconcile
+from . import health, reconcile
 from .bulk.push import bulk_push_run
 from .client.errors import QboError
 from .connection.vault import needs_refresh, refresh_connection
@@ -35,6 +35,11 @@ def refresh_tokens_proactively() -> int:
         except QboError as e:
             log.warning("proactive refresh failed for realm %s: %s", conn.realm_id, e.kind)
     return refreshed
+
+
+def worker_heartbeat() -> None:
+    """Scheduled every minute: /healthz and the doctor read when a worker last ran it."""
+    health.heartbeat_beat()
 
 
 # --- outbound: order documents, accounts and products, the bulk push ------------------------------------

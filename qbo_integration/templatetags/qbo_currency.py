@@ -8,8 +8,9 @@ register = template.Library()
 
 
 def _profile(context):
-    """The company's profile, read once per page (a list asks for it on every row)."""
-    cache = context.render_context
+    """The company's profile, read once per page (a list asks for it on every row). Kept in the page's outermost
+    render context: each `{% include %}` (one per row) renders in a render context of its own."""
+    cache = context.render_context.dicts[0]
     if "qbo_currency_profile" not in cache:
         cache["qbo_currency_profile"] = company_profile()
     return cache["qbo_currency_profile"]

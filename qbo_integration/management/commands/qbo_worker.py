@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_q.cluster import Cluster
 
+from qbo_integration.health import heartbeat_schedule_ensure, heartbeat_send_now
+
 log = logging.getLogger(__name__)
 
 
@@ -85,4 +87,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # The heartbeat /healthz reads: scheduled every minute, and one now so the worker is seen at once.
+        heartbeat_schedule_ensure()
+        heartbeat_send_now()
         BoundedCluster(grace=settings.QBO_WORKER_STOP_GRACE_SECONDS).start()

@@ -1,0 +1,1 @@
+"""The staff benchmark: 50 logged-in users browsing orders on the production profile (`make bench-staff`)."""
