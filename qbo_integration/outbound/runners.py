@@ -342,12 +342,11 @@ def _refuse_currency(order: Order) -> None:
 
 def run_job(job: QboSyncJob) -> dict:
     if job.action in MONEY_RUNNERS:  # payments, cash sales, credits and refunds (money_jobs.py)
-        result = run_money_job(job)
-    else:
-        try:
-            result = (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
-        except QboError as e:
-            raise _plain_fault(job, e) from None
+        return run_money_job(job)
+    try:
+        result = (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
+    except QboError as e:
+        raise _plain_fault(job, e) from None
     quantities_after_job(job, result)  # the document moved stock: QuickBooks' new quantities, read once
     return result
 
