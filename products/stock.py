@@ -48,6 +48,15 @@ class StockLine:
         return f"On hand in QuickBooks: {plain(self.on_hand)} {self.product.unit} (as of {when(self.read_at)})"
 
     @property
+    def line_warning(self) -> str:
+        """The warning beside a line (the product's name and the time are beside it already)."""
+        if not self.short:
+            return ""
+        if self.taken:
+            return "Below zero: more was sold than QuickBooks had."
+        return f"This order asks for {plain(self.asked)} {self.product.unit} in all: more than on hand."
+
+    @property
     def warning(self) -> str:
         if not self.short:
             return ""

@@ -253,7 +253,7 @@ def test_a_posted_order_warns_only_below_zero(staff_client, stock, seller, buyer
     other = invoiced(make_order(seller=seller, buyer=buyer, lines=[(product, "25")]), by=staff_user)
 
     page = staff_client.get(other.get_absolute_url()).content.decode()
-    assert "QuickBooks shows -15 case on hand — more was sold than it had" in page
+    assert "On hand in QuickBooks: -15 case" in page and "Below zero: more was sold than QuickBooks had." in page
 
 
 # --- JSON -------------------------------------------------------------------------------------------------------

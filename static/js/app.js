@@ -45,6 +45,9 @@
   function labelAllTables(root) {
     (root.querySelectorAll ? root : document).querySelectorAll("table.table").forEach(labelCells);
     if (root.matches && root.matches("table.table")) { labelCells(root); }
+    // A part of a table swapped in on its own (an order's lines, out of band) is labelled by its table.
+    var table = root.closest && !root.matches("table") ? root.closest("table.table") : null;
+    if (table) { labelCells(table); }
   }
 
   // Each product's list price and unit: a blank unit price means the list price (the field's placeholder) for a
@@ -129,7 +132,7 @@
       var available = Number(info.stock) + Number(taken[product.value] || 0);
       var wanted = asked[product.value] || 0;
       var short = info.stock !== null && wanted > available;
-      if (short) { text += " — this order asks for " + wanted + " " + info.unit + ", more than on hand (it can still be saved)"; }
+      if (short) { text += ". This order asks for " + wanted + " " + info.unit + " in all: more than on hand (it can still be saved)."; }
       note.textContent = text;
       note.classList.toggle("short", short);
     });
