@@ -19,6 +19,7 @@ from qbo_integration.inbound.catchup import catchup_run
 from qbo_integration.models import QboConnection, QboSyncJob
 from qbo_integration.outbound.credits import credit_issue_request
 from qbo_integration.outbound.requests import order_update_request, order_void_request, ref_sync_request
+from qbo_integration.reconcile import reconcile_run
 from qbo_integration.refs.ensure import ensure_refs
 from qbo_integration.testing import REALM_ID, connect_company
 
@@ -248,3 +249,27 @@ def test_a_buyer_can_be_sold_more_than_is_on_hand(stock_company, seller, staff_u
 
     product.refresh_from_db()
     assert order.qbo_doc_id and product.qbo_qty_on_hand == Decimal("-3.000")
+
+
+def test_an_invoice_voided_in_quickbooks_gives_the_stock_back_by_its_webhook(
+    stock_company, honeycrisp, seller, buyer, staff_user
+):
+    order = invoiced(make_order(seller=seller, buyer=buyer, lines=[(honeycrisp, "30")]), by=staff_user)
+    stock_company.flush()
+
+    stock_company.emu.void_invoice(REALM_ID, order.qbo_doc_id)  # the bookkeeper, in QuickBooks
+    stock_company.flush()
+
+    honeycrisp.refresh_from_db()
+    assert honeycrisp.qbo_qty_on_hand == Decimal("100.000")
+
+
+def test_reconciliation_reads_every_quantity_again(stock_company, honeycrisp, buyer):
+    refs = ensure_refs(accounts=[buyer], products=[honeycrisp])
+    stock_company.flush()
+    stock_company.emu.create_sales_receipt(REALM_ID, refs.customers[buyer.pk], 80, item_id=refs.items[honeycrisp.pk])
+
+    run = reconcile_run()
+
+    honeycrisp.refresh_from_db()
+    assert run.error == "" and honeycrisp.qbo_qty_on_hand == Decimal("99.000")
