@@ -26,8 +26,8 @@ class StockAccountsForm(forms.Form):
             choices = [("", "Choose an account…"), *listed.choices]
             if current and current not in dict(listed.choices):
                 choices.append((current, f"Account {current} (not an active {spec.account_type} account now)"))
-            if listed.problem:
-                self.problems.append(f"{spec.label}: {listed.problem}")
+            if listed.problem and listed.problem not in self.problems:
+                self.problems.append(listed.problem)
             self.fields[kind] = forms.ChoiceField(
                 label=spec.label,
                 choices=choices,

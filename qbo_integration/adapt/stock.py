@@ -155,35 +155,43 @@ class AccountChoices:
     problem: str = ""  # why the list is empty, in plain words
 
 
-def _key(realm_id: str, kind: str) -> str:
-    return f"qbo:stock-accounts:{realm_id}:{kind}"
+def _key(realm_id: str, what: str) -> str:
+    return f"qbo:stock-accounts:{realm_id}:{what}"
+
+
+def _account_rows(realm_id: str) -> tuple[list[dict], str]:
+    """The company's accounts of the three types, read in one query and kept a few minutes; or why they can't be."""
+    rows = cache.get(_key(realm_id, "rows"))
+    if rows is not None:
+        return rows, ""
+    failed = cache.get(_key(realm_id, "failed"))
+    if failed is None:
+        types = ", ".join(f"'{spec.account_type}'" for spec in ACCOUNT_KINDS.values())
+        try:
+            rows = calls.query(
+                f"select * from Account where AccountType in ({types}) MAXRESULTS 1000", realm_id=realm_id
+            )
+        except QboError as e:
+            failed = e.message
+            cache.set(_key(realm_id, "failed"), failed, FAILED_SECONDS)
+        else:
+            rows = rows.get("Account", [])
+            cache.set(_key(realm_id, "rows"), rows, LISTS_SECONDS)
+            return rows, ""
+    return [], f"QuickBooks' accounts cannot be listed right now ({failed})."
 
 
 def account_choices(kind: str, realm_id: str) -> AccountChoices:
-    """The company's active accounts of the type an Inventory item needs for `kind` (read every few minutes)."""
+    """The company's active accounts of the type an Inventory item needs for `kind`, the usual sub-type first."""
     spec = ACCOUNT_KINDS[kind]
-    rows = cache.get(_key(realm_id, kind))
-    if rows is None:
-        failed = cache.get(_key(realm_id, f"{kind}-failed"))
-        if failed is None:
-            try:
-                sql = f"select * from Account where AccountType = '{spec.account_type}' MAXRESULTS 1000"
-                rows = calls.query(sql, realm_id=realm_id).get("Account", [])
-            except QboError as e:
-                failed = e.message
-                cache.set(_key(realm_id, f"{kind}-failed"), failed, FAILED_SECONDS)
-        if failed is not None:
-            return AccountChoices([], problem=f"QuickBooks' accounts cannot be listed right now ({failed}).")
-        cache.set(_key(realm_id, kind), rows, LISTS_SECONDS)
+    rows, problem = _account_rows(realm_id)
+    if problem:
+        return AccountChoices([], problem=problem)
     active = sorted(
-        (r for r in rows if r.get("Active", True)),
+        (r for r in rows if r.get("Active", True) and r.get("AccountType") == spec.account_type),
         key=lambda r: (r.get("AccountSubType") != spec.subtype, str(r.get("Name") or "").casefold()),
     )
     choices = [(str(r["Id"]), str(r.get("FullyQualifiedName") or r.get("Name") or r["Id"])) for r in active]
     usual = next((str(r["Id"]) for r in active if r.get("AccountSubType") == spec.subtype), "")
     problem = "" if choices else f"QuickBooks has no active {spec.account_type} account: create one there first."
     return AccountChoices(choices, usual, problem)
-
-
-def forget_accounts(realm_id: str) -> None:
-    cache.delete_many([_key(realm_id, kind) for kind in ACCOUNT_KINDS])

@@ -299,3 +299,13 @@ def test_the_product_sync_api_refuses_where_stock_is_unavailable(staff_client, q
     answer = staff_client.post(f"/api/quickbooks/sync/product/{product.pk}")
 
     assert answer.status_code == 422 and "does not track quantity on hand" in answer.json()["error"]
+
+
+def test_settings_still_shows_when_quickbooks_cannot_list_the_accounts(admin_client, demo_company):
+    demo_company.emu.add_fault("503", method="POST", path="/query$", count=5)
+
+    answer = admin_client.get("/settings/quickbooks/")
+
+    card = answer.content.decode()[answer.content.decode().index('id="stock-settings"') :]
+    assert answer.status_code == 200 and "QuickBooks&#x27; accounts cannot be listed right now" in card
+    assert card.count("cannot be listed right now") == 1
