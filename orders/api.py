@@ -10,11 +10,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kadouri.display import currency_code
 from kadouri.http import api_login_required, client_ip, json_error, json_object_body
 from kadouri.text import refuse_control_characters
+from products.stock import StockLine
 from qbo_integration.adapt.classes import class_id_problem, class_options, known_class_name
 from qbo_integration.adapt.currency import exchange_rate_problem
 
 from . import services
 from .models import Order, validate_order_date
+from .selectors import order_lines_with_stock, order_stock_warnings
 
 ACTIVITIES_DEFAULT_LIMIT = 500
 ACTIVITIES_MAX_LIMIT = 5000
@@ -43,6 +45,7 @@ def _rate_text(value: Decimal | None) -> str | None:
 
 
 def order_json(order: Order) -> dict:
+    lines = order_lines_with_stock(order)
     return {
         "id": order.pk,
         "number": order.number,
@@ -84,9 +87,24 @@ def order_json(order: Order) -> dict:
                 "size": line.size,
                 "grade": line.grade,
                 "amount": str(line.amount),
+                "stock": _stock_json(stock),
             }
-            for line in order.lines.all()
+            for line, stock in lines
         ],
+        # A warning, never a refusal (docs/quickbooks/beyond.md#stock): QuickBooks lets stock go below zero.
+        "stockWarnings": order_stock_warnings(order, lines),
+    }
+
+
+def _stock_json(stock: StockLine | None) -> dict | None:
+    """A product that tracks stock: QuickBooks' quantity on hand as last read, and whether this order asks for more."""
+    if stock is None:
+        return None
+    return {
+        "qtyOnHand": _decimal_text(stock.on_hand),
+        "readAt": stock.read_at.isoformat() if stock.read_at else None,
+        "orderAsks": str(stock.asked),
+        "short": stock.short,
     }
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
-from kadouri.display import home_currency, money
+from kadouri.display import home_currency, money, plain, when
 from kadouri.http import client_ip
 from kadouri.live import render_live
 from products.models import Product
@@ -70,6 +70,10 @@ def _render_form(request, form, formset, order=None, status=200):
         str(pk): {"price": str(price), "unit": unit}
         for pk, price, unit in Product.objects.values_list("pk", "unit_price", "unit")
     }
+    # QuickBooks' quantity on hand of products that track stock, shown by each line (docs/quickbooks/beyond.md#stock)
+    tracked = Product.objects.filter(tracks_inventory=True).values_list("pk", "qbo_qty_on_hand", "qbo_qty_read_at")
+    for pk, on_hand, read_at in tracked:
+        products[str(pk)] |= {"stock": None if on_hand is None else plain(on_hand), "stockAt": when(read_at)}
     # Amounts are written in the buyer's currency, list prices in the home currency (kadouri/display.py).
     currencies = {
         "home": home_currency(),
@@ -84,10 +88,29 @@ def _render_form(request, form, formset, order=None, status=200):
             "order": order,
             "product_info": products,
             "currency_info": currencies,
+            "stock_taken": _stock_taken(order),
             "zero": money(0, order or ""),
         },
         status=status,
     )
+
+
+def _stock_taken(order: Order | None) -> dict[str, str]:
+    """What the order's invoice or cash sale took off QuickBooks' quantities already, per product: the form's
+    warning counts it back (a posted order's lines are in the quantity on hand QuickBooks shows)."""
+    if order is None:
+        return {}
+    return {
+        str(line.product.pk): str(stock.asked)
+        for line, stock in selectors.order_lines_with_stock(order)
+        if stock is not None and stock.taken
+    }
+
+
+def _warn_about_stock(request: HttpRequest, order: Order) -> None:
+    """A warning, not a refusal: the order asks for more than QuickBooks has on hand (QuickBooks allows it)."""
+    for warning in selectors.order_stock_warnings(order):
+        messages.warning(request, f"{warning} The order is saved; QuickBooks lets stock go below zero.")
 
 
 def _priced(form, formset) -> bool:
@@ -113,6 +136,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         form.add_error(None, str(e))
         return _render_form(request, form, formset, status=409)
     messages.success(request, f"Order {order.number} created.")
+    _warn_about_stock(request, order)
     return redirect(order)
 
 
@@ -145,6 +169,7 @@ def order_edit(request: HttpRequest, order_id: int) -> HttpResponse:
         form.add_error(None, str(e))
         return _render_form(request, form, formset, order, status=409)
     messages.success(request, f"Order {order.number} saved.")
+    _warn_about_stock(request, order)
     return redirect(order)
 
 

@@ -19,7 +19,7 @@ from kadouri.text import strip_hidden
 from orders.models import Order, OrderLine
 from products.models import Product
 
-from .adapt import classes, custom_fields, numbering, tax
+from .adapt import classes, custom_fields, numbering, stock, tax
 from .adapt.currency import customer_currency_code
 
 DISPLAY_NAME_MAX = 500  # docs/quickbooks/entities.md#customer
@@ -107,7 +107,8 @@ def customer_payload(account: Account, *, display_name: str, currency: str | Non
 
 
 def item_payload(product: Product, *, income_account_id: str) -> dict:
-    """Product → Service item (docs/quickbooks/entities.md#item: IncomeAccountRef is required for Service)."""
+    """Product → Service item (docs/quickbooks/entities.md#item: IncomeAccountRef is required for Service), or an
+    Inventory item for a product that tracks stock (docs/quickbooks/beyond.md#stock)."""
     payload: dict = {
         "Name": item_name(product),
         "Type": "Service",
@@ -119,12 +120,17 @@ def item_payload(product: Product, *, income_account_id: str) -> dict:
         payload["Description"] = product.description[:ITEM_DESCRIPTION_MAX]
     if product.sku:
         payload["Sku"] = product.sku[:SKU_MAX]
-    return payload | tax.item_tax_fields(product)
+    inventory = stock.item_stock_fields(product)
+    if "QtyOnHand" in inventory:
+        inventory["QtyOnHand"] = number(inventory["QtyOnHand"])
+    return payload | tax.item_tax_fields(product) | inventory
 
 
 def fingerprint(payload: dict) -> str:
-    """What was last sent: a later push only updates QuickBooks when this changes."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    """What was last sent: a later push only updates QuickBooks when this changes. An item's starting quantity is
+    sent with its create only (docs/quickbooks/beyond.md#stock), so it is no part of what an update would change."""
+    content = {k: v for k, v in payload.items() if k not in stock.START_KEYS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def line_description(line: OrderLine) -> str:

@@ -25,6 +25,7 @@ from .connection import calls
 from .connection.vault import current_connection
 from .documents.apply import Cause, converting_invoice, estimate_apply, paid_document_apply
 from .documents.reading import converting_invoice_id, doc_state, document_balance, money, payment_status
+from .documents.stock import all_quantities_refresh
 from .documents.store import ENTITY_OF_TYPE, PAID_ENTITIES, entity_of, known_numbers, link_problem
 from .models import QboReconcileRun
 from .outbound.requests import order_update_request
@@ -161,6 +162,7 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
         followed = [o for o, row in zip(orders, rows, strict=True) if not row.wrong_link]
         money_of = money_rows(Order.objects.linked().values("pk"), conn.realm_id)
         book = money_read(followed, doc_of, money_of, conn.realm_id)
+        all_quantities_refresh(realm_id=conn.realm_id)  # stock is QuickBooks' to keep (docs/quickbooks/beyond.md#stock)
     except QboError as e:
         run.error = e.message[:500]
     else:

@@ -11,6 +11,7 @@ from .views import (
     inbox_pages,
     payment_pages,
     reconcile_pages,
+    stock_pages,
     sync_pages,
 )
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("quickbooks/", connection_pages.settings_quickbooks, name="settings"),
     path("quickbooks/rules/", connection_pages.company_rules, name="company-rules"),
     path("quickbooks/custom-fields/", custom_field_pages.custom_fields_save, name="custom-fields"),
+    path("quickbooks/stock/", stock_pages.stock_accounts, name="stock-settings"),
     path("quickbooks/clear-ids/", connection_pages.clear_ids, name="clear-ids"),
     path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
     path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),

@@ -17,6 +17,7 @@ from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
 from ..outbound.requests import enqueue_order_job
 from ..outbound.rules import check_class, check_period, check_tax_codes
+from ..outbound.stock import quantities_after_push
 from ..outbox.jobs import SyncRefused, claim, crashed, enqueue_bulk_push
 from ..outbox.log import person_or_none
 from ..refs.accounts import term_ids
@@ -117,6 +118,7 @@ def _bulk_run(bulk: BulkPush, pacer: Pacer, *, resumed: bool) -> BulkPush:
             work = _bulk_prepare(bulk, work, pacer)
             bulk_creates(bulk, [w for w in work if w.job.action == Action.CREATE_INVOICE], pacer)
             bulk_updates(bulk, [w for w in work if w.job.action == Action.UPDATE_DOCUMENT], pacer)
+            quantities_after_push([w.order for w in work])  # docs/quickbooks/beyond.md#stock
     except LeaseLost:
         raise
     except QboAuthError as e:  # stop everything: the banner asks an admin to reconnect

@@ -39,6 +39,7 @@ BOOKKEEPER_ACTIONS = (
     "merge_customers",
     "set_item_active",
     "update_preferences",
+    "adjust_quantity",
     "issue_credit_memo",
     "apply_credit_memo",
     "refund_credit_memo",
@@ -304,6 +305,9 @@ class EmulatorCore:
 
     def update_preferences(self, realm_id: str, changes: dict) -> Any:
         return self.action("update_preferences", realm_id, changes)
+
+    def adjust_quantity(self, realm_id: str, item_id: str, quantity: Any, as_of: str = "") -> dict:
+        return self.action("adjust_quantity", realm_id, item_id, quantity, as_of)
 
     # money moving (engine/money_actions.py)
 

@@ -36,6 +36,7 @@ from ..outbox.jobs import ACTIVE, SyncRefused, is_due, job_for
 from ..outbox.log import job_log, person_or_none
 from ..reads import QUERY_MAX_RESULTS
 from ..refs.markers import CLOCK_MARGIN, MAX_PAGES, marker_query
+from .stock import quantities_after_job
 
 MARKER_NAMESPACE = uuid.UUID("0b7d8a52-3c1e-4f6a-9d0e-5a2b7c9e1f43")
 
@@ -55,7 +56,7 @@ def money_runner(action: str) -> Callable[[MoneyRunner], MoneyRunner]:
 
 def run_money_job(job: QboSyncJob) -> dict:
     try:
-        return MONEY_RUNNERS[job.action](job)
+        result = MONEY_RUNNERS[job.action](job)
     except QboValidationError as e:
         if is_period_closed(e):  # the closing date moved since it was checked: say so in plain words
             raise QboValidationError(
@@ -66,6 +67,8 @@ def run_money_job(job: QboSyncJob) -> dict:
                 status=e.status,
             ) from None
         raise
+    quantities_after_job(job, result)  # a credit of returned goods moved stock (outbound/stock.py)
+    return result
 
 
 # --- the job ---------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..client.errors import QboError, QboStaleError, QboValidationError, QboWron
 from ..connection import calls
 from ..documents.apply import converting_invoice
 from ..documents.reading import money, paid_amount, txn_date
+from ..documents.stock import document_item_ids
 from ..documents.store import (
     ENTITY_OF_TYPE,
     WriteTarget,
@@ -42,6 +43,7 @@ from .money_jobs import MONEY_RUNNERS, run_money_job
 from .record import checked_target, load_order, mark_created, mark_updated, refuse_if_settled
 from .registry import JOB_RUNNERS
 from .rules import CREATE_ACTIONS, check_action, check_class, check_period, check_tax_codes, doc_label
+from .stock import ITEMS_BEFORE, quantities_after_job
 
 Action = QboSyncJob.Action
 
@@ -153,8 +155,10 @@ def _run_update(job: QboSyncJob) -> dict:
     fingerprint = order.compute_fingerprint()
     unchanged: list[dict] = []
     built: list[dict] = []  # the payload, built once, after the first read's checks: customers and items go then
+    items_before: set[str] = set()  # their stock comes back when the update takes them off (outbound/stock.py)
 
     def check(current: dict) -> None:
+        items_before.update(document_item_ids(current))
         refuse_if_settled(entity, current)
         _refuse_below_paid(entity, current, order)
         if not _quickbooks_matches(order, fingerprint, current):
@@ -184,7 +188,7 @@ def _run_update(job: QboSyncJob) -> dict:
         )
         return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "nothingToUpdate": True}
     order = mark_updated(job, order.pk, doc, fingerprint, entity=entity)
-    return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number}
+    return {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, ITEMS_BEFORE: sorted(items_before)}
 
 
 def _run_void(job: QboSyncJob) -> dict:
@@ -341,9 +345,11 @@ def run_job(job: QboSyncJob) -> dict:
     if job.action in MONEY_RUNNERS:  # payments, cash sales, credits and refunds (money_jobs.py)
         return run_money_job(job)
     try:
-        return (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
+        result = (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
     except QboError as e:
         raise _plain_fault(job, e) from None
+    quantities_after_job(job, result)  # the document moved stock: QuickBooks' new quantities, read once
+    return result
 
 
 def _plain_fault(job: QboSyncJob, error: QboError) -> QboError:

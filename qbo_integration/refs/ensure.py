@@ -7,16 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Account
 from orders.models import Order
 from products.models import Product
 
 from .. import mapping
-from ..adapt import names
+from ..adapt import names, stock
 from ..adapt.currency import customer_currency_code
 from ..client.errors import QboDuplicateError, QboError, QboStaleError, QboTransientError, batch_fault
 from ..connection.vault import usable_connection
+from ..documents.stock import quantity_store
 from ..models import QboWebhookEvent
 from ..outbox.jobs import request_id
 from . import pacing
@@ -89,6 +91,10 @@ def ensure_refs(
     content changed since the last push are updated (sparse, 30 per batch; 5010 → re-read once)."""
     result = RefResult()
     accounts, products = list({a.pk: a for a in accounts}.values()), list({p.pk: p for p in products}.values())
+    for product in products:  # an Inventory item the company can't have: refused before anything is sent
+        if problem := stock.create_problem(product):
+            result.errors[("product", product.pk)] = stock.StockRefused(f"Product “{product.name}”: {problem}")
+    products = [p for p in products if ("product", p.pk) not in result.errors]
     refs = _refs_to_push(accounts, products, pacer)
     to_link = [r for r in refs if not getattr(r.obj, ENTITY[r.kind][2])]
     to_update = [
@@ -124,6 +130,8 @@ def _save_ref(ref: _Ref, row: dict, result: RefResult) -> None:
     )
     setattr(ref.obj, id_field, row["Id"])
     ref.obj.qbo_create_request = ""
+    if ref.kind == "product":
+        quantity_store(row, timezone.now())  # an Inventory item answers with its quantity on hand
     ref.obj.qbo_sync_token, ref.obj.qbo_fingerprint = row.get("SyncToken", ""), mapping.fingerprint(ref.payload)
     _remember(result, ref, row["Id"])
 
@@ -140,6 +148,8 @@ def _link_existing(refs: list[_Ref], result: RefResult, pacer: Pacer) -> list[_R
             row = found[entity].get(ref.name.casefold())
             if row is None:
                 missing.append(ref)
+            elif kind == "product" and (clash := stock.type_clash(ref.obj, row)):
+                result.errors[(kind, ref.obj.pk)] = clash
             elif model.objects.filter(**{id_field: row["Id"]}).exclude(pk=ref.obj.pk).exists():
                 result.errors[(kind, ref.obj.pk)] = QboDuplicateError(
                     f"QuickBooks {entity.lower()} “{ref.name}” is already linked to another Kadouri "

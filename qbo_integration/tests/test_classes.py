@@ -110,7 +110,8 @@ def test_the_forms_list_quickbooks_classes_and_save_the_choice(
     )
     assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
     assert QboConnection.objects.get(realm_id=STRICT).default_class_id == class_ids["Dairy"]
-    assert strict.count_requests(subpath="query") == 1  # the class list is read once and kept
+    # the class list is read once and kept, and so are the accounts of the Stock card (docs/quickbooks/beyond.md#stock)
+    assert strict.count_requests(subpath="query") == 2
 
 
 def test_the_order_form_still_works_when_quickbooks_cannot_list_classes(strict, class_ids, order_factory, staff_client):

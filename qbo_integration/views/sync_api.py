@@ -200,6 +200,12 @@ def _ref_response(request: HttpRequest, obj: Account | Product) -> JsonResponse:
         "qboId": obj.qbo_id,
         "qboSyncToken": obj.qbo_sync_token,
     }
+    if isinstance(obj, Product) and obj.tracks_inventory:  # docs/quickbooks/beyond.md#stock
+        body["product"] |= {
+            "tracksInventory": True,
+            "qtyOnHand": None if obj.qbo_qty_on_hand is None else str(obj.qbo_qty_on_hand),
+            "qtyReadAt": obj.qbo_qty_read_at.isoformat() if obj.qbo_qty_read_at else None,
+        }
     return JsonResponse(body, status=status)
 
 

@@ -45,6 +45,9 @@
   function labelAllTables(root) {
     (root.querySelectorAll ? root : document).querySelectorAll("table.table").forEach(labelCells);
     if (root.matches && root.matches("table.table")) { labelCells(root); }
+    // A part of a table swapped in on its own (an order's lines, out of band) is labelled by its table.
+    var table = root.closest && !root.matches("table") ? root.closest("table.table") : null;
+    if (table) { labelCells(table); }
   }
 
   // Each product's list price and unit: a blank unit price means the list price (the field's placeholder) for a
@@ -100,7 +103,43 @@
     total.textContent = money(sum / 100, orderCurrency());
   }
 
+  // QuickBooks' quantity on hand by each line of a product that tracks stock, and a warning when the order's lines
+  // of it together ask for more (docs/quickbooks/beyond.md#stock). A warning only: QuickBooks allows it. A posted
+  // order's own goods are off QuickBooks' quantity already (stock-taken): they count back.
+  var takenNode = document.getElementById("stock-taken");
+  var taken = takenNode ? JSON.parse(takenNode.textContent) : {};
+
+  function keptRows() {
+    return Array.prototype.filter.call(document.querySelectorAll(".line-row"), function (row) {
+      var del = rowField(row, "DELETE");
+      return !row.closest("template") && !(del && del.checked);
+    });
+  }
+
+  function updateStock() {
+    var asked = {};
+    keptRows().forEach(function (row) {
+      var product = rowField(row, "product"), qty = rowField(row, "quantity");
+      var n = qty ? Number(qty.value) : NaN;
+      if (product && product.value && qty.value !== "" && isFinite(n)) { asked[product.value] = (asked[product.value] || 0) + n; }
+    });
+    document.querySelectorAll(".line-row").forEach(function (row) {
+      var note = row.querySelector(".line-stock"), product = rowField(row, "product");
+      if (!note || row.closest("template")) { return; }
+      var info = product ? products[product.value] : null;
+      if (!info || !("stockAt" in info)) { note.textContent = ""; note.classList.remove("short"); return; }
+      var text = "On hand in QuickBooks: " + (info.stock === null ? "not read yet" : info.stock + " " + info.unit + " (as of " + info.stockAt + ")");
+      var available = Number(info.stock) + Number(taken[product.value] || 0);
+      var wanted = asked[product.value] || 0;
+      var short = info.stock !== null && wanted > available;
+      if (short) { text += ". This order asks for " + wanted + " " + info.unit + " in all: more than on hand (it can still be saved)."; }
+      note.textContent = text;
+      note.classList.toggle("short", short);
+    });
+  }
+
   document.addEventListener("input", updateRunningTotal);
+  document.addEventListener("input", updateStock);
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".line-row").forEach(showProduct);
     var addButton = document.getElementById("add-line");
@@ -108,6 +147,7 @@
     if (totalForms) { atLineLimit(addButton, parseInt(totalForms.value, 10)); }
     labelAllTables(document);
     updateRunningTotal();
+    updateStock();
   });
   document.addEventListener("htmx:load", function (event) { labelAllTables(event.target); });
 
@@ -119,6 +159,7 @@
     if (row && box.name && /-product$/.test(box.name)) { showProduct(row); }
     if (box.name === "buyer") { document.querySelectorAll(".line-row").forEach(showProduct); }
     updateRunningTotal();
+    updateStock();
   });
 
   document.addEventListener("click", function (event) {

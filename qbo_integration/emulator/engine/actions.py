@@ -12,9 +12,11 @@ from decimal import Decimal
 
 from .books import Books
 from .entities.customer import merge_customers
+from .entities.preferences import tracks_inventory
 from .errors import business
 from .money_actions import MoneyActions, current
-from .values import Obj, hidden_of, ref_value, to_decimal
+from .seed import seed_inventory_accounts
+from .values import Obj, hidden_of, ref_value, to_date, to_decimal
 
 
 class BookkeeperActions(MoneyActions):
@@ -79,6 +81,27 @@ class BookkeeperActions(MoneyActions):
                 if block not in new or not isinstance(values, dict):
                     raise business(f"Unknown preferences block {block}.")
                 new[block].update(values)
-            return books.render("Preferences", books.replace("Preferences", old, {**hidden_of(old), **new}))
+            stored = books.replace("Preferences", old, {**hidden_of(old), **new})
+            if tracks_inventory(books):  # quantities turned on: the accounts Inventory items need
+                seed_inventory_accounts(books)
+            return books.render("Preferences", stored)
+
+        return self._act(realm_id, act)
+
+    def adjust_quantity(self, realm_id: str, item_id: str, quantity: Decimal | float | str, as_of: str = "") -> Obj:
+        """Set an Inventory item's quantity on hand, as a bookkeeper's quantity adjustment does: an update of the
+        item (a new version and its Item webhook), dated ``as_of`` (today when empty; docs/quickbooks/beyond.md#stock).
+        """
+
+        def act(books: Books) -> Obj:
+            item = books.find("Item", item_id)
+            if item.get("Type") != "Inventory":
+                raise business(f"Item {item_id} does not track its quantity on hand.", "QtyOnHand")
+            counted = to_decimal(quantity, "QtyOnHand")
+            if counted is None:
+                raise business("Enter the quantity on hand.", "QtyOnHand")
+            day = to_date(as_of or None, "InvStartDate") or books.now.date()
+            body = {**current(books, "Item", item_id), "sparse": True, "QtyOnHand": counted}
+            return books.update("Item", {**body, "InvStartDate": day.isoformat()})
 
         return self._act(realm_id, act)

@@ -15,6 +15,7 @@ from typing import TypeVar
 from .books import Books
 from .entities.credit import remaining_credit
 from .entities.preferences import tax_model
+from .entities.stock import tracked_item
 from .errors import business
 from .values import Obj, cents, ref_value, to_decimal
 
@@ -119,6 +120,8 @@ def positive(amount: Decimal | float | str) -> Decimal:
 
 def untaxed_line(books: Books, item_id: str | None, amount: Decimal) -> Obj:
     detail: Obj = {"ItemRef": {"value": str(item_id) if item_id else default_item(books)}}
+    if tracked_item(books, detail["ItemRef"]["value"]):  # one unit of an Inventory item (it needs a quantity)
+        detail |= {"Qty": Decimal(1), "UnitPrice": amount}
     model = tax_model(books)
     if model == "automated":
         detail["TaxCodeRef"] = {"value": "NON"}

@@ -19,6 +19,13 @@ SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (
     ("Checking", "Bank", "Checking"),
     ("Savings", "Bank", "Savings"),
 )
+# What a company that tracks quantities has besides (docs/quickbooks/beyond.md#stock); "Sales of Product Income"
+# is in every company's chart above.
+INVENTORY_ACCOUNTS = (
+    ("Inventory Asset", "Other Current Asset", "Inventory"),
+    ("Sales of Product Income", "Income", "SalesOfProductIncome"),
+    ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
+)
 SEED_NAME_KEYS = {
     "vendors": "vendors",
     "employees": "employees",
@@ -48,6 +55,8 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
     books.insert("Preferences", preferences_of(profile.describe()))
     for account_name, account_type, subtype in SEED_ACCOUNTS:
         books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})
+    if profile.inventory:
+        seed_inventory_accounts(books)
     for term_name, days in SEED_TERMS:
         books.create("Term", {"Name": term_name, "DueDays": days})
     for method_name, method_type in SEED_METHODS:
@@ -56,3 +65,11 @@ def seed_company(books: Books, name: str, profile: CompanyProfile) -> None:
     if profile.names:
         seed_names(books, {SEED_NAME_KEYS[key]: names for key, names in profile.names.items()})
     seed_currencies(books, profile)
+
+
+def seed_inventory_accounts(books: Books) -> None:
+    """The accounts Inventory items need, those the company does not have yet (by name)."""
+    have = {str(account.get("Name", "")).casefold() for account in books.table("Account").values()}
+    for account_name, account_type, subtype in INVENTORY_ACCOUNTS:
+        if account_name.casefold() not in have:
+            books.create("Account", {"Name": account_name, "AccountType": account_type, "AccountSubType": subtype})

@@ -52,6 +52,7 @@ def _run_action(emu: EmulatorCore, realm: str, kind: str, rest: list[str], form:
         ("payments", "void"): lambda: emu.void_payment(realm, entity_id),
         ("customers", "rename"): lambda: emu.rename_customer(realm, entity_id, form["display_name"].strip()),
         ("items", "active"): lambda: emu.set_item_active(realm, entity_id, _checked(form.get("active", "false"))),
+        ("items", "quantity"): lambda: emu.adjust_quantity(realm, entity_id, form.get("quantity", "").strip()),
         ("sales-receipts", "void"): lambda: emu.void_sales_receipt(realm, entity_id),
         ("credit-memos", "apply"): lambda: emu.apply_credit_memo(realm, entity_id, form["invoice_id"].strip()),
         ("credit-memos", "refund"): lambda: emu.refund_credit_memo(realm, entity_id),
@@ -68,6 +69,7 @@ def _run_action(emu: EmulatorCore, realm: str, kind: str, rest: list[str], form:
         "delete": f"{KINDS[kind]} {entity_id} deleted",
         "rename": f"Customer {entity_id} renamed",
         "active": f"Item {entity_id} updated",
+        "quantity": f"Item {entity_id}: quantity on hand adjusted",
         "apply": f"Credit memo {entity_id} applied to invoice {form.get('invoice_id', '').strip()}",
         "refund": f"Credit memo {entity_id} refunded",
     }

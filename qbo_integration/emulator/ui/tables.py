@@ -55,10 +55,25 @@ def items_table(realm: str, records: list[dict]) -> str:
     rows = "".join(
         f"""<tr id="item-{esc(i["Id"])}"><td>{esc(i["Id"])}</td><td class="name">{esc(i.get("Name"))}</td>\
 <td>{esc(i.get("Type"))}</td>
-<td class="num">{money(i.get("UnitPrice"))}</td><td>{esc(active_label(i))}</td><td>{action(i)}</td></tr>"""
+<td class="num">{money(i.get("UnitPrice"))}</td><td class="num" id="qty-on-hand-{esc(i["Id"])}">\
+{esc(i.get("QtyOnHand", "")) if i.get("TrackQtyOnHand") else "—"}</td>
+<td>{esc(active_label(i))}</td><td>{action(i)}{adjust_quantity_form(base, i)}</td></tr>"""
         for i in records
     )
-    return table("items", ["Id", "Name", "Type", "Unit price", "Status", "Actions"], rows)
+    return table("items", ["Id", "Name", "Type", "Unit price", "Qty on hand", "Status", "Actions"], rows)
+
+
+def adjust_quantity_form(base: str, item: dict) -> str:
+    """A bookkeeper's quantity adjustment, for an Inventory item (docs/quickbooks/beyond.md#stock)."""
+    if not item.get("TrackQtyOnHand"):
+        return ""
+    item_id = esc(item["Id"])
+    return (
+        f'<form method="post" action="{base}/{item_id}/quantity" class="inline" id="adjust-form-{item_id}">'
+        f'<label for="qty-{item_id}" class="muted">Quantity on hand</label>'
+        f'<input type="number" step="any" id="qty-{item_id}" name="quantity" value="{esc(item.get("QtyOnHand"))}">'
+        f'<button type="submit" id="adjust-qty-{item_id}">Adjust quantity</button></form>'
+    )
 
 
 def invoices_table(realm: str, records: list[dict]) -> str:

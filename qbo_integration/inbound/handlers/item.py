@@ -1,15 +1,22 @@
 """An item changed in QuickBooks: the linked product follows it, unless Kadouri edited the product since its
-last push (then a conflict is recorded for an operator); gone or inactive there, the product's link is cleared."""
+last push (then a conflict is recorded for an operator); gone or inactive there, the product's link is cleared. An
+Inventory item's quantity on hand is stored whatever its version: a sale changes it without a new one
+(docs/quickbooks/beyond.md#stock)."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from datetime import datetime
 
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kadouri.display import plain
 from kadouri.text import clean_inbound_line
 from products.models import Product
 
 from ...documents.apply import Outcome
 from ...documents.reading import Version, money
+from ...documents.stock import item_quantity, quantity_store
 from ...mapping import product_edited_since_push, product_fingerprint
 from ...models import QboWebhookEvent, SyncConflict
 from ...refs.accounts import income_account_id
@@ -73,11 +80,29 @@ def _apply_item(product: Product, item: dict, income: str) -> Outcome:
     return Outcome(False, f"Product “{product.name}”: up to date (SyncToken {version.sync_token}).")
 
 
+def _read_time(event: QboWebhookEvent, fresh: bool) -> datetime:
+    """When the item was read: a catch-up's object when it was stored (CDC brought it), else now."""
+    carried = event.source == QboWebhookEvent.Source.CDC and not fresh and event.raw.get("Id")
+    return event.received_at if carried and event.received_at else timezone.now()
+
+
+def _store_quantity(item: dict | None, read_at: datetime) -> list[Outcome]:
+    if item is None or item_quantity(item) is None:
+        return []
+    now = item_quantity(item)
+    return [
+        Outcome(True, f"Product “{p.name}”: quantity on hand in QuickBooks {plain(before)} → {plain(now)}.")
+        for p, before in quantity_store(item, read_at)
+    ]
+
+
 def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     products = list(Product.objects.filter(qbo_item_id=event.entity_id))
     if not products:
         raise Ignored(f"Item {event.entity_id} is not linked to any Kadouri product; nothing was changed.")
+    read_at = _read_time(event, fresh)
     item = fetch(event, "Item", event.entity_id, fresh=fresh)
+    quantities = _store_quantity(item, read_at)
     active = item is not None and item.get("Active") is not False
     income = income_account_id() if active else ""  # HTTP: not under the locks
     texts = []
@@ -89,4 +114,4 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
                 texts.append(_clear_item(product, "made inactive in QuickBooks"))
             else:
                 texts.append(_apply_item(product, item, income))
-    return Outcome.of(texts)
+    return Outcome.of(quantities + texts)

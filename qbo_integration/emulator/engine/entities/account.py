@@ -30,6 +30,7 @@ CLASSIFICATION = {  # docs/quickbooks/entities.md#account
 TYPE_OF_SUBTYPE = {
     "AccountsReceivable": "Accounts Receivable",
     "UndepositedFunds": "Other Current Asset",
+    "Inventory": "Other Current Asset",
     "SalesOfProductIncome": "Income",
     "ServiceFeeIncome": "Income",
     "OtherPrimaryIncome": "Income",

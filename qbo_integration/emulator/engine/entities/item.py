@@ -1,14 +1,16 @@
-"""Item (docs/quickbooks/entities.md#item): Service and NonInventory products, their income account and sub-items."""
+"""Item (docs/quickbooks/entities.md#item): Service, NonInventory and Inventory products
+(docs/quickbooks/beyond.md#stock), their accounts and sub-items."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ..errors import invalid_enum, required, unsupported
+from ..errors import business, invalid_enum, required, unsupported
 from ..ledger import Ledger
 from ..values import Obj, check_lengths, check_separators, names, ref_value, to_bool, to_decimal
 from .names import NameList
 from .preferences import tax_model
+from .stock import check_tracking, inventory_fields
 
 LIMITS = {"Name": 100, "Description": 4000, "Sku": 100}  # docs/quickbooks/entities.md#item
 ACCOUNT_REFS = ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef")
@@ -39,10 +41,15 @@ class Item(NameList):
         item_type = obj.get("Type")
         if not item_type:  # docs/quickbooks/entities.md#item: Type must be explicit since minorversion 4
             raise required("Type")
-        if item_type in ("Inventory", "Category", "Group"):
+        if item_type in ("Category", "Group"):
             raise unsupported(f"The emulator does not support Item Type {item_type}")
-        if item_type not in ("Service", "NonInventory"):
+        if item_type not in ("Service", "NonInventory", "Inventory"):
             raise invalid_enum("Type", item_type)
+        if old is not None and (old.get("Type") == "Inventory") != (item_type == "Inventory"):
+            # docs/quickbooks/beyond.md#stock: an item's type stays what it was created as (see the README)
+            raise business(f"You can't change the type of this item from {old.get('Type')} to {item_type}.", "Type")
+        if item_type == "Inventory":
+            check_tracking(books, old)
         for key in ACCOUNT_REFS:
             if key in obj:
                 obj[key] = books.resolve_ref("Account", obj[key], key, [ref_value(old, key)])
@@ -55,6 +62,9 @@ class Item(NameList):
         if "SalesTaxCodeRef" in obj:
             old_code = ref_value(old, "SalesTaxCodeRef")
             obj["SalesTaxCodeRef"] = books.resolve_ref("TaxCode", obj["SalesTaxCodeRef"], "SalesTaxCodeRef", [old_code])
-        obj["TrackQtyOnHand"] = to_bool(obj.get("TrackQtyOnHand"), "TrackQtyOnHand", False)
+        if item_type == "Inventory":
+            inventory_fields(books, obj, old)
+        else:
+            obj["TrackQtyOnHand"] = to_bool(obj.get("TrackQtyOnHand"), "TrackQtyOnHand", False)
         obj["SubItem"] = self.check_parent(books, obj, old)
         return obj

@@ -18,6 +18,7 @@ from .currency import render_home_amounts, transaction_currency
 from .custom_fields import keep_custom_fields, render_custom_fields
 from .preferences import custom_txn_numbers
 from .sales_tax import apply_sales_tax
+from .stock import move_stock, require_quantities
 
 DOC_NUMBER_MAX = 21  # docs/quickbooks/entities.md#invoice
 WRITABLE = names(
@@ -52,6 +53,7 @@ class SalesForm(EntityKind):
         if "ClassRef" in obj:  # docs/quickbooks/next.md#class-and-location-tracking
             obj["ClassRef"] = books.resolve_ref("Class", obj["ClassRef"], "ClassRef", [ref_value(old, "ClassRef")])
         obj["Line"], obj["TotalAmt"] = self.build_lines(books, obj.get("Line"), old)
+        require_quantities(books, self.name, obj["Line"])  # docs/quickbooks/beyond.md#stock
         transaction_currency(books, obj, customer)  # docs/quickbooks/next.md#multicurrency
         txn_date = to_date(obj.get("TxnDate"), "TxnDate") or books.now.date()
         obj["TxnDate"] = txn_date.isoformat()
@@ -157,6 +159,7 @@ class SalesForm(EntityKind):
         return built, cents(total - discount)
 
     def after_write(self, books: Ledger, old: Obj | None, new: Obj | None) -> None:
+        move_stock(books, self.name, old, new)  # docs/quickbooks/beyond.md#stock: sales lower it, credits raise it
         if new is None:
             return
         numbered = new.pop("_numbered", False)  # a number QuickBooks gave (not stored)
