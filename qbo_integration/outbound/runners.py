@@ -32,6 +32,7 @@ from ..documents.store import (
 )
 from ..models import QboSyncJob
 from ..outbox import jobs
+from ..outbox.broker import broker_sync_enqueue
 from ..outbox.jobs import SyncRefused, reapply_id
 from ..outbox.log import job_actor, job_details, job_log, job_user_name
 from ..refs.accounts import term_id_for
@@ -336,13 +337,26 @@ def _refuse_currency(order: Order) -> None:
         raise SyncRefused(problem, status=422)
 
 
+# The order's broker document follows what these did to its document (docs/quickbooks/beyond.md#the-brokers-own-books).
+BROKER_FOLLOWS = {
+    Action.CREATE_INVOICE,
+    Action.CREATE_SALES_RECEIPT,
+    Action.UPDATE_DOCUMENT,
+    Action.VOID_DOCUMENT,
+    Action.CONVERT_ESTIMATE,
+}
+
+
 def run_job(job: QboSyncJob) -> dict:
     if job.action in MONEY_RUNNERS:  # payments, cash sales, credits and refunds (money_jobs.py)
         return run_money_job(job)
     try:
-        return (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
+        result = (RUNNERS.get(job.action) or JOB_RUNNERS[job.action])(job)
     except QboError as e:
         raise _plain_fault(job, e) from None
+    if job.action in BROKER_FOLLOWS:
+        broker_sync_enqueue(job.order, by=job.created_by, ip=job.ip_address)
+    return result
 
 
 def _plain_fault(job: QboSyncJob, error: QboError) -> QboError:

@@ -10,6 +10,7 @@ from ...connection import calls
 from ...documents.apply import Cause, Outcome, paid_document_apply
 from ...documents.store import label_of
 from ...models import QboWebhookEvent
+from ...outbox.broker import broker_follow
 
 
 class Ignored(Exception):
@@ -62,6 +63,8 @@ def paid_document_handler(entity: str, doc_type: str):
             )
             for o in orders
         ]
+        for order in orders:  # cancelled in QuickBooks: its broker document follows (docs/quickbooks/beyond.md)
+            broker_follow(order)
         return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))
 
     return handle
