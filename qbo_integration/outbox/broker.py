@@ -57,6 +57,7 @@ def broker_sync_enqueue(order: Order, *, by=None, ip: str | None = None, again: 
 def broker_follow(order: Order) -> QboSyncJob | None:
     """After QuickBooks changed the order (inbound): its broker document's job, if the change left it behind."""
     conn = current_connection()
-    if conn is None or not out_of_step(order, conn):
+    order = Order.objects.select_related("buyer", "seller").filter(pk=order.pk).first()  # as the change left it
+    if conn is None or order is None or not out_of_step(order, conn):
         return None
     return broker_sync_enqueue(order)
