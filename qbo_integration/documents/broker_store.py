@@ -1,7 +1,8 @@
-"""A broker document as QuickBooks has it, kept on its `BrokerDocument` row (docs/quickbooks/beyond.md#the-brokers-
-own-books): what Kadouri's job wrote, and what QuickBooks says later — the bill paid to the seller, the commission
-invoice paid by the seller, a document deleted or voided there. Never backwards (an older version changes nothing),
-and each change a person should know of is written once in the order's activity log."""
+"""A broker document as QuickBooks has it, kept on its `BrokerDocument` row
+(docs/quickbooks/beyond.md#the-brokers-own-books): what Kadouri's job wrote, and what QuickBooks says later — the
+bill paid to the seller, the commission invoice paid by the seller, a document deleted or voided there. Never
+backwards (an older version changes nothing), and each change a person should know of is written once in the
+order's activity log."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The broker's own document of one order in QuickBooks, one attempt at a time (docs/quickbooks/beyond.md#the-
-brokers-own-books): a bill to the seller for its proceeds, or an invoice to the seller for the commission — created
-once the order is invoiced, updated when the order is, deleted (a bill: QuickBooks cannot void one) or voided (an
-invoice) when the order is cancelled.
+"""The broker's own document of one order in QuickBooks, one attempt at a time
+(docs/quickbooks/beyond.md#the-brokers-own-books): a bill to the seller for its proceeds, or an invoice to the seller
+for the commission — created once the order is invoiced, updated when the order is, deleted (a bill: QuickBooks
+cannot void one) or voided (an invoice) when the order is cancelled.
 
 Exactly once, as for an order's invoice (outbound/__init__.py): the job's fixed `requestid`; the `BrokerDocument`
 row saved with that id before the create leaves, so any later try knows a create may have reached QuickBooks and

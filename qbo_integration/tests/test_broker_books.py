@@ -1,7 +1,7 @@
-"""The broker's own books through the services, against the emulator (docs/quickbooks/beyond.md#the-brokers-own-books):
-a bill to the seller when the invoice is created (a click, a bulk push, a conversion, a cash sale), updated when the
-order is, deleted with its invoice (kept when the seller was paid), the commission invoice instead, what is refused
-and why, and exactly once under a lost answer."""
+"""The broker's own books through the services, against the emulator
+(docs/quickbooks/beyond.md#the-brokers-own-books): a bill to the seller when the invoice is created (a click, a bulk
+push, a conversion, a cash sale), updated when the order is, deleted with its invoice (kept when the seller was
+paid), the commission invoice instead, what is refused and why, and exactly once under a lost answer."""
 
 from decimal import Decimal
 
@@ -77,7 +77,6 @@ def test_a_bill_to_the_seller_follows_the_invoice(books, order_factory, staff_us
         f"Bill #{order.number} to Green Valley Farms created in QuickBooks for $448.40: the order's total $472.00 "
         "less commission 5% ($23.60), by Sam Staff."
     ]
-    assert TOTAL - COMMISSION == PROCEEDS
 
 
 def test_the_bill_follows_an_update_of_the_order(books, order_factory, staff_user):
