@@ -70,7 +70,8 @@ class BrokerView:
         if not row.qbo_id:
             return "Being sent to QuickBooks" if row.state == State.ACTIVE else "Never reached QuickBooks"
         if row.state != State.ACTIVE:
-            return f"{row.get_state_display()} in QuickBooks"
+            cancelled = self.order.status == Order.Status.CANCELLED
+            return f"{row.get_state_display()} in QuickBooks{' with the invoice' if cancelled else ''}"
         whom = "to the seller" if self.bill else "by the seller"
         if row.total and row.balance == 0:
             return f"Paid {whom}"
