@@ -346,3 +346,17 @@ def test_a_second_job_waits_for_the_one_running(books, order_factory, staff_user
 
     assert second.state == "pending" and "this one follows it" in second.last_error
     assert entities(books, "Bill") == []
+
+
+def test_switching_companies_forgets_the_sellers_vendors_and_their_bills(
+    admin_client, books, order_factory, staff_user, seller
+):
+    invoiced(order_factory(), by=staff_user)
+    run_broker_jobs()
+    admin_client.post("/api/quickbooks/disconnect")
+
+    admin_client.post("/settings/quickbooks/clear-ids/", {"confirm": "CLEAR"})
+
+    seller.refresh_from_db()
+    assert (seller.qbo_vendor_id, seller.qbo_vendor_name_suffix) == (None, "")
+    assert not BrokerDocument.objects.exists()
