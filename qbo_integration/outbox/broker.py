@@ -18,7 +18,7 @@ from orders.models import Order
 
 from ..connection.vault import current_connection
 from ..documents.broker import out_of_step, sync_wanted
-from ..models import QboSyncJob
+from ..models import BrokerBooks, BrokerDocument, QboSyncJob
 from .jobs import RUN_JOB_TASK, job_for
 from .log import person_or_none
 
@@ -30,8 +30,10 @@ def broker_sync_enqueue(order: Order, *, by=None, ip: str | None = None, again: 
     when QuickBooks is not connected). `again`: a person asks for it whatever was done before (a failed job, a
     document deleted in QuickBooks): a new job that re-creates what is missing."""
     conn = current_connection()
+    if conn is None or (not again and conn.broker_books == BrokerBooks.KADOURI_ONLY and not _followed(order)):
+        return None  # the common case, asked for every invoice a push writes: one query more, none per line
     order = Order.objects.select_related("buyer", "seller").filter(pk=order.pk).first()
-    if conn is None or order is None or not (again or sync_wanted(order, conn)):
+    if order is None or not (again or sync_wanted(order, conn)):
         return None
     pending = order.qbo_jobs.filter(action=Action.SYNC_BROKER_DOCUMENT, state=QboSyncJob.State.PENDING)
     if not again and pending.exists():
@@ -52,6 +54,11 @@ def broker_sync_enqueue(order: Order, *, by=None, ip: str | None = None, again: 
     if created:
         transaction.on_commit(lambda: async_task(RUN_JOB_TASK, job.pk))
     return job
+
+
+def _followed(order: Order) -> bool:
+    """The order has a broker document whose updates and void follow its invoice."""
+    return BrokerDocument.objects.filter(order_id=order.pk, state=BrokerDocument.State.ACTIVE).exists()
 
 
 def broker_follow(order: Order) -> QboSyncJob | None:
