@@ -160,8 +160,13 @@ def _sync(job: QboSyncJob, order: Order, kind: str) -> dict:
         if updated is not None or not again:
             return updated or _result(BrokerDocument.objects.get(pk=row.pk))
     row, in_doubt = _claim(job, order, kind, entity)
-    found = _existing(entity, order, party_id) if in_doubt or job.in_doubt else None
+    in_doubt = in_doubt or job.in_doubt
+    found = _existing(entity, order, party_id) if in_doubt else None
     doc = found or _create(job, entity, payload, order, party_id)
+    if in_doubt and not found:
+        # A replayed answer is the create's, as it was then: the seller may have been paid since (its webhooks came
+        # while Kadouri did not know the document's id). The document as QuickBooks has it now is recorded.
+        doc = _current_of(entity, str(doc["Id"])) or doc
     row = broker_record(row.pk, doc, pushed_fingerprint=pushed)
     _log_created(job, order, row, adopted=found is not None)
     return _result(row, adopted=found is not None)
@@ -249,8 +254,12 @@ def _update(job: QboSyncJob, order: Order, row: BrokerDocument, payload: dict, p
 
 
 def _current(row: BrokerDocument) -> dict | None:
+    return _current_of(row.entity, row.qbo_id)
+
+
+def _current_of(entity: str, qbo_id: str) -> dict | None:
     try:
-        return calls.read(row.entity, row.qbo_id)
+        return calls.read(entity, qbo_id)
     except QboNotFoundError:
         return None
 

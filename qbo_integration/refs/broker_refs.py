@@ -20,7 +20,7 @@ from accounts.models import Account
 from ..adapt import RULES_PLACE
 from ..adapt.currency import company_profile
 from ..adapt.names import CompanyRuleRefused, Holder, reactivation, reactivation_request_id
-from ..client.errors import QboDuplicateError, QboError
+from ..client.errors import QboDuplicateError, QboError, batch_fault
 from ..connection import calls
 from ..connection.vault import current_connection, log_event, usable_connection
 from ..documents.broker import vendor_name, vendor_payload, vendor_suffix
@@ -39,31 +39,52 @@ BROKER_PLACE = "Settings → QuickBooks → The broker's own books"
 # --- the lists the Settings card offers ----------------------------------------------------------------------------
 
 
-def _cached_list(realm_id: str, kind: str, sql: str, entity: str, label) -> list[tuple[str, str]]:
-    key = f"qbo:broker-{kind}:{realm_id}"
-    rows = cache.get(key)
-    if rows is None:
-        found = calls.query(sql, realm_id=realm_id).get(entity, [])
-        rows = sorted(((str(r["Id"]), label(r)) for r in found if r.get("Active", True)), key=lambda r: r[1].lower())
-        cache.set(key, rows, LISTS_CACHE_SECONDS)
-    return rows
+def _account_label(row: dict) -> str:
+    return f"{row.get('Name')} ({row.get('AccountType')})"
+
+
+LISTS = {  # what the Settings card offers: (entity, query, label)
+    "accounts": (
+        "Account",
+        f"select * from Account where AccountType in ({', '.join(quoted(t) for t in EXPENSE_TYPES)}) "
+        f"MAXRESULTS {QUERY_MAX_RESULTS}",
+        _account_label,
+    ),
+    "items": ("Item", f"select * from Item where Type = 'Service' MAXRESULTS {QUERY_MAX_RESULTS}", lambda r: r["Name"]),
+}
+
+
+def _lists(realm_id: str) -> dict[str, list[tuple[str, str]]]:
+    """Both lists, read together in one batch request and kept five minutes per company."""
+    key = f"qbo:broker-lists:{realm_id}"
+    lists = cache.get(key)
+    if lists is None:
+        items = [{"bId": kind, "Query": sql} for kind, (_, sql, _) in LISTS.items()]
+        answers = {a.get("bId"): a for a in calls.batch(items, realm_id=realm_id)}
+        lists = {}
+        for kind, (entity, _, label) in LISTS.items():
+            answer = answers.get(kind) or {}
+            if "Fault" in answer:
+                raise batch_fault(answer["Fault"], f"reading the company's {kind}")
+            rows = (answer.get("QueryResponse") or {}).get(entity, [])
+            found = ((str(r["Id"]), str(label(r))) for r in rows if r.get("Active", True))
+            lists[kind] = sorted(found, key=lambda r: r[1].lower())
+        cache.set(key, lists, LISTS_CACHE_SECONDS)
+    return lists
 
 
 def expense_accounts(realm_id: str) -> list[tuple[str, str]]:
     """(Id, "Name (type)") of the company's expense and cost of goods sold accounts, a bill line's choices."""
-    types = ", ".join(quoted(t) for t in EXPENSE_TYPES)
-    sql = f"select * from Account where AccountType in ({types}) MAXRESULTS {QUERY_MAX_RESULTS}"
-    return _cached_list(realm_id, "accounts", sql, "Account", lambda r: f"{r.get('Name')} ({r.get('AccountType')})")
+    return _lists(realm_id)["accounts"]
 
 
 def service_items(realm_id: str) -> list[tuple[str, str]]:
     """(Id, Name) of the company's service items, a commission line's choices."""
-    sql = f"select * from Item where Type = 'Service' MAXRESULTS {QUERY_MAX_RESULTS}"
-    return _cached_list(realm_id, "items", sql, "Item", lambda r: str(r.get("Name")))
+    return _lists(realm_id)["items"]
 
 
 def forget_lists(realm_id: str) -> None:
-    cache.delete_many([f"qbo:broker-accounts:{realm_id}", f"qbo:broker-items:{realm_id}"])
+    cache.delete(f"qbo:broker-lists:{realm_id}")
 
 
 # --- the seller as a vendor ----------------------------------------------------------------------------------------

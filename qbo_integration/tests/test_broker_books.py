@@ -360,3 +360,17 @@ def test_switching_companies_forgets_the_sellers_vendors_and_their_bills(
     seller.refresh_from_db()
     assert (seller.qbo_vendor_id, seller.qbo_vendor_name_suffix) == (None, "")
     assert not BrokerDocument.objects.exists()
+
+
+def test_a_bill_paid_before_its_lost_answer_is_retried_is_recorded_paid(books, order_factory, staff_user):
+    books.add_fault("drop", method="POST", path=r"/bill$")
+    order = invoiced(order_factory(), by=staff_user)
+    run_broker_jobs()
+    [bill] = entities(books, "Bill")
+    books.pay_bill(REALM_ID, bill["Id"])  # its webhooks find no bill Kadouri knows yet
+
+    [job] = run_broker_jobs()
+
+    assert job.state == "done", job.last_error
+    row = broker_of(order)
+    assert (row.qbo_id, row.balance, row.total) == (bill["Id"], Decimal("0.00"), PROCEEDS)
