@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import connection_api, connection_pages, credit_api, delivery_api, money_api, sync_api, webhook
+from .views import broker_api, connection_api, connection_pages, credit_api, delivery_api, money_api, sync_api, webhook
 
 urlpatterns = [
     path("connect", connection_pages.connect, name="qbo-connect"),
@@ -23,6 +23,7 @@ urlpatterns = [
         name="qbo-order-online-payment",
     ),
     path("sync/order/<int:order_id>/credits", credit_api.api_order_credits, name="qbo-order-credits"),
+    path("sync/order/<int:order_id>/broker-document", broker_api.api_broker_document, name="qbo-order-broker-document"),
     path("sync/credit/<str:credit_id>/apply", credit_api.api_credit_apply, name="qbo-credit-apply"),
     path("sync/credit/<str:credit_id>/refund", credit_api.api_credit_refund, name="qbo-credit-refund"),
     path("sync/account/<int:account_id>", sync_api.api_sync_account, name="qbo-sync-account"),

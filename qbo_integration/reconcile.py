@@ -27,9 +27,10 @@ from .documents.apply import Cause, converting_invoice, estimate_apply, paid_doc
 from .documents.reading import converting_invoice_id, doc_state, document_balance, money, payment_status
 from .documents.stock import all_quantities_refresh
 from .documents.store import ENTITY_OF_TYPE, PAID_ENTITIES, entity_of, known_numbers, link_problem
-from .models import QboReconcileRun
+from .models import BrokerBooks, QboReconcileRun
 from .outbound.requests import order_update_request
 from .reads import read_many
+from .reconcile_broker import broker_drifted, broker_drifts, broker_push_kadouri, broker_take_quickbooks
 from .reconcile_money import MONEY_FIELDS, Drift, money_drift, money_read, money_rows, money_take_quickbooks
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Row:
     status_label: str = ""
     wrong_link: str = ""  # the document is not the order's own: no fix is offered, nothing is sent
     tax: str = ""  # QuickBooks' tax on the document (adapt/tax.py): its own column, never drift
+    broker_pushable: bool = False  # its broker document drifted (reconcile_broker.py): Kadouri's may be pushed
 
 
 PUSHABLE = {"total"}
@@ -163,13 +165,16 @@ def reconcile_run(*, by=None) -> QboReconcileRun:
         money_of = money_rows(Order.objects.linked().values("pk"), conn.realm_id)
         book = money_read(followed, doc_of, money_of, conn.realm_id)
         all_quantities_refresh(realm_id=conn.realm_id)  # stock is QuickBooks' to keep (docs/quickbooks/beyond.md#stock)
+        broker = broker_drifts(orders, conn.realm_id, keeps_books=conn.broker_books != BrokerBooks.KADOURI_ONLY)
     except QboError as e:
         run.error = e.message[:500]
     else:
         for order, row in zip(orders, rows, strict=True):
             if not row.wrong_link:
                 row.drift += money_drift(order, doc_of[order.pk], money_of.get(order.pk, []), book)
+            row.drift += broker.get(order.pk, [])
             row.pushable = pushable(row)
+            row.broker_pushable = broker_drifted({d.field for d in row.drift})
         run.rows = [asdict(r) for r in rows if r.drift]
         run.checked = len(orders)
     run.finished_at = timezone.now()
@@ -213,7 +218,8 @@ def reconcile_take_quickbooks(*, order_id: int, run_id: int | None = None) -> st
         )
     else:
         outcome = paid_document_apply(entity, order_id=order.pk, doc_id=doc_id, doc=doc, cause=cause, force=True)
-    text = " ".join(filter(None, [f"Took QuickBooks' values: {outcome.text}", money_text]))
+    broker_text = broker_take_quickbooks(order)  # the order's bill or commission invoice, as QuickBooks has it
+    text = " ".join(filter(None, [f"Took QuickBooks' values: {outcome.text}", money_text, broker_text]))
     _mark_fixed(run_id, order.pk, text)
     return text
 
@@ -234,4 +240,11 @@ def reconcile_push_kadouri(*, order_id: int, by=None, run_id: int | None = None)
     else:
         text = f"Pushed Kadouri's values (sync job {job.pk}: {job.get_state_display().lower()})."
     _mark_fixed(run_id, order.pk, text)
+    return text
+
+
+def reconcile_push_broker(*, order_id: int, by=None, run_id: int | None = None) -> str:
+    """Kadouri's broker document is the truth (reconcile_broker.py): its job creates, updates or removes it."""
+    text = broker_push_kadouri(Order.objects.get(pk=order_id), by=by)
+    _mark_fixed(run_id, order_id, text)
     return text

@@ -87,4 +87,6 @@ def qbo_reconcile_run(user_id=None) -> int:
 def qbo_reconcile_fix(order_id, action, run_id=None, user_id=None) -> str:
     if action == "take_quickbooks":
         return reconcile.reconcile_take_quickbooks(order_id=int(order_id), run_id=run_id)
+    if action == "push_broker":  # the order's broker document (docs/quickbooks/beyond.md#the-brokers-own-books)
+        return reconcile.reconcile_push_broker(order_id=int(order_id), by=_user(user_id), run_id=run_id)
     return reconcile.reconcile_push_kadouri(order_id=int(order_id), by=_user(user_id), run_id=run_id)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import (
+    broker_pages,
     bulk_pages,
     cash_sale_pages,
     catchup_pages,
@@ -24,6 +25,8 @@ urlpatterns = [
     path("quickbooks/stock/", stock_pages.stock_accounts, name="stock-settings"),
     path("quickbooks/clear-ids/", connection_pages.clear_ids, name="clear-ids"),
     path("quickbooks/demo-documents/", connection_pages.demo_documents, name="demo-documents"),
+    path("quickbooks/broker-books/", broker_pages.broker_books_settings, name="broker-books"),
+    path("quickbooks/orders/<int:order_id>/broker-document/", broker_pages.broker_send, name="broker-send"),
     path("quickbooks/orders/<int:order_id>/live/", sync_pages.order_panel, name="order-panel"),
     path("quickbooks/orders/<int:order_id>/cash-sale/", cash_sale_pages.cash_sale_new, name="cash-sale"),
     path("quickbooks/orders/<int:order_id>/payments/new/", payment_pages.payment_new, name="payment-new"),

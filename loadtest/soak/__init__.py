@@ -18,7 +18,9 @@ environment variables. The soak then:
    estimates instead and are converted to invoices moments later, into their own webhooks (the race that once
    linked an order to another order's invoice); meanwhile a bookkeeper records full and
    partial payments, voids invoices, deletes a few payments, renames customers, issues, applies, refunds and
-   deletes credit memos and takes and voids sales receipts in the emulator; a cashier records money from Kadouri
+   deletes credit memos, takes and voids sales receipts and pays some sellers' bills in the emulator (the admin
+   chose, before the run, a bill to the seller for each invoiced order:
+   docs/quickbooks/beyond.md#the-brokers-own-books); a cashier records money from Kadouri
    through the JSON API (payments, their deletion, cash sales, credits applied and refunded, double submits with
    the same Idempotency-Key; docs/quickbooks/money.md#the-soak); the
    worker is killed with SIGKILL in the middle of the bulk push and restarted, then "Push all pending" is
@@ -33,7 +35,9 @@ environment variables. The soak then:
    resent as the same batch, a killed push resumed), each order's story in its activity log, and no secret
    (tokens from the database, the authorization code, client secret, verifier token, SECRET_KEY) in any process
    log; every Kadouri money job done exactly once in QuickBooks with the amount asked, and every order's paid,
-   credited and open amounts equal QuickBooks' (`money_checks`). Any violation → exit status 1.
+   credited and open amounts equal QuickBooks' (`money_checks`); exactly one bill to the seller per home-currency
+   order whose invoice stands, for its total less commission, deleted with its invoice unless the seller was paid,
+   paid bills shown paid in Kadouri (`broker_checks`). Any violation → exit status 1.
 
 Retry timing is compressed so the run fits in minutes (production keeps the defaults, see .env.example):
 sync-job backoff base 2 s, a dead worker's job reclaimed after 20 s, a 429 pauses the company 2 s, inbox

@@ -1,5 +1,6 @@
-"""The bookkeeper: records full and partial payments, voids invoices, deletes payments and renames customers in
-the emulator while the faults are on, at human speed, and keeps a record of what it did."""
+"""The bookkeeper: records full and partial payments, voids invoices, deletes payments, renames customers and pays
+some of the sellers' bills (the broker's own books) in the emulator while the faults are on, at human speed, and
+keeps a record of what it did."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Bookkeeper:
             "void": max(1, round(n * 0.06)),
             "pay_then_delete": max(1, round(n * 0.03)),
             "rename": max(1, round(len(self.seeded.buyer_names) * 0.25)),
+            "pay_bill": max(1, round(n * 0.08)),  # docs/quickbooks/beyond.md#the-brokers-own-books
         }
 
     def plan_done(self) -> bool:
@@ -42,6 +44,7 @@ class Bookkeeper:
         rng = random.Random(self.seed + 7)
         touched: set[str] = set()
         renamed: set[str] = set()
+        paid_bills: set[str] = set()
         follow_ups: list[tuple[float, str, dict]] = []  # (due, plan, args): second steps come a little later
         done = self.done
         while not self.run_state.stop_bookkeeper.is_set() and time.monotonic() < deadline:
@@ -128,10 +131,30 @@ class Bookkeeper:
                         final=True,
                     )
                     done["rename"] += 1
+            self._pay_a_bill(books, done, paid_bills, rng)
             self.money.step(books, done, touched)
             if all(done[k] >= v for k, v in self.plan.items()):
                 return
             time.sleep(rng.uniform(0.3, 0.8))
+
+    def _pay_a_bill(self, books: dict, done: Counter, paid: set[str], rng: random.Random) -> None:
+        """A seller's bill Kadouri made (its marker says so) paid by check, in full or in part."""
+        if done["pay_bill"] >= self.plan["pay_bill"]:
+            return
+        bills = [
+            b
+            for b in books.get("Bill", [])
+            if "[kadouri-broker:" in str(b.get("PrivateNote")) and b["Id"] not in paid and money(b["Balance"]) > 0
+        ]
+        if not bills:
+            return
+        bill = rng.choice(bills)
+        paid.add(bill["Id"])
+        args = {"action": "pay_bill", "bill_id": bill["Id"]}
+        if rng.random() < 0.5:
+            args["amount"] = str(max(money(money(bill["Balance"]) * Decimal("0.5")), Decimal("0.01")))
+        self._act("pay_bill", args, final=True)
+        done["pay_bill"] += 1
 
     def _act(self, plan: str, args: dict, *, final: bool) -> dict | None:
         action = args["action"]

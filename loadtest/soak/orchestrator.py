@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ class Soak:
             self.timings["setup"] = time.monotonic() - started
             mark = time.monotonic()
             self._connect()
+            self._keep_broker_books()
             faults_on(cluster, self.opts)
             workload.run()
             self.timings["run"] = time.monotonic() - mark
@@ -131,3 +133,30 @@ class Soak:
         if done.status_code != 200 or not self.cluster.db.scalar(connected):
             raise HarnessError(f"connecting QuickBooks failed (callback HTTP {done.status_code}; status {status})")
         say(f"soak: connected to QuickBooks company {realm_of(self.opts)} through the consent page")
+
+    # ---- 2. the admin keeps the broker's books: a bill to the seller for each invoiced order --------------------
+
+    def _keep_broker_books(self) -> None:
+        """The Settings card, as an admin uses it: "A bill to the seller", booked to QuickBooks' Purchases account
+        (docs/quickbooks/beyond.md#the-brokers-own-books; checked by broker_checks)."""
+        app_url = self.cluster.app_url
+        admin = self.cluster.session("soak-admin")
+        page = admin.get(f"{app_url}/settings/quickbooks/", timeout=30).text
+        found = re.search(r'<option value="(\d+)">Purchases \(Cost of Goods Sold\)</option>', page)
+        if found is None:
+            raise HarnessError("the Settings page offers no Purchases account for the sellers' bills")
+        answer = admin.post(
+            f"{app_url}/settings/quickbooks/broker-books/",
+            data={
+                "csrfmiddlewaretoken": admin.cookies["csrftoken"],
+                "broker_books": "seller_bill",
+                "seller_bill_account_id": found.group(1),
+                "commission_item_id": "",
+            },
+            headers={"Referer": f"{app_url}/settings/quickbooks/"},
+            timeout=30,
+            allow_redirects=False,
+        )
+        if answer.status_code != 302:
+            raise HarnessError(f"choosing the broker's books failed: HTTP {answer.status_code}")
+        say("soak: the admin chose a bill to the seller for each invoiced order (Settings → the broker's own books)")

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from loadtest.soak.broker_checks import check_broker
 from loadtest.soak.common import money, order_key
 from loadtest.soak.companies import buyer_extras, order_extras, product_extras
 from loadtest.soak.money_checks import MONEY_ACTIONS, RACE_REFUSALS, check_money
@@ -453,6 +454,9 @@ def check(opts: dict) -> dict:  # noqa: C901  (one list of checks, read top to b
     money_figures, money_violations = check_money(whole_dump, orders, numbers)
     figures |= money_figures
     violations += money_violations
+    broker_figures, broker_violations = check_broker(whole_dump, orders)
+    figures |= broker_figures
+    violations += broker_violations
     return {"figures": figures, "violations": violations}
 
 

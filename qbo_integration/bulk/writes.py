@@ -23,6 +23,7 @@ from ..models import BulkPush
 from ..outbound.adopt import adoptable
 from ..outbound.record import checked_target, mark_created, mark_updated, refuse_if_settled
 from ..outbound.rules import check_class, check_period
+from ..outbox.broker import broker_sync_enqueue
 from ..outbox.jobs import SyncRefused, job_done, reapply_id, request_id
 from ..refs import pacing
 from ..refs.lookups import lookup_by_name, rows_by_id
@@ -115,6 +116,7 @@ def _bulk_created(bulk: BulkPush, w: Work, doc: dict, pacer: Pacer) -> None:
     order = mark_created(w.job, doc, Order.DocType.INVOICE, w.fingerprint)
     job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": "invoice"})
     progress(bulk, pacer, succeeded=1)
+    broker_sync_enqueue(order, by=w.job.created_by)  # docs/quickbooks/beyond.md#the-brokers-own-books
 
 
 def _current_documents(work: list[Work], pacer: Pacer, entities: tuple[str, ...]) -> dict[tuple[str, str], dict]:
@@ -180,6 +182,7 @@ def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: boo
                 order = mark_updated(w.job, w.order.pk, answer[entity], w.fingerprint, entity=entity)
                 job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number})
                 progress(bulk, pacer, succeeded=1)
+                broker_sync_enqueue(order, by=w.job.created_by)
                 continue
             error = batch_fault(answer.get("Fault"), f"{entity} #{w.order.qbo_doc_number}")
             if isinstance(error, QboStaleError) and not reapply:

@@ -5,6 +5,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -16,7 +17,7 @@ from products.models import Product
 
 from ..client import http, oauth
 from ..client.errors import QboAuthError, QboError, QboValidationError, TokenRejected
-from ..models import IntegrationLog, QboConnection
+from ..models import BrokerDocument, IntegrationLog, QboConnection
 from .profile import refresh_profile
 from .vault import current_connection, latest_connection, log_event, store_tokens
 
@@ -66,6 +67,7 @@ def is_realm_id(value: str) -> bool:
 def linked_ids_exist() -> bool:
     return (
         Account.objects.filter(qbo_customer_id__isnull=False).exists()
+        or Account.objects.filter(qbo_vendor_id__isnull=False).exists()
         or Product.objects.filter(qbo_item_id__isnull=False).exists()
         or Order.objects.filter(qbo_doc_id__isnull=False).exists()
     )
@@ -275,6 +277,11 @@ def clear_linked_ids(*, user) -> dict[str, int]:
     # Creates in doubt belong to the old company: replaying them to a new one would create blind.
     Account.objects.exclude(qbo_create_request="").update(qbo_create_request="")
     Product.objects.exclude(qbo_create_request="").update(qbo_create_request="")
+    # The broker's own books (docs/quickbooks/beyond.md#the-brokers-own-books): sellers' vendors and the documents
+    Account.objects.filter(Q(qbo_vendor_id__isnull=False) | ~Q(qbo_vendor_create_request="")).update(
+        qbo_vendor_id=None, qbo_vendor_sync_token="", qbo_vendor_name_suffix="", qbo_vendor_create_request=""
+    )
+    BrokerDocument.objects.all().delete()
     old = QboConnection.objects.filter(state=QboConnection.State.DISCONNECTED)
     realms = list(old.values_list("realm_id", flat=True))
     old.delete()

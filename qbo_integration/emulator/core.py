@@ -47,6 +47,10 @@ BOOKKEEPER_ACTIONS = (
     "void_sales_receipt",
     "delete_credit_memo",
     "delete_refund_receipt",
+    "pay_bill",
+    "delete_bill",
+    "void_bill_payment",
+    "delete_bill_payment",
 )
 
 
@@ -333,3 +337,17 @@ class EmulatorCore:
 
     def delete_refund_receipt(self, realm_id: str, refund_receipt_id: str) -> dict:
         return self.action("delete_refund_receipt", realm_id, refund_receipt_id)
+
+    # what the company owes (engine/bill_actions.py)
+
+    def pay_bill(self, realm_id: str, bill_id: str, amount: Any = None, account_id: str | None = None) -> dict:
+        return self.action("pay_bill", realm_id, bill_id, amount, account_id)
+
+    def delete_bill(self, realm_id: str, bill_id: str) -> dict:
+        return self.action("delete_bill", realm_id, bill_id)
+
+    def void_bill_payment(self, realm_id: str, bill_payment_id: str) -> dict:
+        return self.action("void_bill_payment", realm_id, bill_payment_id)
+
+    def delete_bill_payment(self, realm_id: str, bill_payment_id: str) -> dict:
+        return self.action("delete_bill_payment", realm_id, bill_payment_id)

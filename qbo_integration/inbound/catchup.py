@@ -1,8 +1,9 @@
 """CDC catch-up: what webhooks missed, found by asking QuickBooks what changed since a stored watermark.
 
 Intuit says webhooks get lost and recommends change-data-capture to catch up (docs/quickbooks/webhooks.md#delivery).
-Each run, per company: CDC for Invoice, Payment, SalesReceipt, Estimate, Customer, Item, CreditMemo and
-RefundReceipt from the last clean run's watermark minus an overlap, every object stored in the same inbox as webhooks
+Each run, per company: CDC for Invoice, Payment, SalesReceipt, Estimate, Customer, Item, CreditMemo,
+RefundReceipt, and the broker's own Vendor, Bill and BillPayment (docs/quickbooks/beyond.md#the-brokers-own-books)
+from the last clean run's watermark minus an overlap, every object stored in the same inbox as webhooks
 (source `cdc`, deduplicated by version) and processed by the same handlers. The watermark advances only after a clean
 pass. CDC looks back 30 days at most (docs/quickbooks/api.md#change-data-capture); a watermark older than 29 days (a
 day's margin, as Invoice Ninja
@@ -26,6 +27,7 @@ from ..client.errors import QboError
 from ..connection import calls
 from ..connection.profile import refresh_profile
 from ..documents.apply import Cause
+from ..documents.broker_store import active_broker_ids
 from ..documents.payments import payment_store
 from ..documents.reading import parse_time, payment_invoice_ids
 from ..documents.stock import all_quantities_refresh
@@ -35,7 +37,19 @@ from .inbox import inbox_process_realm
 
 log = logging.getLogger(__name__)
 
-ENTITIES = ("Customer", "Item", "Estimate", "Invoice", "CreditMemo", "Payment", "SalesReceipt", "RefundReceipt")
+ENTITIES = (
+    "Customer",
+    "Item",
+    "Estimate",
+    "Invoice",
+    "CreditMemo",
+    "Payment",
+    "SalesReceipt",
+    "RefundReceipt",
+    "Vendor",
+    "Bill",
+    "BillPayment",
+)
 OVERLAP = timedelta(minutes=2)
 CDC_MAX_AGE = timedelta(days=29)
 CDC_PAGE = 1000
@@ -107,6 +121,9 @@ def _linked_documents(realm_id: str) -> dict[str, list[dict]]:
         .exclude(qbo_item_id="")
         .values_list("qbo_item_id", flat=True),
     }
+    # The broker's own documents: its commission invoices with the orders' invoices, its bills
+    wanted["Invoice"] = [*wanted["Invoice"], *active_broker_ids("Invoice")]
+    wanted["Bill"] = active_broker_ids("Bill")
     found: dict[str, list[dict]] = {"Payment": []}
     for entity, ids in wanted.items():
         docs = read_many(entity, sorted(set(ids)), realm_id=realm_id)

@@ -33,6 +33,7 @@ from ..documents.store import (
 )
 from ..models import QboSyncJob
 from ..outbox import jobs
+from ..outbox.broker import broker_sync_enqueue
 from ..outbox.jobs import SyncRefused, reapply_id
 from ..outbox.log import job_actor, job_details, job_log, job_user_name
 from ..refs.accounts import term_id_for
@@ -341,6 +342,16 @@ def _refuse_currency(order: Order) -> None:
         raise SyncRefused(problem, status=422)
 
 
+# The order's broker document follows what these did to its document (docs/quickbooks/beyond.md#the-brokers-own-books).
+BROKER_FOLLOWS = {
+    Action.CREATE_INVOICE,
+    Action.CREATE_SALES_RECEIPT,
+    Action.UPDATE_DOCUMENT,
+    Action.VOID_DOCUMENT,
+    Action.CONVERT_ESTIMATE,
+}
+
+
 def run_job(job: QboSyncJob) -> dict:
     if job.action in MONEY_RUNNERS:  # payments, cash sales, credits and refunds (money_jobs.py)
         return run_money_job(job)
@@ -349,6 +360,8 @@ def run_job(job: QboSyncJob) -> dict:
     except QboError as e:
         raise _plain_fault(job, e) from None
     quantities_after_job(job, result)  # the document moved stock: QuickBooks' new quantities, read once
+    if job.action in BROKER_FOLLOWS:
+        broker_sync_enqueue(job.order, by=job.created_by, ip=job.ip_address)
     return result
 
 

@@ -22,8 +22,10 @@ def qbo_actions(order) -> set[str]:
 
 @register.filter
 def qbo_panel_job(order) -> QboSyncJob | None:
-    """The order's latest sync job, unless it is a failure that something successful has superseded since."""
-    job = order.qbo_jobs.order_by("-created_at", "-id").first() if order.pk else None
+    """The order's latest sync job, unless it is a failure that something successful has superseded since. The broker
+    document's jobs are its own card's (templates/orders/_broker_document.html), not the buyer's document's."""
+    jobs = order.qbo_jobs.exclude(action=QboSyncJob.Action.SYNC_BROKER_DOCUMENT) if order.pk else None
+    job = jobs.order_by("-created_at", "-id").first() if jobs is not None else None
     if job is None or job.state != QboSyncJob.State.FAILED or job.finished_at is None:
         return job
     moved_on = order.activities.filter(created_at__gt=job.finished_at).exclude(activity_type__in=NO_PROGRESS).exists()

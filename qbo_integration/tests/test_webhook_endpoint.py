@@ -69,7 +69,7 @@ def test_it_accepts_a_cloudevents_batch_whatever_the_content_type(
     body = json.dumps(
         [
             cloudevent("Invoice", posted.qbo_doc_id, event_id="ce-1"),
-            cloudevent("Vendor", "9", "created", event_id="ce-2"),
+            cloudevent("Employee", "9", "created", event_id="ce-2"),  # Kadouri follows no employee
         ]
     )
 
@@ -78,8 +78,8 @@ def test_it_accepts_a_cloudevents_batch_whatever_the_content_type(
 
     assert response.status_code == 200 and response.json() == {"stored": 2, "duplicates": 0, "ignored": 1}
     assert QboWebhookEvent.objects.get(dedupe_key="ce:ce-1").status == "done"
-    vendor = QboWebhookEvent.objects.get(dedupe_key="ce:ce-2")
-    assert (vendor.status, vendor.entity, vendor.operation) == ("ignored", "Vendor", "Create")
+    employee = QboWebhookEvent.objects.get(dedupe_key="ce:ce-2")
+    assert (employee.status, employee.entity, employee.operation) == ("ignored", "Employee", "Create")
     posted.refresh_from_db()
     assert posted.status == "paid"
 
@@ -193,7 +193,9 @@ def test_nothing_is_half_applied_when_one_event_of_a_batch_is_malformed(client, 
 
 def test_unknown_entities_and_operations_are_stored_and_ignored(client, posted, django_capture_on_commit_callbacks):
     before = snapshot(posted)
-    body = legacy_body(legacy_entity("Vendor", "5", "Create"), legacy_entity("Invoice", posted.qbo_doc_id, "Teleport"))
+    body = legacy_body(
+        legacy_entity("Employee", "5", "Create"), legacy_entity("Invoice", posted.qbo_doc_id, "Teleport")
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = post_webhook(client, body)
     assert response.status_code == 200 and response.json()["ignored"] == 2

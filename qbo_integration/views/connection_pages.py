@@ -49,7 +49,8 @@ def settings_quickbooks(request: HttpRequest) -> HttpResponse:
     return _settings_page(request, latest_connection())
 
 
-def _settings_page(request: HttpRequest, conn, rules_form: CompanyRulesForm | None = None) -> HttpResponse:
+def _settings_page(request: HttpRequest, conn, rules_form: CompanyRulesForm | None = None, **cards) -> HttpResponse:
+    """The Settings page; a card's bound form with errors (`cards`, e.g. `broker_form`) answers 400 with it."""
     profile = profile_for(conn.realm_id) if conn else None
     return render(
         request,
@@ -65,8 +66,9 @@ def _settings_page(request: HttpRequest, conn, rules_form: CompanyRulesForm | No
             "profile": profile,
             "profile_facts": profile_facts(profile) if profile and profile.pk else [],
             "rules_form": rules_form or (_rules_form(conn) if conn else None),
+            **cards,
         },
-        status=400 if rules_form is not None else 200,
+        status=400 if rules_form is not None or cards else 200,
     )
 
 

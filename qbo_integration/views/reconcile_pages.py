@@ -18,7 +18,7 @@ from ..selectors.inbound import open_conflicts, reconcile_latest
 from .access import managers_only
 
 RECONCILE_REPORT = "qbo_integration/_reconcile_report.html"
-FIXES = ("take_quickbooks", "push_kadouri")
+FIXES = ("take_quickbooks", "push_kadouri", "push_broker")
 
 
 @login_required
@@ -85,10 +85,10 @@ def reconcile_fix(request: HttpRequest, order_id: int) -> HttpResponse:
         request.user.pk,
         group="qbo-reconcile",
     )
-    done = (
-        "QuickBooks' values are applied to the order."
-        if action == "take_quickbooks"
-        else "Kadouri's order is pushed to QuickBooks."
-    )
+    done = {
+        "take_quickbooks": "QuickBooks' values are applied to the order.",
+        "push_kadouri": "Kadouri's order is pushed to QuickBooks.",
+        "push_broker": "Kadouri's broker document is pushed to QuickBooks.",
+    }[action]
     messages.success(request, f"Fix queued: {done}")
     return redirect("qbo:reconcile")

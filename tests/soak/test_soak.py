@@ -127,6 +127,7 @@ def test_the_figures_are_printed(soak):
         "Secrets in logs",
         "Money once in QuickBooks",
         "Money equals QuickBooks",
+        "Broker bills",
     ):
         assert name in figures
     assert figures["Secrets in logs"].startswith("0 occurrences")

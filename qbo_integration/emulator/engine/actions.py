@@ -1,5 +1,5 @@
 """Bookkeeper actions: what a person does in QuickBooks itself (receive a payment, void, merge, ...); those that move
-money through credit memos and receipts are in ``money_actions.py``.
+money through credit memos and receipts are in ``money_actions.py``, those on bills in ``bill_actions.py``.
 
 Used by the human UI and the control API; each runs under the company lock and emits webhooks as the API does,
 and raises ``QboFault`` where the API would answer one.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
+from .bill_actions import BillActions
 from .books import Books
 from .entities.customer import merge_customers
 from .entities.preferences import tracks_inventory
@@ -19,7 +20,7 @@ from .seed import seed_inventory_accounts
 from .values import Obj, hidden_of, ref_value, to_date, to_decimal
 
 
-class BookkeeperActions(MoneyActions):
+class BookkeeperActions(MoneyActions, BillActions):
     def record_payment(self, realm_id: str, invoice_id: str, amount: Decimal | None = None) -> Obj:
         """Receive a payment for an invoice (its full balance when ``amount`` is None)."""
 

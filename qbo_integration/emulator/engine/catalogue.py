@@ -28,6 +28,8 @@ MODELLED = (
     "CreditMemo",
     "SalesReceipt",
     "RefundReceipt",
+    "Bill",
+    "BillPayment",
 )
 DOC_NUMBERED = (
     "Invoice",
@@ -41,7 +43,7 @@ NOT_IN_CDC = ("TaxCode", "TaxRate")
 
 # Real QBO entities this emulator does not model: queries and CDC answer empty.
 UNMODELLED = names(
-    "Bill BillPayment Deposit "
+    "Deposit "
     "Purchase PurchaseOrder JournalEntry TimeActivity Department "
     "TaxAgency Transfer VendorCredit Budget Currency "
     "JournalCode Attachable"

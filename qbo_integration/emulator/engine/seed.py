@@ -18,6 +18,10 @@ SEED_ACCOUNTS = (  # "Undeposited Funds" is id 4 as in Intuit's Payment sample (
     ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
     ("Checking", "Bank", "Checking"),
     ("Savings", "Bank", "Savings"),
+    # Bills: what the company owes and what it buys (docs/quickbooks/beyond.md#the-brokers-own-books)
+    ("Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable"),
+    ("Purchases", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
+    ("Commissions & fees", "Expense", "OtherMiscellaneousServiceCost"),
 )
 # What a company that tracks quantities has besides (docs/quickbooks/beyond.md#stock); "Sales of Product Income"
 # is in every company's chart above.

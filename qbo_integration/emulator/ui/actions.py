@@ -58,13 +58,17 @@ def _run_action(emu: EmulatorCore, realm: str, kind: str, rest: list[str], form:
         ("credit-memos", "refund"): lambda: emu.refund_credit_memo(realm, entity_id),
         ("credit-memos", "delete"): lambda: emu.delete_credit_memo(realm, entity_id),
         ("refund-receipts", "delete"): lambda: emu.delete_refund_receipt(realm, entity_id),
+        ("bills", "pay"): lambda: emu.pay_bill(realm, entity_id, _amount(form.get("amount", ""))),
+        ("bills", "delete"): lambda: emu.delete_bill(realm, entity_id),
+        ("bill-payments", "void"): lambda: emu.void_bill_payment(realm, entity_id),
+        ("bill-payments", "delete"): lambda: emu.delete_bill_payment(realm, entity_id),
     }
     run = actions.get((kind, verb))
     if run is None:
         return None
     run()
     messages = {
-        "pay": f"Payment recorded against invoice {entity_id}",
+        "pay": f"Bill {entity_id} paid" if kind == "bills" else f"Payment recorded against invoice {entity_id}",
         "void": f"{KINDS[kind]} {entity_id} voided",
         "delete": f"{KINDS[kind]} {entity_id} deleted",
         "rename": f"Customer {entity_id} renamed",

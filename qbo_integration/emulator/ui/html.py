@@ -23,6 +23,8 @@ KINDS = {
     "sales-receipts": "SalesReceipt",
     "credit-memos": "CreditMemo",
     "refund-receipts": "RefundReceipt",
+    "bills": "Bill",
+    "bill-payments": "BillPayment",
 }
 
 STYLE = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .bill_tables import bill_payments_table, bills_table
 from .html import ROOT, active_label, esc, linked, money, ref_name, table
 from .money_tables import credit_memos_table, payment_methods_table, refund_receipts_table, sales_receipts_table
 
@@ -200,6 +201,8 @@ TABLES: dict[str, Callable[[str, list[dict]], str]] = {
     "sales-receipts": sales_receipts_table,
     "credit-memos": credit_memos_table,
     "refund-receipts": refund_receipts_table,
+    "bills": bills_table,
+    "bill-payments": bill_payments_table,
 }
 
 

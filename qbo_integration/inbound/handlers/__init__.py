@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 from ...documents.apply import Outcome
 from ...models import QboWebhookEvent
-from . import company, credit_memo, customer, estimate, invoice, item, payment, refund_receipt, sales_receipt
+from . import (
+    broker,
+    company,
+    credit_memo,
+    customer,
+    estimate,
+    invoice,
+    item,
+    payment,
+    refund_receipt,
+    sales_receipt,
+)
 from .common import Ignored
 
 Handler = Callable[[QboWebhookEvent, bool], Outcome]
@@ -27,6 +38,10 @@ HANDLERS: dict[str, Handler] = {
     "Item": item.handle,
     "Preferences": company.handle,
     "CompanyInfo": company.handle,
+    # the broker's own books (docs/quickbooks/beyond.md#the-brokers-own-books)
+    "Bill": broker.handle_bill,
+    "BillPayment": broker.handle_bill_payment,
+    "Vendor": broker.handle_vendor,
 }
 
 __all__ = ["HANDLERS", "Handler", "Ignored"]

@@ -11,6 +11,7 @@ from ...documents.apply import Cause, Outcome, paid_document_apply
 from ...documents.stock import document_item_ids, order_item_ids, quantities_refresh_quietly, tracked_item_ids
 from ...documents.store import label_of
 from ...models import QboWebhookEvent
+from ...outbox.broker import broker_follow
 
 
 class Ignored(Exception):
@@ -66,6 +67,8 @@ def paid_document_handler(entity: str, doc_type: str):
         # Its lines may have moved stock in QuickBooks (voided there, quantities changed there): read them again.
         items = order_item_ids(orders) + tracked_item_ids(document_item_ids(doc))
         quantities_refresh_quietly(items, realm_id=event.realm_id, after=f"{entity} {event.entity_id} changed")
+        for order in orders:  # cancelled in QuickBooks: its broker document follows (docs/quickbooks/beyond.md)
+            broker_follow(order)
         return Outcome(any(r.changed for r in results), " ".join(r.text for r in results))
 
     return handle

@@ -6,6 +6,7 @@ from orders.models import Order
 
 from ...documents.apply import Outcome, converting_invoice, estimate_apply
 from ...models import QboWebhookEvent
+from ...outbox.broker import broker_follow
 from .common import Ignored, event_cause, fetch
 
 
@@ -16,9 +17,10 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     estimate = fetch(event, "Estimate", event.entity_id, fresh=fresh)
     invoice = converting_invoice(estimate, realm_id=event.realm_id)
     cause = event_cause(event)
-    return Outcome.of(
-        [
-            estimate_apply(order_id=o.pk, doc_id=event.entity_id, estimate=estimate, cause=cause, invoice=invoice)
-            for o in orders
-        ]
-    )
+    results = [
+        estimate_apply(order_id=o.pk, doc_id=event.entity_id, estimate=estimate, cause=cause, invoice=invoice)
+        for o in orders
+    ]
+    for order in orders:  # converted in QuickBooks: the new invoice's broker document (docs/quickbooks/beyond.md)
+        broker_follow(order)
+    return Outcome.of(results)

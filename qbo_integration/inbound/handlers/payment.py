@@ -12,6 +12,7 @@ from ...documents.payments import payment_store_changed
 from ...documents.reading import is_voided, payment_invoice_ids
 from ...models import QboWebhookEvent
 from ...reads import read_many
+from .broker import commission_invoices_paid
 from .common import Ignored, event_cause, fetch, invoice_orders
 
 
@@ -58,7 +59,10 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
             .order_by("pk")
             if o.pk not in known
         ]
+    commission = commission_invoices_paid(event, linked)  # a seller paying its commission invoices
     if not orders:
+        if commission is not None:
+            return commission
         raise Ignored(f"Payment {event.entity_id} concerns no invoice of a Kadouri order; nothing was changed.")
     invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=event.realm_id)
     cause = event_cause(event, payment_id=event.entity_id, payment_operation=operation)

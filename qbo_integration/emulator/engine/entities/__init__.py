@@ -9,6 +9,8 @@ from __future__ import annotations
 from ..catalogue import MODELLED
 from .account import Account
 from .base import EntityKind
+from .bill import Bill
+from .bill_payment import BillPayment
 from .company_info import CompanyInfo
 from .credit_memo import CreditMemo
 from .currency import CompanyCurrency
@@ -49,6 +51,8 @@ KINDS: dict[str, EntityKind] = {
         CreditMemo(),
         SalesReceipt(),
         RefundReceipt(),
+        Bill(),
+        BillPayment(),
     )
 }
 if tuple(KINDS) != MODELLED:

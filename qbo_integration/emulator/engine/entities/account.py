@@ -52,6 +52,11 @@ class Account(NameList):
         "DepositToAccountRef",
         "ARAccountRef",
         "DiscountAccountRef",
+        # bills and bill payments (docs/quickbooks/beyond.md#the-brokers-own-books)
+        "APAccountRef",
+        "AccountRef",
+        "BankAccountRef",
+        "CCAccountRef",
     )
     writable = names(
         "Name AcctNum Description Active SubAccount ParentRef AccountType "

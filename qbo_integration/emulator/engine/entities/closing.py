@@ -11,7 +11,9 @@ from ..ledger import Ledger
 from ..values import Obj
 from .preferences import book_close_date
 
-TRANSACTIONS = frozenset({"Invoice", "Estimate", "Payment", "CreditMemo", "SalesReceipt", "RefundReceipt"})
+TRANSACTIONS = frozenset(
+    {"Invoice", "Estimate", "Payment", "CreditMemo", "SalesReceipt", "RefundReceipt", "Bill", "BillPayment"}
+)
 
 
 def check_period(books: Ledger, entity: str, old: Obj | None, new: Obj | None) -> None:

@@ -1,12 +1,13 @@
 """Vendor (docs/quickbooks/next.md#vendors-and-bills): a name in the customers' name space with the same rules; made
-inactive, never deleted. Balance is 0 while bills are not modelled."""
+inactive, never deleted. Balance is what the company owes it: the balances of its open bills, derived on read."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from ..ledger import Ledger
-from ..values import ZERO, Obj, names, ref_value, to_bool
+from ..values import ZERO, Obj, cents, names, ref_value, to_bool
+from .payables import vendor_balances
 from .people import NAME_LIMITS, Person
 
 LIMITS = {**NAME_LIMITS, "CompanyName": 100, "AcctNum": 100}  # docs/quickbooks/next.md#vendors-and-bills
@@ -38,4 +39,4 @@ class Vendor(Person):
         return obj
 
     def render(self, books: Ledger, obj: Obj, out: Obj, balances: dict[str, Decimal] | None) -> None:
-        out["Balance"] = ZERO
+        out["Balance"] = cents(vendor_balances(books).get(obj["Id"], ZERO))
