@@ -223,6 +223,17 @@ QBO_THROTTLE_PAUSE_SECONDS = env.float(
 )  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox
+# The request budget every process shares, per company, under QuickBooks' limits (docs/multi-machine.md):
+# "database" (PostgreSQL; counted per process on SQLite), "redis" (REDIS_URL) or "process" (this process only).
+QBO_REQUEST_BUDGET = env("QBO_REQUEST_BUDGET", default="database")
+# What the budget lets through per company (0 = no limit): QuickBooks allows 500 a minute, 120 batch requests a
+# minute and 10 in flight (docs/quickbooks/limits.md#request-limits); 10 a second is stated for the sandbox.
+QBO_BUDGET_PER_MINUTE = env.int("QBO_BUDGET_PER_MINUTE", default=480)
+QBO_BUDGET_BATCH_PER_MINUTE = env.int("QBO_BUDGET_BATCH_PER_MINUTE", default=110)
+QBO_BUDGET_CONCURRENT = env.int("QBO_BUDGET_CONCURRENT", default=8)
+QBO_BUDGET_PER_SECOND = env.int("QBO_BUDGET_PER_SECOND", default=0)
+# A request waits this long at most for the budget; then its work is put back until the budget frees.
+QBO_BUDGET_WAIT_SECONDS = env.float("QBO_BUDGET_WAIT_SECONDS", default=30.0)
 # `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this
 # long, then kills what is still running (leased jobs and inbox events are picked up again).
 QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)

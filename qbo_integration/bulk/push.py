@@ -12,6 +12,7 @@ from orders.models import Order
 from .. import mapping
 from ..adapt import currency
 from ..client.errors import QboAuthError, QboError, QboTransientError, QboValidationError
+from ..connection import budget
 from ..connection.profile import one_profile_read
 from ..connection.vault import usable_connection
 from ..models import BulkPush, QboSyncJob
@@ -96,7 +97,8 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
     try:
         if resumed and bulk.resumes > BULK_MAX_RESUMES:
             return _bulk_abandon(bulk, pacer)
-        return _bulk_run(bulk, pacer, resumed=resumed)
+        with budget.sleeping(pacer.sleep):  # waiting for the company's request budget keeps the heartbeat too
+            return _bulk_run(bulk, pacer, resumed=resumed)
     except LeaseLost:
         log.warning("bulk push %s: another worker took it over; this one stops", bulk.pk)
         return BulkPush.objects.get(pk=bulk.pk)
