@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -156,11 +157,20 @@ ORDER_LINES_SHOWN_BACK = ORDER_MAX_LINES + 50
 ORDER_FORM_FIELDS_PER_LINE = 10
 DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_LINES_SHOWN_BACK * ORDER_FORM_FIELDS_PER_LINE + 100  # + the header fields
 
-# django-q2: the ORM broker; the QuickBooks job rows own retry state, so the queue
+# Redis, when used: django-q2's broker (Q_BROKER=redis) and/or the QuickBooks request budget
+# (QBO_REQUEST_BUDGET=redis). docs/multi-machine.md.
+REDIS_URL = env("REDIS_URL", default="")
+# django-q2's broker: "orm" (the database; nothing else to run) or "redis" (lower latency; REDIS_URL). Every web
+# and worker process must use the same one (docs/multi-machine.md#the-task-queue).
+Q_BROKER = env("Q_BROKER", default="orm")
+if Q_BROKER not in ("orm", "redis") or (Q_BROKER == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured("Q_BROKER must be orm, or redis with REDIS_URL set.")
+
+# django-q2: the QuickBooks job rows own retry state, so the queue
 # itself never redelivers a task forever (docs/quickbooks/libraries.md#django-q2).
 Q_CLUSTER = {
     "name": "kadouri",
-    "orm": "default",
+    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default"}),
     "workers": env.int("Q_WORKERS", default=2),
     # Bulk pushes, full catch-ups and reconciliations pace themselves under QuickBooks' limits and can run
     # for minutes; every HTTP call inside has its own timeout, so this only bounds a runaway task.
