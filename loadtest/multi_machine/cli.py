@@ -25,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pay-share", type=float, default=0.1, help="share of invoices the bookkeeper pays")
     parser.add_argument("--broker", choices=["orm", "redis"], default="redis", help="Q_BROKER of every process")
     parser.add_argument(
-        "--budget", choices=["database", "redis"], default="database", help="QBO_REQUEST_BUDGET of every process"
+        "--budget",
+        choices=["database", "redis", "process"],
+        default="database",
+        help="QBO_REQUEST_BUDGET of every process (process: each counts alone — what a shared budget prevents)",
     )
     parser.add_argument("--read-latency", type=float, default=0.03, help="seconds QuickBooks takes to answer a GET")
     parser.add_argument(

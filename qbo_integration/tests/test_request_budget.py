@@ -19,6 +19,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from qbo_integration.checks import quickbooks_request_budget, quickbooks_request_budget_deploy
 from qbo_integration.client import http
 from qbo_integration.client.errors import QboPausedError, QboThrottledError, QboTransientError
 from qbo_integration.connection import budget, calls
@@ -255,3 +256,12 @@ def test_an_unreachable_budget_store_does_not_stop_quickbooks_work(qbo_connected
     assert calls.company_info(REALM_ID)["CompanyName"]
 
     assert "request budget unavailable (ConnectionError)" in caplog.text
+
+
+def test_a_budget_store_that_cannot_work_is_refused_at_start(settings):
+    settings.QBO_REQUEST_BUDGET, settings.REDIS_URL = "redis", ""
+    assert [p.id for p in quickbooks_request_budget(None)] == ["qbo.E021"]
+    settings.QBO_REQUEST_BUDGET = "memcached"
+    assert [p.id for p in quickbooks_request_budget(None)] == ["qbo.E020"]
+    settings.QBO_REQUEST_BUDGET = "process"
+    assert [p.id for p in quickbooks_request_budget_deploy(None)] == ["qbo.W020"]
