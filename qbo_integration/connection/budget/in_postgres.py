@@ -57,15 +57,17 @@ class PostgresStore:
 
     def take(self, realm_id: str, *, is_batch: bool, limits: Limits) -> Grant | Wait:
         values = {"realm": realm_id, "window": limits.window}
-        with self._lock, self._asking() as conn, conn.pipeline(), conn.transaction():
-            conn.execute(LOCK, (f"{TABLE}:{realm_id}",))
-            tally = _tally(conn.execute(TALLY, values).fetchone())
-            values |= {"now": tally.now, "batch": is_batch, "hold": limits.hold}
-            conn.execute(PRUNE, values)
-            wait = wait_seconds(tally, is_batch=is_batch, limits=limits)
-            if wait:
-                return Wait(wait)
-            token = conn.execute(ADMIT, values).fetchone()[0]
+        with self._lock, self._asking() as conn:
+            with conn.pipeline(), conn.transaction():
+                conn.execute(LOCK, (f"{TABLE}:{realm_id}",))
+                tally = _tally(conn.execute(TALLY, values).fetchone())  # first round trip
+                values |= {"now": tally.now, "batch": is_batch, "hold": limits.hold}
+                conn.execute(PRUNE, values)
+                wait = wait_seconds(tally, is_batch=is_batch, limits=limits)
+                if wait:
+                    return Wait(wait)
+                admitted = conn.execute(ADMIT, values)
+            token = admitted.fetchone()[0]  # read once the commit went with it, in the second round trip
         return Grant(realm_id, str(token))
 
     def release(self, grant: Grant) -> None:
