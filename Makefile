@@ -47,3 +47,11 @@ bench-staff:
 soak:
 	scripts/bootstrap.sh
 	$(LOADTEST) loadtest.soak $(if $(COMPANY),--company $(COMPANY)) $(SOAK_ARGS)
+
+# More than one machine: two app servers and two worker clusters on one PostgreSQL and Redis, QuickBooks' limits on,
+# one cluster SIGKILLed mid-run (docs/multi-machine.md). Prints figures, exits non-zero on any violation; CI runs it
+# in tests/soak/. Options: MM_ARGS="--broker orm --budget redis" (python -m loadtest.multi_machine --help).
+.PHONY: multi-machine
+multi-machine:
+	scripts/bootstrap.sh
+	$(LOADTEST) loadtest.multi_machine $(MM_ARGS)

@@ -159,11 +159,20 @@ ORDER_LINES_SHOWN_BACK = ORDER_MAX_LINES + 50
 ORDER_FORM_FIELDS_PER_LINE = 10
 DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_LINES_SHOWN_BACK * ORDER_FORM_FIELDS_PER_LINE + 100  # + the header fields
 
-# django-q2: the ORM broker; the QuickBooks job rows own retry state, so the queue
+# Redis, when used: django-q2's broker (Q_BROKER=redis) and/or the QuickBooks request budget
+# (QBO_REQUEST_BUDGET=redis). docs/multi-machine.md.
+REDIS_URL = env("REDIS_URL", default="")
+# django-q2's broker: "orm" (the database; nothing else to run) or "redis" (lower latency; REDIS_URL). Every web
+# and worker process must use the same one (docs/multi-machine.md#the-task-queue).
+Q_BROKER = env("Q_BROKER", default="orm")
+if Q_BROKER not in ("orm", "redis") or (Q_BROKER == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured("Q_BROKER must be orm, or redis with REDIS_URL set.")
+
+# django-q2: the QuickBooks job rows own retry state, so the queue
 # itself never redelivers a task forever (docs/quickbooks/libraries.md#django-q2).
 Q_CLUSTER = {
     "name": "kadouri",
-    "orm": "default",
+    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default"}),
     "workers": env.int("Q_WORKERS", default=2),
     # Bulk pushes, full catch-ups and reconciliations pace themselves under QuickBooks' limits and can run
     # for minutes; every HTTP call inside has its own timeout, so this only bounds a runaway task.
@@ -233,6 +242,17 @@ QBO_THROTTLE_PAUSE_SECONDS = env.float(
 )  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox
+# The request budget every process shares, per company, under QuickBooks' limits (docs/multi-machine.md):
+# "database" (PostgreSQL; counted per process on SQLite), "redis" (REDIS_URL) or "process" (this process only).
+QBO_REQUEST_BUDGET = env("QBO_REQUEST_BUDGET", default="database")
+# What the budget lets through per company (0 = no limit): QuickBooks allows 500 a minute, 120 batch requests a
+# minute and 10 in flight (docs/quickbooks/limits.md#request-limits); 10 a second is stated for the sandbox.
+QBO_BUDGET_PER_MINUTE = env.int("QBO_BUDGET_PER_MINUTE", default=480)
+QBO_BUDGET_BATCH_PER_MINUTE = env.int("QBO_BUDGET_BATCH_PER_MINUTE", default=110)
+QBO_BUDGET_CONCURRENT = env.int("QBO_BUDGET_CONCURRENT", default=8)
+QBO_BUDGET_PER_SECOND = env.int("QBO_BUDGET_PER_SECOND", default=0)
+# A request waits this long at most for the budget; then its work is put back until the budget frees.
+QBO_BUDGET_WAIT_SECONDS = env.float("QBO_BUDGET_WAIT_SECONDS", default=30.0)
 # `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this
 # long, then kills what is still running (leased jobs and inbox events are picked up again).
 QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)

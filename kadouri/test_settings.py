@@ -15,6 +15,9 @@ os.environ.setdefault("QBO_REDIRECT_URI", "http://testserver/api/quickbooks/call
 os.environ.setdefault("QBO_WEBHOOK_VERIFIER_TOKEN", "test-verifier-token-do-not-leak")
 os.environ.setdefault("QBO_TOKEN_KEYS", "wx_KI4qRjAJ5gXqhg7iNcqAwIjfkYvZbfR5wVQeoyyM=")
 os.environ.setdefault("Q_SYNC", "true")
+# One process: the suite counts the request budget in-process, fresh for each test (conftest.py). The harnesses'
+# children (loadtest/) set the shared store they test.
+os.environ.setdefault("QBO_REQUEST_BUDGET", "process")
 
 from kadouri.settings import *  # noqa: E402,F403
 

@@ -102,3 +102,28 @@ def quickbooks_job_timing(app_configs, **kwargs) -> list:
             )
         ]
     return []
+
+
+@register()
+def quickbooks_request_budget(app_configs, **kwargs) -> list:
+    """The request budget every process shares (docs/multi-machine.md#the-request-budget)."""
+    store = settings.QBO_REQUEST_BUDGET
+    if store not in ("database", "redis", "process"):
+        return [Error(f"QBO_REQUEST_BUDGET={store!r} is not one of database, redis, process.", id="qbo.E020")]
+    if store == "redis" and not settings.REDIS_URL:
+        return [Error("QBO_REQUEST_BUDGET=redis needs REDIS_URL.", id="qbo.E021")]
+    return []
+
+
+@register(deploy=True)
+def quickbooks_request_budget_deploy(app_configs, **kwargs) -> list:
+    if settings.QBO_REQUEST_BUDGET == "process":
+        return [
+            Warning(
+                "QBO_REQUEST_BUDGET=process counts QuickBooks requests per process: several web and worker processes "
+                "together can go over QuickBooks' limits.",
+                hint="Use PostgreSQL (QBO_REQUEST_BUDGET=database) or Redis (QBO_REQUEST_BUDGET=redis).",
+                id="qbo.W020",
+            )
+        ]
+    return []

@@ -2,6 +2,8 @@
 
 - `qbo`: the emulator (see qbo_integration/emulator/testing.py), with Kadouri's QBO_* settings aimed at it.
 - `qbo_connected`: `qbo` plus a stored connection to the first demo company (tokens minted by the emulator).
+- every test starts with the companies' request budget unspent (`connection/budget`), as its emulator starts with
+  fresh limits.
 - `connect_company(emu, realm_id)`: a stored connection to any seeded company, its profile read as on connect;
   `COMPANIES` names the seeded companies (qbo_integration/emulator/engine/profiles.py) for parametrised tests.
 """
@@ -11,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from .connection import budget
 from .connection.profile import refresh_profile
 from .models import QboConnection
 
@@ -24,6 +27,11 @@ COMPANIES = {
     "auto_numbers": "9130350000000007",
     "strict_books": "9130350000000008",
 }
+
+
+@pytest.fixture(autouse=True)
+def _unspent_request_budget():
+    budget.forget_counts()
 
 
 def point_settings_at(emu, settings) -> None:

@@ -106,6 +106,8 @@ class Cluster:
             "LOG_LEVEL": "INFO",
             "OAUTHLIB_INSECURE_TRANSPORT": "1",
             "PYTHONUNBUFFERED": "1",
+            # The web server and the worker are two processes: they share the company's request budget.
+            "QBO_REQUEST_BUDGET": "database",
             "QBO_ENVIRONMENT": "emulator",
             "QBO_EMULATOR_URL": self.emu_url,
             "QBO_CLIENT_ID": "soak-client",
@@ -118,51 +120,52 @@ class Cluster:
         self.env = env
 
     def start(self) -> None:
-        # The client secret and verifier token reach the emulator by environment, never on a command line.
-        self.spawn(
-            "emulator",
-            [
-                sys.executable,
-                "manage.py",
-                "qbo_emulator",
-                "--port",
-                str(self.emu_port),
-                "--client-id",
-                "soak-client",
-                "--redirect-uri",
-                f"{self.app_url}/api/quickbooks/callback",
-                "--webhook-url",
-                f"{self.app_url}/api/quickbooks/webhook",
-                "--seed",
-                str(self.seed),
-            ],
-        )
-        self.spawn(
-            "gunicorn",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "kadouri.wsgi",
-                "-b",
-                f"127.0.0.1:{self.app_port}",
-                "-w",
-                str(self.opts["web_workers"]),
-                "-k",
-                "gthread",
-                "--threads",
-                "8",
-                "--timeout",
-                "120",
-                "--graceful-timeout",
-                "5",
-                "--log-level",
-                "info",
-            ],
-        )
+        self.spawn("emulator", self.emulator_argv([self.app_url]))
+        self.spawn("gunicorn", self.gunicorn_argv(self.app_port))
         self.spawn("worker", [sys.executable, "manage.py", "qcluster"])
         self.wait_up(f"{self.emu_url}/_emulator/api/clock", "emulator")
         self.wait_up(f"{self.app_url}/login/", "app")
+
+    def emulator_argv(self, app_urls: list[str]) -> list[str]:
+        """The emulator, delivering webhooks to each app server in turn. The client secret and verifier token reach
+        it by environment, never on a command line."""
+        hooks = [arg for url in app_urls for arg in ("--webhook-url", f"{url}/api/quickbooks/webhook")]
+        return [
+            sys.executable,
+            str(BASE_DIR / "manage.py"),
+            "qbo_emulator",
+            "--port",
+            str(self.emu_port),
+            "--client-id",
+            "soak-client",
+            "--redirect-uri",
+            f"{self.app_url}/api/quickbooks/callback",
+            *hooks,
+            "--seed",
+            str(self.seed),
+        ]
+
+    def gunicorn_argv(self, port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kadouri.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(self.opts["web_workers"]),
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "info",
+        ]
 
     # ---- commands run to completion ------------------------------------------------------------------
 
@@ -232,12 +235,13 @@ class Cluster:
 
     # ---- children -------------------------------------------------------------------------------------
 
-    def spawn(self, name: str, argv: list[str]) -> Child:
+    def spawn(self, name: str, argv: list[str], *, cwd: Path = BASE_DIR, env: dict | None = None) -> Child:
+        """Starts a child in `cwd` with `env` (by default the project's directory and the cluster's environment)."""
         count = sum(1 for key in self.children if key.startswith(name))
         log = self.logs / (f"{name}.log" if not count else f"{name}-{count + 1}.log")
         child = Child(name, argv, log)
         child.proc = subprocess.Popen(
-            argv, cwd=BASE_DIR, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env=env or self.env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
         )  # its own process group: qcluster forks workers
         self.children[name if not count else f"{name}-{count + 1}"] = child
         self.children[name] = child
@@ -283,11 +287,13 @@ class Cluster:
 
     # ---- HTTP helpers -------------------------------------------------------------------------------
 
-    def session(self, username: str) -> requests.Session:
+    def session(self, username: str, app_url: str = "") -> requests.Session:
+        """Logged in as `username` on the app server at `app_url` (the cluster's by default)."""
+        app_url = app_url or self.app_url
         session = requests.Session()
-        session.get(f"{self.app_url}/login/", timeout=10)
+        session.get(f"{app_url}/login/", timeout=10)
         answer = session.post(
-            f"{self.app_url}/login/",
+            f"{app_url}/login/",
             data={"username": username, "password": self.password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
             timeout=10,
             allow_redirects=False,

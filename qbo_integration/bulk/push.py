@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Order
@@ -12,9 +13,10 @@ from orders.models import Order
 from .. import mapping
 from ..adapt import currency
 from ..client.errors import QboAuthError, QboError, QboTransientError, QboValidationError
+from ..connection import budget
 from ..connection.profile import one_profile_read
 from ..connection.vault import usable_connection
-from ..models import BulkPush, QboSyncJob
+from ..models import BulkPush, QboConnection, QboSyncJob
 from ..outbound.requests import enqueue_order_job
 from ..outbound.rules import check_class, check_period, check_tax_codes
 from ..outbound.stock import quantities_after_push
@@ -44,12 +46,16 @@ State = QboSyncJob.State
 
 
 def bulk_push_start(*, by) -> BulkPush:
-    """Starts a background push (django-q2) unless one is already running; returns the run."""
-    usable_connection()  # refuse at once when QuickBooks is not connected
-    running = BulkPush.objects.filter(state__in=[BulkPush.State.QUEUED, BulkPush.State.RUNNING]).first()
-    if running is not None:
-        return running
-    bulk = BulkPush.objects.create(total=len(pending_orders()), created_by=person_or_none(by))
+    """Starts a background push (django-q2) unless one is already running; returns the run. Looking and starting
+    is one step under the company's connection row lock: two clicks at the same instant, on two app servers, start
+    one push and both pages follow it (they used to start two, each page showing its share)."""
+    conn = usable_connection()  # refuse at once when QuickBooks is not connected
+    with transaction.atomic():
+        list(QboConnection.objects.select_for_update().filter(pk=conn.pk).values_list("pk", flat=True))
+        running = BulkPush.objects.filter(state__in=[BulkPush.State.QUEUED, BulkPush.State.RUNNING]).first()
+        if running is not None:
+            return running
+        bulk = BulkPush.objects.create(total=len(pending_orders()), created_by=person_or_none(by))
     enqueue_bulk_push(bulk.pk)
     return bulk
 
@@ -99,7 +105,8 @@ def bulk_push_run(*, bulk_id: int, pacer: Pacer | None = None) -> BulkPush:
     try:
         if resumed and bulk.resumes > BULK_MAX_RESUMES:
             return _bulk_abandon(bulk, pacer)
-        return _bulk_run(bulk, pacer, resumed=resumed)
+        with budget.sleeping(pacer.sleep):  # waiting for the company's request budget keeps the heartbeat too
+            return _bulk_run(bulk, pacer, resumed=resumed)
     except LeaseLost:
         log.warning("bulk push %s: another worker took it over; this one stops", bulk.pk)
         return BulkPush.objects.get(pk=bulk.pk)

@@ -1,6 +1,7 @@
 """QuickBooks Accounting API calls made with the stored connection: every call in the project goes through
 `api_call`. It takes a fresh access token from the vault (single-flight refresh), refuses to send while the
-company is paused after a 429 (and starts that pause when QuickBooks throttles), replays once after a 401 with a
+company is paused after a 429 (and starts that pause when QuickBooks throttles), waits for a place in the
+company's request budget shared by every process (`budget`), replays once after a 401 with a
 refreshed token, and records the outcome on the connection row. Facts: docs/quickbooks/api.md.
 """
 
@@ -26,6 +27,7 @@ from ..client.errors import (
     TokenRejected,
 )
 from ..models import QboConnection
+from . import budget
 from .vault import connection_for_call, mark_needs_reconnect, pause_company, raise_if_paused, refresh_connection
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,13 @@ log = logging.getLogger(__name__)
 
 def _send(conn: QboConnection, method: str, path: str, *, pdf_of: tuple[str, str] | None = None, **kwargs):
     try:
-        if pdf_of is not None:  # a binary answer: the document's PDF
-            entity, entity_id = pdf_of
-            return http.download_pdf(
-                realm_id=conn.realm_id, access_token=conn.access_token, entity=entity, entity_id=entity_id
-            )
-        return http.send(realm_id=conn.realm_id, access_token=conn.access_token, method=method, path=path, **kwargs)
+        with budget.admitted(conn.realm_id, is_batch=path == "batch"):
+            if pdf_of is not None:  # a binary answer: the document's PDF
+                entity, entity_id = pdf_of
+                return http.download_pdf(
+                    realm_id=conn.realm_id, access_token=conn.access_token, entity=entity, entity_id=entity_id
+                )
+            return http.send(realm_id=conn.realm_id, access_token=conn.access_token, method=method, path=path, **kwargs)
     except QboThrottledError as e:
         if not isinstance(e, QboPausedError) and e.retry_at is not None:
             pause_company(conn, e.retry_at)

@@ -18,6 +18,7 @@ from products.models import Product
 from ..client import http, oauth
 from ..client.errors import QboAuthError, QboError, QboValidationError, TokenRejected
 from ..models import BrokerDocument, IntegrationLog, QboConnection
+from . import budget
 from .profile import refresh_profile
 from .vault import current_connection, latest_connection, log_event, store_tokens
 
@@ -170,9 +171,10 @@ def _company_info_with_new_tokens(tokens: oauth.TokenSet, realm_id: str) -> dict
     """Reads CompanyInfo with tokens that are not stored yet: QuickBooks answers only if they were granted
     for `realm_id` (403 otherwise), which proves which company a sign-in connected before anything is saved."""
     try:
-        return http.send(
-            realm_id=realm_id, access_token=tokens.access_token, method="GET", path=f"companyinfo/{realm_id}"
-        )["CompanyInfo"]
+        with budget.admitted(realm_id):
+            return http.send(
+                realm_id=realm_id, access_token=tokens.access_token, method="GET", path=f"companyinfo/{realm_id}"
+            )["CompanyInfo"]
     except TokenRejected:
         raise QboAuthError("QuickBooks did not accept the new sign-in's access token.", status=401) from None
     except KeyError:

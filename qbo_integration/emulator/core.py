@@ -242,7 +242,7 @@ class EmulatorCore:
     def rate_counters(self, realm_id: str) -> dict:
         return self.limits.counters(realm_id)
 
-    def configure_limits(self, **values: int | None) -> dict:
+    def configure_limits(self, **values: float | None) -> dict:
         return dict(self.limits.configure(**values).__dict__)
 
     def configure_webhooks(self, **values: Any) -> dict:

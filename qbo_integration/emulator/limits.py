@@ -1,5 +1,9 @@
 """Per-company request limits (docs/quickbooks/limits.md#request-limits): 500 requests a minute, 10 concurrent, 120
-batch requests a minute; optionally 10 a second (off by default). Windows slide over emulator time.
+batch requests a minute; optionally 10 a second (off by default). Windows slide over emulator time; tests may
+shorten the "minute" (``window_seconds``).
+
+Besides what it refused, it counts the peaks it admitted — most in flight at once, most in any window, most batch
+requests in any window — so a run can show it stayed under every limit.
 
 Only admitted requests fill a window; a throttled one is counted in ``throttled`` but does not
 extend the penalty (Intuit's exact accounting is not documented).
@@ -33,6 +37,7 @@ class RealmCounters:
     in_flight: int = 0
     max_concurrent: int = 0
     max_per_minute: int = 0
+    max_batch_per_minute: int = 0
     window: deque = field(default_factory=deque)
     batch_window: deque = field(default_factory=deque)
 
@@ -48,6 +53,7 @@ class RealmCounters:
             "in_flight": self.in_flight,
             "max_concurrent": self.max_concurrent,
             "max_per_minute": self.max_per_minute,
+            "max_batch_per_minute": self.max_batch_per_minute,
             "last_minute": len(self.window),
             "batch_last_minute": len(self.batch_window),
         }
@@ -59,6 +65,7 @@ class LimitConfig:
     concurrent: int | None = 10
     batch_per_minute: int | None = 120
     per_second: int | None = None
+    window_seconds: float = 60.0  # the sliding "minute"
 
 
 def _trim(window: deque, cutoff: datetime) -> None:
@@ -87,11 +94,15 @@ class RateLimiter:
         self._realms: dict[str, RealmCounters] = {}
         self._lock = threading.Lock()
 
-    def configure(self, **values: int | None) -> LimitConfig:
+    def configure(self, **values: float | None) -> LimitConfig:
         for key, value in values.items():
             if not hasattr(self.config, key):
                 raise ValueError(f"unknown limit {key!r}")
-            setattr(self.config, key, None if value is None else int(value))
+            if key == "window_seconds":  # a length, never switched off
+                value = 60.0 if value is None else float(value)
+            elif value is not None:
+                value = int(value)
+            setattr(self.config, key, value)
         return self.config
 
     def take_slot(self, realm: str) -> Slot:
@@ -111,8 +122,9 @@ class RateLimiter:
         now = self.clock.now()
         with self._lock:
             counters = self._realms.setdefault(realm, RealmCounters())
-            _trim(counters.window, now - timedelta(seconds=60))
-            _trim(counters.batch_window, now - timedelta(seconds=60))
+            minute_ago = now - timedelta(seconds=self.config.window_seconds)
+            _trim(counters.window, minute_ago)
+            _trim(counters.batch_window, minute_ago)
             reason = "concurrent" if not holding_slot and self._too_many_in_flight(counters) else None
             reason = reason or self._breach(counters, now, is_batch)
             if reason:
@@ -124,6 +136,7 @@ class RateLimiter:
             if is_batch:
                 counters.batch_requests += 1
                 counters.batch_window.append(now)
+                counters.max_batch_per_minute = max(counters.max_batch_per_minute, len(counters.batch_window))
             if not holding_slot:
                 _count_in_flight(counters)
             return None

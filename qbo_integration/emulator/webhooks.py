@@ -60,6 +60,8 @@ def retry_delay(attempts: int) -> int:
 @dataclass
 class WebhookConfig:
     url: str | None = None
+    # Several receivers (app servers with no balancer in front): each delivery attempt goes to the next in turn.
+    urls: list[str] = field(default_factory=list)
     format: str = "legacy"
     verifier_token: str = "emulator-verifier-token"
     drop_rate: float = 0.0
@@ -69,7 +71,10 @@ class WebhookConfig:
     app_id: str = "emulator-client-id"
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return dict(self.__dict__) | {"urls": list(self.urls)}
+
+    def targets(self) -> list[str]:
+        return list(self.urls) or ([self.url] if self.url else [])
 
 
 @dataclass
@@ -189,6 +194,7 @@ class WebhookDispatcher:
         self._send_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._turn = 0  # which of several receivers is next
 
     # ---- intake --------------------------------------------------------------------------
 
@@ -217,6 +223,8 @@ class WebhookDispatcher:
                 raise ValueError(f"format must be one of {', '.join(FORMATS)}")
             if key in ("drop_rate", "duplicate_rate", "batch_window"):
                 value = float(value)  # type: ignore[arg-type]
+            if key == "urls":
+                value = [str(url) for url in (value or [])]  # type: ignore[union-attr]
             setattr(self.config, key, value)
         return self.config
 
@@ -299,7 +307,7 @@ class WebhookDispatcher:
                 if not force and head.next_attempt_at > self.clock.now():
                     # Later events wait behind an unacknowledged one (docs/quickbooks/webhooks.md#delivery).
                     return attempts
-            if not self.config.url:
+            if not self.config.targets():
                 return attempts
             outcome = self._attempt(head)
             attempts.extend(outcome)
@@ -311,24 +319,32 @@ class WebhookDispatcher:
 
     def _attempt(self, delivery: Delivery) -> list[dict]:
         if self.config.drop_rate and self.random.random() < self.config.drop_rate:
-            return [self._record(delivery, "dropped", None, None, b"", {})]
+            return [self._record(delivery, "dropped", None, None, b"", {}, None)]
         body, headers = self.render(delivery.events)
-        status, error = self._send(body, headers)
+        url = self._next_target()
+        status, error = self._send(url, body, headers)
         delivery.attempts += 1
         delivery.last_status, delivery.last_error = status, error
         if status is not None and 200 <= status < 300 and error is None:
-            records = [self._record(delivery, "delivered", status, None, body, headers)]
+            records = [self._record(delivery, "delivered", status, None, body, headers, url)]
             if self.config.duplicate_rate and self.random.random() < self.config.duplicate_rate:
-                dup_status, dup_error = self._send(body, headers)
-                records.append(self._record(delivery, "duplicate", dup_status, dup_error, body, headers))
+                dup_url = self._next_target()
+                dup_status, dup_error = self._send(dup_url, body, headers)
+                records.append(self._record(delivery, "duplicate", dup_status, dup_error, body, headers, dup_url))
             return records
         delivery.next_attempt_at = self.clock.now() + timedelta(seconds=retry_delay(delivery.attempts))
-        return [self._record(delivery, "failed", status, error, body, headers)]
+        return [self._record(delivery, "failed", status, error, body, headers, url)]
 
-    def _send(self, body: bytes, headers: dict) -> tuple[int | None, str | None]:
+    def _next_target(self) -> str:
+        targets = self.config.targets()
+        with self._lock:
+            self._turn += 1
+            return targets[(self._turn - 1) % len(targets)]
+
+    def _send(self, url: str, body: bytes, headers: dict) -> tuple[int | None, str | None]:
         started = time.monotonic()
         try:
-            status = int(self.deliver(self.config.url or "", body, dict(headers)))
+            status = int(self.deliver(url, body, dict(headers)))
         except Exception as exc:  # any transport failure counts as unacknowledged
             return None, f"{type(exc).__name__}: {exc}"
         elapsed = time.monotonic() - started
@@ -356,7 +372,14 @@ class WebhookDispatcher:
         return body, headers
 
     def _record(
-        self, delivery: Delivery, outcome: str, status: int | None, error: str | None, body: bytes, headers: dict
+        self,
+        delivery: Delivery,
+        outcome: str,
+        status: int | None,
+        error: str | None,
+        body: bytes,
+        headers: dict,
+        url: str | None,
     ) -> dict:
         entry = {
             "delivery_id": delivery.id,
@@ -365,7 +388,7 @@ class WebhookDispatcher:
             "status": status,
             "error": error,
             "at": _iso_z(self.clock.now()),
-            "url": self.config.url,
+            "url": url,
             "event_ids": [event.id for event in delivery.events],
             "body": body.decode("utf-8"),
             "headers": dict(headers),

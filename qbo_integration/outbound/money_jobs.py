@@ -27,7 +27,7 @@ from orders.models import Order
 
 from ..adapt.closing import is_period_closed
 from ..client.errors import QboValidationError
-from ..connection import calls
+from ..connection import budget, calls
 from ..connection.vault import usable_connection
 from ..documents.reading import money_marker
 from ..models import QboSyncJob
@@ -172,8 +172,12 @@ def keep_in_result(job: QboSyncJob, **values) -> None:
 
 
 def attempt_once(job: QboSyncJob) -> QboSyncJob:
-    """The request's one attempt, if the job is due; a retry belongs to the worker."""
-    return jobs.job_run(job_id=job.pk, run=run_money_job) if is_due(job) else job
+    """The request's one attempt, if the job is due; a retry belongs to the worker (also when the company's
+    request budget stays spent past a click's short wait)."""
+    if not is_due(job):
+        return job
+    with budget.patience(budget.CLICK_WAIT_SECONDS):
+        return jobs.job_run(job_id=job.pk, run=run_money_job)
 
 
 # --- the marker and the look-up ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from products.models import Product
 
 from ..adapt.currency import account_currency_problem, currency_problem
 from ..adapt.tax import document_tax
-from ..connection import calls
+from ..connection import budget, calls
 from ..connection.vault import usable_connection
 from ..documents.reading import document_balance, is_voided, money, payment_status
 from ..documents.store import entity_of, link_problem
@@ -103,8 +103,12 @@ def enqueue_order_job(
 
 def attempt_once(job: QboSyncJob) -> QboSyncJob:
     """The click's one attempt, if the job is due; a job already running or waiting for its retry is left
-    to its worker."""
-    return qbo_job_run(job_id=job.pk) if is_due(job) else job
+    to its worker. It waits briefly, if at all, for the company's request budget: when that is spent, the job is
+    left to the worker, which sends it as soon as the budget allows."""
+    if not is_due(job):
+        return job
+    with budget.patience(budget.CLICK_WAIT_SECONDS):
+        return qbo_job_run(job_id=job.pk)
 
 
 def _request(order: Order, action: str, by, ip: str | None) -> QboSyncJob:

@@ -1,13 +1,14 @@
-"""Pacing a run under the company's limits, and a bulk push's resend after a transient failure.
+"""A run's requests, and a bulk push's resend after a transient failure.
 
-A single job sends each request once (`NO_PACER`): its retry is the whole job's, by the worker. A bulk push
-paces itself and resends a failed request a few times before giving its orders back to their own jobs.
+The company's limits are kept by the request budget every QuickBooks request passes, shared by every process
+(connection/budget, docs/quickbooks/limits.md#the-shared-request-budget). A single job sends each request once
+(`NO_PACER`): its retry is the whole job's, by the worker. A bulk push counts its requests and resends a failed
+one a few times before giving its orders back to their own jobs.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from datetime import datetime
 
 from django.conf import settings
@@ -21,35 +22,14 @@ BULK_MAX_PAUSES = 20  # waits for a pause another request's 429 set, before the 
 
 
 class Pacer:
-    """Keeps a run under the company's limits (docs/quickbooks/limits.md#request-limits): 500 requests and 120 batch
-    requests a minute, one request at a time (well under 10 concurrent). Counts what it lets through."""
+    """A run's count of the requests it sends, and its waits (`sleep`: a bulk push's keeps its heartbeat)."""
 
-    def __init__(
-        self, per_minute: int = 480, batch_per_minute: int = 110, sleep=time.sleep, clock=time.monotonic
-    ) -> None:
-        self.per_minute, self.batch_per_minute = per_minute, batch_per_minute
-        self.sleep, self.clock = sleep, clock
-        self.window: deque[float] = deque()
-        self.batch_window: deque[float] = deque()
+    def __init__(self, sleep=time.sleep) -> None:
+        self.sleep = sleep
         self.used = 0
         self.waited = 0.0
 
     def before(self, *, is_batch: bool = False) -> None:
-        for window, limit, applies in (
-            (self.window, self.per_minute, True),
-            (self.batch_window, self.batch_per_minute, is_batch),
-        ):
-            now = self.clock()
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if applies and len(window) >= limit:
-                pause = 60 - (now - window[0]) + 0.05
-                self.waited += pause
-                self.sleep(pause)
-        now = self.clock()
-        self.window.append(now)
-        if is_batch:
-            self.batch_window.append(now)
         self.used += 1
 
     def wait(self, seconds: float) -> None:
@@ -58,7 +38,7 @@ class Pacer:
             self.sleep(seconds)
 
 
-NO_PACER = Pacer(per_minute=10**9, batch_per_minute=10**9)
+NO_PACER = Pacer()
 
 
 def _bulk_retry_delays() -> list[float]:

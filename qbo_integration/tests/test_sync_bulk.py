@@ -137,23 +137,6 @@ def test_it_never_creates_twice_when_a_batch_answer_is_lost(qbo_connected, pendi
     assert len(creates) == len({r["params"]["requestid"] for r in creates}) + 1  # one resent, same id, replayed
 
 
-def test_it_paces_itself_under_the_limits():
-    clock = [0.0]
-    slept = []
-    pacer = Pacer(
-        per_minute=3,
-        batch_per_minute=2,
-        sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)),
-        clock=lambda: clock[0],
-    )
-    for _ in range(3):
-        pacer.before(is_batch=True)
-    for _ in range(3):
-        pacer.before()
-
-    assert pacer.used == 6 and len(slept) == 2 and 59 < slept[0] <= 60.1
-
-
 def test_it_refuses_to_start_without_a_connection(staff_client, qbo, pending):
     response = staff_client.post("/settings/quickbooks/push/", follow=True)
 

@@ -41,7 +41,12 @@ class Command(BaseCommand):
             default=None,
             help="allowed redirect URI (repeatable; env QBO_REDIRECT_URI)",
         )
-        parser.add_argument("--webhook-url", default=None, help="where webhook notifications are delivered")
+        parser.add_argument(
+            "--webhook-url",
+            action="append",
+            default=None,
+            help="where webhook notifications are delivered (repeatable: several app servers, each in turn)",
+        )
         parser.add_argument(
             "--verifier-token", default=None, help="webhook verifier token (env QBO_WEBHOOK_VERIFIER_TOKEN)"
         )
@@ -62,7 +67,7 @@ class Command(BaseCommand):
                 client_id=options["client_id"] or _default("QBO_CLIENT_ID", DEFAULT_CLIENT_ID),
                 client_secret=options["client_secret"] or _default("QBO_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
                 redirect_uris=options["redirect_uri"] or [_default("QBO_REDIRECT_URI", DEFAULT_REDIRECT_URI)],
-                webhook_url=options["webhook_url"],
+                webhook_url=(options["webhook_url"] or [None])[0],
                 verifier_token=(
                     options["verifier_token"] or _default("QBO_WEBHOOK_VERIFIER_TOKEN", DEFAULT_VERIFIER_TOKEN)
                 ),
@@ -84,7 +89,8 @@ class Command(BaseCommand):
         companies = ", ".join(f"{c['realm_id']} {c['name']}" for c in emulator.companies())
         self.stdout.write(f"  companies:  {companies}")
         if options["webhook_url"]:
-            self.stdout.write(f"  webhooks:   {options['webhook_format']} -> {options['webhook_url']}")
+            emulator.configure_webhooks(urls=options["webhook_url"])
+            self.stdout.write(f"  webhooks:   {options['webhook_format']} -> {', '.join(options['webhook_url'])}")
         if options["state_file"]:
             self.stdout.write(f"  state file: {options['state_file']}")
         self.stdout.flush()
