@@ -223,6 +223,8 @@ QBO_THROTTLE_PAUSE_SECONDS = env.float(
 )  # pause after a 429 without Retry-After
 QBO_INBOX_BACKOFF_SECONDS = env.list("QBO_INBOX_BACKOFF_SECONDS", cast=float, default=[30, 120, 600, 1800, 7200])
 QBO_INBOX_LEASE_SECONDS = env.float("QBO_INBOX_LEASE_SECONDS", default=300.0)  # one worker per company's inbox
+# Inbox events taken at once; what they need from QuickBooks is read with one query per entity and 1,000 ids.
+QBO_INBOX_BATCH = env.int("QBO_INBOX_BATCH", default=1000)
 # `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this
 # long, then kills what is still running (leased jobs and inbox events are picked up again).
 QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)

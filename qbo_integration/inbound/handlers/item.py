@@ -13,6 +13,7 @@ from ...documents.reading import Version, money
 from ...mapping import product_edited_since_push, product_fingerprint
 from ...models import QboWebhookEvent, SyncConflict
 from ...refs.accounts import income_account_id
+from ..prefetch import Reads
 from .common import Ignored, fetch
 
 
@@ -73,11 +74,11 @@ def _apply_item(product: Product, item: dict, income: str) -> Outcome:
     return Outcome(False, f"Product “{product.name}”: up to date (SyncToken {version.sync_token}).")
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
     products = list(Product.objects.filter(qbo_item_id=event.entity_id))
     if not products:
         raise Ignored(f"Item {event.entity_id} is not linked to any Kadouri product; nothing was changed.")
-    item = fetch(event, "Item", event.entity_id, fresh=fresh)
+    item = fetch(event, "Item", event.entity_id, reads)
     active = item is not None and item.get("Active") is not False
     income = income_account_id() if active else ""  # HTTP: not under the locks
     texts = []
