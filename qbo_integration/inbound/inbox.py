@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -49,6 +49,18 @@ Status = QboWebhookEvent.Status
 def inbox_enqueue(*, realm_id: str) -> None:
     """Hands the company's inbox to the worker (django-q2); in tests Q_SYNC runs it inline."""
     async_task("qbo_integration.tasks.qbo_inbox_process", realm_id, group="qbo-inbox")
+
+
+def inbox_ring(*, realm_id: str, dedupe_keys: list[str]) -> None:
+    """New events are committed: hands the company's inbox to the worker, unless a task already on its way takes
+    them too — an older event, not tried yet, is still due. Whoever stored that one queued a task (or counted on an
+    older one in turn), and a task looks for due events again after each batch and once more after letting go of
+    the lease, so it finds these. A burst then queues one task, not one per delivery (each a write in the request
+    and a lease taken in vain by the worker); a task lost with its worker is covered by the minute's sweep
+    (`inbox_process_due`)."""
+    first = QboWebhookEvent.objects.filter(dedupe_key__in=dedupe_keys).order_by("id").values("id")[:1]
+    if not _due(realm_id).filter(attempts=0, id__lt=Subquery(first)).exists():
+        inbox_enqueue(realm_id=realm_id)
 
 
 # --- one event --------------------------------------------------------------------------------------
