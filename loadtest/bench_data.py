@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.db import transaction
+
 from accounts.models import Account
 from orders.models import Order, OrderLine, to_cents
 from products.models import Product
@@ -12,7 +14,12 @@ from products.models import Product
 
 def bench_orders(count: int, *, buyers: int, products: int, lines: int) -> list[Order]:
     """`count` orders BENCH-00000… of a seller and `buyers` buyers, `lines` lines each over `products` products,
-    marked ready to push (what "Push all pending" sends)."""
+    marked ready to push (what "Push all pending" sends). One transaction: one commit, not one per order."""
+    with transaction.atomic():
+        return _bench_orders(count, buyers=buyers, products=products, lines=lines)
+
+
+def _bench_orders(count: int, *, buyers: int, products: int, lines: int) -> list[Order]:
     seller = Account.objects.create(name="Bench Seller", code="BENCH-S")
     buyer_rows = Account.objects.bulk_create(
         [
