@@ -253,6 +253,8 @@ QBO_BUDGET_CONCURRENT = env.int("QBO_BUDGET_CONCURRENT", default=8)
 QBO_BUDGET_PER_SECOND = env.int("QBO_BUDGET_PER_SECOND", default=0)
 # A request waits this long at most for the budget; then its work is put back until the budget frees.
 QBO_BUDGET_WAIT_SECONDS = env.float("QBO_BUDGET_WAIT_SECONDS", default=30.0)
+# Inbox events taken at once; what they need from QuickBooks is read with one query per entity and 1,000 ids.
+QBO_INBOX_BATCH = env.int("QBO_INBOX_BATCH", default=1000)
 # `manage.py qbo_worker` (what `make run` starts): after Ctrl-C / SIGTERM the worker finishes what it can for this
 # long, then kills what is still running (leased jobs and inbox events are picked up again).
 QBO_WORKER_STOP_GRACE_SECONDS = env.float("QBO_WORKER_STOP_GRACE_SECONDS", default=3.0)

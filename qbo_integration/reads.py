@@ -1,5 +1,6 @@
 """Reading many QuickBooks objects at once: the one place that writes `... WHERE field IN (...)` queries, 100
-values a query (name and DocNumber look-ups, a bulk push's current documents and `read_many` all use it)."""
+values a query (name and DocNumber look-ups, a bulk push's current documents and `read_many` all use it), and
+pages of up to 1,000 ids for the inbox's batch reads (`read_pages`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from .connection import calls
 
 QUERY_IN_CHUNK = 100  # values per IN (...) query
 QUERY_MAX_RESULTS = 1000  # rows a query answers at most (docs/quickbooks/api.md#query-language)
+# Intuit states no longest query; an Id page is kept under this many characters (docs/quickbooks/api.md#query-length).
+QUERY_MAX_CHARS = 8000
 
 
 def quoted(value: str) -> str:
@@ -51,4 +54,35 @@ def read_many(entity: str, ids: list[str], *, realm_id: str) -> dict[str, dict |
                 found[doc_id] = calls.read(entity, doc_id, realm_id=realm_id)
             except QboNotFoundError:
                 found[doc_id] = None
+    return found
+
+
+def id_pages(ids: list[str], *, prefix_chars: int = 0) -> list[list[str]]:
+    """`ids` cut into pages for `... Id in (...)`: at most QUERY_MAX_RESULTS ids a page (one answer holds them all)
+    and at most QUERY_MAX_CHARS characters a query, `prefix_chars` being the rest of the query."""
+    pages: list[list[str]] = []
+    page: list[str] = []
+    size = prefix_chars
+    for value in ids:
+        cost = len(quoted(value)) + 2  # ", " between values
+        if page and (len(page) == QUERY_MAX_RESULTS or size + cost > QUERY_MAX_CHARS):
+            pages.append(page)
+            page, size = [], prefix_chars
+        page.append(value)
+        size += cost
+    return [*pages, page] if page else pages
+
+
+def read_pages(entity: str, ids: list[str], *, realm_id: str, inactive_too: bool = False) -> dict[str, dict]:
+    """What QuickBooks answers for `ids`, one query per page of up to 1,000 ids (`id_pages`). An id left out of the
+    answer is not in the result: a deleted transaction, or an inactive name unless `inactive_too` (a name list's
+    query leaves those out unless asked, docs/quickbooks/api.md#query-language)."""
+    active = "Active in (true, false) and " if inactive_too else ""
+    head = f"select * from {entity} where {active}Id in ("
+    tail = f") MAXRESULTS {QUERY_MAX_RESULTS}"
+    found: dict[str, dict] = {}
+    for page in id_pages(list(dict.fromkeys(str(i) for i in ids)), prefix_chars=len(head) + len(tail)):
+        sql = head + ", ".join(map(quoted, page)) + tail
+        for row in calls.query(sql, realm_id=realm_id).get(entity, []):
+            found[str(row.get("Id"))] = row
     return found

@@ -5,6 +5,11 @@
 Everything happens inside one database transaction that is rolled back (unless --keep), against an
 in-process emulator (no sockets). It prints figures; it is not a test.
 
+Kadouri's push runs with the emulator's rate limits on (loadtest/limits_floor.py), and its wall time is printed
+beside the floor those limits impose. The naive loop stops at QuickBooks' first 429 (python-quickbooks neither
+waits nor retries): it runs once with the limits on to show where, and once with them off to count what the whole
+push would ask for, whose floor is then computed.
+
 The naive loop is written the way python-quickbooks' README shows (find-or-create the customer,
 find-or-create each item, create the invoice; one order at a time). Besides client/http.py, it is the one
 module that imports python-quickbooks, on purpose: it is the baseline being measured, never app code.
@@ -13,23 +18,21 @@ module that imports python-quickbooks, on purpose: it is the baseline being meas
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
-from datetime import date
-from decimal import Decimal
 
 import responses
 from django.db import transaction
 from django.test import override_settings
+from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 
-from accounts.models import Account
-from orders.models import Order, OrderLine, to_cents
-from products.models import Product
+from loadtest.bench_data import bench_orders
+from loadtest.limits_floor import LIMITS_TEXT, floor_seconds, limits_on
+from orders.models import Order
 from qbo_integration.bulk.push import bulk_push_run
 from qbo_integration.emulator import Emulator
 from qbo_integration.emulator.testing import IN_PROCESS_BASE_URL, install_responses, make_quickbooks
@@ -37,18 +40,12 @@ from qbo_integration.models import BulkPush
 from qbo_integration.testing import store_connection
 
 OURS_REALM, NAIVE_REALM = "9130350000000001", "9130350000000002"
-PER_MINUTE, BATCH_PER_MINUTE, PER_SECOND = 500, 120, 10  # docs/quickbooks/limits.md#request-limits
+NAIVE_LIMITED_REALM = "9130350000000099"  # a fresh idealised company for the naive loop under the limits
+NAIVE_INCOME = {"value": "1", "name": "Services"}
 
 
 class Rollback(Exception):
     pass
-
-
-def lower_bound_seconds(requests: int, batch_requests: int) -> float:
-    """The least wall time the company's limits allow: 500 requests and 120 batch requests in any
-    60 s window (a new block can start only 60 s after the previous one), and 10 requests a second."""
-    windows = max(math.ceil(requests / PER_MINUTE) - 1, math.ceil(batch_requests / BATCH_PER_MINUTE) - 1, 0) * 60
-    return max(float(windows), requests / PER_SECOND)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +66,6 @@ class Bench:
         # the in-process emulator is http:// (docs/quickbooks/libraries.md#pointing-at-the-emulator)
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         emu = Emulator(IN_PROCESS_BASE_URL)
-        emu.configure_limits(per_minute=None, concurrent=None, batch_per_minute=None)  # bounds are computed instead
         settings = {
             "QBO_ENVIRONMENT": "emulator",
             "QBO_EMULATOR_URL": emu.base_url,
@@ -80,60 +76,24 @@ class Bench:
             install_responses(emu, mock)
             try:
                 with transaction.atomic():
-                    ours = self._ours(emu, opts)
-                    naive = self._naive(emu, opts)
+                    orders = bench_orders(
+                        opts["orders"], buyers=opts["buyers"], products=opts["products"], lines=opts["lines"]
+                    )
+                    limits_on(emu)
+                    ours = self._ours(emu, orders)
+                    emu.add_company(NAIVE_LIMITED_REALM, "Naive under the limits", {})
+                    naive_limited = self._naive(emu, NAIVE_LIMITED_REALM)
+                    emu.configure_limits(per_minute=None, concurrent=None, batch_per_minute=None, per_second=None)
+                    naive = self._naive(emu, NAIVE_REALM)
                     if not opts["keep"]:
                         raise Rollback
             except Rollback:
                 pass
-        self._print(opts, ours, naive)
+        self._print(opts, ours, naive_limited, naive)
 
     # --- Kadouri ---------------------------------------------------------------------------------
 
-    def _data(self, opts) -> list[Order]:
-        seller = Account.objects.create(name="Bench Seller", code="BENCH-S")
-        buyers = Account.objects.bulk_create(
-            [
-                Account(name=f"Bench Buyer {n:03d}", code=f"BENCH-B{n:03d}", email=f"b{n}@bench.example")
-                for n in range(opts["buyers"])
-            ]
-        )
-        products = Product.objects.bulk_create(
-            [Product(name=f"Bench Product {n:03d}", unit_price=Decimal("10.00") + n) for n in range(opts["products"])]
-        )
-        orders = Order.objects.bulk_create(
-            [
-                Order(
-                    number=f"BENCH-{n:05d}",
-                    seller=seller,
-                    buyer=buyers[n % len(buyers)],
-                    order_date=date(2026, 11, 2),
-                    ready_to_push=True,
-                )
-                for n in range(opts["orders"])
-            ]
-        )
-        lines = []
-        for n, order in enumerate(orders):
-            for k in range(opts["lines"]):
-                product = products[(n * 7 + k) % len(products)]
-                lines.append(
-                    OrderLine(
-                        order=order,
-                        product=product,
-                        quantity=Decimal(k + 1),
-                        unit_price=product.unit_price,
-                        position=k,
-                        amount=to_cents(product.unit_price * (k + 1)),
-                    )
-                )
-        OrderLine.objects.bulk_create(lines)
-        for order in Order.objects.filter(pk__in=[o.pk for o in orders]).prefetch_related("lines"):
-            Order.objects.filter(pk=order.pk).update(content_fingerprint=order.compute_fingerprint())
-        return orders
-
-    def _ours(self, emu: Emulator, opts) -> dict:
-        orders = self._data(opts)
+    def _ours(self, emu: Emulator, orders: list[Order]) -> dict:
         store_connection(emu, OURS_REALM)
         emu.clear_requests()
         bulk = BulkPush.objects.create(total=len(orders))
@@ -149,13 +109,13 @@ class Bench:
             "invoices": invoices,
             "pushed": bulk.succeeded,
             "failed": bulk.failed,
+            "throttled": emu.rate_counters(OURS_REALM)["throttled"],
         }
 
     # --- the naive loop (python-quickbooks README style) ----------------------------------------------
 
-    def _naive(self, emu: Emulator, opts) -> dict:
-        qb = make_quickbooks(emu, NAIVE_REALM)
-        income = {"value": "1", "name": "Services"}
+    def _naive(self, emu: Emulator, realm: str) -> dict:
+        qb = make_quickbooks(emu, realm)
         orders = list(
             Order.objects.filter(number__startswith="BENCH-")
             .select_related("buyer")
@@ -163,75 +123,83 @@ class Bench:
             .order_by("number")
         )
         emu.clear_requests()
-        started = time.perf_counter()
-        for order in orders:
-            found = Customer.filter(DisplayName=order.buyer.name, qb=qb)
-            if found:
-                customer = found[0]
-            else:
-                customer = Customer()
-                customer.DisplayName = order.buyer.name
-                customer = customer.save(qb=qb)
-            invoice = Invoice()
-            invoice.CustomerRef = customer.to_ref()
-            invoice.DocNumber = order.number
-            for line in order.lines.all():
-                items = Item.filter(Name=line.product.name, qb=qb)
-                if items:
-                    item = items[0]
-                else:
-                    item = Item()
-                    item.Name, item.Type, item.IncomeAccountRef = line.product.name, "Service", income
-                    item.UnitPrice = float(line.product.unit_price)
-                    item = item.save(qb=qb)
-                detail = SalesItemLineDetail()
-                detail.ItemRef = item.to_ref()
-                detail.Qty, detail.UnitPrice = float(line.quantity), float(line.unit_price)
-                sales_line = SalesItemLine()
-                sales_line.Amount, sales_line.Description, sales_line.SalesItemLineDetail = (
-                    float(line.amount),
-                    line.description,
-                    detail,
-                )
-                invoice.Line.append(sales_line)
-            invoice.save(qb=qb)
+        started, pushed, refused = time.perf_counter(), 0, ""
+        try:
+            for order in orders:
+                self._naive_push(qb, order)
+                pushed += 1
+        except QuickbooksException as e:  # python-quickbooks raises at the first 429 and goes no further
+            refused = f"{e.error_code} {e.message}"
         wall = time.perf_counter() - started
-        api = emu.requests(path=f"/v3/company/{NAIVE_REALM}/")
         return {
-            "requests": len(api),
+            "requests": len(emu.requests(path=f"/v3/company/{realm}/")),
             "batches": 0,
             "wall": wall,
-            "invoices": len(emu.dump(NAIVE_REALM)["entities"]["Invoice"]),
-            "pushed": len(orders),
-            "failed": 0,
+            "invoices": len(emu.dump(realm)["entities"]["Invoice"]),
+            "pushed": pushed,
+            "refused": refused,
         }
+
+    def _naive_push(self, qb, order: Order) -> None:
+        found = Customer.filter(DisplayName=order.buyer.name, qb=qb)
+        if found:
+            customer = found[0]
+        else:
+            customer = Customer()
+            customer.DisplayName = order.buyer.name
+            customer = customer.save(qb=qb)
+        invoice = Invoice()
+        invoice.CustomerRef = customer.to_ref()
+        invoice.DocNumber = order.number
+        for line in order.lines.all():
+            items = Item.filter(Name=line.product.name, qb=qb)
+            if items:
+                item = items[0]
+            else:
+                item = Item()
+                item.Name, item.Type, item.IncomeAccountRef = line.product.name, "Service", NAIVE_INCOME
+                item.UnitPrice = float(line.product.unit_price)
+                item = item.save(qb=qb)
+            detail = SalesItemLineDetail()
+            detail.ItemRef = item.to_ref()
+            detail.Qty, detail.UnitPrice = float(line.quantity), float(line.unit_price)
+            sales_line = SalesItemLine()
+            sales_line.Amount, sales_line.Description, sales_line.SalesItemLineDetail = (
+                float(line.amount),
+                line.description,
+                detail,
+            )
+            invoice.Line.append(sales_line)
+        invoice.save(qb=qb)
 
     # --- report ------------------------------------------------------------------------------------
 
-    def _print(self, opts, ours: dict, naive: dict) -> None:
+    def _print(self, opts, ours: dict, naive_limited: dict, naive: dict) -> None:
         n = opts["orders"]
-        rows = [
-            ("QuickBooks requests", f"{ours['requests']}", f"{naive['requests']}"),
-            ("  of which batch requests", f"{ours['batches']}", f"{naive['batches']}"),
-            ("requests per order", f"{ours['requests'] / n:.3f}", f"{naive['requests'] / n:.2f}"),
-            ("invoices in QuickBooks", f"{ours['invoices']}", f"{naive['invoices']}"),
-            ("wall time here (emulator, no limits)", f"{ours['wall']:.1f} s", f"{naive['wall']:.1f} s"),
-            (
-                "lower bound from the limits",
-                f"{lower_bound_seconds(ours['requests'], ours['batches']):.1f} s",
-                f"{lower_bound_seconds(naive['requests'], naive['batches']):.1f} s",
-            ),
-        ]
+        ours_floor = floor_seconds(ours["requests"], ours["batches"])
+        naive_floor = floor_seconds(naive["requests"])
         print(f"Pushing {n} orders ({opts['buyers']} buyers, {opts['products']} products, {opts['lines']} lines each)")
-        print("limits: 500 requests/min, 120 batch requests/min, 10 requests/s, 10 concurrent per company")
-        print(f"{'':40} {'Kadouri bulk push':>20} {'naive python-quickbooks':>26}")
-        for label, a, b in rows:
-            print(f"{label:40} {a:>20} {b:>26}")
-        ratio = naive["requests"] / max(ours["requests"], 1)
-        bound_ratio = lower_bound_seconds(naive["requests"], 0) / max(
-            lower_bound_seconds(ours["requests"], ours["batches"]), 0.001
+        print(f"limits on: {LIMITS_TEXT}")
+        print(
+            f"Kadouri bulk push, limits on: {n:,} orders: {ours['requests']} requests ({ours['batches']} batch), "
+            f"{ours['wall']:.1f} s; floor from limits {ours_floor:.1f} s "
+            f"({ours['pushed']} pushed, {ours['failed']} failed, {ours['invoices']} invoices in QuickBooks, "
+            f"{ours['throttled']} requests throttled)"
         )
-        print(f"\nratio (naive / bulk): {ratio:.0f}× the requests, {bound_ratio:.0f}× the minimum wall time")
+        print(
+            f"naive python-quickbooks loop, limits on: refused after {naive_limited['requests']} requests, "
+            f"{naive_limited['pushed']} of {n:,} orders pushed in {naive_limited['wall']:.1f} s "
+            f"({naive_limited['refused'] or 'not refused'}; python-quickbooks does not wait after a 429)"
+        )
+        print(
+            f"naive python-quickbooks loop, limits off: {n:,} orders: {naive['requests']} requests, "
+            f"{naive['wall']:.1f} s here; floor from limits {naive_floor:.1f} s"
+        )
+        print(
+            f"requests per order: Kadouri {ours['requests'] / n:.3f}, naive {naive['requests'] / n:.2f}; "
+            f"ratio (naive / Kadouri): {naive['requests'] / max(ours['requests'], 1):.0f}× the requests, "
+            f"{naive_floor / max(ours_floor, 0.001):.0f}× the floor"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,6 @@
-"""The inbox: each company's stored events processed in order, by one worker at a time, idempotently.
+"""The inbox: each company's stored events processed in order, by one worker at a time, idempotently, a batch at
+a time — what a batch needs from QuickBooks is read at once (inbound/prefetch.py,
+docs/quickbooks/limits.md#a-burst-of-webhooks).
 
 Rules that hold for every handler:
 - Never move backwards: a QuickBooks version older than the one Kadouri has seen (SyncToken, then
@@ -21,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -29,6 +31,7 @@ from ..client.errors import QboError
 from ..models import QboConnection, QboInboxLease, QboWebhookEvent
 from ..outbox.retry import next_try, stepped_delay
 from .handlers import HANDLERS, Ignored
+from .prefetch import Reads, batch_reads
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,6 @@ MAX_ATTEMPTS = 6
 # After attempts 1..5; the 6th failure marks the event failed. Both from settings (the soak compresses them).
 BACKOFF_SECONDS = tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
 LEASE = timedelta(seconds=settings.QBO_INBOX_LEASE_SECONDS)
-BATCH = 100
 REPLAY_MARK = "Replay requested"
 UNEXPECTED_ERROR = (
     "unexpected error while processing the event; it retries automatically (the worker log has the details)."
@@ -47,6 +49,18 @@ Status = QboWebhookEvent.Status
 def inbox_enqueue(*, realm_id: str) -> None:
     """Hands the company's inbox to the worker (django-q2); in tests Q_SYNC runs it inline."""
     async_task("qbo_integration.tasks.qbo_inbox_process", realm_id, group="qbo-inbox")
+
+
+def inbox_ring(*, realm_id: str, dedupe_keys: list[str]) -> None:
+    """New events are committed: hands the company's inbox to the worker, unless a task already on its way takes
+    them too — an older event, not tried yet, is still due. Whoever stored that one queued a task (or counted on an
+    older one in turn), and a task looks for due events again after each batch and once more after letting go of
+    the lease, so it finds these. A burst then queues one task, not one per delivery (each a write in the request
+    and a lease taken in vain by the worker); a task lost with its worker is covered by the minute's sweep
+    (`inbox_process_due`)."""
+    first = QboWebhookEvent.objects.filter(dedupe_key__in=dedupe_keys).order_by("id").values("id")[:1]
+    if not _due(realm_id).filter(attempts=0, id__lt=Subquery(first)).exists():
+        inbox_enqueue(realm_id=realm_id)
 
 
 # --- one event --------------------------------------------------------------------------------------
@@ -95,8 +109,14 @@ def _event_retry_or_fail(event: QboWebhookEvent, message: str, error: QboError |
         )
 
 
-def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookEvent:
-    """Runs one inbox event through its handler and records the outcome on the row."""
+def _replayed(event: QboWebhookEvent) -> bool:
+    return event.result.startswith(REPLAY_MARK)
+
+
+def event_process(*, event: QboWebhookEvent, reads: Reads | None = None) -> QboWebhookEvent:
+    """Runs one inbox event through its handler and records the outcome on the row. `reads`: what its batch read
+    from QuickBooks at once; without it the handler reads its object itself."""
+    reads = (reads or Reads(realm_id=event.realm_id)).for_event(fresh=_replayed(event))
     # No separate "processing" write: the company's lease already keeps every other worker off this event,
     # and a worker that dies mid-event leaves it pending, to run again.
     event.attempts += 1
@@ -106,7 +126,7 @@ def event_process(*, event: QboWebhookEvent, fresh: bool = False) -> QboWebhookE
             raise Ignored(f"Kadouri does not act on {event.entity} changes.")
         if not _realm_connected(event.realm_id):
             raise Ignored(f"Company {event.realm_id} is not connected to Kadouri; nothing was changed.")
-        outcome = handler(event, fresh)
+        outcome = handler(event, reads)
     except Ignored as e:
         _event_finish(event, Status.IGNORED, str(e))
     except QboError as e:
@@ -148,58 +168,106 @@ def _due(realm_id: str):
     return QboWebhookEvent.objects.filter(realm_id=realm_id, status=Status.PENDING, not_before__lte=timezone.now())
 
 
+def _batch(realm_id: str) -> list[QboWebhookEvent]:
+    due = _due(realm_id).order_by(F("occurred_at").asc(nulls_first=True), "id")
+    return list(due[: settings.QBO_INBOX_BATCH])
+
+
+def _batch_reads(realm_id: str, batch: list[QboWebhookEvent]) -> Reads:
+    if not _realm_connected(realm_id):
+        return Reads(realm_id=realm_id)  # every event is ignored: nothing to read
+    try:
+        return batch_reads(realm_id, batch, replayed=_replayed)
+    except Exception:  # the batch read saves requests; a bug in it leaves every event its own read, as before
+        log.exception("quickbooks inbox batch read for %s crashed; its events read one by one", realm_id)
+        return Reads(realm_id=realm_id)
+
+
+class _Lease:
+    """The company's lease while this worker holds it, renewed every third of its length (renewing at every event
+    would cost a commit each)."""
+
+    def __init__(self, realm_id: str, holder: str) -> None:
+        self.realm_id, self.holder = realm_id, holder
+        self.renew_at = time.monotonic() + LEASE.total_seconds() / 3
+
+    def still_ours(self) -> bool:
+        if time.monotonic() <= self.renew_at:
+            return True
+        if not _lease_renew(self.realm_id, self.holder):
+            return False
+        self.renew_at = time.monotonic() + LEASE.total_seconds() / 3
+        return True
+
+
+def _batch_process(lease: _Lease, batch: list[QboWebhookEvent]) -> tuple[int, bool]:
+    """Processes one batch in order: what it needs from QuickBooks is read first, at once (`batch_reads`), so
+    it sees every change its events announce. Returns how many events it settled and whether the lease held."""
+    reads = _batch_reads(lease.realm_id, batch)
+    waiting = _mergeable_by_entity(batch)
+    covered: set[int] = set()
+    processed = 0
+    for event in batch:
+        if event.pk in covered:
+            continue
+        if not lease.still_ours():
+            return processed, False
+        twins = _twins(event, waiting, covered)
+        event_process(event=event, reads=reads)
+        _cover(event, twins)
+        processed += 1 + len(twins)
+    return processed, True
+
+
 def inbox_process_realm(*, realm_id: str, limit: int = 5000) -> int:
-    """Processes a company's due events in order of occurrence, one worker per company (a lease). Returns
-    how many it processed. Another worker already on it → 0; it will see the new events."""
+    """Processes a company's due events in order of occurrence, one worker per company (a lease), a batch at a
+    time. Returns how many it processed. Another worker already on it → 0; it will see the new events."""
     processed = 0
     while processed < limit:
         holder = _lease_take(realm_id)
         if holder is None:
             return processed
-        renew_at = time.monotonic() + LEASE.total_seconds() / 3
         try:
             # We hold the lease, so nothing else is processing this company: rows left `processing`
             # belong to a worker that died mid-event.
             QboWebhookEvent.objects.filter(realm_id=realm_id, status=Status.PROCESSING).update(status=Status.PENDING)
-            while processed < limit:
-                batch = list(_due(realm_id).order_by(F("occurred_at").asc(nulls_first=True), "id")[:BATCH])
-                if not batch:
-                    break
-                covered: set[int] = set()
-                for event in batch:
-                    if event.pk in covered:
-                        continue
-                    if time.monotonic() > renew_at:  # renewing every event would cost a commit each
-                        if not _lease_renew(realm_id, holder):
-                            return processed
-                        renew_at = time.monotonic() + LEASE.total_seconds() / 3
-                    twins = _twins(event, batch, covered)
-                    event_process(event=event, fresh=event.result.startswith(REPLAY_MARK))
-                    _cover(event, twins)
-                    processed += 1 + len(twins)
+            lease = _Lease(realm_id, holder)
+            while processed < limit and (batch := _batch(realm_id)):
+                settled, held = _batch_process(lease, batch)
+                processed += settled
+                if not held:
+                    return processed
         finally:
             _lease_release(realm_id, holder)
         # Events stored while we were finishing enqueued a task that found the lease taken: look again.
         if not _due(realm_id).exists():
-            break
+            return processed
+    inbox_enqueue(realm_id=realm_id)  # the limit is reached with events left: a new task takes the rest
     return processed
 
 
-def _twins(event: QboWebhookEvent, batch: list[QboWebhookEvent], covered: set[int]) -> list[QboWebhookEvent]:
+Group = dict[tuple[str, str], list[QboWebhookEvent]]
+
+
+def _mergeable(event: QboWebhookEvent) -> bool:
+    # Merges carry their own data (deletedId) and CDC events their own snapshot, so they never merge.
+    return event.source != QboWebhookEvent.Source.CDC and event.operation != "Merge"
+
+
+def _mergeable_by_entity(batch: list[QboWebhookEvent]) -> Group:
+    groups: Group = {}
+    for event in batch:
+        if _mergeable(event):
+            groups.setdefault((event.entity, event.entity_id), []).append(event)
+    return groups
+
+
+def _twins(event: QboWebhookEvent, waiting: Group, covered: set[int]) -> list[QboWebhookEvent]:
     """Doorbells for the same entity waiting together: one read answers them all (it sees every change made
-    before it). Merges carry their own data (deletedId) and CDC events their own snapshot, so they never merge."""
-    if event.source == QboWebhookEvent.Source.CDC or event.operation == "Merge":
+    before it)."""
+    if not _mergeable(event):
         return []
-    twins = [
-        e
-        for e in batch
-        if e.pk != event.pk
-        and e.pk not in covered
-        and e.entity == event.entity
-        and e.entity_id == event.entity_id
-        and e.source != QboWebhookEvent.Source.CDC
-        and e.operation != "Merge"
-    ]
+    twins = [e for e in waiting[(event.entity, event.entity_id)] if e.pk != event.pk and e.pk not in covered]
     covered.update(e.pk for e in twins)
     if any(e.operation == "Void" for e in twins):
         event.operation = "Void"  # keeps the void hint; the row itself is not saved with it

@@ -26,7 +26,7 @@ from kadouri.text import is_hidden, storable
 from ..documents.reading import parse_time
 from ..models import QboConnection, QboWebhookCounter, QboWebhookEvent
 from .handlers import HANDLERS
-from .inbox import inbox_enqueue
+from .inbox import inbox_ring
 
 log = logging.getLogger(__name__)
 
@@ -268,12 +268,15 @@ def _initial_status(event: ParsedEvent, realms: set[str]) -> tuple[str, str]:
 
 
 def inbox_store(*, events: list[ParsedEvent]) -> IngestResult:
-    """Stores new events (deduplicated by key), marks the ones Kadouri will not act on as ignored."""
+    """Stores new events (deduplicated by key), marks the ones Kadouri will not act on as ignored, and rings each
+    company's inbox once they are committed."""
     result = IngestResult()
     unique: dict[str, ParsedEvent] = {}
     for event in events:
         unique.setdefault(event.dedupe_key, event)
     result.duplicates = len(events) - len(unique)
+    # Read before the transaction: on SQLite a transaction holds the database's one write lock from its first
+    # statement (IMMEDIATE, kadouri/settings.py), and every other delivery would wait for these reads as well.
     existing = set(QboWebhookEvent.objects.filter(dedupe_key__in=list(unique)).values_list("dedupe_key", flat=True))
     realms = _connected_realms()
     rows = []
@@ -281,45 +284,48 @@ def inbox_store(*, events: list[ParsedEvent]) -> IngestResult:
         if key in existing:
             result.duplicates += 1
             continue
-        status, reason = _initial_status(event, realms)
-        rows.append(
-            QboWebhookEvent(
-                dedupe_key=key,
-                source=event.source,
-                realm_id=event.realm_id,
-                entity=event.entity,
-                entity_id=event.entity_id,
-                operation=event.operation,
-                occurred_at=event.occurred_at,
-                raw=event.raw,
-                status=status,
-                result=reason,
-                processed_at=timezone.now() if status == QboWebhookEvent.Status.IGNORED else None,
-            )
-        )
-        if status == QboWebhookEvent.Status.IGNORED:
-            result.ignored += 1
-            log.warning(
-                "quickbooks webhook ignored realm=%s entity=%s id=%s op=%s: %s",
-                event.realm_id,
-                event.entity,
-                event.entity_id,
-                event.operation,
-                reason,
-            )
-        else:
-            result.realms.add(event.realm_id)
-    # ignore_conflicts: a concurrent duplicate delivery may have stored the same key a moment ago.
-    QboWebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        rows.append(_row(event, realms, result))
+    if not rows:  # duplicates only: nothing to write, no write lock to take
+        return result
+    with transaction.atomic():
+        # ignore_conflicts: a concurrent duplicate delivery may have stored the same key a moment ago.
+        QboWebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        for realm_id in sorted(result.realms):
+            keys = [row.dedupe_key for row in rows if row.realm_id == realm_id]
+            transaction.on_commit(lambda realm_id=realm_id, keys=keys: inbox_ring(realm_id=realm_id, dedupe_keys=keys))
     result.stored = len(rows)
     return result
 
 
+def _row(event: ParsedEvent, realms: set[str], result: IngestResult) -> QboWebhookEvent:
+    status, reason = _initial_status(event, realms)
+    if status == QboWebhookEvent.Status.IGNORED:
+        result.ignored += 1
+        log.warning(
+            "quickbooks webhook ignored realm=%s entity=%s id=%s op=%s: %s",
+            event.realm_id,
+            event.entity,
+            event.entity_id,
+            event.operation,
+            reason,
+        )
+    else:
+        result.realms.add(event.realm_id)
+    return QboWebhookEvent(
+        dedupe_key=event.dedupe_key,
+        source=event.source,
+        realm_id=event.realm_id,
+        entity=event.entity,
+        entity_id=event.entity_id,
+        operation=event.operation,
+        occurred_at=event.occurred_at,
+        raw=event.raw,
+        status=status,
+        result=reason,
+        processed_at=timezone.now() if status == QboWebhookEvent.Status.IGNORED else None,
+    )
+
+
 def webhook_ingest(*, body: bytes) -> IngestResult:
     """Parse, store and enqueue one verified delivery. Raises MalformedDelivery before storing anything."""
-    events = parse_delivery(body)
-    with transaction.atomic():
-        result = inbox_store(events=events)
-        for realm_id in sorted(result.realms):
-            transaction.on_commit(lambda realm_id=realm_id: inbox_enqueue(realm_id=realm_id))
-    return result
+    return inbox_store(events=parse_delivery(body))

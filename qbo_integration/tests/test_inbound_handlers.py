@@ -347,8 +347,14 @@ def test_it_ignores_documents_kadouri_does_not_know(webhooks, posted):
     assert event.status == "ignored" and "not linked" in event.result
 
 
+def fail_invoice_reads(emu) -> None:
+    """QuickBooks fails every read of an invoice: one by one, and in a batch's query."""
+    emu.add_fault("500", method="GET", path=r"/invoice/", count=100)
+    emu.add_fault("500", method="POST", path=r"/query", body=r"from Invoice ", count=100)
+
+
 def test_it_retries_with_backoff_then_gives_up_visibly(webhooks, posted):
-    webhooks.emu.add_fault("500", method="GET", path=r"/invoice/", count=100)
+    fail_invoice_reads(webhooks.emu)
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()
     event = QboWebhookEvent.objects.get(entity="Payment")
@@ -373,7 +379,7 @@ def test_it_retries_with_backoff_then_gives_up_visibly(webhooks, posted):
 
 def test_each_retry_waits_the_next_step_of_qbo_inbox_backoff_seconds(webhooks, posted, settings):
     assert inbox.BACKOFF_SECONDS == tuple(settings.QBO_INBOX_BACKOFF_SECONDS)
-    webhooks.emu.add_fault("500", method="GET", path=r"/invoice/", count=100)
+    fail_invoice_reads(webhooks.emu)
     webhooks.emu.record_payment(REALM_ID, posted.qbo_doc_id)
     webhooks.flush()
     event = QboWebhookEvent.objects.get(entity="Payment")
@@ -449,7 +455,7 @@ def test_doorbells_for_the_same_document_share_one_read(webhooks, posted):
 
     assert inbox.inbox_process_realm(realm_id=REALM_ID) == 3
 
-    assert webhooks.emu.count_requests(method="GET", path=r"/invoice/") == 1
+    assert webhooks.emu.count_requests(path=r"/v3/company/") == 1  # the batch's query, nothing more
     first, *others = QboWebhookEvent.objects.filter(dedupe_key__startswith="legacy:x:").order_by("id")
     assert first.status == "done" and all(
         e.status == "done" and f"Covered by event {first.pk}" in e.result for e in others
@@ -545,20 +551,27 @@ def test_a_deleted_payment_rereads_only_the_invoices_it_was_applied_to(webhooks,
 
     posted.refresh_from_db()
     assert (posted.status, posted.payment_status) == ("posted_to_qb", "unpaid")
-    assert webhooks.emu.count_requests(subpath="query") == 0
+    # The batch's two queries (the payment, gone, and the invoice its event names), the payment's own read (610):
+    # the other partly paid order's invoice is not read.
+    assert webhooks.emu.count_requests(subpath="query") == 2
+    assert webhooks.emu.count_requests(path=r"/v3/company/") == 3
     assert webhooks.emu.count_requests(method="GET", subpath=f"invoice/{other.qbo_doc_id}") == 0
     deleted = QboWebhookEvent.objects.filter(entity="Payment", entity_id=payment_id, operation="Delete").get()
     assert deleted.changed and f"Payment {payment_id} deleted in QuickBooks" in deleted.result
 
 
 class OddRead:
-    """QuickBooks answers reads of invoices with a shape nobody expects: the handler crashes unexpectedly."""
+    """QuickBooks leaves invoices out of queries and answers their reads with a shape nobody expects: the handler
+    crashes unexpectedly."""
 
     def __init__(self, emu):
         self.handle = emu.handle
 
     def __call__(self, method, path, headers=None, body=b""):
         status, response_headers, payload = self.handle(method, path, headers, body)
+        text = body.decode() if isinstance(body, bytes) else str(body or "")
+        if "/query" in path and "from Invoice " in text:
+            return 200, response_headers, b'{"QueryResponse": {}}'
         if method == "GET" and "/invoice/" in path:
             return 200, response_headers, b'{"Customer": {"DisplayName": "Harbor Fresh Market"}}'
         return status, response_headers, payload

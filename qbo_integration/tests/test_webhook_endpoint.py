@@ -9,7 +9,7 @@ from django.test import Client
 from django_q.models import OrmQ
 
 from qbo_integration.documents import reading
-from qbo_integration.inbound import intake
+from qbo_integration.inbound import inbox, intake
 from qbo_integration.models import QboWebhookCounter, QboWebhookEvent
 from qbo_integration.testing import REALM_ID
 
@@ -104,6 +104,50 @@ def test_it_answers_fast_without_calling_quickbooks(
     assert webhooks.emu.count_requests() == 0
     assert QboWebhookEvent.objects.get(dedupe_key__contains="2026-11-02T10:00:00").status == "pending"
     assert OrmQ.objects.count() == 1
+
+
+def deliver(client, capture, invoice_id: str, second: int):
+    body = legacy_body(legacy_entity("Invoice", invoice_id, last_updated=f"2026-11-02T10:00:{second:02d}.000Z"))
+    with capture(execute=True):
+        return post_webhook(client, body)
+
+
+def test_a_burst_of_deliveries_queues_one_inbox_task(
+    client, posted, webhooks, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(django_q.conf.Conf, "SYNC", False)  # tasks wait in the queue, as for a busy worker
+    statuses = [deliver(client, django_capture_on_commit_callbacks, posted.qbo_doc_id, n).status_code for n in range(3)]
+
+    assert statuses == [200, 200, 200]
+    assert OrmQ.objects.count() == 1  # the later deliveries found the first one's task on its way
+    assert inbox.inbox_process_realm(realm_id=REALM_ID) == 3  # what that one task does
+    burst = QboWebhookEvent.objects.filter(dedupe_key__contains="2026-11-02T10:00:")
+    assert [e.status for e in burst] == ["done", "done", "done"]
+
+    deliver(client, django_capture_on_commit_callbacks, posted.qbo_doc_id, 9)
+    assert OrmQ.objects.count() == 2  # nothing was waiting any more: a task of its own
+
+
+def test_a_delivery_during_the_workers_batch_is_taken_by_that_worker(
+    client, posted, webhooks, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(django_q.conf.Conf, "SYNC", False)
+    deliver(client, django_capture_on_commit_callbacks, posted.qbo_doc_id, 0)
+    handle, late = webhooks.emu.handle, []
+
+    def answer_then_deliver(method, path_with_query, headers=None, body=b"", slot=None):
+        answer = handle(method, path_with_query, headers, body, slot)
+        if "/query" in path_with_query and not late:  # the worker has read its batch; another change arrives
+            late.append(deliver(client, django_capture_on_commit_callbacks, posted.qbo_doc_id, 30).status_code)
+        return answer
+
+    monkeypatch.setattr(webhooks.emu, "handle", answer_then_deliver)
+
+    assert inbox.inbox_process_realm(realm_id=REALM_ID) == 2
+
+    assert late == [200] and OrmQ.objects.count() == 1  # no second task: the running one took it
+    events = QboWebhookEvent.objects.filter(dedupe_key__contains="2026-11-02T10:00:").order_by("id")
+    assert [e.status for e in events] == ["done", "done"] and not events[1].result.startswith("Covered by")
 
 
 def test_it_needs_no_login_and_no_csrf_token(posted):

@@ -1,8 +1,9 @@
-"""One handler per QuickBooks entity Kadouri follows, each `handle(event, fresh) -> Outcome`.
+"""One handler per QuickBooks entity Kadouri follows, each `handle(event, reads) -> Outcome`.
 
-A webhook is a doorbell: a handler reads the entity from QuickBooks (or uses the full object a CDC catch-up
-already fetched) and applies it. It raises `Ignored` when nothing in Kadouri is concerned. An entity missing
-from `HANDLERS` is stored as ignored by the intake and never processed.
+A webhook is a doorbell: a handler takes the entity as QuickBooks has it — from the read its batch of events made
+at once (`reads`, inbound/prefetch.py), from the full object a CDC catch-up already fetched, or, when neither holds
+it, from a read of its own — and applies it. It raises `Ignored` when nothing in Kadouri is concerned. An entity
+missing from `HANDLERS` is stored as ignored by the intake and never processed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 from ...documents.apply import Outcome
 from ...models import QboWebhookEvent
+from ..prefetch import Reads
 from . import (
     broker,
     company,
@@ -25,7 +27,7 @@ from . import (
 )
 from .common import Ignored
 
-Handler = Callable[[QboWebhookEvent, bool], Outcome]
+Handler = Callable[[QboWebhookEvent, Reads], Outcome]
 
 HANDLERS: dict[str, Handler] = {
     "Invoice": invoice.handle,
@@ -44,4 +46,4 @@ HANDLERS: dict[str, Handler] = {
     "Vendor": broker.handle_vendor,
 }
 
-__all__ = ["HANDLERS", "Handler", "Ignored"]
+__all__ = ["HANDLERS", "Handler", "Ignored", "Reads"]

@@ -12,7 +12,7 @@ from ...documents.apply import Outcome
 from ...documents.broker_store import broker_apply, broker_rows
 from ...documents.reading import is_voided
 from ...models import BrokerDocument, QboWebhookEvent
-from ...reads import read_many
+from ..prefetch import Reads
 from .common import Ignored, fetch
 
 
@@ -22,30 +22,30 @@ def _applied(rows: list[BrokerDocument], docs: dict[str, dict | None], event: Qb
     return Outcome.of(results)
 
 
-def handle_bill(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle_bill(event: QboWebhookEvent, reads: Reads) -> Outcome:
     rows = broker_rows(event.realm_id, "Bill", [event.entity_id])
     if not rows:
         raise Ignored(f"Bill {event.entity_id} is no Kadouri order's bill to a seller; nothing was changed.")
-    bill = fetch(event, "Bill", event.entity_id, fresh=fresh)
+    bill = fetch(event, "Bill", event.entity_id, reads)
     return _applied(rows, {event.entity_id: bill}, event)
 
 
-def commission_invoice(event: QboWebhookEvent, fresh: bool) -> Outcome | None:
+def commission_invoice(event: QboWebhookEvent, reads: Reads) -> Outcome | None:
     """The seller's commission invoice applied to its row; None when the invoice is not one (an order's own)."""
     rows = broker_rows(event.realm_id, "Invoice", [event.entity_id])
     if not rows:
         return None
-    invoice = fetch(event, "Invoice", event.entity_id, fresh=fresh)
+    invoice = fetch(event, "Invoice", event.entity_id, reads)
     return _applied(rows, {event.entity_id: invoice}, event)
 
 
-def commission_invoices_paid(event: QboWebhookEvent, invoice_ids: list[str]) -> Outcome | None:
+def commission_invoices_paid(event: QboWebhookEvent, invoice_ids: list[str], reads: Reads) -> Outcome | None:
     """A payment on sellers' commission invoices: those invoices read again (one query) and applied; None when the
     payment pays none of them."""
     rows = broker_rows(event.realm_id, "Invoice", invoice_ids)
     if not rows:
         return None
-    invoices = read_many("Invoice", [row.qbo_id for row in rows], realm_id=event.realm_id)
+    invoices = reads.many("Invoice", [row.qbo_id for row in rows])
     return _applied(rows, invoices, event)
 
 
@@ -60,11 +60,11 @@ def _bill_ids(payment: dict | None) -> list[str]:
     )
 
 
-def handle_bill_payment(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle_bill_payment(event: QboWebhookEvent, reads: Reads) -> Outcome:
     """A payment to a vendor: the bills it pays are read again and applied. A deleted payment comes back as an Id
     only, and a voided one has lost its lines: then every seller bill Kadouri knows as paid or partly paid is read
     again (one query per 100), as the invoice payment handler does for orders."""
-    payment = fetch(event, "BillPayment", event.entity_id, fresh=fresh)
+    payment = fetch(event, "BillPayment", event.entity_id, reads)
     voided = payment is not None and is_voided(payment, void_hint=event.operation == "Void")
     ids = _bill_ids(payment)
     if ids and not voided:
@@ -79,16 +79,16 @@ def handle_bill_payment(event: QboWebhookEvent, fresh: bool) -> Outcome:
         ]
     if not rows:
         raise Ignored(f"Bill payment {event.entity_id} pays no seller bill of a Kadouri order; nothing was changed.")
-    bills = read_many("Bill", [row.qbo_id for row in rows], realm_id=event.realm_id)
+    bills = reads.many("Bill", [row.qbo_id for row in rows])
     return _applied(rows, bills, event)
 
 
-def handle_vendor(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle_vendor(event: QboWebhookEvent, reads: Reads) -> Outcome:
     """A seller's vendor changed in QuickBooks: its version is kept (Kadouri writes nothing to a vendor it linked)."""
     accounts = list(Account.objects.filter(qbo_vendor_id=event.entity_id).order_by("pk"))
     if not accounts:
         raise Ignored(f"Vendor {event.entity_id} is no Kadouri seller's; nothing was changed.")
-    vendor = fetch(event, "Vendor", event.entity_id, fresh=fresh)
+    vendor = fetch(event, "Vendor", event.entity_id, reads)
     if vendor is None:
         return Outcome(False, f"Vendor {event.entity_id} could not be read; its sellers keep their link.")
     token = str(vendor.get("SyncToken") or "")[:16]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from orders.models import Order
 
-from ...client.errors import QboNotFoundError
-from ...connection import calls
 from ...documents.apply import Cause, Outcome, paid_document_apply
 from ...documents.stock import document_item_ids, order_item_ids, quantities_refresh_quietly, tracked_item_ids
 from ...documents.store import label_of
 from ...models import QboWebhookEvent
 from ...outbox.broker import broker_follow
+from ..prefetch import Reads
 
 
 class Ignored(Exception):
@@ -22,21 +21,19 @@ def event_cause(event: QboWebhookEvent, **extra) -> Cause:
     return Cause(source=event.source, event_id=event.pk, operation=event.operation, **extra)
 
 
-def fetch(event: QboWebhookEvent, entity: str, entity_id: str, *, fresh: bool) -> dict | None:
-    """The entity as QuickBooks has it now; None when it no longer exists (610). A CDC event already
-    carries the full object (deleted ones as {"Id", "status": "Deleted"}), so it costs no read."""
+def fetch(event: QboWebhookEvent, entity: str, entity_id: str, reads: Reads) -> dict | None:
+    """The entity as QuickBooks has it now; None when it no longer exists (610). A CDC event already carries the
+    full object (deleted ones as {"Id", "status": "Deleted"}), so it costs no read; otherwise the object comes from
+    the batch's read when it holds it (`inbound/prefetch.py`), else from a read of its own."""
     if (
         event.source == QboWebhookEvent.Source.CDC
-        and not fresh
+        and not reads.fresh
         and event.entity == entity
         and event.entity_id == entity_id
         and event.raw.get("Id")
     ):
         return None if event.raw.get("status") == "Deleted" else event.raw
-    try:
-        return calls.read(entity, entity_id, realm_id=event.realm_id)
-    except QboNotFoundError:
-        return None
+    return reads.one(entity, entity_id)
 
 
 def invoice_orders(ids) -> list[Order]:
@@ -48,14 +45,14 @@ def paid_document_handler(entity: str, doc_type: str):
     cancels the order, changed amounts are followed, Kadouri's own write coming back changes nothing
     (docs/quickbooks/money.md#cash-sales)."""
 
-    def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+    def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
         orders = list(Order.objects.linked_to(doc_type, [event.entity_id]).order_by("pk"))
         if not orders:
             raise Ignored(
                 f"{label_of(entity).capitalize()} {event.entity_id} is not linked to any Kadouri order; "
                 "nothing was changed."
             )
-        doc = fetch(event, entity, event.entity_id, fresh=fresh)
+        doc = fetch(event, entity, event.entity_id, reads)
         cause = event_cause(event)
         void_hint = event.operation == "Void"
         results = [

@@ -16,6 +16,7 @@ from ...documents.credits import buyer_of, credit_store, marked_order, money_row
 from ...documents.reading import Version, money_marker
 from ...models import QboMoney, QboSyncJob, QboWebhookEvent
 from ...outbox.jobs import ACTIVE
+from ..prefetch import Reads
 from .common import Ignored, event_cause, fetch
 
 
@@ -52,8 +53,8 @@ def _log(event: QboWebhookEvent, row: QboMoney, text: str) -> None:
         )
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
-    memo = fetch(event, "CreditMemo", event.entity_id, fresh=fresh)
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
+    memo = fetch(event, "CreditMemo", event.entity_id, reads)
     row = money_row(event.realm_id, QboMoney.Entity.CREDIT_MEMO, event.entity_id)
     if memo is None:
         if row is None or not row.is_active:

@@ -16,6 +16,7 @@ from ...documents.apply import Outcome
 from ...documents.reading import Version
 from ...mapping import customer_fingerprint
 from ...models import QboWebhookEvent
+from ..prefetch import Reads
 from .common import Ignored, fetch
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _merged_away_id(event: QboWebhookEvent) -> str:
     return str(value or "")
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
     merged_from = _merged_away_id(event) if event.operation == "Merge" else ""
     linked = Account.objects.filter(qbo_customer_id=event.entity_id)
     moved_ids = (
@@ -40,7 +41,7 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
     )
     if not linked.exists() and not moved_ids:
         raise Ignored(f"Customer {event.entity_id} is not linked to any Kadouri account; nothing was changed.")
-    customer = fetch(event, "Customer", event.entity_id, fresh=fresh)
+    customer = fetch(event, "Customer", event.entity_id, reads)
     if customer is None:
         raise Ignored(f"Customer {event.entity_id} does not exist in QuickBooks; nothing was changed.")
     version = Version.of(customer)

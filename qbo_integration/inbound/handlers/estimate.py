@@ -7,14 +7,15 @@ from orders.models import Order
 from ...documents.apply import Outcome, converting_invoice, estimate_apply
 from ...models import QboWebhookEvent
 from ...outbox.broker import broker_follow
+from ..prefetch import Reads
 from .common import Ignored, event_cause, fetch
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
     orders = list(Order.objects.linked_to(Order.DocType.ESTIMATE, [event.entity_id]))
     if not orders:
         raise Ignored(f"Estimate {event.entity_id} is not linked to any Kadouri order; nothing was changed.")
-    estimate = fetch(event, "Estimate", event.entity_id, fresh=fresh)
+    estimate = fetch(event, "Estimate", event.entity_id, reads)
     invoice = converting_invoice(estimate, realm_id=event.realm_id)
     cause = event_cause(event)
     results = [

@@ -7,11 +7,12 @@ from orders.models import Order
 
 from ...documents.apply import Outcome
 from ...models import QboWebhookEvent
+from ..prefetch import Reads
 from .broker import commission_invoice
 from .common import paid_document_handler
 
 _order_invoice = paid_document_handler("Invoice", Order.DocType.INVOICE)
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
-    return commission_invoice(event, fresh) or _order_invoice(event, fresh)
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
+    return commission_invoice(event, reads) or _order_invoice(event, reads)

@@ -20,6 +20,7 @@ from ...documents.stock import item_quantity, quantity_store
 from ...mapping import product_edited_since_push, product_fingerprint
 from ...models import QboWebhookEvent, SyncConflict
 from ...refs.accounts import income_account_id
+from ..prefetch import Reads
 from .common import Ignored, fetch
 
 
@@ -96,12 +97,12 @@ def _store_quantity(item: dict | None, read_at: datetime) -> list[Outcome]:
     ]
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
     products = list(Product.objects.filter(qbo_item_id=event.entity_id))
     if not products:
         raise Ignored(f"Item {event.entity_id} is not linked to any Kadouri product; nothing was changed.")
-    read_at = _read_time(event, fresh)
-    item = fetch(event, "Item", event.entity_id, fresh=fresh)
+    read_at = _read_time(event, reads.fresh)
+    item = fetch(event, "Item", event.entity_id, reads)
     quantities = _store_quantity(item, read_at)
     active = item is not None and item.get("Active") is not False
     income = income_account_id() if active else ""  # HTTP: not under the locks

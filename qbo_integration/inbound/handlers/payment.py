@@ -11,7 +11,7 @@ from ...documents.apply import Outcome, invoice_apply
 from ...documents.payments import payment_store_changed
 from ...documents.reading import is_voided, payment_invoice_ids
 from ...models import QboWebhookEvent
-from ...reads import read_many
+from ..prefetch import Reads
 from .broker import commission_invoices_paid
 from .common import Ignored, event_cause, fetch, invoice_orders
 
@@ -25,8 +25,8 @@ def _links_seen(event: QboWebhookEvent) -> list[str]:
     return seen
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
-    payment = fetch(event, "Payment", event.entity_id, fresh=fresh)
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
+    payment = fetch(event, "Payment", event.entity_id, reads)
     voided = payment is not None and is_voided(payment, void_hint=event.operation == "Void")
     operation = "Delete" if payment is None else ("Void" if voided else event.operation)
     linked = payment_invoice_ids(payment)
@@ -59,12 +59,12 @@ def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
             .order_by("pk")
             if o.pk not in known
         ]
-    commission = commission_invoices_paid(event, linked)  # a seller paying its commission invoices
+    commission = commission_invoices_paid(event, linked, reads)  # a seller paying its commission invoices
     if not orders:
         if commission is not None:
             return commission
         raise Ignored(f"Payment {event.entity_id} concerns no invoice of a Kadouri order; nothing was changed.")
-    invoices = read_many("Invoice", [o.qbo_doc_id for o in orders], realm_id=event.realm_id)
+    invoices = reads.many("Invoice", [o.qbo_doc_id for o in orders])
     cause = event_cause(event, payment_id=event.entity_id, payment_operation=operation)
     results = [
         invoice_apply(order_id=o.pk, doc_id=o.qbo_doc_id, invoice=invoices[o.qbo_doc_id], cause=cause) for o in orders

@@ -10,12 +10,13 @@ from ...documents.apply import Outcome
 from ...documents.credits import money_row, refund_store
 from ...documents.reading import Version
 from ...models import QboMoney, QboWebhookEvent
+from ..prefetch import Reads
 from .common import Ignored, fetch
 from .credit_memo import own_job_running
 
 
-def handle(event: QboWebhookEvent, fresh: bool) -> Outcome:
-    refund = fetch(event, "RefundReceipt", event.entity_id, fresh=fresh)
+def handle(event: QboWebhookEvent, reads: Reads) -> Outcome:
+    refund = fetch(event, "RefundReceipt", event.entity_id, reads)
     row = money_row(event.realm_id, QboMoney.Entity.REFUND_RECEIPT, event.entity_id)
     if refund is None:
         if row is None or not row.is_active:
