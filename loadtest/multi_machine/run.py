@@ -38,6 +38,7 @@ class MultiMachine(Soak):
             seeded = self._set_up_machines(db)
             self.timings["setup"] = time.monotonic() - started
             self._connect()
+            self._keep_broker_books()  # the soak's broker checks (reused below) prove a bill per order
             machines.emu("POST", "webhooks/config", json={"batch_window": 0.5})
             self._quickbooks_pace()
             mark = time.monotonic()

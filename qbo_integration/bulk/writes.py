@@ -3,6 +3,8 @@ documents updated 30 per batch (after reading them all: a paid, voided or wrongl
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from orders.models import Order
 
 from .. import mapping
@@ -34,8 +36,11 @@ from .lease import Work, fail_work, heartbeat, progress, settle_transient
 
 def bulk_creates(bulk: BulkPush, work: list[Work], pacer: Pacer) -> None:
     for w in [w for w in work if w.order.qbo_doc_id]:
-        # Recorded by an earlier run whose worker died before it closed the job: nothing to send or log again.
-        job_done(w.job, {"docId": w.order.qbo_doc_id, "docNumber": w.order.qbo_doc_number, "adopted": True})
+        # Recorded by an earlier run whose worker died before it closed the job: nothing to send or log again, but
+        # the broker document's job it may not have recorded yet (the same job again is the one job: its key).
+        with transaction.atomic():
+            job_done(w.job, {"docId": w.order.qbo_doc_id, "docNumber": w.order.qbo_doc_number, "adopted": True})
+            broker_sync_enqueue(w.order, by=w.job.created_by)
         progress(bulk, pacer, succeeded=1)
     work = [w for w in work if not w.order.qbo_doc_id]
     found = _existing_invoices(work, pacer)
@@ -113,10 +118,13 @@ def _bulk_adopt(bulk: BulkPush, w: Work, doc: dict, pacer: Pacer) -> None:
 
 
 def _bulk_created(bulk: BulkPush, w: Work, doc: dict, pacer: Pacer) -> None:
-    order = mark_created(w.job, doc, Order.DocType.INVOICE, w.fingerprint)
-    job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": "invoice"})
+    # One transaction: a worker killed mid-way leaves the order, its job and its broker document's job
+    # (docs/quickbooks/beyond.md#the-brokers-own-books) all recorded or none (the resumed push adopts the invoice).
+    with transaction.atomic():
+        order = mark_created(w.job, doc, Order.DocType.INVOICE, w.fingerprint)
+        job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number, "docType": "invoice"})
+        broker_sync_enqueue(order, by=w.job.created_by)
     progress(bulk, pacer, succeeded=1)
-    broker_sync_enqueue(order, by=w.job.created_by)  # docs/quickbooks/beyond.md#the-brokers-own-books
 
 
 def _current_documents(work: list[Work], pacer: Pacer, entities: tuple[str, ...]) -> dict[tuple[str, str], dict]:
@@ -179,10 +187,7 @@ def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: boo
         for w in chunk:
             answer, entity = answers.get(f"j{w.job.pk}", {}), entity_of(w.order)
             if entity in answer:
-                order = mark_updated(w.job, w.order.pk, answer[entity], w.fingerprint, entity=entity)
-                job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number})
-                progress(bulk, pacer, succeeded=1)
-                broker_sync_enqueue(order, by=w.job.created_by)
+                _bulk_updated(bulk, w, answer[entity], entity, pacer)
                 continue
             error = batch_fault(answer.get("Fault"), f"{entity} #{w.order.qbo_doc_number}")
             if isinstance(error, QboStaleError) and not reapply:
@@ -202,3 +207,11 @@ def bulk_updates(bulk: BulkPush, work: list[Work], pacer: Pacer, *, reapply: boo
 
 def _entities(work: list[Work]) -> tuple[str, ...]:
     return tuple(sorted({entity_of(w.order) for w in work}))
+
+
+def _bulk_updated(bulk: BulkPush, w: Work, doc: dict, entity: str, pacer: Pacer) -> None:
+    with transaction.atomic():  # all recorded or none, as for a creation (_bulk_created)
+        order = mark_updated(w.job, w.order.pk, doc, w.fingerprint, entity=entity)
+        job_done(w.job, {"docId": order.qbo_doc_id, "docNumber": order.qbo_doc_number})
+        broker_sync_enqueue(order, by=w.job.created_by)
+    progress(bulk, pacer, succeeded=1)

@@ -61,7 +61,10 @@ def test_every_order_is_in_quickbooks_exactly_once_and_nothing_is_lost(run):
     assert run["violations"] == [], "\n".join(run["violations"])
     assert run["exit"] == 0
     assert run["figures"]["One document per order"].startswith("300/300 orders have exactly one")
-    assert run["figures"]["Sync jobs"].startswith("{'done': 300}")
+    assert run["figures"]["Broker bills"].startswith("300/300 orders that should have one have exactly one bill")
+    states = run["figures"]["Sync jobs"].split("}")[0] + "}"
+    # Every job done: each order's invoice job and at least one job of its bill to the seller.
+    assert states.startswith("{'done': ") and "," not in states and int(states[9:-1]) >= 600
 
 
 def test_quickbooks_limits_held_for_every_process_together(run):
